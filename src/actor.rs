@@ -1,0 +1,1076 @@
+//! Actors (the US, China, India, ...) and the sets of them that get scored.
+//!
+//! An [`Actor`] is an id, a display name, the surface forms (aliases) that
+//! refer to it in text, and exclusions: phrases whose alias matches are not
+//! mentions of it ("Washington Post" is not Washington). An [`ActorSet`] is a
+//! validated, ordered list of actors; [`crate::MentionFinder`] matches it
+//! against text. How aliases are matched (case, word boundaries, combining
+//! forms such as `Sino-`) is described in [`crate::mention`].
+//!
+//! # Built-in actors
+//!
+//! [`ActorSet::builtin`] holds `us`, `china`, `india`, `pakistan` and
+//! `russia`; [`ActorSet::default`] holds the first three. Leaders' names are
+//! aliases because op-eds use them for their governments ("Trump's tariffs",
+//! "Modi's visit"). The judgement calls:
+//!
+//! * **Exclusions: places, peoples and brands that share a name.** "Latin /
+//!   South / Central / North America(n)" (other parts of the Americas;
+//!   "North America" includes Canada and Mexico), "Native / African / Asian
+//!   American(s)" and "American Indian(s)" (groups of people, not the state),
+//!   "Indian / Chinese / Pakistani / Russian American(s)" (diaspora, excluded
+//!   on both sides), "American Samoa", "American Express", "American
+//!   Airlines", "Bank of America", "Pan American"; "Washington Post / Times /
+//!   State", "George / Denzel Washington", "University of Washington" and
+//!   Washington sports teams; "US Open"; relatives and businesses that share a
+//!   leader's surname ("Melania Trump", "Trump Tower", "Hunter Biden", "Nirav
+//!   Modi", "Omar Sharif").
+//! * **Seas and oceans are not states**: "South China Sea", "East China Sea",
+//!   "China Sea", "Indian Ocean", "Indian subcontinent".
+//! * **"Republic of China" is Taiwan** and is excluded for `china`, as is
+//!   "Chinese Taipei"; "People's Republic of China" is an alias and, being
+//!   longer, still wins.
+//! * **Newspapers are sources, not actors**: "Washington Post", "South China
+//!   Morning Post", "Times of India", "Indian Express", "India Today".
+//! * **State media are kept**: "Voice of America" and "China Daily" speak for
+//!   their governments, and op-eds that attack them attack those governments.
+//! * **Parties are not the state**: "Indian National Congress", "Bharat Jodo",
+//!   "Pakistan Muslim League", "Pakistan Peoples Party", "Pakistan
+//!   Tehreek-e-Insaf". "Congress" alone is not a US alias because in Indian
+//!   op-eds it is mostly the Indian party.
+//! * **"Indo-China" means India and China.** Modern op-eds use it for the
+//!   bilateral relation ("the Indo-China border"); the region is spelled
+//!   "Indochina", which no alias matches. "Indo-Pacific", "Indo-European",
+//!   "Indo-Aryan" and "Indo-Gangetic" are excluded for `india`.
+//! * **"Delhi" alone is not an alias; "New Delhi" is.** Bare "Delhi" is
+//!   mostly the city and its own government (Delhi Police, the Delhi
+//!   government), while "New Delhi" is the usual metonym for India's.
+//! * **"East India Company" and "West Indies / West Indian(s)" are
+//!   excluded**: a colonial company and a Caribbean cricket team are not India.
+//! * **Idioms**: "Indian summer", "Russian roulette", "Russian doll(s)".
+//! * **"Xi'an" is a city** and is excluded for `china`; "Xi" itself is matched
+//!   case-sensitively so "XI" (a Roman numeral) is not a hit.
+//! * **Articles are not part of names**: "White House", "Pentagon" and
+//!   "Kremlin" are aliases without "the", so mention spans cover the name.
+//! * **Not included**: "Imran Khan" (a Bollywood actor shares the name, and
+//!   since 2022 he opposes Pakistan's government), "ISI" (also the Indian
+//!   Statistical Institute), "Pak" (also a Korean surname).
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// One actor: an id, a display name, the aliases that refer to it and the
+/// phrases whose alias matches are not mentions of it.
+///
+/// An alias ending in `-` is a combining form: `Sino-` matches "Sino" only
+/// when a hyphen follows ("Sino-Indian"), and the mention covers "Sino".
+///
+/// ```
+/// use stance::Actor;
+/// let eu = Actor::new("eu", "European Union", ["European Union", "EU", "Brussels"])
+///     .with_exclusions(["Brussels sprouts"]);
+/// assert_eq!(eu.aliases.len(), 3);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Actor {
+    /// Short key, unique within a set (compared case-insensitively): "us", "china".
+    pub id: String,
+    /// Display name, "United States"; files may omit it and get the id.
+    #[serde(default)]
+    pub name: String,
+    /// Surface forms matched in text.
+    pub aliases: Vec<String>,
+    /// Phrases whose alias matches are not mentions ("Washington Post").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclusions: Vec<String>,
+}
+
+impl Actor {
+    /// An actor without exclusions.
+    #[must_use]
+    pub fn new(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        aliases: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            aliases: aliases.into_iter().map(Into::into).collect(),
+            exclusions: Vec::new(),
+        }
+    }
+
+    /// The same actor with `exclusions` added to its exclusions.
+    #[must_use]
+    pub fn with_exclusions(mut self, exclusions: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.exclusions.extend(exclusions.into_iter().map(Into::into));
+        self
+    }
+}
+
+/// A validated, ordered set of actors. Mentions refer to actors by their
+/// index in it.
+///
+/// Serializes in the file format that [`ActorSet::from_json_str`] and
+/// [`ActorSet::from_toml_str`] read (`{"actor": [...]}`).
+///
+/// ```
+/// use stance::ActorSet;
+/// let set = ActorSet::default();
+/// assert_eq!(set.position("china"), Some(1));
+/// assert_eq!(set.get(2).map(|a| a.name.as_str()), Some("India"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ActorSet {
+    #[serde(rename = "actor")]
+    actors: Vec<Actor>,
+}
+
+/// The ids of [`ActorSet::builtin`], in order.
+pub const BUILTIN_IDS: [&str; 5] = ["us", "china", "india", "pakistan", "russia"];
+
+/// Origin named in errors about actors built in code.
+const IN_MEMORY: &str = "<in-memory>";
+
+impl Default for ActorSet {
+    /// The United States, China and India, in that order.
+    fn default() -> Self {
+        let mut actors = builtin_actors();
+        actors.truncate(3);
+        Self { actors }
+    }
+}
+
+impl ActorSet {
+    /// All built-in actors: `us`, `china`, `india`, `pakistan`, `russia`.
+    ///
+    /// See the [module docs](self) for what their aliases include and exclude.
+    #[must_use]
+    pub fn builtin() -> ActorSet {
+        Self {
+            actors: builtin_actors(),
+        }
+    }
+
+    /// Built-in actors by id, in the order given, duplicates dropped.
+    ///
+    /// Ids are case-insensitive, and a few common names are accepted too
+    /// ("USA", "United States", "America", "PRC", "Bharat", "Russian
+    /// Federation").
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when `ids` is empty or names an unknown actor; the
+    /// message lists the known ids.
+    ///
+    /// ```
+    /// use stance::ActorSet;
+    /// let set = ActorSet::select(&["India", "usa"])?;
+    /// assert_eq!(set.actors()[1].id, "us");
+    /// assert!(ActorSet::select(&["atlantis"]).is_err());
+    /// # Ok::<(), stance::Error>(())
+    /// ```
+    pub fn select(ids: &[&str]) -> Result<ActorSet> {
+        let known = BUILTIN_IDS.join(", ");
+        if ids.is_empty() {
+            return Err(Error::Config(format!(
+                "no actor ids given; known ids: {known}"
+            )));
+        }
+        let builtin = builtin_actors();
+        let mut actors: Vec<Actor> = Vec::new();
+        for raw in ids {
+            let actor = canonical_id(raw)
+                .and_then(|id| builtin.iter().find(|a| a.id == id))
+                .ok_or_else(|| {
+                    Error::Config(format!("unknown actor id '{raw}'; known ids: {known}"))
+                })?;
+            if !actors.iter().any(|a| a.id == actor.id) {
+                actors.push(actor.clone());
+            }
+        }
+        Ok(Self { actors })
+    }
+
+    /// A set of the given actors, checked and tidied: a blank name becomes the
+    /// id, and repeated aliases and exclusions are dropped.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Actors`] when there are no actors, an id is empty, has
+    /// surrounding whitespace or repeats another (case-insensitively), an
+    /// actor has no aliases, or an alias or exclusion is blank, has
+    /// surrounding whitespace or holds no letter or digit.
+    pub fn new(actors: Vec<Actor>) -> Result<ActorSet> {
+        let mut actors = actors;
+        validate(&mut actors).map_err(|invalid| Error::Actors {
+            origin: IN_MEMORY.to_owned(),
+            line: None,
+            reason: invalid.reason,
+        })?;
+        Ok(Self { actors })
+    }
+
+    /// Reads actors from TOML: one `[[actor]]` table per actor with `id`,
+    /// `name`, `aliases` and optional `exclusions`. Unknown keys are errors,
+    /// so typos do not pass silently.
+    ///
+    /// ```
+    /// use stance::ActorSet;
+    /// let set = ActorSet::from_toml_str(r#"
+    /// [[actor]]
+    /// id = "eu"
+    /// name = "European Union"
+    /// aliases = ["European Union", "EU", "Brussels"]
+    /// exclusions = ["Brussels sprouts"]
+    /// "#, "actors.toml")?;
+    /// assert_eq!(set.len(), 1);
+    /// # Ok::<(), stance::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Actors`] naming `origin` and, where it can be found, the
+    /// 1-based line: for syntax errors and unknown keys, and for the checks of
+    /// [`ActorSet::new`] (pointing at the offending actor's `id`).
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<ActorSet> {
+        let file: ActorFile = toml::from_str(text).map_err(|e| toml_error(text, origin, &e))?;
+        Self::from_file_actors(file.actor, text, origin)
+    }
+
+    /// Reads actors from JSON: `{"actor": [{"id": ..., "name": ...,
+    /// "aliases": [...], "exclusions": [...]}]}` or a bare array of actors.
+    ///
+    /// ```
+    /// use stance::ActorSet;
+    /// let set = ActorSet::from_json_str(
+    ///     r#"[{"id": "eu", "name": "European Union", "aliases": ["EU"]}]"#,
+    ///     "<string>",
+    /// )?;
+    /// assert_eq!(set.actors()[0].name, "European Union");
+    /// # Ok::<(), stance::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As for [`ActorSet::from_toml_str`].
+    pub fn from_json_str(text: &str, origin: &str) -> Result<ActorSet> {
+        let body = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+        let parsed = if body.starts_with('[') {
+            serde_json::from_str::<Vec<Actor>>(body)
+        } else {
+            serde_json::from_str::<ActorFile>(body).map(|file| file.actor)
+        };
+        // Line numbers count from the start of `text`, not of `body`.
+        let skipped_lines = text.len() - body.len();
+        let skipped_lines = text.get(..skipped_lines).map_or(0, |s| s.matches('\n').count());
+        let actors = parsed.map_err(|e| json_error(origin, &e, skipped_lines))?;
+        Self::from_file_actors(actors, text, origin)
+    }
+
+    /// Reads a `.toml` or `.json` actor file, chosen by extension.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when the file cannot be read, [`Error::Actors`] when its
+    /// extension is neither or its content is invalid.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<ActorSet> {
+        let path = path.as_ref();
+        let origin = path.display().to_string();
+        let extension = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        let parse: fn(&str, &str) -> Result<ActorSet> = match extension.as_deref() {
+            Some("toml") => Self::from_toml_str,
+            Some("json") => Self::from_json_str,
+            _ => {
+                return Err(Error::Actors {
+                    origin,
+                    line: None,
+                    reason: "unsupported file extension: expected .toml or .json".to_owned(),
+                })
+            }
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        parse(&text, &origin)
+    }
+
+    /// Merges `other` into this set. An actor of `other` whose id is already
+    /// here (case-insensitively) adds its new aliases and exclusions to that
+    /// actor, keeping its name and index; any other actor is appended.
+    ///
+    /// ```
+    /// use stance::{Actor, ActorSet};
+    /// let extra = ActorSet::new(vec![
+    ///     Actor::new("china", "China", ["Middle Kingdom"]),
+    ///     Actor::new("eu", "European Union", ["EU"]),
+    /// ])?;
+    /// let set = ActorSet::default().extend(extra);
+    /// assert_eq!(set.len(), 4);
+    /// assert!(set.actors()[1].aliases.iter().any(|a| a == "Middle Kingdom"));
+    /// # Ok::<(), stance::Error>(())
+    /// ```
+    #[must_use]
+    pub fn extend(mut self, other: ActorSet) -> ActorSet {
+        for actor in other.actors {
+            match self.position(&actor.id).and_then(|i| self.actors.get_mut(i)) {
+                Some(existing) => {
+                    push_new(&mut existing.aliases, actor.aliases);
+                    push_new(&mut existing.exclusions, actor.exclusions);
+                }
+                None => self.actors.push(actor),
+            }
+        }
+        self
+    }
+
+    /// The actors, in order.
+    #[must_use]
+    pub fn actors(&self) -> &[Actor] {
+        &self.actors
+    }
+
+    /// Number of actors.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.actors.len()
+    }
+
+    /// Whether the set has no actors (never true for a set built by this
+    /// module's constructors, which reject empty sets).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.actors.is_empty()
+    }
+
+    /// The actor at `index`, as used by [`crate::Mention::actor`].
+    #[must_use]
+    pub fn get(&self, index: usize) -> Option<&Actor> {
+        self.actors.get(index)
+    }
+
+    /// Index of the actor with this id, compared case-insensitively.
+    #[must_use]
+    pub fn position(&self, id: &str) -> Option<usize> {
+        self.actors.iter().position(|a| same_id(&a.id, id))
+    }
+
+    fn from_file_actors(mut actors: Vec<Actor>, text: &str, origin: &str) -> Result<ActorSet> {
+        validate(&mut actors).map_err(|invalid| {
+            let line = invalid.actor.and_then(|index| {
+                let id = &actors.get(index)?.id;
+                let nth = actors.iter().take(index).filter(|a| &a.id == id).count();
+                id_line(text, id, nth)
+            });
+            Error::Actors {
+                origin: origin.to_owned(),
+                line,
+                reason: invalid.reason,
+            }
+        })?;
+        Ok(Self { actors })
+    }
+}
+
+/// The layout of actor files: `[[actor]]` tables / `{"actor": [...]}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActorFile {
+    #[serde(default)]
+    actor: Vec<Actor>,
+}
+
+fn toml_error(text: &str, origin: &str, error: &toml::de::Error) -> Error {
+    let line = error
+        .span()
+        .and_then(|span| text.get(..span.start))
+        .map(|before| before.matches('\n').count() + 1);
+    Error::Actors {
+        origin: origin.to_owned(),
+        line,
+        reason: error.message().trim_end().to_owned(),
+    }
+}
+
+fn json_error(origin: &str, error: &serde_json::Error, skipped_lines: usize) -> Error {
+    let full = error.to_string();
+    // serde_json appends the position to its message; it goes in `line` instead.
+    let suffix = format!(" at line {} column {}", error.line(), error.column());
+    let message = full.strip_suffix(&suffix).unwrap_or(&full);
+    let (line, reason) = if error.line() == 0 {
+        (None, message.to_owned())
+    } else {
+        (
+            Some(error.line() + skipped_lines),
+            format!("{message} (column {})", error.column()),
+        )
+    };
+    Error::Actors {
+        origin: origin.to_owned(),
+        line,
+        reason,
+    }
+}
+
+/// The 1-based line of the `nth` (0-based) `id = "…"` / `"id": "…"` entry
+/// whose value is `id`.
+fn id_line(text: &str, id: &str, nth: usize) -> Option<usize> {
+    let mut seen = 0;
+    for (number, line) in text.lines().enumerate() {
+        seen += id_entries(line, id);
+        if seen > nth {
+            return Some(number + 1);
+        }
+    }
+    None
+}
+
+/// How many `id` keys with value `id` the line holds.
+fn id_entries(line: &str, id: &str) -> usize {
+    let mut count = 0;
+    for (pos, _) in line.match_indices("id") {
+        let before = line.get(..pos).and_then(|s| s.chars().next_back());
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        let rest = line.get(pos + 2..).unwrap_or("");
+        let rest = rest.strip_prefix(['"', '\'']).unwrap_or(rest).trim_start();
+        let Some(value) = rest.strip_prefix(['=', ':']).map(str::trim_start) else {
+            continue;
+        };
+        let quoted = |q: char| {
+            value
+                .strip_prefix(q)
+                .and_then(|v| v.split(q).next())
+                .is_some_and(|v| v == id)
+        };
+        if quoted('"') || quoted('\'') {
+            count += 1;
+        }
+    }
+    count
+}
+
+/// A failed check: what is wrong and which actor (by index) it concerns.
+struct Invalid {
+    actor: Option<usize>,
+    reason: String,
+}
+
+fn same_id(a: &str, b: &str) -> bool {
+    a.chars()
+        .flat_map(char::to_lowercase)
+        .eq(b.chars().flat_map(char::to_lowercase))
+}
+
+/// Checks the rules of [`ActorSet::new`] and tidies names and duplicates.
+fn validate(actors: &mut [Actor]) -> std::result::Result<(), Invalid> {
+    if actors.is_empty() {
+        return Err(Invalid {
+            actor: None,
+            reason: "no actors defined (expected at least one [[actor]] / \"actor\" entry)"
+                .to_owned(),
+        });
+    }
+    for index in 0..actors.len() {
+        let (earlier, rest) = actors.split_at_mut(index);
+        let Some(actor) = rest.first_mut() else {
+            break;
+        };
+        let fail = |reason: String| Invalid {
+            actor: Some(index),
+            reason,
+        };
+        check_id(&actor.id, index).map_err(fail)?;
+        if let Some(other) = earlier.iter().position(|a| same_id(&a.id, &actor.id)) {
+            return Err(fail(format!(
+                "duplicate actor id '{}' (actor #{} has it too)",
+                actor.id,
+                other + 1
+            )));
+        }
+        check_actor(actor).map_err(fail)?;
+        tidy(actor);
+    }
+    Ok(())
+}
+
+fn check_id(id: &str, index: usize) -> std::result::Result<(), String> {
+    if id.trim().is_empty() {
+        Err(format!("actor #{} has an empty id", index + 1))
+    } else if id.trim() != id {
+        Err(format!("actor id '{id}' has leading or trailing whitespace"))
+    } else {
+        Ok(())
+    }
+}
+
+fn check_actor(actor: &Actor) -> std::result::Result<(), String> {
+    if actor.aliases.is_empty() {
+        return Err(format!("actor '{}' has no aliases", actor.id));
+    }
+    for (kind, phrase) in actor
+        .aliases
+        .iter()
+        .map(|a| ("alias", a))
+        .chain(actor.exclusions.iter().map(|e| ("exclusion", e)))
+    {
+        let id = &actor.id;
+        if phrase.trim().is_empty() {
+            return Err(format!("actor '{id}' has an empty {kind}"));
+        }
+        if phrase.trim() != phrase {
+            return Err(format!(
+                "{kind} '{phrase}' of actor '{id}' has leading or trailing whitespace"
+            ));
+        }
+        if !phrase.chars().any(char::is_alphanumeric) {
+            return Err(format!(
+                "{kind} '{phrase}' of actor '{id}' holds no letter or digit"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn tidy(actor: &mut Actor) {
+    if actor.name.trim().is_empty() {
+        actor.name.clone_from(&actor.id);
+    }
+    let aliases = std::mem::take(&mut actor.aliases);
+    push_new(&mut actor.aliases, aliases);
+    let exclusions = std::mem::take(&mut actor.exclusions);
+    push_new(&mut actor.exclusions, exclusions);
+}
+
+/// Appends the items of `more` that `list` lacks, in order. Quadratic, but
+/// alias lists are short and order matters for reading files back.
+fn push_new(list: &mut Vec<String>, more: Vec<String>) {
+    for item in more {
+        if !list.contains(&item) {
+            list.push(item);
+        }
+    }
+}
+
+/// Maps ids and common names accepted by [`ActorSet::select`] to built-in ids.
+fn canonical_id(raw: &str) -> Option<&'static str> {
+    let key = raw.trim().to_lowercase().replace('’', "'");
+    let id = match key.as_str() {
+        "us" | "u.s." | "usa" | "u.s.a." | "united states" | "united states of america"
+        | "america" => "us",
+        "china" | "prc" | "people's republic of china" => "china",
+        "india" | "bharat" | "republic of india" => "india",
+        "pakistan" | "islamic republic of pakistan" => "pakistan",
+        "russia" | "russian federation" => "russia",
+        _ => return None,
+    };
+    Some(id)
+}
+
+/// A built-in actor as static data.
+struct Builtin {
+    id: &'static str,
+    name: &'static str,
+    aliases: &'static [&'static str],
+    exclusions: &'static [&'static str],
+}
+
+/// Groups of people and diaspora named with "American": not the US state,
+/// and for the diaspora not the other country either.
+const HYPHENATED_AMERICANS: &[&str] = &[
+    "Indian American",
+    "Indian Americans",
+    "Chinese American",
+    "Chinese Americans",
+    "Pakistani American",
+    "Pakistani Americans",
+    "Russian American",
+    "Russian Americans",
+];
+
+const US: Builtin = Builtin {
+    id: "us",
+    name: "United States",
+    aliases: &[
+        "United States",
+        "United States of America",
+        "U.S.",
+        "U.S.A.",
+        "U.S.A",
+        "US",
+        "USA",
+        "America",
+        "American",
+        "Americans",
+        "Washington",
+        "White House",
+        "Pentagon",
+        "State Department",
+        "Capitol Hill",
+        "Oval Office",
+        "Uncle Sam",
+        "Trump administration",
+        "Biden administration",
+        "Obama administration",
+        "Bush administration",
+        "Trump",
+        "Biden",
+        "Obama",
+        "Blinken",
+        "Rubio",
+        "Pompeo",
+    ],
+    exclusions: &[
+        "Washington Post",
+        "Washington Times",
+        "Washington State",
+        "George Washington",
+        "Denzel Washington",
+        "University of Washington",
+        "Washington Nationals",
+        "Washington Commanders",
+        "Washington Capitals",
+        "Washington Wizards",
+        "American Express",
+        "American Airlines",
+        "American Samoa",
+        "Bank of America",
+        "Pan American",
+        "Latin America",
+        "Latin American",
+        "Latin Americans",
+        "South America",
+        "South American",
+        "South Americans",
+        "Central America",
+        "Central American",
+        "Central Americans",
+        "North America",
+        "North American",
+        "North Americans",
+        "Native American",
+        "Native Americans",
+        "African American",
+        "African Americans",
+        "Asian American",
+        "Asian Americans",
+        "American Indian",
+        "American Indians",
+        "US Open",
+        "Melania Trump",
+        "Ivanka Trump",
+        "Eric Trump",
+        "Donald Trump Jr.",
+        "Trump Jr.",
+        "Trump Tower",
+        "Trump Organization",
+        "Hunter Biden",
+        "Jill Biden",
+        "Michelle Obama",
+    ],
+};
+
+const CHINA: Builtin = Builtin {
+    id: "china",
+    name: "China",
+    aliases: &[
+        "China",
+        "Chinese",
+        "Beijing",
+        "PRC",
+        "P.R.C.",
+        "People's Republic of China",
+        "CPC",
+        "CCP",
+        "Communist Party of China",
+        "Chinese Communist Party",
+        "Xi Jinping",
+        "Xi",
+        "Zhongnanhai",
+        "Wang Yi",
+        "Li Qiang",
+        "Sino-",
+    ],
+    exclusions: &[
+        "South China Sea",
+        "East China Sea",
+        "China Sea",
+        "South China Morning Post",
+        "Republic of China",
+        "Chinese Taipei",
+        "Xi'an",
+    ],
+};
+
+const INDIA: Builtin = Builtin {
+    id: "india",
+    name: "India",
+    aliases: &[
+        "India",
+        "Indian",
+        "Indians",
+        "New Delhi",
+        "Modi",
+        "Narendra Modi",
+        "Bharat",
+        "Government of India",
+        "Republic of India",
+        "Jaishankar",
+        "Indo-",
+    ],
+    exclusions: &[
+        "Indian Ocean",
+        "Indian subcontinent",
+        "West Indies",
+        "West Indian",
+        "West Indians",
+        "American Indian",
+        "American Indians",
+        "Indian Premier League",
+        "East India Company",
+        "Indian summer",
+        "Indian National Congress",
+        "Indian Express",
+        "Times of India",
+        "India Today",
+        "Indian Wells",
+        "Cleveland Indians",
+        "Bharat Jodo",
+        "Nirav Modi",
+        "Lalit Modi",
+        "Indo-Pacific",
+        "Indo-European",
+        "Indo-Aryan",
+        "Indo-Gangetic",
+    ],
+};
+
+const PAKISTAN: Builtin = Builtin {
+    id: "pakistan",
+    name: "Pakistan",
+    aliases: &[
+        "Pakistan",
+        "Pakistani",
+        "Pakistanis",
+        "Islamabad",
+        "Rawalpindi",
+        "Sharif",
+        "Shehbaz Sharif",
+        "Nawaz Sharif",
+        "Asim Munir",
+        "Inter-Services Intelligence",
+    ],
+    exclusions: &[
+        "Omar Sharif",
+        "Sharif University",
+        "Pakistan Super League",
+        "Pakistan Muslim League",
+        "Pakistan Peoples Party",
+        "Pakistan Tehreek-e-Insaf",
+    ],
+};
+
+const RUSSIA: Builtin = Builtin {
+    id: "russia",
+    name: "Russia",
+    aliases: &[
+        "Russia",
+        "Russian",
+        "Russians",
+        "Russian Federation",
+        "Moscow",
+        "Kremlin",
+        "Putin",
+        "Vladimir Putin",
+        "Lavrov",
+        "Peskov",
+        "Medvedev",
+        "Russo-",
+    ],
+    exclusions: &["Russian roulette", "Russian doll", "Russian dolls"],
+};
+
+fn builtin_actors() -> Vec<Actor> {
+    [US, CHINA, INDIA, PAKISTAN, RUSSIA]
+        .iter()
+        .map(|b| {
+            // Each actor gets the diaspora phrases that name it; the US gets all.
+            let diaspora = HYPHENATED_AMERICANS.iter().filter(|phrase| {
+                b.id == "us" || b.aliases.iter().any(|alias| phrase.starts_with(alias))
+            });
+            Actor::new(b.id, b.name, b.aliases.iter().copied())
+                .with_exclusions(b.exclusions.iter().chain(diaspora).copied())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eu() -> Actor {
+        Actor::new("eu", "European Union", ["European Union", "EU"])
+    }
+
+    fn reason(error: &Error) -> String {
+        error.to_string()
+    }
+
+    #[test]
+    fn builtin_is_valid_and_ordered() {
+        let set = ActorSet::builtin();
+        let ids: Vec<&str> = set.actors().iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, BUILTIN_IDS);
+        let revalidated = ActorSet::new(set.actors().to_vec());
+        assert_eq!(revalidated.ok(), Some(set));
+    }
+
+    #[test]
+    fn default_is_us_china_india() {
+        let set = ActorSet::default();
+        let names: Vec<&str> = set.actors().iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["United States", "China", "India"]);
+        assert!(!set.is_empty());
+        assert_eq!(set.len(), 3);
+    }
+
+    #[test]
+    fn diaspora_exclusions_go_to_both_sides() {
+        let set = ActorSet::builtin();
+        let has = |id: &str, phrase: &str| {
+            set.position(id)
+                .and_then(|i| set.get(i))
+                .is_some_and(|a| a.exclusions.iter().any(|e| e == phrase))
+        };
+        assert!(has("us", "Indian Americans"));
+        assert!(has("india", "Indian Americans"));
+        assert!(has("china", "Chinese American"));
+        assert!(!has("china", "Indian American"));
+        assert!(has("russia", "Russian Americans"));
+    }
+
+    #[test]
+    fn select_by_id_and_name() {
+        let set = ActorSet::select(&["RUSSIA", "usa", "United States", "Pakistan"]);
+        let set = set.unwrap_or_else(|e| panic!("{e}"));
+        let ids: Vec<&str> = set.actors().iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["russia", "us", "pakistan"]);
+    }
+
+    #[test]
+    fn select_rejects_unknown_and_empty() {
+        let Err(error) = ActorSet::select(&["china", "atlantis"]) else {
+            panic!("atlantis accepted");
+        };
+        assert!(matches!(error, Error::Config(_)));
+        let message = reason(&error);
+        assert!(message.contains("'atlantis'"), "{message}");
+        assert!(message.contains("us, china, india, pakistan, russia"), "{message}");
+        assert!(ActorSet::select(&[]).is_err());
+    }
+
+    #[test]
+    fn new_validates() {
+        let cases: Vec<(Vec<Actor>, &str)> = vec![
+            (vec![], "no actors"),
+            (vec![Actor::new("", "X", ["X"])], "empty id"),
+            (vec![Actor::new(" eu", "X", ["X"])], "whitespace"),
+            (vec![eu(), Actor::new("EU", "Europe", ["Europe"])], "duplicate actor id 'EU'"),
+            (vec![Actor::new("eu", "X", Vec::<String>::new())], "no aliases"),
+            (vec![Actor::new("eu", "X", ["EU", ""])], "empty alias"),
+            (vec![Actor::new("eu", "X", ["EU", " EU"])], "whitespace"),
+            (vec![Actor::new("eu", "X", ["--"])], "no letter"),
+            (vec![eu().with_exclusions(["  "])], "empty exclusion"),
+        ];
+        for (actors, expected) in cases {
+            match ActorSet::new(actors) {
+                Err(error @ Error::Actors { line: None, .. }) => {
+                    let message = reason(&error);
+                    assert!(message.contains(expected), "{message} lacks {expected}");
+                    assert!(message.contains(IN_MEMORY));
+                }
+                other => panic!("expected an Actors error with {expected}, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn new_tidies() {
+        let actor = Actor::new("eu", "", ["EU", "EU", "Brussels"]).with_exclusions(["a b", "a b"]);
+        let set = ActorSet::new(vec![actor]);
+        let actor = set.ok().and_then(|s| s.get(0).cloned());
+        let actor = actor.unwrap_or_else(|| panic!("valid actor rejected"));
+        assert_eq!(actor.name, "eu");
+        assert_eq!(actor.aliases, ["EU", "Brussels"]);
+        assert_eq!(actor.exclusions, ["a b"]);
+    }
+
+    const GOOD_TOML: &str = r#"
+[[actor]]
+id = "eu"
+name = "European Union"
+aliases = ["European Union", "EU", "Brussels"]
+exclusions = ["Brussels sprouts"]
+
+[[actor]]
+id = "uk"
+aliases = ["United Kingdom", "UK", "Britain"]
+"#;
+
+    #[test]
+    fn toml_file() {
+        let set = ActorSet::from_toml_str(GOOD_TOML, "actors.toml");
+        let set = set.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(set.len(), 2);
+        assert_eq!(set.actors()[0].exclusions, ["Brussels sprouts"]);
+        assert_eq!(set.actors()[1].name, "uk");
+        assert_eq!(set.position("UK"), Some(1));
+    }
+
+    fn actors_error(result: Result<ActorSet>) -> (String, Option<usize>, String) {
+        match result {
+            Err(Error::Actors {
+                origin,
+                line,
+                reason,
+            }) => (origin, line, reason),
+            other => panic!("expected an Actors error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn toml_syntax_error_has_line() {
+        let text = "[[actor]]\nid = \"eu\"\naliases = [\"EU\"\nname = \"x\"\n";
+        let (origin, line, _) = actors_error(ActorSet::from_toml_str(text, "bad.toml"));
+        assert_eq!(origin, "bad.toml");
+        assert_eq!(line, Some(4));
+    }
+
+    #[test]
+    fn toml_unknown_field_has_line() {
+        let text = "[[actor]]\nid = \"eu\"\nname = \"EU\"\nalias = [\"EU\"]\n";
+        let (_, line, reason) = actors_error(ActorSet::from_toml_str(text, "typo.toml"));
+        assert_eq!(line, Some(4), "{reason}");
+        assert!(reason.contains("unknown field `alias`"), "{reason}");
+    }
+
+    #[test]
+    fn toml_unknown_top_level_key() {
+        let text = "[[actors]]\nid = \"eu\"\naliases = [\"EU\"]\n";
+        let (_, line, reason) = actors_error(ActorSet::from_toml_str(text, "typo.toml"));
+        assert_eq!(line, Some(1), "{reason}");
+        assert!(reason.contains("actors"), "{reason}");
+    }
+
+    #[test]
+    fn toml_validation_error_points_at_the_actor() {
+        let text = format!("{GOOD_TOML}\n[[actor]]\nid = \"eu\"\naliases = [\"Europe\"]\n");
+        let (_, line, reason) = actors_error(ActorSet::from_toml_str(&text, "dup.toml"));
+        assert!(reason.contains("duplicate actor id 'eu'"), "{reason}");
+        assert_eq!(line, Some(13));
+        let text = "[[actor]]\nid = 'eu'\naliases = []\n\n[[actor]]\nid = 'uk'\naliases = ['UK']\n";
+        let (_, line, reason) = actors_error(ActorSet::from_toml_str(text, "x.toml"));
+        assert!(reason.contains("no aliases"), "{reason}");
+        assert_eq!(line, Some(2), "the first actor lacks aliases");
+    }
+
+    #[test]
+    fn empty_toml_is_an_error() {
+        let (_, line, reason) = actors_error(ActorSet::from_toml_str("", "empty.toml"));
+        assert_eq!(line, None);
+        assert!(reason.contains("no actors"), "{reason}");
+    }
+
+    #[test]
+    fn json_file_both_shapes() {
+        let table = r#"{"actor": [{"id": "eu", "name": "European Union", "aliases": ["EU"]}]}"#;
+        let array = r#"[{"id": "eu", "name": "European Union", "aliases": ["EU"]}]"#;
+        let a = ActorSet::from_json_str(table, "t.json").unwrap_or_else(|e| panic!("{e}"));
+        let b = ActorSet::from_json_str(array, "a.json").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a, b);
+        assert_eq!(a.actors()[0].aliases, ["EU"]);
+    }
+
+    #[test]
+    fn json_errors_have_lines() {
+        let text = "\n[\n  {\"id\": \"eu\",\n   \"aliases\": [\"EU\"],\n   \"exclude\": []}\n]\n";
+        let (_, line, reason) = actors_error(ActorSet::from_json_str(text, "typo.json"));
+        assert_eq!(line, Some(5), "{reason}");
+        assert!(reason.contains("unknown field `exclude`"), "{reason}");
+        assert!(!reason.contains(" at line "), "{reason}");
+
+        let text = "{\"actor\": [\n {\"id\": \"eu\", \"aliases\": [\"EU\"]},\n {\"id\": \"EU\", \"aliases\": [\"E\"]}\n]}";
+        let (_, line, reason) = actors_error(ActorSet::from_json_str(text, "dup.json"));
+        assert!(reason.contains("duplicate"), "{reason}");
+        assert_eq!(line, Some(3));
+
+        let (_, line, _) = actors_error(ActorSet::from_json_str("{\"actor\": [", "cut.json"));
+        assert_eq!(line, Some(1));
+    }
+
+    #[test]
+    fn id_line_finds_the_nth_entry() {
+        let text = "[{\"id\":\"a\"},{\"id\": \"a\"}]\nid = 'a'\nvalid = \"a\"";
+        assert_eq!(id_line(text, "a", 0), Some(1));
+        assert_eq!(id_line(text, "a", 1), Some(1));
+        assert_eq!(id_line(text, "a", 2), Some(2));
+        assert_eq!(id_line(text, "a", 3), None);
+    }
+
+    #[test]
+    fn serializes_to_the_file_format() {
+        let set = ActorSet::default();
+        let json = serde_json::to_string(&set).unwrap_or_default();
+        let back = ActorSet::from_json_str(&json, "<string>");
+        assert_eq!(back.ok(), Some(set.clone()));
+        let toml_text = toml::to_string(&set).unwrap_or_default();
+        let back = ActorSet::from_toml_str(&toml_text, "<string>");
+        assert_eq!(back.ok(), Some(set));
+    }
+
+    #[test]
+    fn from_path_by_extension() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let toml_path = dir.path().join("actors.TOML");
+        let json_path = dir.path().join("actors.json");
+        let txt_path = dir.path().join("actors.txt");
+        std::fs::write(&toml_path, GOOD_TOML).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&json_path, r#"[{"id":"eu","aliases":["EU"]}]"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&txt_path, GOOD_TOML).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ActorSet::from_path(&toml_path).map(|s| s.len()).ok(), Some(2));
+        assert_eq!(ActorSet::from_path(&json_path).map(|s| s.len()).ok(), Some(1));
+        let (origin, _, reason) = actors_error(ActorSet::from_path(&txt_path));
+        assert!(origin.ends_with("actors.txt"));
+        assert!(reason.contains(".toml or .json"));
+        let missing = ActorSet::from_path(dir.path().join("missing.toml"));
+        assert!(matches!(missing, Err(Error::Io { .. })));
+    }
+
+    #[test]
+    fn extend_merges_and_appends() {
+        let extra = ActorSet::new(vec![
+            Actor::new("CHINA", "PRC", ["Middle Kingdom", "China"]).with_exclusions(["China Daily"]),
+            eu(),
+        ]);
+        let extra = extra.unwrap_or_else(|e| panic!("{e}"));
+        let before = ActorSet::default();
+        let china_aliases = before.actors()[1].aliases.len();
+        let set = before.extend(extra);
+        let ids: Vec<&str> = set.actors().iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["us", "china", "india", "eu"]);
+        let china = &set.actors()[1];
+        assert_eq!(china.name, "China", "the name of the first definition stays");
+        assert_eq!(china.aliases.len(), china_aliases + 1, "China is not repeated");
+        assert_eq!(china.aliases.last().map(String::as_str), Some("Middle Kingdom"));
+        assert!(china.exclusions.iter().any(|e| e == "China Daily"));
+    }
+}

@@ -1,0 +1,295 @@
+//! Per-actor statistics that merge exactly.
+//!
+//! Scores are accumulated as fixed-point integers (score x 2^32, and its
+//! square), so sums are exact and independent of order: a rayon fold/reduce,
+//! a sequential loop and a merge of shard outputs give bit-identical results.
+//! Mean, standard deviation and the confidence interval are derived from the
+//! exact sums only when read. The quantisation step (2^-32) is far below an
+//! `f32` score's own precision.
+
+use serde::{Deserialize, Serialize};
+
+use crate::score::{Label, Stance};
+
+const SCALE: f64 = 4_294_967_296.0; // 2^32
+
+/// Statistics of one actor over a document or a corpus.
+///
+/// Build a document's stats with [`ActorStats::add`]; combine documents (or
+/// shards) with [`ActorStats::merge`].
+///
+/// ```
+/// use stance::{ActorStats, Stance};
+/// let mut a = ActorStats::default();
+/// a.add(&Stance::from_probabilities([0.7, 0.2, 0.1]), 1);
+/// let mut b = ActorStats::default();
+/// b.add(&Stance::from_probabilities([0.1, 0.2, 0.7]), 2);
+/// a.merge(&b);
+/// assert_eq!(a.sentences(), 2);
+/// assert!(a.mean().abs() < 1e-6);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ActorStats {
+    sentences: u64,
+    mentions: u64,
+    documents: u64,
+    labels: [u64; 3],
+    sum_q: i128,
+    sum_sq_q: i128,
+}
+
+impl ActorStats {
+    /// Adds one scored (sentence, actor) pair of the current document, with its mention count.
+    /// The first addition also counts the document.
+    pub fn add(&mut self, stance: &Stance, mentions: usize) {
+        let q = quantize(stance.score);
+        self.documents = self.documents.max(1);
+        self.sentences += 1;
+        self.mentions += mentions as u64;
+        self.labels[stance.label.index()] += 1;
+        self.sum_q += i128::from(q);
+        self.sum_sq_q += i128::from(q) * i128::from(q);
+    }
+
+    /// Adds another document's or shard's statistics. Exact and order-independent.
+    pub fn merge(&mut self, other: &ActorStats) {
+        self.sentences += other.sentences;
+        self.mentions += other.mentions;
+        self.documents += other.documents;
+        for (mine, theirs) in self.labels.iter_mut().zip(other.labels) {
+            *mine += theirs;
+        }
+        self.sum_q += other.sum_q;
+        self.sum_sq_q += other.sum_sq_q;
+    }
+
+    /// Scored (sentence, actor) pairs.
+    #[must_use]
+    pub fn sentences(&self) -> u64 {
+        self.sentences
+    }
+
+    /// Mentions of the actor in those sentences.
+    #[must_use]
+    pub fn mentions(&self) -> u64 {
+        self.mentions
+    }
+
+    /// Documents in which the actor was scored at least once.
+    #[must_use]
+    pub fn documents(&self) -> u64 {
+        self.documents
+    }
+
+    /// Count of each label, in [`Label::ALL`] order.
+    #[must_use]
+    pub fn label_counts(&self) -> [u64; 3] {
+        self.labels
+    }
+
+    /// Share of each label among the scored sentences (zeros when there are none).
+    #[must_use]
+    pub fn label_shares(&self) -> [f64; 3] {
+        if self.sentences == 0 {
+            return [0.0; 3];
+        }
+        self.labels.map(|c| c as f64 / self.sentences as f64)
+    }
+
+    /// Count of one label.
+    #[must_use]
+    pub fn count(&self, label: Label) -> u64 {
+        self.labels[label.index()]
+    }
+
+    /// Mean stance score in [-1, 1] (0 when empty).
+    #[must_use]
+    pub fn mean(&self) -> f64 {
+        if self.sentences == 0 {
+            return 0.0;
+        }
+        self.sum_q as f64 / SCALE / self.sentences as f64
+    }
+
+    /// Sample standard deviation of the score (0 with fewer than two sentences).
+    #[must_use]
+    pub fn std_dev(&self) -> f64 {
+        let n = i128::from(self.sentences);
+        if n < 2 {
+            return 0.0;
+        }
+        // n * sum(q^2) - sum(q)^2 is exact in i128 for any realistic corpus; fall back to f64 beyond.
+        let spread = n
+            .checked_mul(self.sum_sq_q)
+            .and_then(|a| self.sum_q.checked_mul(self.sum_q).and_then(|b| a.checked_sub(b)))
+            .map_or_else(
+                || n as f64 * self.sum_sq_q as f64 - (self.sum_q as f64).powi(2),
+                |exact| exact as f64,
+            );
+        let variance = spread.max(0.0) / (SCALE * SCALE) / (n as f64 * (n - 1) as f64);
+        variance.sqrt()
+    }
+
+    /// 95% confidence interval of the mean (Student's t), or `(mean, mean)` with fewer than two sentences.
+    #[must_use]
+    pub fn ci95(&self) -> (f64, f64) {
+        let mean = self.mean();
+        if self.sentences < 2 {
+            return (mean, mean);
+        }
+        let half = t_975(self.sentences - 1) * self.std_dev() / (self.sentences as f64).sqrt();
+        (mean - half, mean + half)
+    }
+}
+
+fn quantize(score: f32) -> i64 {
+    // Clamped so that a NaN or out-of-range score from a broken model cannot overflow the sums.
+    let clamped = if score.is_nan() { 0.0 } else { f64::from(score).clamp(-1.0, 1.0) };
+    (clamped * SCALE).round() as i64
+}
+
+/// Two-sided 97.5% quantile of Student's t with `df` degrees of freedom.
+fn t_975(df: u64) -> f64 {
+    const TABLE: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120,
+        2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+    ];
+    match df {
+        0 => f64::NAN,
+        1..=30 => TABLE[(df - 1) as usize],
+        // Beyond 30, the first-order expansion t ~ z + (z^3 + z) / (4 df) is accurate to 1e-3.
+        _ => 1.959_964 + (1.959_964f64.powi(3) + 1.959_964) / (4.0 * df as f64),
+    }
+}
+
+/// The serialized form: exact sums (as strings, since JSON readers lose i128
+/// precision) for merging, plus the derived figures for readers.
+#[derive(Serialize, Deserialize)]
+struct ActorStatsRepr {
+    sentences: u64,
+    mentions: u64,
+    documents: u64,
+    mean: f64,
+    std: f64,
+    ci95_low: f64,
+    ci95_high: f64,
+    unfavorable: u64,
+    neutral: u64,
+    favorable: u64,
+    share_unfavorable: f64,
+    share_neutral: f64,
+    share_favorable: f64,
+    /// sum of round(score * 2^32)
+    sum_q32: String,
+    /// sum of round(score * 2^32)^2
+    sum_sq_q64: String,
+}
+
+impl Serialize for ActorStats {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (low, high) = self.ci95();
+        let shares = self.label_shares();
+        ActorStatsRepr {
+            sentences: self.sentences,
+            mentions: self.mentions,
+            documents: self.documents,
+            mean: self.mean(),
+            std: self.std_dev(),
+            ci95_low: low,
+            ci95_high: high,
+            unfavorable: self.labels[0],
+            neutral: self.labels[1],
+            favorable: self.labels[2],
+            share_unfavorable: shares[0],
+            share_neutral: shares[1],
+            share_favorable: shares[2],
+            sum_q32: self.sum_q.to_string(),
+            sum_sq_q64: self.sum_sq_q.to_string(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for ActorStats {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let repr = ActorStatsRepr::deserialize(deserializer)?;
+        let parse = |s: &str| s.parse::<i128>().map_err(serde::de::Error::custom);
+        Ok(ActorStats {
+            sentences: repr.sentences,
+            mentions: repr.mentions,
+            documents: repr.documents,
+            labels: [repr.unfavorable, repr.neutral, repr.favorable],
+            sum_q: parse(&repr.sum_q32)?,
+            sum_sq_q: parse(&repr.sum_sq_q64)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rayon::prelude::*;
+
+    fn stance(score: f32) -> Stance {
+        let pf = (1.0 + score) / 2.0;
+        Stance::from_probabilities([1.0 - pf, 0.0, pf])
+    }
+
+    fn doc_stats(scores: &[f32]) -> ActorStats {
+        let mut s = ActorStats::default();
+        scores.iter().for_each(|&x| s.add(&stance(x), 1));
+        s
+    }
+
+    #[test]
+    fn mean_std_and_ci_match_textbook_values() {
+        let s = doc_stats(&[-1.0, 0.0, 1.0, 0.5]);
+        assert!((s.mean() - 0.125).abs() < 1e-9);
+        let var = ((-1.125f64).powi(2) + 0.125f64.powi(2) + 0.875f64.powi(2) + 0.375f64.powi(2)) / 3.0;
+        assert!((s.std_dev() - var.sqrt()).abs() < 1e-9);
+        let (lo, hi) = s.ci95();
+        assert!((hi - lo - 2.0 * 3.182 * var.sqrt() / 2.0).abs() < 1e-9);
+        assert_eq!(s.documents(), 1);
+    }
+
+    #[test]
+    fn empty_and_single_are_well_defined() {
+        assert_eq!(ActorStats::default().mean(), 0.0);
+        let one = doc_stats(&[0.3]);
+        assert_eq!(one.std_dev(), 0.0);
+        assert_eq!(one.ci95().0, one.ci95().1);
+    }
+
+    #[test]
+    fn serde_round_trip_keeps_exact_sums() {
+        let s = doc_stats(&[0.1, -0.7, 0.33]);
+        let json = serde_json::to_string(&s).unwrap();
+        let back: ActorStats = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, s);
+    }
+
+    proptest! {
+        #[test]
+        fn parallel_equals_sequential_and_shards_equal_whole(
+            docs in proptest::collection::vec(proptest::collection::vec(-1.0f32..=1.0, 1..20), 1..60),
+            cut in 0usize..60,
+        ) {
+            let per_doc: Vec<ActorStats> = docs.iter().map(|d| doc_stats(d)).collect();
+            let mut sequential = ActorStats::default();
+            per_doc.iter().for_each(|d| sequential.merge(d));
+            let parallel = per_doc
+                .par_iter()
+                .fold(ActorStats::default, |mut acc, d| { acc.merge(d); acc })
+                .reduce(ActorStats::default, |mut a, b| { a.merge(&b); a });
+            prop_assert_eq!(&parallel, &sequential);
+            let cut = cut.min(per_doc.len());
+            let (mut left, mut right) = (ActorStats::default(), ActorStats::default());
+            per_doc[..cut].iter().for_each(|d| left.merge(d));
+            per_doc[cut..].iter().rev().for_each(|d| right.merge(d));
+            right.merge(&left);
+            prop_assert_eq!(&right, &sequential);
+            prop_assert_eq!(sequential.documents(), docs.len() as u64);
+        }
+    }
+}

@@ -1,0 +1,682 @@
+//! The [`Analyzer`]: runs the whole pipeline, from text to per-actor statistics.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::actor::ActorSet;
+use crate::aggregate::ActorStats;
+use crate::backend::ort::{OrtBackend, SessionSettings};
+use crate::backend::{Backend, Device};
+use crate::batch::{plan_batches, BatchLimits, BatchTensors};
+use crate::encode::{Encoded, Encoder};
+use crate::error::{Error, Result};
+use crate::mention::MentionFinder;
+use crate::model::ModelBundle;
+use crate::score::{Scorer, Stance};
+use crate::segment::{split_sentences, Span};
+
+/// One input document.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Document {
+    /// Stable identifier, used in outputs and error reports.
+    pub id: String,
+    /// The full text.
+    pub text: String,
+    /// Publication date (ISO 8601 preferred), if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// Outlet or source, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Title, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+
+impl Document {
+    /// A document with an id and text and no metadata.
+    pub fn new(id: impl Into<String>, text: impl Into<String>) -> Self {
+        Document {
+            id: id.into(),
+            text: text.into(),
+            ..Document::default()
+        }
+    }
+
+    /// Sets the date.
+    #[must_use]
+    pub fn with_date(mut self, date: impl Into<String>) -> Self {
+        self.date = Some(date.into());
+        self
+    }
+
+    /// Sets the source.
+    #[must_use]
+    pub fn with_source(mut self, source: impl Into<String>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// Sets the title.
+    #[must_use]
+    pub fn with_title(mut self, title: impl Into<String>) -> Self {
+        self.title = Some(title.into());
+        self
+    }
+}
+
+/// One mention of an actor, in character offsets (Unicode scalar values, as
+/// Python's `str` indexes) into the document text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MentionSpan {
+    /// First character.
+    pub start: usize,
+    /// One past the last character.
+    pub end: usize,
+    /// The mention as written.
+    pub text: String,
+}
+
+/// The stance of one sentence toward one actor.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SentenceStance {
+    /// Position of the sentence in its document, from 0.
+    pub sentence_index: usize,
+    /// Character offset of the sentence's start in the document.
+    pub start: usize,
+    /// Character offset one past the sentence's end.
+    pub end: usize,
+    /// The sentence.
+    pub text: String,
+    /// Id of the actor (`us`, `china`, ...).
+    pub actor: String,
+    /// Where the actor is mentioned in the sentence.
+    pub mentions: Vec<MentionSpan>,
+    /// The model's verdict.
+    #[serde(flatten)]
+    pub stance: Stance,
+    /// Whether the sentence was longer than the model's input and was cut around the mention.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+}
+
+/// All stances found in one document, and its per-actor statistics.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DocumentStances {
+    /// The document's id.
+    pub id: String,
+    /// Number of sentences in the document (with or without mentions).
+    pub sentences: usize,
+    /// One entry per (sentence, actor) pair, in sentence order then actor order.
+    pub stances: Vec<SentenceStance>,
+    /// Statistics per actor id, for actors mentioned in the document.
+    pub actors: BTreeMap<String, ActorStats>,
+}
+
+impl DocumentStances {
+    /// Statistics of one actor in this document.
+    #[must_use]
+    pub fn actor(&self, id: &str) -> Option<&ActorStats> {
+        self.actors.get(id)
+    }
+}
+
+/// A document that could not be scored, and why.
+#[derive(Debug)]
+pub struct DocumentError {
+    /// The document's id.
+    pub id: String,
+    /// What went wrong.
+    pub error: Error,
+}
+
+/// Per-actor statistics over many documents; merge reports of shards with [`CorpusReport::merge`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CorpusReport {
+    /// Documents scored.
+    pub documents: u64,
+    /// Documents that failed.
+    pub failed: u64,
+    /// Sentences in the scored documents.
+    pub sentences: u64,
+    /// Statistics per actor id (every actor of the set, mentioned or not).
+    pub actors: BTreeMap<String, ActorStats>,
+}
+
+impl CorpusReport {
+    /// An empty report listing every actor of `actors`.
+    #[must_use]
+    pub fn new(actors: &ActorSet) -> Self {
+        CorpusReport {
+            actors: actors.actors().iter().map(|a| (a.id.clone(), ActorStats::default())).collect(),
+            ..CorpusReport::default()
+        }
+    }
+
+    /// Adds one scored document.
+    pub fn add(&mut self, doc: &DocumentStances) {
+        self.documents += 1;
+        self.sentences += doc.sentences as u64;
+        for (id, stats) in &doc.actors {
+            self.actors.entry(id.clone()).or_default().merge(stats);
+        }
+    }
+
+    /// Adds another report (for example another shard's). Exact and order-independent.
+    pub fn merge(&mut self, other: &CorpusReport) {
+        self.documents += other.documents;
+        self.failed += other.failed;
+        self.sentences += other.sentences;
+        for (id, stats) in &other.actors {
+            self.actors.entry(id.clone()).or_default().merge(stats);
+        }
+    }
+
+    /// Statistics of one actor.
+    #[must_use]
+    pub fn actor(&self, id: &str) -> Option<&ActorStats> {
+        self.actors.get(id)
+    }
+}
+
+/// A sentence with a target given by explicit spans, for scoring annotated data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TargetedSentence {
+    /// The sentence.
+    pub text: String,
+    /// Byte spans of the target's mentions in `text`.
+    pub spans: Vec<Span>,
+}
+
+/// What an analyzer runs on, for reports and run metadata.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct AnalyzerInfo {
+    /// Model name from the bundle's config.
+    pub model: String,
+    /// Where the model came from (a directory or the embedded copy).
+    pub model_origin: String,
+    /// Weight precision, when the bundle states it.
+    pub precision: Option<String>,
+    /// The device actually in use.
+    pub device: Device,
+    /// ONNX Runtime sessions in the pool.
+    pub sessions: usize,
+    /// Intra-op threads per session.
+    pub intra_threads: usize,
+    /// Token budget per batch.
+    pub token_budget: usize,
+    /// Maximum rows per batch.
+    pub max_batch_rows: usize,
+    /// Maximum model input length in tokens.
+    pub max_length: usize,
+    /// Actor ids, in order.
+    pub actors: Vec<String>,
+}
+
+/// Configures and builds an [`Analyzer`]; everything is checked in [`AnalyzerBuilder::build`].
+#[derive(Clone, Debug, Default)]
+#[must_use]
+pub struct AnalyzerBuilder {
+    actors: Option<ActorSet>,
+    device: Device,
+    model_dir: Option<PathBuf>,
+    threads: Option<usize>,
+    sessions: Option<usize>,
+    limits: Option<BatchLimits>,
+}
+
+impl AnalyzerBuilder {
+    /// The actors to look for (default: US, China, India).
+    pub fn actors(mut self, actors: ActorSet) -> Self {
+        self.actors = Some(actors);
+        self
+    }
+
+    /// The device to run on (default CPU). A device that cannot be had is an error at `build()`.
+    pub fn device(mut self, device: Device) -> Self {
+        self.device = device;
+        self
+    }
+
+    /// Use the model bundle in `dir` instead of the embedded one.
+    pub fn model_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.model_dir = Some(dir.into());
+        self
+    }
+
+    /// Total threads for inference (sessions x intra-op threads); default: rayon's pool size.
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = Some(threads);
+        self
+    }
+
+    /// Number of ONNX Runtime sessions (default: one per thread on CPU, one on a GPU).
+    pub fn sessions(mut self, sessions: usize) -> Self {
+        self.sessions = Some(sessions);
+        self
+    }
+
+    /// Maximum padded tokens per batch (default 4096 on CPU, 32768 on a GPU).
+    pub fn token_budget(mut self, tokens: usize) -> Self {
+        self.limits.get_or_insert_with(|| default_limits(self.device)).token_budget = tokens;
+        self
+    }
+
+    /// Maximum rows per batch (default 128 on CPU, 512 on a GPU).
+    pub fn max_batch_rows(mut self, rows: usize) -> Self {
+        self.limits.get_or_insert_with(|| default_limits(self.device)).max_rows = rows;
+        self
+    }
+
+    /// Checks the configuration, loads the model and starts the runtime.
+    ///
+    /// # Errors
+    /// Invalid settings ([`Error::Config`]), an unreadable or inconsistent model
+    /// bundle ([`Error::Model`]), a missing ONNX Runtime ([`Error::Runtime`]) or
+    /// an unavailable device ([`Error::Device`]).
+    pub fn build(self) -> Result<Analyzer> {
+        let threads = self.threads.unwrap_or_else(rayon::current_num_threads);
+        if threads == 0 {
+            return Err(Error::Config("threads must be at least 1".into()));
+        }
+        let sessions = self.sessions.unwrap_or(if self.device == Device::Cpu { threads } else { 1 });
+        if sessions == 0 || sessions > threads.max(1) && self.device == Device::Cpu {
+            return Err(Error::Config(format!("sessions ({sessions}) must be between 1 and threads ({threads})")));
+        }
+        let limits = self.limits.unwrap_or_else(|| default_limits(self.device));
+        let bundle = match &self.model_dir {
+            Some(dir) => ModelBundle::from_dir(dir)?,
+            None => ModelBundle::embedded()?,
+        };
+        let max_length = bundle.config.input_format.max_length;
+        if limits.token_budget < max_length || limits.max_rows == 0 {
+            return Err(Error::Config(format!(
+                "token budget ({}) must be at least the model's max length ({max_length}) and max rows at least 1",
+                limits.token_budget
+            )));
+        }
+        let actors = self.actors.unwrap_or_default();
+        let settings = SessionSettings {
+            device: self.device,
+            sessions,
+            intra_threads: (threads / sessions).max(1),
+        };
+        let backend = OrtBackend::new(&bundle, settings)?;
+        Analyzer::assemble(bundle, actors, Box::new(backend), settings, limits)
+    }
+}
+
+fn default_limits(device: Device) -> BatchLimits {
+    match device {
+        Device::Cpu => BatchLimits::default(),
+        Device::Cuda(_) => BatchLimits { token_budget: 32_768, max_rows: 512 },
+    }
+}
+
+/// Scores how sentences portray actors. `Send + Sync`: share one across threads.
+///
+/// ```
+/// use stance::Analyzer;
+/// let analyzer = Analyzer::builder().build()?;
+/// let doc = analyzer.score_text("Beijing has been a reliable partner. Washington keeps breaking its promises.")?;
+/// assert_eq!(doc.stances.len(), 2);
+/// let china = doc.actor("china").expect("China is mentioned");
+/// assert_eq!(china.sentences(), 1);
+/// # Ok::<(), stance::Error>(())
+/// ```
+pub struct Analyzer {
+    actors: ActorSet,
+    finder: MentionFinder,
+    encoder: Encoder,
+    backend: Box<dyn Backend>,
+    scorer: Scorer,
+    limits: BatchLimits,
+    pad: i64,
+    info: AnalyzerInfo,
+}
+
+/// A (sentence, actor) pair waiting for a score, with its place in the input.
+struct Pair {
+    doc: usize,
+    sentence: usize,
+    actor: usize,
+}
+
+/// A segmented document: its sentences and, per sentence, the mentions found.
+struct Prepared {
+    sentences: Vec<Span>,
+    mentions: Vec<Vec<crate::mention::Mention>>,
+}
+
+impl Analyzer {
+    /// A builder with defaults: embedded model, CPU, US / China / India.
+    pub fn builder() -> AnalyzerBuilder {
+        AnalyzerBuilder::default()
+    }
+
+    fn assemble(
+        bundle: ModelBundle,
+        actors: ActorSet,
+        backend: Box<dyn Backend>,
+        settings: SessionSettings,
+        limits: BatchLimits,
+    ) -> Result<Analyzer> {
+        let config = &bundle.config;
+        let order = config
+            .label_order()
+            .ok_or_else(|| Error::model(&bundle.origin, "labels are not unfavorable / neutral / favorable"))?;
+        let info = AnalyzerInfo {
+            model: config.name.clone(),
+            model_origin: bundle.origin.display().to_string(),
+            precision: config.precision.clone(),
+            device: backend.device(),
+            sessions: settings.sessions,
+            intra_threads: settings.intra_threads,
+            token_budget: limits.token_budget,
+            max_batch_rows: limits.max_rows,
+            max_length: config.input_format.max_length,
+            actors: actors.actors().iter().map(|a| a.id.clone()).collect(),
+        };
+        Ok(Analyzer {
+            finder: MentionFinder::new(&actors)?,
+            encoder: Encoder::new(&bundle.tokenizer_json, config, &bundle.origin)?,
+            scorer: Scorer { order, temperature: config.temperature },
+            pad: i64::from(config.tokens.pad),
+            actors,
+            backend,
+            limits,
+            info,
+        })
+    }
+
+    /// What this analyzer runs: model, device actually used, threads, batching.
+    #[must_use]
+    pub fn info(&self) -> &AnalyzerInfo {
+        &self.info
+    }
+
+    /// The actors this analyzer looks for.
+    #[must_use]
+    pub fn actors(&self) -> &ActorSet {
+        &self.actors
+    }
+
+    /// Segments `text`, finds the actors in each sentence and scores every (sentence, actor) pair.
+    ///
+    /// # Errors
+    /// [`Error::Input`] for an empty text; tokenizer or inference failures.
+    pub fn score_text(&self, text: &str) -> Result<DocumentStances> {
+        self.score_document(&Document::new("<text>", text))
+    }
+
+    /// Like [`Analyzer::score_text`], for a [`Document`] (its id appears in results and errors).
+    ///
+    /// # Errors
+    /// As [`Analyzer::score_text`].
+    pub fn score_document(&self, doc: &Document) -> Result<DocumentStances> {
+        let mut results = self.score_documents(std::slice::from_ref(doc));
+        results.pop().unwrap_or_else(|| Err(Error::input(&doc.id, None, "document was not scored")))
+    }
+
+    /// Scores sentences as given (no segmentation): one entry per (sentence, actor mentioned).
+    ///
+    /// # Errors
+    /// Tokenizer or inference failures.
+    pub fn score_sentences(&self, sentences: &[&str]) -> Result<Vec<SentenceStance>> {
+        let docs: Vec<Document> = sentences.iter().enumerate().map(|(i, s)| Document::new(i.to_string(), *s)).collect();
+        let prepared: Vec<Result<Prepared>> = sentences
+            .par_iter()
+            .map(|s| {
+                let span = Span::new(0, s.len());
+                Ok(Prepared { sentences: vec![span], mentions: vec![self.finder.find(s)] })
+            })
+            .collect();
+        let results = self.score_prepared(&docs, prepared);
+        let mut out = Vec::new();
+        for (i, result) in results.into_iter().enumerate() {
+            for mut stance in result?.stances {
+                stance.sentence_index = i;
+                out.push(stance);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Scores sentences whose target spans are already known (annotated data), in input order.
+    ///
+    /// # Errors
+    /// [`Error::Input`] for a span outside its sentence; tokenizer or inference failures.
+    pub fn score_targets(&self, targets: &[TargetedSentence]) -> Result<Vec<Stance>> {
+        let encoded: Vec<Encoded> = targets
+            .par_iter()
+            .map(|t| self.encoder.encode(&t.text, &t.spans))
+            .collect::<Result<_>>()?;
+        let scored = self.infer(&encoded);
+        scored.into_iter().collect()
+    }
+
+    /// Scores many documents at once, batching pairs across documents; one result
+    /// per input, in input order. A failing document never hides the others.
+    pub fn score_documents(&self, docs: &[Document]) -> Vec<Result<DocumentStances>> {
+        let prepared: Vec<Result<Prepared>> = docs.par_iter().map(|d| self.prepare(d)).collect();
+        self.score_prepared(docs, prepared)
+    }
+
+    /// Scores a stream of documents in chunks of `chunk_size`, yielding results in input order.
+    /// Memory stays bounded by the chunk, whatever the stream's length.
+    pub fn score_stream<'a, I>(&'a self, docs: I, chunk_size: usize) -> impl Iterator<Item = std::result::Result<DocumentStances, DocumentError>> + 'a
+    where
+        I: IntoIterator<Item = Document>,
+        I::IntoIter: 'a,
+    {
+        let mut docs = docs.into_iter();
+        let chunk_size = chunk_size.max(1);
+        std::iter::from_fn(move || {
+            let chunk: Vec<Document> = docs.by_ref().take(chunk_size).collect();
+            if chunk.is_empty() {
+                return None;
+            }
+            let results = self.score_documents(&chunk);
+            let tagged: Vec<_> = chunk
+                .into_iter()
+                .zip(results)
+                .map(|(doc, r)| r.map_err(|error| DocumentError { id: doc.id, error }))
+                .collect();
+            Some(tagged)
+        })
+        .flatten()
+    }
+
+    fn prepare(&self, doc: &Document) -> Result<Prepared> {
+        if doc.text.trim().is_empty() {
+            return Err(Error::input(&doc.id, None, "empty text"));
+        }
+        let sentences = split_sentences(&doc.text);
+        let mentions = sentences.iter().map(|s| self.finder.find(s.slice(&doc.text))).collect();
+        Ok(Prepared { sentences, mentions })
+    }
+
+    fn score_prepared(&self, docs: &[Document], prepared: Vec<Result<Prepared>>) -> Vec<Result<DocumentStances>> {
+        let pairs = collect_pairs(&prepared);
+        let encoded: Vec<Result<Encoded>> = pairs
+            .par_iter()
+            .map(|p| self.encode_pair(docs, &prepared, p))
+            .collect();
+        let mut doc_errors: Vec<Option<Error>> = prepared.iter().map(|_| None).collect();
+        let mut ok_pairs = Vec::with_capacity(pairs.len());
+        let mut ok_encoded = Vec::with_capacity(pairs.len());
+        for (pair, enc) in pairs.into_iter().zip(encoded) {
+            match enc {
+                Ok(e) => {
+                    ok_pairs.push(pair);
+                    ok_encoded.push(e);
+                }
+                Err(e) => {
+                    doc_errors[pair.doc].get_or_insert(e);
+                }
+            }
+        }
+        let stances = self.infer(&ok_encoded);
+        let mut by_doc: Vec<Vec<(Pair, bool, Stance)>> = prepared.iter().map(|_| Vec::new()).collect();
+        for ((pair, enc), stance) in ok_pairs.into_iter().zip(&ok_encoded).zip(stances) {
+            match stance {
+                Ok(s) => by_doc[pair.doc].push((pair, enc.truncated, s)),
+                Err(e) => {
+                    doc_errors[pair.doc].get_or_insert(e);
+                }
+            }
+        }
+        prepared
+            .into_iter()
+            .zip(by_doc)
+            .zip(doc_errors)
+            .enumerate()
+            .map(|(i, ((prep, scored), error))| match (prep, error) {
+                (Err(e), _) | (Ok(_), Some(e)) => Err(e),
+                (Ok(prep), None) => Ok(self.assemble_document(&docs[i], &prep, scored)),
+            })
+            .collect()
+    }
+
+    fn encode_pair(&self, docs: &[Document], prepared: &[Result<Prepared>], pair: &Pair) -> Result<Encoded> {
+        let Ok(prep) = &prepared[pair.doc] else {
+            return Err(Error::Config("pair of a failed document".into()));
+        };
+        let sentence = prep.sentences[pair.sentence];
+        let text = sentence.slice(&docs[pair.doc].text);
+        let spans: Vec<Span> = prep.mentions[pair.sentence]
+            .iter()
+            .filter(|m| m.actor == pair.actor)
+            .map(|m| m.span)
+            .collect();
+        self.encoder.encode(text, &spans).map_err(|e| match e {
+            Error::Tokenizer { message, .. } => Error::Tokenizer {
+                context: format!("document {:?}, sentence {}", docs[pair.doc].id, pair.sentence),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Runs encoded pairs through the model in length-sorted batches; results in input order.
+    fn infer(&self, encoded: &[Encoded]) -> Vec<Result<Stance>> {
+        let lengths: Vec<usize> = encoded.iter().map(Encoded::len).collect();
+        let plan = plan_batches(&lengths, self.limits);
+        let batch_results: Vec<(Vec<usize>, Result<Vec<Stance>>)> = plan
+            .into_par_iter()
+            .map(|batch| {
+                let result = self.run_batch(encoded, &batch);
+                (batch, result)
+            })
+            .collect();
+        let mut out: Vec<Option<Result<Stance>>> = encoded.iter().map(|_| None).collect();
+        for (batch, result) in batch_results {
+            match result {
+                Ok(stances) => batch.into_iter().zip(stances).for_each(|(i, s)| out[i] = Some(Ok(s))),
+                Err(e) => {
+                    let message = e.to_string();
+                    for i in batch {
+                        out[i] = Some(Err(Error::Inference { context: "scoring a batch".into(), source: message.clone().into() }));
+                    }
+                }
+            }
+        }
+        out.into_iter()
+            .map(|s| s.unwrap_or_else(|| Err(Error::Config("pair missing from batch plan".into()))))
+            .collect()
+    }
+
+    fn run_batch(&self, encoded: &[Encoded], batch: &[usize]) -> Result<Vec<Stance>> {
+        let rows = batch.iter().map(|&i| (encoded[i].ids.as_slice(), encoded[i].type_ids.as_slice()));
+        let tensors = BatchTensors::build(rows, self.pad);
+        let logits = self.backend.run(&tensors)?;
+        Ok(logits.rows().into_iter().map(|row| self.scorer.stance(row.as_slice().unwrap_or(&row.to_vec()))).collect())
+    }
+
+    fn assemble_document(&self, doc: &Document, prep: &Prepared, scored: Vec<(Pair, bool, Stance)>) -> DocumentStances {
+        let chars = CharOffsets::new(&doc.text, &prep.sentences);
+        let mut actors: BTreeMap<String, ActorStats> = BTreeMap::new();
+        let stances = scored
+            .into_iter()
+            .map(|(pair, truncated, stance)| {
+                let span = prep.sentences[pair.sentence];
+                let sentence = span.slice(&doc.text);
+                let mentions: Vec<MentionSpan> = prep.mentions[pair.sentence]
+                    .iter()
+                    .filter(|m| m.actor == pair.actor)
+                    .map(|m| MentionSpan {
+                        start: chars.at(pair.sentence, sentence, m.span.start),
+                        end: chars.at(pair.sentence, sentence, m.span.end),
+                        text: m.span.slice(sentence).to_string(),
+                    })
+                    .collect();
+                let actor = self.actors.get(pair.actor).map(|a| a.id.clone()).unwrap_or_default();
+                actors.entry(actor.clone()).or_default().add(&stance, mentions.len());
+                SentenceStance {
+                    sentence_index: pair.sentence,
+                    start: chars.sentence_start(pair.sentence),
+                    end: chars.at(pair.sentence, sentence, sentence.len()),
+                    text: sentence.to_string(),
+                    actor,
+                    mentions,
+                    stance,
+                    truncated,
+                }
+            })
+            .collect();
+        DocumentStances {
+            id: doc.id.clone(),
+            sentences: prep.sentences.len(),
+            stances,
+            actors,
+        }
+    }
+}
+
+/// Every (sentence, actor) pair of the successfully prepared documents, in
+/// document, sentence, actor order: that order is what results follow.
+fn collect_pairs(prepared: &[Result<Prepared>]) -> Vec<Pair> {
+    let mut pairs = Vec::new();
+    for (doc, prep) in prepared.iter().enumerate() {
+        let Ok(prep) = prep else { continue };
+        for (sentence, mentions) in prep.mentions.iter().enumerate() {
+            let mut actors: Vec<usize> = mentions.iter().map(|m| m.actor).collect();
+            actors.sort_unstable();
+            actors.dedup();
+            pairs.extend(actors.into_iter().map(|actor| Pair { doc, sentence, actor }));
+        }
+    }
+    pairs
+}
+
+/// Character offsets of sentence starts, computed in one pass over the text.
+struct CharOffsets {
+    starts: Vec<usize>,
+}
+
+impl CharOffsets {
+    fn new(text: &str, sentences: &[Span]) -> Self {
+        let mut starts = Vec::with_capacity(sentences.len());
+        let (mut byte, mut chars) = (0usize, 0usize);
+        for span in sentences {
+            chars += text.get(byte..span.start).map_or(0, |s| s.chars().count());
+            byte = span.start;
+            starts.push(chars);
+        }
+        CharOffsets { starts }
+    }
+
+    fn sentence_start(&self, sentence: usize) -> usize {
+        self.starts.get(sentence).copied().unwrap_or(0)
+    }
+
+    /// Character offset in the document of byte `offset` within `sentence_text`.
+    fn at(&self, sentence: usize, sentence_text: &str, offset: usize) -> usize {
+        self.sentence_start(sentence) + sentence_text.get(..offset).map_or(0, |s| s.chars().count())
+    }
+}

@@ -1,0 +1,210 @@
+//! (sentence, target mention spans) -> model input ids, following the bundle's input format.
+//!
+//! The steps mirror `training/stance_format.py` exactly (a parity test checks
+//! the ids against a fixture written by the Python code):
+//! 1. wrap every mention in the marker tokens: `... [TGT]Beijing[/TGT] has ...`;
+//! 2. segment A = the marked sentence, segment B = the first mention's text,
+//!    both tokenized without special tokens, B cut to `max_target_tokens`;
+//! 3. if A does not fit, keep the window of A that starts a quarter of the
+//!    budget before the first marker, so the target stays in view;
+//! 4. `[CLS] A [SEP] B [SEP]`, token type 0 up to the first `[SEP]`, 1 after.
+
+use tokenizers::Tokenizer;
+
+use crate::error::{Error, Result};
+use crate::model::ModelConfig;
+use crate::segment::Span;
+
+/// Sentences longer than this many bytes are cut to a window around the target
+/// before tokenizing, so a pathological 1 MB "sentence" costs no more than a
+/// paragraph. The window is far wider than what the model keeps, so results
+/// are unchanged.
+const LONG_SENTENCE_BYTES: usize = 12_000;
+const WINDOW_BEFORE_BYTES: usize = 3_000;
+const WINDOW_AFTER_BYTES: usize = 9_000;
+
+/// Model input for one (sentence, target) pair, unpadded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Encoded {
+    pub ids: Vec<i64>,
+    pub type_ids: Vec<i64>,
+    /// Whether part of the sentence was cut to fit `max_length`.
+    pub truncated: bool,
+}
+
+impl Encoded {
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+}
+
+/// Encodes pairs with the bundle's tokenizer. Only this module touches `tokenizers`.
+pub(crate) struct Encoder {
+    tokenizer: Tokenizer,
+    marker_open: String,
+    marker_close: String,
+    open_id: i64,
+    cls: i64,
+    sep: i64,
+    max_length: usize,
+    max_target_tokens: usize,
+}
+
+impl Encoder {
+    pub fn new(tokenizer_json: &[u8], config: &ModelConfig, origin: &std::path::Path) -> Result<Self> {
+        let tokenizer = Tokenizer::from_bytes(tokenizer_json)
+            .map_err(|e| Error::model(origin.join("tokenizer.json"), format!("invalid tokenizer: {e}")))?;
+        let fmt = &config.input_format;
+        let open_id = tokenizer.token_to_id(&fmt.marker_open).ok_or_else(|| {
+            Error::model(origin.join("tokenizer.json"), format!("marker token {:?} is not in the vocabulary", fmt.marker_open))
+        })?;
+        Ok(Encoder {
+            tokenizer,
+            marker_open: fmt.marker_open.clone(),
+            marker_close: fmt.marker_close.clone(),
+            open_id: i64::from(open_id),
+            cls: i64::from(config.tokens.cls),
+            sep: i64::from(config.tokens.sep),
+            max_length: fmt.max_length,
+            max_target_tokens: fmt.max_target_tokens,
+        })
+    }
+
+    /// Encodes `sentence` with the target at `spans` (byte offsets into `sentence`).
+    pub fn encode(&self, sentence: &str, spans: &[Span]) -> Result<Encoded> {
+        let spans = clean_spans(sentence, spans)?;
+        let (sentence, spans) = cut_long_sentence(sentence, &spans);
+        let first = spans[0];
+        let mut a = self.token_ids(&self.mark(sentence, &spans))?;
+        let mut b = self.token_ids(first.slice(sentence))?;
+        b.truncate(self.max_target_tokens);
+        let budget = self.max_length - 3 - b.len();
+        let truncated = a.len() > budget;
+        if truncated {
+            let marker = a.iter().position(|&id| id == self.open_id).unwrap_or(0);
+            let begin = marker.saturating_sub(budget / 4).min(a.len() - budget);
+            a = a[begin..begin + budget].to_vec();
+        }
+        let mut ids = Vec::with_capacity(a.len() + b.len() + 3);
+        ids.push(self.cls);
+        ids.extend_from_slice(&a);
+        ids.push(self.sep);
+        ids.extend_from_slice(&b);
+        ids.push(self.sep);
+        let mut type_ids = vec![0i64; a.len() + 2];
+        type_ids.resize(ids.len(), 1);
+        Ok(Encoded { ids, type_ids, truncated })
+    }
+
+    fn mark(&self, sentence: &str, spans: &[Span]) -> String {
+        let extra = spans.len() * (self.marker_open.len() + self.marker_close.len());
+        let mut out = String::with_capacity(sentence.len() + extra);
+        let mut pos = 0;
+        for span in spans {
+            out.push_str(&sentence[pos..span.start]);
+            out.push_str(&self.marker_open);
+            out.push_str(&sentence[span.start..span.end]);
+            out.push_str(&self.marker_close);
+            pos = span.end;
+        }
+        out.push_str(&sentence[pos..]);
+        out
+    }
+
+    fn token_ids(&self, text: &str) -> Result<Vec<i64>> {
+        let encoding = self.tokenizer.encode(text, false).map_err(|e| Error::Tokenizer {
+            context: format!("{:?}", truncate_for_message(text)),
+            message: e.to_string(),
+        })?;
+        Ok(encoding.get_ids().iter().map(|&id| i64::from(id)).collect())
+    }
+}
+
+/// Sorted, non-empty, non-overlapping spans on char boundaries (the first of two overlapping wins).
+fn clean_spans(sentence: &str, spans: &[Span]) -> Result<Vec<Span>> {
+    let mut sorted: Vec<Span> = spans.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut kept: Vec<Span> = Vec::with_capacity(sorted.len());
+    for span in sorted {
+        let valid = span.end <= sentence.len() && sentence.is_char_boundary(span.start) && sentence.is_char_boundary(span.end);
+        if !valid {
+            return Err(Error::input(
+                format!("sentence {:?}", truncate_for_message(sentence)),
+                None,
+                format!("target span {}..{} is outside the sentence or not on a character boundary", span.start, span.end),
+            ));
+        }
+        if span.is_empty() || kept.last().is_some_and(|last| span.start < last.end) {
+            continue;
+        }
+        kept.push(span);
+    }
+    if kept.is_empty() {
+        return Err(Error::input(
+            format!("sentence {:?}", truncate_for_message(sentence)),
+            None,
+            "no non-empty target span to score",
+        ));
+    }
+    Ok(kept)
+}
+
+/// For very long sentences, the byte window around the first mention (on char
+/// boundaries) and the spans shifted into it.
+fn cut_long_sentence<'a>(sentence: &'a str, spans: &[Span]) -> (&'a str, Vec<Span>) {
+    if sentence.len() <= LONG_SENTENCE_BYTES {
+        return (sentence, spans.to_vec());
+    }
+    let first = spans[0];
+    let mut start = first.start.saturating_sub(WINDOW_BEFORE_BYTES);
+    while !sentence.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = (first.end + WINDOW_AFTER_BYTES).min(sentence.len());
+    while !sentence.is_char_boundary(end) {
+        end += 1;
+    }
+    let shifted = spans
+        .iter()
+        .filter(|s| s.start >= start && s.end <= end)
+        .map(|s| Span::new(s.start - start, s.end - start))
+        .collect();
+    (&sentence[start..end], shifted)
+}
+
+fn truncate_for_message(text: &str) -> String {
+    match text.char_indices().nth(60) {
+        Some((i, _)) => format!("{}...", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlapping_and_empty_spans_are_dropped() {
+        let s = "China and India";
+        let spans = clean_spans(s, &[Span::new(10, 15), Span::new(0, 5), Span::new(2, 4), Span::new(6, 6)]).unwrap();
+        assert_eq!(spans, vec![Span::new(0, 5), Span::new(10, 15)]);
+    }
+
+    #[test]
+    fn span_inside_a_character_is_an_error() {
+        let s = "Québec";
+        assert!(clean_spans(s, &[Span::new(0, 3)]).is_err());
+        assert!(clean_spans(s, &[Span::new(0, 99)]).is_err());
+    }
+
+    #[test]
+    fn long_sentence_window_keeps_the_target() {
+        let filler = "word ".repeat(5_000);
+        let s = format!("{filler}China acted.{filler}");
+        let at = filler.len();
+        let (cut, spans) = cut_long_sentence(&s, &[Span::new(at, at + 5)]);
+        assert!(cut.len() < s.len());
+        assert_eq!(spans[0].slice(cut), "China");
+    }
+}

@@ -1,0 +1,79 @@
+//! # stance
+//!
+//! How do op-eds and news portray the US, China, India — or any actor you
+//! define? `stance` reads text sentence by sentence, finds the actors each
+//! sentence mentions, scores how the sentence portrays each of them with an
+//! embedded transformer (run through ONNX Runtime, on CPU or GPU), and adds the
+//! scores up per actor over documents and corpora of any size. It works
+//! offline: the model ships inside the library.
+//!
+//! ## The pipeline
+//!
+//! 1. **Segment** ([`split_sentences`]): abbreviation-aware English sentence
+//!    splitting ("U.S.", "Dr.", "Jan.", initials, quotations), with spans.
+//! 2. **Find mentions** ([`MentionFinder`]): aliases of each [`Actor`] in an
+//!    [`ActorSet`], with word boundaries, case rules and exclusions.
+//! 3. **Encode**: each (sentence, actor) pair becomes model input with the
+//!    actor's mentions marked, as the model's `config.json` prescribes.
+//! 4. **Batch** ([`plan_batches`]): pairs sorted by length and packed to a
+//!    token budget, not padded to a fixed length.
+//! 5. **Infer**: a pool of ONNX Runtime sessions, CPU or CUDA ([`Device`]).
+//! 6. **Score** ([`Stance`]): calibrated probabilities of unfavorable /
+//!    neutral / favorable, and `score = p_favorable - p_unfavorable` in [-1, 1].
+//! 7. **Aggregate** ([`ActorStats`], [`CorpusReport`]): counts, mean, standard
+//!    deviation, 95% confidence interval and label shares per actor, merging
+//!    exactly across threads and shards.
+//!
+//! ## Quick start
+//!
+//! ```
+//! use stance::{ActorSet, Analyzer, Device};
+//!
+//! let analyzer = Analyzer::builder()
+//!     .actors(ActorSet::default()) // US, China, India
+//!     .device(Device::Cpu)
+//!     .build()?; // the embedded model
+//! let doc = analyzer.score_text(
+//!     "Beijing has been a reliable partner. Washington keeps breaking its promises.",
+//! )?;
+//! for s in &doc.stances {
+//!     println!("{} | {} | {:+.2} {}", s.text, s.actor, s.stance.score, s.stance.label);
+//! }
+//! let china = doc.actor("china").map(|stats| stats.mean());
+//! assert!(china.is_some());
+//! # Ok::<(), stance::Error>(())
+//! ```
+//!
+//! The runtime: `stance` loads ONNX Runtime 1.31 at run time. The build script
+//! fetches the official library from PyPI into a per-user cache; set
+//! `ORT_DYLIB_PATH` to use another build (for example the CUDA one).
+#![deny(missing_docs)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod actor;
+pub mod aggregate;
+mod analyzer;
+mod backend;
+pub mod batch;
+mod encode;
+pub mod error;
+pub mod eval;
+pub mod mention;
+mod model;
+pub mod score;
+pub mod segment;
+
+pub use actor::{Actor, ActorSet};
+pub use aggregate::ActorStats;
+pub use analyzer::{
+    Analyzer, AnalyzerBuilder, AnalyzerInfo, CorpusReport, Document, DocumentError, DocumentStances, MentionSpan,
+    SentenceStance, TargetedSentence,
+};
+pub use backend::runtime::ORT_VERSION;
+pub use backend::Device;
+pub use batch::{plan_batches, BatchLimits};
+pub use error::{Error, Result};
+pub use mention::{Mention, MentionFinder};
+pub use model::{InputFormat, ModelConfig};
+pub use score::{Label, Stance};
+pub use segment::{split_sentences, Span};

@@ -1,0 +1,660 @@
+//! Finding mentions of actors in text.
+//!
+//! [`MentionFinder`] matches every alias of an [`ActorSet`] at once with
+//! Aho-Corasick and keeps the matches that pass these rules:
+//!
+//! * **Case.** An alias with two or fewer letters, or with no lowercase letter
+//!   ("US", "U.S.", "USA", "PRC", "CCP", "Xi"), matches case-sensitively, so
+//!   the pronoun "us" and the numeral "XI" are never hits. (A known limit: the
+//!   "US" of an all-caps headline such as "JOIN US" is a hit.) Any other alias
+//!   matches case-insensitively, except that when the alias starts with a
+//!   capital the match must too: "china" the porcelain and lowercase
+//!   "american" are not hits, while "CHINA" in a headline is. Case-insensitive
+//!   here means ASCII letters; other letters must match as written.
+//! * **Word boundaries.** The characters just before and after a match must
+//!   not be letters, digits or combining marks. Hyphens and apostrophes are
+//!   boundaries, so "Sino-US", "US-China", "India-Pakistan" and possessives
+//!   ("China's", "America’s") all match.
+//! * **Combining forms.** An alias ending in `-` ("Sino-") matches only when
+//!   that hyphen follows; the mention covers the word without it, so
+//!   "Sino-Indian" gives a China and an India mention.
+//! * **Exclusions.** A match that lies inside an occurrence of one of its own
+//!   actor's exclusion phrases (case-insensitive, word-bounded) is dropped:
+//!   "Washington" in "Washington Post". In exclusions a space also matches a
+//!   hyphen and the other way round ("African-American").
+//! * **Overlaps.** Of overlapping matches that pass the rules, the leftmost
+//!   wins, then the longest ("United States" over "States"), then the actor
+//!   that comes first in the set.
+//!
+//! In aliases and exclusions a straight apostrophe also matches a curly one
+//! ("People's" / "People’s"), and in text a tab or line break matches a space
+//! ("United\nStates").
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use serde::{Deserialize, Serialize};
+
+use crate::actor::ActorSet;
+use crate::error::{Error, Result};
+use crate::segment::Span;
+
+/// One mention of an actor: which actor, and where in the text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mention {
+    /// Index of the actor in the [`ActorSet`] the finder was built from.
+    pub actor: usize,
+    /// Byte span of the alias in the searched text.
+    pub span: Span,
+}
+
+/// Finds mentions of a set's actors in text. Build once, use from many
+/// threads (`Send + Sync`).
+///
+/// ```
+/// use stance::{ActorSet, MentionFinder};
+/// let actors = ActorSet::default();
+/// let finder = MentionFinder::new(&actors)?;
+/// let text = "Let us read the Washington Post: Sino-Indian talks and America's role.";
+/// let found: Vec<(&str, &str)> = finder
+///     .find(text)
+///     .iter()
+///     .map(|m| (actors.actors()[m.actor].id.as_str(), m.span.slice(text)))
+///     .collect();
+/// assert_eq!(found, [("china", "Sino"), ("india", "Indian"), ("us", "America")]);
+/// # Ok::<(), stance::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct MentionFinder {
+    matcher: AhoCorasick,
+    /// The pattern strings, by aho-corasick pattern id.
+    patterns: Vec<String>,
+    /// What each pattern means; one pattern can serve several actors.
+    roles: Vec<Vec<Role>>,
+    actor_count: usize,
+}
+
+/// How an alias's letter case must match.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CaseRule {
+    Exact,
+    Capitalized,
+    Any,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Role {
+    Alias {
+        actor: usize,
+        case: CaseRule,
+        /// A combining form such as "Sino-": the trailing hyphen is required
+        /// but not part of the mention.
+        combining: bool,
+    },
+    Exclusion {
+        actor: usize,
+    },
+}
+
+/// A match that passed the case and boundary rules.
+#[derive(Clone, Copy)]
+struct Hit {
+    start: usize,
+    end: usize,
+    actor: usize,
+}
+
+impl MentionFinder {
+    /// A finder for the aliases and exclusions of `actors`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when the automaton cannot be built (far more alias
+    /// text than any real actor set has).
+    pub fn new(actors: &ActorSet) -> Result<MentionFinder> {
+        let mut table = PatternTable::default();
+        for (actor, definition) in actors.actors().iter().enumerate() {
+            for alias in &definition.aliases {
+                let role = Role::Alias {
+                    actor,
+                    case: case_rule(alias),
+                    combining: alias.len() > 1 && alias.ends_with('-'),
+                };
+                for variant in apostrophe_variants(alias) {
+                    table.add(variant, role);
+                }
+            }
+            for phrase in &definition.exclusions {
+                for variant in exclusion_variants(phrase) {
+                    table.add(variant, Role::Exclusion { actor });
+                }
+            }
+        }
+        // Overlapping search reports every candidate, so that one failing the
+        // case or boundary rules cannot hide a shorter valid one; the
+        // leftmost-longest choice is made afterwards among valid candidates.
+        let matcher = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .ascii_case_insensitive(true)
+            .build(&table.patterns)
+            .map_err(|e| Error::Config(format!("cannot build the alias matcher: {e}")))?;
+        Ok(Self {
+            matcher,
+            patterns: table.patterns,
+            roles: table.roles,
+            actor_count: actors.len(),
+        })
+    }
+
+    /// All mentions in `text`, sorted by start, non-overlapping
+    /// (leftmost-longest), exclusions removed.
+    #[must_use]
+    pub fn find(&self, text: &str) -> Vec<Mention> {
+        let (hits, exclusions) = self.candidates(text);
+        let hits = drop_excluded(hits, exclusions, self.actor_count);
+        leftmost_longest(hits)
+    }
+
+    /// The mentions inside `within` (a sentence of `text`), with spans
+    /// relative to `text`. Empty when `within` is not a valid span of `text`.
+    ///
+    /// ```
+    /// use stance::{split_sentences, ActorSet, MentionFinder};
+    /// let finder = MentionFinder::new(&ActorSet::default())?;
+    /// let text = "Rain fell. Then Beijing spoke.";
+    /// let second = split_sentences(text)[1];
+    /// let mentions = finder.find_in(text, second);
+    /// assert_eq!(mentions[0].span.slice(text), "Beijing");
+    /// # Ok::<(), stance::Error>(())
+    /// ```
+    #[must_use]
+    pub fn find_in(&self, text: &str, within: Span) -> Vec<Mention> {
+        let Some(piece) = text.get(within.start..within.end) else {
+            return Vec::new();
+        };
+        let mut mentions = self.find(piece);
+        for mention in &mut mentions {
+            mention.span = mention.span.offset(within.start);
+        }
+        mentions
+    }
+
+    /// Number of actors in the set this finder was built from.
+    #[must_use]
+    pub fn actor_count(&self) -> usize {
+        self.actor_count
+    }
+
+    /// Alias matches that pass the case and boundary rules, and the
+    /// word-bounded exclusion occurrences.
+    fn candidates(&self, text: &str) -> (Vec<Hit>, Vec<Hit>) {
+        let haystack = spaces_for_breaks(text);
+        let mut hits = Vec::new();
+        let mut exclusions = Vec::new();
+        for found in self.matcher.find_overlapping_iter(haystack.as_ref()) {
+            let (start, end) = (found.start(), found.end());
+            let index = found.pattern().as_usize();
+            let (Some(pattern), Some(roles)) = (self.patterns.get(index), self.roles.get(index))
+            else {
+                continue;
+            };
+            let Some(matched) = text.get(start..end) else {
+                continue;
+            };
+            for &role in roles {
+                match role {
+                    Role::Exclusion { actor } => {
+                        if bounded(text, start, end) {
+                            exclusions.push(Hit { start, end, actor });
+                        }
+                    }
+                    Role::Alias {
+                        actor,
+                        case,
+                        combining,
+                    } => {
+                        if !case_matches(case, matched, pattern) {
+                            continue;
+                        }
+                        // The trailing '-' of a combining form is one byte.
+                        let end = if combining { end - 1 } else { end };
+                        let after_ok = combining || !word_char_at(text, end);
+                        if after_ok && !word_char_before(text, start) {
+                            hits.push(Hit { start, end, actor });
+                        }
+                    }
+                }
+            }
+        }
+        (hits, exclusions)
+    }
+}
+
+/// Pattern strings and their roles, one entry per distinct string.
+#[derive(Default)]
+struct PatternTable {
+    patterns: Vec<String>,
+    roles: Vec<Vec<Role>>,
+    index: HashMap<String, usize>,
+}
+
+impl PatternTable {
+    fn add(&mut self, pattern: String, role: Role) {
+        let slot = match self.index.get(&pattern) {
+            Some(&slot) => slot,
+            None => {
+                self.index.insert(pattern.clone(), self.patterns.len());
+                self.patterns.push(pattern);
+                self.roles.push(Vec::new());
+                self.patterns.len() - 1
+            }
+        };
+        if let Some(roles) = self.roles.get_mut(slot) {
+            roles.push(role);
+        }
+    }
+}
+
+fn case_rule(alias: &str) -> CaseRule {
+    let mut letters = alias.chars().filter(|c| c.is_alphabetic()).peekable();
+    let first_upper = letters.peek().is_some_and(|c| c.is_uppercase());
+    let (count, has_lower) = letters.fold((0, false), |(n, lower), c| {
+        (n + 1, lower || c.is_lowercase())
+    });
+    if count <= 2 || !has_lower {
+        CaseRule::Exact
+    } else if first_upper {
+        CaseRule::Capitalized
+    } else {
+        CaseRule::Any
+    }
+}
+
+/// `matched` differs from `pattern` only in ASCII case (the automaton is
+/// ASCII case-insensitive); this applies the stricter rules.
+fn case_matches(rule: CaseRule, matched: &str, pattern: &str) -> bool {
+    match rule {
+        CaseRule::Exact => matched == pattern,
+        CaseRule::Capitalized => matched
+            .chars()
+            .find(|c| c.is_alphabetic())
+            .is_some_and(char::is_uppercase),
+        CaseRule::Any => true,
+    }
+}
+
+/// Letters, digits and combining marks continue a word; apostrophes,
+/// hyphens and everything else end it.
+fn is_word_char(c: char) -> bool {
+    if matches!(c, '\'' | '’' | 'ʼ' | '`') {
+        return false;
+    }
+    c.is_alphanumeric()
+        || matches!(c,
+            '\u{0300}'..='\u{036f}'
+            | '\u{1ab0}'..='\u{1aff}'
+            | '\u{1dc0}'..='\u{1dff}'
+            | '\u{20d0}'..='\u{20ff}'
+            | '\u{fe20}'..='\u{fe2f}'
+            | '\u{200d}')
+}
+
+fn word_char_before(text: &str, at: usize) -> bool {
+    text.get(..at)
+        .and_then(|s| s.chars().next_back())
+        .is_some_and(is_word_char)
+}
+
+fn word_char_at(text: &str, at: usize) -> bool {
+    text.get(at..)
+        .and_then(|s| s.chars().next())
+        .is_some_and(is_word_char)
+}
+
+fn bounded(text: &str, start: usize, end: usize) -> bool {
+    !word_char_before(text, start) && !word_char_at(text, end)
+}
+
+/// The text's bytes with tabs and line breaks as spaces, so that multi-word
+/// aliases match across hard wraps. Single-byte swaps keep every offset.
+fn spaces_for_breaks(text: &str) -> Cow<'_, [u8]> {
+    let is_break = |b: &u8| matches!(b, b'\t' | b'\n' | b'\r' | 0x0b | 0x0c);
+    if text.bytes().any(|b| is_break(&b)) {
+        Cow::Owned(
+            text.bytes()
+                .map(|b| if is_break(&b) { b' ' } else { b })
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(text.as_bytes())
+    }
+}
+
+fn apostrophe_variants(phrase: &str) -> Vec<String> {
+    let mut out = vec![phrase.to_owned()];
+    if phrase.contains('\'') {
+        out.push(phrase.replace('\'', "’"));
+    }
+    if phrase.contains('’') {
+        out.push(phrase.replace('’', "'"));
+    }
+    out
+}
+
+fn exclusion_variants(phrase: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for variant in apostrophe_variants(phrase) {
+        let hyphenated = variant.replace(' ', "-");
+        let spaced = variant.replace('-', " ");
+        for v in [variant, hyphenated, spaced] {
+            if !out.contains(&v) {
+                out.push(v);
+            }
+        }
+    }
+    out
+}
+
+/// Drops hits that lie inside an exclusion occurrence of their own actor.
+fn drop_excluded(mut hits: Vec<Hit>, mut exclusions: Vec<Hit>, actors: usize) -> Vec<Hit> {
+    if exclusions.is_empty() {
+        return hits;
+    }
+    hits.sort_by_key(|h| h.start);
+    exclusions.sort_by_key(|e| e.start);
+    // For each actor, the furthest end of its exclusions that start at or
+    // before the current hit: the hit is covered iff that reaches its end.
+    let mut reach: Vec<Option<usize>> = vec![None; actors];
+    let mut pending = exclusions.iter().peekable();
+    hits.retain(|hit| {
+        while let Some(e) = pending.next_if(|e| e.start <= hit.start) {
+            if let Some(slot) = reach.get_mut(e.actor) {
+                *slot = Some(slot.map_or(e.end, |r| r.max(e.end)));
+            }
+        }
+        !reach
+            .get(hit.actor)
+            .copied()
+            .flatten()
+            .is_some_and(|r| r >= hit.end)
+    });
+    hits
+}
+
+fn leftmost_longest(mut hits: Vec<Hit>) -> Vec<Mention> {
+    hits.sort_by(|a, b| {
+        a.start
+            .cmp(&b.start)
+            .then(b.end.cmp(&a.end))
+            .then(a.actor.cmp(&b.actor))
+    });
+    let mut out: Vec<Mention> = Vec::with_capacity(hits.len());
+    let mut taken_to = 0;
+    for hit in hits {
+        if hit.start >= taken_to && hit.end > hit.start {
+            out.push(Mention {
+                actor: hit.actor,
+                span: Span::new(hit.start, hit.end),
+            });
+            taken_to = hit.end;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actor::Actor;
+    use proptest::prelude::*;
+
+    fn finder(actors: &ActorSet) -> MentionFinder {
+        MentionFinder::new(actors).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// (actor id, matched text) pairs found by the built-in set.
+    fn found(text: &str) -> Vec<(String, String)> {
+        let actors = ActorSet::builtin();
+        finder(&actors)
+            .find(text)
+            .iter()
+            .map(|m| {
+                let id = actors.get(m.actor).map(|a| a.id.clone()).unwrap_or_default();
+                (id, m.span.slice(text).to_owned())
+            })
+            .collect()
+    }
+
+    fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+        expected
+            .iter()
+            .map(|&(id, t)| (id.to_owned(), t.to_owned()))
+            .collect()
+    }
+
+    fn assert_found(text: &str, expected: &[(&str, &str)]) {
+        assert_eq!(found(text), pairs(expected), "in {text:?}");
+    }
+
+    #[test]
+    fn case_rules() {
+        assert_eq!(case_rule("US"), CaseRule::Exact);
+        assert_eq!(case_rule("U.S.A."), CaseRule::Exact);
+        assert_eq!(case_rule("PRC"), CaseRule::Exact);
+        assert_eq!(case_rule("Xi"), CaseRule::Exact);
+        assert_eq!(case_rule("China"), CaseRule::Capitalized);
+        assert_eq!(case_rule("Sino-"), CaseRule::Capitalized);
+        assert_eq!(case_rule("the White House"), CaseRule::Any);
+    }
+
+    #[test]
+    fn us_versus_pronoun() {
+        assert_found(
+            "Let us see what the US and the U.S.A. and USA do. Join us.",
+            &[("us", "US"), ("us", "U.S.A."), ("us", "USA")],
+        );
+        assert_found("Trust US, said the ad.", &[("us", "US")]);
+        assert_found("Usually the Us team wins.", &[]);
+    }
+
+    #[test]
+    fn capitalized_aliases() {
+        assert_found("fine china and american cheese", &[]);
+        assert_found("CHINA WARNS AMERICA", &[("china", "CHINA"), ("us", "AMERICA")]);
+        assert_found("China and Americans", &[("china", "China"), ("us", "Americans")]);
+    }
+
+    #[test]
+    fn xi_is_case_sensitive_and_bounded() {
+        assert_found("Xi met Louis XI in Xinjiang.", &[("china", "Xi")]);
+        assert_found("President Xi Jinping spoke.", &[("china", "Xi Jinping")]);
+        assert_found("He flew to Xi'an and Xi’an.", &[]);
+    }
+
+    #[test]
+    fn each_alias_class() {
+        assert_found(
+            "The White House, the Pentagon and Capitol Hill backed the Biden administration.",
+            &[
+                ("us", "White House"),
+                ("us", "Pentagon"),
+                ("us", "Capitol Hill"),
+                ("us", "Biden administration"),
+            ],
+        );
+        assert_found(
+            "Beijing, the CCP and the People's Republic of China.",
+            &[("china", "Beijing"), ("china", "CCP"), ("china", "People's Republic of China")],
+        );
+        assert_found(
+            "The People’s Republic of China replied.",
+            &[("china", "People’s Republic of China")],
+        );
+        assert_found(
+            "New Delhi and Narendra Modi; Islamabad and Rawalpindi; the Kremlin and Putin.",
+            &[
+                ("india", "New Delhi"),
+                ("india", "Narendra Modi"),
+                ("pakistan", "Islamabad"),
+                ("pakistan", "Rawalpindi"),
+                ("russia", "Kremlin"),
+                ("russia", "Putin"),
+            ],
+        );
+    }
+
+    #[test]
+    fn word_boundaries() {
+        assert_found("Chinatown, Indiana, Russiagate and the Americas.", &[]);
+        assert_found("USAID and USB sticks.", &[]);
+        assert_found("Indians and Indian food", &[("india", "Indians"), ("india", "Indian")]);
+        assert_found("Chinà", &[]);
+        assert_found("China\u{301}", &[]);
+    }
+
+    #[test]
+    fn possessives() {
+        assert_found(
+            "America's role, China’s rise and the U.S.'s debt.",
+            &[("us", "America"), ("china", "China"), ("us", "U.S.")],
+        );
+    }
+
+    #[test]
+    fn hyphen_compounds() {
+        assert_found(
+            "US-China trade and India-Pakistan ties.",
+            &[("us", "US"), ("china", "China"), ("india", "India"), ("pakistan", "Pakistan")],
+        );
+        assert_found(
+            "Sino-Indian and Sino-US ties, not Sino ties.",
+            &[("china", "Sino"), ("india", "Indian"), ("china", "Sino"), ("us", "US")],
+        );
+        assert_found("the U.S.-led bloc", &[("us", "U.S.")]);
+        assert_found("the Indo-China border", &[("india", "Indo"), ("china", "China")]);
+        assert_found("the Indo-Pacific and Russo-Ukrainian war", &[("russia", "Russo")]);
+    }
+
+    #[test]
+    fn exclusions() {
+        assert_found("The Washington Post says Washington erred.", &[("us", "Washington")]);
+        assert_found("Ships in the Indian Ocean and the South China Sea.", &[]);
+        assert_found("He paid with American Express.", &[]);
+        assert_found("Latin America and African-American voters.", &[]);
+        assert_found("African Americans in America.", &[("us", "America")]);
+        assert_found(
+            "Indian Americans and Indian-Americans backed India.",
+            &[("india", "India")],
+        );
+        assert_found("Taiwan, the Republic of China, objected.", &[]);
+        assert_found("An Indian summer of Russian roulette.", &[]);
+        assert_found("Melania Trump and Trump.", &[("us", "Trump")]);
+    }
+
+    #[test]
+    fn exclusion_only_hits_its_own_actor() {
+        // "Indian Americans" excludes both; "American Indian" is excluded for
+        // the US and India, but the exclusion of one actor never hides another.
+        let actors = ActorSet::new(vec![
+            Actor::new("a", "A", ["Post"]),
+            Actor::new("b", "B", ["Washington"]).with_exclusions(["Washington Post"]),
+        ]);
+        let actors = actors.unwrap_or_else(|e| panic!("{e}"));
+        let text = "The Washington Post.";
+        let mentions = finder(&actors).find(text);
+        let spans: Vec<&str> = mentions.iter().map(|m| m.span.slice(text)).collect();
+        assert_eq!(spans, ["Post"]);
+    }
+
+    #[test]
+    fn leftmost_longest_wins() {
+        assert_found(
+            "the United States of America and the United States",
+            &[("us", "United States of America"), ("us", "United States")],
+        );
+        let actors = ActorSet::new(vec![
+            Actor::new("states", "States", ["States"]),
+            Actor::new("us", "US", ["United States"]),
+        ]);
+        let actors = actors.unwrap_or_else(|e| panic!("{e}"));
+        let text = "The United States and other States.";
+        let mentions = finder(&actors).find(text);
+        let got: Vec<(usize, &str)> = mentions.iter().map(|m| (m.actor, m.span.slice(text))).collect();
+        assert_eq!(got, [(1, "United States"), (0, "States")]);
+    }
+
+    #[test]
+    fn a_failed_long_match_does_not_hide_a_short_one() {
+        let actors = ActorSet::new(vec![Actor::new(
+            "us",
+            "US",
+            ["United States", "United States of America"],
+        )]);
+        let actors = actors.unwrap_or_else(|e| panic!("{e}"));
+        let text = "United States of Americana";
+        let mentions = finder(&actors).find(text);
+        let spans: Vec<&str> = mentions.iter().map(|m| m.span.slice(text)).collect();
+        assert_eq!(spans, ["United States"]);
+    }
+
+    #[test]
+    fn hard_wrapped_aliases() {
+        assert_found("the United\nStates and\r\nNew\tDelhi", &[("us", "United\nStates"), ("india", "New\tDelhi")]);
+    }
+
+    #[test]
+    fn find_in_offsets_spans() {
+        let f = finder(&ActorSet::default());
+        let text = "Rain. China won.";
+        let mentions = f.find_in(text, Span::new(6, text.len()));
+        assert_eq!(mentions.len(), 1);
+        assert_eq!(mentions[0].span.slice(text), "China");
+        assert!(f.find_in(text, Span::new(0, 100)).is_empty());
+        assert_eq!(f.actor_count(), 3);
+    }
+
+    #[test]
+    fn is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<MentionFinder>();
+    }
+
+    const VOCAB: &[&str] = &[
+        "U.S.", "US", "us", "Dr.", "\n\n", "\n", "“", "”", "é", "\u{301}", "🇺🇸", "China", "china",
+        " ", ".", "-", "'s", "’", "Sino", "Indian", " Ocean", "Washington", " Post", "Xi", "an",
+        "America", "n", "s", "United", " States", "İ", "ß",
+    ];
+
+    fn check_mentions(text: &str, mentions: &[Mention], actors: usize) {
+        let mut last_end = 0;
+        for m in mentions {
+            assert!(m.actor < actors);
+            assert!(m.span.start >= last_end, "unsorted or overlapping: {mentions:?}");
+            assert!(m.span.start < m.span.end);
+            assert!(text.get(m.span.start..m.span.end).is_some(), "bad span {m:?}");
+            last_end = m.span.end;
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_text_gives_valid_mentions(text in ".*") {
+            let actors = ActorSet::builtin();
+            let mentions = finder(&actors).find(&text);
+            check_mentions(&text, &mentions, actors.len());
+        }
+
+        #[test]
+        fn tricky_tokens_give_valid_mentions(
+            tokens in proptest::collection::vec(proptest::sample::select(VOCAB), 0..40)
+        ) {
+            let actors = ActorSet::builtin();
+            let text = tokens.concat();
+            let mentions = finder(&actors).find(&text);
+            check_mentions(&text, &mentions, actors.len());
+        }
+    }
+}

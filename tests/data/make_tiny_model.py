@@ -1,0 +1,88 @@
+"""Make tests/data/tiny-model: a random-weight stand-in with the real model's interface.
+
+Same inputs (input_ids, attention_mask, token_type_ids: int64 [batch, seq]) and
+output (logits: float32 [batch, 3]) as models/stance-mini, and the same
+tokenizer, so the whole pipeline runs in tests in milliseconds. The graph is
+embedding -> attention-masked mean -> tanh -> linear: padding never changes a
+row's logits, which the batch-invariance tests rely on.
+
+    python tests/data/make_tiny_model.py   # needs numpy and onnx only
+"""
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = Path(__file__).parent
+OUT = HERE / "tiny-model"
+VOCAB = 30524
+HIDDEN = 8
+
+
+def build_graph(rng):
+    emb = rng.normal(0, 1.0, (VOCAB, HIDDEN)).astype(np.float32)
+    type_emb = rng.normal(0, 0.5, (2, HIDDEN)).astype(np.float32)
+    w = rng.normal(0, 1.0, (HIDDEN, 3)).astype(np.float32)
+    b = rng.normal(0, 0.1, (3,)).astype(np.float32)
+    inits = [
+        numpy_helper.from_array(emb, "emb"),
+        numpy_helper.from_array(type_emb, "type_emb"),
+        numpy_helper.from_array(w, "w"),
+        numpy_helper.from_array(b, "b"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "axis1"),
+        numpy_helper.from_array(np.array([-1], dtype=np.int64), "axis_last"),
+        numpy_helper.from_array(np.array(1e-6, dtype=np.float32), "eps"),
+    ]
+    nodes = [
+        helper.make_node("Gather", ["emb", "input_ids"], ["tok"]),
+        helper.make_node("Gather", ["type_emb", "token_type_ids"], ["typ"]),
+        helper.make_node("Add", ["tok", "typ"], ["h"]),
+        helper.make_node("Cast", ["attention_mask"], ["maskf"], to=TensorProto.FLOAT),
+        helper.make_node("Unsqueeze", ["maskf", "axis_last"], ["mask3"]),
+        helper.make_node("Mul", ["h", "mask3"], ["hm"]),
+        helper.make_node("ReduceSum", ["hm", "axis1"], ["sum"], keepdims=0),
+        helper.make_node("ReduceSum", ["mask3", "axis1"], ["count"], keepdims=0),
+        helper.make_node("Add", ["count", "eps"], ["count_eps"]),
+        helper.make_node("Div", ["sum", "count_eps"], ["mean"]),
+        helper.make_node("Tanh", ["mean"], ["pooled"]),
+        helper.make_node("MatMul", ["pooled", "w"], ["xw"]),
+        helper.make_node("Add", ["xw", "b"], ["logits"]),
+    ]
+    io = lambda name: helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "sequence"])
+    graph = helper.make_graph(
+        nodes,
+        "stance-tiny",
+        [io("input_ids"), io("attention_mask"), io("token_type_ids")],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 3])],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="stance-tests")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
+def main():
+    OUT.mkdir(exist_ok=True)
+    onnx.save(build_graph(np.random.default_rng(20261128)), str(OUT / "model.onnx"))
+    shutil.copy(HERE.parent.parent / "models" / "stance-mini" / "tokenizer.json", OUT / "tokenizer.json")
+    config = {
+        "name": "tiny-random-test-model",
+        "labels": ["unfavorable", "neutral", "favorable"],
+        "input_format": {"kind": "marked_pair", "marker_open": "[TGT]", "marker_close": "[/TGT]",
+                         "max_length": 128, "max_target_tokens": 16},
+        "tokens": {"cls": 101, "sep": 102, "pad": 0},
+        "onnx": {"inputs": ["input_ids", "attention_mask", "token_type_ids"], "output": "logits"},
+        "temperature": 1.0,
+        "precision": "fp32",
+        "note": "random weights for tests; its stances mean nothing",
+    }
+    (OUT / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    print("wrote", OUT)
+
+
+if __name__ == "__main__":
+    main()

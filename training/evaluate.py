@@ -1,0 +1,98 @@
+"""Evaluate an ONNX stance model on NewsMTSC-format JSONL files with onnxruntime.
+
+    python evaluate.py                                   # the bundle ../models/stance-mini on the 3 dev splits
+    python evaluate.py --bundle DIR FILE.jsonl ...       # any bundle, any NewsMTSC-format files
+    python evaluate.py --model other.onnx --out m.json   # another graph with the bundle's tokenizer/config
+
+Per file: macro-F1, accuracy, F1-pn (mean F1 of unfavorable and favorable),
+per-class P/R/F1, confusion matrix (rows gold, columns predicted), and the
+expected calibration error of softmax(logits / T) with T from the bundle config.
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from metrics import classification_report, ece, softmax
+from stance_format import LABELS, Encoder, load_tokenizer
+from stance_model import DEV_SPLITS, DEFAULT_DATA_DIR, TRAINING_DIR, encode_file, length_sorted_batches, pad_batch
+
+DEFAULT_BUNDLE = TRAINING_DIR.parent / "models" / "stance-mini"
+
+
+def ort_session(model_path, threads=2):
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    return ort.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"])
+
+
+def ort_logits(session, ids, types, batch_size=64):
+    """Logits for every encoded pair, batched by length with right padding."""
+    out = np.zeros((len(ids), 3), dtype=np.float32)
+    for idx in length_sorted_batches([len(i) for i in ids], batch_size):
+        a, m, t = pad_batch([ids[k] for k in idx], [types[k] for k in idx])
+        out[idx] = session.run(["logits"], {"input_ids": a, "attention_mask": m, "token_type_ids": t})[0]
+    return out
+
+
+def report(logits, labels, temperature=1.0):
+    res = classification_report(labels, logits.argmax(1))
+    res["ece"] = ece(softmax(logits / temperature), labels)
+    res["temperature"] = temperature
+    return res
+
+
+def summary_line(name, res):
+    return (f"{name:<12} n={res['n']:<5} macro-F1 {res['macro_f1']:.4f}  acc {res['accuracy']:.4f}  "
+            f"F1-pn {res['f1_pn']:.4f}  ECE {res['ece']:.4f}")
+
+
+def format_report(name, res):
+    lines = [summary_line(name, res)]
+    for label in LABELS:
+        c = res["per_class"][label]
+        lines.append(f"    {label:<12} P {c['precision']:.3f}  R {c['recall']:.3f}  F1 {c['f1']:.3f}  n {c['support']}")
+    lines.append("    confusion (rows gold, cols pred: " + " / ".join(LABELS) + ")")
+    lines += ["      " + " ".join(f"{v:5d}" for v in row) for row in res["confusion"]["matrix"]]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("files", nargs="*", help="NewsMTSC-format JSONL files (default: the three dev splits)")
+    p.add_argument("--bundle", default=str(DEFAULT_BUNDLE), help="dir with model.onnx, tokenizer.json, config.json")
+    p.add_argument("--model", help="ONNX graph to use instead of <bundle>/model.onnx")
+    p.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR))
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--out", help="write the metrics as JSON here")
+    args = p.parse_args(argv)
+
+    bundle = Path(args.bundle)
+    config = json.loads((bundle / "config.json").read_text(encoding="utf-8"))
+    if config["labels"] != LABELS:
+        sys.exit(f"{bundle / 'config.json'}: labels {config['labels']} != {LABELS}")
+    encoder = Encoder(load_tokenizer(bundle / "tokenizer.json"), config["input_format"])
+    session = ort_session(args.model or bundle / "model.onnx", args.threads)
+    temperature = float(config.get("temperature", 1.0))
+    files = {Path(f).stem: Path(f) for f in args.files} or {
+        name: Path(args.data_dir) / rel for name, rel in DEV_SPLITS.items()
+    }
+    results = {}
+    for name, path in files.items():
+        ids, types, labels = encode_file(path, encoder)
+        results[name] = report(ort_logits(session, ids, types), labels, temperature)
+        results[name]["file"] = str(path)
+        print(format_report(name, results[name]), flush=True)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return results
+
+
+if __name__ == "__main__":
+    main()

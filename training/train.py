@@ -1,0 +1,207 @@
+"""Fine-tune all-MiniLM-L6-v2 + a stance head on NewsMTSC train + op-ed train.
+
+    python train.py --name main            # -> runs/main/{config.json,train.log,epochs.jsonl,best/}
+
+Selection: after each epoch, macro-F1 on newsmtsc dev_rw, dev_mt and opeds dev;
+the checkpoint with the best mean of the three is kept in runs/<name>/best/.
+"""
+import argparse
+import json
+import math
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from metrics import classification_report
+from stance_model import (
+    DEFAULT_DATA_DIR,
+    DEFAULT_TOKENIZER,
+    N_BASE_VOCAB,
+    TRAINING_DIR,
+    build_model,
+    encode_file,
+    freeze_vocab,
+    merged_state_dict,
+    load_dev,
+    make_encoder,
+    pad_batch,
+    seed_everything,
+    torch_logits,
+    write_json,
+)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--name", default="main", help="run name: output goes to runs/<name>/")
+    p.add_argument("--runs-dir", default=str(TRAINING_DIR / "runs"))
+    p.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR))
+    p.add_argument("--tokenizer", default=str(DEFAULT_TOKENIZER))
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=5e-5, help="backbone learning rate")
+    p.add_argument("--head-lr", type=float, default=5e-4)
+    p.add_argument("--weight-decay", type=float, default=0.01)
+    p.add_argument("--warmup", type=float, default=0.06, help="fraction of steps for linear warmup")
+    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--opeds-oversample", type=int, default=2, help="copies of opeds/train per epoch")
+    p.add_argument("--train-vocab", action="store_true",
+                   help="also train the pretrained word-embedding rows (default: only the two marker rows)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (smoke test)")
+    p.add_argument("--eval-limit", type=int, default=0, help="evaluate on the first N pairs of each dev split")
+    p.add_argument("--log-every", type=int, default=25)
+    return p.parse_args(argv)
+
+
+def bucketed_batches(lengths, batch_size, rng, chunk_batches=50):
+    """Shuffle, sort each chunk of `chunk_batches` batches by length, cut into batches, shuffle those."""
+    order = rng.permutation(len(lengths))
+    batches = []
+    chunk = batch_size * chunk_batches
+    for s in range(0, len(order), chunk):
+        part = order[s : s + chunk]
+        part = part[np.argsort(lengths[part], kind="stable")]
+        batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def evaluate_dev(model, dev):
+    out = {}
+    for name, (ids, types, labels) in dev.items():
+        logits = torch_logits(model, ids, types)
+        out[name] = classification_report(labels, logits.argmax(1))
+    out["mean_macro_f1"] = float(np.mean([out[n]["macro_f1"] for n in dev]))
+    return out
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    seed_everything(args.seed)
+    torch.use_deterministic_algorithms(True)
+    run_dir = Path(args.runs_dir) / args.name
+    (run_dir / "best").mkdir(parents=True, exist_ok=True)
+    log_file = open(run_dir / "train.log", "a", encoding="utf-8")
+
+    def log(msg):
+        line = f"[{time.strftime('%H:%M:%S')}] {msg}"
+        print(line, flush=True)
+        log_file.write(line + "\n")
+        log_file.flush()
+
+    command = "python " + " ".join(shlex.quote(a) for a in ([Path(sys.argv[0]).name] + sys.argv[1:]))
+    config = {"command": command, **vars(args)}
+    write_json(run_dir / "config.json", config)
+    log(f"config: {json.dumps(config)}")
+
+    tok, encoder = make_encoder(args.tokenizer)
+    data_dir = Path(args.data_dir)
+    ids, types, labels = [], [], []
+    for rel, copies in (("newsmtsc/train.jsonl", 1), ("opeds/train.jsonl", args.opeds_oversample)):
+        i, t, y = encode_file(data_dir / rel, encoder)
+        log(f"{rel}: {len(i)} pairs x{copies}, labels {np.bincount(y, minlength=3).tolist()}")
+        for _ in range(copies):
+            ids += i
+            types += t
+            labels.append(y)
+    labels = np.concatenate(labels)
+    lengths = np.array([len(i) for i in ids])
+    dev = load_dev(data_dir, encoder)
+    if args.eval_limit:
+        dev = {k: (v[0][: args.eval_limit], v[1][: args.eval_limit], v[2][: args.eval_limit]) for k, v in dev.items()}
+    log(f"train pairs {len(ids)}; dev pairs " + ", ".join(f"{k} {len(v[2])}" for k, v in dev.items()))
+
+    model = build_model(tok, dropout=args.dropout)
+    if not args.train_vocab:
+        freeze_vocab(model, N_BASE_VOCAB)
+    no_decay = ("bias", "LayerNorm.weight", "layernorm.weight", "norm.weight")
+    groups = [
+        {"params": [], "lr": args.lr, "weight_decay": args.weight_decay},
+        {"params": [], "lr": args.lr, "weight_decay": 0.0},
+        {"params": [], "lr": args.head_lr, "weight_decay": args.weight_decay},
+        {"params": [], "lr": args.head_lr, "weight_decay": 0.0},
+    ]
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        head = not name.startswith("bert.")
+        decay = not any(nd in name for nd in no_decay)
+        groups[2 * head + (not decay)]["params"].append(param)
+    optimizer = torch.optim.AdamW([g for g in groups if g["params"]], betas=(0.9, 0.999), eps=1e-8)
+
+    steps_per_epoch = math.ceil(len(ids) / args.batch_size)
+    total = steps_per_epoch * args.epochs
+    if args.max_steps:
+        total = min(total, args.max_steps)
+    warmup = max(1, int(round(args.warmup * total)))
+
+    def lr_factor(step):
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    rng = np.random.default_rng(args.seed)
+    log(f"steps/epoch {steps_per_epoch}, total {total}, warmup {warmup}")
+
+    best, step, t_start = None, 0, time.time()
+    history = []
+    for epoch in range(1, args.epochs + 1):
+        model.train()
+        run_loss, run_n, t_log = 0.0, 0, time.time()
+        for batch in bucketed_batches(lengths, args.batch_size, rng):
+            if step >= total:
+                break
+            a, m, t = pad_batch([ids[k] for k in batch], [types[k] for k in batch])
+            y = torch.from_numpy(labels[batch])
+            logits = model(torch.from_numpy(a), torch.from_numpy(m), torch.from_numpy(t))
+            loss = loss_fn(logits, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            run_loss += loss.item()
+            run_n += 1
+            if step % args.log_every == 0:
+                dt = (time.time() - t_log) / run_n
+                log(f"epoch {epoch} step {step}/{total} loss {run_loss / run_n:.4f} {dt:.2f} s/step "
+                    f"lr {scheduler.get_last_lr()[0]:.2e} elapsed {(time.time() - t_start) / 60:.1f} min")
+                run_loss, run_n, t_log = 0.0, 0, time.time()
+        t_eval = time.time()
+        res = evaluate_dev(model, dev)
+        summary = {n: round(res[n]["macro_f1"], 4) for n in dev}
+        log(f"epoch {epoch} dev macro-F1 {summary} mean {res['mean_macro_f1']:.4f} "
+            f"(eval {time.time() - t_eval:.0f} s, elapsed {(time.time() - t_start) / 60:.1f} min)")
+        record = {"epoch": epoch, "step": step, "dev": res}
+        history.append(record)
+        with open(run_dir / "epochs.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+        if best is None or res["mean_macro_f1"] > best["dev"]["mean_macro_f1"]:
+            from safetensors.torch import save_file
+
+            best = record
+            save_file(merged_state_dict(model), str(run_dir / "best" / "model.safetensors"))
+            write_json(run_dir / "best" / "meta.json", {"config": config, **record})
+            log(f"epoch {epoch}: new best (mean macro-F1 {res['mean_macro_f1']:.4f}) saved")
+        if step >= total:
+            break
+    log(f"done in {(time.time() - t_start) / 60:.1f} min; best epoch {best['epoch']} "
+        f"mean macro-F1 {best['dev']['mean_macro_f1']:.4f}")
+    write_json(run_dir / "summary.json", {"best_epoch": best["epoch"], "best": best["dev"],
+                                          "train_minutes": (time.time() - t_start) / 60,
+                                          "epochs": [{"epoch": h["epoch"], **{n: h["dev"][n]["macro_f1"] for n in dev}}
+                                                     for h in history]})
+
+
+if __name__ == "__main__":
+    main()
