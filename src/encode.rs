@@ -56,7 +56,10 @@ impl Encoder {
             .map_err(|e| Error::model(origin.join("tokenizer.json"), format!("invalid tokenizer: {e}")))?;
         let fmt = &config.input_format;
         let open_id = tokenizer.token_to_id(&fmt.marker_open).ok_or_else(|| {
-            Error::model(origin.join("tokenizer.json"), format!("marker token {:?} is not in the vocabulary", fmt.marker_open))
+            Error::model(
+                origin.join("tokenizer.json"),
+                format!("marker token {:?} is not in the vocabulary", fmt.marker_open),
+            )
         })?;
         Ok(Encoder {
             tokenizer,
@@ -93,7 +96,11 @@ impl Encoder {
         ids.push(self.sep);
         let mut type_ids = vec![0i64; a.len() + 2];
         type_ids.resize(ids.len(), 1);
-        Ok(Encoded { ids, type_ids, truncated })
+        Ok(Encoded {
+            ids,
+            type_ids,
+            truncated,
+        })
     }
 
     fn mark(&self, sentence: &str, spans: &[Span]) -> String {
@@ -127,12 +134,16 @@ fn clean_spans(sentence: &str, spans: &[Span]) -> Result<Vec<Span>> {
     sorted.dedup();
     let mut kept: Vec<Span> = Vec::with_capacity(sorted.len());
     for span in sorted {
-        let valid = span.end <= sentence.len() && sentence.is_char_boundary(span.start) && sentence.is_char_boundary(span.end);
+        let valid =
+            span.end <= sentence.len() && sentence.is_char_boundary(span.start) && sentence.is_char_boundary(span.end);
         if !valid {
             return Err(Error::input(
                 format!("sentence {:?}", truncate_for_message(sentence)),
                 None,
-                format!("target span {}..{} is outside the sentence or not on a character boundary", span.start, span.end),
+                format!(
+                    "target span {}..{} is outside the sentence or not on a character boundary",
+                    span.start, span.end
+                ),
             ));
         }
         if span.is_empty() || kept.last().is_some_and(|last| span.start < last.end) {
@@ -187,7 +198,11 @@ mod tests {
     #[test]
     fn overlapping_and_empty_spans_are_dropped() {
         let s = "China and India";
-        let spans = clean_spans(s, &[Span::new(10, 15), Span::new(0, 5), Span::new(2, 4), Span::new(6, 6)]).unwrap();
+        let spans = clean_spans(
+            s,
+            &[Span::new(10, 15), Span::new(0, 5), Span::new(2, 4), Span::new(6, 6)],
+        )
+        .unwrap();
         assert_eq!(spans, vec![Span::new(0, 5), Span::new(10, 15)]);
     }
 
@@ -206,5 +221,54 @@ mod tests {
         let (cut, spans) = cut_long_sentence(&s, &[Span::new(at, at + 5)]);
         assert!(cut.len() < s.len());
         assert_eq!(spans[0].slice(cut), "China");
+    }
+}
+
+/// The Rust encoder against ids written by the training code (`training/make_parity_fixture.py`).
+#[cfg(test)]
+mod parity {
+    use super::*;
+    use std::path::Path;
+
+    #[derive(serde::Deserialize)]
+    struct Case {
+        sentence: String,
+        spans: Vec<(usize, usize)>,
+        input_ids: Vec<i64>,
+        token_type_ids: Vec<i64>,
+    }
+
+    fn byte_offset(text: &str, chars: usize) -> usize {
+        text.char_indices()
+            .map(|(b, _)| b)
+            .chain(std::iter::once(text.len()))
+            .nth(chars)
+            .unwrap()
+    }
+
+    #[test]
+    fn rust_and_python_encode_identically() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let bundle = crate::model::ModelBundle::from_dir(&root.join("tests/data/tiny-model")).unwrap();
+        let encoder = Encoder::new(&bundle.tokenizer_json, &bundle.config, &bundle.origin).unwrap();
+        let fixture = std::fs::read_to_string(root.join("tests/data/encoding_parity.jsonl")).unwrap();
+        let mut cases = 0;
+        for line in fixture.lines().filter(|l| !l.trim().is_empty()) {
+            let case: Case = serde_json::from_str(line).unwrap();
+            let spans: Vec<Span> = case
+                .spans
+                .iter()
+                .map(|&(a, b)| Span::new(byte_offset(&case.sentence, a), byte_offset(&case.sentence, b)))
+                .collect();
+            let encoded = encoder.encode(&case.sentence, &spans).unwrap();
+            assert_eq!(encoded.ids, case.input_ids, "ids differ for {:?}", case.sentence);
+            assert_eq!(
+                encoded.type_ids, case.token_type_ids,
+                "type ids differ for {:?}",
+                case.sentence
+            );
+            cases += 1;
+        }
+        assert!(cases >= 10, "fixture has only {cases} cases");
     }
 }

@@ -69,7 +69,8 @@ pub fn parse_newsmtsc(reader: impl BufRead, origin: &str) -> Result<Vec<Example>
         if line.trim().is_empty() {
             continue;
         }
-        let row: Row = serde_json::from_str(&line).map_err(|e| Error::input(origin, Some(number), format!("malformed JSON: {e}")))?;
+        let row: Row = serde_json::from_str(&line)
+            .map_err(|e| Error::input(origin, Some(number), format!("malformed JSON: {e}")))?;
         for target in row.targets {
             examples.push(example(&row.sentence_normalized, &target, origin, number)?);
         }
@@ -82,15 +83,30 @@ fn example(sentence: &str, target: &Target, origin: &str, line: usize) -> Result
         p if (p - 2.0).abs() < 1e-9 => Label::Unfavorable,
         p if (p - 4.0).abs() < 1e-9 => Label::Neutral,
         p if (p - 6.0).abs() < 1e-9 => Label::Favorable,
-        p => return Err(Error::input(origin, Some(line), format!("polarity {p} is not 2.0, 4.0 or 6.0"))),
+        p => {
+            return Err(Error::input(
+                origin,
+                Some(line),
+                format!("polarity {p} is not 2.0, 4.0 or 6.0"),
+            ))
+        }
     };
     let chars = std::iter::once((target.from, target.to)).chain(target.further_mentions.iter().map(|m| (m.from, m.to)));
     let spans = chars
         .map(|(from, to)| char_span_to_bytes(sentence, from, to))
         .collect::<Option<Vec<Span>>>()
-        .ok_or_else(|| Error::input(origin, Some(line), format!("target offsets {}..{} are outside the sentence", target.from, target.to)))?;
+        .ok_or_else(|| {
+            Error::input(
+                origin,
+                Some(line),
+                format!("target offsets {}..{} are outside the sentence", target.from, target.to),
+            )
+        })?;
     Ok(Example {
-        target: TargetedSentence { text: sentence.to_string(), spans },
+        target: TargetedSentence {
+            text: sentence.to_string(),
+            spans,
+        },
         gold,
         line,
     })
@@ -101,7 +117,12 @@ fn char_span_to_bytes(text: &str, from: usize, to: usize) -> Option<Span> {
     if from > to {
         return None;
     }
-    let byte_at = |c: usize| text.char_indices().map(|(b, _)| b).chain(std::iter::once(text.len())).nth(c);
+    let byte_at = |c: usize| {
+        text.char_indices()
+            .map(|(b, _)| b)
+            .chain(std::iter::once(text.len()))
+            .nth(c)
+    };
     Some(Span::new(byte_at(from)?, byte_at(to)?))
 }
 
@@ -151,7 +172,10 @@ impl Metrics {
             f1_macro: per.iter().map(|c| c.f1).sum::<f64>() / 3.0,
             accuracy: ratio(correct, n),
             f1_pn: (per[0].f1 + per[2].f1) / 2.0,
-            per_class: Label::ALL.iter().map(|l| (l.as_str().to_string(), per[l.index()])).collect(),
+            per_class: Label::ALL
+                .iter()
+                .map(|l| (l.as_str().to_string(), per[l.index()]))
+                .collect(),
             confusion,
         }
     }
@@ -163,8 +187,17 @@ fn class_metrics(confusion: &[[u64; 3]; 3], i: usize) -> ClassMetrics {
     let support: u64 = confusion[i].iter().sum();
     let precision = ratio(tp, predicted);
     let recall = ratio(tp, support);
-    let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
-    ClassMetrics { precision, recall, f1, support }
+    let f1 = if precision + recall > 0.0 {
+        2.0 * precision * recall / (precision + recall)
+    } else {
+        0.0
+    };
+    ClassMetrics {
+        precision,
+        recall,
+        f1,
+        support,
+    }
 }
 
 fn ratio(a: u64, b: u64) -> f64 {
@@ -182,7 +215,9 @@ fn ratio(a: u64, b: u64) -> f64 {
 pub fn evaluate(analyzer: &Analyzer, examples: &[Example]) -> Result<Metrics> {
     let targets: Vec<TargetedSentence> = examples.iter().map(|e| e.target.clone()).collect();
     let stances = analyzer.score_targets(&targets)?;
-    Ok(Metrics::compute(examples.iter().zip(stances).map(|(e, s)| (e.gold, s.label))))
+    Ok(Metrics::compute(
+        examples.iter().zip(stances).map(|(e, s)| (e.gold, s.label)),
+    ))
 }
 
 #[cfg(test)]
@@ -192,7 +227,13 @@ mod tests {
     #[test]
     fn metrics_match_hand_computation() {
         use Label::*;
-        let pairs = [(Unfavorable, Unfavorable), (Unfavorable, Neutral), (Neutral, Neutral), (Favorable, Favorable), (Favorable, Unfavorable)];
+        let pairs = [
+            (Unfavorable, Unfavorable),
+            (Unfavorable, Neutral),
+            (Neutral, Neutral),
+            (Favorable, Favorable),
+            (Favorable, Unfavorable),
+        ];
         let m = Metrics::compute(pairs);
         assert_eq!(m.n, 5);
         assert!((m.accuracy - 0.6).abs() < 1e-12);

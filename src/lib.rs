@@ -66,8 +66,8 @@ pub mod segment;
 pub use actor::{Actor, ActorSet};
 pub use aggregate::ActorStats;
 pub use analyzer::{
-    Analyzer, AnalyzerBuilder, AnalyzerInfo, CorpusReport, Document, DocumentError, DocumentStances, MentionSpan,
-    SentenceStance, TargetedSentence,
+    Analyzer, AnalyzerBuilder, AnalyzerInfo, BatchTiming, CorpusReport, Document, DocumentError, DocumentStances,
+    EncodedPairs, MentionSpan, SentenceStance, TargetedSentence,
 };
 pub use backend::runtime::ORT_VERSION;
 pub use backend::Device;
@@ -77,3 +77,8 @@ pub use mention::{Mention, MentionFinder};
 pub use model::{InputFormat, ModelConfig};
 pub use score::{Label, Stance};
 pub use segment::{split_sentences, Span};
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -91,13 +91,22 @@ impl ModelConfig {
     fn validate(&self, origin: &Path) -> Result<()> {
         let bad = |reason: String| Err(Error::model(origin, reason));
         if self.input_format.kind != "marked_pair" {
-            return bad(format!("unsupported input_format.kind {:?} (this library reads \"marked_pair\")", self.input_format.kind));
+            return bad(format!(
+                "unsupported input_format.kind {:?} (this library reads \"marked_pair\")",
+                self.input_format.kind
+            ));
         }
         if self.labels.len() != 3 || self.label_order().is_none() {
-            return bad(format!("labels must be unfavorable, neutral and favorable in some order, got {:?}", self.labels));
+            return bad(format!(
+                "labels must be unfavorable, neutral and favorable in some order, got {:?}",
+                self.labels
+            ));
         }
         if self.onnx.inputs.len() != 3 {
-            return bad(format!("onnx.inputs must name 3 inputs (ids, mask, type ids), got {}", self.onnx.inputs.len()));
+            return bad(format!(
+                "onnx.inputs must name 3 inputs (ids, mask, type ids), got {}",
+                self.onnx.inputs.len()
+            ));
         }
         let fmt = &self.input_format;
         if fmt.max_length < fmt.max_target_tokens + 8 {
@@ -117,7 +126,11 @@ impl ModelConfig {
             "favorable" | "positive" => Some(Label::Favorable),
             _ => None,
         };
-        let order = [parse(&self.labels[0])?, parse(&self.labels[1])?, parse(&self.labels[2])?];
+        let order = [
+            parse(&self.labels[0])?,
+            parse(&self.labels[1])?,
+            parse(&self.labels[2])?,
+        ];
         let distinct = order[0] != order[1] && order[1] != order[2] && order[0] != order[2];
         distinct.then_some(order)
     }
@@ -137,7 +150,10 @@ impl ModelBundle {
     /// Reads a bundle directory.
     pub fn from_dir(dir: &Path) -> Result<Self> {
         if !dir.is_dir() {
-            return Err(Error::model(dir, "not a directory (a model bundle holds model.onnx, tokenizer.json and config.json)"));
+            return Err(Error::model(
+                dir,
+                "not a directory (a model bundle holds model.onnx, tokenizer.json and config.json)",
+            ));
         }
         let read = |name: &str| {
             let path = dir.join(name);

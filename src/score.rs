@@ -119,7 +119,11 @@ mod tests {
 
     #[test]
     fn probabilities_sum_to_one_and_score_is_difference() {
-        let s = Scorer { order: Label::ALL, temperature: 1.0 }.stance(&[0.1, 2.0, -1.0]);
+        let s = Scorer {
+            order: Label::ALL,
+            temperature: 1.0,
+        }
+        .stance(&[0.1, 2.0, -1.0]);
         let sum = s.p_unfavorable + s.p_neutral + s.p_favorable;
         assert!((sum - 1.0).abs() < 1e-6);
         assert!((s.score - (s.p_favorable - s.p_unfavorable)).abs() < 1e-7);
@@ -129,22 +133,38 @@ mod tests {
     #[test]
     fn label_order_from_config_is_respected() {
         let order = [Label::Favorable, Label::Neutral, Label::Unfavorable];
-        let s = Scorer { order, temperature: 1.0 }.stance(&[5.0, 0.0, 0.0]);
+        let s = Scorer {
+            order,
+            temperature: 1.0,
+        }
+        .stance(&[5.0, 0.0, 0.0]);
         assert_eq!(s.label, Label::Favorable);
         assert!(s.score > 0.9);
     }
 
     #[test]
     fn temperature_softens_without_changing_the_label() {
-        let sharp = Scorer { order: Label::ALL, temperature: 1.0 }.stance(&[3.0, 0.0, 0.0]);
-        let soft = Scorer { order: Label::ALL, temperature: 2.0 }.stance(&[3.0, 0.0, 0.0]);
+        let sharp = Scorer {
+            order: Label::ALL,
+            temperature: 1.0,
+        }
+        .stance(&[3.0, 0.0, 0.0]);
+        let soft = Scorer {
+            order: Label::ALL,
+            temperature: 2.0,
+        }
+        .stance(&[3.0, 0.0, 0.0]);
         assert_eq!(sharp.label, soft.label);
         assert!(soft.p_unfavorable < sharp.p_unfavorable);
     }
 
     #[test]
     fn extreme_logits_do_not_overflow() {
-        let s = Scorer { order: Label::ALL, temperature: 1.0 }.stance(&[1e30, -1e30, 0.0]);
+        let s = Scorer {
+            order: Label::ALL,
+            temperature: 1.0,
+        }
+        .stance(&[1e30, -1e30, 0.0]);
         assert!(s.p_unfavorable.is_finite() && (s.p_unfavorable - 1.0).abs() < 1e-6);
     }
 }

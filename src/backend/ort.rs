@@ -46,16 +46,23 @@ impl OrtBackend {
         let mut sessions = Vec::with_capacity(settings.sessions);
         for _ in 0..settings.sessions.max(1) {
             let mut builder = session_builder(env, settings)?;
-            let session = builder
-                .commit_from_memory(&bundle.onnx)
-                .map_err(|e| Error::model(bundle.origin.join("model.onnx"), format!("ONNX Runtime cannot load the model: {e}")))?;
+            let session = builder.commit_from_memory(&bundle.onnx).map_err(|e| {
+                Error::model(
+                    bundle.origin.join("model.onnx"),
+                    format!("ONNX Runtime cannot load the model: {e}"),
+                )
+            })?;
             sessions.push(session);
         }
         let names = &bundle.config.onnx;
         check_graph_names(&sessions[0], &names.inputs, &names.output, bundle)?;
         Ok(OrtBackend {
             pool: SessionPool::new(sessions),
-            inputs: [names.inputs[0].clone(), names.inputs[1].clone(), names.inputs[2].clone()],
+            inputs: [
+                names.inputs[0].clone(),
+                names.inputs[1].clone(),
+                names.inputs[2].clone(),
+            ],
             output: names.output.clone(),
             device: settings.device,
         })
@@ -80,11 +87,14 @@ fn with_device(builder: SessionBuilder, device: Device) -> Result<SessionBuilder
     match device {
         Device::Cpu => Ok(builder),
         Device::Cuda(index) => {
-            let id = i32::try_from(index).map_err(|_| Error::Config(format!("CUDA device index {index} is too large")))?;
+            let id =
+                i32::try_from(index).map_err(|_| Error::Config(format!("CUDA device index {index} is too large")))?;
             let cuda = ort::ep::CUDA::default().with_device_id(id).build().error_on_failure();
             builder.with_execution_providers([cuda]).map_err(|e| Error::Device {
                 device: device.to_string(),
-                reason: format!("{e} (is this ONNX Runtime a CUDA build, with CUDA 13 and cuDNN 9 on the library path?)"),
+                reason: format!(
+                    "{e} (is this ONNX Runtime a CUDA build, with CUDA 13 and cuDNN 9 on the library path?)"
+                ),
             })
         }
     }
@@ -110,7 +120,9 @@ fn check_graph_names(session: &Session, inputs: &[String], output: &str, bundle:
     }
     Err(Error::model(
         bundle.origin.join("model.onnx"),
-        format!("graph does not match config.json: missing inputs {missing:?}, output {output:?} present: {has_output}"),
+        format!(
+            "graph does not match config.json: missing inputs {missing:?}, output {output:?} present: {has_output}"
+        ),
     ))
 }
 
@@ -122,8 +134,17 @@ impl Backend for OrtBackend {
             self.inputs[2].as_str() => view(&batch.token_type_ids)?,
         ];
         let mut session = self.pool.acquire();
-        let context = || format!("running a batch of {} rows x {} tokens", batch.rows(), batch.input_ids.ncols());
-        let outputs = session.get().run(inputs).map_err(|e| inference_error(context())(e.to_string()))?;
+        let context = || {
+            format!(
+                "running a batch of {} rows x {} tokens",
+                batch.rows(),
+                batch.input_ids.ncols()
+            )
+        };
+        let outputs = session
+            .get()
+            .run(inputs)
+            .map_err(|e| inference_error(context())(e.to_string()))?;
         let logits = outputs
             .get(&self.output)
             .ok_or_else(|| inference_error(context())(format!("model produced no output {:?}", self.output)))?
@@ -185,14 +206,20 @@ impl SessionPool {
 impl PooledSession<'_> {
     fn get(&mut self) -> &mut Session {
         // Always Some until drop.
-        self.session.as_mut().unwrap_or_else(|| unreachable!("pooled session used after release"))
+        self.session
+            .as_mut()
+            .unwrap_or_else(|| unreachable!("pooled session used after release"))
     }
 }
 
 impl Drop for PooledSession<'_> {
     fn drop(&mut self) {
         if let Some(session) = self.session.take() {
-            self.pool.idle.lock().unwrap_or_else(PoisonError::into_inner).push(session);
+            self.pool
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(session);
             self.pool.returned.notify_one();
         }
     }

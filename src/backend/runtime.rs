@@ -33,7 +33,11 @@ pub(crate) fn environment() -> Result<&'static Environment> {
 
 fn load() -> std::result::Result<Environment, (String, String)> {
     let candidates = candidates();
-    let looked_for = candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+    let looked_for = candidates
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
     let mut failures = Vec::new();
     for path in &candidates {
         if path.is_absolute() && !path.exists() {
@@ -41,10 +45,12 @@ fn load() -> std::result::Result<Environment, (String, String)> {
         }
         match ort::init_from(path) {
             Ok(builder) => {
-                return builder
-                    .with_name("stance")
-                    .build()
-                    .map_err(|e| (format!("{} loaded but failed to start: {e}", path.display()), looked_for.clone()));
+                return builder.with_name("stance").build().map_err(|e| {
+                    (
+                        format!("{} loaded but failed to start: {e}", path.display()),
+                        looked_for.clone(),
+                    )
+                });
             }
             Err(e) => failures.push(e.to_string()),
         }
@@ -79,10 +85,18 @@ fn candidates() -> Vec<PathBuf> {
         paths.push(dir.join(library_file()));
     }
     if let Some(cache) = user_cache() {
-        paths.push(cache.join(format!("stance/onnxruntime-{ORT_VERSION}")).join(library_file()));
+        paths.push(
+            cache
+                .join(format!("stance/onnxruntime-{ORT_VERSION}"))
+                .join(library_file()),
+        );
     }
     // Last: a bare name, resolved by the system loader's search path.
-    paths.push(PathBuf::from(format!("{}onnxruntime{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX)));
+    paths.push(PathBuf::from(format!(
+        "{}onnxruntime{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    )));
     paths
 }
 

@@ -11,7 +11,11 @@ mod eval;
 mod text;
 
 #[derive(Parser)]
-#[command(name = "stance", version, about = "How op-eds and news portray the US, China, India and other actors")]
+#[command(
+    name = "stance",
+    version,
+    about = "How op-eds and news portray the US, China, India and other actors"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -48,11 +52,16 @@ pub struct ModelArgs {
 impl ModelArgs {
     /// Configures rayon's global pool (binaries only) and builds the analyzer.
     pub fn analyzer(&self) -> Result<Analyzer> {
-        let threads = self.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let threads = self
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         // Ignore the error if the pool is already initialised: only the first call counts.
         let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
         let device: Device = self.device.parse()?;
-        let mut builder = Analyzer::builder().actors(self.actor_set()?).device(device).threads(threads);
+        let mut builder = Analyzer::builder()
+            .actors(self.actor_set()?)
+            .device(device)
+            .threads(threads);
         if let Some(dir) = &self.model {
             builder = builder.model_dir(dir);
         }
@@ -60,7 +69,12 @@ impl ModelArgs {
     }
 
     fn actor_set(&self) -> Result<ActorSet> {
-        let ids: Vec<&str> = self.actors.iter().map(String::as_str).filter(|s| !s.is_empty()).collect();
+        let ids: Vec<&str> = self
+            .actors
+            .iter()
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
+            .collect();
         let mut set = ActorSet::select(&ids)?;
         if let Some(path) = &self.actor_file {
             set = set.extend(ActorSet::from_path(path)?);

@@ -47,23 +47,36 @@ pub fn run(args: &ScoreArgs) -> Result<ExitCode> {
         }
     }
     if args.json {
-        writeln!(out, "{}", serde_json::to_string(&serde_json::json!({ "summary": report }))?)?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string(&serde_json::json!({ "summary": report }))?
+        )?;
     } else {
         print_summary(&mut out, &report)?;
     }
-    Ok(if report.failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if report.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn read_document(path: &PathBuf) -> Result<Document> {
     let id = path.display().to_string();
     let mut bytes = Vec::new();
     if id == "-" {
-        std::io::stdin().read_to_end(&mut bytes).context("cannot read standard input")?;
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .context("cannot read standard input")?;
     } else {
         bytes = std::fs::read(path).with_context(|| format!("cannot read {id}"))?;
     }
     let text = String::from_utf8(bytes).map_err(|e| {
-        anyhow::anyhow!("invalid UTF-8 at byte {} (is this a text file?)", e.utf8_error().valid_up_to())
+        anyhow::anyhow!(
+            "invalid UTF-8 at byte {} (is this a text file?)",
+            e.utf8_error().valid_up_to()
+        )
     })?;
     Ok(Document::new(id, text))
 }
@@ -82,13 +95,22 @@ fn print_header(out: &mut impl Write, analyzer: &Analyzer) -> Result<()> {
         info.actors.join(", ")
     )?;
     if info.model.contains("tiny") || info.model.contains("test") {
-        writeln!(out, "NOTE: this is a random-weight test model: its stances mean nothing")?;
+        writeln!(
+            out,
+            "NOTE: this is a random-weight test model: its stances mean nothing"
+        )?;
     }
     Ok(())
 }
 
 fn print_document(out: &mut impl Write, doc: &DocumentStances) -> Result<()> {
-    writeln!(out, "\n== {} ({} sentences, {} sentence-actor pairs)", doc.id, doc.sentences, doc.stances.len())?;
+    writeln!(
+        out,
+        "\n== {} ({} sentences, {} sentence-actor pairs)",
+        doc.id,
+        doc.sentences,
+        doc.stances.len()
+    )?;
     for s in &doc.stances {
         let mentions: Vec<&str> = s.mentions.iter().map(|m| m.text.as_str()).collect();
         writeln!(
@@ -106,7 +128,11 @@ fn print_document(out: &mut impl Write, doc: &DocumentStances) -> Result<()> {
 }
 
 fn print_summary(out: &mut impl Write, report: &CorpusReport) -> Result<()> {
-    writeln!(out, "\n== per-actor summary: {} document(s), {} failed", report.documents, report.failed)?;
+    writeln!(
+        out,
+        "\n== per-actor summary: {} document(s), {} failed",
+        report.documents, report.failed
+    )?;
     writeln!(
         out,
         "{:<10} {:>9} {:>9} {:>7} {:>17} {:>7} {:>7} {:>7}",

@@ -1,0 +1,137 @@
+//! The `stance` binary, run as a user would, on the tiny test model.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tiny_model() -> PathBuf {
+    root().join("tests/data/tiny-model")
+}
+
+fn stance(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stance"))
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+#[test]
+fn score_prints_sentences_and_summary_and_says_the_model_is_a_test_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a.txt");
+    std::fs::write(&file, "China and India met. The U.S. was absent.").unwrap();
+    let out = stance(&[
+        "score",
+        "--model",
+        tiny_model().to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("random-weight test model"), "{stdout}");
+    assert!(stdout.contains("per-actor summary"), "{stdout}");
+    assert!(
+        stdout.lines().any(|l| l.starts_with("china") && l.contains(" 1 ")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn invalid_utf8_is_reported_and_the_other_files_still_scored() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.txt");
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&good, "China spoke.").unwrap();
+    std::fs::write(&bad, b"India \xff\xfe replied.").unwrap();
+    let out = stance(&[
+        "score",
+        "--json",
+        "--model",
+        tiny_model().to_str().unwrap(),
+        bad.to_str().unwrap(),
+        good.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("bad.txt") && stderr.contains("UTF-8"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("good.txt"), "{stdout}");
+}
+
+#[test]
+fn bad_actor_file_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let actors = dir.path().join("actors.toml");
+    std::fs::write(
+        &actors,
+        "[[actor]]\nid = \"eu\"\nname = \"EU\"\naliases = [\"EU\"\nbroken = 1\n",
+    )
+    .unwrap();
+    let input = dir.path().join("a.txt");
+    std::fs::write(&input, "The EU spoke.").unwrap();
+    let out = stance(&[
+        "score",
+        "--model",
+        tiny_model().to_str().unwrap(),
+        "--actor-file",
+        actors.to_str().unwrap(),
+        input.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.contains("actors.toml") && stderr.contains("line"), "{stderr}");
+}
+
+#[test]
+fn eval_prints_the_metrics_object() {
+    let data = root().join("tests/data/eval_fixture.jsonl");
+    let out = stance(&[
+        "eval",
+        "--data",
+        data.to_str().unwrap(),
+        "--model",
+        tiny_model().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in ["n", "f1_macro", "accuracy", "f1_pn", "per_class", "confusion"] {
+        assert!(v.get(key).is_some(), "missing {key}: {v}");
+    }
+    assert!(v["n"].as_u64().unwrap() >= 10);
+    let confusion_total: u64 = v["confusion"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap())
+        .map(|x| x.as_u64().unwrap())
+        .sum();
+    assert_eq!(confusion_total, v["n"].as_u64().unwrap());
+}
+
+#[test]
+fn eval_names_a_malformed_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &data,
+        "{\"sentence_normalized\": \"China\", \"targets\": [{\"from\": 0, \"to\": 5, \"polarity\": 4.0}]}\nnot json\n",
+    )
+    .unwrap();
+    let out = stance(&[
+        "eval",
+        "--data",
+        data.to_str().unwrap(),
+        "--model",
+        tiny_model().to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("bad.jsonl") && stderr.contains("line 2"), "{stderr}");
+}

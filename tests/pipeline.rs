@@ -1,0 +1,317 @@
+//! End-to-end pipeline tests on the tiny random-weight model (tests/data/tiny-model).
+
+use std::path::{Path, PathBuf};
+
+use stance::{ActorSet, Analyzer, Document, Error, Label, Span, TargetedSentence};
+
+fn tiny_model() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny-model")
+}
+
+fn analyzer() -> Analyzer {
+    Analyzer::builder()
+        .model_dir(tiny_model())
+        .threads(2)
+        .build()
+        .expect("tiny model loads")
+}
+
+const OPED: &str = "Washington's renewed outreach to Islamabad offers short-term gains. \
+Beijing has been a reliable partner, Dr. Khan said on Jan. 5 at 10 a.m. in New Delhi.\n\n\
+The U.S. Army and the Pentagon disagree. India and China traded barbs over the border.\n\
+- Modi met Xi Jinping.\n- Nobody mentioned anyone here";
+
+#[test]
+fn scores_every_mentioned_actor_with_consistent_fields() {
+    let doc = analyzer().score_text(OPED).unwrap();
+    assert!(doc.sentences >= 5, "{} sentences", doc.sentences);
+    let pairs: Vec<(usize, &str)> = doc
+        .stances
+        .iter()
+        .map(|s| (s.sentence_index, s.actor.as_str()))
+        .collect();
+    assert!(pairs.contains(&(0, "us")), "{pairs:?}");
+    assert!(pairs.iter().any(|(_, a)| *a == "china"));
+    assert!(pairs.iter().any(|(_, a)| *a == "india"));
+    let chars: Vec<char> = OPED.chars().collect();
+    for s in &doc.stances {
+        let sum = s.stance.p_unfavorable + s.stance.p_neutral + s.stance.p_favorable;
+        assert!((sum - 1.0).abs() < 1e-5);
+        assert!((s.stance.score - (s.stance.p_favorable - s.stance.p_unfavorable)).abs() < 1e-6);
+        let sentence: String = chars[s.start..s.end].iter().collect();
+        assert_eq!(sentence, s.text);
+        for m in &s.mentions {
+            let mention: String = chars[m.start..m.end].iter().collect();
+            assert_eq!(mention, m.text);
+        }
+    }
+    let total: u64 = doc.actors.values().map(|a| a.sentences()).sum();
+    assert_eq!(total as usize, doc.stances.len());
+}
+
+#[test]
+fn sentences_without_actors_produce_no_pairs() {
+    let doc = analyzer().score_text("It rained all day. Nobody came.").unwrap();
+    assert_eq!(doc.sentences, 2);
+    assert!(doc.stances.is_empty());
+    assert!(doc.actors.is_empty());
+}
+
+#[test]
+fn scores_do_not_depend_on_batching_threads_or_order() {
+    let docs: Vec<Document> = (0..12)
+        .map(|i| {
+            let filler = "and the talks went on ".repeat(i % 5);
+            Document::new(
+                format!("d{i}"),
+                format!("China warned the US {filler}today. India stayed quiet {i}. {OPED}"),
+            )
+        })
+        .collect();
+    let reference = score_all(&docs, 4096, 128, 2, false);
+    for (budget, rows, threads, reverse) in [
+        (128, 1, 1, false),
+        (300, 3, 2, true),
+        (1000, 7, 1, true),
+        (100_000, 512, 2, false),
+    ] {
+        let other = score_all(&docs, budget, rows, threads, reverse);
+        assert_eq!(reference.len(), other.len());
+        for (a, b) in reference.iter().zip(&other) {
+            assert_eq!((&a.0, a.1, &a.2), (&b.0, b.1, &b.2));
+            assert!(
+                (a.3 - b.3).abs() < 1e-5,
+                "budget {budget} rows {rows} threads {threads}: {a:?} vs {b:?}"
+            );
+        }
+    }
+}
+
+/// (doc id, sentence index, actor, score) for every pair, sorted.
+fn score_all(
+    docs: &[Document],
+    budget: usize,
+    rows: usize,
+    threads: usize,
+    reverse: bool,
+) -> Vec<(String, usize, String, f32)> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    pool.install(|| {
+        let analyzer = Analyzer::builder()
+            .model_dir(tiny_model())
+            .threads(threads)
+            .token_budget(budget)
+            .max_batch_rows(rows)
+            .build()
+            .unwrap();
+        let mut input = docs.to_vec();
+        if reverse {
+            input.reverse();
+        }
+        let mut out: Vec<_> = analyzer
+            .score_documents(&input)
+            .into_iter()
+            .flat_map(|r| {
+                let doc = r.unwrap();
+                doc.stances
+                    .into_iter()
+                    .map(move |s| (doc.id.clone(), s.sentence_index, s.actor, s.stance.score))
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.0, a.1, &a.2).cmp(&(&b.0, b.1, &b.2)));
+        out
+    })
+}
+
+#[test]
+fn a_failing_document_does_not_hide_the_others() {
+    let docs = vec![
+        Document::new("ok1", "China spoke."),
+        Document::new("empty", "  \n "),
+        Document::new("ok2", "India replied."),
+    ];
+    let results = analyzer().score_documents(&docs);
+    assert_eq!(results.len(), 3);
+    assert!(results[0].is_ok() && results[2].is_ok());
+    let err = results[1].as_ref().unwrap_err().to_string();
+    assert!(err.contains("empty") && err.contains("empty text"), "{err}");
+}
+
+#[test]
+fn stream_yields_every_document_in_order() {
+    let docs = (0..25).map(|i| {
+        if i % 7 == 3 {
+            Document::new(format!("d{i}"), "")
+        } else {
+            Document::new(format!("d{i}"), "The US and China met.")
+        }
+    });
+    let a = analyzer();
+    let ids: Vec<(String, bool)> = a
+        .score_stream(docs, 4)
+        .map(|r| match r {
+            Ok(d) => (d.id, true),
+            Err(e) => (e.id, false),
+        })
+        .collect();
+    assert_eq!(ids.len(), 25);
+    assert!(ids.iter().enumerate().all(|(i, (id, _))| *id == format!("d{i}")));
+    assert_eq!(ids.iter().filter(|(_, ok)| !ok).count(), 4);
+}
+
+#[test]
+fn empty_text_is_an_error() {
+    let err = analyzer().score_text("").unwrap_err();
+    assert!(matches!(err, Error::Input { .. }), "{err}");
+}
+
+#[test]
+fn a_fifty_thousand_character_sentence_is_scored_and_flagged_truncated() {
+    let long = format!("{} China {}", "word ".repeat(5_000), "more ".repeat(5_000));
+    assert!(long.len() >= 50_000);
+    let doc = analyzer().score_text(&long).unwrap();
+    assert_eq!(doc.stances.len(), 1);
+    assert!(doc.stances[0].truncated);
+    assert_eq!(doc.stances[0].mentions[0].text, "China");
+}
+
+#[test]
+fn explicit_targets_score_in_input_order() {
+    let a = analyzer();
+    let targets = vec![
+        TargetedSentence {
+            text: "Judge Gorsuch wrote for the majority.".into(),
+            spans: vec![Span::new(0, 13)],
+        },
+        TargetedSentence {
+            text: "Beijing objected.".into(),
+            spans: vec![Span::new(0, 7)],
+        },
+    ];
+    let both = a.score_targets(&targets).unwrap();
+    let second = a.score_targets(&targets[1..]).unwrap();
+    assert_eq!(both.len(), 2);
+    assert!((both[1].score - second[0].score).abs() < 1e-6);
+    let bad = TargetedSentence {
+        text: "short".into(),
+        spans: vec![Span::new(0, 50)],
+    };
+    assert!(a.score_targets(&[bad]).is_err());
+}
+
+#[test]
+fn custom_actor_sets_are_used() {
+    let actors = ActorSet::from_toml_str(
+        "[[actor]]\nid = \"eu\"\nname = \"European Union\"\naliases = [\"EU\", \"Brussels\"]\n",
+        "test",
+    )
+    .unwrap();
+    let a = Analyzer::builder()
+        .model_dir(tiny_model())
+        .actors(actors)
+        .threads(1)
+        .build()
+        .unwrap();
+    let doc = a.score_text("Brussels fined the firm. China said nothing.").unwrap();
+    assert_eq!(doc.stances.len(), 1);
+    assert_eq!(doc.stances[0].actor, "eu");
+    assert_eq!(a.info().actors, vec!["eu"]);
+}
+
+#[test]
+fn missing_model_directory_is_a_clear_error() {
+    let err = Analyzer::builder()
+        .model_dir("/nonexistent/model")
+        .build()
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("/nonexistent/model"), "{err}");
+}
+
+fn copy_bundle(dir: &Path) {
+    for f in ["model.onnx", "tokenizer.json", "config.json"] {
+        std::fs::copy(tiny_model().join(f), dir.join(f)).unwrap();
+    }
+}
+
+#[test]
+fn corrupt_model_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_bundle(dir.path());
+    std::fs::write(dir.path().join("model.onnx"), b"this is not an onnx graph").unwrap();
+    let err = Analyzer::builder().model_dir(dir.path()).build().err().unwrap();
+    assert!(matches!(err, Error::Model { .. }), "{err}");
+    assert!(err.to_string().contains("model.onnx"), "{err}");
+}
+
+#[test]
+fn missing_tokenizer_and_bad_config_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_bundle(dir.path());
+    std::fs::remove_file(dir.path().join("tokenizer.json")).unwrap();
+    let err = Analyzer::builder()
+        .model_dir(dir.path())
+        .build()
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("tokenizer.json"), "{err}");
+
+    copy_bundle(dir.path());
+    std::fs::write(
+        dir.path().join("config.json"),
+        "{\"name\": \"x\",\n \"labels\": [1, 2]}",
+    )
+    .unwrap();
+    let err = Analyzer::builder()
+        .model_dir(dir.path())
+        .build()
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("config.json") && err.contains("line"), "{err}");
+}
+
+#[test]
+fn invalid_builder_settings_are_rejected() {
+    let err = Analyzer::builder()
+        .model_dir(tiny_model())
+        .token_budget(10)
+        .build()
+        .err()
+        .unwrap();
+    assert!(matches!(err, Error::Config(_)), "{err}");
+    let err = Analyzer::builder()
+        .model_dir(tiny_model())
+        .threads(0)
+        .build()
+        .err()
+        .unwrap();
+    assert!(matches!(err, Error::Config(_)), "{err}");
+}
+
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn cuda_without_the_feature_is_an_error_not_a_fallback() {
+    let err = Analyzer::builder()
+        .model_dir(tiny_model())
+        .device(stance::Device::Cuda(0))
+        .build()
+        .err()
+        .unwrap();
+    assert!(matches!(err, Error::Device { .. }), "{err}");
+}
+
+#[test]
+fn labels_follow_the_highest_probability() {
+    let doc = analyzer().score_text(OPED).unwrap();
+    for s in &doc.stances {
+        let p = s.stance.probabilities();
+        let best = Label::ALL
+            .into_iter()
+            .max_by(|a, b| p[a.index()].total_cmp(&p[b.index()]))
+            .unwrap();
+        assert_eq!(s.stance.label, best);
+    }
+}
