@@ -150,7 +150,7 @@ impl Default for ActorSet {
 impl ActorSet {
     /// All built-in actors: `us`, `china`, `india`, `pakistan`, `russia`.
     ///
-    /// See the [module docs](self) for what their aliases include and exclude.
+    /// See the [module docs](crate::actor) for what their aliases include and exclude.
     #[must_use]
     pub fn builtin() -> ActorSet {
         Self {

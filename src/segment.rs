@@ -97,7 +97,7 @@ impl Span {
 /// Splits English op-ed / news text into sentences, spans trimmed of
 /// surrounding whitespace, in order, never empty.
 ///
-/// See the [module docs](self) for the rules.
+/// See the [module docs](crate::segment) for the rules.
 ///
 /// ```
 /// use stance::split_sentences;
