@@ -300,7 +300,7 @@ impl AnalyzerBuilder {
         let sessions = self
             .sessions
             .unwrap_or(if self.device == Device::Cpu { threads } else { 1 });
-        if sessions == 0 || sessions > threads.max(1) && self.device == Device::Cpu {
+        if sessions == 0 || (self.device == Device::Cpu && sessions > threads) {
             return Err(Error::Config(format!(
                 "sessions ({sessions}) must be between 1 and threads ({threads})"
             )));

@@ -118,8 +118,9 @@ impl Encoder {
         out
     }
 
+    /// `encode_fast` skips the char-offset bookkeeping we never read: same ids, less work.
     fn token_ids(&self, text: &str) -> Result<Vec<i64>> {
-        let encoding = self.tokenizer.encode(text, false).map_err(|e| Error::Tokenizer {
+        let encoding = self.tokenizer.encode_fast(text, false).map_err(|e| Error::Tokenizer {
             context: format!("{:?}", truncate_for_message(text)),
             message: e.to_string(),
         })?;

@@ -5,7 +5,7 @@
 //! prints one JSON line: device, model, threads, documents/s, sentences/s,
 //! (sentence, actor) pairs/s, tokens/s, p50/p95 batch latency and peak RSS.
 
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -51,6 +51,10 @@ struct Args {
     /// Stop reading the corpus after this many documents.
     #[arg(long)]
     limit: Option<usize>,
+    /// Write every (sentence, actor) pair the pipeline scores to this JSONL file
+    /// (`sentence`, `spans` as character offsets) and exit, for the side-by-side baselines.
+    #[arg(long, value_name = "FILE")]
+    dump_pairs: Option<PathBuf>,
     /// Built-in actors, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "us,china,india")]
     actors: Vec<String>,
@@ -151,6 +155,23 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
+/// Writes the scored pairs with spans relative to their sentence, in pipeline order.
+fn dump_pairs(analyzer: &Analyzer, docs: &[Document], path: &PathBuf) -> Result<()> {
+    let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    let mut pairs = 0usize;
+    for result in analyzer.score_documents(docs) {
+        for s in result?.stances {
+            let spans: Vec<[usize; 2]> = s.mentions.iter().map(|m| [m.start - s.start, m.end - s.start]).collect();
+            writeln!(out, "{}", serde_json::json!({ "sentence": s.text, "spans": spans }))?;
+            pairs += 1;
+        }
+    }
+    out.flush()?;
+    eprintln!("wrote {pairs} pairs to {}", path.display());
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
     let threads = args
@@ -159,6 +180,9 @@ fn main() -> Result<()> {
     rayon::ThreadPoolBuilder::new().num_threads(threads).build_global()?;
     let docs = read_corpus(&args.corpus, args.limit)?;
     let analyzer = build(&args, threads)?;
+    if let Some(path) = &args.dump_pairs {
+        return dump_pairs(&analyzer, &docs, path);
+    }
     score_pass(&analyzer, &docs, args.chunk); // warm-up: first-run allocations and kernel selection
     analyzer.take_batch_timings();
     let started = Instant::now();
