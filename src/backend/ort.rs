@@ -46,12 +46,19 @@ impl OrtBackend {
         let mut sessions = Vec::with_capacity(settings.sessions);
         for _ in 0..settings.sessions.max(1) {
             let mut builder = session_builder(env, settings)?;
-            let session = builder.commit_from_memory(&bundle.onnx).map_err(|e| {
-                Error::model(
-                    bundle.origin.join("model.onnx"),
-                    format!("ONNX Runtime cannot load the model: {e}"),
-                )
-            })?;
+            let session = builder
+                .commit_from_memory(&bundle.onnx)
+                .map_err(|e| match settings.device {
+                    Device::Cpu => Error::model(
+                        bundle.origin.join("model.onnx"),
+                        format!("ONNX Runtime cannot load the model: {e}"),
+                    ),
+                    // Execution providers initialise the device when the session is created.
+                    device => Error::Device {
+                        device: device.to_string(),
+                        reason: format!("creating a session failed: {e}"),
+                    },
+                })?;
             sessions.push(session);
         }
         let names = &bundle.config.onnx;

@@ -162,7 +162,11 @@ fn dump_pairs(analyzer: &Analyzer, docs: &[Document], path: &PathBuf) -> Result<
     let mut pairs = 0usize;
     for result in analyzer.score_documents(docs) {
         for s in result?.stances {
-            let spans: Vec<[usize; 2]> = s.mentions.iter().map(|m| [m.start - s.start, m.end - s.start]).collect();
+            let spans: Vec<[usize; 2]> = s
+                .mentions
+                .iter()
+                .map(|m| [m.start - s.start, m.end - s.start])
+                .collect();
             writeln!(out, "{}", serde_json::json!({ "sentence": s.text, "spans": spans }))?;
             pairs += 1;
         }
