@@ -130,7 +130,7 @@ impl ActorStats {
         variance.sqrt()
     }
 
-    /// 95% confidence interval of the mean (Student's t), or `(mean, mean)` with fewer than two sentences.
+    /// 95% confidence interval of the mean (Student's t, clipped to [-1, 1]), or `(mean, mean)` with fewer than two sentences.
     #[must_use]
     pub fn ci95(&self) -> (f64, f64) {
         let mean = self.mean();
@@ -138,7 +138,8 @@ impl ActorStats {
             return (mean, mean);
         }
         let half = t_975(self.sentences - 1) * self.std_dev() / (self.sentences as f64).sqrt();
-        (mean - half, mean + half)
+        // Scores live in [-1, 1]; an interval reaching past that (tiny samples) says no more than the bound.
+        ((mean - half).max(-1.0), (mean + half).min(1.0))
     }
 }
 

@@ -19,16 +19,18 @@ The checks (saved in export.json): torch vs ONNX fp32 logits, padding/batch
 invariance of both graphs, int8 vs fp32 label agreement and macro-F1 on dev.
 """
 import argparse
-import json
+import os
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads; see train.py
 
-from evaluate import ort_logits, ort_session
-from metrics import classification_report
-from stance_model import (
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from evaluate import ort_logits, ort_session  # noqa: E402
+from metrics import classification_report  # noqa: E402
+from stance_model import (  # noqa: E402
     DEFAULT_DATA_DIR,
     DEFAULT_TOKENIZER,
     DEV_SPLITS,
@@ -56,7 +58,7 @@ def export_fp32(model, path):
     )
 
 
-def quantize(fp32_path, out_path, kind, per_channel=False):
+def quantize(fp32_path, out_path, kind, per_channel=False, accuracy_level=0):
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -67,8 +69,12 @@ def quantize(fp32_path, out_path, kind, per_channel=False):
         raise ValueError(f"unknown quantization {kind!r}")
     from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
 
-    # 1) MatMul weights -> MatMulNBits, 8 bits, fp32 compute (accuracy_level 0: activations stay fp32).
-    cfg = DefaultWeightOnlyQuantConfig(block_size=32, is_symmetric=True, accuracy_level=0, bits=8)
+    # 1) MatMul weights -> MatMulNBits, 8 bits. accuracy_level 0: fp32 compute, activations stay fp32;
+    #    4: activations quantized to int8 per row and block of K (still independent of the other rows).
+    cfg = DefaultWeightOnlyQuantConfig(block_size=32, is_symmetric=True, accuracy_level=accuracy_level, bits=8)
+    import logging
+
+    logging.getLogger("onnxruntime.quantization.matmul_nbits_quantizer").setLevel(logging.WARNING)
     q = MatMulNBitsQuantizer(onnx.load(str(fp32_path)), algo_config=cfg)
     q.process()
     tmp = Path(out_path).with_suffix(".matmul.onnx")
@@ -109,19 +115,22 @@ def main(argv=None):
     p.add_argument("--tokenizer", default=str(DEFAULT_TOKENIZER))
     p.add_argument("--quant", choices=["dynamic", "weight_only"], default="weight_only")
     p.add_argument("--per-channel", action="store_true")
+    p.add_argument("--accuracy-level", type=int, default=0, choices=[0, 1, 4],
+                   help="MatMulNBits compute for weight_only: 0/1 fp32, 4 int8 (per-row blocks)")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--out", help="output dir (default <run>/onnx; calibrate.py and write_bundle.py read that one)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
 
     run = Path(args.run)
-    out = run / "onnx"
+    out = Path(args.out) if args.out else run / "onnx"
     out.mkdir(parents=True, exist_ok=True)
     fp32_path, int8_path = out / "model.fp32.onnx", out / "model.int8.onnx"
     tok, encoder = make_encoder(args.tokenizer)
     t0 = time.time()
     model = load_checkpoint(run / "best", tok)
     export_fp32(model, fp32_path)
-    quantize(fp32_path, int8_path, args.quant, args.per_channel)
+    quantize(fp32_path, int8_path, args.quant, args.per_channel, args.accuracy_level)
     print(f"exported + quantized ({args.quant}) in {time.time() - t0:.0f} s: "
           f"fp32 {fp32_path.stat().st_size / 1e6:.1f} MB, int8 {int8_path.stat().st_size / 1e6:.1f} MB", flush=True)
 
@@ -129,15 +138,21 @@ def main(argv=None):
     sessions = {"fp32": ort_session(fp32_path, args.threads), "int8": ort_session(int8_path, args.threads)}
     result = {
         "quant": args.quant, "per_channel": args.per_channel, "opset": OPSET,
+        "accuracy_level": args.accuracy_level if args.quant == "weight_only" else None,
         "size_bytes": {"fp32": fp32_path.stat().st_size, "int8": int8_path.stat().st_size},
         "padding_max_abs_diff": {k: padding_check(s, encoder) for k, s in sessions.items()},
         "splits": {},
     }
+    seconds = {k: 0.0 for k in sessions}
     logits_dir = out / "dev_logits"
     logits_dir.mkdir(exist_ok=True)
     for name in DEV_SPLITS:
         ids, types, labels = dev[name]
-        lg = {k: ort_logits(s, ids, types) for k, s in sessions.items()}
+        lg = {}
+        for k, s in sessions.items():
+            t1 = time.perf_counter()
+            lg[k] = ort_logits(s, ids, types)
+            seconds[k] += time.perf_counter() - t1
         if name == "dev_rw":
             ref = torch_logits(model, ids, types)
             result["torch_vs_onnx_fp32_max_abs_diff"] = float(np.abs(ref - lg["fp32"]).max())
@@ -149,6 +164,8 @@ def main(argv=None):
             "int8": classification_report(labels, lg["int8"].argmax(1)),
             "int8_fp32_agreement": float((lg["fp32"].argmax(1) == lg["int8"].argmax(1)).mean()),
         }
+    n_dev = sum(result["splits"][n]["fp32"]["n"] for n in DEV_SPLITS)
+    result["dev_pairs_per_second"] = {k: n_dev / v for k, v in seconds.items()}
     all_agree = [result["splits"][n]["int8_fp32_agreement"] * result["splits"][n]["fp32"]["n"] for n in DEV_SPLITS]
     result["int8_fp32_agreement"] = float(sum(all_agree) / sum(result["splits"][n]["fp32"]["n"] for n in DEV_SPLITS))
     result["macro_f1_drop"] = {n: result["splits"][n]["fp32"]["macro_f1"] - result["splits"][n]["int8"]["macro_f1"]
@@ -164,6 +181,7 @@ def main(argv=None):
         s = result["splits"][n]
         print(f"{n:<10} macro-F1 fp32 {s['fp32']['macro_f1']:.4f} int8 {s['int8']['macro_f1']:.4f} "
               f"agreement {s['int8_fp32_agreement']:.4f}")
+    print(f"dev pairs/s {result['dev_pairs_per_second']}")
     print(f"padding max |diff| {result['padding_max_abs_diff']}; torch vs onnx fp32 "
           f"{result['torch_vs_onnx_fp32_max_abs_diff']:.2e}; checks {result['checks']}", flush=True)
     return result

@@ -13,13 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see train.py; must precede importing torch
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from stance_format import LABELS, Encoder, input_format, load_tokenizer, read_examples  # noqa: E402
+from stance_format import Encoder, input_format, load_tokenizer, read_examples  # noqa: E402
 
 TRAINING_DIR = Path(__file__).resolve().parent
 DEFAULT_DATA_DIR = (TRAINING_DIR / "../../shared/data").resolve()
@@ -65,7 +66,7 @@ class StanceClassifier(nn.Module):
         # argmax returns the first maximum: the first [TGT] (0 = [CLS] if there is none).
         first = (input_ids == self.open_id).to(hidden.dtype).argmax(dim=1)
         idx = first.view(-1, 1, 1).expand(-1, 1, hidden.size(-1))
-        at_marker = hidden.gather(1, idx).squeeze(1)
+        at_marker = hidden.gather(1, idx)[:, 0]
         pooled = torch.cat([mean, at_marker], dim=-1)
         return self.classifier(self.dropout(pooled))
 

