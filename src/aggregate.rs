@@ -249,13 +249,19 @@ mod tests {
 
     #[test]
     fn mean_std_and_ci_match_textbook_values() {
-        let s = doc_stats(&[-1.0, 0.0, 1.0, 0.5]);
-        assert!((s.mean() - 0.125).abs() < 1e-9);
-        let var = ((-1.125f64).powi(2) + 0.125f64.powi(2) + 0.875f64.powi(2) + 0.375f64.powi(2)) / 3.0;
-        assert!((s.std_dev() - var.sqrt()).abs() < 1e-9);
+        let s = doc_stats(&[0.1, 0.2, 0.3, 0.5]);
+        assert!((s.mean() - 0.275).abs() < 1e-6);
+        let var = (0.175f64.powi(2) + 0.075f64.powi(2) + 0.025f64.powi(2) + 0.225f64.powi(2)) / 3.0;
+        assert!((s.std_dev() - var.sqrt()).abs() < 1e-6);
         let (lo, hi) = s.ci95();
-        assert!((hi - lo - 2.0 * 3.182 * var.sqrt() / 2.0).abs() < 1e-9);
+        assert!((hi - lo - 2.0 * 3.182 * var.sqrt() / 2.0).abs() < 1e-6);
         assert_eq!(s.documents(), 1);
+    }
+
+    #[test]
+    fn confidence_interval_is_clipped_to_the_score_range() {
+        let (lo, hi) = doc_stats(&[-1.0, 1.0]).ci95();
+        assert_eq!((lo, hi), (-1.0, 1.0));
     }
 
     #[test]
