@@ -135,3 +135,16 @@ fn eval_names_a_malformed_line() {
     assert!(!out.status.success());
     assert!(stderr.contains("bad.jsonl") && stderr.contains("line 2"), "{stderr}");
 }
+
+/// The shipped model on hand-written, clear-cut sentences: a regression guard, not a benchmark
+/// (the dev-set figures are in models/stance-mini/MODEL_CARD.md).
+#[cfg(feature = "embedded-model")]
+#[test]
+fn the_embedded_model_reads_clear_cases() {
+    let data = root().join("tests/data/eval_fixture.jsonl");
+    let out = stance(&["eval", "--data", data.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let accuracy = v["accuracy"].as_f64().unwrap();
+    assert!(accuracy >= 0.7, "embedded model accuracy {accuracy} on the clear-cut fixture: {v}");
+}
