@@ -24,6 +24,10 @@
 //!    deviation, 95% confidence interval and label shares per actor, merging
 //!    exactly across threads and shards.
 //!
+//! For corpora, [`corpus`] reads directories, JSON Lines and CSV as a stream,
+//! writes per-sentence, per-document and per-actor outputs durably, and
+//! resumes, shards and merges runs exactly (the CLI's `stance score --out`).
+//!
 //! ## Quick start
 //!
 //! ```
@@ -55,6 +59,7 @@ pub mod aggregate;
 mod analyzer;
 mod backend;
 pub mod batch;
+pub mod corpus;
 mod encode;
 pub mod error;
 pub mod eval;

@@ -7,7 +7,10 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use stance::{ActorSet, Analyzer, Device};
 
+mod corpus;
 mod eval;
+mod merge;
+mod report;
 mod text;
 
 #[derive(Parser)]
@@ -23,8 +26,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Score documents: per-sentence stances and a per-actor summary.
-    Score(text::ScoreArgs),
+    /// Score documents: per-sentence stances and a per-actor summary (to files with --out DIR).
+    Score(corpus::CorpusArgs),
+    /// Merge the output directories of shards (`score --shard I/N`) into one.
+    Merge(merge::MergeArgs),
+    /// Write report.html (charts and evidence) for a `score --out` directory.
+    Report(report::ReportArgs),
     /// Evaluate a model on NewsMTSC-format JSONL; prints one JSON object.
     Eval(eval::EvalArgs),
 }
@@ -86,7 +93,9 @@ impl ModelArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Score(args) => text::run(&args),
+        Command::Score(args) => corpus::run(&args),
+        Command::Merge(args) => merge::run(&args),
+        Command::Report(args) => report::run(&args),
         Command::Eval(args) => eval::run(&args),
     };
     match outcome {

@@ -11,15 +11,18 @@ use stance::{Analyzer, CorpusReport, Document, DocumentStances};
 use crate::ModelArgs;
 
 #[derive(Args)]
+// Fields are pub(crate) so that `stance score --out` (corpus.rs) can flatten these
+// arguments and fall back to this module's stdout output when `--out` is absent.
 pub struct ScoreArgs {
-    /// Text or Markdown files (one document each), or `-` for standard input.
+    /// Text or Markdown files (one document each), or `-` for standard input; with
+    /// --out also directories, JSON Lines (.jsonl) and CSV (.csv) files.
     #[arg(required = true, value_name = "INPUT")]
-    inputs: Vec<PathBuf>,
+    pub(crate) inputs: Vec<PathBuf>,
     /// Print JSON lines (one per document, then the summary) instead of a table.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
     #[command(flatten)]
-    model: ModelArgs,
+    pub(crate) model: ModelArgs,
 }
 
 pub fn run(args: &ScoreArgs) -> Result<ExitCode> {

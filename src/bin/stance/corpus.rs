@@ -1,0 +1,217 @@
+//! `stance score ... --out DIR`: scores a corpus into files, resumably, with progress.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use stance::corpus::{input_size, score_corpus, Fields, Format, Progress, ReadOptions, RunOptions, Shard};
+
+use crate::text;
+
+#[derive(Args)]
+pub struct CorpusArgs {
+    #[command(flatten)]
+    pub base: text::ScoreArgs,
+    /// Write sentences.jsonl, documents.csv, errors.jsonl, summary.json, summary.csv and
+    /// run.json to DIR (see the README, "Scoring a corpus") instead of printing.
+    #[arg(long, value_name = "DIR", conflicts_with = "json")]
+    out: Option<PathBuf>,
+    /// Continue the interrupted run in --out DIR, with the same inputs and settings.
+    #[arg(long, requires = "out")]
+    resume: bool,
+    /// Score only share I of N of the documents (by a fixed hash of their id); merge with `stance merge`.
+    #[arg(long, value_name = "I/N", requires = "out")]
+    shard: Option<Shard>,
+    /// JSON key / CSV column of the document text.
+    #[arg(long, value_name = "NAME", default_value = "text", requires = "out")]
+    text_field: String,
+    /// JSON key / CSV column of the document id (default id: FILE:LINE).
+    #[arg(long, value_name = "NAME", default_value = "id", requires = "out")]
+    id_field: String,
+    /// JSON key / CSV column of the date (YYYY-MM... gives per-month statistics).
+    #[arg(long, value_name = "NAME", default_value = "date", requires = "out")]
+    date_field: String,
+    /// JSON key / CSV column of the source (gives per-source statistics).
+    #[arg(long, value_name = "NAME", default_value = "source", requires = "out")]
+    source_field: String,
+    /// JSON key / CSV column of the title.
+    #[arg(long, value_name = "NAME", default_value = "title", requires = "out")]
+    title_field: String,
+    /// What `-` (standard input) holds: text (one document), jsonl or csv.
+    #[arg(long, value_name = "FORMAT", default_value = "text", requires = "out")]
+    stdin_format: Format,
+    /// Read the files named (not directory contents) as this format: text, jsonl or csv.
+    #[arg(long, value_name = "FORMAT", requires = "out")]
+    input_format: Option<Format>,
+    /// No progress display.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Documents per scoring chunk.
+    #[arg(long, value_name = "N", default_value_t = 256, requires = "out")]
+    chunk_docs: usize,
+    /// Batch sentences of different documents together: faster (on GPUs especially), but
+    /// scores then vary in their last bits with batch company, so --resume and --shard
+    /// reproduce an uninterrupted run to ~1e-6 rather than exactly.
+    #[arg(long, requires = "out")]
+    batch_across_documents: bool,
+    /// Least seconds between two commits of the outputs (0: after every chunk).
+    #[arg(long, value_name = "SECS", default_value_t = 2.0, requires = "out")]
+    commit_secs: f64,
+}
+
+impl CorpusArgs {
+    fn read_options(&self) -> ReadOptions {
+        let mut read = ReadOptions::default();
+        let mut fields = Fields::default();
+        fields.text.clone_from(&self.text_field);
+        fields.id.clone_from(&self.id_field);
+        fields.date.clone_from(&self.date_field);
+        fields.source.clone_from(&self.source_field);
+        fields.title.clone_from(&self.title_field);
+        read.fields = fields;
+        read.stdin_format = self.stdin_format;
+        read.format = self.input_format;
+        read
+    }
+
+    fn run_options(&self) -> Result<RunOptions> {
+        anyhow::ensure!(
+            self.commit_secs.is_finite() && self.commit_secs >= 0.0,
+            "--commit-secs must be a number of seconds >= 0"
+        );
+        let mut options = RunOptions::default();
+        options.read = self.read_options();
+        options.shard = self.shard;
+        options.resume = self.resume;
+        options.chunk_documents = self.chunk_docs.max(1);
+        options.commit_interval = Duration::from_secs_f64(self.commit_secs);
+        options.batch_across_documents = self.batch_across_documents;
+        options.command = std::env::args().collect();
+        Ok(options)
+    }
+}
+
+pub fn run(args: &CorpusArgs) -> Result<ExitCode> {
+    let Some(out) = &args.out else {
+        return text::run(&args.base);
+    };
+    let options = args.run_options()?;
+    let analyzer = args.base.model.analyzer()?;
+    let progress = Progress::default();
+    let stop = AtomicBool::new(false);
+    let started = Instant::now();
+    let outcome = std::thread::scope(|scope| {
+        if !args.quiet {
+            let inputs = &args.base.inputs;
+            let (progress, stop) = (&progress, &stop);
+            scope.spawn(move || {
+                if let Some(total) = input_size(inputs) {
+                    progress.set_total_bytes(total);
+                }
+            });
+            scope.spawn(move || show_progress(progress, stop));
+        }
+        let outcome = score_corpus(&analyzer, &args.base.inputs, out, &options, &progress);
+        stop.store(true, Ordering::Relaxed);
+        outcome
+    })
+    .with_context(|| format!("scoring into {}", out.display()))?;
+    let s = &outcome.summary;
+    if !args.quiet {
+        let what = if outcome.already_complete {
+            "the run was already complete:"
+        } else {
+            "scored"
+        };
+        eprintln!(
+            "{what} {} documents ({} sentences, {} sentence-actor pairs), {} failed{}, into {} in {:.1}s",
+            s.documents,
+            s.sentences,
+            s.pairs,
+            s.failed,
+            if s.failed > 0 { " (see errors.jsonl)" } else { "" },
+            out.display(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(if s.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// A progress bar on a terminal, a line every ten seconds otherwise, until `stop`.
+fn show_progress(progress: &Progress, stop: &AtomicBool) {
+    let start = Instant::now();
+    let (start_sentences, start_bytes) = (progress.sentences(), progress.input_bytes());
+    let rate =
+        |sentences: u64| (sentences.saturating_sub(start_sentences)) as f64 / start.elapsed().as_secs_f64().max(1e-3);
+    if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        let mut sized = false;
+        while !stop.load(Ordering::Relaxed) {
+            if let (Some(total), false) = (progress.total_bytes(), sized) {
+                bar.set_length(total);
+                bar.set_style(bar_style(
+                    "{elapsed_precise} [{wide_bar}] {percent:>3}% {msg} ETA {eta}",
+                ));
+                sized = true;
+            } else if !sized {
+                bar.set_style(bar_style("{spinner} {elapsed_precise} {msg}"));
+            }
+            bar.set_position(progress.input_bytes());
+            bar.set_message(format!(
+                "{} docs, {:.0} sentences/s",
+                progress.documents(),
+                rate(progress.sentences())
+            ));
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        bar.finish_and_clear();
+        return;
+    }
+    let mut last = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(200));
+        if last.elapsed() >= Duration::from_secs(10) {
+            last = Instant::now();
+            eprintln!(
+                "{}",
+                plain_line(progress, rate(progress.sentences()), start_bytes, start.elapsed())
+            );
+        }
+    }
+}
+
+fn bar_style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
+}
+
+fn plain_line(progress: &Progress, rate: f64, start_bytes: u64, elapsed: Duration) -> String {
+    let mut line = format!(
+        "stance: {} documents ({} failed), {} sentences, {rate:.0} sentences/s",
+        progress.documents(),
+        progress.failed(),
+        progress.sentences()
+    );
+    if let Some(total) = progress.total_bytes().filter(|&t| t > 0) {
+        let bytes = progress.input_bytes().min(total);
+        line.push_str(&format!(", {:.1}% of the input", bytes as f64 / total as f64 * 100.0));
+        // This session's pace: a resumed run's earlier bytes took no time now.
+        let (done_now, left) = (bytes.saturating_sub(start_bytes), total - bytes);
+        if done_now > 0 {
+            let eta = elapsed.as_secs_f64() * left as f64 / done_now as f64;
+            line.push_str(&format!(
+                ", ETA {}",
+                indicatif::HumanDuration(Duration::from_secs_f64(eta))
+            ));
+        }
+    }
+    line
+}

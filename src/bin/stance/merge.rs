@@ -1,0 +1,48 @@
+//! `stance merge DIR... --out DIR`: combines the outputs of shards (or of any runs).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+#[derive(Args)]
+pub struct MergeArgs {
+    /// Output directories of finished runs, typically `--shard 1/N` ... `--shard N/N`.
+    #[arg(required = true, value_name = "RUN_DIR")]
+    runs: Vec<PathBuf>,
+    /// Where to write the merged outputs (an empty or new directory).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
+pub fn run(args: &MergeArgs) -> Result<ExitCode> {
+    let info = stance::corpus::merge_runs(&args.runs, &args.out)
+        .with_context(|| format!("merging into {}", args.out.display()))?;
+    if let Some(count) = info.shards.first().map(|s| s.count()) {
+        let have: Vec<u32> = info.shards.iter().map(|s| s.index()).collect();
+        let missing: Vec<String> = (1..=count)
+            .filter(|i| !have.contains(i))
+            .map(|i| format!("{i}/{count}"))
+            .collect();
+        if !missing.is_empty() {
+            eprintln!(
+                "warning: shards {} are missing: the merge covers part of the corpus",
+                missing.join(", ")
+            );
+        }
+    }
+    eprintln!(
+        "merged {} runs: {} documents, {} failed, {} sentence-actor pairs, into {}",
+        args.runs.len(),
+        info.documents,
+        info.failed,
+        info.pairs,
+        args.out.display()
+    );
+    Ok(if info.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

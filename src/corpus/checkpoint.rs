@@ -1,0 +1,172 @@
+//! The resume state of a run (`checkpoint.json`) and the settings it must be resumed with.
+//!
+//! The invariant that makes resuming exact: a checkpoint saying "`records`
+//! input records are done, the output files are `offsets` long, the
+//! aggregates are `summary`" is written (atomically) only after the output
+//! files have been flushed and synced to at least `offsets`, and every part of
+//! it is a deterministic function of the first `records` records. So after a
+//! crash at any instant, the last checkpoint on disk describes a prefix of the
+//! uninterrupted run exactly: cutting the files to `offsets`, skipping
+//! `records` records and going on from `summary` reproduces that run.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::analyzer::Analyzer;
+use crate::error::{Error, Result};
+
+use super::input::ReadOptions;
+use super::output::{write_atomic, CHECKPOINT};
+use super::shard::Shard;
+use super::summary::Summary;
+
+/// Version of the checkpoint layout; a different one is refused on resume.
+const CHECKPOINT_VERSION: u32 = 1;
+
+/// Everything that decides which rows a run writes; a resumed run must match it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct RunConfig {
+    pub inputs: Vec<String>,
+    pub read: ReadOptions,
+    pub shard: Option<Shard>,
+    /// The actor definitions, in full (aliases decide the mentions).
+    pub actors: serde_json::Value,
+    pub model: String,
+    pub model_origin: String,
+}
+
+impl RunConfig {
+    pub fn new(inputs: &[std::path::PathBuf], read: &ReadOptions, shard: Option<Shard>, analyzer: &Analyzer) -> Self {
+        let info = analyzer.info();
+        RunConfig {
+            inputs: inputs.iter().map(|p| p.display().to_string()).collect(),
+            read: read.clone(),
+            shard,
+            actors: serde_json::to_value(analyzer.actors()).unwrap_or(serde_json::Value::Null),
+            model: info.model.clone(),
+            model_origin: info.model_origin.clone(),
+        }
+    }
+
+    /// Names the first setting that differs from `other`, if any.
+    pub fn difference(&self, other: &RunConfig) -> Option<String> {
+        let describe = |name: &str, a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| {
+            Some(format!("{name}: the run used {a:?}, now {b:?}"))
+        };
+        if self.inputs != other.inputs {
+            return describe("inputs", &self.inputs, &other.inputs);
+        }
+        if self.read != other.read {
+            return describe("input options", &self.read, &other.read);
+        }
+        if self.shard != other.shard {
+            return describe("shard", &self.shard, &other.shard);
+        }
+        if self.actors != other.actors {
+            return Some("actors: the actor definitions differ".into());
+        }
+        if (&self.model, &self.model_origin) != (&other.model, &other.model_origin) {
+            return describe(
+                "model",
+                &(&self.model, &self.model_origin),
+                &(&other.model, &other.model_origin),
+            );
+        }
+        None
+    }
+}
+
+/// Committed lengths of the append-only outputs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Offsets {
+    pub sentences: u64,
+    pub documents: u64,
+    pub errors: u64,
+}
+
+/// One invocation of the run (the first, then one per `--resume`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    /// When it started (RFC 3339, UTC).
+    pub started_at: String,
+    /// When it last committed or finished.
+    pub updated_at: String,
+    /// Input records already done when it started.
+    pub start_records: u64,
+    /// Documents it scored or failed.
+    pub documents: u64,
+    /// Wall-clock seconds.
+    pub wall_secs: f64,
+    /// Seconds the reader thread spent reading and parsing.
+    pub read_secs: f64,
+    /// Seconds spent scoring (segmentation to inference).
+    pub score_secs: f64,
+    /// Seconds the writer spent formatting, writing and committing.
+    pub write_secs: f64,
+}
+
+/// The resume state, as saved in `checkpoint.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Checkpoint {
+    pub version: u32,
+    pub config: RunConfig,
+    /// Input records done: scored, failed, or left to another shard.
+    pub records: u64,
+    /// Input bytes read when the last of them was.
+    pub input_bytes: u64,
+    /// Records left to other shards.
+    pub other_shards: u64,
+    pub offsets: Offsets,
+    pub summary: Summary,
+    pub complete: bool,
+    pub sessions: Vec<Session>,
+}
+
+impl Checkpoint {
+    pub fn fresh(config: RunConfig, summary: Summary) -> Self {
+        Checkpoint {
+            version: CHECKPOINT_VERSION,
+            config,
+            records: 0,
+            input_bytes: 0,
+            other_shards: 0,
+            offsets: Offsets::default(),
+            summary,
+            complete: false,
+            sessions: Vec::new(),
+        }
+    }
+
+    /// Loads `dir/checkpoint.json`; `Ok(None)` when there is none.
+    pub fn load(dir: &Path) -> Result<Option<Checkpoint>> {
+        let path = dir.join(CHECKPOINT);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        let checkpoint: Checkpoint = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::input(
+                path.display().to_string(),
+                Some(e.line()),
+                format!("corrupt checkpoint: {e}"),
+            )
+        })?;
+        if checkpoint.version != CHECKPOINT_VERSION {
+            return Err(Error::input(
+                path.display().to_string(),
+                None,
+                format!("checkpoint version {} is not {CHECKPOINT_VERSION}: resume with the stance version that started the run", checkpoint.version),
+            ));
+        }
+        Ok(Some(checkpoint))
+    }
+
+    /// Saves atomically to `dir/checkpoint.json`.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let bytes =
+            serde_json::to_vec(self).map_err(|e| Error::Config(format!("cannot serialize the checkpoint: {e}")))?;
+        write_atomic(&dir.join(CHECKPOINT), &bytes)
+    }
+}

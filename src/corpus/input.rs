@@ -1,0 +1,1028 @@
+//! Reading documents from text and Markdown files, directories, JSON Lines,
+//! CSV and standard input.
+//!
+//! Inputs are read in a fixed order (the order given; directory entries
+//! sorted by name, depth first), so a run, its resumption and its shards all
+//! see the same sequence of records. Hidden entries (names starting with `.`)
+//! and files with other extensions inside directories are skipped; symbolic
+//! links to files are followed, links to directories are not (they can loop).
+//!
+//! | input | format | one document per | default id |
+//! |---|---|---|---|
+//! | `*.txt`, `*.text`, `*.md`, `*.markdown` | text | file | the path (relative to the directory given) |
+//! | `*.jsonl`, `*.ndjson` | JSON Lines | non-blank line (an object) | `FILE:LINE` |
+//! | `*.csv` | CSV with a header row | row | `FILE:LINE` |
+//! | `-` | standard input, [`ReadOptions::stdin_format`] (text by default) | as above | `-` or `-:LINE` |
+//!
+//! JSON and CSV records take their fields from [`Fields`]; a record's own id
+//! field wins over the default id.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::analyzer::Document;
+use crate::error::{Error, Result};
+
+/// How an input is laid out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Format {
+    /// The whole file (or standard input) is one document.
+    #[default]
+    Text,
+    /// JSON Lines: one JSON object per line.
+    Jsonl,
+    /// CSV with a header row: one document per row.
+    Csv,
+}
+
+impl Format {
+    /// The format a file's extension stands for, if it is one this module reads.
+    ///
+    /// ```
+    /// use stance::corpus::Format;
+    /// assert_eq!(Format::from_extension("a/b.ndjson".as_ref()), Some(Format::Jsonl));
+    /// assert_eq!(Format::from_extension("notes.MD".as_ref()), Some(Format::Text));
+    /// assert_eq!(Format::from_extension("image.png".as_ref()), None);
+    /// ```
+    #[must_use]
+    pub fn from_extension(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "txt" | "text" | "md" | "markdown" => Some(Format::Text),
+            "jsonl" | "ndjson" => Some(Format::Jsonl),
+            "csv" => Some(Format::Csv),
+            _ => None,
+        }
+    }
+
+    /// The format's name as the CLI spells it.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::Jsonl => "jsonl",
+            Format::Csv => "csv",
+        }
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Format {
+    type Err = Error;
+
+    /// Parses `text` (or `txt`, `md`), `jsonl` (or `ndjson`) and `csv`.
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "text" | "txt" | "md" | "markdown" => Ok(Format::Text),
+            "jsonl" | "ndjson" => Ok(Format::Jsonl),
+            "csv" => Ok(Format::Csv),
+            other => Err(Error::Config(format!(
+                "unknown input format {other:?}: expected text, jsonl or csv"
+            ))),
+        }
+    }
+}
+
+/// Names of the fields (JSON keys, CSV columns) that hold each part of a document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Fields {
+    /// The document's text (required).
+    pub text: String,
+    /// Its id (optional; the default id is `FILE:LINE`).
+    pub id: String,
+    /// Its publication date (optional; `YYYY-MM...` gives the month in summaries).
+    pub date: String,
+    /// Its outlet or source (optional).
+    pub source: String,
+    /// Its title (optional).
+    pub title: String,
+}
+
+impl Default for Fields {
+    /// `text`, `id`, `date`, `source`, `title`.
+    fn default() -> Self {
+        Fields {
+            text: "text".into(),
+            id: "id".into(),
+            date: "date".into(),
+            source: "source".into(),
+            title: "title".into(),
+        }
+    }
+}
+
+/// How to read inputs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ReadOptions {
+    /// Field names in JSON and CSV records.
+    pub fields: Fields,
+    /// What standard input (`-`) holds. Text by default, so that
+    /// `echo "..." | stance score -` scores one document; pipe a corpus as JSON Lines.
+    pub stdin_format: Format,
+    /// Forces the format of files named explicitly (not of directory contents,
+    /// which go by extension). Without it a named file goes by its extension,
+    /// and a file with an unknown extension is read as text.
+    pub format: Option<Format>,
+}
+
+/// Where a record came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    /// The file (as given, or joined to the directory given), or `-` for standard input.
+    pub file: String,
+    /// The 1-based line where the record starts, for JSON Lines and CSV.
+    pub line: Option<u64>,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}, line {line}", self.file),
+            None => f.write_str(&self.file),
+        }
+    }
+}
+
+/// Why a record did not become a document (or a document was not scored).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The bytes are not UTF-8.
+    InvalidUtf8,
+    /// A JSON Lines line is not a JSON object.
+    MalformedJson,
+    /// A CSV row cannot be parsed (for example, it has the wrong number of fields).
+    MalformedCsv,
+    /// The text field is absent or null.
+    MissingText,
+    /// A field has the wrong type (a number where text belongs, an object as an id...).
+    InvalidField,
+    /// The text is empty or only whitespace.
+    EmptyText,
+    /// The file or directory could not be read.
+    Io,
+    /// The model failed on the document.
+    Scoring,
+}
+
+impl ErrorKind {
+    /// The name written in `errors.jsonl`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidUtf8 => "invalid_utf8",
+            ErrorKind::MalformedJson => "malformed_json",
+            ErrorKind::MalformedCsv => "malformed_csv",
+            ErrorKind::MissingText => "missing_text",
+            ErrorKind::InvalidField => "invalid_field",
+            ErrorKind::EmptyText => "empty_text",
+            ErrorKind::Io => "io",
+            ErrorKind::Scoring => "scoring",
+        }
+    }
+}
+
+/// A record that is not a usable document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordError {
+    /// The document's id if the record gave one, else its default id (`FILE:LINE`, or the path).
+    pub id: String,
+    /// The kind of problem.
+    pub kind: ErrorKind,
+    /// What exactly is wrong, for people.
+    pub reason: String,
+}
+
+/// One record of the input stream: a document, or the reason there is none.
+#[derive(Clone, Debug)]
+pub struct Record {
+    /// Where it came from.
+    pub location: Location,
+    /// The document, or why it is unusable.
+    pub document: std::result::Result<Document, RecordError>,
+}
+
+impl Record {
+    /// The id of the document or of the failed record; shards are chosen by it.
+    #[must_use]
+    pub fn id(&self) -> &str {
+        match &self.document {
+            Ok(doc) => &doc.id,
+            Err(e) => &e.id,
+        }
+    }
+}
+
+/// A stream of [`Record`]s from files, directories and standard input, in a
+/// fixed order. Memory is bounded by the largest single record (and the
+/// largest directory listing), not by the corpus.
+///
+/// ```
+/// use stance::corpus::{CorpusReader, ReadOptions};
+/// let dir = tempfile::tempdir()?;
+/// std::fs::write(dir.path().join("a.jsonl"), "{\"id\": \"x\", \"text\": \"China spoke.\"}\n\nnot json\n")?;
+/// let records: Vec<_> = CorpusReader::new(&[dir.path().to_path_buf()], ReadOptions::default())?.collect();
+/// assert_eq!(records.len(), 2);
+/// assert_eq!(records[0].id(), "x");
+/// assert_eq!(records[1].location.line, Some(3));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct CorpusReader {
+    fields: Arc<Fields>,
+    options: ReadOptions,
+    /// Inputs still to open; the next one is at the end.
+    pending: Vec<Pending>,
+    current: Option<Box<dyn Source>>,
+    /// Bytes of the sources already finished.
+    finished_bytes: u64,
+}
+
+/// An input not yet opened.
+enum Pending {
+    File {
+        path: PathBuf,
+        label: String,
+        id: String,
+        format: Format,
+    },
+    Dir {
+        path: PathBuf,
+        rel: String,
+    },
+    Stdin,
+}
+
+/// An opened input that yields records.
+trait Source: Send {
+    fn next_record(&mut self) -> Option<Record>;
+    /// Input bytes consumed so far.
+    fn bytes(&self) -> u64;
+}
+
+impl CorpusReader {
+    /// A reader over `inputs` (files, directories, or `-` for standard input), in that order.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when an input does not exist; [`Error::Config`] for a `.json` file
+    /// (JSON arrays are not streamed: convert to JSON Lines, e.g. `jq -c '.[]'`).
+    pub fn new(inputs: &[PathBuf], options: ReadOptions) -> Result<CorpusReader> {
+        let mut pending = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            pending.push(Self::plan(input, &options)?);
+        }
+        pending.reverse();
+        Ok(CorpusReader {
+            fields: Arc::new(options.fields.clone()),
+            options,
+            pending,
+            current: None,
+            finished_bytes: 0,
+        })
+    }
+
+    fn plan(input: &Path, options: &ReadOptions) -> Result<Pending> {
+        if input.as_os_str() == "-" {
+            return Ok(Pending::Stdin);
+        }
+        let meta = std::fs::metadata(input).map_err(|e| Error::io(input, e))?;
+        if meta.is_dir() {
+            return Ok(Pending::Dir {
+                path: input.to_path_buf(),
+                rel: String::new(),
+            });
+        }
+        let is_json = input.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        if is_json && options.format.is_none() {
+            return Err(Error::Config(format!(
+                "{}: JSON files are not read as a stream; convert to JSON Lines (one object per line, \
+                 e.g. `jq -c '.[]'`) or pass --input-format jsonl if it already is",
+                input.display()
+            )));
+        }
+        let format = options
+            .format
+            .or_else(|| Format::from_extension(input))
+            .unwrap_or(Format::Text);
+        let label = input.display().to_string();
+        Ok(Pending::File {
+            path: input.to_path_buf(),
+            id: label.clone(),
+            label,
+            format,
+        })
+    }
+
+    /// Input bytes consumed so far (for progress; standard input counts as it is read).
+    #[must_use]
+    pub fn bytes_read(&self) -> u64 {
+        self.finished_bytes + self.current.as_ref().map_or(0, |s| s.bytes())
+    }
+
+    /// Opens the next pending input; `None` when there is none. A directory
+    /// expands into its entries; an input that cannot be opened yields one error record.
+    fn open_next(&mut self) -> Option<std::result::Result<Box<dyn Source>, Box<Record>>> {
+        loop {
+            match self.pending.pop()? {
+                Pending::Dir { path, rel } => {
+                    if let Err(record) = self.expand_dir(&path, &rel) {
+                        return Some(Err(record));
+                    }
+                }
+                Pending::File {
+                    path,
+                    label,
+                    id,
+                    format,
+                } => {
+                    return Some(open_file(&path, label, id, format, &self.fields));
+                }
+                Pending::Stdin => return Some(Ok(self.open_stdin())),
+            }
+        }
+    }
+
+    fn open_stdin(&self) -> Box<dyn Source> {
+        let label = "-".to_string();
+        match self.options.stdin_format {
+            Format::Text => Box::new(TextSource::new(Box::new(std::io::stdin()), label.clone(), label)),
+            Format::Jsonl => Box::new(JsonlSource::new(
+                BufReader::new(std::io::stdin()),
+                label.clone(),
+                label,
+                self.fields.clone(),
+            )),
+            Format::Csv => Box::new(CsvSource::new(std::io::stdin(), label.clone(), label, &self.fields)),
+        }
+    }
+
+    /// Pushes a directory's entries, sorted by name, so that they are read next.
+    fn expand_dir(&mut self, path: &Path, rel: &str) -> std::result::Result<(), Box<Record>> {
+        let label = path.display().to_string();
+        let io_error = |e: std::io::Error| {
+            Box::new(error_record(
+                &label,
+                None,
+                label.clone(),
+                ErrorKind::Io,
+                format!("cannot list the directory: {e}"),
+            ))
+        };
+        let mut entries: Vec<(String, PathBuf, bool)> = Vec::new();
+        for entry in std::fs::read_dir(path).map_err(io_error)? {
+            let entry = entry.map_err(io_error)?;
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
+            if name.starts_with('.') {
+                continue;
+            }
+            let entry_path = entry.path();
+            // file_type() does not follow links: a linked directory is skipped (loops), a linked file is read.
+            let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
+            let is_file = !is_dir && std::fs::metadata(&entry_path).map(|m| m.is_file()).unwrap_or(false);
+            if is_dir || (is_file && Format::from_extension(&entry_path).is_some()) {
+                entries.push((name, entry_path, is_dir));
+            }
+        }
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, entry_path, is_dir) in entries.into_iter().rev() {
+            let entry_rel = if rel.is_empty() { name } else { format!("{rel}/{name}") };
+            if is_dir {
+                self.pending.push(Pending::Dir {
+                    path: entry_path,
+                    rel: entry_rel,
+                });
+            } else if let Some(format) = Format::from_extension(&entry_path) {
+                let label = entry_path.display().to_string();
+                self.pending.push(Pending::File {
+                    path: entry_path,
+                    label,
+                    id: entry_rel,
+                    format,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Iterator for CorpusReader {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
+        loop {
+            if let Some(source) = self.current.as_mut() {
+                if let Some(record) = source.next_record() {
+                    return Some(record);
+                }
+                self.finished_bytes += source.bytes();
+                self.current = None;
+            }
+            match self.open_next()? {
+                Ok(source) => self.current = Some(source),
+                Err(record) => return Some(*record),
+            }
+        }
+    }
+}
+
+/// The total size in bytes of the files `inputs` would read, or `None` when
+/// one of them is standard input. Walks directories as [`CorpusReader`] does.
+#[must_use]
+pub fn input_size(inputs: &[PathBuf]) -> Option<u64> {
+    let mut total = 0u64;
+    let mut stack: Vec<PathBuf> = inputs.to_vec();
+    while let Some(path) = stack.pop() {
+        if path.as_os_str() == "-" {
+            return None;
+        }
+        let Ok(meta) = std::fs::metadata(&path) else { continue };
+        if meta.is_file() {
+            total += meta.len();
+            continue;
+        }
+        let Ok(entries) = std::fs::read_dir(&path) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let hidden = entry.file_name().to_str().map_or(true, |n| n.starts_with('.'));
+            let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
+            if !hidden && (is_dir || Format::from_extension(&entry.path()).is_some()) {
+                stack.push(entry.path());
+            }
+        }
+    }
+    Some(total)
+}
+
+fn open_file(
+    path: &Path,
+    label: String,
+    id: String,
+    format: Format,
+    fields: &Arc<Fields>,
+) -> std::result::Result<Box<dyn Source>, Box<Record>> {
+    let file = File::open(path).map_err(|e| {
+        Box::new(error_record(
+            &label,
+            None,
+            id.clone(),
+            ErrorKind::Io,
+            format!("cannot open: {e}"),
+        ))
+    })?;
+    Ok(match format {
+        Format::Text => Box::new(TextSource::new(Box::new(file), label, id)),
+        Format::Jsonl => Box::new(JsonlSource::new(
+            BufReader::with_capacity(1 << 16, file),
+            label,
+            id,
+            fields.clone(),
+        )),
+        Format::Csv => Box::new(CsvSource::new(file, label, id, fields)),
+    })
+}
+
+fn error_record(file: &str, line: Option<u64>, id: String, kind: ErrorKind, reason: impl Into<String>) -> Record {
+    Record {
+        location: Location {
+            file: file.to_owned(),
+            line,
+        },
+        document: Err(RecordError {
+            id,
+            kind,
+            reason: reason.into(),
+        }),
+    }
+}
+
+/// Checks a document's text: a byte-order mark is dropped, and blank text is an error.
+fn checked_text(mut text: String) -> std::result::Result<String, (ErrorKind, String)> {
+    if text.starts_with('\u{feff}') {
+        text.drain(..'\u{feff}'.len_utf8());
+    }
+    if text.trim().is_empty() {
+        return Err((ErrorKind::EmptyText, "empty text".into()));
+    }
+    Ok(text)
+}
+
+/// A whole file (or standard input) as one document.
+struct TextSource {
+    reader: Option<Box<dyn Read + Send>>,
+    label: String,
+    id: String,
+    bytes: u64,
+}
+
+impl TextSource {
+    fn new(reader: Box<dyn Read + Send>, label: String, id: String) -> Self {
+        TextSource {
+            reader: Some(reader),
+            label,
+            id,
+            bytes: 0,
+        }
+    }
+}
+
+impl Source for TextSource {
+    fn next_record(&mut self) -> Option<Record> {
+        let mut reader = self.reader.take()?;
+        let mut bytes = Vec::new();
+        if let Err(e) = reader.read_to_end(&mut bytes) {
+            return Some(error_record(
+                &self.label,
+                None,
+                self.id.clone(),
+                ErrorKind::Io,
+                format!("cannot read: {e}"),
+            ));
+        }
+        self.bytes = bytes.len() as u64;
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let reason = format!("invalid UTF-8 at byte {at} (is this a text file?)");
+                return Some(error_record(
+                    &self.label,
+                    None,
+                    self.id.clone(),
+                    ErrorKind::InvalidUtf8,
+                    reason,
+                ));
+            }
+        };
+        let location = Location {
+            file: self.label.clone(),
+            line: None,
+        };
+        let document = match checked_text(text) {
+            Ok(text) => Ok(Document::new(self.id.clone(), text)),
+            Err((kind, reason)) => Err(RecordError {
+                id: self.id.clone(),
+                kind,
+                reason,
+            }),
+        };
+        Some(Record { location, document })
+    }
+
+    fn bytes(&self) -> u64 {
+        self.bytes
+    }
+}
+
+/// JSON Lines: one object per non-blank line.
+struct JsonlSource<R> {
+    reader: R,
+    label: String,
+    id_base: String,
+    fields: Arc<Fields>,
+    line: u64,
+    bytes: u64,
+    buf: Vec<u8>,
+    failed: bool,
+}
+
+impl<R: BufRead + Send> JsonlSource<R> {
+    fn new(reader: R, label: String, id_base: String, fields: Arc<Fields>) -> Self {
+        JsonlSource {
+            reader,
+            label,
+            id_base,
+            fields,
+            line: 0,
+            bytes: 0,
+            buf: Vec::new(),
+            failed: false,
+        }
+    }
+
+    fn default_id(&self) -> String {
+        format!("{}:{}", self.id_base, self.line)
+    }
+
+    fn parse_line(&self) -> Record {
+        let id = self.default_id();
+        let fail = |kind, reason: String| error_record(&self.label, Some(self.line), id.clone(), kind, reason);
+        let line = match std::str::from_utf8(&self.buf) {
+            Ok(line) => line,
+            Err(e) => {
+                return fail(
+                    ErrorKind::InvalidUtf8,
+                    format!("invalid UTF-8 at byte {} of the line", e.valid_up_to()),
+                )
+            }
+        };
+        let line = line.trim_start_matches('\u{feff}').trim_end_matches(['\n', '\r']);
+        let object = match serde_json::from_str::<Value>(line) {
+            Ok(Value::Object(object)) => object,
+            Ok(other) => {
+                return fail(
+                    ErrorKind::MalformedJson,
+                    format!("expected a JSON object, found {}", kind_of(&other)),
+                )
+            }
+            Err(e) => return fail(ErrorKind::MalformedJson, json_error(&e)),
+        };
+        let document = document_from_object(object, &self.fields, id);
+        Record {
+            location: Location {
+                file: self.label.clone(),
+                line: Some(self.line),
+            },
+            document,
+        }
+    }
+}
+
+impl<R: BufRead + Send> Source for JsonlSource<R> {
+    fn next_record(&mut self) -> Option<Record> {
+        if self.failed {
+            return None;
+        }
+        loop {
+            self.buf.clear();
+            match self.reader.read_until(b'\n', &mut self.buf) {
+                Ok(0) => return None,
+                Ok(n) => {
+                    self.bytes += n as u64;
+                    self.line += 1;
+                    if self.buf.iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
+                    return Some(self.parse_line());
+                }
+                Err(e) => {
+                    // The rest of the file is unreachable: say where reading stopped, once.
+                    self.failed = true;
+                    self.line += 1;
+                    let reason = format!("read failed, the rest of the file is skipped: {e}");
+                    return Some(error_record(
+                        &self.label,
+                        Some(self.line),
+                        self.default_id(),
+                        ErrorKind::Io,
+                        reason,
+                    ));
+                }
+            }
+        }
+    }
+
+    fn bytes(&self) -> u64 {
+        self.bytes
+    }
+}
+
+/// serde_json's message with the column, and without its "line 1" (the line is the file's, given separately).
+fn json_error(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    let message = message.split(" at line ").next().unwrap_or(&message);
+    format!("malformed JSON at column {}: {message}", e.column())
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Builds a document from a JSON object's fields.
+fn document_from_object(
+    mut object: serde_json::Map<String, Value>,
+    fields: &Fields,
+    default_id: String,
+) -> std::result::Result<Document, RecordError> {
+    let id = match scalar_field(&mut object, &fields.id) {
+        Ok(Some(id)) if !id.trim().is_empty() => id,
+        Ok(_) => default_id,
+        Err(found) => {
+            let reason = format!("field {:?} must be a string or a number, found {found}", fields.id);
+            return Err(RecordError {
+                id: default_id,
+                kind: ErrorKind::InvalidField,
+                reason,
+            });
+        }
+    };
+    let fail = |kind, reason: String| {
+        Err(RecordError {
+            id: id.clone(),
+            kind,
+            reason,
+        })
+    };
+    let text = match object.remove(&fields.text) {
+        Some(Value::String(text)) => text,
+        None | Some(Value::Null) => return fail(ErrorKind::MissingText, format!("no {:?} field", fields.text)),
+        Some(other) => {
+            let reason = format!("field {:?} must be a string, found {}", fields.text, kind_of(&other));
+            return fail(ErrorKind::InvalidField, reason);
+        }
+    };
+    let text = match checked_text(text) {
+        Ok(text) => text,
+        Err((kind, reason)) => return fail(kind, reason),
+    };
+    let mut doc = Document::new(id.clone(), text);
+    for (name, slot) in [
+        (&fields.date, &mut doc.date),
+        (&fields.source, &mut doc.source),
+        (&fields.title, &mut doc.title),
+    ] {
+        match scalar_field(&mut object, name) {
+            Ok(value) => *slot = value.filter(|v| !v.trim().is_empty()),
+            Err(found) => {
+                return fail(
+                    ErrorKind::InvalidField,
+                    format!("field {name:?} must be a string, found {found}"),
+                )
+            }
+        }
+    }
+    Ok(doc)
+}
+
+/// A string, number or boolean field as text; `Ok(None)` when absent or null,
+/// `Err(kind)` for an array or object.
+fn scalar_field(
+    object: &mut serde_json::Map<String, Value>,
+    name: &str,
+) -> std::result::Result<Option<String>, &'static str> {
+    match object.remove(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(v @ (Value::Number(_) | Value::Bool(_))) => Ok(Some(v.to_string())),
+        Some(other) => Err(kind_of(&other)),
+    }
+}
+
+/// Column positions of the document fields in a CSV header.
+#[derive(Default)]
+struct Columns {
+    text: usize,
+    id: Option<usize>,
+    date: Option<usize>,
+    source: Option<usize>,
+    title: Option<usize>,
+}
+
+/// CSV with a header row: one document per row.
+struct CsvSource<R: Read> {
+    reader: csv::Reader<R>,
+    label: String,
+    id_base: String,
+    columns: Option<Columns>,
+    record: csv::ByteRecord,
+    /// An error about the whole file (unreadable header, no text column), reported once.
+    header_error: Option<Record>,
+    done: bool,
+}
+
+impl<R: Read + Send> CsvSource<R> {
+    fn new(input: R, label: String, id_base: String, fields: &Fields) -> Self {
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(input);
+        let (columns, header_error) = match Self::columns(&mut reader, fields) {
+            Ok(columns) => (Some(columns), None),
+            Err((kind, reason)) => (None, Some(error_record(&label, Some(1), id_base.clone(), kind, reason))),
+        };
+        CsvSource {
+            reader,
+            label,
+            id_base,
+            columns,
+            record: csv::ByteRecord::new(),
+            header_error,
+            done: false,
+        }
+    }
+
+    fn columns(reader: &mut csv::Reader<R>, fields: &Fields) -> std::result::Result<Columns, (ErrorKind, String)> {
+        let headers = reader
+            .byte_headers()
+            .map_err(|e| (csv_error_kind(&e), format!("cannot read the header row: {e}")))?;
+        let names: Vec<String> = headers
+            .iter()
+            .map(|h| {
+                String::from_utf8_lossy(h)
+                    .trim()
+                    .trim_start_matches('\u{feff}')
+                    .to_string()
+            })
+            .collect();
+        let find = |name: &str| names.iter().position(|n| n == name);
+        let text = find(&fields.text).ok_or_else(|| {
+            (
+                ErrorKind::MissingText,
+                format!(
+                    "no {:?} column in the header row (columns: {})",
+                    fields.text,
+                    names.join(", ")
+                ),
+            )
+        })?;
+        Ok(Columns {
+            text,
+            id: find(&fields.id),
+            date: find(&fields.date),
+            source: find(&fields.source),
+            title: find(&fields.title),
+        })
+    }
+
+    fn document(&self, columns: &Columns, line: u64) -> std::result::Result<Document, RecordError> {
+        let default_id = format!("{}:{line}", self.id_base);
+        let field = |index: Option<usize>, name: &str| -> std::result::Result<Option<String>, String> {
+            let Some(bytes) = index.and_then(|i| self.record.get(i)) else {
+                return Ok(None);
+            };
+            match std::str::from_utf8(bytes) {
+                Ok(s) if s.trim().is_empty() => Ok(None),
+                Ok(s) => Ok(Some(s.to_owned())),
+                Err(e) => Err(format!("invalid UTF-8 at byte {} of column {name:?}", e.valid_up_to())),
+            }
+        };
+        let utf8 = |id: &str, reason| RecordError {
+            id: id.to_owned(),
+            kind: ErrorKind::InvalidUtf8,
+            reason,
+        };
+        let id = field(columns.id, "id")
+            .map_err(|r| utf8(&default_id, r))?
+            .unwrap_or(default_id);
+        let text = field(Some(columns.text), "text").map_err(|r| utf8(&id, r))?;
+        let text = text.ok_or_else(|| RecordError {
+            id: id.clone(),
+            kind: ErrorKind::EmptyText,
+            reason: "empty text".into(),
+        })?;
+        let text = checked_text(text).map_err(|(kind, reason)| RecordError {
+            id: id.clone(),
+            kind,
+            reason,
+        })?;
+        let mut doc = Document::new(id.clone(), text);
+        doc.date = field(columns.date, "date").map_err(|r| utf8(&id, r))?;
+        doc.source = field(columns.source, "source").map_err(|r| utf8(&id, r))?;
+        doc.title = field(columns.title, "title").map_err(|r| utf8(&id, r))?;
+        Ok(doc)
+    }
+}
+
+fn csv_error_kind(e: &csv::Error) -> ErrorKind {
+    match e.kind() {
+        csv::ErrorKind::Io(_) => ErrorKind::Io,
+        csv::ErrorKind::Utf8 { .. } => ErrorKind::InvalidUtf8,
+        _ => ErrorKind::MalformedCsv,
+    }
+}
+
+impl<R: Read + Send> Source for CsvSource<R> {
+    fn next_record(&mut self) -> Option<Record> {
+        if let Some(record) = self.header_error.take() {
+            self.done = true;
+            return Some(record);
+        }
+        if self.done {
+            return None;
+        }
+        let columns = self.columns.as_ref()?;
+        match self.reader.read_byte_record(&mut self.record) {
+            Ok(false) => None,
+            Ok(true) => {
+                let line = self.record.position().map_or(0, csv::Position::line);
+                let document = self.document(columns, line);
+                Some(Record {
+                    location: Location {
+                        file: self.label.clone(),
+                        line: Some(line),
+                    },
+                    document,
+                })
+            }
+            Err(e) => {
+                let line = e.position().map_or(0, csv::Position::line);
+                let kind = csv_error_kind(&e);
+                // After an I/O error the reader cannot go on; after a malformed row it can.
+                self.done = kind == ErrorKind::Io;
+                let id = format!("{}:{line}", self.id_base);
+                Some(error_record(
+                    &self.label,
+                    Some(line),
+                    id,
+                    kind,
+                    format!("malformed CSV row: {e}"),
+                ))
+            }
+        }
+    }
+
+    fn bytes(&self) -> u64 {
+        self.reader.position().byte()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(name: &str, content: &[u8], options: ReadOptions) -> Vec<Record> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        CorpusReader::new(&[path], options).unwrap().collect()
+    }
+
+    fn summary(records: &[Record]) -> Vec<(String, Option<u64>, Option<ErrorKind>)> {
+        records
+            .iter()
+            .map(|r| {
+                // Ids of a file named explicitly start with its path: keep the file name.
+                (
+                    r.id().rsplit('/').next().unwrap_or_default().to_owned(),
+                    r.location.line,
+                    r.document.as_ref().err().map(|e| e.kind),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn jsonl_lines_are_numbered_across_blank_lines_and_crlf() {
+        let records = read(
+            "a.jsonl",
+            b"{\"text\": \"one\"}\r\n\r\n{\"text\": \"two\", \"id\": 7}\n{\"text\"",
+            ReadOptions::default(),
+        );
+        let a = "a.jsonl".to_owned();
+        assert_eq!(
+            summary(&records),
+            [
+                (format!("{a}:1"), Some(1), None),
+                ("7".to_owned(), Some(3), None),
+                (format!("{a}:4"), Some(4), Some(ErrorKind::MalformedJson)),
+            ]
+        );
+    }
+
+    #[test]
+    fn csv_without_the_text_column_is_one_error_naming_the_columns() {
+        let records = read("a.csv", b"id,body\n1,China spoke.\n", ReadOptions::default());
+        assert_eq!(records.len(), 1);
+        let error = records[0].document.as_ref().unwrap_err();
+        assert_eq!(error.kind, ErrorKind::MissingText);
+        assert!(error.reason.contains("id, body"), "{}", error.reason);
+    }
+
+    #[test]
+    fn metadata_fields_and_byte_order_marks() {
+        let mut options = ReadOptions::default();
+        options.fields.text = "body".into();
+        options.fields.source = "outlet".into();
+        let records = read(
+            "a.csv",
+            "\u{feff}body,outlet,date\n\"China, again.\",Wire,2024-05-01\n".as_bytes(),
+            options,
+        );
+        let doc = records[0].document.as_ref().unwrap();
+        assert_eq!(
+            (doc.text.as_str(), doc.source.as_deref(), doc.date.as_deref()),
+            ("China, again.", Some("Wire"), Some("2024-05-01"))
+        );
+    }
+
+    #[test]
+    fn a_missing_input_is_an_error_before_reading() {
+        let missing = PathBuf::from("/nonexistent/stance/corpus.jsonl");
+        let error = CorpusReader::new(&[missing], ReadOptions::default()).err().unwrap();
+        assert!(
+            error.to_string().contains("/nonexistent/stance/corpus.jsonl"),
+            "{error}"
+        );
+    }
+}

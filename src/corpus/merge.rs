@@ -1,0 +1,162 @@
+//! Combining the outputs of several runs (typically the shards of one corpus) into one.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+use super::output::{DOCUMENTS, ERRORS, SENTENCES, SUMMARY_JSON};
+use super::run::{write_summaries, RunInfo, RunStatus};
+use super::summary::Summary;
+
+/// Merges finished runs into `out`: their summaries exactly (the merge of
+/// shards `1/N` ... `N/N` equals, byte for byte, the `summary.json` of one run
+/// over the whole corpus), and their `sentences.jsonl`, `documents.csv` and
+/// `errors.jsonl` by concatenation, in the order given.
+///
+/// # Errors
+/// A run that is unfinished or unreadable, runs with different models,
+/// actors, input options or shard counts, a shard given twice, or an `out`
+/// that already holds outputs.
+pub fn merge_runs(dirs: &[PathBuf], out: &Path) -> Result<RunInfo> {
+    let runs = dirs.iter().map(|dir| load_run(dir)).collect::<Result<Vec<_>>>()?;
+    let (first_dir, first) = match (dirs.first(), runs.first()) {
+        (Some(dir), Some((info, _))) => (dir, info),
+        _ => {
+            return Err(Error::Config(
+                "nothing to merge: give at least one run directory".into(),
+            ))
+        }
+    };
+    for (dir, (info, _)) in dirs.iter().zip(&runs).skip(1) {
+        check_compatible(first_dir, first, dir, info)?;
+    }
+    check_disjoint_shards(dirs, &runs)?;
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    if let Some(name) = [SENTENCES, DOCUMENTS, ERRORS, SUMMARY_JSON]
+        .into_iter()
+        .find(|n| out.join(n).exists())
+    {
+        return Err(Error::Config(format!(
+            "{} already holds {name}: merge into an empty directory",
+            out.display()
+        )));
+    }
+    concatenate(dirs, out, SENTENCES, false)?;
+    concatenate(dirs, out, DOCUMENTS, true)?;
+    concatenate(dirs, out, ERRORS, false)?;
+    let mut summary = Summary::default();
+    runs.iter().for_each(|(_, s)| summary.merge(s));
+    write_summaries(out, &summary)?;
+    let info = merged_info(first.clone(), dirs, &runs, &summary);
+    info.save(out)?;
+    Ok(info)
+}
+
+fn load_run(dir: &Path) -> Result<(RunInfo, Summary)> {
+    let info = RunInfo::load(dir)?;
+    if info.status != RunStatus::Complete {
+        return Err(Error::Config(format!(
+            "{}: the run has not finished; finish it with --resume first",
+            dir.display()
+        )));
+    }
+    let path = dir.join(SUMMARY_JSON);
+    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    let summary = serde_json::from_slice(&bytes).map_err(|e| {
+        Error::input(
+            path.display().to_string(),
+            Some(e.line()),
+            format!("invalid summary: {e}"),
+        )
+    })?;
+    Ok((info, summary))
+}
+
+fn check_compatible(a_dir: &Path, a: &RunInfo, b_dir: &Path, b: &RunInfo) -> Result<()> {
+    let model = |i: &RunInfo| i.analyzer.as_ref().map(|x| (x.model.clone(), x.actors.clone()));
+    let differs = if model(a) != model(b) {
+        Some("model or actors")
+    } else if a.read != b.read {
+        Some("input options")
+    } else if a.shards.first().map(|s| s.count()) != b.shards.first().map(|s| s.count()) {
+        Some("shard count")
+    } else {
+        None
+    };
+    match differs {
+        Some(what) => Err(Error::Config(format!(
+            "{} and {} differ in {what}: only runs of the same settings merge",
+            a_dir.display(),
+            b_dir.display()
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn check_disjoint_shards(dirs: &[PathBuf], runs: &[(RunInfo, Summary)]) -> Result<()> {
+    let mut seen = BTreeSet::new();
+    for (dir, (info, _)) in dirs.iter().zip(runs) {
+        for shard in &info.shards {
+            if !seen.insert(shard.index()) {
+                return Err(Error::Config(format!(
+                    "{}: shard {shard} is already among the runs merged; each shard must be given once",
+                    dir.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Concatenates `name` from every run into `out/name`, through a temporary file
+/// renamed at the end; with `header`, keeps only the first file's first line.
+fn concatenate(dirs: &[PathBuf], out: &Path, name: &str, header: bool) -> Result<()> {
+    let target = out.join(name);
+    let tmp = out.join(format!("{name}.tmp"));
+    let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    let mut writer = BufWriter::with_capacity(1 << 20, file);
+    for (i, dir) in dirs.iter().enumerate() {
+        let path = dir.join(name);
+        let mut reader = BufReader::new(File::open(&path).map_err(|e| Error::io(&path, e))?);
+        if header && i > 0 {
+            let mut first = Vec::new();
+            reader.read_until(b'\n', &mut first).map_err(|e| Error::io(&path, e))?;
+        }
+        std::io::copy(&mut reader, &mut writer).map_err(|e| Error::io(&path, e))?;
+    }
+    let file = writer.into_inner().map_err(|e| Error::io(&tmp, e.into_error()))?;
+    file.sync_all().map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, &target).map_err(|e| Error::io(&target, e))?;
+    // The rename is made durable by the atomic writes of the summaries that follow in the same directory.
+    Ok(())
+}
+
+/// `run.json` of the merge: `first`'s settings, everyone's shards, counts and sessions.
+fn merged_info(mut info: RunInfo, dirs: &[PathBuf], runs: &[(RunInfo, Summary)], summary: &Summary) -> RunInfo {
+    let mut shards: Vec<_> = runs.iter().flat_map(|(i, _)| i.shards.iter().copied()).collect();
+    shards.sort_by_key(|s| s.index());
+    info.shards = shards;
+    info.status = RunStatus::Complete;
+    info.records = runs.iter().map(|(i, _)| i.records).max().unwrap_or(0);
+    info.other_shards = info.records.saturating_sub(summary.documents + summary.failed);
+    info.documents = summary.documents;
+    info.failed = summary.failed;
+    info.sentences = summary.sentences;
+    info.pairs = summary.pairs;
+    info.sessions = runs.iter().flat_map(|(i, _)| i.sessions.iter().cloned()).collect();
+    info.wall_secs = runs.iter().map(|(i, _)| i.wall_secs).sum();
+    let rate = |n: u64| {
+        if info.wall_secs > 0.0 {
+            n as f64 / info.wall_secs
+        } else {
+            0.0
+        }
+    };
+    info.documents_per_sec = rate(summary.documents + summary.failed);
+    info.sentences_per_sec = rate(summary.sentences);
+    info.merged_from = dirs.iter().map(|d| d.display().to_string()).collect();
+    info
+}

@@ -1,0 +1,406 @@
+//! The files a corpus run writes, their row types, and durable writing.
+//!
+//! | file | one row per | written |
+//! |---|---|---|
+//! | `sentences.jsonl` | scored (sentence, actor) pair: [`SentenceRow`] | appended, committed with the checkpoint |
+//! | `documents.csv` | (scored document, actor mentioned): [`DocumentRow`]; one row with an empty actor for a document that mentions none | appended, committed with the checkpoint |
+//! | `errors.jsonl` | document not scored: [`ErrorRow`] | appended, committed with the checkpoint |
+//! | `summary.json`, `summary.csv` | the [`Summary`](super::Summary) | replaced atomically at the end |
+//! | `run.json` | the [`RunInfo`](super::RunInfo) | replaced atomically at start and end |
+//! | `checkpoint.json` | resume state | replaced atomically at each commit |
+//!
+//! Rows of one document are contiguous and documents appear in input order.
+//! The schemas are stable: fields may be added at the end, never renamed or removed.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::analyzer::{Document, DocumentStances, MentionSpan};
+use crate::error::{Error, Result};
+use crate::score::Label;
+
+use super::input::{ErrorKind, Location, RecordError};
+
+/// `sentences.jsonl`.
+pub const SENTENCES: &str = "sentences.jsonl";
+/// `documents.csv`.
+pub const DOCUMENTS: &str = "documents.csv";
+/// `errors.jsonl`.
+pub const ERRORS: &str = "errors.jsonl";
+/// `summary.json`.
+pub const SUMMARY_JSON: &str = "summary.json";
+/// `summary.csv`.
+pub const SUMMARY_CSV: &str = "summary.csv";
+/// `run.json`.
+pub const RUN_JSON: &str = "run.json";
+/// `checkpoint.json`.
+pub const CHECKPOINT: &str = "checkpoint.json";
+
+/// One line of `sentences.jsonl`: the stance of one sentence toward one actor.
+///
+/// Offsets are in characters (Unicode scalar values) into the document's text.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SentenceRow {
+    /// The document's id.
+    pub document_id: String,
+    /// Position of the sentence in the document, from 0.
+    pub sentence_index: usize,
+    /// First character of the sentence in the document.
+    pub start: usize,
+    /// One past its last character.
+    pub end: usize,
+    /// The sentence.
+    pub text: String,
+    /// The actor's id.
+    pub actor: String,
+    /// The actor's mentions in the sentence (character offsets into the document, and the text).
+    pub mentions: Vec<MentionSpan>,
+    /// P(unfavorable).
+    pub p_unfavorable: f32,
+    /// P(neutral).
+    pub p_neutral: f32,
+    /// P(favorable).
+    pub p_favorable: f32,
+    /// `p_favorable - p_unfavorable`, in [-1, 1].
+    pub score: f32,
+    /// The most probable label.
+    pub label: Label,
+    /// Whether the sentence was cut to the model's input length around the mention.
+    pub truncated: bool,
+}
+
+/// What is written for a [`SentenceRow`], borrowed from the scored document;
+/// the fields and their order must match `SentenceRow` (a test checks).
+#[derive(Serialize)]
+struct SentenceRowRef<'a> {
+    document_id: &'a str,
+    sentence_index: usize,
+    start: usize,
+    end: usize,
+    text: &'a str,
+    actor: &'a str,
+    mentions: &'a [MentionSpan],
+    p_unfavorable: f32,
+    p_neutral: f32,
+    p_favorable: f32,
+    score: f32,
+    label: Label,
+    truncated: bool,
+}
+
+/// One row of `documents.csv`: one actor in one scored document.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct DocumentRow {
+    /// The document's id.
+    pub document_id: String,
+    /// Its date, as given.
+    pub date: Option<String>,
+    /// Its source.
+    pub source: Option<String>,
+    /// Its title.
+    pub title: Option<String>,
+    /// Sentences in the document.
+    pub document_sentences: u64,
+    /// The actor's id; empty on the one row of a document that mentions no actor.
+    pub actor: String,
+    /// Sentences that mention the actor (scored pairs).
+    pub actor_sentences: u64,
+    /// Mentions of the actor.
+    pub mentions: u64,
+    /// Mean score over those sentences; empty when there are none.
+    pub mean_score: Option<f64>,
+    /// Sentences labelled unfavorable.
+    pub unfavorable: u64,
+    /// Sentences labelled neutral.
+    pub neutral: u64,
+    /// Sentences labelled favorable.
+    pub favorable: u64,
+}
+
+/// One line of `errors.jsonl`: a document (or record) that was not scored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ErrorRow {
+    /// The document's id, or its default id (`FILE:LINE`, or the path) when it has none.
+    pub id: String,
+    /// The file it came from (`-` for standard input).
+    pub file: String,
+    /// The 1-based line, for JSON Lines and CSV.
+    pub line: Option<u64>,
+    /// The kind of problem.
+    pub kind: ErrorKind,
+    /// What exactly is wrong.
+    pub reason: String,
+}
+
+impl ErrorRow {
+    /// The row for a record error at `location`.
+    #[must_use]
+    pub fn new(location: &Location, error: &RecordError) -> ErrorRow {
+        ErrorRow {
+            id: error.id.clone(),
+            file: location.file.clone(),
+            line: location.line,
+            kind: error.kind,
+            reason: error.reason.clone(),
+        }
+    }
+}
+
+/// Appends one `sentences.jsonl` line per pair of `doc`.
+pub(crate) fn sentence_lines(out: &mut Vec<u8>, doc: &DocumentStances) -> Result<()> {
+    for s in &doc.stances {
+        let row = SentenceRowRef {
+            document_id: &doc.id,
+            sentence_index: s.sentence_index,
+            start: s.start,
+            end: s.end,
+            text: &s.text,
+            actor: &s.actor,
+            mentions: &s.mentions,
+            p_unfavorable: s.stance.p_unfavorable,
+            p_neutral: s.stance.p_neutral,
+            p_favorable: s.stance.p_favorable,
+            score: s.stance.score,
+            label: s.stance.label,
+            truncated: s.truncated,
+        };
+        json_line(out, &row)?;
+    }
+    Ok(())
+}
+
+/// Appends one JSON line.
+pub(crate) fn json_line(out: &mut Vec<u8>, value: &impl Serialize) -> Result<()> {
+    serde_json::to_writer(&mut *out, value)
+        .map_err(|e| Error::Config(format!("cannot serialize an output row: {e}")))?;
+    out.push(b'\n');
+    Ok(())
+}
+
+/// The `documents.csv` rows of a scored document (metadata from `meta`, whose text may be empty).
+pub(crate) fn document_rows(meta: &Document, doc: &DocumentStances) -> Vec<DocumentRow> {
+    let row = |actor: &str| DocumentRow {
+        document_id: doc.id.clone(),
+        date: meta.date.clone(),
+        source: meta.source.clone(),
+        title: meta.title.clone(),
+        document_sentences: doc.sentences as u64,
+        actor: actor.to_owned(),
+        actor_sentences: 0,
+        mentions: 0,
+        mean_score: None,
+        unfavorable: 0,
+        neutral: 0,
+        favorable: 0,
+    };
+    if doc.actors.is_empty() {
+        return vec![row("")];
+    }
+    doc.actors
+        .iter()
+        .map(|(actor, stats)| {
+            let [unfavorable, neutral, favorable] = stats.label_counts();
+            DocumentRow {
+                actor_sentences: stats.sentences(),
+                mentions: stats.mentions(),
+                mean_score: Some(stats.mean()),
+                unfavorable,
+                neutral,
+                favorable,
+                ..row(actor)
+            }
+        })
+        .collect()
+}
+
+/// CSV bytes for `rows`, with the header row first when `header` is set.
+pub(crate) fn csv_bytes<T: Serialize>(rows: &[T], header: bool) -> Result<Vec<u8>> {
+    let mut writer = csv::WriterBuilder::new().has_headers(header).from_writer(Vec::new());
+    for row in rows {
+        writer
+            .serialize(row)
+            .map_err(|e| Error::Config(format!("cannot serialize a CSV row: {e}")))?;
+    }
+    writer
+        .into_inner()
+        .map_err(|e| Error::Config(format!("cannot serialize CSV rows: {}", e.error())))
+}
+
+/// The header row of `documents.csv`.
+pub(crate) fn documents_header() -> Result<Vec<u8>> {
+    let names = [
+        "document_id",
+        "date",
+        "source",
+        "title",
+        "document_sentences",
+        "actor",
+        "actor_sentences",
+        "mentions",
+        "mean_score",
+        "unfavorable",
+        "neutral",
+        "favorable",
+    ];
+    csv_bytes(&[names], false)
+}
+
+/// An output file that is only appended to, and whose committed length is
+/// known: everything past it is discarded when a run resumes.
+pub(crate) struct AppendFile {
+    path: PathBuf,
+    writer: BufWriter<File>,
+    len: u64,
+}
+
+impl AppendFile {
+    /// Opens (creating) `path` and cuts it to `len` bytes, the length at the last commit.
+    pub fn open_at(path: &Path, len: u64) -> Result<AppendFile> {
+        let io = |e| Error::io(path, e);
+        let mut file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(io)?;
+        let actual = file.metadata().map_err(io)?.len();
+        if actual < len {
+            return Err(Error::io(
+                path,
+                std::io::Error::other(format!(
+                    "the file has {actual} bytes but its checkpoint committed {len}: it was changed after the run; \
+                     start a new run in another directory"
+                )),
+            ));
+        }
+        file.set_len(len).map_err(io)?;
+        file.seek(SeekFrom::Start(len)).map_err(io)?;
+        Ok(AppendFile {
+            path: path.to_path_buf(),
+            writer: BufWriter::with_capacity(1 << 20, file),
+            len,
+        })
+    }
+
+    /// Appends bytes (buffered).
+    pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        self.writer.write_all(bytes).map_err(|e| Error::io(&self.path, e))?;
+        self.len += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Flushes to the operating system and to the disk; returns the durable length.
+    pub fn commit(&mut self) -> Result<u64> {
+        self.writer.flush().map_err(|e| Error::io(&self.path, e))?;
+        self.writer
+            .get_ref()
+            .sync_data()
+            .map_err(|e| Error::io(&self.path, e))?;
+        Ok(self.len)
+    }
+}
+
+/// Replaces `path` with `bytes` so that readers, and a crash, see either the
+/// old content or the new, never a mix: write a temporary file beside it,
+/// sync it, rename it over `path`, sync the directory.
+///
+/// # Errors
+/// [`Error::Io`] naming the file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let io = |e| Error::io(path, e);
+    let mut tmp_name = path.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
+    tmp_name.push(".tmp");
+    let tmp = path.with_file_name(tmp_name);
+    {
+        let mut file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        file.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
+        file.sync_all().map_err(|e| Error::io(&tmp, e))?;
+    }
+    std::fs::rename(&tmp, path).map_err(io)?;
+    sync_dir(path)
+}
+
+/// Makes a rename in `path`'s directory durable.
+fn sync_dir(path: &Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    // Directories can be opened read-only and synced on Unix; elsewhere this is best effort.
+    match File::open(dir).and_then(|d| d.sync_all()) {
+        Ok(()) => Ok(()),
+        Err(e) if cfg!(unix) => Err(Error::io(dir, e)),
+        Err(_) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyzer::SentenceStance;
+    use crate::score::Stance;
+
+    #[test]
+    fn written_rows_read_back_as_sentence_rows() {
+        let stance = Stance::from_probabilities([0.2, 0.3, 0.5]);
+        let doc = DocumentStances {
+            id: "d\"1".into(),
+            sentences: 4,
+            stances: vec![SentenceStance {
+                sentence_index: 2,
+                start: 10,
+                end: 20,
+                text: "China, again.".into(),
+                actor: "china".into(),
+                mentions: vec![MentionSpan {
+                    start: 10,
+                    end: 15,
+                    text: "China".into(),
+                }],
+                stance,
+                truncated: false,
+            }],
+            actors: Default::default(),
+        };
+        let mut out = Vec::new();
+        sentence_lines(&mut out, &doc).unwrap();
+        let row: SentenceRow = serde_json::from_slice(&out).unwrap();
+        assert_eq!(row.document_id, "d\"1");
+        assert_eq!((row.sentence_index, row.start, row.end), (2, 10, 20));
+        assert_eq!(
+            (row.score, row.label, row.truncated),
+            (stance.score, stance.label, false)
+        );
+        let keys: Vec<String> = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&out)
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        let expected = serde_json::to_value(&row).unwrap();
+        let expected: Vec<String> = expected.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, expected);
+    }
+
+    #[test]
+    fn append_file_cuts_uncommitted_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x");
+        let mut f = AppendFile::open_at(&path, 0).unwrap();
+        f.write(b"committed\n").unwrap();
+        let len = f.commit().unwrap();
+        f.write(b"lost").unwrap();
+        f.commit().unwrap();
+        drop(f);
+        let mut f = AppendFile::open_at(&path, len).unwrap();
+        f.write(b"next\n").unwrap();
+        f.commit().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"committed\nnext\n");
+        assert!(AppendFile::open_at(&path, 1000).is_err());
+    }
+}

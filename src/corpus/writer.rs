@@ -1,0 +1,166 @@
+//! The writer thread: appends rows in input order, aggregates, and commits checkpoints.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::analyzer::{AnalyzerInfo, Document, DocumentStances};
+use crate::error::Result;
+
+use super::checkpoint::{Checkpoint, Offsets};
+use super::input::{Location, RecordError};
+use super::output::{
+    csv_bytes, document_rows, documents_header, json_line, sentence_lines, AppendFile, ErrorRow, DOCUMENTS, ERRORS,
+    SENTENCES,
+};
+use super::run::{timestamp, Progress, RunInfo, RunOptions, StageClock};
+
+/// One input record after scoring.
+pub(crate) struct ScoredItem {
+    pub location: Location,
+    /// The document without its text (for its metadata), when the record was one.
+    pub meta: Option<Document>,
+    pub result: std::result::Result<DocumentStances, RecordError>,
+}
+
+/// A scored chunk, with the reader's position after it.
+pub(crate) struct ScoredChunk {
+    pub items: Vec<ScoredItem>,
+    pub end_records: u64,
+    pub input_bytes: u64,
+    pub other_shards: u64,
+    pub last: bool,
+}
+
+/// Owns the output files and the run state between commits.
+pub(crate) struct Writer {
+    dir: PathBuf,
+    sentences: AppendFile,
+    documents: AppendFile,
+    errors: AppendFile,
+    state: Checkpoint,
+    analyzer: AnalyzerInfo,
+    command: Vec<String>,
+    commit_interval: Duration,
+    /// Earliest time of the next commit.
+    next_commit: Instant,
+    session_start: Instant,
+    write_busy: Duration,
+}
+
+impl Writer {
+    /// Opens the outputs at the state's committed lengths (a fresh run gets the
+    /// CSV header), and commits, so that the directory is a resumable run from now on.
+    pub fn open(dir: &Path, state: Checkpoint, options: &RunOptions, analyzer: AnalyzerInfo) -> Result<Writer> {
+        let o = state.offsets;
+        let mut writer = Writer {
+            dir: dir.to_path_buf(),
+            sentences: AppendFile::open_at(&dir.join(SENTENCES), o.sentences)?,
+            documents: AppendFile::open_at(&dir.join(DOCUMENTS), o.documents)?,
+            errors: AppendFile::open_at(&dir.join(ERRORS), o.errors)?,
+            state,
+            analyzer,
+            command: options.command.clone(),
+            commit_interval: options.commit_interval,
+            next_commit: Instant::now(),
+            session_start: Instant::now(),
+            write_busy: Duration::ZERO,
+        };
+        if o.documents == 0 {
+            writer.documents.write(&documents_header()?)?;
+        }
+        writer.commit(&StageClock::default())?;
+        Ok(writer)
+    }
+
+    /// Input records already done (to skip when resuming).
+    pub fn records_done(&self) -> u64 {
+        self.state.records
+    }
+
+    /// Writes chunks until the last one, then returns the final, committed state.
+    /// If the queue closes early (the reader or scorer stopped), commits what it has.
+    pub fn run(mut self, rx: Receiver<ScoredChunk>, progress: &Progress, clock: &StageClock) -> Result<Checkpoint> {
+        for chunk in rx {
+            let started = Instant::now();
+            self.write_chunk(&chunk)?;
+            progress.set(&self.state.summary, self.state.input_bytes);
+            self.write_busy += started.elapsed();
+            if chunk.last {
+                self.state.complete = true;
+                self.commit(clock)?;
+                return Ok(self.state);
+            }
+            if Instant::now() >= self.next_commit {
+                self.commit(clock)?;
+            }
+        }
+        self.commit(clock)?;
+        Ok(self.state)
+    }
+
+    fn write_chunk(&mut self, chunk: &ScoredChunk) -> Result<()> {
+        let (mut sentences, mut document_rows_all, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+        let mut done = 0u64;
+        for item in &chunk.items {
+            done += 1;
+            match (&item.result, &item.meta) {
+                (Ok(doc), Some(meta)) => {
+                    sentence_lines(&mut sentences, doc)?;
+                    document_rows_all.extend(document_rows(meta, doc));
+                    self.state
+                        .summary
+                        .add(doc, meta.date.as_deref(), meta.source.as_deref());
+                }
+                (Ok(doc), None) => {
+                    sentence_lines(&mut sentences, doc)?;
+                    document_rows_all.extend(document_rows(&Document::default(), doc));
+                    self.state.summary.add(doc, None, None);
+                }
+                (Err(error), _) => {
+                    json_line(&mut errors, &ErrorRow::new(&item.location, error))?;
+                    self.state.summary.add_failure();
+                }
+            }
+        }
+        self.sentences.write(&sentences)?;
+        self.documents.write(&csv_bytes(&document_rows_all, false)?)?;
+        self.errors.write(&errors)?;
+        self.state.records = chunk.end_records;
+        self.state.input_bytes = chunk.input_bytes;
+        self.state.other_shards += chunk.other_shards;
+        if let Some(session) = self.state.sessions.last_mut() {
+            session.documents += done;
+        }
+        Ok(())
+    }
+
+    /// Makes everything written so far durable: files first, then the checkpoint
+    /// that points at them (see the invariant in `checkpoint.rs`), then `run.json`.
+    fn commit(&mut self, clock: &StageClock) -> Result<()> {
+        let started = Instant::now();
+        self.state.offsets = Offsets {
+            sentences: self.sentences.commit()?,
+            documents: self.documents.commit()?,
+            errors: self.errors.commit()?,
+        };
+        self.update_session(clock);
+        self.state.save(&self.dir)?;
+        RunInfo::from_checkpoint(&self.state, Some(&self.analyzer), &self.command).save(&self.dir)?;
+        let cost = started.elapsed();
+        self.write_busy += cost;
+        self.next_commit = Instant::now() + self.commit_interval.max(cost * 10);
+        Ok(())
+    }
+
+    fn update_session(&mut self, clock: &StageClock) {
+        let Some(session) = self.state.sessions.last_mut() else {
+            return;
+        };
+        session.updated_at = timestamp(SystemTime::now());
+        session.wall_secs = self.session_start.elapsed().as_secs_f64();
+        session.read_secs = StageClock::secs(&clock.read);
+        session.score_secs = StageClock::secs(&clock.score);
+        session.write_secs = self.write_busy.as_secs_f64();
+    }
+}

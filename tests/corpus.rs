@@ -1,0 +1,486 @@
+//! `stance score --out`, `--resume`, `--shard` and `stance merge`, run as a user
+//! would, on the tiny test model and the fixtures in tests/data/corpus.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture(name: &str) -> String {
+    root().join("tests/data/corpus").join(name).display().to_string()
+}
+
+fn tiny_model() -> String {
+    root().join("tests/data/tiny-model").display().to_string()
+}
+
+fn stance_command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_stance"));
+    command.args(args).args(["--model", &tiny_model(), "--threads", "2"]);
+    command
+}
+
+fn stance(args: &[&str]) -> Output {
+    stance_command(args).output().expect("the binary runs")
+}
+
+fn run_ok(args: &[&str]) -> Output {
+    let out = stance(args);
+    assert!(
+        out.status.success(),
+        "stance {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn good_inputs() -> Vec<String> {
+    ["good/articles", "good/wire.jsonl", "good/opinion.csv"]
+        .iter()
+        .map(|f| fixture(f))
+        .collect()
+}
+
+fn score_args<'a>(inputs: &'a [String], out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["score"];
+    args.extend(inputs.iter().map(String::as_str));
+    args.extend(["--out", out.to_str().expect("utf-8 path"), "--quiet"]);
+    args.extend(extra);
+    args
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn json_lines(path: &Path) -> Vec<Value> {
+    read(path)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_str(&read(path)).expect("JSON")
+}
+
+/// (document_id, sentence_index, actor) of every row of sentences.jsonl, with duplicates kept.
+fn row_keys(dir: &Path) -> Vec<(String, u64, String)> {
+    let mut keys: Vec<_> = json_lines(&dir.join("sentences.jsonl"))
+        .iter()
+        .map(|r| {
+            (
+                r["document_id"].as_str().unwrap().to_owned(),
+                r["sentence_index"].as_u64().unwrap(),
+                r["actor"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    keys.sort();
+    keys
+}
+
+fn document_ids(dir: &Path) -> BTreeSet<String> {
+    let mut reader = csv::Reader::from_path(dir.join("documents.csv")).unwrap();
+    reader.records().map(|r| r.unwrap()[0].to_owned()).collect()
+}
+
+#[test]
+fn every_input_format_is_read_and_every_output_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    run_ok(&score_args(&good_inputs(), &out, &[]));
+    let expected: BTreeSet<String> = [
+        "a-trade.txt",
+        "b-border.md",
+        "sub/c-summit.txt", // a directory of .txt / .md, ids relative to it
+        "w-001",
+        "w-002",
+        "w-003",
+        "4",
+        "w-005",
+        "w-006",
+        "w-007", // JSON Lines, a numeric id, a blank line skipped
+        "op-1",
+        "op-2",
+        "op-3",
+        "op-4", // CSV, with a quoted multi-line text
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(document_ids(&out), expected);
+    assert_eq!(read(&out.join("errors.jsonl")), "");
+
+    let rows = json_lines(&out.join("sentences.jsonl"));
+    let summary = json(&out.join("summary.json"));
+    assert_eq!(summary["documents"], 14);
+    assert_eq!(summary["failed"], 0);
+    assert_eq!(summary["pairs"].as_u64().unwrap(), rows.len() as u64);
+    for row in &rows {
+        for key in [
+            "document_id",
+            "sentence_index",
+            "start",
+            "end",
+            "text",
+            "actor",
+            "mentions",
+            "p_unfavorable",
+            "p_neutral",
+            "p_favorable",
+            "score",
+            "label",
+        ] {
+            assert!(row.get(key).is_some(), "{key} missing from {row}");
+        }
+        let p: f64 = ["p_unfavorable", "p_neutral", "p_favorable"]
+            .iter()
+            .map(|k| row[k].as_f64().unwrap())
+            .sum();
+        assert!((p - 1.0).abs() < 1e-5, "{row}");
+        assert!(row["mentions"].as_array().is_some_and(|m| !m.is_empty()), "{row}");
+    }
+    // The multi-line CSV text is one document; "4" got its date and source from JSON.
+    assert!(rows
+        .iter()
+        .any(|r| r["document_id"] == "op-2" && r["text"].as_str().unwrap().contains("Modi's visit")));
+    let months: Vec<&str> = summary["by_month"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(months, ["2024-01", "2024-02", "2024-03"]);
+    let sources: Vec<&str> = summary["by_source"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(sources, ["Daily Op", "Weekly View", "Wire A", "Wire B", "Wire C"]);
+    for actor in ["us", "china", "india"] {
+        let a = &summary["actors"][actor];
+        for key in [
+            "sentences",
+            "documents",
+            "mean",
+            "std",
+            "ci95_low",
+            "ci95_high",
+            "share_unfavorable",
+            "share_neutral",
+            "share_favorable",
+        ] {
+            assert!(a.get(key).is_some(), "{key} missing for {actor}");
+        }
+    }
+    let summary_csv = read(&out.join("summary.csv"));
+    assert!(
+        summary_csv.starts_with("scope,key,actor,sentences,documents,"),
+        "{summary_csv}"
+    );
+    assert!(summary_csv.lines().any(|l| l.starts_with("month,2024-02,")));
+    assert!(summary_csv.lines().any(|l| l.starts_with("source,Wire A,")));
+    let run = json(&out.join("run.json"));
+    assert_eq!(run["status"], "complete");
+    assert_eq!(run["documents"], 14);
+    assert!(run["onnxruntime_version"].as_str().is_some_and(|v| !v.is_empty()));
+    assert_eq!(run["analyzer"]["model"], "tiny-random-test-model");
+    assert!(run["sessions"][0]["wall_secs"].as_f64().is_some());
+}
+
+#[test]
+fn field_names_are_configurable_and_stdin_is_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let custom = tmp.path().join("custom");
+    let inputs = [fixture("good/custom-fields.jsonl")];
+    run_ok(&score_args(
+        &inputs,
+        &custom,
+        &["--text-field", "body", "--id-field", "doc_id"],
+    ));
+    assert_eq!(document_ids(&custom), ["c-1", "c-2"].map(String::from).into());
+
+    let piped = |format: &str, input: &[u8], out: &Path| {
+        let inputs = ["-".to_owned()];
+        let mut child = stance_command(&score_args(&inputs, out, &["--stdin-format", format]))
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    };
+    let jsonl = tmp.path().join("stdin-jsonl");
+    piped("jsonl", read(Path::new(&fixture("good/wire.jsonl"))).as_bytes(), &jsonl);
+    assert_eq!(document_ids(&jsonl).len(), 7);
+    let text = tmp.path().join("stdin-text");
+    piped("text", b"China and India met. The U.S. was absent.", &text);
+    assert_eq!(document_ids(&text), ["-".to_owned()].into());
+    let csv = tmp.path().join("stdin-csv");
+    piped("csv", read(Path::new(&fixture("good/opinion.csv"))).as_bytes(), &csv);
+    assert_eq!(
+        document_ids(&csv),
+        ["op-1", "op-2", "op-3", "op-4"].map(String::from).into()
+    );
+}
+
+#[test]
+fn bad_inputs_are_listed_with_their_reason_and_the_run_finishes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let inputs = [fixture("bad")];
+    let output = stance(&score_args(&inputs, &out, &[]));
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let errors: BTreeSet<(String, String, Option<u64>)> = json_lines(&out.join("errors.jsonl"))
+        .iter()
+        .map(|e| {
+            assert!(e["reason"].as_str().is_some_and(|r| !r.is_empty()), "{e}");
+            assert!(
+                e["file"].as_str().is_some_and(|f| f.ends_with(".jsonl")
+                    || f.ends_with(".csv")
+                    || f.ends_with(".txt")
+                    || f.ends_with(".md")),
+                "{e}"
+            );
+            (
+                e["id"].as_str().unwrap().to_owned(),
+                e["kind"].as_str().unwrap().to_owned(),
+                e["line"].as_u64(),
+            )
+        })
+        .collect();
+    let expected: BTreeSet<(String, String, Option<u64>)> = [
+        ("bad.csv:3", "malformed_csv", Some(3)),
+        ("r-3", "empty_text", Some(4)),
+        ("r-4", "invalid_utf8", Some(5)),
+        ("bad.jsonl:2", "malformed_json", Some(2)),
+        ("no-text", "missing_text", Some(3)),
+        ("blank", "empty_text", Some(4)),
+        ("number", "invalid_field", Some(5)),
+        ("bad.jsonl:6", "malformed_json", Some(6)),
+        ("bad.jsonl:7", "invalid_utf8", Some(7)),
+        ("empty.md", "empty_text", None),
+        ("latin1.txt", "invalid_utf8", None),
+    ]
+    .into_iter()
+    .map(|(id, kind, line)| (id.to_owned(), kind.to_owned(), line))
+    .collect();
+    assert_eq!(errors, expected);
+    assert_eq!(document_ids(&out), ["r-1", "ok-1", "ok-2"].map(String::from).into());
+    let summary = json(&out.join("summary.json"));
+    assert_eq!(
+        (summary["documents"].as_u64(), summary["failed"].as_u64()),
+        (Some(3), Some(11))
+    );
+    assert_eq!(json(&out.join("run.json"))["status"], "complete");
+}
+
+#[test]
+fn a_run_is_never_overwritten_and_resume_checks_its_settings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let inputs = [fixture("good/wire.jsonl")];
+    run_ok(&score_args(&inputs, &out, &[]));
+    let again = stance(&score_args(&inputs, &out, &[]));
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--resume"));
+    let other = [fixture("good/opinion.csv")];
+    let mismatch = stance(&score_args(&other, &out, &["--resume"]));
+    assert_eq!(mismatch.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&mismatch.stderr).contains("inputs"),
+        "{}",
+        String::from_utf8_lossy(&mismatch.stderr)
+    );
+    // Resuming a finished run changes nothing.
+    let before = read(&out.join("sentences.jsonl"));
+    run_ok(&score_args(&inputs, &out, &["--resume"]));
+    assert_eq!(read(&out.join("sentences.jsonl")), before);
+}
+
+/// A JSON Lines corpus big enough that a run takes a few seconds on the tiny model.
+fn generated_corpus(path: &Path, documents: usize) {
+    let sentences = [
+        "China warned the United States against new export controls.",
+        "India and Pakistan traded accusations at the United Nations.",
+        "Washington has been a reliable partner, officials in New Delhi said.",
+        "Beijing keeps breaking its promises on market access.",
+        "The weather was fine and the markets were calm.",
+        "Modi met Biden and Xi Jinping on the sidelines of the summit.",
+        "Critics say America lectures others while ignoring its own problems.",
+        "Chinese diplomats praised India's restraint during the crisis.",
+    ];
+    let mut out = String::new();
+    for d in 0..documents {
+        let text: Vec<&str> = (0..(3 + d % 9))
+            .map(|s| sentences[(d * 7 + s * 3) % sentences.len()])
+            .collect();
+        let doc = serde_json::json!({
+            "id": format!("g-{d:04}"),
+            "date": format!("2023-{:02}-{:02}", 1 + d % 12, 1 + d % 28),
+            "source": format!("Outlet {}", d % 5),
+            "text": text.join(" "),
+        });
+        out.push_str(&doc.to_string());
+        out.push('\n');
+        if d % 97 == 0 {
+            out.push_str("{\"id\": \"broken\n"); // a malformed line, to check errors.jsonl after a resume too
+        }
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+fn committed_records(dir: &Path) -> u64 {
+    let text = std::fs::read_to_string(dir.join("checkpoint.json")).unwrap_or_default();
+    serde_json::from_str::<Value>(&text)
+        .ok()
+        .and_then(|v| v["records"].as_u64())
+        .unwrap_or(0)
+}
+
+const COMPARED: [&str; 5] = [
+    "sentences.jsonl",
+    "documents.csv",
+    "errors.jsonl",
+    "summary.json",
+    "summary.csv",
+];
+
+#[test]
+fn resume_after_kill_gives_the_outputs_of_an_uninterrupted_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("corpus.jsonl");
+    generated_corpus(&corpus, 160);
+    let inputs = [corpus.display().to_string()];
+    let knobs = ["--chunk-docs", "4", "--commit-secs", "0"];
+    let reference = tmp.path().join("reference");
+    let output = stance(&score_args(&inputs, &reference, &knobs));
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    ); // the malformed lines
+
+    // Killed before its first commit, then after some commits.
+    for (round, min_records) in [(0, 0u64), (1, 40)] {
+        let out = tmp.path().join(format!("killed-{round}"));
+        let mut child = stance_command(&score_args(&inputs, &out, &knobs))
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while min_records > 0 && committed_records(&out) < min_records && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        child.kill().unwrap(); // SIGKILL: no chance to flush or clean up
+        child.wait().unwrap();
+        if min_records > 0 {
+            let run = json(&out.join("run.json"));
+            assert_eq!(run["status"], "running", "the run finished before it could be killed");
+        }
+        let resumed = stance(&score_args(&inputs, &out, &[&knobs[..], &["--resume"]].concat()));
+        assert_eq!(
+            resumed.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&resumed.stderr)
+        ); // the malformed lines
+        for name in COMPARED {
+            assert!(
+                read(&out.join(name)) == read(&reference.join(name)),
+                "round {round}: {name} differs from the uninterrupted run"
+            );
+        }
+        let run = json(&out.join("run.json"));
+        assert_eq!(run["status"], "complete");
+        // Killed before its first commit, a run has nothing to resume and starts afresh.
+        let sessions = run["sessions"].as_array().map_or(0, Vec::len);
+        assert!(
+            sessions == 2 || (min_records == 0 && sessions == 1),
+            "{sessions} sessions"
+        );
+    }
+}
+
+#[test]
+fn shards_merged_equal_one_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inputs = good_inputs();
+    let whole = tmp.path().join("whole");
+    run_ok(&score_args(&inputs, &whole, &[]));
+    let shard_dirs: Vec<PathBuf> = (1..=3).map(|i| tmp.path().join(format!("shard-{i}"))).collect();
+    for (i, dir) in shard_dirs.iter().enumerate() {
+        let shard = format!("{}/3", i + 1);
+        run_ok(&score_args(&inputs, dir, &["--shard", &shard]));
+    }
+    let sizes: Vec<usize> = shard_dirs.iter().map(|d| document_ids(d).len()).collect();
+    assert_eq!(sizes.iter().sum::<usize>(), 14);
+    assert!(
+        sizes.iter().filter(|&&n| n > 0).count() >= 2,
+        "shards {sizes:?}: the hash does not spread"
+    );
+
+    let merged = tmp.path().join("merged");
+    let mut args = vec!["merge"];
+    args.extend(shard_dirs.iter().map(|d| d.to_str().unwrap()));
+    args.extend(["--out", merged.to_str().unwrap()]);
+    let out = Command::new(env!("CARGO_BIN_EXE_stance")).args(&args).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    assert_eq!(read(&merged.join("summary.json")), read(&whole.join("summary.json")));
+    assert_eq!(read(&merged.join("summary.csv")), read(&whole.join("summary.csv")));
+    assert_eq!(row_keys(&merged), row_keys(&whole));
+    let sorted = |dir: &Path| {
+        let mut lines: Vec<String> = read(&dir.join("documents.csv")).lines().map(String::from).collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(sorted(&merged), sorted(&whole));
+    let run = json(&merged.join("run.json"));
+    assert_eq!(run["shards"].as_array().map(Vec::len), Some(3));
+    assert_eq!(run["documents"], 14);
+
+    // The same shard twice is refused.
+    let twice = tmp.path().join("twice");
+    let dup = Command::new(env!("CARGO_BIN_EXE_stance"))
+        .args([
+            "merge",
+            shard_dirs[0].to_str().unwrap(),
+            shard_dirs[0].to_str().unwrap(),
+            "--out",
+            twice.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(dup.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&dup.stderr).contains("shard 1/3"),
+        "{}",
+        String::from_utf8_lossy(&dup.stderr)
+    );
+}
+
+#[test]
+fn without_out_the_terminal_output_is_unchanged() {
+    let file = fixture("good/articles/a-trade.txt");
+    let out = run_ok(&["score", &file]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("per-actor summary"), "{stdout}");
+    let needs_out = stance(&["score", &file, "--resume"]);
+    assert_eq!(needs_out.status.code(), Some(2));
+}
