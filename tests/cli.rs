@@ -146,5 +146,8 @@ fn the_embedded_model_reads_clear_cases() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let accuracy = v["accuracy"].as_f64().unwrap();
-    assert!(accuracy >= 0.7, "embedded model accuracy {accuracy} on the clear-cut fixture: {v}");
+    assert!(
+        accuracy >= 0.7,
+        "embedded model accuracy {accuracy} on the clear-cut fixture: {v}"
+    );
 }
