@@ -73,7 +73,9 @@ def main(argv=None):
         "selection": "best mean macro-F1 over dev_rw, dev_mt, opeds_dev after each epoch",
         "head": "concat(masked mean pooling, hidden state at first [TGT]) -> dropout -> linear(768, 3)",
         "train_minutes": round(summary["train_minutes"], 1),
-        "quantization": {"kind": export["quant"], "per_channel": export["per_channel"], "opset": export["opset"]},
+        "quantization": {"kind": export["quant"], "per_channel": export["per_channel"],
+                         "accuracy_level": export.get("accuracy_level"), "opset": export["opset"],
+                         "padding_max_abs_diff": export["padding_max_abs_diff"]["int8"]},
     }
     if args.pipeline_minutes:
         training["pipeline_minutes"] = round(args.pipeline_minutes, 1)
@@ -108,8 +110,8 @@ def model_card(config, export, calib, size):
     weakest = ", ".join(f"{SPLIT_TITLES[n]} {export['splits'][n]['int8']['per_class']['favorable']['f1']:.2f}"
                         for n in DEV_SPLITS)
     vocab = ("all word-embedding rows trained" if t["train_vocab"] else
-             "the pretrained word-embedding rows frozen, only the two new marker rows (initialised at the mean "
-             "embedding) and everything above the embeddings trained")
+             "the pretrained word-embedding rows frozen; the two new marker rows (initialised at the mean "
+             "embedding) and every other weight trained")
     quant = {
         "weight_only": "int8 weights: every MatMul with a weight is a `com.microsoft.MatMulNBits` (8 bits, "
                        "symmetric, blocks of 32, "
