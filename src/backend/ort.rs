@@ -85,6 +85,10 @@ fn session_builder(env: &ort::environment::Environment, settings: SessionSetting
         .with_intra_threads(settings.intra_threads.max(1))
         .map_err(fail)?
         .with_inter_threads(1)
+        .map_err(fail)?
+        // Every batch has a new [rows, length] shape; ORT caches a memory plan per
+        // shape, which only grows memory here and saves nothing.
+        .with_memory_pattern(false)
         .map_err(fail)?;
     with_device(builder, settings.device)
 }
