@@ -15,6 +15,14 @@ Quantization (`--quant`):
                (8 bits, blocks of 32 along K, fp32 compute) and the embedding
                tables Gather(int8) -> DequantizeLinear. Every row is computed on
                its own, so scores do not depend on the batch (the library's rule).
+  static       onnxruntime quantize_static, QDQ format, per-channel int8 weights and
+               int8 activations whose scales are constants fixed from a calibration
+               sample (`--calib-n` pairs drawn with `--calib-seed` from the TRAINING
+               files newsmtsc/train + opeds/train, padded length-sorted batches).
+               Constant scales: a pair's quantized activations never depend on the
+               other rows, so the graph stays batch-invariant while the MatMuls run
+               in int8. `--static-ops`, `--exclude-attention` (keep Q.K^T and
+               softmax.V in fp32), `--calib-method` and `--optimize` pick the variant.
 The checks (saved in export.json): torch vs ONNX fp32 logits, padding/batch
 invariance of both graphs, int8 vs fp32 label agreement and macro-F1 on dev.
 """
@@ -85,6 +93,152 @@ def quantize(fp32_path, out_path, kind, per_channel=False, accuracy_level=0):
     tmp.unlink()
 
 
+CALIB_FILES = ("newsmtsc/train.jsonl", "opeds/train.jsonl")
+
+
+def calibration_sample(data_dir, encoder, n=512, seed=0):
+    """(ids, types) of n pairs drawn with a fixed seed from the training files (never dev or test)."""
+    import random
+
+    from stance_format import read_examples
+
+    pool = [(s, sp) for rel in CALIB_FILES for s, sp, _label, _meta in read_examples(Path(data_dir) / rel)]
+    picked = random.Random(seed).sample(pool, min(n, len(pool)))
+    enc = [encoder.encode(s, sp) for s, sp in picked]
+    return [e[0] for e in enc], [e[1] for e in enc]
+
+
+class CalibrationReader:
+    """onnxruntime CalibrationDataReader over padded, length-sorted batches of the calibration pairs."""
+
+    def __init__(self, ids, types, batch_size=32):
+        from stance_model import length_sorted_batches
+
+        self.batches = []
+        for idx in length_sorted_batches([len(i) for i in ids], batch_size):
+            a, m, t = pad_batch([ids[k] for k in idx], [types[k] for k in idx])
+            self.batches.append({"input_ids": a, "attention_mask": m, "token_type_ids": t})
+        self.it = iter(self.batches)
+
+    def get_next(self):
+        return next(self.it, None)
+
+    def rewind(self):
+        self.it = iter(self.batches)
+
+
+def attention_matmuls(model_path):
+    """Names of the activation x activation MatMuls (Q.K^T and softmax.V): both inputs are computed."""
+    import onnx
+
+    m = onnx.load(str(model_path))
+    inits = {i.name for i in m.graph.initializer}
+    return [n.name for n in m.graph.node if n.op_type == "MatMul" and not any(i in inits for i in n.input)]
+
+
+def smooth_activations(src, dst, calib, alpha=0.5):
+    """SmoothQuant-style outlier migration, exact in fp32: for every weight MatMul input X (grouped by
+    tensor, so Q/K/V share one), per input channel j s_j = max|X_j|^alpha / max|W_j|^(1 - alpha);
+    insert X' = X * (1/s) (a constant per-channel Mul) and scale the weight rows W_j *= s_j.
+    Per-tensor int8 activations then lose less to the few outlier channels of BERT's LayerNorm and
+    GELU outputs. The Mul is elementwise with a constant, so batch invariance is untouched."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import helper, numpy_helper
+
+    m = onnx.load(str(src))
+    inits = {i.name: i for i in m.graph.initializer}
+    groups = {}
+    for n in m.graph.node:
+        if n.op_type == "MatMul" and n.input[1] in inits and n.input[0] not in inits:
+            groups.setdefault(n.input[0], []).append(n)
+    probe = onnx.load(str(src))
+    have = {o.name for o in probe.graph.output}
+    for t in groups:
+        if t not in have:
+            probe.graph.output.append(helper.make_empty_tensor_value_info(t))
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 2
+    sess = ort.InferenceSession(probe.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    amax = {}
+    calib.rewind()
+    while (batch := calib.get_next()) is not None:
+        out = dict(zip(names, sess.run(None, batch)))
+        for t in groups:
+            a = np.abs(out[t]).reshape(-1, out[t].shape[-1]).max(0)
+            amax[t] = np.maximum(amax[t], a) if t in amax else a
+    calib.rewind()
+    for k, (t, nodes) in enumerate(groups.items()):
+        ws = [numpy_helper.to_array(inits[n.input[1]]) for n in nodes]
+        wmax = np.max([np.abs(w).max(1) for w in ws], axis=0)
+        scale = (np.maximum(amax[t], 1e-5) ** alpha / np.maximum(wmax, 1e-5) ** (1 - alpha)).astype(np.float32)
+        scale = np.clip(scale, 1e-2, 1e2)
+        inv_name, out_name = f"smooth_inv_{k}", f"{t}_smoothed"
+        m.graph.initializer.append(numpy_helper.from_array((1.0 / scale).astype(np.float32), inv_name))
+        m.graph.node.append(helper.make_node("Mul", [t, inv_name], [out_name], name=f"/smooth/Mul_{k}"))
+        for n, w in zip(nodes, ws):
+            n.input[0] = out_name
+            new = numpy_helper.from_array((w * scale[:, None]).astype(np.float32), n.input[1])
+            inits[n.input[1]].CopyFrom(new)
+    # topological order: put each Mul right after the producer of its input
+    nodes = list(m.graph.node)
+    muls = {n.input[0]: n for n in nodes if n.name.startswith("/smooth/Mul_")}
+    ordered = []
+    for n in nodes:
+        if n.name.startswith("/smooth/Mul_"):
+            continue
+        ordered.append(n)
+        for o in n.output:
+            if o in muls:
+                ordered.append(muls.pop(o))
+    ordered = [muls.pop(t) for t in list(muls)] + ordered  # graph inputs, if any
+    del m.graph.node[:]
+    m.graph.node.extend(ordered)
+    onnx.save(m, str(dst))
+
+
+def quantize_static_qdq(fp32_path, out_path, calib, static_ops=("MatMul",), exclude_attention=False,
+                        calib_method="minmax", activation_type="int8", optimize="none", smooth=None, exclude=None):
+    """Static QDQ quantization with activation scales fixed from `calib` (a CalibrationReader)."""
+    import tempfile
+
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "pre.onnx"
+        if optimize == "transformer":
+            from onnxruntime.transformers.optimizer import optimize_model
+
+            opt = optimize_model(str(fp32_path), model_type="bert", num_heads=12, hidden_size=384, opt_level=1)
+            opt.save_model_to_file(str(Path(tmp) / "opt.onnx"))
+            quant_pre_process(str(Path(tmp) / "opt.onnx"), str(src), skip_optimization=True, skip_symbolic_shape=True)
+        else:
+            quant_pre_process(str(fp32_path), str(src), skip_optimization=optimize == "none", skip_symbolic_shape=True)
+        if smooth is not None:
+            smooth_activations(src, Path(tmp) / "smooth.onnx", calib, smooth)
+            src = Path(tmp) / "smooth.onnx"
+        excluded = attention_matmuls(src) if exclude_attention else []
+        if exclude:
+            import re
+
+            import onnx
+
+            excluded += [n.name for n in onnx.load(str(src)).graph.node if re.search(exclude, n.name)]
+        qtype = {"int8": QuantType.QInt8, "uint8": QuantType.QUInt8}[activation_type]
+        method = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
+                  "entropy": CalibrationMethod.Entropy}[calib_method]
+        extra = {"ActivationSymmetric": False, "WeightSymmetric": True, "CalibMovingAverage": False}
+        if calib_method == "percentile":
+            extra["CalibPercentile"] = 99.999
+        quantize_static(
+            str(src), str(out_path), calib, quant_format=QuantFormat.QDQ, op_types_to_quantize=list(static_ops),
+            per_channel=True, reduce_range=False, activation_type=qtype, weight_type=QuantType.QInt8,
+            nodes_to_exclude=excluded, calibrate_method=method, extra_options=extra,
+        )
+
+
 def padding_check(session, encoder, n_pairs=8):
     """Max |logit difference| between each pair scored alone and inside a padded, mixed batch."""
     sentences = [
@@ -113,7 +267,19 @@ def main(argv=None):
     p.add_argument("--run", required=True, help="training run dir (with best/model.safetensors)")
     p.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR))
     p.add_argument("--tokenizer", default=str(DEFAULT_TOKENIZER))
-    p.add_argument("--quant", choices=["dynamic", "weight_only"], default="weight_only")
+    p.add_argument("--quant", choices=["dynamic", "weight_only", "static"], default="weight_only")
+    p.add_argument("--calib-n", type=int, default=512, help="static: calibration pairs from the training files")
+    p.add_argument("--calib-seed", type=int, default=0)
+    p.add_argument("--calib-method", choices=["minmax", "percentile", "entropy"], default="minmax")
+    p.add_argument("--static-ops", default="MatMul", help="static: comma-separated op types to quantize")
+    p.add_argument("--exclude-attention", action="store_true", help="static: keep Q.K^T and softmax.V in fp32")
+    p.add_argument("--smooth", type=float, help="static: SmoothQuant alpha (migrate activation outliers to weights)")
+    p.add_argument("--exclude", help="static: regex of node names kept in fp32 (mixed precision)")
+    p.add_argument("--activation-type", choices=["int8", "uint8"], default="int8")
+    p.add_argument("--optimize", choices=["none", "basic", "transformer"], default="none",
+                   help="static: graph optimization before quantization")
+    p.add_argument("--fp32", help="reuse this fp32 graph instead of exporting the checkpoint again "
+                                  "(skips the torch vs ONNX check)")
     p.add_argument("--per-channel", action="store_true")
     p.add_argument("--accuracy-level", type=int, default=0, choices=[0, 1, 4],
                    help="MatMulNBits compute for weight_only: 0/1 fp32, 4 int8 (per-row blocks)")
@@ -128,9 +294,18 @@ def main(argv=None):
     fp32_path, int8_path = out / "model.fp32.onnx", out / "model.int8.onnx"
     tok, encoder = make_encoder(args.tokenizer)
     t0 = time.time()
-    model = load_checkpoint(run / "best", tok)
-    export_fp32(model, fp32_path)
-    quantize(fp32_path, int8_path, args.quant, args.per_channel, args.accuracy_level)
+    model = None
+    if args.fp32:
+        fp32_path = Path(args.fp32)
+    else:
+        model = load_checkpoint(run / "best", tok)
+        export_fp32(model, fp32_path)
+    if args.quant == "static":
+        calib = CalibrationReader(*calibration_sample(args.data_dir, encoder, args.calib_n, args.calib_seed))
+        quantize_static_qdq(fp32_path, int8_path, calib, tuple(args.static_ops.split(",")), args.exclude_attention,
+                            args.calib_method, args.activation_type, args.optimize, args.smooth, args.exclude)
+    else:
+        quantize(fp32_path, int8_path, args.quant, args.per_channel, args.accuracy_level)
     print(f"exported + quantized ({args.quant}) in {time.time() - t0:.0f} s: "
           f"fp32 {fp32_path.stat().st_size / 1e6:.1f} MB, int8 {int8_path.stat().st_size / 1e6:.1f} MB", flush=True)
 
@@ -139,6 +314,10 @@ def main(argv=None):
     result = {
         "quant": args.quant, "per_channel": args.per_channel, "opset": OPSET,
         "accuracy_level": args.accuracy_level if args.quant == "weight_only" else None,
+        "static": ({"calib_n": args.calib_n, "calib_seed": args.calib_seed, "calib_method": args.calib_method,
+                    "ops": args.static_ops, "exclude_attention": args.exclude_attention,
+                    "activation_type": args.activation_type, "optimize": args.optimize, "smooth": args.smooth, "exclude": args.exclude}
+                   if args.quant == "static" else None),
         "size_bytes": {"fp32": fp32_path.stat().st_size, "int8": int8_path.stat().st_size},
         "padding_max_abs_diff": {k: padding_check(s, encoder) for k, s in sessions.items()},
         "splits": {},
@@ -153,7 +332,7 @@ def main(argv=None):
             t1 = time.perf_counter()
             lg[k] = ort_logits(s, ids, types)
             seconds[k] += time.perf_counter() - t1
-        if name == "dev_rw":
+        if name == "dev_rw" and model is not None:
             ref = torch_logits(model, ids, types)
             result["torch_vs_onnx_fp32_max_abs_diff"] = float(np.abs(ref - lg["fp32"]).max())
         for k, v in lg.items():
@@ -183,7 +362,7 @@ def main(argv=None):
               f"agreement {s['int8_fp32_agreement']:.4f}")
     print(f"dev pairs/s {result['dev_pairs_per_second']}")
     print(f"padding max |diff| {result['padding_max_abs_diff']}; torch vs onnx fp32 "
-          f"{result['torch_vs_onnx_fp32_max_abs_diff']:.2e}; checks {result['checks']}", flush=True)
+          f"{result.get('torch_vs_onnx_fp32_max_abs_diff', float('nan')):.2e}; checks {result['checks']}", flush=True)
     return result
 
 
