@@ -129,7 +129,7 @@ def main():
     p.add_argument("--model", default=str(ROOT / "models" / "stance-mini"))
     p.add_argument("--checkpoint", default=os.environ.get("STANCE_CHECKPOINT", ""))
     p.add_argument("--threads", type=int, default=os.cpu_count())
-    p.add_argument("--token-budget", type=int, default=4096)
+    p.add_argument("--token-budget", type=int, default=2048)
     p.add_argument("--max-rows", type=int, default=128)
     p.add_argument("--limit", type=int, default=0)
     args = p.parse_args()

@@ -266,7 +266,7 @@ impl AnalyzerBuilder {
         self
     }
 
-    /// Maximum padded tokens per batch (default 4096 on CPU, 32768 on a GPU).
+    /// Maximum padded tokens per batch (default 2048 on CPU, 32768 on a GPU).
     pub fn token_budget(mut self, tokens: usize) -> Self {
         self.limits
             .get_or_insert_with(|| default_limits(self.device))
