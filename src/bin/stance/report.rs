@@ -498,7 +498,8 @@ fn segments<'a>(points: &[Option<&'a ActorStats>]) -> Vec<Vec<(usize, &'a ActorS
     out
 }
 
-fn y_axis(svg: &mut String, left: f64, w: f64, lo: f64, hi: f64, y: &impl Fn(f64) -> f64) {
+/// Tick values on a score axis: steps of 0.5, 0.2 or 0.1, whichever suits the range.
+fn ticks(lo: f64, hi: f64) -> Vec<f64> {
     let step = if hi - lo > 1.0 {
         0.5
     } else if hi - lo > 0.4 {
@@ -506,8 +507,15 @@ fn y_axis(svg: &mut String, left: f64, w: f64, lo: f64, hi: f64, y: &impl Fn(f64
     } else {
         0.1
     };
-    let mut v = (lo / step).ceil() * step;
-    while v <= hi + 1e-9 {
+    let first = (lo / step).ceil() as i64;
+    (first..)
+        .map(|i| i as f64 * step)
+        .take_while(|v| *v <= hi + 1e-9)
+        .collect()
+}
+
+fn y_axis(svg: &mut String, left: f64, w: f64, lo: f64, hi: f64, y: &impl Fn(f64) -> f64) {
+    for v in ticks(lo, hi) {
         let class = if v.abs() < 1e-9 { "axis" } else { "grid" };
         let _ = write!(
             svg,
@@ -522,7 +530,6 @@ fn y_axis(svg: &mut String, left: f64, w: f64, lo: f64, hi: f64, y: &impl Fn(f64
             y(v) + 4.0,
             v
         );
-        v += step;
     }
 }
 
@@ -611,15 +618,7 @@ fn source_chart(actors: &[&String], ranked: &[(&String, &Slice)]) -> String {
 }
 
 fn x_axis(svg: &mut String, top: f64, h: f64, lo: f64, hi: f64, x: &impl Fn(f64) -> f64) {
-    let step = if hi - lo > 1.0 {
-        0.5
-    } else if hi - lo > 0.4 {
-        0.2
-    } else {
-        0.1
-    };
-    let mut v = (lo / step).ceil() * step;
-    while v <= hi + 1e-9 {
+    for v in ticks(lo, hi) {
         let class = if v.abs() < 1e-9 { "axis" } else { "grid" };
         let _ = write!(
             svg,
@@ -634,7 +633,6 @@ fn x_axis(svg: &mut String, top: f64, h: f64, lo: f64, hi: f64, x: &impl Fn(f64)
             top + h + 16.0,
             v
         );
-        v += step;
     }
 }
 
