@@ -711,11 +711,11 @@ impl Analyzer {
             .map(|&i| (encoded[i].ids.as_slice(), encoded[i].type_ids.as_slice()));
         let tensors = BatchTensors::build(rows, self.pad);
         let logits = self.backend.run(&tensors)?;
-        Ok(logits
-            .rows()
-            .into_iter()
-            .map(|row| self.scorer.stance(row.as_slice().unwrap_or(&row.to_vec())))
-            .collect())
+        // Row-major logits are one flat slice: score each row in place, no copy per row.
+        let logits = logits.as_standard_layout();
+        let width = logits.ncols().max(1);
+        let flat = logits.as_slice().unwrap_or(&[]);
+        Ok(flat.chunks_exact(width).map(|row| self.scorer.stance(row)).collect())
     }
 
     fn assemble_document(&self, doc: &Document, prep: &Prepared, scored: Vec<(Pair, bool, Stance)>) -> DocumentStances {

@@ -220,13 +220,13 @@ fn custom_actor_sets_are_used() {
 
 #[test]
 fn missing_model_directory_is_a_clear_error() {
-    let err = Analyzer::builder()
-        .model_dir("/nonexistent/model")
-        .build()
-        .err()
-        .unwrap()
-        .to_string();
+    let err = build_error(Path::new("/nonexistent/model"));
     assert!(err.contains("/nonexistent/model"), "{err}");
+}
+
+/// The message of the error that building an analyzer on the bundle in `dir` gives.
+fn build_error(dir: &Path) -> String {
+    Analyzer::builder().model_dir(dir).build().err().unwrap().to_string()
 }
 
 fn copy_bundle(dir: &Path) {
@@ -250,12 +250,7 @@ fn missing_tokenizer_and_bad_config_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     copy_bundle(dir.path());
     std::fs::remove_file(dir.path().join("tokenizer.json")).unwrap();
-    let err = Analyzer::builder()
-        .model_dir(dir.path())
-        .build()
-        .err()
-        .unwrap()
-        .to_string();
+    let err = build_error(dir.path());
     assert!(err.contains("tokenizer.json"), "{err}");
 
     copy_bundle(dir.path());
@@ -264,12 +259,7 @@ fn missing_tokenizer_and_bad_config_are_clear_errors() {
         "{\"name\": \"x\",\n \"labels\": [1, 2]}",
     )
     .unwrap();
-    let err = Analyzer::builder()
-        .model_dir(dir.path())
-        .build()
-        .err()
-        .unwrap()
-        .to_string();
+    let err = build_error(dir.path());
     assert!(err.contains("config.json") && err.contains("line"), "{err}");
 }
 
