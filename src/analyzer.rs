@@ -10,7 +10,7 @@ use crate::actor::ActorSet;
 use crate::aggregate::ActorStats;
 use crate::backend::ort::{OrtBackend, SessionSettings};
 use crate::backend::{Backend, Device};
-use crate::batch::{plan_batches, BatchLimits, BatchTensors};
+use crate::batch::{plan_batches, plan_batches_by_group, BatchLimits, BatchTensors};
 use crate::encode::{Encoded, Encoder};
 use crate::error::{Error, Result};
 use crate::mention::MentionFinder;
@@ -504,7 +504,7 @@ impl Analyzer {
                 })
             })
             .collect();
-        let results = self.score_prepared(&docs, prepared);
+        let results = self.score_prepared(&docs, prepared, false);
         let mut out = Vec::new();
         for (i, result) in results.into_iter().enumerate() {
             for mut stance in result?.stances {
@@ -532,7 +532,17 @@ impl Analyzer {
     /// per input, in input order. A failing document never hides the others.
     pub fn score_documents(&self, docs: &[Document]) -> Vec<Result<DocumentStances>> {
         let prepared: Vec<Result<Prepared>> = docs.par_iter().map(|d| self.prepare(d)).collect();
-        self.score_prepared(docs, prepared)
+        self.score_prepared(docs, prepared, false)
+    }
+
+    /// Like [`Analyzer::score_documents`], but no batch holds pairs of two
+    /// documents, so each document's scores are bit for bit the same whatever it
+    /// is scored with (in its last float bits a pair's score depends on its batch:
+    /// padding and kernel shapes change the order of sums). Resumed and sharded
+    /// corpus runs rely on this. Slower when documents are short: smaller batches.
+    pub fn score_documents_separately(&self, docs: &[Document]) -> Vec<Result<DocumentStances>> {
+        let prepared: Vec<Result<Prepared>> = docs.par_iter().map(|d| self.prepare(d)).collect();
+        self.score_prepared(docs, prepared, true)
     }
 
     /// Scores a stream of documents in chunks of `chunk_size`, yielding results in input order.
@@ -589,7 +599,12 @@ impl Analyzer {
         Ok(Prepared { sentences, mentions })
     }
 
-    fn score_prepared(&self, docs: &[Document], prepared: Vec<Result<Prepared>>) -> Vec<Result<DocumentStances>> {
+    fn score_prepared(
+        &self,
+        docs: &[Document],
+        prepared: Vec<Result<Prepared>>,
+        batch_per_document: bool,
+    ) -> Vec<Result<DocumentStances>> {
         let pairs = collect_pairs(&prepared);
         let encoded: Vec<Result<Encoded>> = pairs.par_iter().map(|p| self.encode_pair(docs, &prepared, p)).collect();
         let mut doc_errors: Vec<Option<Error>> = prepared.iter().map(|_| None).collect();
@@ -606,7 +621,12 @@ impl Analyzer {
                 }
             }
         }
-        let stances = self.infer(&ok_encoded);
+        let stances = if batch_per_document {
+            let doc_of_pair: Vec<usize> = ok_pairs.iter().map(|p| p.doc).collect();
+            self.infer_in_groups(&ok_encoded, &doc_of_pair)
+        } else {
+            self.infer(&ok_encoded)
+        };
         let mut by_doc: Vec<Vec<(Pair, bool, Stance)>> = prepared.iter().map(|_| Vec::new()).collect();
         for ((pair, enc), stance) in ok_pairs.into_iter().zip(&ok_encoded).zip(stances) {
             match stance {
@@ -651,7 +671,17 @@ impl Analyzer {
     /// Runs encoded pairs through the model in length-sorted batches; results in input order.
     fn infer(&self, encoded: &[Encoded]) -> Vec<Result<Stance>> {
         let lengths: Vec<usize> = encoded.iter().map(Encoded::len).collect();
-        let plan = plan_batches(&lengths, self.limits);
+        self.run_plan(encoded, plan_batches(&lengths, self.limits))
+    }
+
+    /// Like `infer`, but pair `i` is only batched with pairs of the same `groups[i]`.
+    fn infer_in_groups(&self, encoded: &[Encoded], groups: &[usize]) -> Vec<Result<Stance>> {
+        let lengths: Vec<usize> = encoded.iter().map(Encoded::len).collect();
+        self.run_plan(encoded, plan_batches_by_group(&lengths, groups, self.limits))
+    }
+
+    /// Runs the planned batches in parallel; a failed batch fails only its own pairs.
+    fn run_plan(&self, encoded: &[Encoded], plan: Vec<Vec<usize>>) -> Vec<Result<Stance>> {
         let batch_results: Vec<(Vec<usize>, Result<Vec<Stance>>)> = plan
             .into_par_iter()
             .map(|batch| {

@@ -52,6 +52,30 @@ pub fn plan_batches(lengths: &[usize], limits: BatchLimits) -> Vec<Vec<usize>> {
     batches
 }
 
+/// Like [`plan_batches`], but a batch never mixes groups: item `i` belongs to
+/// group `groups[i]`, and each group is planned on its own (groups in ascending
+/// order). A group's batches therefore depend only on its own items — which is
+/// what makes a document's scores independent of the documents scored with it.
+///
+/// # Panics
+/// If `groups` and `lengths` differ in length.
+#[must_use]
+pub fn plan_batches_by_group(lengths: &[usize], groups: &[usize], limits: BatchLimits) -> Vec<Vec<usize>> {
+    assert_eq!(lengths.len(), groups.len(), "one group per item");
+    let mut members: std::collections::BTreeMap<usize, Vec<usize>> = std::collections::BTreeMap::new();
+    for (item, &group) in groups.iter().enumerate() {
+        members.entry(group).or_default().push(item);
+    }
+    let mut batches = Vec::new();
+    for items in members.into_values() {
+        let local: Vec<usize> = items.iter().map(|&i| lengths[i]).collect();
+        for batch in plan_batches(&local, limits) {
+            batches.push(batch.into_iter().map(|j| items[j]).collect());
+        }
+    }
+    batches
+}
+
 /// Padded model inputs for one batch, `[rows, longest]`, ready for the backend.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct BatchTensors {
@@ -91,6 +115,27 @@ impl BatchTensors {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn grouped_batches_never_mix_groups_and_match_each_group_planned_alone() {
+        let lengths = [10, 50, 12, 48, 11, 49, 30];
+        let groups = [2, 0, 2, 0, 1, 2, 0];
+        let limits = BatchLimits {
+            token_budget: 100,
+            max_rows: 8,
+        };
+        let plan = plan_batches_by_group(&lengths, &groups, limits);
+        let mut expected = Vec::new();
+        for group in 0..3 {
+            let items: Vec<usize> = (0..lengths.len()).filter(|&i| groups[i] == group).collect();
+            let local: Vec<usize> = items.iter().map(|&i| lengths[i]).collect();
+            for batch in plan_batches(&local, limits) {
+                expected.push(batch.into_iter().map(|j| items[j]).collect::<Vec<_>>());
+            }
+        }
+        assert_eq!(plan, expected);
+        assert!(plan.iter().all(|b| b.iter().all(|&i| groups[i] == groups[b[0]])));
+    }
 
     #[test]
     fn batches_respect_budget_and_sort_by_length() {

@@ -76,7 +76,7 @@ pub use analyzer::{
 };
 pub use backend::runtime::ORT_VERSION;
 pub use backend::Device;
-pub use batch::{plan_batches, BatchLimits};
+pub use batch::{plan_batches, plan_batches_by_group, BatchLimits};
 pub use error::{Error, Result};
 pub use mention::{Mention, MentionFinder};
 pub use model::{InputFormat, ModelConfig};

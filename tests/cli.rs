@@ -151,3 +151,63 @@ fn the_embedded_model_reads_clear_cases() {
         "embedded model accuracy {accuracy} on the clear-cut fixture: {v}"
     );
 }
+
+#[test]
+fn mentions_lists_pairs_with_character_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a.txt");
+    // "Ré" makes byte and character offsets differ before the mentions.
+    std::fs::write(&file, "Ré: China and the U.S. met. Beijing spoke. Nothing here.").unwrap();
+    let out = stance(&["mentions", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let first = &rows[0];
+    let sentence: Vec<char> = first["sentence_normalized"].as_str().unwrap().chars().collect();
+    let actors: Vec<(&str, String)> = first["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let (from, to) = (t["from"].as_u64().unwrap() as usize, t["to"].as_u64().unwrap() as usize);
+            (t["actor"].as_str().unwrap(), sentence[from..to].iter().collect())
+        })
+        .collect();
+    assert_eq!(actors, [("us", "U.S.".to_string()), ("china", "China".to_string())]);
+    assert_eq!(rows[1]["sentence"], 1);
+    assert_eq!(rows[1]["targets"][0]["mention"], "Beijing");
+}
+
+#[test]
+fn mentions_reads_a_jsonl_field_and_names_a_bad_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.jsonl");
+    std::fs::write(
+        &file,
+        "{\"text\": \"India votes. Pakistan waits.\"}\nnot json\n{\"text\": \"Moscow replied.\"}\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let out = stance(&[
+        "mentions",
+        "--field",
+        "text",
+        "--no-split",
+        "--actors",
+        "india,pakistan,russia",
+        path,
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("{path}:2: not JSON")), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let rows: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    // --no-split: the first line is one sentence with two actors; line 3 is still read.
+    assert_eq!(rows.len(), 2, "{stdout}");
+    assert_eq!(rows[0]["targets"].as_array().unwrap().len(), 2);
+    assert_eq!(rows[1]["source"], format!("{path}:3"));
+    assert_eq!(rows[1]["targets"][0]["actor"], "russia");
+}

@@ -124,6 +124,50 @@ fn score_all(
 }
 
 #[test]
+fn scored_separately_a_document_gets_the_same_bits_whatever_its_company() {
+    // A budget that fits every pair of all the documents in one batch: only the
+    // per-document rule can split them.
+    let analyzer = Analyzer::builder()
+        .model_dir(tiny_model())
+        .threads(2)
+        .token_budget(1 << 20)
+        .max_batch_rows(1024)
+        .record_batch_timings(true)
+        .build()
+        .unwrap();
+    let target = Document::new("target", OPED);
+    let mut crowd: Vec<Document> = (0..6)
+        .map(|i| {
+            let text = format!(
+                "China and India spoke {i} times. {}",
+                "The U.S. listened. ".repeat(i + 1)
+            );
+            Document::new(format!("other{i}"), text)
+        })
+        .collect();
+    crowd.insert(3, target.clone());
+    let bits =
+        |d: &stance::DocumentStances| -> Vec<u32> { d.stances.iter().map(|s| s.stance.score.to_bits()).collect() };
+
+    let alone = analyzer.score_documents_separately(std::slice::from_ref(&target));
+    let _ = analyzer.take_batch_timings();
+    let together = analyzer.score_documents_separately(&crowd);
+    assert_eq!(
+        analyzer.take_batch_timings().len(),
+        crowd.len(),
+        "one batch per document"
+    );
+    let alone = alone[0].as_ref().unwrap();
+    assert!(!alone.stances.is_empty());
+    assert_eq!(bits(alone), bits(together[3].as_ref().unwrap()));
+    assert_eq!(together.len(), crowd.len());
+    assert!(together.iter().all(Result::is_ok));
+
+    let _ = analyzer.score_documents(&crowd);
+    assert_eq!(analyzer.take_batch_timings().len(), 1, "across documents: one batch");
+}
+
+#[test]
 fn a_failing_document_does_not_hide_the_others() {
     let docs = vec![
         Document::new("ok1", "China spoke."),

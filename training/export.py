@@ -66,7 +66,7 @@ def export_fp32(model, path):
     )
 
 
-def quantize(fp32_path, out_path, kind, per_channel=False, accuracy_level=0):
+def quantize(fp32_path, out_path, kind, per_channel=False, accuracy_level=0, bits=8):
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -77,9 +77,9 @@ def quantize(fp32_path, out_path, kind, per_channel=False, accuracy_level=0):
         raise ValueError(f"unknown quantization {kind!r}")
     from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
 
-    # 1) MatMul weights -> MatMulNBits, 8 bits. accuracy_level 0: fp32 compute, activations stay fp32;
-    #    4: activations quantized to int8 per row and block of K (still independent of the other rows).
-    cfg = DefaultWeightOnlyQuantConfig(block_size=32, is_symmetric=True, accuracy_level=accuracy_level, bits=8)
+    # 1) MatMul weights -> MatMulNBits (`bits` 8 or 4). accuracy_level 0: fp32 compute, activations stay
+    #    fp32; 4: activations quantized to int8 per row and block of K (still independent of the other rows).
+    cfg = DefaultWeightOnlyQuantConfig(block_size=32, is_symmetric=True, accuracy_level=accuracy_level, bits=bits)
     import logging
 
     logging.getLogger("onnxruntime.quantization.matmul_nbits_quantizer").setLevel(logging.WARNING)
@@ -283,6 +283,7 @@ def main(argv=None):
     p.add_argument("--per-channel", action="store_true")
     p.add_argument("--accuracy-level", type=int, default=0, choices=[0, 1, 4],
                    help="MatMulNBits compute for weight_only: 0/1 fp32, 4 int8 (per-row blocks)")
+    p.add_argument("--bits", type=int, default=8, choices=[4, 8], help="MatMulNBits weight bits for weight_only")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", help="output dir (default <run>/onnx; calibrate.py and write_bundle.py read that one)")
     args = p.parse_args(argv)
@@ -305,7 +306,7 @@ def main(argv=None):
         quantize_static_qdq(fp32_path, int8_path, calib, tuple(args.static_ops.split(",")), args.exclude_attention,
                             args.calib_method, args.activation_type, args.optimize, args.smooth, args.exclude)
     else:
-        quantize(fp32_path, int8_path, args.quant, args.per_channel, args.accuracy_level)
+        quantize(fp32_path, int8_path, args.quant, args.per_channel, args.accuracy_level, args.bits)
     print(f"exported + quantized ({args.quant}) in {time.time() - t0:.0f} s: "
           f"fp32 {fp32_path.stat().st_size / 1e6:.1f} MB, int8 {int8_path.stat().st_size / 1e6:.1f} MB", flush=True)
 
@@ -314,6 +315,7 @@ def main(argv=None):
     result = {
         "quant": args.quant, "per_channel": args.per_channel, "opset": OPSET,
         "accuracy_level": args.accuracy_level if args.quant == "weight_only" else None,
+        "bits": args.bits if args.quant == "weight_only" else None,
         "static": ({"calib_n": args.calib_n, "calib_seed": args.calib_seed, "calib_method": args.calib_method,
                     "ops": args.static_ops, "exclude_attention": args.exclude_attention,
                     "activation_type": args.activation_type, "optimize": args.optimize, "smooth": args.smooth, "exclude": args.exclude}

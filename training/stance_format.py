@@ -64,8 +64,10 @@ class Encoder:
         self.max_length = fmt["max_length"]
         self.max_target_tokens = fmt["max_target_tokens"]
         self.open_id = tokenizer.token_to_id(fmt["marker_open"])
-        self.cls_id = tokenizer.token_to_id("[CLS]")
-        self.sep_id = tokenizer.token_to_id("[SEP]")
+        # MPNet (the teacher) says <s>/</s>; its vocabulary also holds BERT's unused
+        # [CLS]/[SEP], so <s> is looked up first. MiniLM's WordPiece says [CLS]/[SEP].
+        self.cls_id = _first_id(tokenizer, "<s>", "[CLS]")
+        self.sep_id = _first_id(tokenizer, "</s>", "[SEP]")
         assert None not in (self.open_id, self.cls_id, self.sep_id), "tokenizer lacks markers"
 
     def encode(self, sentence, spans):
@@ -82,6 +84,15 @@ class Encoder:
         ids = [self.cls_id] + a + [self.sep_id] + b + [self.sep_id]
         types = [0] * (len(a) + 2) + [1] * (len(b) + 1)
         return ids, types
+
+
+def _first_id(tokenizer, *tokens):
+    """The id of the first of `tokens` the vocabulary has (None if none)."""
+    for token in tokens:
+        token_id = tokenizer.token_to_id(token)
+        if token_id is not None:
+            return token_id
+    return None
 
 
 def read_examples(path):

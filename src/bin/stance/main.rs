@@ -9,6 +9,7 @@ use stance::{ActorSet, Analyzer, Device};
 
 mod corpus;
 mod eval;
+mod mentions;
 mod merge;
 mod report;
 mod text;
@@ -34,6 +35,8 @@ enum Command {
     Report(report::ReportArgs),
     /// Evaluate a model on NewsMTSC-format JSONL; prints one JSON object.
     Eval(eval::EvalArgs),
+    /// List the (sentence, actor) pairs the mention detector finds, as JSONL, without a model.
+    Mentions(mentions::MentionsArgs),
 }
 
 /// Options shared by every command that runs the model.
@@ -48,6 +51,14 @@ pub struct ModelArgs {
     /// Threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Which actors to look for.
+    #[command(flatten)]
+    pub actors: ActorArgs,
+}
+
+/// Which actors to look for.
+#[derive(Args, Clone, Debug)]
+pub struct ActorArgs {
     /// Built-in actors, comma-separated (us, china, india, pakistan, russia).
     #[arg(long, value_delimiter = ',', default_value = "us,china,india")]
     pub actors: Vec<String>,
@@ -56,26 +67,9 @@ pub struct ModelArgs {
     pub actor_file: Option<PathBuf>,
 }
 
-impl ModelArgs {
-    /// Configures rayon's global pool (binaries only) and builds the analyzer.
-    pub fn analyzer(&self) -> Result<Analyzer> {
-        let threads = self
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        // Ignore the error if the pool is already initialised: only the first call counts.
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
-        let device: Device = self.device.parse()?;
-        let mut builder = Analyzer::builder()
-            .actors(self.actor_set()?)
-            .device(device)
-            .threads(threads);
-        if let Some(dir) = &self.model {
-            builder = builder.model_dir(dir);
-        }
-        builder.build().context("cannot start the analyzer")
-    }
-
-    fn actor_set(&self) -> Result<ActorSet> {
+impl ActorArgs {
+    /// The selected built-in actors plus those of `--actor-file`.
+    pub fn actor_set(&self) -> Result<ActorSet> {
         let ids: Vec<&str> = self
             .actors
             .iter()
@@ -90,6 +84,26 @@ impl ModelArgs {
     }
 }
 
+impl ModelArgs {
+    /// Configures rayon's global pool (binaries only) and builds the analyzer.
+    pub fn analyzer(&self) -> Result<Analyzer> {
+        let threads = self
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        // Ignore the error if the pool is already initialised: only the first call counts.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
+        let device: Device = self.device.parse()?;
+        let mut builder = Analyzer::builder()
+            .actors(self.actors.actor_set()?)
+            .device(device)
+            .threads(threads);
+        if let Some(dir) = &self.model {
+            builder = builder.model_dir(dir);
+        }
+        builder.build().context("cannot start the analyzer")
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
@@ -97,6 +111,7 @@ fn main() -> ExitCode {
         Command::Merge(args) => merge::run(&args),
         Command::Report(args) => report::run(&args),
         Command::Eval(args) => eval::run(&args),
+        Command::Mentions(args) => mentions::run(&args),
     };
     match outcome {
         Ok(code) => code,

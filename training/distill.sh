@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Teacher -> soft labels -> distilled student bundle.
+#
+#   PYTHON=/work/venv/bin/python bash training/distill.sh
+#
+# 1. fetch all-mpnet-base-v2 (fetch_teacher.sh) and fine-tune it as the teacher
+#    (runs/$TEACHER; skipped when runs/$TEACHER/best/ exists);
+# 2. list every (sentence, actor) pair the library's mention detector finds in the
+#    sentences of the data files (`stance mentions`, all built-in actors; dev
+#    sentences included, never their labels) -> runs/unlabelled/;
+# 3. the teacher's logits on the labelled training pairs and those unlabelled pairs;
+# 4. run.sh for the student (runs/$NAME) with --distill: train, export, int8,
+#    calibrate, bundle to $BUNDLE, evaluate.
+#
+# Env: PYTHON, NAME (student run, default distill), TEACHER (default teacher),
+# TEACHER_ARGS (train.py flags for the teacher), BUNDLE (default runs/$NAME/bundle:
+# the shipped models/stance-mini is replaced only by hand, after comparing on dev),
+# DATA_DIR, THREADS. Extra arguments go to the student's train.py.
+set -euo pipefail
+cd "$(dirname "$0")"
+PYTHON=${PYTHON:-python3}
+NAME=${NAME:-distill}
+TEACHER=${TEACHER:-teacher}
+TEACHER_ARGS=${TEACHER_ARGS:---lr 4e-5 --epochs 1}
+DATA_DIR=${DATA_DIR:-../../shared/data}
+THREADS=${THREADS:-2}
+export BUNDLE=${BUNDLE:-runs/$NAME/bundle}
+export OMP_NUM_THREADS=$THREADS OMP_WAIT_POLICY=PASSIVE TOKENIZERS_PARALLELISM=false
+
+start=$(date +%s)
+stamp() { echo "== $(date +%H:%M:%S) (+$(( ($(date +%s) - start) / 60 )) min) $*"; }
+
+if [ ! -f "runs/$TEACHER/best/model.safetensors" ]; then
+  stamp "teacher: fetch all-mpnet-base-v2, fine-tune runs/$TEACHER"
+  PYTHON=$PYTHON bash fetch_teacher.sh
+  "$PYTHON" make_tokenizer.py "runs/$TEACHER/tokenizer.json" --backbone mpnet
+  # shellcheck disable=SC2086  # TEACHER_ARGS is a list of flags
+  "$PYTHON" train.py --name "$TEACHER" --tokenizer "runs/$TEACHER/tokenizer.json" \
+    --data-dir "$DATA_DIR" --threads "$THREADS" $TEACHER_ARGS
+fi
+
+stamp "unlabelled pairs: stance mentions"
+cargo build --release --quiet --bin stance
+mkdir -p runs/unlabelled
+for split in newsmtsc/train newsmtsc/dev_rw newsmtsc/dev_mt opeds/train opeds/dev; do
+  ../target/release/stance mentions --field sentence_normalized --no-split \
+    --actors us,china,india,pakistan,russia "$DATA_DIR/$split.jsonl" > "runs/unlabelled/${split//\//_}.jsonl"
+done
+
+stamp "teacher logits"
+"$PYTHON" teacher_logits.py --run "runs/$TEACHER" --data-dir "$DATA_DIR" --threads "$THREADS" \
+  --unlabelled runs/unlabelled/*.jsonl
+
+stamp "student runs/$NAME"
+NAME=$NAME PYTHON=$PYTHON DATA_DIR=$DATA_DIR THREADS=$THREADS bash run.sh \
+  --distill "runs/$TEACHER/soft_labels.jsonl" "$@"
+stamp "done: bundle in $BUNDLE"
