@@ -9,7 +9,7 @@
 #   bench/compare.sh [CORPUS.jsonl]          (default: benches/data/fixture.jsonl)
 #
 # Environment: PYTHON (with training/requirements.txt installed; default training/.venv/bin/python),
-# STANCE_CHECKPOINT (the fine-tuned PyTorch weights directory for (c), made by training/run.sh;
+# STANCE_CHECKPOINT (the fine-tuned PyTorch weights directory for (c), made by training/distill.sh;
 # (c) is skipped with a note if absent), MODEL (bundle dir, default models/stance-mini),
 # THREADS (default: all cores), TORCH_LIMIT (pairs for (c), default 1000: it is slow).
 # The last line is one JSON object with the ratios (ours / theirs).

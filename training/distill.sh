@@ -17,8 +17,8 @@
 #    calibrate, bundle to $BUNDLE, evaluate.
 #
 # Env: PYTHON, NAME (student run, default distill), TEACHER (default teacher),
-# TEACHER_ARGS (train.py flags for the teacher), BUNDLE (default runs/$NAME/bundle:
-# the shipped models/stance-mini is replaced only by hand, after comparing on dev),
+# TEACHER_ARGS (train.py flags for the teacher), BUNDLE (default runs/$NAME/bundle;
+# BUNDLE=../models/stance-mini replaces the shipped model: do it only when it is better on dev),
 # DATA_DIR, THREADS, ENSEMBLE_WITH (run names; empty: the mpnet teacher alone).
 # Extra arguments go to the student's train.py.
 set -euo pipefail
@@ -31,6 +31,7 @@ ENSEMBLE_WITH=${ENSEMBLE_WITH-main}
 DATA_DIR=${DATA_DIR:-../../shared/data}
 THREADS=${THREADS:-2}
 export BUNDLE=${BUNDLE:-runs/$NAME/bundle}
+export COMMAND="${COMMAND:-bash training/distill.sh}"
 export OMP_NUM_THREADS=$THREADS OMP_WAIT_POLICY=PASSIVE TOKENIZERS_PARALLELISM=false
 
 start=$(date +%s)
@@ -57,7 +58,7 @@ teacher_runs=("runs/$TEACHER")
 for run in $ENSEMBLE_WITH; do
   if [ ! -f "runs/$run/best/model.safetensors" ]; then
     stamp "plain fine-tune runs/$run (run.sh)"
-    NAME=$run PYTHON=$PYTHON DATA_DIR=$DATA_DIR THREADS=$THREADS BUNDLE=runs/$run/bundle bash run.sh
+    NAME=$run PYTHON=$PYTHON DATA_DIR=$DATA_DIR THREADS=$THREADS BUNDLE=runs/$run/bundle COMMAND= bash run.sh
   fi
   teacher_runs+=("runs/$run")
 done

@@ -7,15 +7,18 @@
 #
 # Env: PYTHON (an interpreter that has requirements.txt), NAME (run name, default
 # main: output in training/runs/$NAME), DATA_DIR (default ../../shared/data from
-# training/), QUANT (weight_only | dynamic), THREADS (default 2), BUNDLE (output dir).
-# Writes the bundle to models/stance-mini/ (model.onnx, tokenizer.json, config.json, MODEL_CARD.md).
+# training/), QUANT (weight_only | dynamic), THREADS (default 2), BUNDLE (output dir),
+# COMMAND (the command recorded in the model card; distill.sh sets it).
+# Writes the bundle (model.onnx, tokenizer.json, config.json, MODEL_CARD.md) to
+# runs/$NAME/bundle; BUNDLE=../models/stance-mini replaces the shipped one, which
+# is done only when the new model is better on dev (see EXPERIMENTS.md).
 set -euo pipefail
 cd "$(dirname "$0")"
 NAME=${NAME:-main}
 DATA_DIR=${DATA_DIR:-../../shared/data}
 QUANT=${QUANT:-weight_only}
 THREADS=${THREADS:-2}
-BUNDLE=${BUNDLE:-../models/stance-mini}
+BUNDLE=${BUNDLE:-runs/$NAME/bundle}
 RUN=runs/$NAME
 
 if [ -z "${PYTHON:-}" ]; then
@@ -42,7 +45,7 @@ stamp "calibrate"
 stamp "bundle"
 minutes=$(( ($(date +%s) - start + 59) / 60 ))
 "$PYTHON" write_bundle.py --run "$RUN" --out "$BUNDLE" --pipeline-minutes "$minutes" \
-  --command "NAME=$NAME QUANT=$QUANT bash training/run.sh${*:+ $*}"
+  --command "${COMMAND:-NAME=$NAME QUANT=$QUANT bash training/run.sh${*:+ $*}}"
 stamp "evaluate the bundle"
 "$PYTHON" evaluate.py --bundle "$BUNDLE" --data-dir "$DATA_DIR" --threads "$THREADS" --out "$RUN/bundle_eval.json"
 "$PYTHON" make_parity_fixture.py --tokenizer "$BUNDLE/tokenizer.json"

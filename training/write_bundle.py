@@ -133,11 +133,12 @@ def distillation_text(t):
     if not d:
         return ""
     f1 = d["teacher_dev_macro_f1"]
+    others = ", ".join(f"{k} {v:.3f}" for k, v in d["candidates_dev_mean_macro_f1"].items())
     return f"""
 Distilled from a teacher: `{d['teacher']}`, all-mpnet-base-v2 (12 layers, 768 hidden, 110M parameters)
 fine-tuned on the same data, input format and head (`training/distill.sh`; dev macro-F1 dev_rw
-{f1['dev_rw']:.3f}, dev_mt {f1['dev_mt']:.3f}, op-eds {f1['opeds_dev']:.3f}; chosen on dev over the other
-candidates {d['candidates_dev_mean_macro_f1']}). Loss: {d['kd_alpha']} x T^2 x KL(teacher_T || student_T)
+{f1['dev_rw']:.3f}, dev_mt {f1['dev_mt']:.3f}, op-eds {f1['opeds_dev']:.3f}; chosen by mean dev macro-F1
+among {others}). Loss: {d['kd_alpha']} x T^2 x KL(teacher_T || student_T)
 + {1 - d['kd_alpha']:.1f} x cross-entropy on the gold label, T = {d['kd_temperature']}, over the
 {d['pairs']['labelled']:,} labelled training pairs and {d['pairs']['unlabelled']:,} unlabelled (sentence, actor)
 pairs that the library's mention detector finds in the training files' sentences (distillation term only).
@@ -210,7 +211,7 @@ x{t['data'][1].rsplit('x', 1)[1]} (the users' domain). No test split was used fo
 
     {t['command']}
 
-which runs `make_tokenizer.py`, then
+which runs {"the teacher and its soft labels (below), then " if t.get("distillation") else ""}`make_tokenizer.py`, then
 
     {t['train_command']}
 
