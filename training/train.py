@@ -1,6 +1,11 @@
-"""Fine-tune all-MiniLM-L6-v2 + a stance head on NewsMTSC train + op-ed train.
+"""Fine-tune a backbone + a stance head on NewsMTSC train + op-ed train.
 
     python train.py --name main            # -> runs/main/{config.json,train.log,epochs.jsonl,best/}
+    python train.py --name teacher --tokenizer runs/teacher/tokenizer.json   # all-mpnet-base-v2 (by its tokenizer)
+    python train.py --name distill --distill runs/teacher/soft_labels.jsonl  # MiniLM student on soft labels
+
+The backbone follows the tokenizer: all-MiniLM-L6-v2 for the bundle's WordPiece,
+all-mpnet-base-v2 for a tokenizer from `make_tokenizer.py --backbone mpnet`.
 
 Selection: after each epoch, macro-F1 on newsmtsc dev_rw, dev_mt and opeds dev;
 the checkpoint with the best mean of the three is kept in runs/<name>/best/.
