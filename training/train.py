@@ -121,8 +121,8 @@ def load_soft_labels(path, encoder, opeds_copies, excluded_sentences, log):
             copies = opeds_copies if row["source"] == "opeds" else 1
             kind = row["source"].split(":")[0]
             if row["label"] is None and row["sentence"] in excluded_sentences:
-                kind = "excluded"
-                copies = 0
+                counts["excluded"] = counts.get("excluded", 0) + 1
+                continue
             counts[kind] = counts.get(kind, 0) + 1
             i, t = encoder.encode(row["sentence"], [tuple(s) for s in row["spans"]])
             label = -1 if row["label"] is None else row["label"]
