@@ -13,13 +13,16 @@
 #    the teacher is the mpnet run, the runs in $ENSEMBLE_WITH (default main: the
 #    shipped student's plain fine-tune, made by run.sh if missing) or their
 #    ensemble, whichever has the best mean dev macro-F1;
-# 4. run.sh for the student (runs/$NAME) with --distill: train, export, int8,
+# 4. unless SWAP_ACTORS=0: the op-ed training sentences with one target country's
+#    mentions swapped for another country's (swap_actors.py), and the teacher's
+#    logits on them (a second soft-label file);
+# 5. run.sh for the student (runs/$NAME) with --distill: train, export, int8,
 #    calibrate, bundle to $BUNDLE, evaluate.
 #
 # Env: PYTHON, NAME (student run, default distill), TEACHER (default teacher),
 # TEACHER_ARGS (train.py flags for the teacher), BUNDLE (default runs/$NAME/bundle;
 # BUNDLE=../models/stance-mini replaces the shipped model: do it only when it is better on dev),
-# DATA_DIR, THREADS, ENSEMBLE_WITH (run names; empty: the mpnet teacher alone).
+# DATA_DIR, THREADS, ENSEMBLE_WITH (run names; empty: the mpnet teacher alone), SWAP_ACTORS.
 # Extra arguments go to the student's train.py.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -67,6 +70,16 @@ stamp "teacher logits (${teacher_runs[*]})"
 "$PYTHON" teacher_logits.py --run "${teacher_runs[@]}" --data-dir "$DATA_DIR" --threads "$THREADS" \
   --unlabelled runs/unlabelled/*.jsonl
 
+soft=("runs/$TEACHER/soft_labels.jsonl")
+if [ "${SWAP_ACTORS:-1}" != 0 ]; then
+  stamp "op-ed training sentences with swapped countries, teacher logits"
+  "$PYTHON" swap_actors.py "$DATA_DIR/opeds/train.jsonl" --out runs/unlabelled/opeds_train_swapped.jsonl
+  "$PYTHON" teacher_logits.py --run "${teacher_runs[@]}" --data-dir "$DATA_DIR" --threads "$THREADS" \
+    --unlabelled runs/unlabelled/opeds_train_swapped.jsonl --no-labelled \
+    --out "runs/$TEACHER/soft_labels.swapped.jsonl"
+  soft+=("runs/$TEACHER/soft_labels.swapped.jsonl")
+fi
+
 # The dev sentences' pairs carry the teacher's predictions on (mostly) the very dev
 # pairs the student is measured on; by default they stay out of the student's
 # training so that dev F1 means what it says. INCLUDE_DEV_SENTENCES=1 keeps them.
@@ -76,5 +89,5 @@ if [ "${INCLUDE_DEV_SENTENCES:-0}" != 1 ]; then
 fi
 stamp "student runs/$NAME"
 NAME=$NAME PYTHON=$PYTHON DATA_DIR=$DATA_DIR THREADS=$THREADS bash run.sh \
-  --distill "runs/$TEACHER/soft_labels.jsonl" "${exclude[@]}" "$@"
+  --distill "${soft[@]}" "${exclude[@]}" "$@"
 stamp "done: bundle in $BUNDLE"

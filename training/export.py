@@ -13,7 +13,8 @@ Quantization (`--quant`):
                pair's logits move (slightly) with what it is batched or padded with.
   weight_only  int8 weights, fp32 activations: MatMuls become MatMulNBits
                (8 bits, blocks of 32 along K, fp32 compute) and the embedding
-               tables Gather(int8) -> DequantizeLinear. Every row is computed on
+               tables int8 with a scale per row (`--embeddings row`; `tensor`: one
+               scale per table, as quantize_dynamic does). Every row is computed on
                its own, so scores do not depend on the batch (the library's rule).
   static       onnxruntime quantize_static, QDQ format, per-channel int8 weights and
                int8 activations whose scales are constants fixed from a calibration
@@ -66,7 +67,7 @@ def export_fp32(model, path):
     )
 
 
-def quantize(fp32_path, out_path, kind, per_channel=False, accuracy_level=0, bits=8):
+def quantize(fp32_path, out_path, kind, per_channel=False, accuracy_level=0, bits=8, embeddings="row"):
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -86,11 +87,56 @@ def quantize(fp32_path, out_path, kind, per_channel=False, accuracy_level=0, bit
     q = MatMulNBitsQuantizer(onnx.load(str(fp32_path)), algo_config=cfg)
     q.process()
     tmp = Path(out_path).with_suffix(".matmul.onnx")
+    if embeddings == "row":
+        # 2) embedding tables: int8 with one scale per row (see quantize_embedding_rows).
+        quantize_embedding_rows(q.model.model)
+        q.model.save_model_to_file(str(out_path), use_external_data_format=False)
+        return
     q.model.save_model_to_file(str(tmp), use_external_data_format=False)
-    # 2) embedding tables: Gather on int8 then DequantizeLinear (row-wise, so batch-invariant).
+    # 2) embedding tables: Gather on int8 then DequantizeLinear, one scale per table.
     quantize_dynamic(str(tmp), str(out_path), weight_type=QuantType.QInt8, per_channel=per_channel,
                      op_types_to_quantize=["Gather"])
     tmp.unlink()
+
+
+def quantize_embedding_rows(model):
+    """Store each 2-D float table read by a Gather as int8 with one symmetric scale per row.
+
+    One scale for the whole word-embedding table (what quantize_dynamic does) spends the
+    int8 range on a few outlier values and leaves most rows with a handful of levels;
+    a scale per row keeps every token's vector to 1/254 of its own largest entry. The
+    Gather reads the int8 rows and their scales with the same indices, so a token's
+    vector never depends on the rest of the batch. Cost: one float per row (0.1 MB).
+    """
+    import onnx
+    from onnx import helper, numpy_helper
+
+    graph = model.graph
+    tables = {t.name: t for t in graph.initializer}
+    nodes = []
+    for node in graph.node:
+        table = tables.get(node.input[0]) if node.op_type == "Gather" else None
+        axis = next((a.i for a in node.attribute if a.name == "axis"), 0)
+        if table is None or len(table.dims) != 2 or table.data_type != onnx.TensorProto.FLOAT or axis != 0:
+            nodes.append(node)
+            continue
+        w = numpy_helper.to_array(table)
+        scale = np.maximum(np.abs(w).max(axis=1, keepdims=True), 1e-12) / 127.0
+        q = np.clip(np.round(w / scale), -127, 127).astype(np.int8)
+        base, out = node.input[0], node.output[0]
+        graph.initializer.remove(table)
+        graph.initializer.extend([numpy_helper.from_array(q, base + "_int8"),
+                                  numpy_helper.from_array(scale.astype(np.float32), base + "_row_scale")])
+        nodes += [
+            helper.make_node("Gather", [base + "_int8", node.input[1]], [out + "_int8"], name=node.name + "_int8"),
+            helper.make_node("Cast", [out + "_int8"], [out + "_int8_f"], to=onnx.TensorProto.FLOAT,
+                             name=node.name + "_cast"),
+            helper.make_node("Gather", [base + "_row_scale", node.input[1]], [out + "_scale"],
+                             name=node.name + "_scale"),
+            helper.make_node("Mul", [out + "_int8_f", out + "_scale"], [out], name=node.name + "_dequant"),
+        ]
+    del graph.node[:]
+    graph.node.extend(nodes)
 
 
 CALIB_FILES = ("newsmtsc/train.jsonl", "opeds/train.jsonl")
@@ -284,6 +330,9 @@ def main(argv=None):
     p.add_argument("--accuracy-level", type=int, default=0, choices=[0, 1, 4],
                    help="MatMulNBits compute for weight_only: 0/1 fp32, 4 int8 (per-row blocks)")
     p.add_argument("--bits", type=int, default=8, choices=[4, 8], help="MatMulNBits weight bits for weight_only")
+    p.add_argument("--embeddings", choices=["row", "tensor"], default="row",
+                   help="weight_only: int8 embedding tables with a scale per row, or one per table "
+                        "(quantize_dynamic; the bundles shipped before per-row scales)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", help="output dir (default <run>/onnx; calibrate.py and write_bundle.py read that one)")
     args = p.parse_args(argv)
@@ -306,7 +355,8 @@ def main(argv=None):
         quantize_static_qdq(fp32_path, int8_path, calib, tuple(args.static_ops.split(",")), args.exclude_attention,
                             args.calib_method, args.activation_type, args.optimize, args.smooth, args.exclude)
     else:
-        quantize(fp32_path, int8_path, args.quant, args.per_channel, args.accuracy_level, args.bits)
+        quantize(fp32_path, int8_path, args.quant, args.per_channel, args.accuracy_level, args.bits,
+                 args.embeddings)
     print(f"exported + quantized ({args.quant}) in {time.time() - t0:.0f} s: "
           f"fp32 {fp32_path.stat().st_size / 1e6:.1f} MB, int8 {int8_path.stat().st_size / 1e6:.1f} MB", flush=True)
 
@@ -316,6 +366,7 @@ def main(argv=None):
         "quant": args.quant, "per_channel": args.per_channel, "opset": OPSET,
         "accuracy_level": args.accuracy_level if args.quant == "weight_only" else None,
         "bits": args.bits if args.quant == "weight_only" else None,
+        "embeddings": args.embeddings if args.quant == "weight_only" else None,
         "static": ({"calib_n": args.calib_n, "calib_seed": args.calib_seed, "calib_method": args.calib_method,
                     "ops": args.static_ops, "exclude_attention": args.exclude_attention,
                     "activation_type": args.activation_type, "optimize": args.optimize, "smooth": args.smooth, "exclude": args.exclude}

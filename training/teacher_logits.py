@@ -40,7 +40,8 @@ def labelled_pairs(data_dir):
 
 
 def unlabelled_pairs(paths):
-    """Pairs from `stance mentions` output (NewsMTSC-shaped rows without polarity)."""
+    """Pairs from `stance mentions` or swap_actors.py output (NewsMTSC-shaped rows without polarity);
+    source is the row's origin ("unlabelled" by default, "swapped") and the actor."""
     for path in paths:
         with open(path, encoding="utf-8") as f:
             for line in f:
@@ -48,7 +49,7 @@ def unlabelled_pairs(paths):
                 for t in row["targets"]:
                     spans = [(t["from"], t["to"])] + [(m["from"], m["to"]) for m in t["further_mentions"]]
                     yield {"sentence": row["sentence_normalized"], "spans": clean_spans(spans), "label": None,
-                           "source": "unlabelled:" + t["actor"]}
+                           "source": row.get("origin", "unlabelled") + ":" + t["actor"]}
 
 
 def overlaps(spans, others):
@@ -116,6 +117,8 @@ def main(argv=None):
     p.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR))
     p.add_argument("--unlabelled", nargs="*", default=[], help="`stance mentions` JSONL files")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--no-labelled", action="store_true",
+                   help="only the --unlabelled pairs (a second file next to the main soft labels)")
     p.add_argument("--out", help="default: FIRST_RUN/soft_labels.jsonl")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -131,7 +134,7 @@ def main(argv=None):
     print(f"dev scored in {time.time() - start:.0f} s; teacher: {chosen}", flush=True)
     members = [members[i] for i in candidates(members)[chosen]]
 
-    pairs = list(labelled_pairs(args.data_dir))
+    pairs = [] if args.no_labelled else list(labelled_pairs(args.data_dir))
     n_labelled = len(pairs)
     add_unlabelled(pairs, unlabelled_pairs(args.unlabelled))
     print(f"{n_labelled} labelled + {len(pairs) - n_labelled} unlabelled pairs", flush=True)
@@ -145,9 +148,11 @@ def main(argv=None):
     with open(out, "w", encoding="utf-8") as f:
         for pair, row in zip(pairs, logits):
             f.write(json.dumps({**pair, "logits": [round(float(v), 5) for v in row]}, ensure_ascii=False) + "\n")
-    labels = np.array([x["label"] for x in pairs[:n_labelled]])
-    agree = float((logits[:n_labelled].argmax(1) == labels).mean())
-    print(f"wrote {out}; teacher = gold on {agree:.1%} of the labelled training pairs")
+    print(f"wrote {out}")
+    if n_labelled:
+        labels = np.array([x["label"] for x in pairs[:n_labelled]])
+        agree = float((logits[:n_labelled].argmax(1) == labels).mean())
+        print(f"teacher = gold on {agree:.1%} of the labelled training pairs")
 
 
 if __name__ == "__main__":

@@ -64,8 +64,9 @@ def parse_args(argv=None):
     p.add_argument("--opeds-oversample", type=int, default=2, help="copies of opeds/train per epoch")
     p.add_argument("--train-vocab", action="store_true",
                    help="also train the pretrained word-embedding rows (default: only the two marker rows)")
-    p.add_argument("--distill", metavar="SOFT_LABELS.jsonl",
-                   help="train on a teacher's soft labels (teacher_logits.py output) instead of the gold files")
+    p.add_argument("--distill", nargs="+", metavar="SOFT_LABELS.jsonl",
+                   help="train on a teacher's soft labels (teacher_logits.py output, one or more files) "
+                        "instead of the gold files")
     p.add_argument("--distill-exclude", nargs="*", default=[], metavar="FILE.jsonl",
                    help="drop unlabelled soft-label pairs whose sentence is in these NewsMTSC-format files "
                         "(the dev splits, so that dev F1 measures sentences the student never saw)")
@@ -106,8 +107,8 @@ def load_gold(data_dir, encoder, opeds_copies, log):
     return ids, types, np.concatenate(labels)
 
 
-def load_soft_labels(path, encoder, opeds_copies, excluded_sentences, log):
-    """(ids, types, labels, teacher logits) from teacher_logits.py output.
+def load_soft_labels(paths, encoder, opeds_copies, excluded_sentences, log):
+    """(ids, types, labels, teacher logits) from teacher_logits.py output files.
 
     Labelled op-ed pairs are repeated `opeds_copies` times, as in gold training;
     unlabelled pairs (label null -> -1) appear once and get only the distillation
@@ -115,23 +116,24 @@ def load_soft_labels(path, encoder, opeds_copies, excluded_sentences, log):
     """
     ids, types, labels, soft = [], [], [], []
     counts = {}
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            row = json.loads(line)
-            copies = opeds_copies if row["source"] == "opeds" else 1
-            kind = row["source"].split(":")[0]
-            if row["label"] is None and row["sentence"] in excluded_sentences:
-                counts["excluded"] = counts.get("excluded", 0) + 1
-                continue
-            counts[kind] = counts.get(kind, 0) + 1
-            i, t = encoder.encode(row["sentence"], [tuple(s) for s in row["spans"]])
-            label = -1 if row["label"] is None else row["label"]
-            for _ in range(copies):
-                ids.append(i)
-                types.append(t)
-                labels.append(label)
-                soft.append(row["logits"])
-    log(f"{path}: pairs by source {counts} (op-eds x{opeds_copies}); {len(ids)} per epoch")
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                row = json.loads(line)
+                copies = opeds_copies if row["source"] == "opeds" else 1
+                kind = row["source"].split(":")[0]
+                if row["label"] is None and row["sentence"] in excluded_sentences:
+                    counts["excluded"] = counts.get("excluded", 0) + 1
+                    continue
+                counts[kind] = counts.get(kind, 0) + 1
+                i, t = encoder.encode(row["sentence"], [tuple(s) for s in row["spans"]])
+                label = -1 if row["label"] is None else row["label"]
+                for _ in range(copies):
+                    ids.append(i)
+                    types.append(t)
+                    labels.append(label)
+                    soft.append(row["logits"])
+    log(f"{' + '.join(map(str, paths))}: pairs by source {counts} (op-eds x{opeds_copies}); {len(ids)} per epoch")
     return ids, types, np.array(labels, dtype=np.int64), np.array(soft, dtype=np.float32)
 
 

@@ -101,22 +101,25 @@ def main(argv=None):
 
 def distillation_record(train_cfg):
     """What the student was distilled from: teacher, its dev scores, loss and pair counts."""
-    soft = Path(train_cfg["distill"])
-    if not soft.is_absolute():
-        soft = TRAINING_DIR / soft
-    teacher = load(soft.with_suffix(".dev.json"))
+    files = train_cfg["distill"]
+    files = [files] if isinstance(files, str) else files
+    soft_files = [Path(f) if Path(f).is_absolute() else TRAINING_DIR / f for f in files]
+    teacher = load(soft_files[0].with_suffix(".dev.json"))
     excluded = {sentence for path in train_cfg.get("distill_exclude") or []
                 for sentence, *_ in read_examples(TRAINING_DIR / path if not Path(path).is_absolute() else path)}
-    counts = {"labelled": 0, "unlabelled": 0, "unlabelled_excluded": 0}
-    with open(soft, encoding="utf-8") as f:
-        for line in f:
-            row = json.loads(line)
-            if row["label"] is not None:
-                counts["labelled"] += 1
-            elif row["sentence"] in excluded:
-                counts["unlabelled_excluded"] += 1
-            else:
-                counts["unlabelled"] += 1
+    counts = {"labelled": 0, "unlabelled": 0, "unlabelled_excluded": 0, "swapped": 0}
+    for soft in soft_files:
+        with open(soft, encoding="utf-8") as f:
+            for line in f:
+                row = json.loads(line)
+                if row["label"] is not None:
+                    counts["labelled"] += 1
+                elif row["sentence"] in excluded:
+                    counts["unlabelled_excluded"] += 1
+                elif row["source"].startswith("swapped:"):
+                    counts["swapped"] += 1
+                else:
+                    counts["unlabelled"] += 1
     return {
         "teacher": teacher["chosen"],
         "teacher_dev_macro_f1": {k: round(v, 4) for k, v in teacher["candidates"][teacher["chosen"]].items()},
@@ -141,10 +144,18 @@ fine-tuned on the same data, input format and head (`training/distill.sh`; dev m
 among {others}). Loss: {d['kd_alpha']} x T^2 x KL(teacher_T || student_T)
 + {1 - d['kd_alpha']:.1f} x cross-entropy on the gold label, T = {d['kd_temperature']}, over the
 {d['pairs']['labelled']:,} labelled training pairs and {d['pairs']['unlabelled']:,} unlabelled (sentence, actor)
-pairs that the library's mention detector finds in the training files' sentences (distillation term only).
+pairs that the library's mention detector finds in the training files' sentences{swapped_text(d)} (distillation term only).
 The {d['pairs']['unlabelled_excluded']:,} pairs found in the dev splits' sentences were left out, so the dev
 metrics below are on sentences the student never saw. The teacher is not shipped.
 """
+
+
+def swapped_text(d):
+    n = d["pairs"].get("swapped", 0)
+    if not n:
+        return ""
+    return (f", and {n:,} op-ed training sentences with one country's mentions swapped for another's"
+            " (`swap_actors.py`)")
 
 
 def model_card(config, export, calib, size):
@@ -167,7 +178,11 @@ def model_card(config, export, calib, size):
                        "symmetric, blocks of 32, "
                        + ("fp32 compute" if not export.get("accuracy_level") else
                           f"accuracy_level {export['accuracy_level']}: activations quantized per row and block")
-                       + ") and the embedding tables are int8 `Gather` + `DequantizeLinear`. No activation is "
+                       + ") and the embedding tables are int8 "
+                       + ("with one scale per row (`Gather` of the int8 row and of its scale, `Cast`, `Mul`)"
+                          if export.get("embeddings", "tensor") == "row" else
+                          "with one scale per table (`Gather` + `DequantizeLinear`)")
+                       + ". No activation is "
                        "quantized over the batch, so a sentence's scores do not depend on what it is batched or "
                        "padded with (checked: max |logit difference| "
                        f"{export['padding_max_abs_diff']['int8']:.1e}). onnxruntime's `quantize_dynamic` was "
