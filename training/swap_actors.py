@@ -49,7 +49,7 @@ def surface_forms():
 
 
 FORMS = surface_forms()
-MENTIONED = re.compile(r"\b(" + "|".join(re.escape(f) for f in sorted(FORMS, key=len, reverse=True)) + r")(?![\w.])")
+MENTIONED = re.compile(r"\b(" + "|".join(re.escape(f) for f in sorted(FORMS, key=len, reverse=True)) + r")(?!\w)")
 
 
 def countries_named(sentence):
