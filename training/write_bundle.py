@@ -150,6 +150,10 @@ metrics below are on sentences the student never saw. The teacher is not shipped
 """
 
 
+def epoch_text(best_epoch):
+    return best_epoch if isinstance(best_epoch, str) else f"epoch {best_epoch}"
+
+
 def swapped_text(d):
     n = d["pairs"].get("swapped", 0)
     if not n:
@@ -233,8 +237,8 @@ which runs {"the teacher and its soft labels (below), then " if t.get("distillat
 then `export.py`, `calibrate.py`, `write_bundle.py` and `evaluate.py` (see `training/README.md`).
 AdamW (backbone lr {t['lr']}, head lr {t['head_lr']}, weight decay {t['weight_decay']}), linear warmup
 {t['warmup']:.0%} then linear decay, batches of {t['batch_size']} bucketed by length with dynamic padding,
-dropout {t['dropout']}, {t['epochs']} epochs, seed {t['seed']}; {vocab}. The checkpoint kept is the epoch with the best mean
-macro-F1 over the three dev splits (epoch {t['best_epoch']}). Training took {t['train_minutes']} min on 2 CPU cores.
+dropout {t['dropout']}, {t['epochs']} epochs, seed {t['seed']}; {vocab}. The checkpoint kept is the one with the best mean
+macro-F1 over the three dev splits ({epoch_text(t['best_epoch'])}). Training took {t['train_minutes']} min on 2 CPU cores.
 {distillation_text(t)}
 ## Dev metrics
 
