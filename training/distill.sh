@@ -13,9 +13,9 @@
 #    the teacher is the mpnet run, the runs in $ENSEMBLE_WITH (default main: the
 #    shipped student's plain fine-tune, made by run.sh if missing) or their
 #    ensemble, whichever has the best mean dev macro-F1;
-# 4. unless SWAP_ACTORS=0: the op-ed training sentences with one target country's
+# 4. with SWAP_ACTORS=1: the op-ed training sentences with one target country's
 #    mentions swapped for another country's (swap_actors.py), and the teacher's
-#    logits on them (a second soft-label file);
+#    logits on them (a second soft-label file; measured, not better: EXPERIMENTS.md);
 # 5. run.sh for the student (runs/$NAME) with --distill: train, export, int8,
 #    calibrate, bundle to $BUNDLE, evaluate.
 #
@@ -71,7 +71,7 @@ stamp "teacher logits (${teacher_runs[*]})"
   --unlabelled runs/unlabelled/*.jsonl
 
 soft=("runs/$TEACHER/soft_labels.jsonl")
-if [ "${SWAP_ACTORS:-1}" != 0 ]; then
+if [ "${SWAP_ACTORS:-0}" = 1 ]; then
   stamp "op-ed training sentences with swapped countries, teacher logits"
   "$PYTHON" swap_actors.py "$DATA_DIR/opeds/train.jsonl" --out runs/unlabelled/opeds_train_swapped.jsonl
   "$PYTHON" teacher_logits.py --run "${teacher_runs[@]}" --data-dir "$DATA_DIR" --threads "$THREADS" \
