@@ -86,12 +86,12 @@ def quantize(fp32_path, out_path, kind, per_channel=False, accuracy_level=0, bit
     logging.getLogger("onnxruntime.quantization.matmul_nbits_quantizer").setLevel(logging.WARNING)
     q = MatMulNBitsQuantizer(onnx.load(str(fp32_path)), algo_config=cfg)
     q.process()
-    tmp = Path(out_path).with_suffix(".matmul.onnx")
     if embeddings == "row":
         # 2) embedding tables: int8 with one scale per row (see quantize_embedding_rows).
         quantize_embedding_rows(q.model.model)
         q.model.save_model_to_file(str(out_path), use_external_data_format=False)
         return
+    tmp = Path(out_path).with_suffix(".matmul.onnx")
     q.model.save_model_to_file(str(tmp), use_external_data_format=False)
     # 2) embedding tables: Gather on int8 then DequantizeLinear, one scale per table.
     quantize_dynamic(str(tmp), str(out_path), weight_type=QuantType.QInt8, per_channel=per_channel,

@@ -38,7 +38,7 @@ COUNTRIES = {
 # Other surface forms in the data -> (country, form index).
 EXTRA_FORMS = {"US": ("US", 0), "U.S.": ("US", 0), "United States": ("US", 0), "USA": ("US", 0),
                "Delhi": ("India", 2)}
-US_NOUNS_AFTER_THE = ("US", "U.S.", "United States", "USA")
+US_NOUNS_AFTER_THE = tuple(name for name, form in EXTRA_FORMS.items() if form == ("US", 0))
 
 
 def surface_forms():
@@ -56,7 +56,7 @@ def countries_named(sentence):
     return {FORMS[m.group(1)][0] for m in MENTIONED.finditer(sentence)}
 
 
-def target_spans(sentence, target):
+def target_spans(target):
     spans = [(target["from"], target["to"])] + [(m["from"], m["to"]) for m in target.get("further_mentions", [])]
     return sorted(spans)
 
@@ -92,7 +92,7 @@ def swapped_rows(rows, seed):
             if not choices:
                 continue
             new_country = rng.choice(choices)
-            swapped = replace_spans(sentence, target_spans(sentence, target), new_country)
+            swapped = replace_spans(sentence, target_spans(target), new_country)
             if swapped is None:
                 continue
             text, spans = swapped
