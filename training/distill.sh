@@ -9,7 +9,8 @@
 #    sentences of the data files (`stance mentions`, all built-in actors; dev
 #    sentences included, never their labels) -> runs/unlabelled/; the student
 #    leaves the dev sentences' pairs out unless INCLUDE_DEV_SENTENCES=1 (see below);
-# 3. the teacher's logits on the labelled training pairs and those unlabelled pairs;
+# 3. the teacher's logits on the labelled training pairs and those unlabelled pairs
+#    (skipped when runs/$TEACHER/soft_labels.jsonl exists);
 #    the teacher is the mpnet run, the runs in $ENSEMBLE_WITH (default main: the
 #    shipped student's plain fine-tune, made by run.sh if missing) or their
 #    ensemble, whichever has the best mean dev macro-F1;
@@ -66,9 +67,14 @@ for run in $ENSEMBLE_WITH; do
   teacher_runs+=("runs/$run")
 done
 
-stamp "teacher logits (${teacher_runs[*]})"
-"$PYTHON" teacher_logits.py --run "${teacher_runs[@]}" --data-dir "$DATA_DIR" --threads "$THREADS" \
-  --unlabelled runs/unlabelled/*.jsonl
+# A quarter hour on two cores: made once, then reused by every student (soup.sh trains several).
+if [ ! -f "runs/$TEACHER/soft_labels.jsonl" ]; then
+  stamp "teacher logits (${teacher_runs[*]})"
+  "$PYTHON" teacher_logits.py --run "${teacher_runs[@]}" --data-dir "$DATA_DIR" --threads "$THREADS" \
+    --unlabelled runs/unlabelled/*.jsonl
+else
+  stamp "teacher logits: reusing runs/$TEACHER/soft_labels.jsonl (delete it to recompute)"
+fi
 
 soft=("runs/$TEACHER/soft_labels.jsonl")
 if [ "${SWAP_ACTORS:-0}" = 1 ]; then

@@ -8,7 +8,8 @@
 # Env: PYTHON (an interpreter that has requirements.txt), NAME (run name, default
 # main: output in training/runs/$NAME), DATA_DIR (default ../../shared/data from
 # training/), QUANT (weight_only | dynamic), THREADS (default 2), BUNDLE (output dir),
-# COMMAND (the command recorded in the model card; distill.sh sets it).
+# COMMAND (the command recorded in the model card; distill.sh sets it), SOUP (finished
+# run directories: average their weights with soup.py instead of training; soup.sh sets it).
 # Writes the bundle (model.onnx, tokenizer.json, config.json, MODEL_CARD.md) to
 # runs/$NAME/bundle; BUNDLE=../models/stance-mini replaces the shipped one, which
 # is done only when the new model is better on dev (see EXPERIMENTS.md).
@@ -36,8 +37,14 @@ stamp() { echo "== $(date +%H:%M:%S) (+$(( ($(date +%s) - start) / 60 )) min) $*
 
 stamp "tokenizer"
 "$PYTHON" make_tokenizer.py "$BUNDLE/tokenizer.json"
-stamp "train $RUN"
-"$PYTHON" train.py --name "$NAME" --data-dir "$DATA_DIR" --threads "$THREADS" "$@"
+if [ -n "${SOUP:-}" ]; then
+  stamp "average $SOUP into $RUN"
+  # shellcheck disable=SC2086  # SOUP is a list of run directories
+  "$PYTHON" soup.py --name "$NAME" --data-dir "$DATA_DIR" --threads "$THREADS" --runs $SOUP "$@"
+else
+  stamp "train $RUN"
+  "$PYTHON" train.py --name "$NAME" --data-dir "$DATA_DIR" --threads "$THREADS" "$@"
+fi
 stamp "export + quantize ($QUANT)"
 "$PYTHON" export.py --run "$RUN" --data-dir "$DATA_DIR" --quant "$QUANT" --threads "$THREADS"
 stamp "calibrate"

@@ -69,7 +69,7 @@ def main(argv=None):
         "warmup": train_cfg["warmup"],
         "dropout": train_cfg["dropout"],
         "train_vocab": train_cfg.get("train_vocab", False),
-        "data": ["newsmtsc/train.jsonl", f"opeds/train.jsonl x{train_cfg['opeds_oversample']}"],
+        "data": ["newsmtsc/train.jsonl", f"opeds/train.jsonl x{oversample_text(train_cfg)}"],
         "selection": "best mean macro-F1 over dev_rw, dev_mt, opeds_dev after each epoch",
         "head": "concat(masked mean pooling, hidden state at first [TGT]) -> dropout -> linear(768, 3)",
         "train_minutes": round(summary["train_minutes"], 1),
@@ -81,6 +81,8 @@ def main(argv=None):
         training["pipeline_minutes"] = round(args.pipeline_minutes, 1)
     if train_cfg.get("distill"):
         training["distillation"] = distillation_record(train_cfg)
+    if train_cfg.get("soup"):
+        training["soup"] = train_cfg["soup"]["ingredients"]
     config = {
         "name": "stance-mini",
         "labels": LABELS,
@@ -147,6 +149,41 @@ among {others}). Loss: {d['kd_alpha']} x T^2 x KL(teacher_T || student_T)
 pairs that the library's mention detector finds in the training files' sentences{swapped_text(d)} (distillation term only).
 The {d['pairs']['unlabelled_excluded']:,} pairs found in the dev splits' sentences were left out, so the dev
 metrics below are on sentences the student never saw. The teacher is not shipped.
+"""
+
+
+def oversample_text(train_cfg):
+    """'2', or '2 / 3' for a soup whose ingredients saw the op-ed pairs a different number of times."""
+    ingredients = (train_cfg.get("soup") or {}).get("ingredients")
+    if not ingredients:
+        return str(train_cfg["opeds_oversample"])
+    copies = [load(TRAINING_DIR / i["run"] / "config.json")["opeds_oversample"] for i in ingredients]
+    return " / ".join(str(c) for c in sorted(set(copies)))
+
+
+def kept_text(t):
+    if t.get("soup"):
+        return "Each ingredient of the soup below kept its epoch with the best mean macro-F1 over the three dev splits."
+    return (f"The checkpoint kept is the one with the best mean macro-F1 over the three dev splits "
+            f"({epoch_text(t['best_epoch'])}).")
+
+
+def soup_text(t):
+    ingredients = t.get("soup")
+    if not ingredients:
+        return ""
+    rows = "\n".join(f"| `{i['command']}` | {epoch_text(i['epoch'])} | {i['dev_macro_f1']['dev_rw']:.3f} "
+                     f"| {i['dev_macro_f1']['dev_mt']:.3f} | {i['dev_macro_f1']['opeds_dev']:.3f} |"
+                     for i in ingredients)
+    return f"""
+The weights are a model soup: the uniform average of {len(ingredients)} students (`training/soup.py`),
+each distilled from the same backbone as described above with the flags in its command below (the
+settings listed above are the first one's). The average is one model of the same size and speed
+whose mean dev macro-F1 is higher than each ingredient's (fp32 dev macro-F1 of each one's kept epoch):
+
+| ingredient (from `training/`) | kept | dev_rw | dev_mt | op-eds |
+| --- | --- | --- | --- | --- |
+{rows}
 """
 
 
@@ -237,9 +274,9 @@ which runs {"the teacher and its soft labels (below), then " if t.get("distillat
 then `export.py`, `calibrate.py`, `write_bundle.py` and `evaluate.py` (see `training/README.md`).
 AdamW (backbone lr {t['lr']}, head lr {t['head_lr']}, weight decay {t['weight_decay']}), linear warmup
 {t['warmup']:.0%} then linear decay, batches of {t['batch_size']} bucketed by length with dynamic padding,
-dropout {t['dropout']}, {t['epochs']} epochs, seed {t['seed']}; {vocab}. The checkpoint kept is the one with the best mean
-macro-F1 over the three dev splits ({epoch_text(t['best_epoch'])}). Training took {t['train_minutes']} min on 2 CPU cores.
-{distillation_text(t)}
+dropout {t['dropout']}, {t['epochs']} epochs, seed {t['seed']}; {vocab}. {kept_text(t)}
+Training took {t['train_minutes']} min on 2 CPU cores.
+{distillation_text(t)}{soup_text(t)}
 ## Dev metrics
 
 Macro-F1, accuracy and F1-pn (mean F1 of the two polar classes) on the dev splits.
