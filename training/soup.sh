@@ -17,11 +17,12 @@ cd "$(dirname "$0")"
 NAME=${NAME:-soup}
 export PYTHON=${PYTHON:-python3} DATA_DIR=${DATA_DIR:-../../shared/data} THREADS=${THREADS:-2}
 
-# One line per ingredient: its run name, then the student's train.py flags.
-# Chosen with `soup.py --greedy` among the students in EXPERIMENTS.md.
+# One line per ingredient: its run name, then the student's train.py flags. Chosen by
+# `soup.py --greedy` over the seed-43 students, in its order (EXPERIMENTS.md, "Model soups").
 INGREDIENTS=(
-  "distill-a08 --kd-alpha 0.8"
-  "distill-a08-os3 --kd-alpha 0.8 --opeds-oversample 3"
+  "distill-a09-s43 --kd-alpha 0.9 --seed 43"
+  "distill-a08-s43 --kd-alpha 0.8 --seed 43"
+  "distill-a08-os3-s43 --kd-alpha 0.8 --opeds-oversample 3 --seed 43"
 )
 
 runs=()

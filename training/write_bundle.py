@@ -275,7 +275,7 @@ then `export.py`, `calibrate.py`, `write_bundle.py` and `evaluate.py` (see `trai
 AdamW (backbone lr {t['lr']}, head lr {t['head_lr']}, weight decay {t['weight_decay']}), linear warmup
 {t['warmup']:.0%} then linear decay, batches of {t['batch_size']} bucketed by length with dynamic padding,
 dropout {t['dropout']}, {t['epochs']} epochs, seed {t['seed']}; {vocab}. {kept_text(t)}
-Training took {t['train_minutes']} min on 2 CPU cores.
+Training took {t['train_minutes']} min on 2 CPU cores{" (the ingredients together)" if t.get("soup") else ""}.
 {distillation_text(t)}{soup_text(t)}
 ## Dev metrics
 
