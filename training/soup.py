@@ -19,7 +19,6 @@ config is the first ingredient's, with `soup` listing what went in.
 import argparse
 import json
 import os
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -29,12 +28,17 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads; see t
 import torch  # noqa: E402
 from safetensors.torch import load_file, save_file  # noqa: E402
 
-from stance_model import DEFAULT_DATA_DIR, TRAINING_DIR, build_model, load_dev, make_encoder, write_json  # noqa: E402
+from stance_model import (  # noqa: E402
+    DEFAULT_DATA_DIR,
+    TRAINING_DIR,
+    build_model,
+    command_line,
+    load_dev,
+    make_encoder,
+    read_json,
+    write_json,
+)
 from train import evaluate_dev  # noqa: E402
-
-
-def load_json(path):
-    return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
 def mean_state(states):
@@ -58,7 +62,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    metas = {run: load_json(Path(run) / "best" / "meta.json") for run in args.runs}
+    metas = {run: read_json(Path(run) / "best" / "meta.json") for run in args.runs}
     tokenizers = {m["config"]["tokenizer"] for m in metas.values()}
     if len(tokenizers) != 1:
         sys.exit(f"the runs use different tokenizers: {sorted(tokenizers)}")
@@ -88,10 +92,9 @@ def main(argv=None):
 def write_run(args, metas, chosen, steps, state, res, dev):
     run_dir = Path(args.runs_dir) / args.name
     (run_dir / "best").mkdir(parents=True, exist_ok=True)
-    command = "python " + " ".join(shlex.quote(a) for a in ([Path(sys.argv[0]).name] + sys.argv[1:]))
     ingredients = [{"run": r, "command": metas[r]["config"]["command"], "epoch": metas[r]["epoch"],
                     "dev_macro_f1": {n: round(metas[r]["dev"][n]["macro_f1"], 4) for n in dev}} for r in chosen]
-    config = {**metas[chosen[0]]["config"], "name": args.name, "command": command,
+    config = {**metas[chosen[0]]["config"], "name": args.name, "command": command_line(),
               "soup": {"greedy": args.greedy, "ingredients": ingredients, "steps": steps}}
     write_json(run_dir / "config.json", config)
     epoch = f"soup of {len(chosen)}"
@@ -99,7 +102,7 @@ def write_run(args, metas, chosen, steps, state, res, dev):
     save_file(state, str(run_dir / "best" / "model.safetensors"))
     write_json(run_dir / "best" / "meta.json", {"config": config, **record})
     (run_dir / "epochs.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
-    minutes = sum(load_json(Path(r) / "summary.json")["train_minutes"] for r in chosen)
+    minutes = sum(read_json(Path(r) / "summary.json")["train_minutes"] for r in chosen)
     write_json(run_dir / "summary.json", {"best_epoch": epoch, "best": res, "train_minutes": minutes,
                                           "epochs": [{"epoch": epoch, **{n: res[n]["macro_f1"] for n in dev}}]})
     print(f"{time.strftime('%H:%M:%S')} wrote {run_dir}: {len(chosen)} runs, mean macro-F1 "

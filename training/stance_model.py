@@ -9,6 +9,8 @@ batched with.
 import json
 import os
 import random
+import shlex
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -205,6 +207,15 @@ def load_dev(data_dir, encoder):
 def make_encoder(tokenizer_path=DEFAULT_TOKENIZER):
     tok = load_tokenizer(tokenizer_path)
     return tok, Encoder(tok)
+
+
+def read_json(path):
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def command_line():
+    """This script's command line, as it can be pasted from training/, for the run's record."""
+    return "python " + " ".join(shlex.quote(a) for a in [Path(sys.argv[0]).name] + sys.argv[1:])
 
 
 def write_json(path, obj):

@@ -14,8 +14,6 @@ import argparse
 import json
 import math
 import os
-import shlex
-import sys
 import time
 from pathlib import Path
 
@@ -36,6 +34,7 @@ from stance_model import (
     backbone_of,
     TRAINING_DIR,
     build_model,
+    command_line,
     encode_file,
     freeze_vocab,
     merged_state_dict,
@@ -238,8 +237,7 @@ def main(argv=None):
         log_file.write(line + "\n")
         log_file.flush()
 
-    command = "python " + " ".join(shlex.quote(a) for a in ([Path(sys.argv[0]).name] + sys.argv[1:]))
-    config = {"command": command, **vars(args)}
+    config = {"command": command_line(), **vars(args)}
     write_json(run_dir / "config.json", config)
     log(f"config: {json.dumps(config)}")
 

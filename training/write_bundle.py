@@ -11,17 +11,13 @@ import shutil
 from pathlib import Path
 
 from stance_format import LABELS, input_format, load_tokenizer, read_examples
-from stance_model import BACKBONE_NAME, DEV_SPLITS, TRAINING_DIR, write_json
+from stance_model import BACKBONE_NAME, DEV_SPLITS, TRAINING_DIR, read_json, write_json
 
 SPLIT_TITLES = {"dev_rw": "NewsMTSC dev_rw", "dev_mt": "NewsMTSC dev_mt", "opeds_dev": "op-eds dev"}
 
 
 def short(res):
     return {k: round(res[k], 4) for k in ("macro_f1", "accuracy", "f1_pn")} | {"n": res["n"]}
-
-
-def load(path):
-    return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
 def main(argv=None):
@@ -32,11 +28,11 @@ def main(argv=None):
     p.add_argument("--pipeline-minutes", type=float, help="wall time of the whole pipeline, for the record")
     args = p.parse_args(argv)
     run, out = Path(args.run), Path(args.out)
-    train_cfg = load(run / "config.json")
-    meta = load(run / "best" / "meta.json")
-    summary = load(run / "summary.json")
-    export = load(run / "onnx" / "export.json")
-    calib = load(run / "calibration.json")
+    train_cfg = read_json(run / "config.json")
+    meta = read_json(run / "best" / "meta.json")
+    summary = read_json(run / "summary.json")
+    export = read_json(run / "onnx" / "export.json")
+    calib = read_json(run / "calibration.json")
     if not all(export["checks"].values()):
         print(f"WARNING: export checks failed: {export['checks']}")
 
@@ -106,7 +102,7 @@ def distillation_record(train_cfg):
     files = train_cfg["distill"]
     files = [files] if isinstance(files, str) else files
     soft_files = [Path(f) if Path(f).is_absolute() else TRAINING_DIR / f for f in files]
-    teacher = load(soft_files[0].with_suffix(".dev.json"))
+    teacher = read_json(soft_files[0].with_suffix(".dev.json"))
     excluded = {sentence for path in train_cfg.get("distill_exclude") or []
                 for sentence, *_ in read_examples(TRAINING_DIR / path if not Path(path).is_absolute() else path)}
     counts = {"labelled": 0, "unlabelled": 0, "unlabelled_excluded": 0, "swapped": 0}
@@ -157,7 +153,7 @@ def oversample_text(train_cfg):
     ingredients = (train_cfg.get("soup") or {}).get("ingredients")
     if not ingredients:
         return str(train_cfg["opeds_oversample"])
-    copies = [load(TRAINING_DIR / i["run"] / "config.json")["opeds_oversample"] for i in ingredients]
+    copies = [read_json(TRAINING_DIR / i["run"] / "config.json")["opeds_oversample"] for i in ingredients]
     return " / ".join(str(c) for c in sorted(set(copies)))
 
 
