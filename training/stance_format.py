@@ -13,6 +13,7 @@ Format "marked_pair":
      of the budget before the first opening marker (so the target stays in view).
   5. input_ids = [CLS] A [SEP] B [SEP]; token_type_ids 0 for [CLS] A [SEP], 1 after.
 """
+import hashlib
 import json
 from pathlib import Path
 
@@ -107,8 +108,21 @@ def read_examples(path):
                 spans = [(t["from"], t["to"])]
                 spans += [(m["from"], m["to"]) for m in t.get("further_mentions") or []]
                 label = POLARITY_TO_LABEL[float(t["polarity"])]
-                meta = {"line": line_no, "gid": t.get("Input.gid"), "confidence": t.get("confidence")}
+                meta = {"line": line_no, "gid": t.get("Input.gid"), "confidence": t.get("confidence"),
+                        "article": article_of(row)}
                 yield sentence, spans, label, meta
+
+
+def article_of(row):
+    """The article a NewsMTSC-format row comes from: its `source_url`, else its `primary_gid`."""
+    return row.get("source_url") or row.get("primary_gid")
+
+
+def article_fold(article, folds):
+    """The cross-validation fold (0 .. folds-1) of an article: a stable hash of its key, so every
+    sentence of one article lands in the same fold, on every machine and in every run."""
+    digest = hashlib.sha256((article or "").encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % folds
 
 
 def load_tokenizer(path):

@@ -2,6 +2,7 @@
 
     python teacher_logits.py --run runs/teacher --unlabelled runs/unlabelled/*.jsonl
     python teacher_logits.py --run runs/teacher runs/main --unlabelled ...   # an ensemble
+    python teacher_logits.py --bundle runs/prev-bundle --out runs/prev/soft_labels.jsonl  # an ONNX bundle
 
 Pairs: the labelled training pairs (NewsMTSC train, op-ed train; gold label
 kept) and the unlabelled (sentence, actor) pairs that `stance mentions` found in
@@ -72,6 +73,23 @@ def log_probs(logits):
     return torch.log_softmax(torch.from_numpy(logits).double(), -1).numpy()
 
 
+class BundleMember:
+    """A finished bundle (model.onnx + tokenizer.json + config.json) as a teacher, run with onnxruntime:
+    e.g. a previously shipped stance-mini, whose knowledge a new student should keep."""
+
+    def __init__(self, bundle, threads):
+        from evaluate import ort_logits, ort_session
+
+        self.run = Path(bundle)
+        config = json.loads((self.run / "config.json").read_text(encoding="utf-8"))
+        self.encoder = Encoder(load_tokenizer(self.run / "tokenizer.json"), config["input_format"])
+        self.session, self.ort_logits = ort_session(self.run / "model.onnx", threads), ort_logits
+
+    def logits(self, sentences_and_spans):
+        encoded = [self.encoder.encode(s, spans) for s, spans in sentences_and_spans]
+        return self.ort_logits(self.session, [e[0] for e in encoded], [e[1] for e in encoded])
+
+
 class Member:
     """One teacher run: its checkpoint and the tokenizer it was trained with."""
 
@@ -113,7 +131,8 @@ def dev_report(members, data_dir):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--run", nargs="+", required=True, help="teacher run dir(s) with best/ checkpoint")
+    p.add_argument("--run", nargs="*", default=[], help="teacher run dir(s) with best/ checkpoint")
+    p.add_argument("--bundle", nargs="*", default=[], help="teacher bundle dir(s) with model.onnx (onnxruntime)")
     p.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR))
     p.add_argument("--unlabelled", nargs="*", default=[], help="`stance mentions` JSONL files")
     p.add_argument("--threads", type=int, default=2)
@@ -122,9 +141,13 @@ def main(argv=None):
     p.add_argument("--out", help="default: FIRST_RUN/soft_labels.jsonl")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if not args.run and not args.bundle:
+        p.error("give at least one --run or --bundle")
+    if not args.out and not args.run:
+        p.error("--out is required when the teachers are bundles")
     out = Path(args.out or Path(args.run[0]) / "soft_labels.jsonl")
 
-    members = [Member(run) for run in args.run]
+    members = [Member(run) for run in args.run] + [BundleMember(b, args.threads) for b in args.bundle]
     start = time.time()
     dev = dev_report(members, args.data_dir)
     chosen = max(dev, key=lambda name: dev[name]["mean"])

@@ -1,4 +1,4 @@
-"""Fine-tune a backbone + a stance head on NewsMTSC train + op-ed train.
+"""Fine-tune a backbone + a stance head on NewsMTSC train + op-ed train (+ op-ed natural).
 
     python train.py --name main            # -> runs/main/{config.json,train.log,epochs.jsonl,best/}
     python train.py --name teacher --tokenizer runs/teacher/tokenizer.json   # all-mpnet-base-v2 (by its tokenizer)
@@ -7,8 +7,16 @@
 The backbone follows the tokenizer: all-MiniLM-L6-v2 for the bundle's WordPiece,
 all-mpnet-base-v2 for a tokenizer from `make_tokenizer.py --backbone mpnet`.
 
-Selection: after each epoch, macro-F1 on newsmtsc dev_rw, dev_mt and opeds dev;
-the checkpoint with the best mean of the three is kept in runs/<name>/best/.
+Selection: after each epoch, macro-F1 on newsmtsc dev_rw, dev_mt and opeds dev
+(and, with --holdout-fold, the held-out fold of opeds/natural.jsonl); the checkpoint
+with the best mean of those is kept in runs/<name>/best/.
+
+Op-ed natural (--natural-copies N): every actor-mentioning sentence of 681 articles,
+mostly neutral, as users' corpora are. Its articles are split into --folds folds by a
+stable hash of the article (stance_format.article_fold); --holdout-fold I keeps fold I
+out of training and scores it each epoch as the dev split natural_fI, so a run is one
+fold of a cross-validation grouped by article. With --distill, natural pairs get the
+gold cross-entropy only: the teacher was not trained on that distribution.
 """
 import argparse
 import json
@@ -25,7 +33,7 @@ import numpy as np
 import torch
 
 from metrics import classification_report
-from stance_format import read_examples
+from stance_format import article_fold, read_examples
 from stance_model import (
     DEFAULT_DATA_DIR,
     DEFAULT_TOKENIZER,
@@ -47,6 +55,9 @@ from stance_model import (
 )
 
 
+NATURAL = "opeds/natural.jsonl"
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--name", default="main", help="run name: output goes to runs/<name>/")
@@ -61,6 +72,11 @@ def parse_args(argv=None):
     p.add_argument("--warmup", type=float, default=0.06, help="fraction of steps for linear warmup")
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--opeds-oversample", type=int, default=2, help="copies of opeds/train per epoch")
+    p.add_argument("--natural-copies", type=int, default=0,
+                   help="copies of opeds/natural.jsonl per epoch (minus the held-out fold)")
+    p.add_argument("--folds", type=int, default=5, help="article-grouped folds of opeds/natural.jsonl")
+    p.add_argument("--holdout-fold", type=int, default=-1,
+                   help="keep this fold of opeds/natural.jsonl out of training and score it as a dev split")
     p.add_argument("--train-vocab", action="store_true",
                    help="also train the pretrained word-embedding rows (default: only the two marker rows)")
     p.add_argument("--distill", nargs="+", metavar="SOFT_LABELS.jsonl",
@@ -109,6 +125,37 @@ def load_gold(data_dir, encoder, opeds_copies, log):
     return ids, types, np.concatenate(labels)
 
 
+def load_natural(data_dir, encoder, folds, holdout, log):
+    """((ids, types, labels) to train on, {dev name: (ids, types, labels)} held out) from
+    opeds/natural.jsonl: every fold but `holdout` (-1: none) for training."""
+    train, held = ([], [], []), ([], [], [])
+    for sentence, spans, label, meta in read_examples(Path(data_dir) / NATURAL):
+        part = held if article_fold(meta["article"], folds) == holdout else train
+        i, t = encoder.encode(sentence, spans)
+        part[0].append(i)
+        part[1].append(t)
+        part[2].append(label)
+    train = (train[0], train[1], np.array(train[2], dtype=np.int64))
+    log(f"{NATURAL}: {len(train[0])} training pairs, labels {np.bincount(train[2], minlength=3).tolist()}; "
+        f"fold {holdout} of {folds} held out: {len(held[0])} pairs")
+    dev = {f"natural_f{holdout}": (held[0], held[1], np.array(held[2], dtype=np.int64))} if holdout >= 0 else {}
+    return train, dev
+
+
+def add_natural(data, natural, copies, has_soft):
+    """Append `copies` of the natural pairs to the training lists; with soft labels they carry
+    NaN teacher logits, which the loss reads as "gold cross-entropy only"."""
+    ids, types, labels, soft = data
+    n_ids, n_types, n_labels = natural
+    for _ in range(copies):
+        ids += n_ids
+        types += n_types
+        labels = np.concatenate([labels, n_labels])
+        if has_soft:
+            soft = np.concatenate([soft, np.full((len(n_ids), 3), np.nan, dtype=np.float32)])
+    return ids, types, labels, soft
+
+
 def load_soft_labels(paths, encoder, opeds_copies, excluded_sentences, log):
     """(ids, types, labels, teacher logits) from teacher_logits.py output files.
 
@@ -148,14 +195,19 @@ def make_loss(labels, soft, alpha, temperature):
 
     def loss(logits, batch):
         y = torch.from_numpy(labels[batch])
-        teacher = torch.from_numpy(soft[batch]) / temperature
+        teacher = torch.from_numpy(soft[batch])
+        # Rows without teacher logits (NaN) are gold-only: weight 1 on their cross-entropy.
+        has_soft = ~torch.isnan(teacher[:, 0])
+        teacher = torch.where(has_soft.unsqueeze(-1), teacher, torch.zeros_like(teacher)) / temperature
         kd = torch.nn.functional.kl_div(
             torch.log_softmax(logits / temperature, -1), torch.log_softmax(teacher, -1),
             log_target=True, reduction="none",
         ).sum(-1) * temperature**2
         has_label = (y >= 0).to(logits.dtype)
         ce = torch.nn.functional.cross_entropy(logits, y.clamp(min=0), reduction="none") * has_label
-        return (alpha * kd + (1 - alpha) * ce).mean()
+        kd_weight = torch.where(has_soft, alpha, 0.0).to(logits.dtype)
+        ce_weight = torch.where(has_soft, 1 - alpha, 1.0).to(logits.dtype)
+        return (kd_weight * kd + ce_weight * ce).mean()
 
     return loss
 
@@ -249,8 +301,13 @@ def main(argv=None):
     else:
         ids, types, labels = load_gold(data_dir, encoder, args.opeds_oversample, log)
         soft = None
-    lengths = np.array([len(i) for i in ids])
     dev = load_dev(data_dir, encoder)
+    if args.natural_copies or args.holdout_fold >= 0:
+        natural, held_out = load_natural(data_dir, encoder, args.folds, args.holdout_fold, log)
+        ids, types, labels, soft = add_natural((ids, types, labels, soft), natural, args.natural_copies,
+                                               soft is not None)
+        dev.update(held_out)
+    lengths = np.array([len(i) for i in ids])
     if args.eval_limit:
         dev = {k: (v[0][: args.eval_limit], v[1][: args.eval_limit], v[2][: args.eval_limit]) for k, v in dev.items()}
     log(f"train pairs {len(ids)}; dev pairs " + ", ".join(f"{k} {len(v[2])}" for k, v in dev.items()))
