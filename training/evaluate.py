@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from metrics import classification_report, ece, softmax
-from stance_format import LABELS, Encoder, load_tokenizer
-from stance_model import DEV_SPLITS, DEFAULT_DATA_DIR, TRAINING_DIR, encode_file, length_sorted_batches, pad_batch
+from metrics import aggregate_report, classification_report, contrast_report, ece, softmax
+from stance_format import LABELS, Encoder, load_tokenizer, read_examples
+from stance_model import DEV_SPLITS, DEFAULT_DATA_DIR, TRAINING_DIR, length_sorted_batches, pad_batch
 
 DEFAULT_BUNDLE = TRAINING_DIR.parent / "models" / "stance-mini"
 
@@ -40,10 +40,18 @@ def ort_logits(session, ids, types, batch_size=64):
     return out
 
 
-def report(logits, labels, temperature=1.0):
+def report(logits, labels, temperature=1.0, metas=None):
+    """Classification metrics and ECE; with `metas` (read_examples' per-pair meta) that name
+    articles, also the aggregate metrics a corpus reader sees (metrics.aggregate_report)."""
     res = classification_report(labels, logits.argmax(1))
-    res["ece"] = ece(softmax(logits / temperature), labels)
+    probs = softmax(logits / temperature)
+    res["ece"] = ece(probs, labels)
     res["temperature"] = temperature
+    if metas:
+        res["contrast"] = contrast_report(labels, logits.argmax(1), [m["line"] for m in metas])
+    if metas and any(m["article"] for m in metas):
+        res["aggregate"] = aggregate_report(labels, probs, [m["actor"] for m in metas],
+                                            [m["article"] for m in metas])
     return res
 
 
@@ -59,6 +67,20 @@ def format_report(name, res):
         lines.append(f"    {label:<12} P {c['precision']:.3f}  R {c['recall']:.3f}  F1 {c['f1']:.3f}  n {c['support']}")
     lines.append("    confusion (rows gold, cols pred: " + " / ".join(LABELS) + ")")
     lines += ["      " + " ".join(f"{v:5d}" for v in row) for row in res["confusion"]["matrix"]]
+    contrast = res.get("contrast")
+    if contrast and contrast["n"]:
+        lines.append(f"    pairs in sentences whose actors differ in gold label: n {contrast['n']}, "
+                     f"macro-F1 {contrast['macro_f1']:.4f}, acc {contrast['accuracy']:.4f}")
+    agg = res.get("aggregate")
+    if agg:
+        pearson = agg["article_actor_pearson"]
+        r = "n/a" if pearson["r"] is None else f"{pearson['r']:.3f}"
+        lines.append(f"    opposite polarity {agg['opposite_polarity_rate']:.3f}; "
+                     f"(article, actor) groups {pearson['groups']}, Pearson r {r}")
+        for actor, a in agg["per_actor"].items():
+            if a["n"] >= 50:
+                lines.append(f"    {actor:<12} n {a['n']:<5} gold mean {a['gold_mean']:+.3f}  "
+                             f"predicted {a['predicted_mean']:+.3f}  difference {a['difference']:+.3f}")
     return "\n".join(lines)
 
 
@@ -84,8 +106,11 @@ def main(argv=None):
     }
     results = {}
     for name, path in files.items():
-        ids, types, labels = encode_file(path, encoder)
-        results[name] = report(ort_logits(session, ids, types), labels, temperature)
+        examples = list(read_examples(path))
+        encoded = [encoder.encode(sentence, spans) for sentence, spans, _label, _meta in examples]
+        labels = np.array([label for _s, _sp, label, _m in examples], dtype=np.int64)
+        logits = ort_logits(session, [e[0] for e in encoded], [e[1] for e in encoded])
+        results[name] = report(logits, labels, temperature, [m for *_rest, m in examples])
         results[name]["file"] = str(path)
         print(format_report(name, results[name]), flush=True)
     if args.out:

@@ -70,3 +70,51 @@ def fit_temperature(logits, y, lo=0.05, hi=20.0, iters=100):
             d = a + g * (b - a)
             fd = nll(logits, y, np.exp(d))
     return float(np.exp((a + b) / 2))
+
+
+def contrast_report(y_true, y_pred, sentences):
+    """Metrics on the pairs whose sentence has targets with different gold labels: where the
+    sentence's overall tone cannot be right for every actor (target attribution)."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    labels_of = {}
+    for sentence, label in zip(sentences, y_true):
+        labels_of.setdefault(sentence, set()).add(int(label))
+    idx = np.array([len(labels_of[s]) > 1 for s in sentences])
+    if not idx.any():
+        return {"n": 0}
+    res = classification_report(y_true[idx], y_pred[idx])
+    return {"n": res["n"], "macro_f1": res["macro_f1"], "accuracy": res["accuracy"]}
+
+
+def aggregate_report(y_true, probs, actors, articles, min_group=3):
+    """What a corpus reader sees: per-actor gold vs predicted mean score, Pearson r of the
+    (article, actor) group means with >= `min_group` pairs, and the opposite-polarity rate.
+
+    Gold score: -1 / 0 / +1 for unfavorable / neutral / favorable; predicted score:
+    p_favorable - p_unfavorable (the library's `score`). The same definitions as
+    `stance eval`'s `aggregate` object.
+    """
+    y_true = np.asarray(y_true)
+    gold = y_true.astype(np.float64) - 1.0
+    pred = probs[:, 2].astype(np.float64) - probs[:, 0].astype(np.float64)
+    pred_label = probs.argmax(1)
+    opposite = ((y_true == 0) & (pred_label == 2)) | ((y_true == 2) & (pred_label == 0))
+    per_actor = {}
+    for actor in sorted(set(actors)):
+        idx = np.array([a == actor for a in actors])
+        per_actor[actor] = {"n": int(idx.sum()), "gold_mean": float(gold[idx].mean()),
+                            "predicted_mean": float(pred[idx].mean()),
+                            "difference": float(pred[idx].mean() - gold[idx].mean())}
+    groups = {}
+    for k, key in enumerate(zip(articles, actors)):
+        if key[0] is not None:
+            groups.setdefault(key, []).append(k)
+    big = [np.array(v) for v in groups.values() if len(v) >= min_group]
+    r = None
+    if len(big) >= 3:
+        g = np.array([gold[v].mean() for v in big])
+        p = np.array([pred[v].mean() for v in big])
+        if g.std() > 0 and p.std() > 0:
+            r = float(np.corrcoef(g, p)[0, 1])
+    return {"opposite_polarity_rate": float(opposite.mean()) if len(y_true) else 0.0, "per_actor": per_actor,
+            "article_actor_pearson": {"groups": len(big), "r": r}}

