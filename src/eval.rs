@@ -4,15 +4,25 @@
 //! with `from` / `to` (character offsets, `to` exclusive), `mention` and
 //! `polarity` 2.0 / 4.0 / 6.0 = unfavorable / neutral / favorable;
 //! `further_mentions` (same shape) are marked too, as in training.
+//!
+//! Optional identifiers are kept for per-pair output and article-level
+//! aggregates: the row's `primary_gid` and `source_url`, and each target's
+//! `Input.gid` and `actor`. Every other field is ignored.
+//!
+//! Two kinds of results: [`Metrics`] judge the label of each pair;
+//! [`AggregateMetrics`] judge what a corpus study reads off the scores (mean
+//! stance per actor, and per article and actor), where errors that cancel out
+//! per pair can still add up to a bias.
 
+use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::analyzer::{Analyzer, TargetedSentence};
 use crate::error::{Error, Result};
-use crate::score::Label;
+use crate::score::{Label, Stance};
 use crate::segment::Span;
 
 /// One annotated (sentence, target) pair.
@@ -24,12 +34,24 @@ pub struct Example {
     pub gold: Label,
     /// 1-based line in the source file.
     pub line: usize,
+    /// 0-based position of the target in its row's `targets`.
+    pub target_index: usize,
+    /// The row's `primary_gid`, else the target's `Input.gid`, else `FILE:LINE`.
+    pub sentence_id: String,
+    /// The target's `actor` field, else its `mention`, else the text at its offsets.
+    pub actor: String,
+    /// The row's `source_url`, else its `primary_gid`; `None` when the row has neither.
+    pub article: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct Row {
     sentence_normalized: String,
     targets: Vec<Target>,
+    #[serde(default, deserialize_with = "identifier")]
+    primary_gid: Option<String>,
+    #[serde(default, deserialize_with = "identifier")]
+    source_url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -39,12 +61,35 @@ struct Target {
     polarity: f64,
     #[serde(default)]
     further_mentions: Vec<FurtherMention>,
+    #[serde(default, deserialize_with = "identifier")]
+    actor: Option<String>,
+    #[serde(default, deserialize_with = "identifier")]
+    mention: Option<String>,
+    #[serde(default, rename = "Input.gid", deserialize_with = "identifier")]
+    input_gid: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct FurtherMention {
     from: usize,
     to: usize,
+}
+
+/// An optional identifier or name: a string, or a number (some exports write
+/// numeric ids). Blank strings count as absent, so that `"source_url": ""`
+/// does not lump unrelated rows into one article.
+fn identifier<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        Text(String),
+        Number(serde_json::Number),
+    }
+    Ok(match Option::<Id>::deserialize(deserializer)? {
+        Some(Id::Text(text)) => Some(text.trim().to_string()).filter(|t| !t.is_empty()),
+        Some(Id::Number(number)) => Some(number.to_string()),
+        None => None,
+    })
 }
 
 /// Reads a NewsMTSC-format JSONL file into examples.
@@ -57,10 +102,24 @@ pub fn read_newsmtsc(path: &Path) -> Result<Vec<Example>> {
     parse_newsmtsc(std::io::BufReader::new(file), &path.display().to_string())
 }
 
-/// Parses NewsMTSC-format JSONL from a reader; `origin` names it in errors.
+/// Parses NewsMTSC-format JSONL from a reader; `origin` names it in errors and
+/// in the fallback sentence ids (`origin:line`).
 ///
 /// # Errors
 /// As [`read_newsmtsc`].
+///
+/// # Example
+/// ```
+/// let line = concat!(
+///     r#"{"source_url": "https://example.org/a", "sentence_normalized": "China helped.", "#,
+///     r#""targets": [{"from": 0, "to": 5, "mention": "China", "polarity": 6.0}]}"#,
+/// );
+/// let examples = stance::eval::parse_newsmtsc(line.as_bytes(), "mine.jsonl")?;
+/// assert_eq!(examples[0].actor, "China");
+/// assert_eq!(examples[0].sentence_id, "mine.jsonl:1");
+/// assert_eq!(examples[0].article.as_deref(), Some("https://example.org/a"));
+/// # Ok::<(), stance::Error>(())
+/// ```
 pub fn parse_newsmtsc(reader: impl BufRead, origin: &str) -> Result<Vec<Example>> {
     let mut examples = Vec::new();
     for (index, line) in reader.lines().enumerate() {
@@ -71,14 +130,15 @@ pub fn parse_newsmtsc(reader: impl BufRead, origin: &str) -> Result<Vec<Example>
         }
         let row: Row = serde_json::from_str(&line)
             .map_err(|e| Error::input(origin, Some(number), format!("malformed JSON: {e}")))?;
-        for target in row.targets {
-            examples.push(example(&row.sentence_normalized, &target, origin, number)?);
+        for (target_index, target) in row.targets.iter().enumerate() {
+            examples.push(example(&row, target, target_index, origin, number)?);
         }
     }
     Ok(examples)
 }
 
-fn example(sentence: &str, target: &Target, origin: &str, line: usize) -> Result<Example> {
+fn example(row: &Row, target: &Target, target_index: usize, origin: &str, line: usize) -> Result<Example> {
+    let sentence = &row.sentence_normalized;
     let gold = match target.polarity {
         p if (p - 2.0).abs() < 1e-9 => Label::Unfavorable,
         p if (p - 4.0).abs() < 1e-9 => Label::Neutral,
@@ -102,13 +162,27 @@ fn example(sentence: &str, target: &Target, origin: &str, line: usize) -> Result
                 format!("target offsets {}..{} are outside the sentence", target.from, target.to),
             )
         })?;
+    let actor = match (&target.actor, &target.mention) {
+        (Some(actor), _) => actor.clone(),
+        (None, Some(mention)) => mention.clone(),
+        // The first span is the target's own (`from`..`to`), checked above.
+        (None, None) => spans.first().map(|s| s.slice(sentence).to_string()).unwrap_or_default(),
+    };
     Ok(Example {
         target: TargetedSentence {
-            text: sentence.to_string(),
+            text: sentence.clone(),
             spans,
         },
         gold,
         line,
+        target_index,
+        sentence_id: row
+            .primary_gid
+            .clone()
+            .or_else(|| target.input_gid.clone())
+            .unwrap_or_else(|| format!("{origin}:{line}")),
+        actor,
+        article: row.source_url.clone().or_else(|| row.primary_gid.clone()),
     })
 }
 
@@ -208,16 +282,290 @@ fn ratio(a: u64, b: u64) -> f64 {
     }
 }
 
+/// The model's verdict on one annotated pair, next to the gold label: one
+/// line of `stance eval --predictions`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// 1-based line of the pair's row in the input file.
+    pub line: usize,
+    /// The row's `primary_gid`, else the target's `Input.gid`, else `FILE:LINE`.
+    pub sentence_id: String,
+    /// 0-based position of the target in its row's `targets`.
+    pub target_index: usize,
+    /// The target's `actor` field, else its `mention`.
+    pub actor: String,
+    /// The row's `source_url`, else its `primary_gid`; `None` (JSON `null`) when absent.
+    pub article: Option<String>,
+    /// The annotated label.
+    pub gold: Label,
+    /// The model's most probable label.
+    pub predicted: Label,
+    /// Probability of an unfavorable portrayal.
+    pub p_unfavorable: f32,
+    /// Probability of a neutral portrayal.
+    pub p_neutral: f32,
+    /// Probability of a favorable portrayal.
+    pub p_favorable: f32,
+    /// `p_favorable - p_unfavorable`, as in [`Stance::score`].
+    pub score: f32,
+}
+
+impl Prediction {
+    /// Pairs an example with the model's stance on it.
+    #[must_use]
+    pub fn new(example: &Example, stance: &Stance) -> Self {
+        Prediction {
+            line: example.line,
+            sentence_id: example.sentence_id.clone(),
+            target_index: example.target_index,
+            actor: example.actor.clone(),
+            article: example.article.clone(),
+            gold: example.gold,
+            predicted: stance.label,
+            p_unfavorable: stance.p_unfavorable,
+            p_neutral: stance.p_neutral,
+            p_favorable: stance.p_favorable,
+            score: stance.score,
+        }
+    }
+
+    /// The gold label on the scale of [`Prediction::score`]: -1 unfavorable, 0
+    /// neutral, +1 favorable, so that gold and predicted means compare directly.
+    #[must_use]
+    pub fn gold_score(&self) -> f64 {
+        label_score(self.gold)
+    }
+
+    /// Whether gold and prediction are opposite polar labels (unfavorable vs favorable).
+    #[must_use]
+    pub fn is_opposite_polarity(&self) -> bool {
+        matches!(
+            (self.gold, self.predicted),
+            (Label::Unfavorable, Label::Favorable) | (Label::Favorable, Label::Unfavorable)
+        )
+    }
+}
+
+fn label_score(label: Label) -> f64 {
+    match label {
+        Label::Unfavorable => -1.0,
+        Label::Neutral => 0.0,
+        Label::Favorable => 1.0,
+    }
+}
+
+/// Gold and predicted mean score of one actor over all its pairs.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ActorAggregate {
+    /// Pairs with this actor.
+    pub n: u64,
+    /// Mean gold score (-1 / 0 / +1 per pair).
+    pub gold_mean: f64,
+    /// Mean predicted score (`p_favorable - p_unfavorable` per pair).
+    pub predicted_mean: f64,
+    /// `predicted_mean - gold_mean`: the model's bias for this actor, in score units.
+    pub difference: f64,
+}
+
+/// Agreement of gold and predicted mean scores per (article, actor) group.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GroupCorrelation {
+    /// (article, actor) groups with at least [`AggregateMetrics::MIN_GROUP_PAIRS`] pairs.
+    pub groups: u64,
+    /// Pearson correlation between the groups' gold and predicted mean scores;
+    /// `None` with fewer than 3 groups or when either side has zero variance.
+    pub r: Option<f64>,
+}
+
+/// What a corpus study reads off the scores, gold against predicted: the
+/// `aggregate` object of `stance eval`.
+///
+/// # Example
+/// ```
+/// use stance::eval::{AggregateMetrics, Prediction};
+/// use stance::Label;
+///
+/// let pair = |article: &str, gold, score: f32, predicted| Prediction {
+///     line: 1,
+///     sentence_id: "s".into(),
+///     target_index: 0,
+///     actor: "china".into(),
+///     article: Some(article.into()),
+///     gold,
+///     predicted,
+///     p_unfavorable: (1.0 - score) / 2.0,
+///     p_neutral: 0.0,
+///     p_favorable: (1.0 + score) / 2.0,
+///     score,
+/// };
+/// let predictions = [
+///     pair("a", Label::Favorable, 0.5, Label::Favorable),
+///     pair("a", Label::Unfavorable, 0.5, Label::Favorable),
+/// ];
+/// let aggregate = AggregateMetrics::compute(&predictions);
+/// assert_eq!(aggregate.opposite_polarity_rate, 0.5);
+/// assert_eq!(aggregate.per_actor["china"].gold_mean, 0.0);
+/// assert_eq!(aggregate.article_actor_pearson.groups, 0); // 2 pairs < 3
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AggregateMetrics {
+    /// Share of all pairs whose gold and predicted labels are opposite polar
+    /// labels (unfavorable vs favorable): the errors that flip a reading.
+    pub opposite_polarity_rate: f64,
+    /// Per actor key (the target's `actor`, else its `mention`), sorted.
+    pub per_actor: BTreeMap<String, ActorAggregate>,
+    /// Correlation of gold and predicted mean scores over (article, actor)
+    /// groups; pairs without an article are left out of it.
+    pub article_actor_pearson: GroupCorrelation,
+}
+
+impl AggregateMetrics {
+    /// Smallest (article, actor) group that enters the correlation: a mean of
+    /// one or two pairs is mostly the noise of those pairs.
+    pub const MIN_GROUP_PAIRS: u64 = 3;
+
+    /// Computes the aggregates of `predictions` (all of them; the article
+    /// correlation uses those that have an article).
+    #[must_use]
+    pub fn compute(predictions: &[Prediction]) -> Self {
+        let opposite = predictions.iter().filter(|p| p.is_opposite_polarity()).count();
+
+        let mut actors: BTreeMap<&str, Sums> = BTreeMap::new();
+        let mut groups: BTreeMap<(&str, &str), Sums> = BTreeMap::new();
+        for p in predictions {
+            actors.entry(&p.actor).or_default().add(p);
+            if let Some(article) = &p.article {
+                groups.entry((article, &p.actor)).or_default().add(p);
+            }
+        }
+
+        let per_actor = actors
+            .into_iter()
+            .map(|(actor, sums)| {
+                let (gold_mean, predicted_mean) = sums.means();
+                let aggregate = ActorAggregate {
+                    n: sums.n,
+                    gold_mean,
+                    predicted_mean,
+                    difference: predicted_mean - gold_mean,
+                };
+                (actor.to_string(), aggregate)
+            })
+            .collect();
+
+        let means: Vec<(f64, f64)> = groups
+            .values()
+            .filter(|sums| sums.n >= Self::MIN_GROUP_PAIRS)
+            .map(Sums::means)
+            .collect();
+
+        AggregateMetrics {
+            opposite_polarity_rate: ratio(opposite as u64, predictions.len() as u64),
+            per_actor,
+            article_actor_pearson: GroupCorrelation {
+                groups: means.len() as u64,
+                r: pearson(&means),
+            },
+        }
+    }
+}
+
+/// Running sums of gold and predicted scores for one actor or group.
+#[derive(Default)]
+struct Sums {
+    n: u64,
+    gold: f64,
+    predicted: f64,
+}
+
+impl Sums {
+    fn add(&mut self, p: &Prediction) {
+        self.n += 1;
+        self.gold += p.gold_score();
+        self.predicted += f64::from(p.score);
+    }
+
+    /// (gold mean, predicted mean); only called on non-empty sums.
+    fn means(&self) -> (f64, f64) {
+        let n = self.n.max(1) as f64;
+        (self.gold / n, self.predicted / n)
+    }
+}
+
+/// Pearson correlation of the pairs; `None` for fewer than three points or a
+/// constant side, where it is undefined (or, with two points, always ±1).
+fn pearson(points: &[(f64, f64)]) -> Option<f64> {
+    if points.len() < 3 {
+        return None;
+    }
+    // Zero variance is tested on the values themselves: the sums of squares of
+    // equal means can come out as tiny non-zero numbers after rounding.
+    let constant = |side: fn(&(f64, f64)) -> f64| points.iter().all(|p| side(p) == side(&points[0]));
+    if constant(|p| p.0) || constant(|p| p.1) {
+        return None;
+    }
+    let n = points.len() as f64;
+    let mean_x = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (x, y) in points {
+        let (dx, dy) = (x - mean_x, y - mean_y);
+        sxy += dx * dy;
+        sxx += dx * dx;
+        syy += dy * dy;
+    }
+    let r = sxy / (sxx * syy).sqrt();
+    // Rounding can push a perfect correlation a hair past ±1.
+    r.is_finite().then(|| r.clamp(-1.0, 1.0))
+}
+
+/// The result of `stance eval`: the per-pair [`Metrics`] (flattened into the
+/// same JSON object) and, when the data identifies articles, [`AggregateMetrics`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Label metrics over all pairs.
+    #[serde(flatten)]
+    pub metrics: Metrics,
+    /// Score aggregates; `None` (JSON `null`) when no pair has an article
+    /// (`source_url` or `primary_gid`), as the article correlation is then empty.
+    pub aggregate: Option<AggregateMetrics>,
+}
+
+impl Evaluation {
+    /// Computes the metrics, and the aggregates if any prediction has an article.
+    #[must_use]
+    pub fn from_predictions(predictions: &[Prediction]) -> Self {
+        Evaluation {
+            metrics: Metrics::compute(predictions.iter().map(|p| (p.gold, p.predicted))),
+            aggregate: predictions
+                .iter()
+                .any(|p| p.article.is_some())
+                .then(|| AggregateMetrics::compute(predictions)),
+        }
+    }
+}
+
+/// Scores every example with `analyzer`: one [`Prediction`] per example, in order.
+///
+/// # Errors
+/// Tokenizer or inference failures.
+pub fn predict(analyzer: &Analyzer, examples: &[Example]) -> Result<Vec<Prediction>> {
+    let targets: Vec<TargetedSentence> = examples.iter().map(|e| e.target.clone()).collect();
+    let stances = analyzer.score_targets(&targets)?;
+    Ok(examples
+        .iter()
+        .zip(&stances)
+        .map(|(example, stance)| Prediction::new(example, stance))
+        .collect())
+}
+
 /// Scores every example with `analyzer` and computes the metrics.
 ///
 /// # Errors
 /// Tokenizer or inference failures.
 pub fn evaluate(analyzer: &Analyzer, examples: &[Example]) -> Result<Metrics> {
-    let targets: Vec<TargetedSentence> = examples.iter().map(|e| e.target.clone()).collect();
-    let stances = analyzer.score_targets(&targets)?;
-    Ok(Metrics::compute(
-        examples.iter().zip(stances).map(|(e, s)| (e.gold, s.label)),
-    ))
+    let predictions = predict(analyzer, examples)?;
+    Ok(Metrics::compute(predictions.iter().map(|p| (p.gold, p.predicted))))
 }
 
 #[cfg(test)]
@@ -265,5 +613,199 @@ mod tests {
         assert!(parse_newsmtsc(bad_pol.as_bytes(), "t").is_err());
         let bad_span = r#"{"sentence_normalized": "China", "targets": [{"from": 0, "to": 50, "polarity": 4.0}]}"#;
         assert!(parse_newsmtsc(bad_span.as_bytes(), "t").is_err());
+    }
+
+    #[test]
+    fn identifiers_actor_and_article_fall_back_in_order() {
+        let text = concat!(
+            r#"{"primary_gid": "p1", "source_url": "https://x.org/1", "sentence_normalized": "China and India", "#,
+            r#""extra": {"ignored": true}, "targets": ["#,
+            r#"{"Input.gid": "g1", "from": 0, "to": 5, "mention": "China", "actor": "china", "polarity": 6.0, "x": 1},"#,
+            r#"{"Input.gid": "g2", "from": 10, "to": 15, "mention": "India", "polarity": 2.0}]}"#,
+            "\n\n",
+            r#"{"primary_gid": 42, "sentence_normalized": "Delhi", "targets": [{"from": 0, "to": 5, "polarity": 4.0}]}"#,
+            "\n",
+            r#"{"source_url": " ", "sentence_normalized": "Beijing", "targets": [{"Input.gid": "g4", "from": 0, "to": 7, "polarity": 4.0}]}"#,
+            "\n",
+            r#"{"sentence_normalized": "Moscow", "targets": [{"from": 0, "to": 6, "mention": "Moscow", "polarity": 4.0}]}"#,
+        );
+        let ex = parse_newsmtsc(text.as_bytes(), "d.jsonl").unwrap();
+        let got: Vec<_> = ex
+            .iter()
+            .map(|e| {
+                (
+                    e.line,
+                    e.target_index,
+                    e.sentence_id.as_str(),
+                    e.actor.as_str(),
+                    e.article.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (1, 0, "p1", "china", Some("https://x.org/1")),
+                (1, 1, "p1", "India", Some("https://x.org/1")),
+                // Line 2 is blank: lines count as in the file.
+                (3, 0, "42", "Delhi", Some("42")),
+                // A blank source_url is no article; no mention: the text at the offsets.
+                (4, 0, "g4", "Beijing", None),
+                (5, 0, "d.jsonl:5", "Moscow", None),
+            ]
+        );
+    }
+
+    fn pair(article: Option<&str>, actor: &str, gold: Label, score: f32, predicted: Label) -> Prediction {
+        Prediction {
+            line: 1,
+            sentence_id: "s".into(),
+            target_index: 0,
+            actor: actor.into(),
+            article: article.map(str::to_string),
+            gold,
+            predicted,
+            p_unfavorable: (1.0 - score) / 2.0,
+            p_neutral: 0.0,
+            p_favorable: (1.0 + score) / 2.0,
+            score,
+        }
+    }
+
+    /// Four (article, actor) groups, one of only two pairs, and one pair without an article.
+    fn hand_set() -> Vec<Prediction> {
+        use Label::*;
+        let a = Some("a1");
+        let b = Some("a2");
+        vec![
+            // (a1, china): gold mean 2/3, predicted mean 0.3
+            pair(a, "china", Favorable, 0.5, Favorable),
+            pair(a, "china", Favorable, 0.3, Favorable),
+            pair(a, "china", Neutral, 0.1, Neutral),
+            // (a1, us): gold mean -1, predicted mean -0.4
+            pair(a, "us", Unfavorable, -0.6, Unfavorable),
+            pair(a, "us", Unfavorable, -0.2, Neutral),
+            pair(a, "us", Unfavorable, -0.4, Unfavorable),
+            // (a2, china): gold mean 0, predicted mean 0.1
+            pair(b, "china", Neutral, 0.1, Neutral),
+            pair(b, "china", Neutral, -0.1, Neutral),
+            pair(b, "china", Neutral, 0.3, Neutral),
+            // (a2, us): two pairs, below the group minimum; both opposite polarity
+            pair(b, "us", Favorable, -0.9, Unfavorable),
+            pair(b, "us", Favorable, -0.9, Unfavorable),
+            // no article; opposite polarity
+            pair(None, "india", Unfavorable, 0.7, Favorable),
+        ]
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        // Scores are f32: allow their rounding.
+        (a - b).abs() < 1e-6
+    }
+
+    #[test]
+    fn opposite_polarity_counts_all_pairs() {
+        let agg = AggregateMetrics::compute(&hand_set());
+        // 3 of 12 pairs: the two (a2, us) pairs and the india pair.
+        assert!(close(agg.opposite_polarity_rate, 3.0 / 12.0), "{agg:?}");
+    }
+
+    #[test]
+    fn per_actor_means_match_hand_computation() {
+        let agg = AggregateMetrics::compute(&hand_set());
+        assert_eq!(agg.per_actor.keys().collect::<Vec<_>>(), ["china", "india", "us"]);
+        let china = agg.per_actor["china"];
+        assert_eq!(china.n, 6);
+        assert!(close(china.gold_mean, 2.0 / 6.0), "{china:?}");
+        assert!(close(china.predicted_mean, 1.2 / 6.0), "{china:?}");
+        assert!(close(china.difference, 1.2 / 6.0 - 2.0 / 6.0), "{china:?}");
+        let us = agg.per_actor["us"];
+        assert_eq!(us.n, 5);
+        assert!(close(us.gold_mean, -1.0 / 5.0), "{us:?}");
+        assert!(close(us.predicted_mean, -3.0 / 5.0), "{us:?}");
+        assert!(close(us.difference, -0.4), "{us:?}");
+        let india = agg.per_actor["india"];
+        assert_eq!(india.n, 1);
+        assert!(close(india.difference, 1.7), "{india:?}");
+    }
+
+    #[test]
+    fn pearson_uses_groups_of_three_or_more_pairs() {
+        let agg = AggregateMetrics::compute(&hand_set());
+        assert_eq!(agg.article_actor_pearson.groups, 3);
+        // x = gold means (2/3, -1, 0), y = predicted means (0.3, -0.4, 0.1):
+        // dx = (7, -8, 1)/9, dy = (0.3, -0.4, 0.1), sxy = 5.4/9, sxx = 114/81, syy = 0.26,
+        // r = 5.4 / sqrt(114 * 0.26).
+        let r = agg.article_actor_pearson.r.unwrap();
+        assert!(close(r, 5.4 / (114.0f64 * 0.26).sqrt()), "r = {r}");
+        // With the two-pair group (gold 1, predicted -0.9) it would be far lower.
+        let all: Vec<(f64, f64)> = vec![(2.0 / 3.0, 0.3), (-1.0, -0.4), (0.0, 0.1), (1.0, -0.9)];
+        assert!(pearson(&all).unwrap() < 0.0);
+    }
+
+    #[test]
+    fn pearson_is_none_when_undefined() {
+        use Label::*;
+        assert_eq!(pearson(&[(0.0, 1.0), (1.0, 2.0)]), None);
+        assert_eq!(pearson(&[(1.0, 0.1), (1.0, 0.2), (1.0, 0.3)]), None);
+        assert_eq!(pearson(&[(0.1, 1.0), (0.2, 1.0), (0.3, 1.0)]), None);
+        assert!(close(pearson(&[(0.0, 1.0), (1.0, 3.0), (2.0, 5.0)]).unwrap(), 1.0));
+        // Two groups of three pairs: counted, but too few for r.
+        let two: Vec<Prediction> = ["a", "a", "a", "b", "b", "b"]
+            .iter()
+            .zip([1.0f32, 0.5, 0.0, -1.0, -0.5, 0.0])
+            .map(|(art, score)| pair(Some(art), "china", Neutral, score, Neutral))
+            .collect();
+        let agg = AggregateMetrics::compute(&two);
+        assert_eq!(agg.article_actor_pearson, GroupCorrelation { groups: 2, r: None });
+    }
+
+    #[test]
+    fn evaluation_has_aggregates_only_with_articles_and_keeps_the_metric_fields() {
+        let set = hand_set();
+        let with = Evaluation::from_predictions(&set);
+        assert_eq!(with.metrics.n, 12);
+        assert!(with.aggregate.is_some());
+        let json = serde_json::to_value(&with).unwrap();
+        for key in [
+            "n",
+            "f1_macro",
+            "accuracy",
+            "f1_pn",
+            "per_class",
+            "confusion",
+            "aggregate",
+        ] {
+            assert!(json.get(key).is_some(), "missing {key}: {json}");
+        }
+        let back: Evaluation = serde_json::from_value(json).unwrap();
+        assert_eq!(back, with);
+
+        let no_articles: Vec<Prediction> = set.into_iter().filter(|p| p.article.is_none()).collect();
+        let without = Evaluation::from_predictions(&no_articles);
+        assert_eq!(without.aggregate, None);
+        assert_eq!(
+            serde_json::to_value(&without).unwrap()["aggregate"],
+            serde_json::Value::Null
+        );
+    }
+
+    #[test]
+    fn prediction_copies_the_stance() {
+        let ex = parse_newsmtsc(
+            r#"{"source_url": "u", "sentence_normalized": "China", "targets": [{"from": 0, "to": 5, "polarity": 2.0}]}"#
+                .as_bytes(),
+            "t",
+        )
+        .unwrap();
+        let stance = Stance::from_probabilities([0.2, 0.3, 0.5]);
+        let p = Prediction::new(&ex[0], &stance);
+        assert_eq!((p.gold, p.predicted), (Label::Unfavorable, Label::Favorable));
+        assert!(p.is_opposite_polarity());
+        assert_eq!(p.score, stance.score);
+        assert_eq!(p.gold_score(), -1.0);
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["gold"], "unfavorable");
+        assert_eq!(json["article"], "u");
     }
 }
