@@ -455,18 +455,24 @@ fn shards_merged_equal_one_run() {
     assert_eq!(run["shards"].as_array().map(Vec::len), Some(3));
     assert_eq!(run["documents"], 14);
 
-    // The same shard twice is refused.
-    let twice = tmp.path().join("twice");
-    let dup = Command::new(env!("CARGO_BIN_EXE_stance"))
-        .args([
-            "merge",
-            shard_dirs[0].to_str().unwrap(),
-            shard_dirs[0].to_str().unwrap(),
-            "--out",
-            twice.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    // The same shard twice is refused: the same run directory by its run id,
+    // and another run of the same shard by the shard.
+    let merge = |dirs: &[&Path], out: &Path| {
+        let mut args = vec!["merge"];
+        args.extend(dirs.iter().map(|d| d.to_str().unwrap()));
+        args.extend(["--out", out.to_str().unwrap()]);
+        Command::new(env!("CARGO_BIN_EXE_stance")).args(&args).output().unwrap()
+    };
+    let dup = merge(&[&shard_dirs[0], &shard_dirs[0]], &tmp.path().join("twice"));
+    assert_eq!(dup.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&dup.stderr).contains("the same run"),
+        "{}",
+        String::from_utf8_lossy(&dup.stderr)
+    );
+    let again = tmp.path().join("shard-1-again");
+    run_ok(&score_args(&inputs, &again, &["--shard", "1/3"]));
+    let dup = merge(&[&shard_dirs[0], &again], &tmp.path().join("twice-2"));
     assert_eq!(dup.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&dup.stderr).contains("shard 1/3"),

@@ -17,12 +17,13 @@ use crate::analyzer::Analyzer;
 use crate::error::{Error, Result};
 
 use super::input::ReadOptions;
+use super::meta::{model_hash, new_run_id, InputHash};
 use super::output::{write_atomic, CHECKPOINT};
 use super::shard::Shard;
 use super::summary::Summary;
 
 /// Version of the checkpoint layout; a different one is refused on resume.
-const CHECKPOINT_VERSION: u32 = 1;
+const CHECKPOINT_VERSION: u32 = 2;
 
 /// Everything that decides which rows a run writes; a resumed run must match it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -34,44 +35,68 @@ pub(crate) struct RunConfig {
     pub actors: serde_json::Value,
     pub model: String,
     pub model_origin: String,
+    /// Content hash of the model bundle's files: a model replaced in place is another model.
+    pub model_hash: String,
 }
 
 impl RunConfig {
-    pub fn new(inputs: &[std::path::PathBuf], read: &ReadOptions, shard: Option<Shard>, analyzer: &Analyzer) -> Self {
+    /// The settings of a run of `analyzer` over `inputs`.
+    ///
+    /// # Errors
+    /// [`Error::Model`] when the model's files cannot be read to hash them.
+    pub fn new(
+        inputs: &[std::path::PathBuf],
+        read: &ReadOptions,
+        shard: Option<Shard>,
+        analyzer: &Analyzer,
+    ) -> Result<Self> {
         let info = analyzer.info();
-        RunConfig {
+        Ok(RunConfig {
             inputs: inputs.iter().map(|p| p.display().to_string()).collect(),
             read: read.clone(),
             shard,
             actors: serde_json::to_value(analyzer.actors()).unwrap_or(serde_json::Value::Null),
             model: info.model.clone(),
             model_origin: info.model_origin.clone(),
-        }
+            model_hash: model_hash(info)?,
+        })
     }
 
-    /// Names the first setting that differs from `other`, if any.
+    /// Names the first setting that differs from `other`, if any, in the
+    /// words of the command line.
     pub fn difference(&self, other: &RunConfig) -> Option<String> {
-        let describe = |name: &str, a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| {
-            Some(format!("{name}: the run used {a:?}, now {b:?}"))
-        };
         if self.inputs != other.inputs {
-            return describe("inputs", &self.inputs, &other.inputs);
+            return Some(format!(
+                "inputs: the run read {}, now {}",
+                self.inputs.join(" "),
+                other.inputs.join(" ")
+            ));
         }
-        if self.read != other.read {
-            return describe("input options", &self.read, &other.read);
+        if let Some(difference) = self.read.difference(&other.read) {
+            return Some(difference);
         }
         if self.shard != other.shard {
-            return describe("shard", &self.shard, &other.shard);
+            let name = |s: Option<Shard>| s.map_or_else(|| "no --shard".to_owned(), |s| format!("--shard {s}"));
+            return Some(format!(
+                "shard: the run used {}, now {}",
+                name(self.shard),
+                name(other.shard)
+            ));
         }
         if self.actors != other.actors {
             return Some("actors: the actor definitions differ".into());
         }
         if (&self.model, &self.model_origin) != (&other.model, &other.model_origin) {
-            return describe(
-                "model",
-                &(&self.model, &self.model_origin),
-                &(&other.model, &other.model_origin),
-            );
+            return Some(format!(
+                "model: the run used {} ({}), now {} ({})",
+                self.model, self.model_origin, other.model, other.model_origin
+            ));
+        }
+        if self.model_hash != other.model_hash {
+            return Some(format!(
+                "model: the files of {} changed since the run started (content hash {}, now {})",
+                other.model_origin, self.model_hash, other.model_hash
+            ));
         }
         None
     }
@@ -110,11 +135,15 @@ pub struct Session {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Checkpoint {
     pub version: u32,
+    /// The run's identity, drawn when it starts (see [`RunInfo::run_id`](super::RunInfo::run_id)).
+    pub run_id: String,
     pub config: RunConfig,
     /// Input records done: scored, failed, or left to another shard.
     pub records: u64,
     /// Input bytes read when the last of them was.
     pub input_bytes: u64,
+    /// [`InputHash`](super::InputHash) of those records: a resume that reads other records is refused.
+    pub input_hash: String,
     /// Records left to other shards.
     pub other_shards: u64,
     pub offsets: Offsets,
@@ -127,9 +156,11 @@ impl Checkpoint {
     pub fn fresh(config: RunConfig, summary: Summary) -> Self {
         Checkpoint {
             version: CHECKPOINT_VERSION,
+            run_id: new_run_id(),
             config,
             records: 0,
             input_bytes: 0,
+            input_hash: InputHash::default().hex(),
             other_shards: 0,
             offsets: Offsets::default(),
             summary,

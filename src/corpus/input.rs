@@ -126,7 +126,7 @@ impl Default for Fields {
 }
 
 /// How to read inputs.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ReadOptions {
     /// Field names in JSON and CSV records.
@@ -138,6 +138,69 @@ pub struct ReadOptions {
     /// which go by extension). Without it a named file goes by its extension,
     /// and a file with an unknown extension is read as text.
     pub format: Option<Format>,
+    /// The largest record read, in bytes: a text file, a JSON Lines line or a
+    /// CSV row. A larger one is an [`ErrorKind::TooLarge`] error and reading
+    /// goes on after it (see [`CorpusReader`]), so memory stays bounded
+    /// whatever the input (`/dev/zero` included).
+    #[serde(default = "default_max_record_bytes")]
+    pub max_record_bytes: u64,
+}
+
+/// 64 MiB: far above any article, far below a machine's memory.
+pub const DEFAULT_MAX_RECORD_BYTES: u64 = 64 << 20;
+
+fn default_max_record_bytes() -> u64 {
+    DEFAULT_MAX_RECORD_BYTES
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            fields: Fields::default(),
+            stdin_format: Format::default(),
+            format: None,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+        }
+    }
+}
+
+impl ReadOptions {
+    /// Names the first option that differs from `other`, as the command line spells it.
+    #[must_use]
+    pub fn difference(&self, other: &ReadOptions) -> Option<String> {
+        let (a, b) = (&self.fields, &other.fields);
+        let fields = [
+            ("--text-field", &a.text, &b.text),
+            ("--id-field", &a.id, &b.id),
+            ("--date-field", &a.date, &b.date),
+            ("--source-field", &a.source, &b.source),
+            ("--title-field", &a.title, &b.title),
+        ];
+        if let Some((name, x, y)) = fields.into_iter().find(|(_, x, y)| x != y) {
+            return Some(format!("{name}: the run used {x:?}, now {y:?}"));
+        }
+        let format = |f: Option<Format>| f.map_or_else(|| "by extension".to_owned(), |f| f.to_string());
+        if self.stdin_format != other.stdin_format {
+            return Some(format!(
+                "--stdin-format: the run used {}, now {}",
+                self.stdin_format, other.stdin_format
+            ));
+        }
+        if self.format != other.format {
+            return Some(format!(
+                "--input-format: the run used {}, now {}",
+                format(self.format),
+                format(other.format)
+            ));
+        }
+        if self.max_record_bytes != other.max_record_bytes {
+            return Some(format!(
+                "--max-record-size: the run used {} bytes, now {}",
+                self.max_record_bytes, other.max_record_bytes
+            ));
+        }
+        None
+    }
 }
 
 /// Where a record came from.
@@ -175,8 +238,10 @@ pub enum ErrorKind {
     InvalidField,
     /// The text is empty or only whitespace.
     EmptyText,
-    /// The file or directory could not be read.
+    /// The file or directory could not be read (a broken or looping link included).
     Io,
+    /// The record is larger than [`ReadOptions::max_record_bytes`].
+    TooLarge,
     /// The model failed on the document.
     Scoring,
 }
@@ -193,6 +258,7 @@ impl ErrorKind {
             ErrorKind::InvalidField => "invalid_field",
             ErrorKind::EmptyText => "empty_text",
             ErrorKind::Io => "io",
+            ErrorKind::TooLarge => "too_large",
             ErrorKind::Scoring => "scoring",
         }
     }
@@ -251,6 +317,8 @@ pub struct CorpusReader {
     current: Option<Box<dyn Source>>,
     /// Bytes of the sources already finished.
     finished_bytes: u64,
+    /// A directory never walked (canonical path): the run's own output directory.
+    excluded: Option<PathBuf>,
 }
 
 /// An input not yet opened.
@@ -266,6 +334,8 @@ enum Pending {
         rel: String,
     },
     Stdin,
+    /// An entry that could not be planned (a broken link), reported in its turn.
+    Failed(Box<Record>),
 }
 
 /// An opened input that yields records.
@@ -280,8 +350,11 @@ impl CorpusReader {
     ///
     /// # Errors
     /// [`Error::Io`] when an input does not exist; [`Error::Config`] for a `.json` file
-    /// (JSON arrays are not streamed: convert to JSON Lines, e.g. `jq -c '.[]'`).
+    /// (JSON arrays are not streamed: convert to JSON Lines, e.g. `jq -c '.[]'`),
+    /// and for an input named twice, or inside a directory also named (its
+    /// documents would be read twice).
     pub fn new(inputs: &[PathBuf], options: ReadOptions) -> Result<CorpusReader> {
+        check_distinct(inputs)?;
         let mut pending = Vec::with_capacity(inputs.len());
         for input in inputs {
             pending.push(Self::plan(input, &options)?);
@@ -293,6 +366,7 @@ impl CorpusReader {
             pending,
             current: None,
             finished_bytes: 0,
+            excluded: None,
         })
     }
 
@@ -328,6 +402,35 @@ impl CorpusReader {
         })
     }
 
+    /// Never reads the output directory `out` (which must exist): a walked
+    /// directory skips it, and an input that is `out` or a file in it is
+    /// refused, so a run never reads the rows it writes.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an input that is `out` or a file in it; [`Error::Io`]
+    /// when `out` cannot be resolved.
+    pub fn excluding_output(mut self, out: &Path) -> Result<CorpusReader> {
+        let out = std::fs::canonicalize(out).map_err(|e| Error::io(out, e))?;
+        for pending in &self.pending {
+            let (path, inside) = match pending {
+                Pending::Dir { path, .. } => (path, std::fs::canonicalize(path).is_ok_and(|p| p == out)),
+                Pending::File { path, .. } => (
+                    path,
+                    std::fs::canonicalize(path).is_ok_and(|p| p.parent() == Some(out.as_path())),
+                ),
+                Pending::Stdin | Pending::Failed(_) => continue,
+            };
+            if inside {
+                return Err(Error::Config(format!(
+                    "input {} is the output directory or a file in it: a run must not read what it writes",
+                    path.display()
+                )));
+            }
+        }
+        self.excluded = Some(out);
+        Ok(self)
+    }
+
     /// Input bytes consumed so far (for progress; standard input counts as it is read).
     #[must_use]
     pub fn bytes_read(&self) -> u64 {
@@ -350,24 +453,34 @@ impl CorpusReader {
                     id,
                     format,
                 } => {
-                    return Some(open_file(&path, label, id, format, &self.fields));
+                    let limit = self.options.max_record_bytes;
+                    return Some(open_file(&path, label, id, format, &self.fields, limit));
                 }
                 Pending::Stdin => return Some(Ok(self.open_stdin())),
+                Pending::Failed(record) => return Some(Err(record)),
             }
         }
     }
 
     fn open_stdin(&self) -> Box<dyn Source> {
         let label = "-".to_string();
+        let limit = self.options.max_record_bytes;
         match self.options.stdin_format {
-            Format::Text => Box::new(TextSource::new(Box::new(std::io::stdin()), label.clone(), label)),
+            Format::Text => Box::new(TextSource::new(Box::new(std::io::stdin()), label.clone(), label, limit)),
             Format::Jsonl => Box::new(JsonlSource::new(
                 BufReader::new(std::io::stdin()),
                 label.clone(),
                 label,
                 self.fields.clone(),
+                limit,
             )),
-            Format::Csv => Box::new(CsvSource::new(std::io::stdin(), label.clone(), label, &self.fields)),
+            Format::Csv => Box::new(CsvSource::new(
+                std::io::stdin(),
+                label.clone(),
+                label,
+                &self.fields,
+                limit,
+            )),
         }
     }
 
@@ -383,7 +496,7 @@ impl CorpusReader {
                 format!("cannot list the directory: {e}"),
             ))
         };
-        let mut entries: Vec<(String, PathBuf, bool)> = Vec::new();
+        let mut entries: Vec<(String, PathBuf, Entry)> = Vec::new();
         for entry in std::fs::read_dir(path).map_err(io_error)? {
             let entry = entry.map_err(io_error)?;
             let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
@@ -393,17 +506,18 @@ impl CorpusReader {
                 continue;
             }
             let entry_path = entry.path();
-            // file_type() does not follow links: a linked directory is skipped (loops), a linked file is read.
-            let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
-            let is_file = !is_dir && std::fs::metadata(&entry_path).map(|m| m.is_file()).unwrap_or(false);
-            if is_dir || (is_file && Format::from_extension(&entry_path).is_some()) {
-                entries.push((name, entry_path, is_dir));
+            if let Some(kind) = self.classify(&entry, &entry_path) {
+                entries.push((name, entry_path, kind));
             }
         }
         entries.sort_by(|a, b| a.0.cmp(&b.0));
-        for (name, entry_path, is_dir) in entries.into_iter().rev() {
+        for (name, entry_path, kind) in entries.into_iter().rev() {
             let entry_rel = if rel.is_empty() { name } else { format!("{rel}/{name}") };
-            if is_dir {
+            if let Entry::BrokenLink(reason) = kind {
+                let label = entry_path.display().to_string();
+                let record = error_record(&label, None, entry_rel, ErrorKind::Io, reason);
+                self.pending.push(Pending::Failed(Box::new(record)));
+            } else if kind == Entry::Dir {
                 self.pending.push(Pending::Dir {
                     path: entry_path,
                     rel: entry_rel,
@@ -420,6 +534,94 @@ impl CorpusReader {
         }
         Ok(())
     }
+}
+
+impl CorpusReader {
+    /// What a directory entry is to the walk; `None` to skip it.
+    fn classify(&self, entry: &std::fs::DirEntry, path: &Path) -> Option<Entry> {
+        // file_type() does not follow links: a linked directory is skipped (loops), a linked file is read.
+        let file_type = entry.file_type().ok()?;
+        if file_type.is_dir() {
+            let excluded = self
+                .excluded
+                .as_ref()
+                .is_some_and(|out| std::fs::canonicalize(path).is_ok_and(|p| &p == out));
+            return (!excluded).then_some(Entry::Dir);
+        }
+        let readable = Format::from_extension(path).is_some();
+        match std::fs::metadata(path) {
+            Ok(meta) => (meta.is_file() && readable).then_some(Entry::File),
+            // A link that leads nowhere (or around in circles) under a name we would read is reported, not skipped.
+            Err(e) if file_type.is_symlink() && readable => {
+                Some(Entry::BrokenLink(format!("cannot open the linked file: {e}")))
+            }
+            Err(_) => None,
+        }
+    }
+}
+
+/// A directory entry the walk reads.
+#[derive(PartialEq)]
+enum Entry {
+    Dir,
+    File,
+    BrokenLink(String),
+}
+
+/// Refuses an input named twice, or inside a directory also named, whose
+/// documents would be scored twice.
+fn check_distinct(inputs: &[PathBuf]) -> Result<()> {
+    let mut seen: Vec<(&PathBuf, PathBuf)> = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        // Missing inputs are reported when planned; standard input is compared by name.
+        let resolved = if input.as_os_str() == "-" {
+            input.clone()
+        } else if let Ok(path) = std::fs::canonicalize(input) {
+            path
+        } else {
+            continue;
+        };
+        for (other, other_resolved) in &seen {
+            if *other_resolved == resolved {
+                return Err(Error::Config(format!(
+                    "{} and {} are the same input: name each input once",
+                    other.display(),
+                    input.display()
+                )));
+            }
+            let nested = if walked_into(other_resolved, &resolved) {
+                Some((*other, input))
+            } else if walked_into(&resolved, other_resolved) {
+                Some((input, *other))
+            } else {
+                None
+            };
+            if let Some((outer, inner)) = nested {
+                return Err(Error::Config(format!(
+                    "{} is inside {}, which is also given: its documents would be read twice",
+                    inner.display(),
+                    outer.display()
+                )));
+            }
+        }
+        seen.push((input, resolved));
+    }
+    Ok(())
+}
+
+/// Whether walking the directory `outer` reaches `inner` (no hidden step on
+/// the way, and, for a file, an extension the walk reads).
+fn walked_into(outer: &Path, inner: &Path) -> bool {
+    let Ok(rest) = inner.strip_prefix(outer) else {
+        return false;
+    };
+    if rest.as_os_str().is_empty() {
+        return false;
+    }
+    let hidden = rest
+        .components()
+        .any(|c| c.as_os_str().to_str().is_some_and(|c| c.starts_with('.')));
+    !hidden && (inner.is_dir() || Format::from_extension(inner).is_some())
 }
 
 impl Iterator for CorpusReader {
@@ -477,6 +679,7 @@ fn open_file(
     id: String,
     format: Format,
     fields: &Arc<Fields>,
+    limit: u64,
 ) -> std::result::Result<Box<dyn Source>, Box<Record>> {
     let file = File::open(path).map_err(|e| {
         Box::new(error_record(
@@ -488,14 +691,15 @@ fn open_file(
         ))
     })?;
     Ok(match format {
-        Format::Text => Box::new(TextSource::new(Box::new(file), label, id)),
+        Format::Text => Box::new(TextSource::new(Box::new(file), label, id, limit)),
         Format::Jsonl => Box::new(JsonlSource::new(
             BufReader::with_capacity(1 << 16, file),
             label,
             id,
             fields.clone(),
+            limit,
         )),
-        Format::Csv => Box::new(CsvSource::new(file, label, id, fields)),
+        Format::Csv => Box::new(CsvSource::new(file, label, id, fields, limit)),
     })
 }
 
@@ -530,24 +734,27 @@ struct TextSource {
     label: String,
     id: String,
     bytes: u64,
+    limit: u64,
 }
 
 impl TextSource {
-    fn new(reader: Box<dyn Read + Send>, label: String, id: String) -> Self {
+    fn new(reader: Box<dyn Read + Send>, label: String, id: String, limit: u64) -> Self {
         TextSource {
             reader: Some(reader),
             label,
             id,
             bytes: 0,
+            limit,
         }
     }
 }
 
 impl Source for TextSource {
     fn next_record(&mut self) -> Option<Record> {
-        let mut reader = self.reader.take()?;
+        let reader = self.reader.take()?;
         let mut bytes = Vec::new();
-        if let Err(e) = reader.read_to_end(&mut bytes) {
+        // One byte past the limit tells a file of exactly `limit` bytes from a larger one.
+        if let Err(e) = reader.take(self.limit.saturating_add(1)).read_to_end(&mut bytes) {
             return Some(error_record(
                 &self.label,
                 None,
@@ -557,6 +764,20 @@ impl Source for TextSource {
             ));
         }
         self.bytes = bytes.len() as u64;
+        if self.bytes > self.limit {
+            // The rest is not read: it may never end (a device, an endless pipe).
+            let reason = format!(
+                "the document is larger than {} bytes (--max-record-size); it is skipped",
+                self.limit
+            );
+            return Some(error_record(
+                &self.label,
+                None,
+                self.id.clone(),
+                ErrorKind::TooLarge,
+                reason,
+            ));
+        }
         let text = match String::from_utf8(bytes) {
             Ok(text) => text,
             Err(e) => {
@@ -601,10 +822,11 @@ struct JsonlSource<R> {
     bytes: u64,
     buf: Vec<u8>,
     failed: bool,
+    limit: usize,
 }
 
 impl<R: BufRead + Send> JsonlSource<R> {
-    fn new(reader: R, label: String, id_base: String, fields: Arc<Fields>) -> Self {
+    fn new(reader: R, label: String, id_base: String, fields: Arc<Fields>, limit: u64) -> Self {
         JsonlSource {
             reader,
             label,
@@ -614,6 +836,7 @@ impl<R: BufRead + Send> JsonlSource<R> {
             bytes: 0,
             buf: Vec::new(),
             failed: false,
+            limit: usize::try_from(limit).unwrap_or(usize::MAX),
         }
     }
 
@@ -662,11 +885,25 @@ impl<R: BufRead + Send> Source for JsonlSource<R> {
         }
         loop {
             self.buf.clear();
-            match self.reader.read_until(b'\n', &mut self.buf) {
-                Ok(0) => return None,
-                Ok(n) => {
-                    self.bytes += n as u64;
+            match read_line_limited(&mut self.reader, &mut self.buf, self.limit) {
+                Ok((0, _)) => return None,
+                Ok((n, too_large)) => {
+                    self.bytes += n;
                     self.line += 1;
+                    if too_large {
+                        let reason = format!(
+                            "the line is longer than {} bytes (--max-record-size); it is skipped",
+                            self.limit
+                        );
+                        let id = self.default_id();
+                        return Some(error_record(
+                            &self.label,
+                            Some(self.line),
+                            id,
+                            ErrorKind::TooLarge,
+                            reason,
+                        ));
+                    }
                     if self.buf.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
@@ -691,6 +928,41 @@ impl<R: BufRead + Send> Source for JsonlSource<R> {
 
     fn bytes(&self) -> u64 {
         self.bytes
+    }
+}
+
+/// Reads one line (with its `\n`) into `buf`, keeping at most `limit` bytes
+/// besides the `\n`: the rest of a longer line is read and dropped, so memory
+/// stays bounded even on a line that never ends. Returns the bytes consumed
+/// and whether the line was too long (`buf` is then empty).
+fn read_line_limited(reader: &mut impl BufRead, buf: &mut Vec<u8>, limit: usize) -> std::io::Result<(u64, bool)> {
+    let (mut consumed, mut too_large) = (0u64, false);
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(available) => available,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok((consumed, too_large));
+        }
+        let newline = available.iter().position(|&b| b == b'\n');
+        let piece = &available[..newline.map_or(available.len(), |i| i + 1)];
+        let content = buf.len() + piece.len() - usize::from(newline.is_some());
+        if !too_large && content > limit {
+            too_large = true;
+            buf.clear();
+            buf.shrink_to_fit();
+        }
+        if !too_large {
+            buf.extend_from_slice(piece);
+        }
+        let n = piece.len();
+        reader.consume(n);
+        consumed += n as u64;
+        if newline.is_some() {
+            return Ok((consumed, too_large));
+        }
     }
 }
 
@@ -794,7 +1066,7 @@ struct Columns {
 
 /// CSV with a header row: one document per row.
 struct CsvSource<R: Read> {
-    reader: csv::Reader<R>,
+    reader: csv::Reader<QuoteWatch<R>>,
     label: String,
     id_base: String,
     columns: Option<Columns>,
@@ -805,11 +1077,27 @@ struct CsvSource<R: Read> {
 }
 
 impl<R: Read + Send> CsvSource<R> {
-    fn new(input: R, label: String, id_base: String, fields: &Fields) -> Self {
-        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(input);
-        let (columns, header_error) = match Self::columns(&mut reader, fields) {
+    fn new(input: R, label: String, id_base: String, fields: &Fields, limit: u64) -> Self {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .from_reader(QuoteWatch::new(input, limit));
+        let columns = Self::columns(&mut reader, fields).and_then(|columns| {
+            // A quote that never closes swallows the whole file into the header.
+            let end = reader.position().byte();
+            match reader.get_mut().take_anomaly(0, end) {
+                Some(anomaly) => Err((ErrorKind::MalformedCsv, anomaly.to_string())),
+                None => Ok(columns),
+            }
+        });
+        let (columns, header_error) = match columns {
             Ok(columns) => (Some(columns), None),
-            Err((kind, reason)) => (None, Some(error_record(&label, Some(1), id_base.clone(), kind, reason))),
+            Err((kind, reason)) => {
+                let (kind, reason) = match reader.get_ref().too_large {
+                    Some(line) => (ErrorKind::TooLarge, too_large_row(line, limit)),
+                    None => (kind, reason),
+                };
+                (None, Some(error_record(&label, Some(1), id_base.clone(), kind, reason)))
+            }
         };
         CsvSource {
             reader,
@@ -822,7 +1110,10 @@ impl<R: Read + Send> CsvSource<R> {
         }
     }
 
-    fn columns(reader: &mut csv::Reader<R>, fields: &Fields) -> std::result::Result<Columns, (ErrorKind, String)> {
+    fn columns(
+        reader: &mut csv::Reader<QuoteWatch<R>>,
+        fields: &Fields,
+    ) -> std::result::Result<Columns, (ErrorKind, String)> {
         let headers = reader
             .byte_headers()
             .map_err(|e| (csv_error_kind(&e), format!("cannot read the header row: {e}")))?;
@@ -912,11 +1203,20 @@ impl<R: Read + Send> Source for CsvSource<R> {
             return None;
         }
         let columns = self.columns.as_ref()?;
+        let start = self.reader.position().byte();
         match self.reader.read_byte_record(&mut self.record) {
             Ok(false) => None,
             Ok(true) => {
                 let line = self.record.position().map_or(0, csv::Position::line);
-                let document = self.document(columns, line);
+                let end = self.reader.position().byte();
+                let document = match self.reader.get_mut().take_anomaly(start, end) {
+                    Some(anomaly) => Err(RecordError {
+                        id: format!("{}:{line}", self.id_base),
+                        kind: ErrorKind::MalformedCsv,
+                        reason: anomaly.to_string(),
+                    }),
+                    None => self.document(columns, line),
+                };
                 Some(Record {
                     location: Location {
                         file: self.label.clone(),
@@ -927,6 +1227,21 @@ impl<R: Read + Send> Source for CsvSource<R> {
             }
             Err(e) => {
                 let line = e.position().map_or(0, csv::Position::line);
+                if let Some(row_line) = self.reader.get_ref().too_large {
+                    // The reader stopped inside the row: what follows cannot be told apart from it.
+                    self.done = true;
+                    let id = format!("{}:{row_line}", self.id_base);
+                    let reason = too_large_row(row_line, self.reader.get_ref().limit);
+                    return Some(error_record(
+                        &self.label,
+                        Some(row_line),
+                        id,
+                        ErrorKind::TooLarge,
+                        reason,
+                    ));
+                }
+                let end = self.reader.position().byte();
+                let _ = self.reader.get_mut().take_anomaly(start, end);
                 let kind = csv_error_kind(&e);
                 // After an I/O error the reader cannot go on; after a malformed row it can.
                 self.done = kind == ErrorKind::Io;
@@ -944,6 +1259,171 @@ impl<R: Read + Send> Source for CsvSource<R> {
 
     fn bytes(&self) -> u64 {
         self.reader.position().byte()
+    }
+}
+
+fn too_large_row(line: u64, limit: u64) -> String {
+    format!("the row starting at line {line} is larger than {limit} bytes (--max-record-size); the rest of the file is skipped")
+}
+
+/// Where a CSV reader is, quote-wise: the states of RFC 4180 quoting as the
+/// `csv` crate reads it (a quote opens a field only at its start; `""` in a
+/// quoted field is a quote).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum QuoteState {
+    FieldStart,
+    Unquoted,
+    Quoted,
+    /// A quote inside a quoted field: it closes the field unless another quote follows.
+    QuoteInQuoted,
+    /// Spaces after a closing quote.
+    AfterQuote,
+}
+
+/// A quote that does not pair up as CSV means it to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct QuoteAnomaly {
+    /// Byte offset where it shows, inside the row it spoils.
+    offset: u64,
+    /// Line of the quote that opened the field.
+    opened: u64,
+    /// Line where it shows; `None` when the file ended inside the quotes.
+    shows: Option<u64>,
+}
+
+impl std::fmt::Display for QuoteAnomaly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.shows {
+            None => write!(
+                f,
+                "malformed CSV row: the quote opened at line {} is never closed, so the field runs to the end \
+                 of the file and swallows every row after it",
+                self.opened
+            ),
+            Some(line) => write!(
+                f,
+                "malformed CSV row: the quote opened at line {} is closed at line {line} by a quote that text \
+                 follows, so the rows in between were probably merged into this one by a quote left open",
+                self.opened
+            ),
+        }
+    }
+}
+
+/// Passes a CSV input through to the `csv` reader, watching what it cannot
+/// report: quotes that never close (the crate ends the field at the end of
+/// the file), quotes closed by a quote that text follows (the crate reads
+/// on, silently merging rows), and rows longer than the limit (it would
+/// buffer them whole).
+struct QuoteWatch<R> {
+    inner: R,
+    limit: u64,
+    state: QuoteState,
+    /// Bytes passed on, and the line they end on.
+    offset: u64,
+    line: u64,
+    /// Where the raw row being passed on began.
+    row_start: u64,
+    row_line: u64,
+    /// Line of the quote that opened the current quoted field.
+    opened: u64,
+    /// Anomalies not yet matched to a row (the `csv` reader reads ahead).
+    anomalies: std::collections::VecDeque<QuoteAnomaly>,
+    /// The line of a row past the limit: every later read fails.
+    too_large: Option<u64>,
+}
+
+impl<R: Read> QuoteWatch<R> {
+    fn new(inner: R, limit: u64) -> Self {
+        QuoteWatch {
+            inner,
+            limit,
+            state: QuoteState::FieldStart,
+            offset: 0,
+            line: 1,
+            row_start: 0,
+            row_line: 1,
+            opened: 0,
+            anomalies: std::collections::VecDeque::new(),
+            too_large: None,
+        }
+    }
+
+    /// The first anomaly inside the bytes `start..end` (a row), dropping those before `end`.
+    fn take_anomaly(&mut self, start: u64, end: u64) -> Option<QuoteAnomaly> {
+        let mut found = None;
+        while let Some(anomaly) = self.anomalies.front().copied() {
+            if anomaly.offset >= end {
+                break;
+            }
+            self.anomalies.pop_front();
+            if anomaly.offset >= start && found.is_none() {
+                found = Some(anomaly);
+            }
+        }
+        found
+    }
+
+    /// Advances the quote state by one byte.
+    fn step(&mut self, byte: u8) {
+        use QuoteState::{AfterQuote, FieldStart, QuoteInQuoted, Quoted, Unquoted};
+        let row_end = matches!(byte, b'\n' | b'\r');
+        self.state = match (self.state, byte) {
+            (FieldStart, b'"') => {
+                self.opened = self.line;
+                Quoted
+            }
+            (Quoted, b'"') => QuoteInQuoted,
+            (Quoted, _) => Quoted,
+            (QuoteInQuoted, b'"') => Quoted,
+            (FieldStart | Unquoted | QuoteInQuoted | AfterQuote, b',') => FieldStart,
+            (FieldStart | Unquoted | QuoteInQuoted | AfterQuote, _) if row_end => FieldStart,
+            (QuoteInQuoted | AfterQuote, b' ' | b'\t') => AfterQuote,
+            (QuoteInQuoted | AfterQuote, _) => {
+                self.anomalies.push_back(QuoteAnomaly {
+                    offset: self.offset,
+                    opened: self.opened,
+                    shows: Some(self.line),
+                });
+                Unquoted
+            }
+            (FieldStart | Unquoted, _) => Unquoted,
+        };
+        self.offset += 1;
+        if byte == b'\n' {
+            self.line += 1;
+        }
+        if row_end && self.state == QuoteState::FieldStart {
+            self.row_start = self.offset;
+            self.row_line = self.line;
+        }
+    }
+}
+
+impl<R: Read> Read for QuoteWatch<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if let Some(line) = self.too_large {
+            return Err(std::io::Error::other(format!("the row at line {line} is too large")));
+        }
+        let n = self.inner.read(buf)?;
+        if n == 0 && self.state == QuoteState::Quoted {
+            self.anomalies.push_back(QuoteAnomaly {
+                offset: self.offset.saturating_sub(1),
+                opened: self.opened,
+                shows: None,
+            });
+            // Reported once: the quote is over as far as the watch is concerned.
+            self.state = QuoteState::FieldStart;
+        }
+        for (i, &byte) in buf[..n].iter().enumerate() {
+            self.step(byte);
+            if self.offset - self.row_start > self.limit {
+                // Pass on what precedes the long row; the next read fails.
+                self.too_large = Some(self.row_line);
+                return if i == 0 { self.read(buf) } else { Ok(i) };
+            }
+        }
+        Ok(n)
     }
 }
 

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-use super::output::{DOCUMENTS, ERRORS, SENTENCES, SUMMARY_JSON};
-use super::run::{write_summaries, RunInfo, RunStatus};
+use super::meta::{new_run_id, DirLock, RunInfo, RunStatus};
+use super::output::{create_temporary, remove_stale_temporaries, DOCUMENTS, ERRORS, SENTENCES, SUMMARY_JSON};
+use super::run::write_summaries;
 use super::summary::Summary;
 
 /// Merges finished runs into `out`: their summaries exactly (the merge of
@@ -16,10 +17,16 @@ use super::summary::Summary;
 /// over the whole corpus), and their `sentences.jsonl`, `documents.csv` and
 /// `errors.jsonl` by concatenation, in the order given.
 ///
+/// Each run has an id (drawn when it starts, kept by every resume and by
+/// copies of its directory), so a run given twice, or a copy of one, or a
+/// merge together with a run it holds, is refused rather than counted twice.
+/// The merge holds `out`'s lock ([`DirLock`]) while it writes.
+///
 /// # Errors
-/// A run that is unfinished or unreadable, runs with different models,
-/// actors, input options or shard counts, a shard given twice, or an `out`
-/// that already holds outputs.
+/// A run that is unfinished or unreadable, a run given twice, runs with
+/// different models (by name or by content), actors, input options or shard
+/// counts, shards of different inputs, a shard given twice, or an `out` that
+/// already holds outputs or that another process is working in.
 pub fn merge_runs(dirs: &[PathBuf], out: &Path) -> Result<RunInfo> {
     let runs = dirs.iter().map(|dir| load_run(dir)).collect::<Result<Vec<_>>>()?;
     let (first_dir, first) = match (dirs.first(), runs.first()) {
@@ -30,11 +37,14 @@ pub fn merge_runs(dirs: &[PathBuf], out: &Path) -> Result<RunInfo> {
             ))
         }
     };
+    check_distinct_runs(dirs, &runs)?;
     for (dir, (info, _)) in dirs.iter().zip(&runs).skip(1) {
         check_compatible(first_dir, first, dir, info)?;
     }
     check_disjoint_shards(dirs, &runs)?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let _lock = DirLock::acquire(out, "stance merge")?;
+    remove_stale_temporaries(out)?;
     if let Some(name) = [SENTENCES, DOCUMENTS, ERRORS, SUMMARY_JSON]
         .into_iter()
         .find(|n| out.join(n).exists())
@@ -75,14 +85,46 @@ fn load_run(dir: &Path) -> Result<(RunInfo, Summary)> {
     Ok((info, summary))
 }
 
+/// Refuses a run given twice (or a copy of it, or a merge and a run it holds), by run id.
+fn check_distinct_runs(dirs: &[PathBuf], runs: &[(RunInfo, Summary)]) -> Result<()> {
+    let mut seen: Vec<(&str, &Path)> = Vec::new();
+    for (dir, (info, _)) in dirs.iter().zip(runs) {
+        if info.run_id.is_empty() {
+            return Err(Error::Config(format!(
+                "{}: run.json has no run id (the run was made by an older stance), so it cannot be told apart \
+                 from a copy of another run: score it again to merge it",
+                dir.display()
+            )));
+        }
+        for id in info.constituent_ids() {
+            if let Some((_, first)) = seen.iter().find(|(seen_id, _)| *seen_id == id) {
+                return Err(Error::Config(format!(
+                    "{} and {} hold the same run (run id {id}): a run given twice, or a copy of it, would be \
+                     counted twice; give each run once",
+                    first.display(),
+                    dir.display()
+                )));
+            }
+            seen.push((id, dir));
+        }
+    }
+    Ok(())
+}
+
 fn check_compatible(a_dir: &Path, a: &RunInfo, b_dir: &Path, b: &RunInfo) -> Result<()> {
     let model = |i: &RunInfo| i.analyzer.as_ref().map(|x| (x.model.clone(), x.actors.clone()));
+    let shard_count = |i: &RunInfo| i.shards.first().map(|s| s.count());
     let differs = if model(a) != model(b) {
         Some("model or actors")
+    } else if a.model_hash != b.model_hash {
+        Some("model files (content hash)")
     } else if a.read != b.read {
         Some("input options")
-    } else if a.shards.first().map(|s| s.count()) != b.shards.first().map(|s| s.count()) {
+    } else if shard_count(a) != shard_count(b) {
         Some("shard count")
+    } else if shard_count(a).is_some() && a.input_hash != b.input_hash {
+        // Every shard reads the whole input, so shards of one corpus hash it alike.
+        Some("inputs (content hash): they are shards of different corpora")
     } else {
         None
     };
@@ -115,8 +157,7 @@ fn check_disjoint_shards(dirs: &[PathBuf], runs: &[(RunInfo, Summary)]) -> Resul
 /// renamed at the end; with `header`, keeps only the first file's first line.
 fn concatenate(dirs: &[PathBuf], out: &Path, name: &str, header: bool) -> Result<()> {
     let target = out.join(name);
-    let tmp = out.join(format!("{name}.tmp"));
-    let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    let (tmp, file) = create_temporary(&target)?;
     let mut writer = BufWriter::with_capacity(1 << 20, file);
     for (i, dir) in dirs.iter().enumerate() {
         let path = dir.join(name);
@@ -158,5 +199,11 @@ fn merged_info(mut info: RunInfo, dirs: &[PathBuf], runs: &[(RunInfo, Summary)],
     info.documents_per_sec = rate(summary.documents + summary.failed);
     info.sentences_per_sec = rate(summary.sentences);
     info.merged_from = dirs.iter().map(|d| d.display().to_string()).collect();
+    info.merged_run_ids = runs
+        .iter()
+        .flat_map(|(i, _)| i.constituent_ids())
+        .map(str::to_owned)
+        .collect();
+    info.run_id = new_run_id();
     info
 }

@@ -8,6 +8,14 @@
 //! | `summary.json`, `summary.csv` | the [`Summary`](super::Summary) | replaced atomically at the end |
 //! | `run.json` | the [`RunInfo`](super::RunInfo) | replaced atomically at start and end |
 //! | `checkpoint.json` | resume state | replaced atomically at each commit |
+//! | `stance.lock` | the process that owns the directory | locked for the whole run (see [`DirLock`](super::DirLock)) |
+//!
+//! Nothing is written through a link: a temporary file is created under a
+//! fresh name, exclusively, and renamed into place, and a file appended to
+//! (or the lock file) that turns out to be a symbolic or hard link is refused.
+//! In CSV files, text that came from the input (ids, dates, sources, titles)
+//! or from actor files is written so that spreadsheets do not evaluate it
+//! (see [`csv_text`]); JSON and JSON Lines keep it exact.
 //!
 //! Rows of one document are contiguous and documents appear in input order.
 //! The schemas are stable: fields may be added at the end, never renamed or removed.
@@ -38,6 +46,19 @@ pub const SUMMARY_CSV: &str = "summary.csv";
 pub const RUN_JSON: &str = "run.json";
 /// `checkpoint.json`.
 pub const CHECKPOINT: &str = "checkpoint.json";
+/// `stance.lock`.
+pub const LOCK: &str = "stance.lock";
+
+/// The files a run replaces atomically, whose temporaries a killed run may leave behind.
+const REPLACED: [&str; 7] = [
+    CHECKPOINT,
+    RUN_JSON,
+    SUMMARY_JSON,
+    SUMMARY_CSV,
+    SENTENCES,
+    DOCUMENTS,
+    ERRORS,
+];
 
 /// One line of `sentences.jsonl`: the stance of one sentence toward one actor.
 ///
@@ -183,15 +204,41 @@ pub(crate) fn json_line(out: &mut Vec<u8>, value: &impl Serialize) -> Result<()>
     Ok(())
 }
 
+/// Text from the input (or from actor files) as a CSV cell that spreadsheets
+/// show as text: a leading `'` is added when it starts with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return, which Excel, LibreOffice and Google Sheets
+/// would otherwise evaluate as a formula (OWASP's advice on CSV injection).
+/// Only text is passed through here, never the numbers we write. The default
+/// ids of standard input, `-` and `-:LINE`, stay as they are: no spreadsheet
+/// reads them as a formula.
+///
+/// ```
+/// use stance::corpus::csv_text;
+/// assert_eq!(csv_text("=HYPERLINK(\"http://x\")"), "'=HYPERLINK(\"http://x\")");
+/// assert_eq!(csv_text("-2+3"), "'-2+3");
+/// assert_eq!(csv_text("-:7"), "-:7");
+/// assert_eq!(csv_text("Reuters"), "Reuters");
+/// ```
+#[must_use]
+pub fn csv_text(text: &str) -> String {
+    let stdin_id = text == "-" || text.starts_with("-:");
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) && !stdin_id {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
+}
+
 /// The `documents.csv` rows of a scored document (metadata from `meta`, whose text may be empty).
 pub(crate) fn document_rows(meta: &Document, doc: &DocumentStances) -> Vec<DocumentRow> {
+    let text = |value: &Option<String>| value.as_deref().map(csv_text);
     let row = |actor: &str| DocumentRow {
-        document_id: doc.id.clone(),
-        date: meta.date.clone(),
-        source: meta.source.clone(),
-        title: meta.title.clone(),
+        document_id: csv_text(&doc.id),
+        date: text(&meta.date),
+        source: text(&meta.source),
+        title: text(&meta.title),
         document_sentences: doc.sentences as u64,
-        actor: actor.to_owned(),
+        actor: csv_text(actor),
         actor_sentences: 0,
         mentions: 0,
         mean_score: None,
@@ -263,12 +310,9 @@ impl AppendFile {
     /// Opens (creating) `path` and cuts it to `len` bytes, the length at the last commit.
     pub fn open_at(path: &Path, len: u64) -> Result<AppendFile> {
         let io = |e| Error::io(path, e);
-        let mut file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map_err(io)?;
+        let mut options = OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        let mut file = open_checked(path, &options)?;
         let actual = file.metadata().map_err(io)?.len();
         if actual < len {
             return Err(Error::io(
@@ -310,20 +354,106 @@ impl AppendFile {
 /// old content or the new, never a mix: write a temporary file beside it,
 /// sync it, rename it over `path`, sync the directory.
 ///
+/// The temporary file gets a fresh name and is created exclusively, so a file
+/// or link planted under a predictable name is never written through; the
+/// rename replaces `path` itself, even when `path` is a link.
+///
 /// # Errors
 /// [`Error::Io`] naming the file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io = |e| Error::io(path, e);
-    let mut tmp_name = path.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
-    tmp_name.push(".tmp");
-    let tmp = path.with_file_name(tmp_name);
-    {
-        let mut file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        file.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
-        file.sync_all().map_err(|e| Error::io(&tmp, e))?;
+    let (tmp, mut file) = create_temporary(path)?;
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| Error::io(&tmp, e));
+    drop(file);
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
     }
-    std::fs::rename(&tmp, path).map_err(io)?;
     sync_dir(path)
+}
+
+/// Creates a new, empty temporary file beside `path`, named
+/// `.NAME.PID-N.tmp`, exclusively (never opening an existing file or following a link).
+pub(crate) fn create_temporary(path: &Path) -> Result<(PathBuf, File)> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let name = path.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
+    loop {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let mut tmp_name = std::ffi::OsString::from(".");
+        tmp_name.push(&name);
+        tmp_name.push(format!(".{}-{n}.tmp", std::process::id()));
+        let tmp = path.with_file_name(tmp_name);
+        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+            Ok(file) => return Ok((tmp, file)),
+            // Left by a process of the same id, or planted: take the next name.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < u64::from(u32::MAX) => {}
+            Err(e) => return Err(Error::io(&tmp, e)),
+        }
+    }
+}
+
+/// Removes the temporary files that killed runs left in `dir` (see
+/// [`create_temporary`]); links are removed, never followed. Call it only
+/// while holding the directory's lock.
+pub(crate) fn remove_stale_temporaries(dir: &Path) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let ours = name.ends_with(".tmp")
+            && REPLACED.iter().any(|file| {
+                name.strip_prefix('.')
+                    .is_some_and(|n| n.starts_with(&format!("{file}.")))
+            });
+        if ours {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Opens `path` with `options` and checks that it is the plain file it seems:
+/// not a symbolic link, and (on Unix) not a hard link to a file elsewhere.
+/// Run directories may be shared; a link planted under an output's name must
+/// not make a run truncate or write the file it points to. Nothing is written
+/// before the check.
+pub(crate) fn open_checked(path: &Path, options: &OpenOptions) -> Result<File> {
+    let refuse = |what: &str| {
+        Error::io(
+            path,
+            std::io::Error::other(format!(
+                "{what}: refusing to write through it; remove it, or use another directory"
+            )),
+        )
+    };
+    // Checked before opening too: creating through a dangling link would create its target.
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(refuse("is a symbolic link"));
+    }
+    let file = options.open(path).map_err(|e| Error::io(path, e))?;
+    let opened = file.metadata().map_err(|e| Error::io(path, e))?;
+    let named = std::fs::symlink_metadata(path).map_err(|e| Error::io(path, e))?;
+    if named.file_type().is_symlink() {
+        return Err(refuse("is a symbolic link"));
+    }
+    if !opened.is_file() {
+        return Err(refuse("is not a regular file"));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if (opened.dev(), opened.ino()) != (named.dev(), named.ino()) {
+            return Err(refuse("was replaced while being opened"));
+        }
+        if opened.nlink() > 1 {
+            return Err(refuse("is a hard link to another file"));
+        }
+    }
+    Ok(file)
 }
 
 /// Makes a rename in `path`'s directory durable.

@@ -1,24 +1,22 @@
 //! A corpus run: reader thread -> scoring -> writer thread, with bounded queues.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::analyzer::{Analyzer, AnalyzerInfo, Document, DocumentStances};
 use crate::error::{Error, Result};
 
 use super::checkpoint::{Checkpoint, RunConfig, Session};
 use super::input::{CorpusReader, ErrorKind, ReadOptions, Record, RecordError};
-use super::output::{write_atomic, DOCUMENTS, ERRORS, RUN_JSON, SENTENCES, SUMMARY_CSV, SUMMARY_JSON};
+use super::meta::{timestamp, DirLock, InputHash, RunInfo};
+use super::output::{
+    remove_stale_temporaries, write_atomic, DOCUMENTS, ERRORS, RUN_JSON, SENTENCES, SUMMARY_CSV, SUMMARY_JSON,
+};
+use super::progress::{Progress, StageClock};
 use super::shard::Shard;
 use super::summary::Summary;
 use super::writer::{ScoredChunk, ScoredItem, Writer};
-
-/// Version of the output schema (`sentences.jsonl`, `documents.csv`, `errors.jsonl`, summaries).
-pub const SCHEMA_VERSION: u32 = 1;
 
 /// How to run over a corpus.
 #[derive(Clone, Debug)]
@@ -64,183 +62,6 @@ impl Default for RunOptions {
     }
 }
 
-/// Live counters of a run, for progress displays: read them from another thread.
-#[derive(Debug, Default)]
-pub struct Progress {
-    documents: AtomicU64,
-    failed: AtomicU64,
-    sentences: AtomicU64,
-    pairs: AtomicU64,
-    input_bytes: AtomicU64,
-    total_bytes: AtomicU64,
-    total_known: AtomicBool,
-}
-
-impl Progress {
-    /// Documents scored so far (including those of earlier sessions of a resumed run).
-    pub fn documents(&self) -> u64 {
-        self.documents.load(Ordering::Relaxed)
-    }
-
-    /// Documents failed so far.
-    pub fn failed(&self) -> u64 {
-        self.failed.load(Ordering::Relaxed)
-    }
-
-    /// Sentences of the scored documents.
-    pub fn sentences(&self) -> u64 {
-        self.sentences.load(Ordering::Relaxed)
-    }
-
-    /// Scored (sentence, actor) pairs.
-    pub fn pairs(&self) -> u64 {
-        self.pairs.load(Ordering::Relaxed)
-    }
-
-    /// Input bytes behind the documents written so far.
-    pub fn input_bytes(&self) -> u64 {
-        self.input_bytes.load(Ordering::Relaxed)
-    }
-
-    /// Total input bytes, when known (see [`super::input::input_size`]).
-    pub fn total_bytes(&self) -> Option<u64> {
-        self.total_known
-            .load(Ordering::Relaxed)
-            .then(|| self.total_bytes.load(Ordering::Relaxed))
-    }
-
-    /// Sets the total input size, for a percentage and an ETA.
-    pub fn set_total_bytes(&self, bytes: u64) {
-        self.total_bytes.store(bytes, Ordering::Relaxed);
-        self.total_known.store(true, Ordering::Relaxed);
-    }
-
-    pub(crate) fn set(&self, summary: &Summary, input_bytes: u64) {
-        self.documents.store(summary.documents, Ordering::Relaxed);
-        self.failed.store(summary.failed, Ordering::Relaxed);
-        self.sentences.store(summary.sentences, Ordering::Relaxed);
-        self.pairs.store(summary.pairs, Ordering::Relaxed);
-        self.input_bytes.store(input_bytes, Ordering::Relaxed);
-    }
-}
-
-/// Whether a run has finished.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum RunStatus {
-    /// Started and not finished (or interrupted: resume it).
-    Running,
-    /// Every input record is accounted for.
-    Complete,
-}
-
-/// What `run.json` holds: what ran, on what, how much and how long.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct RunInfo {
-    /// Output schema version.
-    pub schema: u32,
-    /// Whether the run has finished.
-    pub status: RunStatus,
-    /// Version of `stance`.
-    pub stance_version: String,
-    /// Version of ONNX Runtime it loads.
-    pub onnxruntime_version: String,
-    /// The command line, when given.
-    pub command: Vec<String>,
-    /// Inputs, as given.
-    pub inputs: Vec<String>,
-    /// How they were read.
-    pub read: ReadOptions,
-    /// The share of the corpus (for a merge: the shards merged).
-    pub shards: Vec<Shard>,
-    /// Model, device, threads and batching of the (last) session.
-    pub analyzer: Option<AnalyzerInfo>,
-    /// Input records seen (scored, failed, or left to other shards).
-    pub records: u64,
-    /// Records left to other shards.
-    pub other_shards: u64,
-    /// Documents scored.
-    pub documents: u64,
-    /// Documents not scored (see `errors.jsonl`).
-    pub failed: u64,
-    /// Sentences in the scored documents.
-    pub sentences: u64,
-    /// Scored (sentence, actor) pairs (rows of `sentences.jsonl`).
-    pub pairs: u64,
-    /// Wall-clock seconds over all sessions.
-    pub wall_secs: f64,
-    /// Documents (scored or failed) per wall-clock second.
-    pub documents_per_sec: f64,
-    /// Sentences per wall-clock second.
-    pub sentences_per_sec: f64,
-    /// The first session, then one per resume.
-    pub sessions: Vec<Session>,
-    /// For a merge: the run directories merged.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub merged_from: Vec<String>,
-}
-
-impl RunInfo {
-    pub(crate) fn from_checkpoint(state: &Checkpoint, analyzer: Option<&AnalyzerInfo>, command: &[String]) -> RunInfo {
-        let s = &state.summary;
-        let wall_secs: f64 = state.sessions.iter().map(|s| s.wall_secs).sum();
-        let rate = |n: u64| if wall_secs > 0.0 { n as f64 / wall_secs } else { 0.0 };
-        let done_in_sessions: u64 = state.sessions.iter().map(|s| s.documents).sum();
-        RunInfo {
-            schema: SCHEMA_VERSION,
-            status: if state.complete {
-                RunStatus::Complete
-            } else {
-                RunStatus::Running
-            },
-            stance_version: env!("CARGO_PKG_VERSION").to_owned(),
-            onnxruntime_version: crate::ORT_VERSION.to_owned(),
-            command: command.to_vec(),
-            inputs: state.config.inputs.clone(),
-            read: state.config.read.clone(),
-            shards: state.config.shard.into_iter().collect(),
-            analyzer: analyzer.cloned(),
-            records: state.records,
-            other_shards: state.other_shards,
-            documents: s.documents,
-            failed: s.failed,
-            sentences: s.sentences,
-            pairs: s.pairs,
-            wall_secs,
-            documents_per_sec: rate(done_in_sessions),
-            sentences_per_sec: rate(s.sentences),
-            sessions: state.sessions.clone(),
-            merged_from: Vec::new(),
-        }
-    }
-
-    /// Writes `run.json` atomically.
-    pub(crate) fn save(&self, dir: &Path) -> Result<()> {
-        let mut bytes =
-            serde_json::to_vec_pretty(self).map_err(|e| Error::Config(format!("cannot serialize run.json: {e}")))?;
-        bytes.push(b'\n');
-        write_atomic(&dir.join(RUN_JSON), &bytes)
-    }
-
-    /// Reads `dir/run.json`.
-    ///
-    /// # Errors
-    /// [`Error::Io`] or [`Error::Input`] naming the file.
-    pub fn load(dir: &Path) -> Result<RunInfo> {
-        let path = dir.join(RUN_JSON);
-        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-        serde_json::from_slice(&bytes).map_err(|e| {
-            Error::input(
-                path.display().to_string(),
-                Some(e.line()),
-                format!("invalid run.json: {e}"),
-            )
-        })
-    }
-}
-
 /// The result of [`score_corpus`].
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -267,9 +88,14 @@ pub struct RunOutcome {
 /// records done and goes on, so no document is lost, scored twice or counted
 /// twice, and the result equals an uninterrupted run's.
 ///
+/// The run holds `out`'s lock ([`DirLock`]) from start to end, and never
+/// reads its own outputs: a walked input directory skips `out`, and an input
+/// inside `out` is refused.
+///
 /// # Errors
-/// A directory that holds another run (without `resume`), a checkpoint whose
-/// settings differ from these, unreadable inputs ([`Error::Io`]) and output
+/// A directory that another process is working in, or that holds another run
+/// (without `resume`), a checkpoint whose settings, model files or input
+/// records differ from these, unreadable inputs ([`Error::Io`]) and output
 /// failures. Documents that cannot be read or scored are not errors: they go
 /// to `errors.jsonl` and [`Summary::failed`].
 pub fn score_corpus(
@@ -279,9 +105,17 @@ pub fn score_corpus(
     options: &RunOptions,
     progress: &Progress,
 ) -> Result<RunOutcome> {
-    let config = RunConfig::new(inputs, &options.read, options.shard, analyzer);
     let reader = CorpusReader::new(inputs, options.read.clone())?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let holder = if options.command.is_empty() {
+        "stance score".to_owned()
+    } else {
+        options.command.join(" ")
+    };
+    let _lock = DirLock::acquire(out, &holder)?;
+    remove_stale_temporaries(out)?;
+    let reader = reader.excluding_output(out)?;
+    let config = RunConfig::new(inputs, &options.read, options.shard, analyzer)?;
     let mut state = initial_state(out, config, options.resume, analyzer)?;
     progress.set(&state.summary, state.input_bytes);
     if state.complete {
@@ -298,8 +132,15 @@ pub fn score_corpus(
         start_records: state.records,
         ..Session::default()
     });
-    let writer = Writer::open(out, state, options, analyzer.info().clone())?;
-    let state = pipeline(analyzer, reader, writer, options, progress)?;
+    let skip = (state.records, state.input_hash.clone());
+    let writer = Writer::open(
+        out,
+        state,
+        &options.command,
+        options.commit_interval,
+        analyzer.info().clone(),
+    )?;
+    let state = pipeline(analyzer, reader, writer, skip, options, progress)?;
     let info = write_final(out, &state, Some(analyzer.info()), &options.command)?;
     Ok(RunOutcome {
         summary: state.summary,
@@ -317,7 +158,10 @@ fn initial_state(out: &Path, config: RunConfig, resume: bool, analyzer: &Analyze
                 "cannot resume the run in {}: {difference}; resume with the same settings, or start a new run elsewhere",
                 out.display()
             ))),
-            None => Ok(state),
+            None => {
+                check_identity(out, &state)?;
+                Ok(state)
+            }
         },
         Some(_) => Err(Error::Config(format!(
             "{} holds a run (checkpoint.json): pass --resume to continue it, or choose another directory",
@@ -336,6 +180,24 @@ fn initial_state(out: &Path, config: RunConfig, resume: bool, analyzer: &Analyze
             Ok(Checkpoint::fresh(config, Summary::new(analyzer.actors())))
         }
     }
+}
+
+/// Refuses a checkpoint and a `run.json` of two different runs (files copied between directories).
+fn check_identity(out: &Path, state: &Checkpoint) -> Result<()> {
+    let Ok(info) = RunInfo::load(out) else {
+        // run.json is rewritten from the checkpoint at the next commit.
+        return Ok(());
+    };
+    if info.run_id == state.run_id {
+        return Ok(());
+    }
+    Err(Error::Config(format!(
+        "cannot resume the run in {}: checkpoint.json belongs to run {} but run.json to run {}; \
+         the directory mixes the files of two runs: start a new run elsewhere",
+        out.display(),
+        state.run_id,
+        info.run_id
+    )))
 }
 
 /// Writes `summary.json`, `summary.csv` and `run.json` of a finished run.
@@ -364,37 +226,21 @@ pub(crate) struct ReadChunk {
     pub end_records: u64,
     pub input_bytes: u64,
     pub other_shards: u64,
+    /// [`InputHash`] of the records up to `end_records`.
+    pub input_hash: String,
     /// The input is exhausted.
     pub last: bool,
-}
-
-/// Seconds spent by each stage, shared between the threads (nanoseconds).
-#[derive(Default)]
-pub(crate) struct StageClock {
-    pub read: AtomicU64,
-    pub score: AtomicU64,
-}
-
-impl StageClock {
-    fn add(counter: &AtomicU64, since: Instant) {
-        let nanos = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        counter.fetch_add(nanos, Ordering::Relaxed);
-    }
-
-    pub fn secs(counter: &AtomicU64) -> f64 {
-        counter.load(Ordering::Relaxed) as f64 / 1e9
-    }
 }
 
 fn pipeline(
     analyzer: &Analyzer,
     reader: CorpusReader,
     writer: Writer,
+    skip: (u64, String),
     options: &RunOptions,
     progress: &Progress,
 ) -> Result<Checkpoint> {
     let clock = StageClock::default();
-    let skip = writer.records_done();
     let (read_tx, read_rx) = sync_channel::<ReadChunk>(options.queue_chunks.max(1));
     let (scored_tx, scored_rx) = sync_channel::<ScoredChunk>(options.queue_chunks.max(1));
     std::thread::scope(|scope| {
@@ -421,29 +267,22 @@ fn pipeline(
     })
 }
 
-/// Reads records in chunks, skipping those already done and those of other shards.
+/// Reads records in chunks, skipping those already done (`skip`: how many,
+/// and their [`InputHash`]) and those of other shards.
 fn read_loop(
     mut reader: CorpusReader,
-    skip: u64,
+    skip: (u64, String),
     options: &RunOptions,
     tx: SyncSender<ReadChunk>,
     clock: &StageClock,
 ) -> Result<()> {
     let start = Instant::now();
-    let mut position = 0u64;
-    while position < skip {
-        if reader.next().is_none() {
-            return Err(Error::Config(format!(
-                "the inputs hold {position} records but the checkpoint says {skip} were done: \
-                 they changed since the run started, so it cannot be resumed"
-            )));
-        }
-        position += 1;
-    }
+    let mut position = skip.0;
+    let mut hash = skip_done(&mut reader, skip)?;
     StageClock::add(&clock.read, start);
     loop {
         let started = Instant::now();
-        let chunk = next_chunk(&mut reader, &mut position, options);
+        let chunk = next_chunk(&mut reader, &mut position, &mut hash, options);
         StageClock::add(&clock.read, started);
         let last = chunk.last;
         if tx.send(chunk).is_err() || last {
@@ -452,15 +291,39 @@ fn read_loop(
     }
 }
 
+/// Reads past the `done` records of an earlier session, checking that they
+/// are the records it read: the same number, with the same content hash.
+fn skip_done(reader: &mut CorpusReader, (done, expected): (u64, String)) -> Result<InputHash> {
+    let mut hash = InputHash::default();
+    for position in 0..done {
+        let Some(record) = reader.next() else {
+            return Err(Error::Config(format!(
+                "the inputs hold {position} records but the checkpoint says {done} were done: \
+                 they changed since the run started, so it cannot be resumed"
+            )));
+        };
+        hash.add(&record);
+    }
+    if hash.hex() != expected {
+        return Err(Error::Config(format!(
+            "the first {done} input records are not those the run read (content hash {}, the checkpoint \
+             says {expected}): the inputs changed since the run started, so it cannot be resumed",
+            hash.hex()
+        )));
+    }
+    Ok(hash)
+}
+
 /// Records scanned per chunk at most, so that a shard that keeps few documents still commits progress.
 const MAX_SCANNED_PER_CHUNK: u64 = 10_000;
 
-fn next_chunk(reader: &mut CorpusReader, position: &mut u64, options: &RunOptions) -> ReadChunk {
+fn next_chunk(reader: &mut CorpusReader, position: &mut u64, hash: &mut InputHash, options: &RunOptions) -> ReadChunk {
     let mut chunk = ReadChunk {
         records: Vec::new(),
         end_records: 0,
         input_bytes: 0,
         other_shards: 0,
+        input_hash: String::new(),
         last: false,
     };
     let (mut text_bytes, mut scanned) = (0usize, 0u64);
@@ -474,6 +337,7 @@ fn next_chunk(reader: &mut CorpusReader, position: &mut u64, options: &RunOption
         };
         *position += 1;
         scanned += 1;
+        hash.add(&record);
         if options.shard.is_some_and(|shard| !shard.contains(record.id())) {
             chunk.other_shards += 1;
             continue;
@@ -483,6 +347,7 @@ fn next_chunk(reader: &mut CorpusReader, position: &mut u64, options: &RunOption
     }
     chunk.end_records = *position;
     chunk.input_bytes = reader.bytes_read();
+    chunk.input_hash = hash.hex();
     chunk
 }
 
@@ -566,51 +431,7 @@ fn score_chunk(analyzer: &Analyzer, chunk: ReadChunk, across: bool) -> ScoredChu
         end_records: chunk.end_records,
         input_bytes: chunk.input_bytes,
         other_shards: chunk.other_shards,
+        input_hash: chunk.input_hash,
         last: chunk.last,
-    }
-}
-
-/// RFC 3339 in UTC, to the second.
-pub(crate) fn timestamp(time: SystemTime) -> String {
-    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timestamps_are_rfc3339() {
-        assert_eq!(timestamp(UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        assert_eq!(
-            timestamp(UNIX_EPOCH + Duration::from_secs(1_709_251_199)),
-            "2024-02-29T23:59:59Z"
-        );
-        assert_eq!(
-            timestamp(UNIX_EPOCH + Duration::from_secs(951_782_400)),
-            "2000-02-29T00:00:00Z"
-        );
     }
 }

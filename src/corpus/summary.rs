@@ -15,6 +15,8 @@ use crate::aggregate::ActorStats;
 use crate::analyzer::DocumentStances;
 use crate::error::{Error, Result};
 
+use super::output::csv_text;
+
 /// Statistics of the documents of one month or one source.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -129,7 +131,9 @@ impl Summary {
     }
 
     /// Writes `summary.csv`: one row per (scope, key, actor), scope being
-    /// `all` (empty key), `month` (key `YYYY-MM`) or `source`.
+    /// `all` (empty key), `month` (key `YYYY-MM`) or `source`. Sources and
+    /// actor ids are written as [`csv_text`](super::csv_text), so that no cell
+    /// is a formula to a spreadsheet.
     ///
     /// # Errors
     /// [`Error::Io`] (naming `origin`) when writing fails.
@@ -173,7 +177,7 @@ fn stats_row(scope: &str, key: &str, actor: &str, s: &ActorStats) -> Vec<String>
     let (low, high) = s.ci95();
     let [unfav, neutral, fav] = s.label_counts();
     let shares = s.label_shares();
-    let mut row = vec![scope.to_owned(), key.to_owned(), actor.to_owned()];
+    let mut row = vec![scope.to_owned(), csv_text(key), csv_text(actor)];
     row.extend([s.sentences(), s.documents(), s.mentions()].map(|n| n.to_string()));
     row.extend([s.mean(), s.std_dev(), low, high].map(|x| x.to_string()));
     row.extend([unfav, neutral, fav].map(|n| n.to_string()));

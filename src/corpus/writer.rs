@@ -9,11 +9,12 @@ use crate::error::Result;
 
 use super::checkpoint::{Checkpoint, Offsets};
 use super::input::{Location, RecordError};
+use super::meta::{timestamp, RunInfo};
 use super::output::{
     csv_bytes, document_rows, documents_header, json_line, sentence_lines, AppendFile, ErrorRow, DOCUMENTS, ERRORS,
     SENTENCES,
 };
-use super::run::{timestamp, Progress, RunInfo, RunOptions, StageClock};
+use super::progress::{Progress, StageClock};
 
 /// One input record after scoring.
 pub(crate) struct ScoredItem {
@@ -29,6 +30,8 @@ pub(crate) struct ScoredChunk {
     pub end_records: u64,
     pub input_bytes: u64,
     pub other_shards: u64,
+    /// [`InputHash`](super::InputHash) of the records up to `end_records`.
+    pub input_hash: String,
     pub last: bool,
 }
 
@@ -51,7 +54,14 @@ pub(crate) struct Writer {
 impl Writer {
     /// Opens the outputs at the state's committed lengths (a fresh run gets the
     /// CSV header), and commits, so that the directory is a resumable run from now on.
-    pub fn open(dir: &Path, state: Checkpoint, options: &RunOptions, analyzer: AnalyzerInfo) -> Result<Writer> {
+    /// `command` is recorded in `run.json`; commits are at least `commit_interval` apart.
+    pub fn open(
+        dir: &Path,
+        state: Checkpoint,
+        command: &[String],
+        commit_interval: Duration,
+        analyzer: AnalyzerInfo,
+    ) -> Result<Writer> {
         let o = state.offsets;
         let mut writer = Writer {
             dir: dir.to_path_buf(),
@@ -60,8 +70,8 @@ impl Writer {
             errors: AppendFile::open_at(&dir.join(ERRORS), o.errors)?,
             state,
             analyzer,
-            command: options.command.clone(),
-            commit_interval: options.commit_interval,
+            command: command.to_vec(),
+            commit_interval,
             next_commit: Instant::now(),
             session_start: Instant::now(),
             write_busy: Duration::ZERO,
@@ -71,11 +81,6 @@ impl Writer {
         }
         writer.commit(&StageClock::default())?;
         Ok(writer)
-    }
-
-    /// Input records already done (to skip when resuming).
-    pub fn records_done(&self) -> u64 {
-        self.state.records
     }
 
     /// Writes chunks until the last one, then returns the final, committed state.
@@ -128,6 +133,7 @@ impl Writer {
         self.errors.write(&errors)?;
         self.state.records = chunk.end_records;
         self.state.input_bytes = chunk.input_bytes;
+        self.state.input_hash.clone_from(&chunk.input_hash);
         self.state.other_shards += chunk.other_shards;
         if let Some(session) = self.state.sessions.last_mut() {
             session.documents += done;

@@ -48,6 +48,10 @@ pub struct CorpusArgs {
     /// Read the files named (not directory contents) as this format: text, jsonl or csv.
     #[arg(long, value_name = "FORMAT", requires = "out")]
     input_format: Option<Format>,
+    /// The largest record read: a text file, a JSON Lines line or a CSV row (bytes, or with
+    /// K, M or G). A larger one is listed in errors.jsonl as too_large and reading goes on.
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size, requires = "out")]
+    max_record_size: u64,
     /// No progress display.
     #[arg(long, short)]
     quiet: bool,
@@ -76,6 +80,7 @@ impl CorpusArgs {
         read.fields = fields;
         read.stdin_format = self.stdin_format;
         read.format = self.input_format;
+        read.max_record_bytes = self.max_record_size;
         read
     }
 
@@ -146,6 +151,24 @@ pub fn run(args: &CorpusArgs) -> Result<ExitCode> {
     })
 }
 
+/// A size in bytes: a number, optionally followed by K, M or G (powers of 1024).
+fn parse_size(text: &str) -> std::result::Result<u64, String> {
+    let text = text.trim();
+    let (digits, shift) = match text.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&text[..i], 10),
+        Some((i, 'm' | 'M')) => (&text[..i], 20),
+        Some((i, 'g' | 'G')) => (&text[..i], 30),
+        _ => (text, 0),
+    };
+    let n: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size: write a number of bytes, or one with K, M or G, e.g. 64M"))?;
+    n.checked_mul(1 << shift)
+        .filter(|&bytes| bytes > 0)
+        .ok_or_else(|| format!("{text:?} is not a usable size: it must be above 0 and below 16 EiB"))
+}
+
 /// A progress bar on a terminal, a line every ten seconds otherwise, until `stop`.
 fn show_progress(progress: &Progress, stop: &AtomicBool) {
     let start = Instant::now();
@@ -214,4 +237,19 @@ fn plain_line(progress: &Progress, rate: f64, start_bytes: u64, elapsed: Duratio
         }
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_take_binary_suffixes() {
+        assert_eq!(parse_size("64M"), Ok(64 << 20));
+        assert_eq!(parse_size("512k"), Ok(512 << 10));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("99999999999G").is_err());
+    }
 }

@@ -48,7 +48,7 @@ pub struct ModelArgs {
     /// Device: cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
     pub device: String,
-    /// Threads (default: all cores).
+    /// Threads (default: all cores; at most four per core).
     #[arg(long)]
     pub threads: Option<usize>,
     /// Which actors to look for.
@@ -87,9 +87,9 @@ impl ActorArgs {
 impl ModelArgs {
     /// Configures rayon's global pool (binaries only) and builds the analyzer.
     pub fn analyzer(&self) -> Result<Analyzer> {
-        let threads = self
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = self.threads.unwrap_or(cores);
+        check_threads(threads, cores)?;
         // Ignore the error if the pool is already initialised: only the first call counts.
         let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
         let device: Device = self.device.parse()?;
@@ -104,6 +104,40 @@ impl ModelArgs {
     }
 }
 
+/// More threads per core than this only add memory: each thread gets an
+/// inference session (a copy of the model's working memory) on the CPU.
+const MAX_THREADS_PER_CORE: usize = 4;
+
+/// Refuses a thread count that would spend memory (or the process's thread
+/// limit) for nothing, before anything is started.
+fn check_threads(threads: usize, cores: usize) -> Result<()> {
+    let max = cores.saturating_mul(MAX_THREADS_PER_CORE);
+    anyhow::ensure!(threads >= 1, "--threads must be at least 1");
+    anyhow::ensure!(
+        threads <= max,
+        "--threads {threads} is more than this machine can use: at most {max} ({MAX_THREADS_PER_CORE} per core, \
+         {cores} cores); each thread holds its own model session, so more only costs memory"
+    );
+    Ok(())
+}
+
+/// The error and its causes, each said once: an error that already ends with
+/// its cause's text (an I/O error naming its file, say) does not repeat it.
+fn message(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let part = cause.to_string();
+        if text.ends_with(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
@@ -116,8 +150,33 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", message(&error));
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_os_error_is_said_once() {
+        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let text = io.to_string();
+        let error = anyhow::Error::new(stance::Error::Io {
+            path: "a/checkpoint.json".into(),
+            source: io,
+        })
+        .context("scoring into a");
+        assert_eq!(message(&error), format!("scoring into a: a/checkpoint.json: {text}"));
+    }
+
+    #[test]
+    fn thread_counts_are_bounded_by_the_cores() {
+        assert!(check_threads(8, 2).is_ok());
+        assert!(check_threads(9, 2).is_err());
+        assert!(check_threads(0, 2).is_err());
+        assert!(check_threads(100_000, 64).is_err());
     }
 }

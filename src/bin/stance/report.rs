@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use stance::corpus::{write_atomic, RunInfo, SentenceRow, Slice, Summary};
+use stance::corpus::{write_atomic, DirLock, RunInfo, SentenceRow, Slice, Summary};
 use stance::ActorStats;
 
 #[derive(Args)]
@@ -33,6 +33,14 @@ pub struct ReportArgs {
 }
 
 pub fn run(args: &ReportArgs) -> Result<ExitCode> {
+    let summary_path = args.dir.join("summary.json");
+    anyhow::ensure!(
+        summary_path.is_file(),
+        "{} has no summary.json: give a directory written by `stance score --out` or `stance merge` \
+         (a run still scoring writes it at the end)",
+        args.dir.display()
+    );
+    let _lock = lock(args)?;
     let summary: Summary = read_json(&args.dir.join("summary.json"))?;
     let info = RunInfo::load(&args.dir).ok();
     let scan = Scan::read(&args.dir.join("sentences.jsonl"), args.top)?;
@@ -41,6 +49,26 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
     write_atomic(&out, html.as_bytes())?;
     eprintln!("wrote {}", out.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Holds DIR's lock while reading and writing, so that a run still being
+/// scored or merged into it is refused rather than reported half-written. A
+/// read-only DIR can still be reported elsewhere (`--out`): nothing can be
+/// written into it then.
+fn lock(args: &ReportArgs) -> Result<Option<DirLock>> {
+    match DirLock::acquire(&args.dir, "stance report") {
+        Ok(lock) => Ok(Some(lock)),
+        Err(stance::Error::Io { source, .. })
+            if args.out.is_some()
+                && matches!(
+                    source.kind(),
+                    std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+                ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {

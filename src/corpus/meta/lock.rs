@@ -1,0 +1,105 @@
+//! One process at a time in a run directory.
+//!
+//! Two processes writing the same run interleave appends and checkpoints and
+//! corrupt it silently (a restart recipe that starts a second copy by mistake
+//! is enough), so every command that writes into a run directory first takes
+//! an exclusive lock on `DIR/stance.lock` and holds it to the end. The
+//! operating system drops the lock when the process ends, however it ends,
+//! so a killed run never leaves a stale lock behind. The file itself stays
+//! (removing it would let two processes lock two different files) and holds
+//! a line naming the holder, for the message the next process prints.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::error::{Error, Result};
+
+use super::super::output::{open_checked, LOCK};
+use super::timestamp;
+
+/// An exclusive lock on a run directory, held until dropped.
+#[derive(Debug)]
+pub struct DirLock {
+    /// Locked for as long as it is open.
+    _file: File,
+    path: PathBuf,
+}
+
+impl DirLock {
+    /// Locks `dir` (which must exist) for `holder` (e.g. the command line), or
+    /// fails at once, naming the process that holds it.
+    ///
+    /// ```
+    /// use stance::corpus::DirLock;
+    /// let dir = tempfile::tempdir()?;
+    /// let first = DirLock::acquire(dir.path(), "first")?;
+    /// let second = DirLock::acquire(dir.path(), "second").unwrap_err();
+    /// assert!(second.to_string().contains("first"), "{second}");
+    /// drop(first);
+    /// DirLock::acquire(dir.path(), "third")?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Config`] when another process holds the lock; [`Error::Io`]
+    /// when the lock file cannot be created or locked (a link planted in its
+    /// place included).
+    pub fn acquire(dir: &Path, holder: &str) -> Result<DirLock> {
+        let path = dir.join(LOCK);
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        let mut file = open_checked(&path, &options)?;
+        // `File::try_lock` is Rust 1.89; Cargo.toml's rust-version (1.80) is
+        // stale: `ort` 2.0.0-rc.15 already needs 1.92, so no supported
+        // toolchain lacks it.
+        #[allow(clippy::incompatible_msrv)]
+        let locked = file.try_lock();
+        match locked {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::Config(format!(
+                    "{} is in use by another stance process ({}): wait for it to end, or use another directory",
+                    dir.display(),
+                    read_holder(&mut file)
+                )))
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(Error::io(
+                    &path,
+                    std::io::Error::new(e.kind(), format!("cannot lock: {e}")),
+                ))
+            }
+        }
+        let line = format!(
+            "pid {} since {}: {holder}\n",
+            std::process::id(),
+            timestamp(SystemTime::now())
+        );
+        let io = |e| Error::io(&path, e);
+        file.set_len(0).map_err(io)?;
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        file.write_all(line.as_bytes()).map_err(io)?;
+        Ok(DirLock { _file: file, path })
+    }
+
+    /// The lock file.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// The holder's line, or a placeholder while it is being written.
+fn read_holder(file: &mut File) -> String {
+    let mut text = String::new();
+    // A line is short: read a bounded prefix, whatever the file holds.
+    let _ = Read::by_ref(file).take(1024).read_to_string(&mut text);
+    let text = text.trim();
+    if text.is_empty() {
+        "holder not yet recorded".to_owned()
+    } else {
+        text.to_owned()
+    }
+}

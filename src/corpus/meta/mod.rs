@@ -1,0 +1,242 @@
+//! Run metadata: what `run.json` records (identity, fingerprints, counts,
+//! sessions), the lock that makes one process at a time own a run directory,
+//! and the content hashes that resume and merge check.
+
+mod fingerprint;
+mod lock;
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::analyzer::AnalyzerInfo;
+use crate::error::{Error, Result};
+
+use super::checkpoint::{Checkpoint, Session};
+use super::input::ReadOptions;
+use super::output::{write_atomic, RUN_JSON};
+use super::shard::Shard;
+
+pub use fingerprint::{model_hash, InputHash};
+pub use lock::DirLock;
+
+/// Version of the output schema (`sentences.jsonl`, `documents.csv`, `errors.jsonl`, summaries).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Whether a run has finished.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum RunStatus {
+    /// Started and not finished (or interrupted: resume it).
+    Running,
+    /// Every input record is accounted for.
+    Complete,
+}
+
+/// What `run.json` holds: what ran, on what, how much and how long.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RunInfo {
+    /// Output schema version.
+    pub schema: u32,
+    /// Whether the run has finished.
+    pub status: RunStatus,
+    /// A random id given to the run when it starts, kept by every resume: a
+    /// run (or a copy of its directory) merged twice is recognised by it.
+    #[serde(default)]
+    pub run_id: String,
+    /// Version of `stance`.
+    pub stance_version: String,
+    /// Version of ONNX Runtime it loads.
+    pub onnxruntime_version: String,
+    /// The command line, when given.
+    pub command: Vec<String>,
+    /// Inputs, as given.
+    pub inputs: Vec<String>,
+    /// How they were read.
+    pub read: ReadOptions,
+    /// The share of the corpus (for a merge: the shards merged).
+    pub shards: Vec<Shard>,
+    /// Model, device, threads and batching of the (last) session.
+    pub analyzer: Option<AnalyzerInfo>,
+    /// Input records seen (scored, failed, or left to other shards).
+    pub records: u64,
+    /// Records left to other shards.
+    pub other_shards: u64,
+    /// Documents scored.
+    pub documents: u64,
+    /// Documents not scored (see `errors.jsonl`).
+    pub failed: u64,
+    /// Sentences in the scored documents.
+    pub sentences: u64,
+    /// Scored (sentence, actor) pairs (rows of `sentences.jsonl`).
+    pub pairs: u64,
+    /// Wall-clock seconds over all sessions.
+    pub wall_secs: f64,
+    /// Documents (scored or failed) per wall-clock second.
+    pub documents_per_sec: f64,
+    /// Sentences per wall-clock second.
+    pub sentences_per_sec: f64,
+    /// Content hash of the input records read so far (all of them once the
+    /// run is complete; see [`InputHash`]). Shards of one corpus agree on it.
+    #[serde(default)]
+    pub input_hash: String,
+    /// Content hash of the model bundle's files (see [`model_hash`]).
+    #[serde(default)]
+    pub model_hash: String,
+    /// The first session, then one per resume.
+    pub sessions: Vec<Session>,
+    /// For a merge: the run directories merged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<String>,
+    /// For a merge: the ids of every run it holds, so that merging it again with one of them is refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_run_ids: Vec<String>,
+}
+
+impl RunInfo {
+    pub(crate) fn from_checkpoint(state: &Checkpoint, analyzer: Option<&AnalyzerInfo>, command: &[String]) -> RunInfo {
+        let s = &state.summary;
+        let wall_secs: f64 = state.sessions.iter().map(|s| s.wall_secs).sum();
+        let rate = |n: u64| if wall_secs > 0.0 { n as f64 / wall_secs } else { 0.0 };
+        let done_in_sessions: u64 = state.sessions.iter().map(|s| s.documents).sum();
+        RunInfo {
+            schema: SCHEMA_VERSION,
+            run_id: state.run_id.clone(),
+            status: if state.complete {
+                RunStatus::Complete
+            } else {
+                RunStatus::Running
+            },
+            stance_version: env!("CARGO_PKG_VERSION").to_owned(),
+            onnxruntime_version: crate::ORT_VERSION.to_owned(),
+            command: command.to_vec(),
+            inputs: state.config.inputs.clone(),
+            read: state.config.read.clone(),
+            shards: state.config.shard.into_iter().collect(),
+            analyzer: analyzer.cloned(),
+            records: state.records,
+            other_shards: state.other_shards,
+            documents: s.documents,
+            failed: s.failed,
+            sentences: s.sentences,
+            pairs: s.pairs,
+            wall_secs,
+            documents_per_sec: rate(done_in_sessions),
+            sentences_per_sec: rate(s.sentences),
+            input_hash: state.input_hash.clone(),
+            model_hash: state.config.model_hash.clone(),
+            sessions: state.sessions.clone(),
+            merged_from: Vec::new(),
+            merged_run_ids: Vec::new(),
+        }
+    }
+
+    /// Writes `run.json` atomically.
+    pub(crate) fn save(&self, dir: &Path) -> Result<()> {
+        let mut bytes =
+            serde_json::to_vec_pretty(self).map_err(|e| Error::Config(format!("cannot serialize run.json: {e}")))?;
+        bytes.push(b'\n');
+        write_atomic(&dir.join(RUN_JSON), &bytes)
+    }
+
+    /// The ids of the scoring runs this run holds: its own, or for a merge those of the runs merged.
+    #[must_use]
+    pub fn constituent_ids(&self) -> Vec<&str> {
+        if self.merged_run_ids.is_empty() {
+            vec![self.run_id.as_str()]
+        } else {
+            self.merged_run_ids.iter().map(String::as_str).collect()
+        }
+    }
+
+    /// Reads `dir/run.json`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] or [`Error::Input`] naming the file.
+    pub fn load(dir: &Path) -> Result<RunInfo> {
+        let path = dir.join(RUN_JSON);
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            Error::input(
+                path.display().to_string(),
+                Some(e.line()),
+                format!("invalid run.json: {e}"),
+            )
+        })
+    }
+}
+
+/// A new run id: 128 random bits as hex.
+///
+/// Drawn from the standard library's randomly seeded hasher (no extra
+/// dependency), mixed with the time and the process id, so that two runs
+/// started at once on different machines still differ.
+pub(crate) fn new_run_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let half = |salt: u64| {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u64(salt);
+        hasher.write_u128(nanos);
+        hasher.write_u32(std::process::id());
+        hasher.finish()
+    };
+    format!("{:016x}{:016x}", half(1), half(2))
+}
+
+/// RFC 3339 in UTC, to the second.
+pub(crate) fn timestamp(time: SystemTime) -> String {
+    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn run_ids_are_distinct_hex() {
+        let (a, b) = (new_run_id(), new_run_id());
+        assert_eq!(a.len(), 32);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339() {
+        assert_eq!(timestamp(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            timestamp(UNIX_EPOCH + Duration::from_secs(1_709_251_199)),
+            "2024-02-29T23:59:59Z"
+        );
+        assert_eq!(
+            timestamp(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00Z"
+        );
+    }
+}
