@@ -306,6 +306,14 @@ fn a_run_is_never_overwritten_and_resume_checks_its_settings() {
         "{}",
         String::from_utf8_lossy(&mismatch.stderr)
     );
+    // A difference is named as the command line spells it, not as a Rust structure.
+    let field = stance(&score_args(&inputs, &out, &["--resume", "--text-field", "body"]));
+    assert_eq!(field.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&field.stderr);
+    assert!(
+        stderr.contains("--text-field") && !stderr.contains("ReadOptions"),
+        "{stderr}"
+    );
     // Resuming a finished run changes nothing.
     let before = read(&out.join("sentences.jsonl"));
     run_ok(&score_args(&inputs, &out, &["--resume"]));
@@ -489,4 +497,271 @@ fn without_out_the_terminal_output_is_unchanged() {
     assert!(stdout.contains("per-actor summary"), "{stdout}");
     let needs_out = stance(&["score", &file, "--resume"]);
     assert_eq!(needs_out.status.code(), Some(2));
+}
+
+#[test]
+fn a_directory_in_use_is_refused_and_left_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    std::fs::create_dir(&out).unwrap();
+    let inputs = [fixture("good/wire.jsonl")];
+    // Another process's lock, as a run would hold it from start to end.
+    let holder = stance::corpus::DirLock::acquire(&out, "stance score other --out run").unwrap();
+    for extra in [&["--resume"][..], &[][..]] {
+        let second = stance(&score_args(&inputs, &out, extra));
+        assert_eq!(second.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&second.stderr);
+        assert!(
+            stderr.contains("in use") && stderr.contains("stance score other"),
+            "{stderr}"
+        );
+    }
+    assert!(!out.join("checkpoint.json").exists() && !out.join("sentences.jsonl").exists());
+    let report = Command::new(env!("CARGO_BIN_EXE_stance"))
+        .args(["report", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(report.status.code(), Some(2));
+    drop(holder);
+    run_ok(&score_args(&inputs, &out, &["--resume"]));
+    assert_eq!(document_ids(&out).len(), 7);
+}
+
+#[test]
+fn a_run_inside_its_input_directory_reads_only_the_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("corpus");
+    std::fs::create_dir(&corpus).unwrap();
+    std::fs::copy(fixture("good/articles/a-trade.txt"), corpus.join("a.txt")).unwrap();
+    std::fs::copy(fixture("good/wire.jsonl"), corpus.join("b.jsonl")).unwrap();
+    let out = corpus.join("run");
+    let inputs = [corpus.display().to_string()];
+    let knobs = ["--chunk-docs", "1", "--commit-secs", "0"];
+    run_ok(&score_args(&inputs, &out, &knobs));
+    let expected: BTreeSet<String> = document_ids(&out);
+    assert_eq!(expected.len(), 8, "{expected:?}");
+    assert_eq!(read(&out.join("errors.jsonl")), "");
+    // Its own files are never input, on a resume either.
+    run_ok(&score_args(&inputs, &out, &[&knobs[..], &["--resume"]].concat()));
+    let again = tmp.path().join("again");
+    run_ok(&score_args(&inputs, &again, &knobs));
+    assert_eq!(document_ids(&again), expected);
+    // An input that is the output directory, or a file in it, is refused.
+    let own = [out.join("sentences.jsonl").display().to_string()];
+    assert_eq!(stance(&score_args(&own, &out, &["--resume"])).status.code(), Some(2));
+}
+
+#[test]
+fn oversized_and_endless_records_are_errors_in_bounded_memory() {
+    let tmp = tempfile::tempdir().unwrap();
+    for format in ["text", "csv"] {
+        let out = tmp.path().join(format);
+        let inputs = ["/dev/zero".to_owned()];
+        let output = stance(&score_args(
+            &inputs,
+            &out,
+            &["--input-format", format, "--max-record-size", "1M"],
+        ));
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let errors = json_lines(&out.join("errors.jsonl"));
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0]["kind"], "too_large");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn planted_links_are_never_written_through() {
+    let tmp = tempfile::tempdir().unwrap();
+    let victim = tmp.path().join("victim.txt");
+    std::fs::write(&victim, "precious").unwrap();
+    let out = tmp.path().join("run");
+    std::fs::create_dir(&out).unwrap();
+    for name in [
+        "checkpoint.json",
+        "run.json",
+        "summary.json",
+        "summary.csv",
+        "report.html",
+    ] {
+        std::os::unix::fs::symlink(&victim, out.join(format!("{name}.tmp"))).unwrap();
+    }
+    let inputs = [fixture("good/wire.jsonl")];
+    run_ok(&score_args(&inputs, &out, &[]));
+    let report = Command::new(env!("CARGO_BIN_EXE_stance"))
+        .args(["report", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
+    assert_eq!(read(&victim), "precious");
+    for name in ["checkpoint.json", "run.json", "summary.json", "report.html"] {
+        assert!(!std::fs::symlink_metadata(out.join(name))
+            .unwrap()
+            .file_type()
+            .is_symlink());
+    }
+    // An output file, or the lock, planted as a link is refused, not followed.
+    for name in ["sentences.jsonl", "stance.lock"] {
+        let planted = tmp.path().join(format!("planted-{name}"));
+        std::fs::create_dir(&planted).unwrap();
+        std::os::unix::fs::symlink(&victim, planted.join(name)).unwrap();
+        // --resume on a directory without a checkpoint starts a run in it, appending to what is there.
+        let output = stance(&score_args(&inputs, &planted, &["--resume"]));
+        assert_eq!(output.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("symbolic link"), "{stderr}");
+    }
+    assert_eq!(read(&victim), "precious");
+}
+
+#[test]
+fn a_run_merged_with_itself_or_its_copy_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    run_ok(&score_args(&[fixture("good/wire.jsonl")], &run, &[]));
+    let copy = tmp.path().join("copy");
+    std::fs::create_dir(&copy).unwrap();
+    for entry in std::fs::read_dir(&run).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), copy.join(entry.file_name())).unwrap();
+    }
+    let merge = |a: &Path, b: &Path, out: &str| {
+        Command::new(env!("CARGO_BIN_EXE_stance"))
+            .args(["merge", a.to_str().unwrap(), b.to_str().unwrap(), "--out"])
+            .arg(tmp.path().join(out))
+            .output()
+            .unwrap()
+    };
+    for (b, out) in [(&run, "m1"), (&copy, "m2")] {
+        let merged = merge(&run, b, out);
+        assert_eq!(merged.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&merged.stderr).contains("the same run"));
+    }
+    // A merge holds the ids of its runs: merging it again with one of them is refused too.
+    let other = tmp.path().join("other");
+    run_ok(&score_args(&[fixture("good/opinion.csv")], &other, &[]));
+    let merged = merge(&run, &other, "m3");
+    assert!(merged.status.success(), "{}", String::from_utf8_lossy(&merged.stderr));
+    let again = merge(&tmp.path().join("m3"), &other, "m4");
+    assert_eq!(again.status.code(), Some(2));
+}
+
+#[test]
+fn csv_outputs_hold_no_formulas_and_json_keeps_the_text() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("evil.csv");
+    std::fs::write(
+        &corpus,
+        "id,source,title,text\n\
+         \"=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",+cmd,@SUM(1),China praised India.\n\
+         -2+3,\"\tTab\",\"\rCR\",The US warned China.\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("run");
+    run_ok(&score_args(&[corpus.display().to_string()], &out, &[]));
+    let formula = |cell: &str| cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    for name in ["documents.csv", "summary.csv"] {
+        let mut reader = csv::Reader::from_path(out.join(name)).unwrap();
+        let headers = reader.headers().unwrap().clone();
+        for row in reader.records() {
+            for (header, cell) in headers.iter().zip(row.unwrap().iter()) {
+                if cell.parse::<f64>().is_ok() {
+                    continue; // numbers we wrote, negative scores included, stay numbers
+                }
+                assert!(!formula(cell), "{name}, column {header}: {cell:?}");
+            }
+        }
+    }
+    let documents = read(&out.join("documents.csv"));
+    assert!(
+        documents.contains("'=HYPERLINK") && documents.contains("'-2+3"),
+        "{documents}"
+    );
+    let ids: BTreeSet<String> = json_lines(&out.join("sentences.jsonl"))
+        .iter()
+        .map(|r| r["document_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, ["=HYPERLINK(\"http://x\",\"y\")", "-2+3"].map(String::from).into());
+}
+
+/// Marks a finished run as interrupted after all its records, so that `--resume` re-reads and checks them.
+fn reopen(dir: &Path) {
+    let path = dir.join("checkpoint.json");
+    let mut checkpoint = json(&path);
+    checkpoint["complete"] = Value::Bool(false);
+    std::fs::write(&path, checkpoint.to_string()).unwrap();
+}
+
+#[test]
+fn resume_refuses_other_inputs_and_a_replaced_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("corpus.jsonl");
+    std::fs::write(
+        &corpus,
+        "{\"text\": \"China praised India.\"}\n{\"text\": \"The US spoke.\"}\n",
+    )
+    .unwrap();
+    let inputs = [corpus.display().to_string()];
+    let out = tmp.path().join("run");
+    run_ok(&score_args(&inputs, &out, &[]));
+    reopen(&out);
+    run_ok(&score_args(&inputs, &out, &["--resume"]));
+    // The same number of records, other content.
+    std::fs::write(
+        &corpus,
+        "{\"text\": \"India praised China.\"}\n{\"text\": \"The US spoke.\"}\n",
+    )
+    .unwrap();
+    reopen(&out);
+    let resumed = stance(&score_args(&inputs, &out, &["--resume"]));
+    assert_eq!(resumed.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert!(stderr.contains("inputs changed"), "{stderr}");
+
+    // A model bundle replaced in place, under the same name.
+    let model = tmp.path().join("model");
+    std::fs::create_dir(&model).unwrap();
+    for name in ["config.json", "tokenizer.json", "model.onnx"] {
+        std::fs::copy(Path::new(&tiny_model()).join(name), model.join(name)).unwrap();
+    }
+    let with_model = |extra: &[&str]| {
+        let mut args = score_args(&inputs, &tmp.path().join("model-run"), extra)
+            .into_iter()
+            .map(String::from)
+            .collect::<Vec<_>>();
+        args.extend(["--model".to_owned(), model.display().to_string()]);
+        Command::new(env!("CARGO_BIN_EXE_stance"))
+            .args(&args)
+            .arg("--threads")
+            .arg("2")
+            .output()
+            .unwrap()
+    };
+    assert!(with_model(&[]).status.success());
+    let mut tokenizer = std::fs::read(model.join("tokenizer.json")).unwrap();
+    tokenizer.push(b'\n');
+    std::fs::write(model.join("tokenizer.json"), tokenizer).unwrap();
+    let resumed = with_model(&["--resume"]);
+    assert_eq!(resumed.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert!(stderr.contains("model") && stderr.contains("changed"), "{stderr}");
+}
+
+#[test]
+fn threads_beyond_the_machine_are_refused() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let file = fixture("good/articles/a-trade.txt");
+    for threads in [(cores * 4 + 1).to_string(), "100000".to_owned()] {
+        let output = Command::new(env!("CARGO_BIN_EXE_stance"))
+            .args(["score", &file, "--model", &tiny_model(), "--threads", &threads])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&output.stderr).contains("--threads"));
+    }
 }

@@ -5,7 +5,10 @@
 //! sorted by name, depth first), so a run, its resumption and its shards all
 //! see the same sequence of records. Hidden entries (names starting with `.`)
 //! and files with other extensions inside directories are skipped; symbolic
-//! links to files are followed, links to directories are not (they can loop).
+//! links to files are followed, links to directories are not (they can loop),
+//! and a link that leads nowhere is an [`ErrorKind::Io`] record. Output
+//! directories of runs and merges (those holding `stance.lock`) are never
+//! walked, so a run inside its own input tree does not read its own rows.
 //!
 //! | input | format | one document per | default id |
 //! |---|---|---|---|
@@ -28,6 +31,8 @@ use serde_json::Value;
 
 use crate::analyzer::Document;
 use crate::error::{Error, Result};
+
+use super::output::LOCK;
 
 /// How an input is laid out.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -546,7 +551,7 @@ impl CorpusReader {
                 .excluded
                 .as_ref()
                 .is_some_and(|out| std::fs::canonicalize(path).is_ok_and(|p| &p == out));
-            return (!excluded).then_some(Entry::Dir);
+            return (!excluded && !is_run_dir(path)).then_some(Entry::Dir);
         }
         let readable = Format::from_extension(path).is_some();
         match std::fs::metadata(path) {
@@ -558,6 +563,12 @@ impl CorpusReader {
             Err(_) => None,
         }
     }
+}
+
+/// Whether `dir` is the output directory of a run or a merge (it has their
+/// lock file): its rows are results, never input, whoever reads the tree.
+fn is_run_dir(dir: &Path) -> bool {
+    std::fs::symlink_metadata(dir.join(LOCK)).is_ok()
 }
 
 /// A directory entry the walk reads.
@@ -664,7 +675,7 @@ pub fn input_size(inputs: &[PathBuf]) -> Option<u64> {
         };
         for entry in entries.flatten() {
             let hidden = entry.file_name().to_str().map_or(true, |n| n.starts_with('.'));
-            let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
+            let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false) && !is_run_dir(&entry.path());
             if !hidden && (is_dir || Format::from_extension(&entry.path()).is_some()) {
                 stack.push(entry.path());
             }
@@ -1493,6 +1504,169 @@ mod tests {
         assert_eq!(
             (doc.text.as_str(), doc.source.as_deref(), doc.date.as_deref()),
             ("China, again.", Some("Wire"), Some("2024-05-01"))
+        );
+    }
+
+    fn kinds(records: &[Record]) -> Vec<(Option<u64>, Option<ErrorKind>)> {
+        records
+            .iter()
+            .map(|r| (r.location.line, r.document.as_ref().err().map(|e| e.kind)))
+            .collect()
+    }
+
+    #[test]
+    fn a_csv_quote_that_never_closes_is_a_malformed_row() {
+        let records = read(
+            "a.csv",
+            b"id,text\nq1,\"China praised India.\nq2,India spoke.\nq3,The US spoke.\n",
+            ReadOptions::default(),
+        );
+        assert_eq!(kinds(&records), [(Some(2), Some(ErrorKind::MalformedCsv))]);
+        let reason = &records[0].document.as_ref().unwrap_err().reason;
+        assert!(reason.contains("line 2") && reason.contains("never closed"), "{reason}");
+    }
+
+    #[test]
+    fn a_csv_quote_closed_by_the_next_rows_quote_is_a_malformed_row() {
+        let mut csv = String::from("id,text\n");
+        for i in 1..=6 {
+            let text = if i == 3 {
+                "\"China praised India.".to_owned()
+            } else {
+                format!("\"Text {i}.\"")
+            };
+            csv.push_str(&format!("q{i},{text}\n"));
+        }
+        let records = read("a.csv", csv.as_bytes(), ReadOptions::default());
+        assert_eq!(
+            kinds(&records),
+            [
+                (Some(2), None),
+                (Some(3), None),
+                (Some(4), Some(ErrorKind::MalformedCsv)),
+                (Some(6), None),
+                (Some(7), None),
+            ]
+        );
+        let reason = &records[2].document.as_ref().unwrap_err().reason;
+        assert!(
+            reason.contains("opened at line 4") && reason.contains("line 5"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn well_formed_csv_quotes_pass() {
+        let records = read(
+            "a.csv",
+            b"id,text\n1,\"He said \"\"no\"\",\nthen left.\"\n2,\"Spaced\" ,\n",
+            ReadOptions::default(),
+        );
+        // The second row has three fields where the header has two: the csv crate's own error.
+        assert_eq!(
+            kinds(&records),
+            [(Some(2), None), (Some(4), Some(ErrorKind::MalformedCsv))]
+        );
+        assert_eq!(
+            records[0].document.as_ref().unwrap().text,
+            "He said \"no\",\nthen left."
+        );
+    }
+
+    fn limited(limit: u64) -> ReadOptions {
+        ReadOptions {
+            max_record_bytes: limit,
+            ..ReadOptions::default()
+        }
+    }
+
+    #[test]
+    fn records_over_the_limit_are_errors_and_reading_goes_on() {
+        let long = "x".repeat(200);
+        let jsonl = format!("{{\"text\": \"short\"}}\n{{\"text\": \"{long}\"}}\n{{\"text\": \"after\"}}\n");
+        let records = read("a.jsonl", jsonl.as_bytes(), limited(100));
+        assert_eq!(
+            kinds(&records),
+            [(Some(1), None), (Some(2), Some(ErrorKind::TooLarge)), (Some(3), None)]
+        );
+        let records = read("a.txt", long.as_bytes(), limited(100));
+        assert_eq!(kinds(&records), [(None, Some(ErrorKind::TooLarge))]);
+        assert_eq!(kinds(&read("a.txt", long.as_bytes(), limited(200))), [(None, None)]);
+        let csv = format!("id,text\n1,short\n2,\"{long}\"\n3,never read\n");
+        let records = read("a.csv", csv.as_bytes(), limited(100));
+        assert_eq!(kinds(&records), [(Some(2), None), (Some(3), Some(ErrorKind::TooLarge))]);
+    }
+
+    #[test]
+    fn an_endless_line_is_read_in_bounded_memory() {
+        let zeros = || std::io::repeat(0).take(16 << 20);
+        let mut jsonl = JsonlSource::new(BufReader::new(zeros()), "z".into(), "z".into(), Arc::default(), 1 << 16);
+        let record = jsonl.next_record().unwrap();
+        assert_eq!(record.document.unwrap_err().kind, ErrorKind::TooLarge);
+        assert!(jsonl.buf.capacity() <= 1 << 17, "{}", jsonl.buf.capacity());
+        assert_eq!(jsonl.bytes, 16 << 20);
+        let mut csv = CsvSource::new(zeros(), "z".into(), "z".into(), &Fields::default(), 1 << 16);
+        assert_eq!(
+            csv.next_record().unwrap().document.unwrap_err().kind,
+            ErrorKind::TooLarge
+        );
+        assert!(csv.next_record().is_none());
+        let mut text = TextSource::new(Box::new(zeros()), "z".into(), "z".into(), 1 << 16);
+        assert_eq!(
+            text.next_record().unwrap().document.unwrap_err().kind,
+            ErrorKind::TooLarge
+        );
+        assert_eq!(text.bytes, (1 << 16) + 1);
+    }
+
+    #[test]
+    fn an_input_is_read_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.txt");
+        std::fs::write(&file, "China spoke.").unwrap();
+        let twice = CorpusReader::new(
+            &[file.clone(), dir.path().join(".").join("a.txt")],
+            ReadOptions::default(),
+        );
+        assert!(twice.err().unwrap().to_string().contains("same input"));
+        let nested = CorpusReader::new(&[dir.path().to_path_buf(), file.clone()], ReadOptions::default());
+        assert!(nested.err().unwrap().to_string().contains("inside"));
+    }
+
+    #[test]
+    fn the_output_directory_is_never_read() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), "China spoke.").unwrap();
+        let out = dir.path().join("run");
+        std::fs::create_dir(&out).unwrap();
+        std::fs::write(out.join("sentences.jsonl"), "{\"text\": \"own output\"}\n").unwrap();
+        let inputs = [dir.path().to_path_buf()];
+        let reader = CorpusReader::new(&inputs, ReadOptions::default()).unwrap();
+        let records: Vec<_> = reader.excluding_output(&out).unwrap().collect();
+        assert_eq!(summary(&records), [("a.txt".to_owned(), None, None)]);
+        let inside = [out.join("sentences.jsonl")];
+        let reader = CorpusReader::new(&inside, ReadOptions::default()).unwrap();
+        assert!(reader.excluding_output(&out).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn broken_and_looping_links_are_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), "China spoke.").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("missing.txt"), dir.path().join("b.txt")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("c.txt"), dir.path().join("c.txt")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("missing"), dir.path().join("d.png")).unwrap();
+        let records: Vec<_> = CorpusReader::new(&[dir.path().to_path_buf()], ReadOptions::default())
+            .unwrap()
+            .collect();
+        assert_eq!(
+            summary(&records),
+            [
+                ("a.txt".to_owned(), None, None),
+                ("b.txt".to_owned(), None, Some(ErrorKind::Io)),
+                ("c.txt".to_owned(), None, Some(ErrorKind::Io)),
+            ]
         );
     }
 
