@@ -80,6 +80,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// Another process holds the lock of a directory (a corpus run being scored, merged or reported).
+    #[error("{path} is in use by another stance process ({holder}): wait for it to end, or use another directory")]
+    InUse {
+        /// The directory.
+        path: PathBuf,
+        /// The holder, as it recorded itself (process id, start time, command line).
+        holder: String,
+    },
+
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {

@@ -18,6 +18,9 @@
 //!    `errors.jsonl` are appended to and committed with a checkpoint (see
 //!    [`score_corpus`] for why a killed run resumes exactly), then
 //!    `summary.json`, `summary.csv` and `run.json` are replaced atomically.
+//!    The run holds the directory's lock ([`DirLock`]) throughout, and
+//!    [`RunInfo`] records its identity and the content hashes of its inputs
+//!    ([`InputHash`]) and model ([`model_hash`]), which resume and merge check.
 //! 5. **Aggregate** ([`Summary`]): per actor, per month and per source, with
 //!    [`crate::ActorStats`]' exact sums, so shards merge ([`merge_runs`]) into
 //!    exactly the summary of one run.

@@ -43,7 +43,7 @@ impl DirLock {
     /// ```
     ///
     /// # Errors
-    /// [`Error::Config`] when another process holds the lock; [`Error::Io`]
+    /// [`Error::InUse`] when another process holds the lock; [`Error::Io`]
     /// when the lock file cannot be created or locked (a link planted in its
     /// place included).
     pub fn acquire(dir: &Path, holder: &str) -> Result<DirLock> {
@@ -59,11 +59,10 @@ impl DirLock {
         match locked {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(Error::Config(format!(
-                    "{} is in use by another stance process ({}): wait for it to end, or use another directory",
-                    dir.display(),
-                    read_holder(&mut file)
-                )))
+                return Err(Error::InUse {
+                    path: dir.to_path_buf(),
+                    holder: read_holder(&mut file),
+                })
             }
             Err(std::fs::TryLockError::Error(e)) => {
                 return Err(Error::io(
