@@ -1,0 +1,312 @@
+"""The Python API: results, actors, statistics, pickling, and errors with the library's messages."""
+
+from __future__ import annotations
+
+import copy
+import os
+import pickle
+import subprocess
+import sys
+import warnings
+
+import pytest
+from conftest import DATA, REPO, THREADS, TINY_MODEL
+
+import stance
+
+TEXT = "Beijing has been a reliable partner. Washington keeps breaking its promises."
+
+
+def test_score_returns_sentence_stances_and_actor_stats(analyzer):
+    doc = analyzer.score(TEXT, id="op-ed 1")
+    assert isinstance(doc, stance.DocumentStances)
+    assert doc.id == "op-ed 1" and doc.sentences == 2
+    assert [(s.sentence_index, s.actor) for s in doc.stances] == [(0, "china"), (1, "us")]
+    china, us = doc.stances
+    assert china.text == "Beijing has been a reliable partner." and china.mentions == [stance.Mention(0, 7, "Beijing")]
+    assert china.label == "favorable" and china.score > 0.5
+    assert us.label == "unfavorable" and us.score < -0.5
+    assert set(doc.actors) == {"china", "us"}
+    assert doc.actor("china").sentences == 1 and doc.actor("india") is None
+    assert doc.actors["china"].mean() == pytest.approx(china.score, abs=1e-6)
+
+
+def test_score_default_id_and_a_text_without_mentions(analyzer):
+    doc = analyzer.score("The weather was mild. Markets were calm.")
+    assert doc.id == "<text>" and doc.sentences == 2 and doc.stances == [] and doc.actors == {}
+
+
+def test_score_many_matches_score_exactly_and_keeps_order(analyzer, articles):
+    texts = [a["text"] for a in articles]
+    many = analyzer.score_many(texts, batch_size=3)
+    assert [d.id for d in many] == [str(i) for i in range(len(texts))]
+    for i, (doc, text) in enumerate(zip(many, texts)):
+        assert doc == analyzer.score(text, id=str(i))
+
+
+def test_iter_scores_is_lazy_over_a_generator(analyzer):
+    consumed = []
+
+    def texts():
+        for i in range(10):
+            consumed.append(i)
+            yield f"China said something on day {i}."
+
+    results = analyzer.iter_scores(texts(), batch_size=4)
+    first = next(results)
+    assert first.stances[0].actor == "china"
+    assert consumed == [0, 1, 2, 3]
+    assert len(list(results)) == 9
+
+
+def test_score_many_checks_ids_and_options(analyzer):
+    with pytest.raises(ValueError, match="fewer ids than texts"):
+        analyzer.score_many(["China.", "India."], ids=["a"])
+    with pytest.raises(ValueError, match="more ids than texts"):
+        analyzer.score_many(["China."], ids=["a", "b"])
+    with pytest.raises(ValueError, match="batch_size"):
+        analyzer.score_many(["China."], batch_size=0)
+    with pytest.raises(ValueError, match="errors must be one of"):
+        analyzer.score_many(["China."], errors="ignore")
+    with pytest.raises(TypeError, match="text must be str, not int"):
+        analyzer.score_many(["China.", 42])
+
+
+def test_empty_text_raises_input_error_with_the_library_message(analyzer):
+    with pytest.raises(stance.InputError) as raised:
+        analyzer.score("   ")
+    assert str(raised.value) == "<text>: empty text"
+    assert isinstance(raised.value, ValueError) and isinstance(raised.value, stance.StanceError)
+    with pytest.raises(stance.InputError, match="^b: empty text$"):
+        analyzer.score_many(["China.", "", "India."], ids=["a", "b", "c"])
+
+
+def test_errors_skip_returns_none_and_warns(analyzer):
+    with pytest.warns(
+        stance.SkippedDocumentsWarning, match=r"2 document\(s\) not scored: b: empty text; c: missing text"
+    ):
+        docs = analyzer.score_many(["China.", "", None, "India."], ids="abcd", errors="skip")
+    assert [d is None for d in docs] == [False, True, True, False]
+    assert docs[3].stances[0].actor == "india"
+
+
+def test_score_sentences_does_not_split(analyzer):
+    rows = analyzer.score_sentences(["Dr. Smith said China and the U.S. agree. India too.", "Nothing.", "India."])
+    assert [(r.sentence_index, r.actor) for r in rows] == [(0, "us"), (0, "china"), (0, "india"), (2, "india")]
+    assert rows[0].text == "Dr. Smith said China and the U.S. agree. India too." and (rows[0].start, rows[0].end) == (
+        0,
+        51,
+    )
+    assert rows[0].mentions == [stance.Mention(29, 33, "U.S.")]
+
+
+def test_actors_builtin_custom_and_file():
+    analyzer = stance.Analyzer(
+        actors=["India", "usa", stance.Actor("eu", "European Union", ["EU", "Brussels"], ["Brussels sprouts"])],
+        actor_file=DATA / "actors.toml",
+        threads=THREADS,
+    )
+    actors = analyzer.actors
+    assert [a.id for a in actors] == ["india", "us", "eu"]
+    assert "Bharat" in actors[0].aliases
+    assert actors[2].exclusions == ["Brussels sprouts"]
+    assert analyzer.info["actors"] == ["india", "us", "eu"]
+    doc = analyzer.score("Brussels criticised Bharat. Brussels sprouts are green.")
+    assert [(s.actor, s.mentions[0].text) for s in doc.stances] == [("india", "Bharat"), ("eu", "Brussels")]
+
+
+def test_only_custom_actors():
+    analyzer = stance.Analyzer(actors=[stance.Actor("eu", "EU", ["EU"])], threads=THREADS)
+    assert [a.id for a in analyzer.actors] == ["eu"]
+    assert [s.actor for s in analyzer.score("The EU and China met.").stances] == ["eu"]
+
+
+def test_info_reports_what_runs(analyzer):
+    info = analyzer.info
+    assert info["model"] == "stance-mini" and info["device"] == "cpu"
+    assert info["onnxruntime"] == stance.ORT_VERSION == "1.31.1"
+    assert info["sessions"] * info["intra_threads"] <= THREADS
+    assert info["actors"] == ["us", "china", "india"]
+    assert "stance-mini" in repr(analyzer)
+
+
+def test_another_model_directory():
+    tiny = stance.Analyzer(model=TINY_MODEL, threads=1)
+    assert tiny.info["model_origin"] == str(TINY_MODEL)
+    assert tiny.score(TEXT).stances[0].actor == "china"
+
+
+def test_analyzer_pickles_as_its_settings(analyzer):
+    custom = stance.Analyzer(actors=["china", stance.Actor("eu", "EU", ["EU"])], model=TINY_MODEL, threads=1)
+    clone = pickle.loads(pickle.dumps(custom))
+    assert clone.info == custom.info and clone.actors == custom.actors
+    assert clone.score(TEXT) == custom.score(TEXT)
+    assert pickle.loads(pickle.dumps(analyzer)).score(TEXT) == analyzer.score(TEXT)
+
+
+def test_actor_stats_merge_mean_ci_exactly():
+    a, b = stance.ActorStats(), stance.ActorStats()
+    a.add(0.3, 0.2, 0.5)  # score 0.2
+    b.add(0.2, 0.2, 0.6, mentions=2)  # 0.4
+    b.add(0.1, 0.7, 0.2)  # 0.1, neutral
+    assert (a.sentences, a.documents, a.mentions, a.favorable) == (1, 1, 1, 1)
+    total = a + b
+    assert (total.sentences, total.documents, total.mentions) == (3, 2, 4)
+    assert (total.unfavorable, total.neutral, total.favorable) == (0, 1, 2)
+    mean = (0.2 + 0.4 + 0.1) / 3
+    std = (((0.2 - mean) ** 2 + (0.4 - mean) ** 2 + (0.1 - mean) ** 2) / 2) ** 0.5
+    assert total.mean() == pytest.approx(mean, abs=1e-7)
+    assert total.std() == pytest.approx(std, abs=1e-7)
+    half = 4.303 * std / 3**0.5  # Student's t, 2 degrees of freedom
+    assert total.ci95() == pytest.approx((mean - half, mean + half), abs=1e-6)
+    assert total.label_shares() == pytest.approx({"unfavorable": 0, "neutral": 1 / 3, "favorable": 2 / 3})
+    # merge is in place, exact and order-independent.
+    merged = stance.ActorStats()
+    merged.merge(b)
+    merged.merge(a)
+    assert merged == total and merged is not total
+    merged += a
+    assert merged.sentences == 4
+    merged.merge(merged)
+    assert merged.sentences == 8
+    empty = stance.ActorStats()
+    assert (empty.sentences, empty.mean(), empty.ci95()) == (0, 0.0, (0.0, 0.0))
+
+
+def test_actor_stats_round_trip_through_dict_pickle_and_copy(analyzer):
+    stats = stance.aggregate(analyzer.score_many([TEXT, "China lies. China helps."]))["china"]
+    data = stats.to_dict()
+    assert list(data) == [
+        "sentences", "mentions", "documents", "mean", "std", "ci95_low", "ci95_high", "unfavorable", "neutral",
+        "favorable", "share_unfavorable", "share_neutral", "share_favorable", "sum_q32", "sum_sq_q64",
+    ]  # fmt: skip
+    assert stance.ActorStats.from_dict(data) == stats
+    assert pickle.loads(pickle.dumps(stats)) == stats
+    assert copy.deepcopy(stats) == stats and copy.copy(stats) is not stats
+    assert "sentences=3" in repr(stats)
+    with pytest.raises(ValueError, match="not ActorStats data"):
+        stance.ActorStats.from_dict({"sentences": 1})
+
+
+def test_configuration_errors_have_the_library_messages():
+    with pytest.raises(stance.ConfigError) as raised:
+        stance.Analyzer(actors=["atlantis"])
+    assert str(raised.value) == (
+        "invalid configuration: unknown actor id 'atlantis'; known ids: us, china, india, pakistan, russia"
+    )
+    with pytest.raises(stance.ConfigError, match='unknown device "tpu": expected cpu, cuda or cuda:N'):
+        stance.Analyzer(device="tpu")
+    with pytest.raises(stance.ConfigError, match="threads must be at least 1"):
+        stance.Analyzer(threads=0)
+    with pytest.raises(stance.ConfigError, match="no actor ids given"):
+        stance.Analyzer(actors=[])
+    with pytest.raises(TypeError, match="expected actor ids"):
+        stance.Analyzer(actors=[3])
+
+
+def test_bad_actor_definitions_name_the_file_and_line():
+    with pytest.raises(stance.ActorError) as raised:
+        stance.Analyzer(actor_file=DATA / "bad-actors.toml")
+    assert str(raised.value) == (
+        f"actor definitions {DATA / 'bad-actors.toml'}, line 8: invalid type: integer `7`, expected a string"
+    )
+    with pytest.raises(stance.ActorError, match="actor 'eu' has no aliases"):
+        stance.Analyzer(actors=[stance.Actor("eu", "EU", [])])
+    with pytest.raises(FileNotFoundError, match="missing.toml"):
+        stance.Analyzer(actor_file=DATA / "missing.toml")
+
+
+def test_missing_model_raises_model_error(tmp_path):
+    with pytest.raises(stance.ModelError) as raised:
+        stance.Analyzer(model=tmp_path / "nowhere")
+    assert str(raised.value).startswith(f"model bundle {tmp_path / 'nowhere'}: not a directory")
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "config.json").write_text("{}")
+    with pytest.raises(stance.ModelError, match="half"):
+        stance.Analyzer(model=tmp_path / "half")
+
+
+def test_a_gpu_that_cannot_be_had_is_an_error_not_a_fallback():
+    if "onnxruntime-gpu" in _installed_distributions():
+        pytest.fail("this test expects the CPU onnxruntime package (as CI installs)")
+    with pytest.raises(stance.DeviceError, match="device cuda:0 is not available"):
+        stance.Analyzer(device="cuda:0")
+
+
+def test_error_messages_match_the_cli(stance_cli, tmp_path):
+    """The same mistakes give the same messages in Python and in `stance score` (after its `error: ` prefix)."""
+    text = tmp_path / "a.txt"
+    text.write_text(TEXT)
+    cases = [
+        (["--actors", "atlantis"], dict(actors=["atlantis"])),
+        (["--actor-file", str(DATA / "bad-actors.toml")], dict(actor_file=DATA / "bad-actors.toml")),
+        (["--model", str(tmp_path / "nowhere")], dict(model=tmp_path / "nowhere")),
+        (["--device", "tpu"], dict(device="tpu")),
+    ]
+    for cli_args, kwargs in cases:
+        done = subprocess.run([str(stance_cli), "score", *cli_args, str(text)], capture_output=True, text=True)
+        assert done.returncode == 2
+        with pytest.raises(stance.StanceError) as raised:
+            stance.Analyzer(**kwargs)
+        assert str(raised.value) in done.stderr, (cli_args, done.stderr)
+
+
+def test_onnxruntime_comes_from_the_onnxruntime_package():
+    library = stance.find_onnxruntime_library()
+    assert library is not None and library.name == f"libonnxruntime.so.{stance.ORT_VERSION}"
+    assert library.parent.name == "capi" and library.parent.parent.name == "onnxruntime"
+    # Without ORT_DYLIB_PATH, importing stance points the library at that file.
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import stance, os; print(stance.runtime_library()); print(os.environ['ORT_DYLIB_PATH'])",
+        ],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "ORT_DYLIB_PATH"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [str(library), str(library)]
+
+
+def test_a_missing_runtime_library_is_a_clear_error():
+    """ORT_DYLIB_PATH set by the user wins over the package's library, and a wrong one is reported."""
+    script = (
+        "import stance\n"
+        "try:\n"
+        "    stance.Analyzer()\n"
+        "except stance.RuntimeLibraryError as e:\n"
+        "    print(type(e).__name__, e)\n"
+    )
+    env = dict(os.environ, ORT_DYLIB_PATH="/nonexistent/libonnxruntime.so")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("RuntimeLibraryError ONNX Runtime could not be loaded")
+    assert "looked for: /nonexistent/libonnxruntime.so" in done.stdout
+    assert "fix: set ORT_DYLIB_PATH" in done.stdout
+
+
+def test_the_readme_one_liner_prints_a_china_stance():
+    done = subprocess.run(
+        [sys.executable, "-c", "import stance; print(stance.Analyzer().score('Beijing is a reliable partner.'))"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={k: v for k, v in os.environ.items() if k != "ORT_DYLIB_PATH"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "actor='china'" in done.stdout and "label='favorable'" in done.stdout
+
+
+def _installed_distributions():
+    from importlib import metadata
+
+    return {d.metadata["Name"].lower() for d in metadata.distributions()}
+
+
+def test_warning_filters_apply(analyzer):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", stance.SkippedDocumentsWarning)
+        with pytest.raises(stance.SkippedDocumentsWarning):
+            analyzer.score_many([""], errors="skip")
