@@ -24,11 +24,25 @@ Quantization (`--quant`):
                other rows, so the graph stays batch-invariant while the MatMuls run
                in int8. `--static-ops`, `--exclude-attention` (keep Q.K^T and
                softmax.V in fp32), `--calib-method` and `--optimize` pick the variant.
+  per_row      int8 activations with a scale per row (token), computed at run time
+               from that row alone, and int8 weights with a scale per output column
+               (7 bits by default, `--weight-bits`): every encoder MatMul with a weight
+               becomes QuantizeLinear + com.microsoft.MatMulIntegerToFloat (uint8 x int8,
+               exact int32 sums), the bias Add stays separate, and the masked mean
+               pooling's sums over the sequence become CumSums; embedding tables as in
+               weight_only (`--embeddings row`). A pair's logits are bit-identical
+               whatever its batch, padding or row (checked below), and the MatMuls run
+               in int8. `--keep-fp32 REGEX` keeps the MatMuls whose node name matches
+               in fp32. See per_row_quant.py.
 The checks (saved in export.json): torch vs ONNX fp32 logits, padding/batch
-invariance of both graphs, int8 vs fp32 label agreement and macro-F1 on dev.
+invariance of both graphs (max difference, and bit-identity across batch
+compositions, padding to 128, row offsets and thread counts), int8 vs fp32
+label agreement and macro-F1 on dev; per_row: no bias folded into
+MatMulIntegerToFloat by onnxruntime's graph optimizer.
 """
 import argparse
 import os
+import re
 import time
 from pathlib import Path
 
@@ -71,6 +85,8 @@ def quantize(fp32_path, out_path, kind, per_channel=False, accuracy_level=0, bit
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    if kind == "per_row":
+        return quantize_per_row(fp32_path, out_path)
     if kind == "dynamic":
         quantize_dynamic(str(fp32_path), str(out_path), weight_type=QuantType.QInt8, per_channel=per_channel)
         return
@@ -97,6 +113,46 @@ def quantize(fp32_path, out_path, kind, per_channel=False, accuracy_level=0, bit
     quantize_dynamic(str(tmp), str(out_path), weight_type=QuantType.QInt8, per_channel=per_channel,
                      op_types_to_quantize=["Gather"])
     tmp.unlink()
+
+
+def quantize_per_row(fp32_path, out_path, keep_fp32=None, weight_bits=7):
+    """Batch-invariant int8 (per_row_quant.py): per-row activation scales for every weight MatMul
+    except those whose name matches `keep_fp32`, masked sums over the sequence as CumSums, and int8
+    embedding tables with a scale per row. Returns what was done, for export.json."""
+    import onnx
+
+    import per_row_quant
+
+    model = onnx.load(str(fp32_path))
+    sums = per_row_quant.sequence_sums_as_cumsum(model)  # first: it needs the fp32 graph's shapes
+    kept = [n.name for n in per_row_quant.weight_matmuls(model) if keep_fp32 and re.search(keep_fp32, n.name)]
+    quantized = per_row_quant.quantize_matmuls(model, keep_fp32=keep_fp32, weight_bits=weight_bits)
+    quantize_embedding_rows(model)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(out_path))
+    return {"weight_bits": weight_bits, "keep_fp32": keep_fp32, "matmuls_int8": len(quantized),
+            "matmuls_fp32": kept, "sequence_sums_as_cumsum": sums}
+
+
+def optimized_fused_bias(model_path, threads):
+    """MatMulIntegerToFloat nodes to which onnxruntime's optimizer (all levels, as the Rust
+    runtime uses) gave a bias input: with a per-row scale that bias would be scaled per row."""
+    import tempfile
+
+    import onnx
+    import onnxruntime as ort
+
+    import per_row_quant
+
+    with tempfile.TemporaryDirectory() as tmp:
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.optimized_model_filepath = str(Path(tmp) / "optimized.onnx")
+        ort.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"])
+        optimized = onnx.load(opts.optimized_model_filepath)
+    return {"fused_bias_nodes": per_row_quant.fused_bias_nodes(optimized),
+            "matmul_integer_to_float_nodes": sum(n.op_type == "MatMulIntegerToFloat" for n in optimized.graph.node)}
 
 
 def quantize_embedding_rows(model):
@@ -308,12 +364,44 @@ def padding_check(session, encoder, n_pairs=8):
     return float(max(np.abs(alone - batched).max(), np.abs(alone - padded).max()))
 
 
+def bit_identity_check(session, reference, ids, types, n_pairs=4, n_mates=64, seed=0):
+    """Are a pair's logits bit-identical alone and inside a batch? For n_pairs dev pairs: scored
+    alone by `reference` (a 1-thread session of the same graph), then by `session` in a batch of
+    n_mates other dev pairs at row offsets 0, a third and n_mates, at the batch's own width and
+    padded to 128 tokens. Returns the cases, how many differ in any bit, and the largest difference."""
+    rng = np.random.default_rng(seed)
+    picks = [int(i) for i in rng.choice(len(ids), n_pairs + n_mates, replace=False)]
+    pairs, mates = picks[:n_pairs], picks[n_pairs:]
+
+    def run(sess, rows, width=None):
+        a, m, t = pad_batch([ids[k] for k in rows], [types[k] for k in rows])
+        if width is not None and width > a.shape[1]:
+            a, m, t = (np.pad(x, ((0, 0), (0, width - x.shape[1]))) for x in (a, m, t))
+        return sess.run(["logits"], {"input_ids": a, "attention_mask": m, "token_type_ids": t})[0]
+
+    cases = differ = 0
+    max_diff = 0.0
+    for k in pairs:
+        alone = run(reference, [k])[0]
+        for offset in (0, n_mates // 3, n_mates):
+            for width in (None, 128):
+                got = run(session, mates[:offset] + [k] + mates[offset:], width)[offset]
+                cases += 1
+                differ += int((got.view(np.uint32) != alone.view(np.uint32)).any())
+                max_diff = max(max_diff, float(np.abs(got - alone).max()))
+    return {"cases": cases, "differing": differ, "max_abs_diff": max_diff, "bit_identical": differ == 0}
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--run", required=True, help="training run dir (with best/model.safetensors)")
     p.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR))
     p.add_argument("--tokenizer", default=str(DEFAULT_TOKENIZER))
-    p.add_argument("--quant", choices=["dynamic", "weight_only", "static"], default="weight_only")
+    p.add_argument("--quant", choices=["dynamic", "weight_only", "static", "per_row"], default="weight_only")
+    p.add_argument("--keep-fp32", metavar="REGEX", help="per_row: MatMuls whose node name matches stay fp32")
+    p.add_argument("--weight-bits", type=int, default=7, choices=[7, 8],
+                   help="per_row: int8 weight range [-63, 63] (7, exact on every x86 CPU) or [-127, 127] "
+                        "(8: may saturate in VPMADDUBSW on x86 CPUs without VNNI)")
     p.add_argument("--calib-n", type=int, default=512, help="static: calibration pairs from the training files")
     p.add_argument("--calib-seed", type=int, default=0)
     p.add_argument("--calib-method", choices=["minmax", "percentile", "entropy"], default="minmax")
@@ -345,6 +433,7 @@ def main(argv=None):
     tok, encoder = make_encoder(args.tokenizer)
     t0 = time.time()
     model = None
+    per_row = None
     if args.fp32:
         fp32_path = Path(args.fp32)
     else:
@@ -354,6 +443,8 @@ def main(argv=None):
         calib = CalibrationReader(*calibration_sample(args.data_dir, encoder, args.calib_n, args.calib_seed))
         quantize_static_qdq(fp32_path, int8_path, calib, tuple(args.static_ops.split(",")), args.exclude_attention,
                             args.calib_method, args.activation_type, args.optimize, args.smooth, args.exclude)
+    elif args.quant == "per_row":
+        per_row = quantize_per_row(fp32_path, int8_path, args.keep_fp32, args.weight_bits)
     else:
         quantize(fp32_path, int8_path, args.quant, args.per_channel, args.accuracy_level, args.bits,
                  args.embeddings)
@@ -366,15 +457,19 @@ def main(argv=None):
         "quant": args.quant, "per_channel": args.per_channel, "opset": OPSET,
         "accuracy_level": args.accuracy_level if args.quant == "weight_only" else None,
         "bits": args.bits if args.quant == "weight_only" else None,
-        "embeddings": args.embeddings if args.quant == "weight_only" else None,
+        "embeddings": args.embeddings if args.quant == "weight_only" else "row" if args.quant == "per_row" else None,
         "static": ({"calib_n": args.calib_n, "calib_seed": args.calib_seed, "calib_method": args.calib_method,
                     "ops": args.static_ops, "exclude_attention": args.exclude_attention,
                     "activation_type": args.activation_type, "optimize": args.optimize, "smooth": args.smooth, "exclude": args.exclude}
                    if args.quant == "static" else None),
+        "per_row": (per_row | optimized_fused_bias(int8_path, args.threads)) if per_row else None,
         "size_bytes": {"fp32": fp32_path.stat().st_size, "int8": int8_path.stat().st_size},
         "padding_max_abs_diff": {k: padding_check(s, encoder) for k, s in sessions.items()},
         "splits": {},
     }
+    ids, types, _ = dev["dev_rw"]
+    result["bit_identity"] = {k: bit_identity_check(s, ort_session(p, 1), ids, types)
+                              for (k, s), p in zip(sessions.items(), (fp32_path, int8_path))}
     seconds = {k: 0.0 for k in sessions}
     logits_dir = out / "dev_logits"
     logits_dir.mkdir(exist_ok=True)
@@ -408,12 +503,16 @@ def main(argv=None):
         "f1_drop_le_1pt": max(result["macro_f1_drop"].values()) <= 0.01,
         "padding_invariant_1e-4": max(result["padding_max_abs_diff"].values()) <= 1e-4,
     }
+    if per_row:
+        result["checks"]["int8_bit_identical_across_batches"] = result["bit_identity"]["int8"]["bit_identical"]
+        result["checks"]["no_bias_fused_into_per_row_matmul"] = not result["per_row"]["fused_bias_nodes"]
     write_json(out / "export.json", result)
     for n in DEV_SPLITS:
         s = result["splits"][n]
         print(f"{n:<10} macro-F1 fp32 {s['fp32']['macro_f1']:.4f} int8 {s['int8']['macro_f1']:.4f} "
               f"agreement {s['int8_fp32_agreement']:.4f}")
     print(f"dev pairs/s {result['dev_pairs_per_second']}")
+    print(f"bit identity {result['bit_identity']}")
     print(f"padding max |diff| {result['padding_max_abs_diff']}; torch vs onnx fp32 "
           f"{result.get('torch_vs_onnx_fp32_max_abs_diff', float('nan')):.2e}; checks {result['checks']}", flush=True)
     return result

