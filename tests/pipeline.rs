@@ -349,3 +349,107 @@ fn labels_follow_the_highest_probability() {
         assert_eq!(s.stance.label, best);
     }
 }
+
+/// The bits of everything a pair's logits determine.
+fn stance_bits(s: &stance::Stance) -> [u32; 4] {
+    [
+        s.p_unfavorable.to_bits(),
+        s.p_neutral.to_bits(),
+        s.p_favorable.to_bits(),
+        s.score.to_bits(),
+    ]
+}
+
+fn target(text: &str, mention: &str) -> TargetedSentence {
+    let start = text.find(mention).unwrap();
+    TargetedSentence {
+        text: text.to_string(),
+        spans: vec![Span::new(start, start + mention.len())],
+    }
+}
+
+#[test]
+fn the_tiny_model_runs_its_matmuls_in_per_row_int8() {
+    // Without these ops the bit-identity test below would not exercise the int8 path
+    // (tests/data/make_tiny_model.py builds them with training/per_row_quant.py).
+    let graph = std::fs::read(tiny_model().join("model.onnx")).unwrap();
+    let has = |op: &str| graph.windows(op.len()).any(|w| w == op.as_bytes());
+    assert!(has("MatMulIntegerToFloat") && has("QuantizeLinear") && has("com.microsoft"));
+}
+
+#[test]
+fn a_pairs_logits_are_bit_identical_alone_in_a_batch_of_64_padded_to_128_at_any_row_offset() {
+    // 64 batch-mates of 8 to 45 tokens, in an order unrelated to their lengths.
+    let crowd: Vec<TargetedSentence> = (0..64)
+        .map(|i| {
+            let text = format!("{}India{}.", "so ".repeat((i * 7) % 32), " said no".repeat(i % 3));
+            target(&text, "India")
+        })
+        .collect();
+    let long = target(
+        &format!("{} China {}", "word ".repeat(300), "more ".repeat(50)),
+        "China",
+    );
+    let pairs = [
+        target(
+            "Beijing objected to the plan, which it called a provocation by its neighbours.",
+            "Beijing",
+        ),
+        target(
+            "Critics say Washington has squandered its credibility in the region.",
+            "Washington",
+        ),
+    ];
+    for threads in [1, 2] {
+        let limits = stance::BatchLimits {
+            token_budget: 1 << 20,
+            max_rows: 1024,
+        };
+        let analyzer = Analyzer::builder()
+            .model_dir(tiny_model())
+            .threads(threads)
+            .token_budget(limits.token_budget)
+            .max_batch_rows(limits.max_rows)
+            .record_batch_timings(true)
+            .build()
+            .unwrap();
+        let long_len = analyzer.bench_encode(std::slice::from_ref(&long)).unwrap().lengths()[0];
+        assert_eq!(long_len, 128, "the long sentence fills the 128-token window");
+        for pair in &pairs {
+            let alone = analyzer.score_targets(std::slice::from_ref(pair)).unwrap();
+            let _ = analyzer.take_batch_timings();
+            let mut offsets = std::collections::BTreeSet::new();
+            for k in [1, 5, 13, 29, 47, 64] {
+                for padded in [false, true] {
+                    // the pair in the middle of the input, k batch-mates, optionally a 128-token row
+                    let mut input: Vec<TargetedSentence> = crowd[..k].to_vec();
+                    let at = k / 2;
+                    input.insert(at, pair.clone());
+                    if padded {
+                        input.push(long.clone());
+                    }
+                    let scored = analyzer.score_targets(&input).unwrap();
+                    let timings = analyzer.take_batch_timings();
+                    assert_eq!(timings.len(), 1, "one batch");
+                    assert_eq!(timings[0].rows, input.len());
+                    if padded {
+                        assert_eq!(timings[0].padded_tokens, input.len() * 128, "padded to 128");
+                    }
+                    // the pair's row in the batch tensor: the batch is sorted by (length, input index)
+                    let lengths = analyzer.bench_encode(&input).unwrap().lengths();
+                    let plan = stance::plan_batches(&lengths, limits);
+                    let offset = plan[0].iter().position(|&i| i == at).unwrap();
+                    offsets.insert(offset);
+                    assert_eq!(
+                        stance_bits(&scored[at]),
+                        stance_bits(&alone[0]),
+                        "threads {threads}, {k} batch-mates, padded {padded}, row {offset}: {:?} vs {:?}",
+                        scored[at],
+                        alone[0]
+                    );
+                }
+            }
+            assert!(offsets.len() >= 5, "row offsets {offsets:?}");
+        }
+    }
+}

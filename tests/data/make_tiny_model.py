@@ -3,13 +3,18 @@
 Same inputs (input_ids, attention_mask, token_type_ids: int64 [batch, seq]) and
 output (logits: float32 [batch, 3]) as models/stance-mini, and the same
 tokenizer, so the whole pipeline runs in tests in milliseconds. The graph is
-embedding -> attention-masked mean -> tanh -> linear: padding never changes a
-row's logits, which the batch-invariance tests rely on.
+embedding -> per-token linear -> tanh -> attention-masked mean -> tanh -> linear,
+and both linear layers are int8 MatMuls with per-row activation scales, built by
+training/per_row_quant.py exactly as `export.py --quant per_row` builds the
+encoder's (with the masked sums over the sequence as CumSums, as there): padding
+or batch-mates never change a row's logits, not even in the last bit, which the
+batch-invariance tests in tests/pipeline.rs check.
 
     python tests/data/make_tiny_model.py   # needs numpy and onnx only
 """
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,17 +26,24 @@ OUT = HERE / "tiny-model"
 VOCAB = 30524
 HIDDEN = 8
 
+sys.path.insert(0, str(HERE.parent.parent / "training"))
+import per_row_quant  # noqa: E402  (numpy + onnx only)
+
 
 def build_graph(rng):
     emb = rng.normal(0, 1.0, (VOCAB, HIDDEN)).astype(np.float32)
     type_emb = rng.normal(0, 0.5, (2, HIDDEN)).astype(np.float32)
     w = rng.normal(0, 1.0, (HIDDEN, 3)).astype(np.float32)
     b = rng.normal(0, 0.1, (3,)).astype(np.float32)
+    w_tok = rng.normal(0, 0.5, (HIDDEN, HIDDEN)).astype(np.float32)
+    b_tok = rng.normal(0, 0.1, (HIDDEN,)).astype(np.float32)
     inits = [
         numpy_helper.from_array(emb, "emb"),
         numpy_helper.from_array(type_emb, "type_emb"),
         numpy_helper.from_array(w, "w"),
         numpy_helper.from_array(b, "b"),
+        numpy_helper.from_array(w_tok, "w_tok"),
+        numpy_helper.from_array(b_tok, "b_tok"),
         numpy_helper.from_array(np.array([1], dtype=np.int64), "axis1"),
         numpy_helper.from_array(np.array([-1], dtype=np.int64), "axis_last"),
         numpy_helper.from_array(np.array(1e-6, dtype=np.float32), "eps"),
@@ -39,7 +51,11 @@ def build_graph(rng):
     nodes = [
         helper.make_node("Gather", ["emb", "input_ids"], ["tok"]),
         helper.make_node("Gather", ["type_emb", "token_type_ids"], ["typ"]),
-        helper.make_node("Add", ["tok", "typ"], ["h"]),
+        helper.make_node("Add", ["tok", "typ"], ["h0"]),
+        # per token (rows = batch x sequence, padding included): the encoder's MatMul shape
+        helper.make_node("MatMul", ["h0", "w_tok"], ["h0w"], name="token_dense"),
+        helper.make_node("Add", ["h0w", "b_tok"], ["h0wb"]),
+        helper.make_node("Tanh", ["h0wb"], ["h"]),
         helper.make_node("Cast", ["attention_mask"], ["maskf"], to=TensorProto.FLOAT),
         helper.make_node("Unsqueeze", ["maskf", "axis_last"], ["mask3"]),
         helper.make_node("Mul", ["h", "mask3"], ["hm"]),
@@ -48,7 +64,7 @@ def build_graph(rng):
         helper.make_node("Add", ["count", "eps"], ["count_eps"]),
         helper.make_node("Div", ["sum", "count_eps"], ["mean"]),
         helper.make_node("Tanh", ["mean"], ["pooled"]),
-        helper.make_node("MatMul", ["pooled", "w"], ["xw"]),
+        helper.make_node("MatMul", ["pooled", "w"], ["xw"], name="head"),
         helper.make_node("Add", ["xw", "b"], ["logits"]),
     ]
     io = lambda name: helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "sequence"])
@@ -61,6 +77,10 @@ def build_graph(rng):
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="stance-tests")
     model.ir_version = 8
+    # the same two rewrites, in the same order, as `export.py --quant per_row`
+    assert len(per_row_quant.sequence_sums_as_cumsum(model)) == 2
+    quantized = per_row_quant.quantize_matmuls(model)
+    assert quantized == ["token_dense", "head"], quantized
     onnx.checker.check_model(model)
     return model
 
@@ -77,7 +97,8 @@ def main():
         "tokens": {"cls": 101, "sep": 102, "pad": 0},
         "onnx": {"inputs": ["input_ids", "attention_mask", "token_type_ids"], "output": "logits"},
         "temperature": 1.0,
-        "precision": "fp32",
+        "precision": "int8",
+        "quantization": "per_row",
         "note": "random weights for tests; its stances mean nothing",
     }
     (OUT / "config.json").write_text(json.dumps(config, indent=2) + "\n")
