@@ -359,7 +359,7 @@ fn drop_excluded(mut hits: Vec<Hit>, mut exclusions: Vec<Hit>, actors: usize) ->
                 *slot = Some(slot.map_or(e.end, |r| r.max(e.end)));
             }
         }
-        reach.get(hit.actor).copied().flatten().map_or(true, |r| r < hit.end)
+        reach.get(hit.actor).copied().flatten().is_none_or(|r| r < hit.end)
     });
     hits
 }

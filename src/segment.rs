@@ -281,9 +281,7 @@ fn pair_events(text: &str, start: usize, end: usize) -> Vec<Event> {
 /// opening bracket or a dash. After a letter it is an inch mark, after
 /// punctuation a stray closer whose opener lies in an earlier paragraph.
 fn can_open_quote(prev: Option<char>) -> bool {
-    prev.map_or(true, |p| {
-        is_space(p) || matches!(p, '(' | '[' | '{' | '“' | '‘' | '—' | '–' | '-' | '/')
-    })
+    prev.is_none_or(|p| is_space(p) || matches!(p, '(' | '[' | '{' | '“' | '‘' | '—' | '–' | '-' | '/'))
 }
 
 fn open(events: &mut Vec<Event>, stack: &mut Vec<(char, usize)>, waiting: &mut [usize], closer: char, at: usize) {

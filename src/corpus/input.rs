@@ -674,7 +674,7 @@ pub fn input_size(inputs: &[PathBuf]) -> Option<u64> {
             continue;
         };
         for entry in entries.flatten() {
-            let hidden = entry.file_name().to_str().map_or(true, |n| n.starts_with('.'));
+            let hidden = entry.file_name().to_str().is_none_or(|n| n.starts_with('.'));
             let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false) && !is_run_dir(&entry.path());
             if !hidden && (is_dir || Format::from_extension(&entry.path()).is_some()) {
                 stack.push(entry.path());

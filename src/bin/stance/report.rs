@@ -130,7 +130,7 @@ fn keep_top(
     top: usize,
     order: impl Fn(&SentenceRow, &SentenceRow) -> std::cmp::Ordering,
 ) {
-    if rows.len() == top && rows.last().map_or(true, |last| order(&row, last).is_ge()) {
+    if rows.len() == top && rows.last().is_none_or(|last| order(&row, last).is_ge()) {
         return;
     }
     let at = rows.partition_point(|r| order(r, &row).is_le());

@@ -51,10 +51,6 @@ impl DirLock {
         let mut options = OpenOptions::new();
         options.read(true).write(true).create(true).truncate(false);
         let mut file = open_checked(&path, &options)?;
-        // `File::try_lock` is Rust 1.89; Cargo.toml's rust-version (1.80) is
-        // stale: `ort` 2.0.0-rc.15 already needs 1.92, so no supported
-        // toolchain lacks it.
-        #[allow(clippy::incompatible_msrv)]
         let locked = file.try_lock();
         match locked {
             Ok(()) => {}
