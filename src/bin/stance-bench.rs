@@ -4,15 +4,22 @@
 //! committed fixture), scores it `--repeat` times after one warm-up pass, and
 //! prints one JSON line: device, model, threads, documents/s, sentences/s,
 //! (sentence, actor) pairs/s, tokens/s, p50/p95 batch latency and peak RSS.
+//!
+//! Device checks (scripts/gpu-check.sh): `--scores-out FILE` writes the score
+//! of every pair of the warm-up pass, and `--compare-with FILE` checks this
+//! run's warm-up scores against such a file (say, a CPU run's) within
+//! `--tolerance`, adds a `compare` object to the JSON line and exits with an
+//! error when they disagree.
 
+use std::collections::HashMap;
 use std::io::{BufRead, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use serde::Deserialize;
-use stance::{ActorSet, Analyzer, BatchTiming, Device, Document};
+use serde::{Deserialize, Serialize};
+use stance::{ActorSet, Analyzer, BatchTiming, Device, Document, Label};
 
 #[derive(Parser)]
 #[command(
@@ -58,6 +65,22 @@ struct Args {
     /// Built-in actors, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "us,china,india")]
     actors: Vec<String>,
+    /// Write the score of every pair of the warm-up pass to this JSONL file
+    /// (`doc` = 0-based place in the corpus, `id`, `sentence`, `actor`, `score`, `label`).
+    #[arg(long, value_name = "FILE")]
+    scores_out: Option<PathBuf>,
+    /// Compare the warm-up pass's scores with a `--scores-out` file of another run
+    /// (same corpus; pairs of documents beyond this run's `--limit` are skipped):
+    /// adds `compare` to the JSON line, and fails when a pair is missing or a score
+    /// differs by more than `--tolerance`.
+    #[arg(long, value_name = "FILE")]
+    compare_with: Option<PathBuf>,
+    /// Largest allowed |score difference| for `--compare-with`.
+    #[arg(long, default_value_t = 1e-2)]
+    tolerance: f64,
+    /// A name copied into the JSON line as `tag` (to tell runs apart in a log).
+    #[arg(long)]
+    tag: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -122,21 +145,141 @@ struct Pass {
     failed: usize,
 }
 
-fn score_pass(analyzer: &Analyzer, docs: &[Document], chunk: usize) -> Pass {
+/// The score of one pair, keyed by its document's place in the corpus.
+#[derive(Serialize, Deserialize)]
+struct PairScore {
+    doc: usize,
+    id: String,
+    sentence: usize,
+    actor: String,
+    score: f32,
+    label: Label,
+}
+
+/// Scores the corpus once; with `scores`, keeps every pair's score.
+fn score_pass(analyzer: &Analyzer, docs: &[Document], chunk: usize, mut scores: Option<&mut Vec<PairScore>>) -> Pass {
     let mut pass = Pass::default();
-    for part in docs.chunks(chunk.max(1)) {
-        for result in analyzer.score_documents(part) {
+    let chunk = chunk.max(1);
+    for (c, part) in docs.chunks(chunk).enumerate() {
+        for (i, result) in analyzer.score_documents(part).into_iter().enumerate() {
             match result {
                 Ok(d) => {
                     pass.documents += 1;
                     pass.sentences += d.sentences;
                     pass.pairs += d.stances.len();
+                    if let Some(out) = scores.as_deref_mut() {
+                        out.extend(d.stances.iter().map(|s| PairScore {
+                            doc: c * chunk + i,
+                            id: d.id.clone(),
+                            sentence: s.sentence_index,
+                            actor: s.actor.clone(),
+                            score: s.stance.score,
+                            label: s.stance.label,
+                        }));
+                    }
                 }
                 Err(_) => pass.failed += 1,
             }
         }
     }
     pass
+}
+
+fn write_scores(path: &Path, scores: &[PairScore]) -> Result<()> {
+    let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    for s in scores {
+        serde_json::to_writer(&mut out, s)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Agreement of this run's scores with a reference file's.
+#[derive(Serialize)]
+struct Comparison {
+    reference: String,
+    compared: usize,
+    /// Reference pairs of documents this run did not score (beyond its `--limit`).
+    skipped: usize,
+    /// Reference pairs of documents this run scored that it did not produce.
+    missing: usize,
+    /// Pairs this run produced that the reference lacks, up to the reference's last document with pairs.
+    extra: usize,
+    max_abs_diff: f64,
+    mean_abs_diff: f64,
+    /// Share of compared pairs with the same label.
+    label_agreement: f64,
+    tolerance: f64,
+    /// The pair with the largest difference: `doc`, `sentence`, `actor`, this run's and the reference's score.
+    worst: Option<(usize, usize, String, f32, f32)>,
+    ok: bool,
+}
+
+fn compare_scores(ours: &[PairScore], documents: usize, path: &Path, tolerance: f64) -> Result<Comparison> {
+    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let by_key: HashMap<(usize, usize, &str), &PairScore> = ours
+        .iter()
+        .map(|s| ((s.doc, s.sentence, s.actor.as_str()), s))
+        .collect();
+    let mut c = Comparison {
+        reference: path.display().to_string(),
+        compared: 0,
+        skipped: 0,
+        missing: 0,
+        extra: 0,
+        max_abs_diff: 0.0,
+        mean_abs_diff: 0.0,
+        label_agreement: 0.0,
+        tolerance,
+        worst: None,
+        ok: false,
+    };
+    let (mut sum, mut same_label, mut last_doc) = (0.0f64, 0usize, 0usize);
+    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.with_context(|| format!("{}, line {}", path.display(), i + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let r: PairScore =
+            serde_json::from_str(&line).with_context(|| format!("{}, line {}", path.display(), i + 1))?;
+        if r.doc >= documents {
+            c.skipped += 1;
+            continue;
+        }
+        last_doc = last_doc.max(r.doc);
+        let Some(s) = by_key.get(&(r.doc, r.sentence, r.actor.as_str())) else {
+            c.missing += 1;
+            continue;
+        };
+        if s.id != r.id {
+            bail!(
+                "{} is not a run over this corpus: document {} is {:?} there, {:?} here",
+                path.display(),
+                r.doc,
+                r.id,
+                s.id
+            );
+        }
+        c.compared += 1;
+        let diff = f64::from((s.score - r.score).abs());
+        sum += diff;
+        if diff > c.max_abs_diff || c.worst.is_none() {
+            c.max_abs_diff = diff;
+            c.worst = Some((r.doc, r.sentence, r.actor.clone(), s.score, r.score));
+        }
+        same_label += usize::from(s.label == r.label);
+    }
+    // Both runs read the same corpus from its start; the reference may stop earlier (its own --limit).
+    let ours_in_range = ours.iter().filter(|s| s.doc <= last_doc).count();
+    c.extra = ours_in_range.saturating_sub(c.compared);
+    if c.compared > 0 {
+        c.mean_abs_diff = sum / c.compared as f64;
+        c.label_agreement = same_label as f64 / c.compared as f64;
+    }
+    c.ok = c.compared > 0 && c.missing == 0 && c.extra == 0 && c.max_abs_diff <= tolerance;
+    Ok(c)
 }
 
 fn percentile(sorted: &[f64], q: f64) -> f64 {
@@ -187,12 +330,25 @@ fn main() -> Result<()> {
     if let Some(path) = &args.dump_pairs {
         return dump_pairs(&analyzer, &docs, path);
     }
-    score_pass(&analyzer, &docs, args.chunk); // warm-up: first-run allocations and kernel selection
+    // Warm-up: first-run allocations and kernel selection; its scores feed --scores-out / --compare-with.
+    let keep_scores = args.scores_out.is_some() || args.compare_with.is_some();
+    let mut scores = Vec::new();
+    let warm_started = Instant::now();
+    score_pass(&analyzer, &docs, args.chunk, keep_scores.then_some(&mut scores));
+    let warmup_seconds = warm_started.elapsed().as_secs_f64();
     analyzer.take_batch_timings();
+    if let Some(path) = &args.scores_out {
+        write_scores(path, &scores)?;
+    }
+    let comparison = match &args.compare_with {
+        Some(path) => Some(compare_scores(&scores, docs.len(), path, args.tolerance)?),
+        None => None,
+    };
+    drop(scores);
     let started = Instant::now();
     let mut total = Pass::default();
     for _ in 0..args.repeat.max(1) {
-        let pass = score_pass(&analyzer, &docs, args.chunk);
+        let pass = score_pass(&analyzer, &docs, args.chunk, None);
         total.documents += pass.documents;
         total.sentences += pass.sentences;
         total.pairs += pass.pairs;
@@ -205,7 +361,8 @@ fn main() -> Result<()> {
     let tokens: usize = timings.iter().map(|t| t.tokens).sum();
     let padded: usize = timings.iter().map(|t| t.padded_tokens).sum();
     let info = analyzer.info();
-    let report = serde_json::json!({
+    let mut report = serde_json::json!({
+        "tag": args.tag,
         "device": info.device.to_string(),
         "model": info.model,
         "precision": info.precision,
@@ -220,6 +377,7 @@ fn main() -> Result<()> {
         "sentences": total.sentences,
         "pairs": total.pairs,
         "seconds": seconds,
+        "warmup_seconds": warmup_seconds,
         "documents_per_s": total.documents as f64 / seconds,
         "sentences_per_s": total.sentences as f64 / seconds,
         "pairs_per_s": total.pairs as f64 / seconds,
@@ -230,6 +388,91 @@ fn main() -> Result<()> {
         "batch_ms_p95": percentile(&latencies, 0.95),
         "peak_rss_mib": peak_rss_mib(),
     });
+    if let Some(c) = &comparison {
+        report["compare"] = serde_json::to_value(c)?;
+    }
     println!("{report}");
-    Ok(())
+    match comparison {
+        Some(c) if !c.ok => bail!(
+            "scores disagree with {}: {} compared, {} missing, {} extra, max |diff| {:.3e} (tolerance {:.0e})",
+            c.reference,
+            c.compared,
+            c.missing,
+            c.extra,
+            c.max_abs_diff,
+            c.tolerance
+        ),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair(doc: usize, sentence: usize, actor: &str, score: f32) -> PairScore {
+        let label = if score > 0.3 {
+            Label::Favorable
+        } else if score < -0.3 {
+            Label::Unfavorable
+        } else {
+            Label::Neutral
+        };
+        PairScore {
+            doc,
+            id: format!("doc-{doc}"),
+            sentence,
+            actor: actor.into(),
+            score,
+            label,
+        }
+    }
+
+    fn reference(pairs: &[PairScore]) -> tempfile::NamedTempFile {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        write_scores(file.path(), pairs).unwrap();
+        file
+    }
+
+    #[test]
+    fn scores_within_tolerance_agree_and_later_documents_are_skipped() {
+        let file = reference(&[
+            pair(0, 0, "us", 0.5),
+            pair(0, 1, "china", -0.5),
+            pair(2, 0, "india", 0.0),
+        ]);
+        let ours = [pair(0, 0, "us", 0.505), pair(0, 1, "china", -0.5)];
+        let c = compare_scores(&ours, 2, file.path(), 1e-2).unwrap();
+        assert!(c.ok);
+        assert_eq!((c.compared, c.skipped, c.missing, c.extra), (2, 1, 0, 0));
+        assert!((c.max_abs_diff - 0.005).abs() < 1e-6, "{}", c.max_abs_diff);
+        assert_eq!(c.worst.as_ref().map(|w| (w.0, w.1)), Some((0, 0)));
+        assert_eq!(c.label_agreement, 1.0);
+    }
+
+    #[test]
+    fn a_large_difference_a_missing_or_an_extra_pair_fails() {
+        let file = reference(&[pair(0, 0, "us", 0.5), pair(1, 0, "china", -0.5)]);
+        let far = compare_scores(
+            &[pair(0, 0, "us", 0.1), pair(1, 0, "china", -0.5)],
+            2,
+            file.path(),
+            1e-2,
+        )
+        .unwrap();
+        assert!(!far.ok && far.label_agreement == 0.5);
+        let missing = compare_scores(&[pair(0, 0, "us", 0.5)], 2, file.path(), 1e-2).unwrap();
+        assert!(!missing.ok && missing.missing == 1);
+        let extra = [pair(0, 0, "us", 0.5), pair(0, 1, "us", 0.5), pair(1, 0, "china", -0.5)];
+        let extra = compare_scores(&extra, 2, file.path(), 1e-2).unwrap();
+        assert!(!extra.ok && extra.extra == 1);
+        let other_corpus = [
+            pair(0, 0, "us", 0.5),
+            PairScore {
+                id: "other".into(),
+                ..pair(1, 0, "china", -0.5)
+            },
+        ];
+        assert!(compare_scores(&other_corpus, 2, file.path(), 1e-2).is_err());
+    }
 }
