@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Union
@@ -76,19 +77,8 @@ class Analyzer:
         token_budget: int | None = None,
         max_batch_rows: int | None = None,
     ) -> None:
-        if isinstance(actors, (str, Actor)):
-            actors = [actors]
-        actor_list = None if actors is None else list(actors)
-        self._settings: dict[str, Any] = dict(
-            actors=actor_list,
-            model=model,
-            device=device,
-            threads=threads,
-            actor_file=actor_file,
-            sessions=sessions,
-            token_budget=token_budget,
-            max_batch_rows=max_batch_rows,
-        )
+        self._settings = _settings(actors, model, device, threads, actor_file, sessions, token_budget, max_batch_rows)
+        actor_list = self._settings["actors"]
         builtin: list[str] | None = None
         custom: list[tuple[str, str, list[str], list[str]]] = []
         if actor_list is not None:
@@ -103,14 +93,44 @@ class Analyzer:
         self._native = NativeAnalyzer(
             builtin=builtin,
             custom=custom,
-            actor_file=None if actor_file is None else os.fspath(actor_file),
-            model=None if model is None else os.fspath(model),
+            actor_file=self._settings["actor_file"],
+            model=self._settings["model"],
             device=device,
             threads=threads,
             sessions=sessions,
             token_budget=token_budget,
             max_batch_rows=max_batch_rows,
         )
+
+    @classmethod
+    def shared(
+        cls,
+        actors: Iterable[str | Actor] | None = None,
+        model: PathLike | None = None,
+        device: str = "cpu",
+        threads: int | None = None,
+        *,
+        actor_file: PathLike | None = None,
+        sessions: int | None = None,
+        token_budget: int | None = None,
+        max_batch_rows: int | None = None,
+    ) -> Analyzer:
+        """The process's analyzer for these settings, built on the first call and
+        returned by every later one (thread-safe). Arguments as for :class:`Analyzer`.
+
+        For worker processes that run many tasks (Spark's Python workers, Ray
+        actors, a ``multiprocessing`` pool): the model is loaded once per
+        process, not once per task. An analyzer unpickled in a process is this
+        shared one too.
+        """
+        settings = _settings(actors, model, device, threads, actor_file, sessions, token_budget, max_batch_rows)
+        key = repr(sorted(settings.items()))
+        with _SHARED_LOCK:
+            analyzer = _SHARED.get(key)
+            if analyzer is None:
+                analyzer = cls(**settings)
+                _SHARED[key] = analyzer
+            return analyzer
 
     def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
         return (_rebuild, (self._settings,))
@@ -310,8 +330,37 @@ class Analyzer:
         return results
 
 
+_SHARED: dict[str, Analyzer] = {}
+_SHARED_LOCK = threading.Lock()
+
+
 def _rebuild(settings: dict[str, Any]) -> Analyzer:
-    return Analyzer(**settings)
+    return Analyzer.shared(**settings)
+
+
+def _settings(
+    actors: Iterable[str | Actor] | str | Actor | None,
+    model: PathLike | None,
+    device: str,
+    threads: int | None,
+    actor_file: PathLike | None,
+    sessions: int | None,
+    token_budget: int | None,
+    max_batch_rows: int | None,
+) -> dict[str, Any]:
+    """The constructor's arguments, normalised: what an analyzer pickles as, and the key of `shared`."""
+    if isinstance(actors, (str, Actor)):
+        actors = [actors]
+    return {
+        "actors": None if actors is None else list(actors),
+        "model": None if model is None else os.fspath(model),
+        "device": device,
+        "threads": threads,
+        "actor_file": None if actor_file is None else os.fspath(actor_file),
+        "sessions": sessions,
+        "token_budget": token_budget,
+        "max_batch_rows": max_batch_rows,
+    }
 
 
 def _check_options(batch_size: int, errors: str) -> None:

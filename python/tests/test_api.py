@@ -8,6 +8,7 @@ import pickle
 import subprocess
 import sys
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from conftest import DATA, REPO, THREADS, TINY_MODEL
@@ -139,9 +140,23 @@ def test_another_model_directory():
 def test_analyzer_pickles_as_its_settings(analyzer):
     custom = stance.Analyzer(actors=["china", stance.Actor("eu", "EU", ["EU"])], model=TINY_MODEL, threads=1)
     clone = pickle.loads(pickle.dumps(custom))
+    assert clone is not custom
     assert clone.info == custom.info and clone.actors == custom.actors
     assert clone.score(TEXT) == custom.score(TEXT)
     assert pickle.loads(pickle.dumps(analyzer)).score(TEXT) == analyzer.score(TEXT)
+    # Unpickling in a process reuses that process's analyzer of the same settings.
+    assert pickle.loads(pickle.dumps(custom)) is clone
+
+
+def test_shared_analyzer_is_one_per_process_and_settings():
+    first = stance.Analyzer.shared(actors=["china"], model=TINY_MODEL, threads=1)
+    assert stance.Analyzer.shared(actors="china", model=str(TINY_MODEL), threads=1) is first
+    assert stance.Analyzer.shared(actors=["india"], model=TINY_MODEL, threads=1) is not first
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        built = set(
+            map(id, pool.map(lambda _: stance.Analyzer.shared(actors=["us"], model=TINY_MODEL, threads=1), range(8)))
+        )
+    assert len(built) == 1
 
 
 def test_actor_stats_merge_mean_ci_exactly():

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Ray Data on a local Ray cluster, for real: installs the Python package,
+# Ray Data, pandas and pyarrow in a virtual environment, generates a corpus,
+# scores it with scripts/ray-score.py (map_batches with a callable class, one
+# analyzer per Ray actor, per-actor aggregation in Ray) and checks the result
+# against `stance score` on the same documents. Needs Rust.
+#
+#   scripts/ray-score.sh                # 1 MB of generated documents (~1,400)
+#   SIZE_MB=5 CORES=2 scripts/ray-score.sh
+#   DOCS=my.jsonl scripts/ray-score.sh     # your own JSON Lines (`id`, `text`)
+#
+# VENV (default target/engines-venv) and STANCE_BIN (default: a release build of
+# the CLI) can be given.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv="${VENV:-target/engines-venv}"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -m pip install --quiet ./python "ray[data]>=2.50,<3" pandas pyarrow
+if [ -z "${STANCE_BIN:-}" ]; then
+    cargo build --release --quiet --bin stance
+    STANCE_BIN=target/release/stance
+fi
+docs="${DOCS:-}"
+if [ -z "$docs" ]; then
+    docs="$(mktemp -d)/corpus.jsonl"
+    python3 scripts/gen-corpus.py --size-mb "${SIZE_MB:-1}" --out "$docs"
+fi
+"$venv/bin/python" scripts/ray-score.py --docs "$docs" --stance-bin "$STANCE_BIN" --cores "${CORES:-2}"

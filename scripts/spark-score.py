@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Score a corpus with PySpark (local mode) and check it against `stance score`.
+
+    scripts/spark-score.sh                      # installs what it needs, then runs this
+    python scripts/spark-score.py --docs corpus.jsonl --stance-bin target/release/stance
+
+Reads JSON Lines documents (`id`, `text`) into Spark, scores them with
+`mapInPandas` (one `stance.Analyzer` per Python worker process, via
+`Analyzer.shared`), aggregates per actor with Spark (built-in aggregates, and
+exactly with `stance.ActorStats` in `applyInPandas`), then runs
+`stance score --out` on the same file and checks that sentence rows agree to
+1e-6 and per-actor statistics match `summary.json`. Prints what it measured as
+JSON and exits non-zero on any mismatch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+TOLERANCE = 1e-6
+SENTENCE_SCHEMA = (
+    "document_id string, sentence_index long, start long, end long, text string, actor string, "
+    "mentions array<struct<start: long, end: long, text: string>>, p_unfavorable double, p_neutral double, "
+    "p_favorable double, score double, label string, truncated boolean"
+)
+
+
+# --- The code users copy: scoring and aggregating with Spark -------------------------------
+
+
+def score_documents(batches):
+    """mapInPandas: documents (`id`, `text`) in, sentence rows out. The analyzer is
+    built once per Python worker process and reused by all its tasks."""
+    import stance
+
+    analyzer = stance.Analyzer.shared(threads=1)  # one core per Spark task slot
+    for docs in batches:
+        yield analyzer.score_frame(docs, text="text", id="id")
+
+
+def exact_actor_stats(rows: pd.DataFrame) -> pd.DataFrame:
+    """applyInPandas per actor: exact statistics (what `summary.json` holds) as JSON."""
+    import stance
+
+    rows = rows.sort_values(["document_id", "sentence_index"], kind="stable")
+    stats = stance.aggregate_frame(rows)
+    return pd.DataFrame([{"actor": actor, "stats": json.dumps(s.to_dict())} for actor, s in stats.items()])
+
+
+def spark_actor_summary(rows):
+    """Per-actor statistics with Spark's own aggregates."""
+    from pyspark.sql import functions as F
+
+    return rows.groupBy("actor").agg(
+        F.count("*").alias("sentences"),
+        F.countDistinct("document_id").alias("documents"),
+        F.sum(F.size("mentions")).alias("mentions"),
+        F.avg("score").alias("mean"),
+        F.stddev_samp("score").alias("std"),
+        *[F.sum((F.col("label") == name).cast("long")).alias(name) for name in ("unfavorable", "neutral", "favorable")],
+    )
+
+
+# --- The check ------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--docs", type=Path, required=True, help="JSON Lines documents with `id` and `text`")
+    parser.add_argument("--stance-bin", type=Path, required=True, help="the stance CLI, for the reference run")
+    parser.add_argument("--cores", type=int, default=2, help="local[N]: worker processes, one core each")
+    args = parser.parse_args()
+
+    # Python workers inherit the driver's environment: the same interpreter, and one
+    # rayon thread per worker so that N workers use N cores.
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ["RAYON_NUM_THREADS"] = "1"
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # local mode: stay on the loopback interface
+    from pyspark.sql import SparkSession
+
+    spark = (
+        SparkSession.builder.master(f"local[{args.cores}]")
+        .appName("stance")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "256")
+        .config("spark.sql.shuffle.partitions", str(args.cores))
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+
+    documents = spark.read.json(str(args.docs)).select("id", "text").repartition(args.cores * 2)
+    n_docs = documents.count()
+    start = time.perf_counter()
+    rows = documents.mapInPandas(score_documents, schema=SENTENCE_SCHEMA).cache()
+    n_rows = rows.count()
+    spark_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    summary = {r["actor"]: r.asDict() for r in spark_actor_summary(rows).collect()}
+    exact = {
+        r["actor"]: json.loads(r["stats"])
+        for r in rows.groupBy("actor").applyInPandas(exact_actor_stats, "actor string, stats string").collect()
+    }
+    aggregate_seconds = time.perf_counter() - start
+    spark_rows = [r.asDict(recursive=True) for r in rows.collect()]
+    engine = f"pyspark {spark.version} local[{args.cores}]"
+    spark.stop()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        done = subprocess.run(
+            [str(args.stance_bin), "score", str(args.docs), "--out", f"{tmp}/run"]
+            + ["--threads", str(args.cores), "--quiet"],
+            capture_output=True,
+            text=True,
+        )
+        cli_seconds = time.perf_counter() - start
+        if done.returncode not in (0, 1):
+            print(done.stderr, file=sys.stderr)
+            return 2
+        cli_rows = [json.loads(line) for line in Path(f"{tmp}/run/sentences.jsonl").read_text().splitlines()]
+        cli_summary = json.loads(Path(f"{tmp}/run/summary.json").read_text())
+
+    problems = compare(spark_rows, cli_rows, summary, exact, cli_summary["actors"])
+    report = {
+        "engine": engine,
+        "documents": n_docs,
+        "sentence_rows": n_rows,
+        "spark_score_seconds": round(spark_seconds, 2),
+        "spark_documents_per_second": round(n_docs / spark_seconds, 1),
+        "spark_aggregate_seconds": round(aggregate_seconds, 2),
+        "cli_seconds": round(cli_seconds, 2),
+        "cli_documents_per_second": round(n_docs / cli_seconds, 1),
+        "exact_sums_equal": all(
+            exact[a]["sum_q32"] == cli_summary["actors"][a]["sum_q32"] for a in exact if a in cli_summary["actors"]
+        ),
+        "problems": problems,
+    }
+    print(json.dumps(report, indent=2))
+    return 1 if problems else 0
+
+
+def compare(spark_rows, cli_rows, summary, exact, cli_actors) -> list:
+    """Differences between the Spark results and the CLI's, as readable strings."""
+    problems = []
+
+    def key(row):
+        return (row["document_id"], row["sentence_index"], row["actor"])
+
+    mine = {key(r): r for r in spark_rows}
+    theirs = {key(r): r for r in cli_rows}
+    if len(mine) != len(spark_rows) or mine.keys() != theirs.keys():
+        problems.append(f"row keys differ: {len(spark_rows)} Spark rows, {len(cli_rows)} CLI rows")
+    for k in mine.keys() & theirs.keys():
+        for field, value in theirs[k].items():
+            got = mine[k][field]
+            if isinstance(value, float):
+                if abs(got - value) > TOLERANCE:
+                    problems.append(f"{k} {field}: {got} != {value}")
+            elif got != value:
+                problems.append(f"{k} {field}: {got!r} != {value!r}")
+    scored = {a: s for a, s in cli_actors.items() if s["sentences"] > 0}
+    if summary.keys() != scored.keys() or exact.keys() != scored.keys():
+        problems.append(f"actors differ: Spark {sorted(summary)}, exact {sorted(exact)}, CLI {sorted(scored)}")
+    for actor in summary.keys() & scored.keys():
+        for field in ("sentences", "documents", "mentions", "unfavorable", "neutral", "favorable"):
+            if summary[actor][field] != scored[actor][field] or exact[actor][field] != scored[actor][field]:
+                problems.append(f"{actor} {field}: Spark {summary[actor][field]}, CLI {scored[actor][field]}")
+        for field in ("mean", "std"):
+            if abs(summary[actor][field] - scored[actor][field]) > TOLERANCE:
+                problems.append(f"{actor} {field}: Spark {summary[actor][field]}, CLI {scored[actor][field]}")
+        for field in ("mean", "std", "ci95_low", "ci95_high"):
+            if abs(exact[actor][field] - scored[actor][field]) > TOLERANCE:
+                problems.append(f"{actor} {field}: exact {exact[actor][field]}, CLI {scored[actor][field]}")
+    return problems[:20]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
