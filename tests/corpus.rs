@@ -320,8 +320,8 @@ fn a_run_is_never_overwritten_and_resume_checks_its_settings() {
     assert_eq!(read(&out.join("sentences.jsonl")), before);
 }
 
-/// A JSON Lines corpus big enough that a run takes a few seconds on the tiny model.
-fn generated_corpus(path: &Path, documents: usize) {
+/// A JSON Lines corpus big enough that a run takes a few seconds on the tiny model, as its lines.
+fn generated_corpus(documents: usize) -> Vec<String> {
     let sentences = [
         "China warned the United States against new export controls.",
         "India and Pakistan traded accusations at the United Nations.",
@@ -332,7 +332,7 @@ fn generated_corpus(path: &Path, documents: usize) {
         "Critics say America lectures others while ignoring its own problems.",
         "Chinese diplomats praised India's restraint during the crisis.",
     ];
-    let mut out = String::new();
+    let mut lines = Vec::new();
     for d in 0..documents {
         let text: Vec<&str> = (0..(3 + d % 9))
             .map(|s| sentences[(d * 7 + s * 3) % sentences.len()])
@@ -343,13 +343,12 @@ fn generated_corpus(path: &Path, documents: usize) {
             "source": format!("Outlet {}", d % 5),
             "text": text.join(" "),
         });
-        out.push_str(&doc.to_string());
-        out.push('\n');
+        lines.push(format!("{doc}\n"));
         if d % 97 == 0 {
-            out.push_str("{\"id\": \"broken\n"); // a malformed line, to check errors.jsonl after a resume too
+            lines.push("{\"id\": \"broken\n".to_owned()); // a malformed line, to check errors.jsonl after a resume too
         }
     }
-    std::fs::write(path, out).unwrap();
+    lines
 }
 
 fn committed_records(dir: &Path) -> u64 {
@@ -368,15 +367,48 @@ const COMPARED: [&str; 5] = [
     "summary.csv",
 ];
 
+/// `stance score -` on `corpus`, fed to its standard input in full, to the end.
+fn score_stdin(corpus: &[String], out: &Path, extra: &[&str]) -> Output {
+    let inputs = ["-".to_owned()];
+    let mut child = stance_command(&score_args(&inputs, out, extra))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let text = corpus.concat();
+    // Fed from a thread, so that a child that fills its stderr pipe cannot block the feeding.
+    let feeder = std::thread::spawn(move || {
+        // A run that fails early stops reading: its exit status and stderr tell why.
+        let _ = stdin.write_all(text.as_bytes());
+    });
+    let output = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    output
+}
+
+/// The names of the temporary files in `dir` (`.NAME.PID-N.tmp`).
+fn temporaries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with('.') && name.ends_with(".tmp"))
+        .collect()
+}
+
+/// A run killed with SIGKILL mid-run, then resumed, writes what an uninterrupted run writes.
+///
+/// The corpus comes through standard input, fed a line at a time and never to
+/// its end, so the killed run cannot finish before the kill, however fast or
+/// slow the machine (a run given a file would race the kill to the end).
 #[test]
 fn resume_after_kill_gives_the_outputs_of_an_uninterrupted_run() {
     let tmp = tempfile::tempdir().unwrap();
-    let corpus = tmp.path().join("corpus.jsonl");
-    generated_corpus(&corpus, 160);
-    let inputs = [corpus.display().to_string()];
-    let knobs = ["--chunk-docs", "4", "--commit-secs", "0"];
+    let corpus = generated_corpus(160);
+    let knobs = ["--chunk-docs", "4", "--commit-secs", "0", "--stdin-format", "jsonl"];
     let reference = tmp.path().join("reference");
-    let output = stance(&score_args(&inputs, &reference, &knobs));
+    let output = score_stdin(&corpus, &reference, &knobs);
     assert_eq!(
         output.status.code(),
         Some(1),
@@ -384,24 +416,52 @@ fn resume_after_kill_gives_the_outputs_of_an_uninterrupted_run() {
         String::from_utf8_lossy(&output.stderr)
     ); // the malformed lines
 
-    // Killed before its first commit, then after some commits.
+    // Killed at once (before its first commit, most likely), then after some commits.
     for (round, min_records) in [(0, 0u64), (1, 40)] {
         let out = tmp.path().join(format!("killed-{round}"));
+        let inputs = ["-".to_owned()];
         let mut child = stance_command(&score_args(&inputs, &out, &knobs))
+            .stdin(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while min_records > 0 && committed_records(&out) < min_records && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
+        let mut stdin = child.stdin.take().unwrap();
+        // Feed until `min_records` are committed, but never the last line: the input stays
+        // open, so the run is still running when it is killed. Writes block while the pipe
+        // is full, which keeps the feeding in step with the scoring.
+        let deadline = Instant::now() + Duration::from_secs(300);
+        let mut fed = 0;
+        while committed_records(&out) < min_records {
+            assert!(
+                Instant::now() < deadline,
+                "round {round}: {} records committed after {fed} lines fed",
+                committed_records(&out)
+            );
+            if fed + 1 < corpus.len() {
+                stdin
+                    .write_all(corpus[fed].as_bytes())
+                    .expect("the run reads its input until it is killed");
+                fed += 1;
+            } else {
+                std::thread::sleep(Duration::from_millis(10));
+            }
         }
         child.kill().unwrap(); // SIGKILL: no chance to flush or clean up
-        child.wait().unwrap();
+        child.wait().unwrap(); // the process is gone, and with it its lock on the directory
+        drop(stdin);
         if min_records > 0 {
-            let run = json(&out.join("run.json"));
-            assert_eq!(run["status"], "running", "the run finished before it could be killed");
+            let checkpoint = json(&out.join("checkpoint.json"));
+            assert_eq!(checkpoint["complete"], false);
+            assert!(checkpoint["records"].as_u64() < Some(corpus.len() as u64));
+            assert_eq!(json(&out.join("run.json"))["status"], "running");
+            // A kill between a commit's flush and its checkpoint leaves rows past the committed
+            // lengths (here rarely: the rows wait in a buffer until the commit); resume cuts them.
+            for name in ["sentences.jsonl", "documents.csv", "errors.jsonl"] {
+                let mut file = std::fs::OpenOptions::new().append(true).open(out.join(name)).unwrap();
+                file.write_all(b"{\"uncommitted\": ").unwrap();
+            }
         }
-        let resumed = stance(&score_args(&inputs, &out, &[&knobs[..], &["--resume"]].concat()));
+        let resumed = score_stdin(&corpus, &out, &[&knobs[..], &["--resume"]].concat());
         assert_eq!(
             resumed.status.code(),
             Some(1),
@@ -414,15 +474,48 @@ fn resume_after_kill_gives_the_outputs_of_an_uninterrupted_run() {
                 "round {round}: {name} differs from the uninterrupted run"
             );
         }
+        assert_eq!(temporaries(&out), Vec::<String>::new(), "round {round}");
         let run = json(&out.join("run.json"));
         assert_eq!(run["status"], "complete");
         // Killed before its first commit, a run has nothing to resume and starts afresh.
         let sessions = run["sessions"].as_array().map_or(0, Vec::len);
         assert!(
             sessions == 2 || (min_records == 0 && sessions == 1),
-            "{sessions} sessions"
+            "round {round}: {sessions} sessions"
         );
     }
+}
+
+/// A run killed after its last commit, before it wrote its summaries and
+/// `run.json`, is finished: `--resume` writes them, identical to an
+/// uninterrupted run's, and starts no new session.
+#[test]
+fn resume_after_the_last_commit_only_writes_the_summaries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inputs = good_inputs();
+    let reference = tmp.path().join("reference");
+    let out = tmp.path().join("killed");
+    for dir in [&reference, &out] {
+        run_ok(&score_args(&inputs, dir, &[]));
+    }
+    // What the last commit leaves: a complete checkpoint, run.json of the commit before.
+    for name in ["summary.json", "summary.csv"] {
+        std::fs::remove_file(out.join(name)).unwrap();
+    }
+    let mut run = json(&out.join("run.json"));
+    run["status"] = Value::from("running");
+    std::fs::write(out.join("run.json"), run.to_string()).unwrap();
+
+    run_ok(&score_args(&inputs, &out, &["--resume"]));
+    for name in COMPARED {
+        assert!(
+            read(&out.join(name)) == read(&reference.join(name)),
+            "{name} differs from the uninterrupted run"
+        );
+    }
+    let run = json(&out.join("run.json"));
+    assert_eq!(run["status"], "complete");
+    assert_eq!(run["sessions"].as_array().map(Vec::len), Some(1));
 }
 
 #[test]
