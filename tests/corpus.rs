@@ -645,6 +645,50 @@ fn a_run_inside_its_input_directory_reads_only_the_input() {
 }
 
 #[test]
+fn a_refused_run_leaves_nothing_behind_and_no_input_is_skipped_silently() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let corpus = data.join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    std::fs::copy(fixture("good/articles/a-trade.txt"), corpus.join("a.txt")).unwrap();
+    std::fs::copy(fixture("good/wire.jsonl"), corpus.join("b.jsonl")).unwrap();
+    let all = [data.display().to_string()];
+    // An output that is the input is refused before anything is created in it.
+    let refused = stance(&score_args(&[corpus.display().to_string()], &corpus, &[]));
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(!corpus.join("stance.lock").exists());
+    let first = tmp.path().join("first");
+    run_ok(&score_args(&all, &first, &[]));
+    assert_eq!(document_ids(&first).len(), 8);
+    // A lock file alone (left by a refused command of an older version) is no run: the folder is read.
+    std::fs::write(corpus.join("stance.lock"), "pid 1 since then: stance score\n").unwrap();
+    let second = tmp.path().join("second");
+    run_ok(&score_args(&all, &second, &[]));
+    assert_eq!(document_ids(&second), document_ids(&first));
+    // An output inside the input that already holds documents is refused, naming one.
+    let year = data.join("2024");
+    std::fs::create_dir(&year).unwrap();
+    std::fs::copy(fixture("good/articles/a-trade.txt"), year.join("c.txt")).unwrap();
+    let refused = stance(&score_args(&all, &year, &[]));
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("c.txt"), "{stderr}");
+    assert!(!year.join("stance.lock").exists());
+    std::fs::remove_dir_all(&year).unwrap();
+    // A real run inside the input is skipped, with a warning and a line in run.json.
+    let inner = data.join("inner-run");
+    run_ok(&score_args(&[corpus.display().to_string()], &inner, &[]));
+    let third = tmp.path().join("third");
+    let output = run_ok(&score_args(&all, &third, &[]));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("warning: skipped") && stderr.contains("inner-run"), "{stderr}");
+    assert_eq!(document_ids(&third), document_ids(&first));
+    let skipped = json(&third.join("run.json"))["skipped_run_dirs"].clone();
+    assert_eq!(skipped.as_array().map(Vec::len), Some(1), "{skipped}");
+    assert!(skipped[0].as_str().unwrap().ends_with("inner-run"), "{skipped}");
+}
+
+#[test]
 fn oversized_and_endless_records_are_errors_in_bounded_memory() {
     let tmp = tempfile::tempdir().unwrap();
     for format in ["text", "csv"] {

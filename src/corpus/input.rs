@@ -7,8 +7,10 @@
 //! and files with other extensions inside directories are skipped; symbolic
 //! links to files are followed, links to directories are not (they can loop),
 //! and a link that leads nowhere is an [`ErrorKind::Io`] record. Output
-//! directories of runs and merges (those holding `stance.lock`) are never
-//! walked, so a run inside its own input tree does not read its own rows.
+//! directories of runs and merges (those holding `stance.lock` together with
+//! `checkpoint.json` or `run.json`) are never walked, so a run inside its own
+//! input tree does not read its own rows; each one skipped is listed
+//! ([`CorpusReader::skipped_run_dirs`]), never skipped silently.
 //!
 //! | input | format | one document per | default id |
 //! |---|---|---|---|
@@ -32,7 +34,7 @@ use serde_json::Value;
 use crate::analyzer::Document;
 use crate::error::{Error, Result};
 
-use super::output::LOCK;
+use super::output::{CHECKPOINT, DOCUMENTS, ERRORS, LOCK, RUN_JSON, SENTENCES, SUMMARY_CSV};
 
 /// How an input is laid out.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -324,6 +326,8 @@ pub struct CorpusReader {
     finished_bytes: u64,
     /// A directory never walked (canonical path): the run's own output directory.
     excluded: Option<PathBuf>,
+    /// Output directories of other runs met by the walk and not read.
+    skipped: Vec<PathBuf>,
 }
 
 /// An input not yet opened.
@@ -372,6 +376,7 @@ impl CorpusReader {
             current: None,
             finished_bytes: 0,
             excluded: None,
+            skipped: Vec::new(),
         })
     }
 
@@ -407,15 +412,18 @@ impl CorpusReader {
         })
     }
 
-    /// Never reads the output directory `out` (which must exist): a walked
-    /// directory skips it, and an input that is `out` or a file in it is
-    /// refused, so a run never reads the rows it writes.
+    /// Never reads the output directory `out` (which need not exist yet): a
+    /// walked directory skips it, and an input that is `out` or a file in it
+    /// is refused, so a run never reads the rows it writes. Call it before
+    /// creating anything in `out`.
     ///
     /// # Errors
-    /// [`Error::Config`] for an input that is `out` or a file in it; [`Error::Io`]
-    /// when `out` cannot be resolved.
+    /// [`Error::Config`] for an input that is `out` or a file in it, and for
+    /// an `out` inside a walked input directory that already holds files the
+    /// walk would read (other than a run's own outputs): they would be
+    /// skipped; [`Error::Io`] when `out` cannot be resolved.
     pub fn excluding_output(mut self, out: &Path) -> Result<CorpusReader> {
-        let out = std::fs::canonicalize(out).map_err(|e| Error::io(out, e))?;
+        let out = resolve(out)?;
         for pending in &self.pending {
             let (path, inside) = match pending {
                 Pending::Dir { path, .. } => (path, std::fs::canonicalize(path).is_ok_and(|p| p == out)),
@@ -431,9 +439,30 @@ impl CorpusReader {
                     path.display()
                 )));
             }
+            let Pending::Dir { path, .. } = pending else { continue };
+            let Ok(dir) = std::fs::canonicalize(path) else { continue };
+            if !walk_reaches(&dir, &out) {
+                continue;
+            }
+            if let Some(file) = input_file_in(&out, true) {
+                return Err(Error::Config(format!(
+                    "the output directory {} lies inside the input {} and already holds {}, which the run \
+                     would skip as part of its own outputs: choose an empty or new output directory",
+                    out.display(),
+                    path.display(),
+                    file.display()
+                )));
+            }
         }
         self.excluded = Some(out);
         Ok(self)
+    }
+
+    /// The output directories of other runs (and merges) that the walk met so
+    /// far and did not read: their rows are results, not documents.
+    #[must_use]
+    pub fn skipped_run_dirs(&self) -> &[PathBuf] {
+        &self.skipped
     }
 
     /// Input bytes consumed so far (for progress; standard input counts as it is read).
@@ -543,7 +572,7 @@ impl CorpusReader {
 
 impl CorpusReader {
     /// What a directory entry is to the walk; `None` to skip it.
-    fn classify(&self, entry: &std::fs::DirEntry, path: &Path) -> Option<Entry> {
+    fn classify(&mut self, entry: &std::fs::DirEntry, path: &Path) -> Option<Entry> {
         // file_type() does not follow links: a linked directory is skipped (loops), a linked file is read.
         let file_type = entry.file_type().ok()?;
         if file_type.is_dir() {
@@ -551,7 +580,14 @@ impl CorpusReader {
                 .excluded
                 .as_ref()
                 .is_some_and(|out| std::fs::canonicalize(path).is_ok_and(|p| &p == out));
-            return (!excluded && !is_run_dir(path)).then_some(Entry::Dir);
+            if excluded {
+                return None;
+            }
+            if is_run_dir(path) {
+                self.skipped.push(path.to_path_buf());
+                return None;
+            }
+            return Some(Entry::Dir);
         }
         let readable = Format::from_extension(path).is_some();
         match std::fs::metadata(path) {
@@ -566,9 +602,76 @@ impl CorpusReader {
 }
 
 /// Whether `dir` is the output directory of a run or a merge (it has their
-/// lock file): its rows are results, never input, whoever reads the tree.
+/// lock file and a checkpoint or `run.json`): its rows are results, never
+/// input, whoever reads the tree. A lock file alone (left by a command that
+/// was refused) does not make one.
 fn is_run_dir(dir: &Path) -> bool {
-    std::fs::symlink_metadata(dir.join(LOCK)).is_ok()
+    let has = |name: &str| std::fs::symlink_metadata(dir.join(name)).is_ok();
+    has(LOCK) && (has(CHECKPOINT) || has(RUN_JSON))
+}
+
+/// `path` made absolute with its links resolved, whether or not it exists:
+/// the canonical form of its longest existing ancestor, then the rest.
+fn resolve(path: &Path) -> Result<PathBuf> {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().map_err(|e| Error::io(path, e))?.join(path)
+    };
+    let mut rest = Vec::new();
+    let mut base = absolute.as_path();
+    loop {
+        match std::fs::canonicalize(base) {
+            Ok(mut resolved) => {
+                resolved.extend(rest.iter().rev());
+                return Ok(resolved);
+            }
+            Err(e) => match (base.parent(), base.file_name()) {
+                (Some(parent), Some(name)) => {
+                    rest.push(name);
+                    base = parent;
+                }
+                _ => return Err(Error::io(path, e)),
+            },
+        }
+    }
+}
+
+/// Whether walking the directory `outer` reaches the directory `inner`
+/// (strictly inside it, with no hidden step on the way); both canonical.
+fn walk_reaches(outer: &Path, inner: &Path) -> bool {
+    inner.strip_prefix(outer).is_ok_and(|rest| {
+        !rest.as_os_str().is_empty()
+            && !rest
+                .components()
+                .any(|c| c.as_os_str().to_str().is_none_or(|c| c.starts_with('.')))
+    })
+}
+
+/// The first file under `dir` that a walk would read as input, leaving out
+/// a run's own outputs at the `top` level and other runs' directories.
+fn input_file_in(dir: &Path, top: bool) -> Option<PathBuf> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir).ok()?.flatten().collect();
+    entries.sort_by_key(std::fs::DirEntry::file_name);
+    for entry in entries {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with('.') || (top && [SENTENCES, DOCUMENTS, ERRORS, SUMMARY_CSV].contains(&name)) {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(file_type) = entry.file_type() else { continue };
+        if file_type.is_dir() {
+            if !is_run_dir(&path) {
+                if let Some(found) = input_file_in(&path, false) {
+                    return Some(found);
+                }
+            }
+        } else if Format::from_extension(&path).is_some() {
+            return Some(path);
+        }
+    }
+    None
 }
 
 /// A directory entry the walk reads.

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 use super::meta::{new_run_id, DirLock, RunInfo, RunStatus};
-use super::output::{create_temporary, remove_stale_temporaries, DOCUMENTS, ERRORS, SENTENCES, SUMMARY_JSON};
+use super::output::{create_temporary, remove_stale_temporaries, DOCUMENTS, ERRORS, RUN_JSON, SENTENCES, SUMMARY_JSON};
 use super::run::write_summaries;
 use super::summary::Summary;
 
@@ -42,18 +42,12 @@ pub fn merge_runs(dirs: &[PathBuf], out: &Path) -> Result<RunInfo> {
         check_compatible(first_dir, first, dir, info)?;
     }
     check_disjoint_shards(dirs, &runs)?;
+    // Before anything is created in `out` (a refused merge leaves nothing), and again under the lock.
+    check_empty(out)?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let _lock = DirLock::acquire(out, "stance merge")?;
     remove_stale_temporaries(out)?;
-    if let Some(name) = [SENTENCES, DOCUMENTS, ERRORS, SUMMARY_JSON]
-        .into_iter()
-        .find(|n| out.join(n).exists())
-    {
-        return Err(Error::Config(format!(
-            "{} already holds {name}: merge into an empty directory",
-            out.display()
-        )));
-    }
+    check_empty(out)?;
     concatenate(dirs, out, SENTENCES, false)?;
     concatenate(dirs, out, DOCUMENTS, true)?;
     concatenate(dirs, out, ERRORS, false)?;
@@ -63,6 +57,20 @@ pub fn merge_runs(dirs: &[PathBuf], out: &Path) -> Result<RunInfo> {
     let info = merged_info(first.clone(), dirs, &runs, &summary);
     info.save(out)?;
     Ok(info)
+}
+
+/// Refuses an `out` that holds outputs already.
+fn check_empty(out: &Path) -> Result<()> {
+    match [SENTENCES, DOCUMENTS, ERRORS, SUMMARY_JSON, RUN_JSON]
+        .into_iter()
+        .find(|n| out.join(n).exists())
+    {
+        Some(name) => Err(Error::Config(format!(
+            "{} already holds {name}: merge into an empty directory",
+            out.display()
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn load_run(dir: &Path) -> Result<(RunInfo, Summary)> {
@@ -203,6 +211,12 @@ fn merged_info(mut info: RunInfo, dirs: &[PathBuf], runs: &[(RunInfo, Summary)],
         .iter()
         .flat_map(|(i, _)| i.constituent_ids())
         .map(str::to_owned)
+        .collect();
+    info.skipped_run_dirs = runs
+        .iter()
+        .flat_map(|(i, _)| i.skipped_run_dirs.iter().cloned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
         .collect();
     info.run_id = new_run_id();
     info

@@ -90,7 +90,10 @@ pub struct RunOutcome {
 ///
 /// The run holds `out`'s lock ([`DirLock`]) from start to end, and never
 /// reads its own outputs: a walked input directory skips `out`, and an input
-/// inside `out` is refused.
+/// inside `out` is refused, as is an `out` inside an input directory that
+/// already holds documents (they would be skipped). These checks come before
+/// anything is created. Other runs' directories met by the walk are skipped
+/// and listed in [`RunInfo::skipped_run_dirs`].
 ///
 /// # Errors
 /// A directory that another process is working in, or that holds another run
@@ -105,7 +108,8 @@ pub fn score_corpus(
     options: &RunOptions,
     progress: &Progress,
 ) -> Result<RunOutcome> {
-    let reader = CorpusReader::new(inputs, options.read.clone())?;
+    // Checked before anything is created in `out`, so that a refused run leaves nothing behind.
+    let reader = CorpusReader::new(inputs, options.read.clone())?.excluding_output(out)?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let holder = if options.command.is_empty() {
         "stance score".to_owned()
@@ -114,13 +118,13 @@ pub fn score_corpus(
     };
     let _lock = DirLock::acquire(out, &holder)?;
     remove_stale_temporaries(out)?;
-    let reader = reader.excluding_output(out)?;
     let config = RunConfig::new(inputs, &options.read, options.shard, analyzer)?;
     let mut state = initial_state(out, config, options.resume, analyzer)?;
     progress.set(&state.summary, state.input_bytes);
     if state.complete {
         // Finished before: the summaries may not have been written if the end was interrupted; writing is idempotent.
-        let info = write_final(out, &state, Some(analyzer.info()), &options.command)?;
+        let skipped = RunInfo::load(out).map(|i| i.skipped_run_dirs).unwrap_or_default();
+        let info = write_final(out, &state, Some(analyzer.info()), &options.command, skipped)?;
         return Ok(RunOutcome {
             summary: state.summary,
             info,
@@ -140,8 +144,9 @@ pub fn score_corpus(
         options.commit_interval,
         analyzer.info().clone(),
     )?;
-    let state = pipeline(analyzer, reader, writer, skip, options, progress)?;
-    let info = write_final(out, &state, Some(analyzer.info()), &options.command)?;
+    let (state, skipped) = pipeline(analyzer, reader, writer, skip, options, progress)?;
+    let skipped = skipped.iter().map(|p| p.display().to_string()).collect();
+    let info = write_final(out, &state, Some(analyzer.info()), &options.command, skipped)?;
     Ok(RunOutcome {
         summary: state.summary,
         info,
@@ -201,9 +206,16 @@ fn check_identity(out: &Path, state: &Checkpoint) -> Result<()> {
 }
 
 /// Writes `summary.json`, `summary.csv` and `run.json` of a finished run.
-fn write_final(out: &Path, state: &Checkpoint, analyzer: Option<&AnalyzerInfo>, command: &[String]) -> Result<RunInfo> {
+fn write_final(
+    out: &Path,
+    state: &Checkpoint,
+    analyzer: Option<&AnalyzerInfo>,
+    command: &[String],
+    skipped_run_dirs: Vec<String>,
+) -> Result<RunInfo> {
     write_summaries(out, &state.summary)?;
-    let info = RunInfo::from_checkpoint(state, analyzer, command);
+    let mut info = RunInfo::from_checkpoint(state, analyzer, command);
+    info.skipped_run_dirs = skipped_run_dirs;
     info.save(out)?;
     Ok(info)
 }
@@ -239,7 +251,7 @@ fn pipeline(
     skip: (u64, String),
     options: &RunOptions,
     progress: &Progress,
-) -> Result<Checkpoint> {
+) -> Result<(Checkpoint, Vec<PathBuf>)> {
     let clock = StageClock::default();
     let (read_tx, read_rx) = sync_channel::<ReadChunk>(options.queue_chunks.max(1));
     let (scored_tx, scored_rx) = sync_channel::<ScoredChunk>(options.queue_chunks.max(1));
@@ -255,10 +267,10 @@ fn pipeline(
             .join()
             .map_err(|_| Error::Config("internal error: the reader thread panicked".into()))?;
         // A reader error explains an unfinished writer better than the writer can.
-        read?;
+        let skipped = read?;
         let state = written?;
         if state.complete {
-            Ok(state)
+            Ok((state, skipped))
         } else {
             Err(Error::Config(
                 "the run stopped before the end of the input; resume it with --resume".into(),
@@ -268,14 +280,15 @@ fn pipeline(
 }
 
 /// Reads records in chunks, skipping those already done (`skip`: how many,
-/// and their [`InputHash`]) and those of other shards.
+/// and their [`InputHash`]) and those of other shards; returns the run
+/// directories the walk skipped.
 fn read_loop(
     mut reader: CorpusReader,
     skip: (u64, String),
     options: &RunOptions,
     tx: SyncSender<ReadChunk>,
     clock: &StageClock,
-) -> Result<()> {
+) -> Result<Vec<PathBuf>> {
     let start = Instant::now();
     let mut position = skip.0;
     let mut hash = skip_done(&mut reader, skip)?;
@@ -286,7 +299,7 @@ fn read_loop(
         StageClock::add(&clock.read, started);
         let last = chunk.last;
         if tx.send(chunk).is_err() || last {
-            return Ok(());
+            return Ok(reader.skipped_run_dirs().to_vec());
         }
     }
 }

@@ -126,6 +126,10 @@ pub fn run(args: &CorpusArgs) -> Result<ExitCode> {
         outcome
     })
     .with_context(|| format!("scoring into {}", out.display()))?;
+    for dir in &outcome.info.skipped_run_dirs {
+        // Shown even with --quiet: documents in it, if any, were not scored.
+        eprintln!("warning: skipped {dir}: it holds the outputs of another stance run (listed in run.json)");
+    }
     let s = &outcome.summary;
     if !args.quiet {
         let what = if outcome.already_complete {

@@ -94,6 +94,11 @@ pub struct RunInfo {
     /// For a merge: the ids of every run it holds, so that merging it again with one of them is refused.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_run_ids: Vec<String>,
+    /// Output directories of other runs inside the inputs, skipped by the walk
+    /// (their rows are results, not documents). Listed by the session that
+    /// finished the run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped_run_dirs: Vec<String>,
 }
 
 impl RunInfo {
@@ -131,6 +136,7 @@ impl RunInfo {
             sessions: state.sessions.clone(),
             merged_from: Vec::new(),
             merged_run_ids: Vec::new(),
+            skipped_run_dirs: Vec::new(),
         }
     }
 
