@@ -147,8 +147,9 @@ pub struct ReadOptions {
     pub format: Option<Format>,
     /// The largest record read, in bytes: a text file, a JSON Lines line or a
     /// CSV row. A larger one is an [`ErrorKind::TooLarge`] error and reading
-    /// goes on after it (see [`CorpusReader`]), so memory stays bounded
-    /// whatever the input (`/dev/zero` included).
+    /// goes on after it (at the next file, line or row; after a CSV header
+    /// row, or a row whose quote never closes, at the next file), so memory
+    /// stays bounded whatever the input (`/dev/zero` included).
     #[serde(default = "default_max_record_bytes")]
     pub max_record_bytes: u64,
 }
@@ -1169,7 +1170,7 @@ fn scalar_field(
 }
 
 /// Column positions of the document fields in a CSV header.
-#[derive(Default)]
+#[derive(Clone, Copy, Default)]
 struct Columns {
     text: usize,
     id: Option<usize>,
@@ -1195,23 +1196,26 @@ impl<R: Read + Send> CsvSource<R> {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
             .from_reader(QuoteWatch::new(input, limit));
-        let columns = Self::columns(&mut reader, fields).and_then(|columns| {
-            // A quote that never closes swallows the whole file into the header.
-            let end = reader.position().byte();
-            match reader.get_mut().take_anomaly(0, end) {
-                Some(anomaly) => Err((ErrorKind::MalformedCsv, anomaly.to_string())),
-                None => Ok(columns),
-            }
-        });
+        let columns = Self::columns(&mut reader, fields);
+        let end = reader.position().byte();
+        let columns = if reader.get_mut().take_truncated(0, end).is_some() {
+            // Only the header's first bytes were read: nothing after it can be trusted.
+            Err((
+                ErrorKind::TooLarge,
+                format!("the header row is larger than {limit} bytes (--max-record-size); the file is skipped"),
+            ))
+        } else {
+            columns.and_then(|columns| {
+                // A quote that never closes swallows the whole file into the header.
+                match reader.get_mut().take_anomaly(0, end) {
+                    Some(anomaly) => Err((ErrorKind::MalformedCsv, anomaly.to_string())),
+                    None => Ok(columns),
+                }
+            })
+        };
         let (columns, header_error) = match columns {
             Ok(columns) => (Some(columns), None),
-            Err((kind, reason)) => {
-                let (kind, reason) = match reader.get_ref().too_large {
-                    Some(line) => (ErrorKind::TooLarge, too_large_row(line, limit)),
-                    None => (kind, reason),
-                };
-                (None, Some(error_record(&label, Some(1), id_base.clone(), kind, reason)))
-            }
+            Err((kind, reason)) => (None, Some(error_record(&label, Some(1), id_base.clone(), kind, reason))),
         };
         CsvSource {
             reader,
@@ -1316,20 +1320,23 @@ impl<R: Read + Send> Source for CsvSource<R> {
         if self.done {
             return None;
         }
-        let columns = self.columns.as_ref()?;
+        let columns = self.columns?;
         let start = self.reader.position().byte();
         match self.reader.read_byte_record(&mut self.record) {
             Ok(false) => None,
             Ok(true) => {
                 let line = self.record.position().map_or(0, csv::Position::line);
                 let end = self.reader.position().byte();
+                if let Some(record) = self.too_large(start, end) {
+                    return Some(record);
+                }
                 let document = match self.reader.get_mut().take_anomaly(start, end) {
                     Some(anomaly) => Err(RecordError {
                         id: format!("{}:{line}", self.id_base),
                         kind: ErrorKind::MalformedCsv,
                         reason: anomaly.to_string(),
                     }),
-                    None => self.document(columns, line),
+                    None => self.document(&columns, line),
                 };
                 Some(Record {
                     location: Location {
@@ -1341,22 +1348,15 @@ impl<R: Read + Send> Source for CsvSource<R> {
             }
             Err(e) => {
                 let line = e.position().map_or(0, csv::Position::line);
-                if let Some(row_line) = self.reader.get_ref().too_large {
-                    // The reader stopped inside the row: what follows cannot be told apart from it.
-                    self.done = true;
-                    let id = format!("{}:{row_line}", self.id_base);
-                    let reason = too_large_row(row_line, self.reader.get_ref().limit);
-                    return Some(error_record(
-                        &self.label,
-                        Some(row_line),
-                        id,
-                        ErrorKind::TooLarge,
-                        reason,
-                    ));
-                }
                 let end = self.reader.position().byte();
-                let _ = self.reader.get_mut().take_anomaly(start, end);
                 let kind = csv_error_kind(&e);
+                if kind != ErrorKind::Io {
+                    // A row cut at the limit may lack fields: it is too large, not malformed.
+                    if let Some(record) = self.too_large(start, end) {
+                        return Some(record);
+                    }
+                }
+                let _ = self.reader.get_mut().take_anomaly(start, end);
                 // After an I/O error the reader cannot go on; after a malformed row it can.
                 self.done = kind == ErrorKind::Io;
                 let id = format!("{}:{line}", self.id_base);
@@ -1372,12 +1372,35 @@ impl<R: Read + Send> Source for CsvSource<R> {
     }
 
     fn bytes(&self) -> u64 {
-        self.reader.position().byte()
+        let watch = self.reader.get_ref();
+        (self.reader.position().byte() + watch.dropped).saturating_sub(watch.injected)
     }
 }
 
-fn too_large_row(line: u64, limit: u64) -> String {
-    format!("the row starting at line {line} is larger than {limit} bytes (--max-record-size); the rest of the file is skipped")
+impl<R: Read + Send> CsvSource<R> {
+    /// The error for the row read in `start..end` if it is one the watch cut at the limit.
+    fn too_large(&mut self, start: u64, end: u64) -> Option<Record> {
+        let watch = self.reader.get_mut();
+        let cut = watch.take_truncated(start, end)?;
+        let _ = watch.take_anomaly(start, end);
+        let reason = match cut.end_line {
+            Some(end_line) if end_line > cut.line => format!(
+                "the row at lines {}-{end_line} is larger than {} bytes (--max-record-size); it is skipped",
+                cut.line, watch.limit
+            ),
+            Some(_) => format!(
+                "the row at line {} is larger than {} bytes (--max-record-size); it is skipped",
+                cut.line, watch.limit
+            ),
+            None => format!(
+                "the row starting at line {} is larger than {} bytes (--max-record-size) and runs to the end of \
+                 the file (a quote left open?); the rest of the file is skipped",
+                cut.line, watch.limit
+            ),
+        };
+        let id = format!("{}:{}", self.id_base, cut.line);
+        Some(error_record(&self.label, Some(cut.line), id, ErrorKind::TooLarge, reason))
+    }
 }
 
 /// Where a CSV reader is, quote-wise: the states of RFC 4180 quoting as the
@@ -1443,8 +1466,40 @@ struct QuoteWatch<R> {
     opened: u64,
     /// Anomalies not yet matched to a row (the `csv` reader reads ahead).
     anomalies: std::collections::VecDeque<QuoteAnomaly>,
-    /// The line of a row past the limit: every later read fails.
-    too_large: Option<u64>,
+    /// Input read from `inner` and not yet passed on.
+    raw: Box<[u8]>,
+    raw_pos: usize,
+    raw_len: usize,
+    /// Bytes to pass on before any more input: the end of a row cut at the limit.
+    inject: std::collections::VecDeque<u8>,
+    /// The rest of a row past the limit, being dropped.
+    skipping: Option<Skip>,
+    /// Rows cut at the limit, not yet matched to a row.
+    truncated: std::collections::VecDeque<Truncated>,
+    /// Input bytes dropped, and bytes passed on that were not input.
+    dropped: u64,
+    injected: u64,
+    /// The input has ended (or must not be read further): only `inject` is left.
+    ended: bool,
+}
+
+/// A row past the limit whose rest is being dropped.
+struct Skip {
+    /// Where the `csv` reader was left, quote-wise.
+    state: QuoteState,
+    /// Line ends dropped inside the row, given back so that later rows keep their line numbers.
+    newlines: u64,
+}
+
+/// A row cut at the limit: the `csv` reader gets its first bytes, then an
+/// end of row, then the rows after it.
+#[derive(Clone, Copy, Debug)]
+struct Truncated {
+    /// Offset (in the bytes passed on) of the injected end of row.
+    offset: u64,
+    /// Its first line, and the last one (`None` when the file ended inside it).
+    line: u64,
+    end_line: Option<u64>,
 }
 
 impl<R: Read> QuoteWatch<R> {
@@ -1459,7 +1514,73 @@ impl<R: Read> QuoteWatch<R> {
             row_line: 1,
             opened: 0,
             anomalies: std::collections::VecDeque::new(),
-            too_large: None,
+            raw: vec![0; 1 << 16].into_boxed_slice(),
+            raw_pos: 0,
+            raw_len: 0,
+            inject: std::collections::VecDeque::new(),
+            skipping: None,
+            truncated: std::collections::VecDeque::new(),
+            dropped: 0,
+            injected: 0,
+            ended: false,
+        }
+    }
+
+    /// The first cut row inside the bytes `start..end` (a row), dropping those before `end`.
+    fn take_truncated(&mut self, start: u64, end: u64) -> Option<Truncated> {
+        let mut found = None;
+        while let Some(cut) = self.truncated.front().copied() {
+            if cut.offset >= end {
+                break;
+            }
+            self.truncated.pop_front();
+            if cut.offset >= start && found.is_none() {
+                found = Some(cut);
+            }
+        }
+        found
+    }
+
+    /// Ends the row cut at the limit for the `csv` reader with `terminator`
+    /// (the row's own end), giving back the line ends dropped inside it in a
+    /// quoted field, so that the rows after it keep their line numbers.
+    fn end_cut_row(&mut self, skip: &Skip, end_line: Option<u64>, terminator: u8) {
+        if let Some(cut) = self.truncated.back_mut() {
+            cut.end_line = end_line;
+        }
+        let before = self.inject.len();
+        let newlines = usize::try_from(skip.newlines).unwrap_or(usize::MAX);
+        if newlines > 0 {
+            match skip.state {
+                QuoteState::Quoted => {}
+                QuoteState::FieldStart => self.inject.push_back(b'"'),
+                _ => self.inject.extend(*b",\""),
+            }
+            self.inject.extend(std::iter::repeat_n(b'\n', newlines));
+            self.inject.push_back(b'"');
+        } else if skip.state == QuoteState::Quoted {
+            self.inject.push_back(b'"');
+        }
+        self.inject.push_back(terminator);
+        self.injected += (self.inject.len() - before) as u64;
+        // The next row starts after what is injected.
+        self.row_start = self.offset + self.inject.len() as u64;
+        self.row_line = self.line;
+    }
+
+    /// Input is over: ends a row being dropped, or reports a quote left open.
+    fn end_of_input(&mut self) {
+        self.ended = true;
+        if let Some(skip) = self.skipping.take() {
+            self.end_cut_row(&skip, None, b'\n');
+        } else if self.state == QuoteState::Quoted {
+            self.anomalies.push_back(QuoteAnomaly {
+                offset: self.offset.saturating_sub(1),
+                opened: self.opened,
+                shows: None,
+            });
+            // Reported once: the quote is over as far as the watch is concerned.
+            self.state = QuoteState::FieldStart;
         }
     }
 
@@ -1478,8 +1599,9 @@ impl<R: Read> QuoteWatch<R> {
         found
     }
 
-    /// Advances the quote state by one byte.
-    fn step(&mut self, byte: u8) {
+    /// Advances the quote state by one byte (at `self.offset` of the bytes
+    /// passed on); returns whether it ends a row.
+    fn step(&mut self, byte: u8) -> bool {
         use QuoteState::{AfterQuote, FieldStart, QuoteInQuoted, Quoted, Unquoted};
         let row_end = matches!(byte, b'\n' | b'\r');
         self.state = match (self.state, byte) {
@@ -1494,50 +1616,103 @@ impl<R: Read> QuoteWatch<R> {
             (FieldStart | Unquoted | QuoteInQuoted | AfterQuote, _) if row_end => FieldStart,
             (QuoteInQuoted | AfterQuote, b' ' | b'\t') => AfterQuote,
             (QuoteInQuoted | AfterQuote, _) => {
-                self.anomalies.push_back(QuoteAnomaly {
-                    offset: self.offset,
-                    opened: self.opened,
-                    shows: Some(self.line),
-                });
+                // Inside a row being dropped, the row is reported as too large instead.
+                if self.skipping.is_none() {
+                    self.anomalies.push_back(QuoteAnomaly {
+                        offset: self.offset,
+                        opened: self.opened,
+                        shows: Some(self.line),
+                    });
+                }
                 Unquoted
             }
             (FieldStart | Unquoted, _) => Unquoted,
         };
-        self.offset += 1;
         if byte == b'\n' {
             self.line += 1;
         }
-        if row_end && self.state == QuoteState::FieldStart {
+        row_end && self.state == QuoteState::FieldStart
+    }
+
+    /// Takes one byte of input: passes it on (`Some`) or drops it, with the
+    /// rest of its row, when the row passes the limit.
+    fn take(&mut self, byte: u8) -> Option<u8> {
+        if self.skipping.is_some() {
+            self.dropped += 1;
+            let row_ended = self.step(byte);
+            if let Some(skip) = self.skipping.take_if(|_| row_ended) {
+                let end_line = self.line - u64::from(byte == b'\n');
+                self.end_cut_row(&skip, Some(end_line), byte);
+            } else if let Some(skip) = self.skipping.as_mut() {
+                skip.newlines += u64::from(byte == b'\n');
+            }
+            return None;
+        }
+        let before = self.state;
+        let row_line = self.row_line;
+        let row_ended = self.step(byte);
+        if !row_ended && self.offset + 1 - self.row_start > self.limit {
+            // Cut here: the `csv` reader would buffer the whole row.
+            self.dropped += 1;
+            self.truncated.push_back(Truncated {
+                offset: self.offset,
+                line: row_line,
+                end_line: None,
+            });
+            let skip = Skip {
+                state: before,
+                newlines: u64::from(byte == b'\n'),
+            };
+            if self.row_start == 0 {
+                // The header: without it no row can be read, so reading stops here.
+                self.end_cut_row(&skip, None, b'\n');
+                self.ended = true;
+            } else {
+                self.skipping = Some(skip);
+            }
+            return None;
+        }
+        self.offset += 1;
+        if row_ended {
             self.row_start = self.offset;
             self.row_line = self.line;
         }
+        Some(byte)
     }
 }
 
 impl<R: Read> Read for QuoteWatch<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if let Some(line) = self.too_large {
-            return Err(std::io::Error::other(format!("the row at line {line} is too large")));
-        }
-        let n = self.inner.read(buf)?;
-        if n == 0 && self.state == QuoteState::Quoted {
-            self.anomalies.push_back(QuoteAnomaly {
-                offset: self.offset.saturating_sub(1),
-                opened: self.opened,
-                shows: None,
-            });
-            // Reported once: the quote is over as far as the watch is concerned.
-            self.state = QuoteState::FieldStart;
-        }
-        for (i, &byte) in buf[..n].iter().enumerate() {
-            self.step(byte);
-            if self.offset - self.row_start > self.limit {
-                // Pass on what precedes the long row; the next read fails.
-                self.too_large = Some(self.row_line);
-                return if i == 0 { self.read(buf) } else { Ok(i) };
+        let mut written = 0;
+        while written < buf.len() {
+            if let Some(byte) = self.inject.pop_front() {
+                buf[written] = byte;
+                written += 1;
+                self.offset += 1;
+                continue;
+            }
+            if self.ended {
+                break;
+            }
+            if self.raw_pos == self.raw_len {
+                if written > 0 {
+                    break;
+                }
+                self.raw_len = self.inner.read(&mut self.raw)?;
+                self.raw_pos = 0;
+                if self.raw_len == 0 {
+                    self.end_of_input();
+                }
+                continue;
+            }
+            let byte = self.raw[self.raw_pos];
+            self.raw_pos += 1;
+            if let Some(byte) = self.take(byte) {
+                buf[written] = byte;
+                written += 1;
             }
         }
-        Ok(n)
+        Ok(written)
     }
 }
 
@@ -1695,7 +1870,55 @@ mod tests {
         let records = read("a.txt", long.as_bytes(), limited(100));
         assert_eq!(kinds(&records), [(None, Some(ErrorKind::TooLarge))]);
         assert_eq!(kinds(&read("a.txt", long.as_bytes(), limited(200))), [(None, None)]);
-        let csv = format!("id,text\n1,short\n2,\"{long}\"\n3,never read\n");
+        let csv = format!("id,text\n1,short\n2,\"{long}\"\n3,after\n");
+        let records = read("a.csv", csv.as_bytes(), limited(100));
+        assert_eq!(
+            kinds(&records),
+            [(Some(2), None), (Some(3), Some(ErrorKind::TooLarge)), (Some(4), None)]
+        );
+    }
+
+    #[test]
+    fn a_csv_row_over_the_limit_is_skipped_to_its_end_and_rows_before_it_keep_their_errors() {
+        let long = "x".repeat(200);
+        let csv = format!("id,text\n1,a,extra\n2,fine\n3,\"{long}\"\n4,after\n");
+        let records = read("a.csv", csv.as_bytes(), limited(100));
+        assert_eq!(
+            kinds(&records),
+            [
+                (Some(2), Some(ErrorKind::MalformedCsv)),
+                (Some(3), None),
+                (Some(4), Some(ErrorKind::TooLarge)),
+                (Some(5), None)
+            ]
+        );
+        // A long row over several lines, quoted, with quotes and commas inside: later lines keep their numbers.
+        let csv = format!("id,text\n1,\"{long}\n\"\"{long}\"\",\n{long}\"\n2,after\n3,\"x\"\n");
+        let records = read("a.csv", csv.as_bytes(), limited(100));
+        assert_eq!(
+            kinds(&records),
+            [(Some(2), Some(ErrorKind::TooLarge)), (Some(5), None), (Some(6), None)]
+        );
+        let reason = &records[0].document.as_ref().unwrap_err().reason;
+        assert!(reason.contains("lines 2-4") && reason.contains("skipped"), "{reason}");
+        let ids: Vec<_> = records[1..].iter().map(|r| r.document.as_ref().unwrap().id.clone()).collect();
+        assert_eq!(ids, ["2", "3"]);
+        let crlf = csv.replace('\n', "\r\n");
+        let records = read("a.csv", crlf.as_bytes(), limited(100));
+        let unlimited = read("a.csv", crlf.as_bytes(), limited(1000));
+        // The rows after it read as without a limit (line numbers included).
+        assert_eq!(records[0].location.line, Some(2));
+        assert_eq!(kinds(&records[1..]), kinds(&unlimited[1..]));
+        // A header without the text column stays that error, whatever follows.
+        let csv = format!("id,body\n1,\"{long}\"\n");
+        let records = read("a.csv", csv.as_bytes(), limited(100));
+        assert_eq!(kinds(&records), [(Some(1), Some(ErrorKind::MissingText))]);
+        // A header over the limit ends the file.
+        let csv = format!("id,text{}\n1,after\n", ",x".repeat(100));
+        let records = read("a.csv", csv.as_bytes(), limited(100));
+        assert_eq!(kinds(&records), [(Some(1), Some(ErrorKind::TooLarge))]);
+        // A row that runs to the end of the file.
+        let csv = format!("id,text\n1,ok\n2,\"{long}\n{long}\n");
         let records = read("a.csv", csv.as_bytes(), limited(100));
         assert_eq!(kinds(&records), [(Some(2), None), (Some(3), Some(ErrorKind::TooLarge))]);
     }

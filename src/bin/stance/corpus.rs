@@ -49,7 +49,8 @@ pub struct CorpusArgs {
     #[arg(long, value_name = "FORMAT", requires = "out")]
     input_format: Option<Format>,
     /// The largest record read: a text file, a JSON Lines line or a CSV row (bytes, or with
-    /// K, M or G). A larger one is listed in errors.jsonl as too_large and reading goes on.
+    /// K, M or G). A larger one is listed in errors.jsonl as too_large and reading goes on
+    /// after it (a too-large CSV header row skips its file).
     #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size, requires = "out")]
     max_record_size: u64,
     /// No progress display.
