@@ -786,6 +786,16 @@ fn a_run_merged_with_itself_or_its_copy_is_refused() {
     assert!(merged.status.success(), "{}", String::from_utf8_lossy(&merged.stderr));
     let again = merge(&tmp.path().join("m3"), &other, "m4");
     assert_eq!(again.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(stderr.contains("the same run") && stderr.contains("counted twice"), "{stderr}");
+    assert!(!tmp.path().join("m4").exists());
+    // Two whole runs over the same inputs (different ids) hold every document twice.
+    let rerun = tmp.path().join("rerun");
+    run_ok(&score_args(&[fixture("good/wire.jsonl")], &rerun, &[]));
+    let twice = merge(&run, &rerun, "m5");
+    assert_eq!(twice.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&twice.stderr);
+    assert!(stderr.contains("the same inputs") && stderr.contains("counted twice"), "{stderr}");
 }
 
 #[test]

@@ -23,7 +23,8 @@ use super::summary::Summary;
 /// The merge holds `out`'s lock ([`DirLock`]) while it writes.
 ///
 /// # Errors
-/// A run that is unfinished or unreadable, a run given twice, runs with
+/// A run that is unfinished or unreadable, a run given twice, two whole
+/// (unsharded) runs over the same inputs, runs with
 /// different models (by name or by content), actors, input options or shard
 /// counts, shards of different inputs, a shard given twice, or an `out` that
 /// already holds outputs or that another process is working in.
@@ -38,6 +39,7 @@ pub fn merge_runs(dirs: &[PathBuf], out: &Path) -> Result<RunInfo> {
         }
     };
     check_distinct_runs(dirs, &runs)?;
+    check_distinct_inputs(dirs, &runs)?;
     for (dir, (info, _)) in dirs.iter().zip(&runs).skip(1) {
         check_compatible(first_dir, first, dir, info)?;
     }
@@ -115,6 +117,28 @@ fn check_distinct_runs(dirs: &[PathBuf], runs: &[(RunInfo, Summary)]) -> Result<
             }
             seen.push((id, dir));
         }
+    }
+    Ok(())
+}
+
+/// Refuses two whole (unsharded) runs over the same inputs: each holds every document.
+fn check_distinct_inputs(dirs: &[PathBuf], runs: &[(RunInfo, Summary)]) -> Result<()> {
+    let mut seen: Vec<(&str, &Path)> = Vec::new();
+    for (dir, (info, _)) in dirs.iter().zip(runs) {
+        if !info.shards.is_empty() || info.input_hash.is_empty() {
+            continue;
+        }
+        if let Some((_, first)) = seen.iter().find(|(hash, _)| *hash == info.input_hash) {
+            return Err(Error::Config(format!(
+                "{} and {} are two runs over the same inputs (content hash {}), not shards of them: merged, \
+                 every document would be counted twice; merge the shards of one corpus (--shard), or runs \
+                 over different inputs",
+                first.display(),
+                dir.display(),
+                info.input_hash
+            )));
+        }
+        seen.push((&info.input_hash, dir));
     }
     Ok(())
 }
