@@ -583,6 +583,29 @@ fn shards_merged_equal_one_run() {
 }
 
 #[test]
+fn shards_read_through_different_paths_are_refused_with_the_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut dirs = Vec::new();
+    for i in 1..=2 {
+        let mount = tmp.path().join(format!("mount-{i}"));
+        std::fs::create_dir(&mount).unwrap();
+        std::fs::copy(fixture("good/wire.jsonl"), mount.join("wire.jsonl")).unwrap();
+        let dir = tmp.path().join(format!("shard-{i}"));
+        let shard = format!("{i}/2");
+        run_ok(&score_args(&[mount.display().to_string()], &dir, &["--shard", &shard]));
+        dirs.push(dir);
+    }
+    let merged = Command::new(env!("CARGO_BIN_EXE_stance"))
+        .args(["merge", dirs[0].to_str().unwrap(), dirs[1].to_str().unwrap(), "--out"])
+        .arg(tmp.path().join("merged"))
+        .output()
+        .unwrap();
+    assert_eq!(merged.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&merged.stderr);
+    assert!(stderr.contains("different paths"), "{stderr}");
+}
+
+#[test]
 fn without_out_the_terminal_output_is_unchanged() {
     let file = fixture("good/articles/a-trade.txt");
     let out = run_ok(&["score", &file]);

@@ -156,7 +156,10 @@ fn check_compatible(a_dir: &Path, a: &RunInfo, b_dir: &Path, b: &RunInfo) -> Res
         Some("shard count")
     } else if shard_count(a).is_some() && a.input_hash != b.input_hash {
         // Every shard reads the whole input, so shards of one corpus hash it alike.
-        Some("inputs (content hash): they are shards of different corpora")
+        Some(
+            "inputs (content hash): they are shards of different corpora, or of one corpus named by different \
+             paths (the hash covers the paths as given: name the inputs the same way in every shard)",
+        )
     } else {
         None
     };
