@@ -633,14 +633,24 @@ fn a_directory_in_use_is_refused_and_left_alone() {
         );
     }
     assert!(!out.join("checkpoint.json").exists() && !out.join("sentences.jsonl").exists());
-    let report = Command::new(env!("CARGO_BIN_EXE_stance"))
-        .args(["report", out.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(report.status.code(), Some(2));
     drop(holder);
     run_ok(&score_args(&inputs, &out, &["--resume"]));
     assert_eq!(document_ids(&out).len(), 7);
+    // A finished run in use: report refuses it too, and writes nothing.
+    let report = || {
+        Command::new(env!("CARGO_BIN_EXE_stance"))
+            .args(["report", out.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let holder = stance::corpus::DirLock::acquire(&out, "stance score other --out run").unwrap();
+    let refused = report();
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("in use"), "{stderr}");
+    assert!(!out.join("report.html").exists());
+    drop(holder);
+    assert!(report().status.success());
 }
 
 #[test]
@@ -657,8 +667,11 @@ fn a_run_inside_its_input_directory_reads_only_the_input() {
     let expected: BTreeSet<String> = document_ids(&out);
     assert_eq!(expected.len(), 8, "{expected:?}");
     assert_eq!(read(&out.join("errors.jsonl")), "");
-    // Its own files are never input, on a resume either.
+    // Its own files are never input, on a resume either (one that reads the inputs again).
+    reopen(&out);
     run_ok(&score_args(&inputs, &out, &[&knobs[..], &["--resume"]].concat()));
+    assert_eq!(document_ids(&out), expected);
+    assert_eq!(json(&out.join("run.json"))["records"], 8);
     let again = tmp.path().join("again");
     run_ok(&score_args(&inputs, &again, &knobs));
     assert_eq!(document_ids(&again), expected);
@@ -919,7 +932,10 @@ fn resume_refuses_other_inputs_and_a_replaced_model() {
     let resumed = with_model(&["--resume"]);
     assert_eq!(resumed.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&resumed.stderr);
-    assert!(stderr.contains("model") && stderr.contains("changed"), "{stderr}");
+    assert!(
+        stderr.contains("the files of") && stderr.contains("changed since the run started"),
+        "{stderr}"
+    );
 }
 
 #[test]

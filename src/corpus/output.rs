@@ -472,6 +472,35 @@ fn sync_dir(path: &Path) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(unix)]
+    #[test]
+    fn temporaries_are_created_exclusively_past_planted_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim.txt");
+        std::fs::write(&victim, "precious").unwrap();
+        let nowhere = dir.path().join("nowhere");
+        let target = dir.path().join("run.json");
+        // Links at the names create_temporary tries first, to a file and to nowhere.
+        let mut planted = std::collections::BTreeSet::new();
+        for n in 0..4096 {
+            let name = format!(".run.json.{}-{n}.tmp", std::process::id());
+            let to = if n % 2 == 0 { &victim } else { &nowhere };
+            std::os::unix::fs::symlink(to, dir.path().join(&name)).unwrap();
+            planted.insert(name);
+        }
+        let (tmp, mut file) = create_temporary(&target).unwrap();
+        let name = tmp.file_name().unwrap().to_str().unwrap().to_owned();
+        assert!(!planted.contains(&name), "{name}");
+        assert!(std::fs::symlink_metadata(&tmp).unwrap().file_type().is_file());
+        std::io::Write::write_all(&mut file, b"new").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert!(!nowhere.exists());
+        // Stale temporaries, planted links included, are removed, never followed.
+        remove_stale_temporaries(dir.path()).unwrap();
+        assert!(!tmp.exists() && std::fs::read_dir(dir.path()).unwrap().count() == 1);
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    }
+
     use super::*;
     use crate::analyzer::SentenceStance;
     use crate::score::Stance;
