@@ -1437,6 +1437,11 @@ impl std::fmt::Display for QuoteAnomaly {
                  of the file and swallows every row after it",
                 self.opened
             ),
+            Some(line) if line == self.opened => write!(
+                f,
+                "malformed CSV row: at line {line}, the quoted field is closed by a quote that text follows \
+                 (a quote inside a quoted field is written \"\")"
+            ),
             Some(line) => write!(
                 f,
                 "malformed CSV row: the quote opened at line {} is closed at line {line} by a quote that text \
@@ -1876,6 +1881,14 @@ mod tests {
             kinds(&records),
             [(Some(2), None), (Some(3), Some(ErrorKind::TooLarge)), (Some(4), None)]
         );
+    }
+
+    #[test]
+    fn a_stray_quote_on_one_line_is_not_called_a_merge_of_rows() {
+        let records = read("a.csv", b"id,text\n1,\"China\" praised India.\n2,ok\n", ReadOptions::default());
+        assert_eq!(kinds(&records), [(Some(2), Some(ErrorKind::MalformedCsv)), (Some(3), None)]);
+        let reason = &records[0].document.as_ref().unwrap_err().reason;
+        assert!(reason.contains("at line 2") && !reason.contains("merged"), "{reason}");
     }
 
     #[test]

@@ -208,32 +208,53 @@ pub(crate) fn json_line(out: &mut Vec<u8>, value: &impl Serialize) -> Result<()>
 /// show as text: a leading `'` is added when it starts with `=`, `+`, `-`,
 /// `@`, a tab or a carriage return, which Excel, LibreOffice and Google Sheets
 /// would otherwise evaluate as a formula (OWASP's advice on CSV injection).
-/// Only text is passed through here, never the numbers we write. The default
-/// ids of standard input, `-` and `-:LINE`, stay as they are: no spreadsheet
-/// reads them as a formula.
+/// A plain number (an optional sign, digits, at most one `.`, such as an id
+/// `-12`) is no formula and stays as it is. Only text is passed through here,
+/// never the numbers we write.
 ///
 /// ```
 /// use stance::corpus::csv_text;
 /// assert_eq!(csv_text("=HYPERLINK(\"http://x\")"), "'=HYPERLINK(\"http://x\")");
 /// assert_eq!(csv_text("-2+3"), "'-2+3");
-/// assert_eq!(csv_text("-:7"), "-:7");
+/// assert_eq!(csv_text("-12"), "-12");
+/// assert_eq!(csv_text("-:7"), "'-:7");
 /// assert_eq!(csv_text("Reuters"), "Reuters");
 /// ```
 #[must_use]
 pub fn csv_text(text: &str) -> String {
-    let stdin_id = text == "-" || text.starts_with("-:");
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) && !stdin_id {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) && !is_plain_number(text) {
         format!("'{text}")
     } else {
         text.to_owned()
     }
 }
 
+/// A document id as a CSV cell: [`csv_text`], except that the default ids of
+/// standard input, `-` and `-:LINE`, stay as they are (no spreadsheet reads
+/// them as a formula).
+fn csv_document_id(id: &str) -> String {
+    let line = id.strip_prefix("-:");
+    let stdin_id = id == "-" || line.is_some_and(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()));
+    if stdin_id {
+        id.to_owned()
+    } else {
+        csv_text(id)
+    }
+}
+
+/// An optional sign, then digits with at most one `.` (no exponent, no `inf`).
+fn is_plain_number(text: &str) -> bool {
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    digits.bytes().any(|b| b.is_ascii_digit())
+        && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && digits.bytes().filter(|&b| b == b'.').count() <= 1
+}
+
 /// The `documents.csv` rows of a scored document (metadata from `meta`, whose text may be empty).
 pub(crate) fn document_rows(meta: &Document, doc: &DocumentStances) -> Vec<DocumentRow> {
     let text = |value: &Option<String>| value.as_deref().map(csv_text);
     let row = |actor: &str| DocumentRow {
-        document_id: csv_text(&doc.id),
+        document_id: csv_document_id(&doc.id),
         date: text(&meta.date),
         source: text(&meta.source),
         title: text(&meta.title),
@@ -472,6 +493,21 @@ fn sync_dir(path: &Path) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_stdin_ids_and_plain_numbers_skip_the_formula_guard() {
+        assert_eq!(csv_document_id("-"), "-");
+        assert_eq!(csv_document_id("-:12"), "-:12");
+        assert_eq!(csv_document_id("-:=1+2"), "'-:=1+2");
+        assert_eq!(csv_document_id("-:"), "'-:");
+        assert_eq!(csv_document_id("-12"), "-12");
+        assert_eq!(csv_text("-:12"), "'-:12");
+        assert_eq!(csv_text("-1.5"), "-1.5");
+        assert_eq!(csv_text("+3"), "+3");
+        for formula in ["-inf", "-1e5", "-1.2.3", "-", "+", "-1+1", "=1"] {
+            assert_eq!(csv_text(formula), format!("'{formula}"), "{formula}");
+        }
+    }
+
     #[cfg(unix)]
     #[test]
     fn temporaries_are_created_exclusively_past_planted_links() {
