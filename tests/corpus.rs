@@ -717,7 +717,10 @@ fn a_refused_run_leaves_nothing_behind_and_no_input_is_skipped_silently() {
     let third = tmp.path().join("third");
     let output = run_ok(&score_args(&all, &third, &[]));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("warning: skipped") && stderr.contains("inner-run"), "{stderr}");
+    assert!(
+        stderr.contains("warning: skipped") && stderr.contains("inner-run"),
+        "{stderr}"
+    );
     assert_eq!(document_ids(&third), document_ids(&first));
     let skipped = json(&third.join("run.json"))["skipped_run_dirs"].clone();
     assert_eq!(skipped.as_array().map(Vec::len), Some(1), "{skipped}");
@@ -823,7 +826,10 @@ fn a_run_merged_with_itself_or_its_copy_is_refused() {
     let again = merge(&tmp.path().join("m3"), &other, "m4");
     assert_eq!(again.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&again.stderr);
-    assert!(stderr.contains("the same run") && stderr.contains("counted twice"), "{stderr}");
+    assert!(
+        stderr.contains("the same run") && stderr.contains("counted twice"),
+        "{stderr}"
+    );
     assert!(!tmp.path().join("m4").exists());
     // Two whole runs over the same inputs (different ids) hold every document twice.
     let rerun = tmp.path().join("rerun");
@@ -831,7 +837,10 @@ fn a_run_merged_with_itself_or_its_copy_is_refused() {
     let twice = merge(&run, &rerun, "m5");
     assert_eq!(twice.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&twice.stderr);
-    assert!(stderr.contains("the same inputs") && stderr.contains("counted twice"), "{stderr}");
+    assert!(
+        stderr.contains("the same inputs") && stderr.contains("counted twice"),
+        "{stderr}"
+    );
 }
 
 #[test]

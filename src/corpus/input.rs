@@ -1399,7 +1399,13 @@ impl<R: Read + Send> CsvSource<R> {
             ),
         };
         let id = format!("{}:{}", self.id_base, cut.line);
-        Some(error_record(&self.label, Some(cut.line), id, ErrorKind::TooLarge, reason))
+        Some(error_record(
+            &self.label,
+            Some(cut.line),
+            id,
+            ErrorKind::TooLarge,
+            reason,
+        ))
     }
 }
 
@@ -1885,8 +1891,15 @@ mod tests {
 
     #[test]
     fn a_stray_quote_on_one_line_is_not_called_a_merge_of_rows() {
-        let records = read("a.csv", b"id,text\n1,\"China\" praised India.\n2,ok\n", ReadOptions::default());
-        assert_eq!(kinds(&records), [(Some(2), Some(ErrorKind::MalformedCsv)), (Some(3), None)]);
+        let records = read(
+            "a.csv",
+            b"id,text\n1,\"China\" praised India.\n2,ok\n",
+            ReadOptions::default(),
+        );
+        assert_eq!(
+            kinds(&records),
+            [(Some(2), Some(ErrorKind::MalformedCsv)), (Some(3), None)]
+        );
         let reason = &records[0].document.as_ref().unwrap_err().reason;
         assert!(reason.contains("at line 2") && !reason.contains("merged"), "{reason}");
     }
@@ -1914,7 +1927,10 @@ mod tests {
         );
         let reason = &records[0].document.as_ref().unwrap_err().reason;
         assert!(reason.contains("lines 2-4") && reason.contains("skipped"), "{reason}");
-        let ids: Vec<_> = records[1..].iter().map(|r| r.document.as_ref().unwrap().id.clone()).collect();
+        let ids: Vec<_> = records[1..]
+            .iter()
+            .map(|r| r.document.as_ref().unwrap().id.clone())
+            .collect();
         assert_eq!(ids, ["2", "3"]);
         let crlf = csv.replace('\n', "\r\n");
         let records = read("a.csv", crlf.as_bytes(), limited(100));
