@@ -18,15 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
+from engine_check import compare, run_cli
 
-TOLERANCE = 1e-6
 SENTENCE_SCHEMA = (
     "document_id string, sentence_index long, start long, end long, text string, actor string, "
     "mentions array<struct<start: long, end: long, text: string>>, p_unfavorable double, p_neutral double, "
@@ -115,22 +113,11 @@ def main() -> int:
     engine = f"pyspark {spark.version} local[{args.cores}]"
     spark.stop()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
-        done = subprocess.run(
-            [str(args.stance_bin), "score", str(args.docs), "--out", f"{tmp}/run"]
-            + ["--threads", str(args.cores), "--quiet"],
-            capture_output=True,
-            text=True,
-        )
-        cli_seconds = time.perf_counter() - start
-        if done.returncode not in (0, 1):
-            print(done.stderr, file=sys.stderr)
-            return 2
-        cli_rows = [json.loads(line) for line in Path(f"{tmp}/run/sentences.jsonl").read_text().splitlines()]
-        cli_summary = json.loads(Path(f"{tmp}/run/summary.json").read_text())
-
-    problems = compare(spark_rows, cli_rows, summary, exact, cli_summary["actors"])
+    cli = run_cli(args.stance_bin, args.docs, args.cores)
+    if cli is None:
+        return 2
+    cli_rows, cli_actors, cli_seconds = cli
+    problems = compare(spark_rows, cli_rows, summary, exact, cli_actors, engine="Spark")
     report = {
         "engine": engine,
         "documents": n_docs,
@@ -140,48 +127,11 @@ def main() -> int:
         "spark_aggregate_seconds": round(aggregate_seconds, 2),
         "cli_seconds": round(cli_seconds, 2),
         "cli_documents_per_second": round(n_docs / cli_seconds, 1),
-        "exact_sums_equal": all(
-            exact[a]["sum_q32"] == cli_summary["actors"][a]["sum_q32"] for a in exact if a in cli_summary["actors"]
-        ),
+        "exact_sums_equal": all(exact[a]["sum_q32"] == cli_actors[a]["sum_q32"] for a in exact if a in cli_actors),
         "problems": problems,
     }
     print(json.dumps(report, indent=2))
     return 1 if problems else 0
-
-
-def compare(spark_rows, cli_rows, summary, exact, cli_actors) -> list:
-    """Differences between the Spark results and the CLI's, as readable strings."""
-    problems = []
-
-    def key(row):
-        return (row["document_id"], row["sentence_index"], row["actor"])
-
-    mine = {key(r): r for r in spark_rows}
-    theirs = {key(r): r for r in cli_rows}
-    if len(mine) != len(spark_rows) or mine.keys() != theirs.keys():
-        problems.append(f"row keys differ: {len(spark_rows)} Spark rows, {len(cli_rows)} CLI rows")
-    for k in mine.keys() & theirs.keys():
-        for field, value in theirs[k].items():
-            got = mine[k][field]
-            if isinstance(value, float):
-                if abs(got - value) > TOLERANCE:
-                    problems.append(f"{k} {field}: {got} != {value}")
-            elif got != value:
-                problems.append(f"{k} {field}: {got!r} != {value!r}")
-    scored = {a: s for a, s in cli_actors.items() if s["sentences"] > 0}
-    if summary.keys() != scored.keys() or exact.keys() != scored.keys():
-        problems.append(f"actors differ: Spark {sorted(summary)}, exact {sorted(exact)}, CLI {sorted(scored)}")
-    for actor in summary.keys() & scored.keys():
-        for field in ("sentences", "documents", "mentions", "unfavorable", "neutral", "favorable"):
-            if summary[actor][field] != scored[actor][field] or exact[actor][field] != scored[actor][field]:
-                problems.append(f"{actor} {field}: Spark {summary[actor][field]}, CLI {scored[actor][field]}")
-        for field in ("mean", "std"):
-            if abs(summary[actor][field] - scored[actor][field]) > TOLERANCE:
-                problems.append(f"{actor} {field}: Spark {summary[actor][field]}, CLI {scored[actor][field]}")
-        for field in ("mean", "std", "ci95_low", "ci95_high"):
-            if abs(exact[actor][field] - scored[actor][field]) > TOLERANCE:
-                problems.append(f"{actor} {field}: exact {exact[actor][field]}, CLI {scored[actor][field]}")
-    return problems[:20]
 
 
 if __name__ == "__main__":
