@@ -71,3 +71,25 @@ def compare(engine_rows, cli_rows, summary, exact, cli_actors, engine="engine") 
             if abs(exact[actor][field] - scored[actor][field]) > TOLERANCE:
                 problems.append(f"{actor} {field}: exact {exact[actor][field]}, CLI {scored[actor][field]}")
     return problems[:20]
+
+
+def report(engine, prefix, n_docs, n_rows, timings, exact, cli_actors, problems):
+    """Print what one engine run measured and found as JSON; the exit status (1 on any problem).
+
+    `timings` holds the engine's "score" and "aggregate" seconds and the CLI's "cli" seconds;
+    `prefix` names the engine's keys (`spark_score_seconds`, ...).
+    """
+    result = {
+        "engine": engine,
+        "documents": n_docs,
+        "sentence_rows": n_rows,
+        f"{prefix}_score_seconds": round(timings["score"], 2),
+        f"{prefix}_documents_per_second": round(n_docs / timings["score"], 1),
+        f"{prefix}_aggregate_seconds": round(timings["aggregate"], 2),
+        "cli_seconds": round(timings["cli"], 2),
+        "cli_documents_per_second": round(n_docs / timings["cli"], 1),
+        "exact_sums_equal": all(exact[a]["sum_q32"] == cli_actors[a]["sum_q32"] for a in exact if a in cli_actors),
+        "problems": problems,
+    }
+    print(json.dumps(result, indent=2))
+    return 1 if problems else 0

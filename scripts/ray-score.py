@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-from engine_check import compare, run_cli
+from engine_check import compare, report, run_cli
 
 # --- The code users copy: scoring and aggregating with Ray Data -----------------------------
 
@@ -125,20 +125,8 @@ def main() -> int:
         return 2
     cli_rows, cli_actors, cli_seconds = cli
     problems = compare(ray_rows, cli_rows, summary, exact, cli_actors, engine="engine")
-    report = {
-        "engine": engine,
-        "documents": n_docs,
-        "sentence_rows": n_rows,
-        "ray_score_seconds": round(ray_seconds, 2),
-        "ray_documents_per_second": round(n_docs / ray_seconds, 1),
-        "ray_aggregate_seconds": round(aggregate_seconds, 2),
-        "cli_seconds": round(cli_seconds, 2),
-        "cli_documents_per_second": round(n_docs / cli_seconds, 1),
-        "exact_sums_equal": all(exact[a]["sum_q32"] == cli_actors[a]["sum_q32"] for a in exact if a in cli_actors),
-        "problems": problems,
-    }
-    print(json.dumps(report, indent=2))
-    return 1 if problems else 0
+    timings = {"score": ray_seconds, "aggregate": aggregate_seconds, "cli": cli_seconds}
+    return report(engine, "ray", n_docs, n_rows, timings, exact, cli_actors, problems)
 
 
 if __name__ == "__main__":

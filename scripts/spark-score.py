@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from engine_check import compare, run_cli
+from engine_check import compare, report, run_cli
 
 SENTENCE_SCHEMA = (
     "document_id string, sentence_index long, start long, end long, text string, actor string, "
@@ -118,20 +118,8 @@ def main() -> int:
         return 2
     cli_rows, cli_actors, cli_seconds = cli
     problems = compare(spark_rows, cli_rows, summary, exact, cli_actors, engine="Spark")
-    report = {
-        "engine": engine,
-        "documents": n_docs,
-        "sentence_rows": n_rows,
-        "spark_score_seconds": round(spark_seconds, 2),
-        "spark_documents_per_second": round(n_docs / spark_seconds, 1),
-        "spark_aggregate_seconds": round(aggregate_seconds, 2),
-        "cli_seconds": round(cli_seconds, 2),
-        "cli_documents_per_second": round(n_docs / cli_seconds, 1),
-        "exact_sums_equal": all(exact[a]["sum_q32"] == cli_actors[a]["sum_q32"] for a in exact if a in cli_actors),
-        "problems": problems,
-    }
-    print(json.dumps(report, indent=2))
-    return 1 if problems else 0
+    timings = {"score": spark_seconds, "aggregate": aggregate_seconds, "cli": cli_seconds}
+    return report(engine, "spark", n_docs, n_rows, timings, exact, cli_actors, problems)
 
 
 if __name__ == "__main__":
