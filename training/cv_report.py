@@ -13,10 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
+from stance_format import HELD_OUT_PREFIX
+
 
 def fold_split(record):
     """The name of the held-out fold split in an epoch record (natural_fI), or None."""
-    return next((name for name in record["dev"] if name.startswith("natural_f")), None)
+    return next((name for name in record["dev"] if name.startswith(HELD_OUT_PREFIX)), None)
 
 
 def read_epochs(run):

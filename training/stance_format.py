@@ -113,6 +113,11 @@ def read_examples(path):
                 yield sentence, spans, label, meta
 
 
+# Dev-split name of a held-out fold of opeds/natural.jsonl: natural_f0 ... natural_f4. Such a
+# split is reported next to the dev splits but never chooses anything.
+HELD_OUT_PREFIX = "natural_f"
+
+
 def article_of(row):
     """The article a NewsMTSC-format row comes from: its `source_url`, else its `primary_gid`."""
     return row.get("source_url") or row.get("primary_gid")

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from metrics import classification_report
-from stance_format import article_fold, read_examples
+from stance_format import HELD_OUT_PREFIX, article_fold, read_examples
 from stance_model import (
     DEFAULT_DATA_DIR,
     DEFAULT_TOKENIZER,
@@ -142,7 +142,7 @@ def load_natural(data_dir, encoder, folds, holdout, log):
     train = (train[0], train[1], np.array(train[2], dtype=np.int64))
     log(f"{NATURAL}: {len(train[0])} training pairs, labels {np.bincount(train[2], minlength=3).tolist()}; "
         f"fold {holdout} of {folds} held out: {len(held[0])} pairs")
-    dev = {f"natural_f{holdout}": (held[0], held[1], np.array(held[2], dtype=np.int64))} if holdout >= 0 else {}
+    dev = {f"{HELD_OUT_PREFIX}{holdout}": (held[0], held[1], np.array(held[2], dtype=np.int64))} if holdout >= 0 else {}
     return train, dev
 
 
@@ -274,7 +274,7 @@ def evaluate_dev(model, dev):
         logits = torch_logits(model, ids, types)
         out[name] = classification_report(labels, logits.argmax(1))
     # A held-out fold is scored to be reported, never to choose: it stays an honest estimate.
-    out["mean_macro_f1"] = float(np.mean([out[n]["macro_f1"] for n in dev if not n.startswith("natural_f")]))
+    out["mean_macro_f1"] = float(np.mean([out[n]["macro_f1"] for n in dev if not n.startswith(HELD_OUT_PREFIX)]))
     return out
 
 

@@ -10,7 +10,7 @@ import json
 import shutil
 from pathlib import Path
 
-from stance_format import LABELS, input_format, load_tokenizer, read_examples
+from stance_format import HELD_OUT_PREFIX, LABELS, input_format, load_tokenizer, read_examples
 from stance_model import BACKBONE_NAME, DEV_SPLITS, TRAINING_DIR, read_json, write_json
 
 SPLIT_TITLES = {"dev_rw": "NewsMTSC dev_rw", "dev_mt": "NewsMTSC dev_mt", "opeds_dev": "op-eds dev"}
@@ -107,7 +107,7 @@ def held_out_record(evaluation):
     """The held-out fold splits (natural_fI) of an evaluate.py result: F1, accuracy, aggregates."""
     out = {}
     for name, res in evaluation.items():
-        if not name.startswith("natural_f"):
+        if not name.startswith(HELD_OUT_PREFIX):
             continue
         agg = res.get("aggregate") or {}
         out[name] = {"n": res["n"], "macro_f1": round(res["macro_f1"], 4), "accuracy": round(res["accuracy"], 4),
