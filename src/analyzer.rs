@@ -206,6 +206,11 @@ pub struct AnalyzerInfo {
     pub model_origin: String,
     /// Weight precision, when the bundle states it.
     pub precision: Option<String>,
+    /// A pair's scores do not depend on its batch in any bit: the bundle says
+    /// so and the device is the CPU (GPU kernels are chosen by batch shape).
+    /// Documents then share batches even when scored "separately".
+    #[serde(default)]
+    pub batch_invariant: bool,
     /// The device actually in use.
     pub device: Device,
     /// ONNX Runtime sessions in the pool.
@@ -429,6 +434,7 @@ impl Analyzer {
             model: config.name.clone(),
             model_origin: bundle.origin.display().to_string(),
             precision: config.precision.clone(),
+            batch_invariant: config.batch_invariant && backend.device() == Device::Cpu,
             device: backend.device(),
             sessions: settings.sessions,
             intra_threads: settings.intra_threads,
@@ -535,14 +541,17 @@ impl Analyzer {
         self.score_prepared(docs, prepared, false)
     }
 
-    /// Like [`Analyzer::score_documents`], but no batch holds pairs of two
-    /// documents, so each document's scores are bit for bit the same whatever it
-    /// is scored with (in its last float bits a pair's score depends on its batch:
-    /// padding and kernel shapes change the order of sums). Resumed and sharded
-    /// corpus runs rely on this. Slower when documents are short: smaller batches.
+    /// Like [`Analyzer::score_documents`], but each document's scores are bit
+    /// for bit the same whatever it is scored with. Resumed and sharded corpus
+    /// runs rely on this. With a batch-invariant model on the CPU
+    /// ([`AnalyzerInfo::batch_invariant`], the shipped model's case) that holds
+    /// for any batching, and documents share batches as in `score_documents`;
+    /// otherwise (in its last float bits a pair's score then depends on its
+    /// batch: padding and kernel shapes change the order of sums) no batch
+    /// holds pairs of two documents, which is slower when documents are short.
     pub fn score_documents_separately(&self, docs: &[Document]) -> Vec<Result<DocumentStances>> {
         let prepared: Vec<Result<Prepared>> = docs.par_iter().map(|d| self.prepare(d)).collect();
-        self.score_prepared(docs, prepared, true)
+        self.score_prepared(docs, prepared, !self.info.batch_invariant)
     }
 
     /// Scores a stream of documents in chunks of `chunk_size`, yielding results in input order.

@@ -70,6 +70,11 @@ pub struct ModelConfig {
     /// Weight precision of `model.onnx` (`int8`, `fp32`, `fp16`).
     #[serde(default)]
     pub precision: Option<String>,
+    /// A pair's logits are the same bits whatever the batch it is run in (its
+    /// batch-mates, padding, position), as checked when the bundle was exported.
+    /// Documents may then share batches and still score exactly as alone.
+    #[serde(default)]
+    pub batch_invariant: bool,
 }
 
 fn one() -> f32 {

@@ -960,3 +960,59 @@ fn threads_beyond_the_machine_are_refused() {
         assert!(String::from_utf8_lossy(&output.stderr).contains("--threads"));
     }
 }
+
+/// The sentence rows of `document` in `dir`, as written: every bit of every score.
+fn rows_of(dir: &Path, document: &str) -> Vec<String> {
+    read(&dir.join("sentences.jsonl"))
+        .lines()
+        .filter(|l| serde_json::from_str::<Value>(l).unwrap()["document_id"] == document)
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn with_the_shipped_model_a_document_scores_the_same_bits_alone_and_among_39_others() {
+    // The shipped model is batch-invariant, so documents share batches by
+    // default; that must not move a single bit of any document's scores.
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = read(&root().join("benches/data/fixture.jsonl"));
+    let forty: Vec<&str> = fixture.lines().take(40).collect();
+    let (together_file, alone_file) = (tmp.path().join("forty.jsonl"), tmp.path().join("one.jsonl"));
+    std::fs::write(&together_file, forty.join("\n") + "\n").unwrap();
+    let picked = 17;
+    std::fs::write(&alone_file, format!("{}\n", forty[picked])).unwrap();
+    let id = serde_json::from_str::<Value>(forty[picked]).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let score = |input: &Path, out: &Path| {
+        let args = [
+            "score",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ];
+        let run = Command::new(env!("CARGO_BIN_EXE_stance")).args(args).output().unwrap();
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    };
+    let (together, alone) = (tmp.path().join("together"), tmp.path().join("alone"));
+    score(&together_file, &together);
+    score(&alone_file, &alone);
+
+    let analyzer = &json(&together.join("run.json"))["analyzer"];
+    assert_eq!(analyzer["batch_invariant"], true, "{analyzer}");
+    let rows = rows_of(&alone, &id);
+    assert!(
+        rows.len() >= 3,
+        "document {id} has too few pairs to test: {}",
+        rows.len()
+    );
+    assert_eq!(rows_of(&together, &id), rows);
+    let all_rows = json_lines(&together.join("sentences.jsonl")).len();
+    assert!(
+        all_rows > 10 * rows.len(),
+        "the other documents gave only {all_rows} rows"
+    );
+}

@@ -123,12 +123,24 @@ fn score_all(
     })
 }
 
-#[test]
-fn scored_separately_a_document_gets_the_same_bits_whatever_its_company() {
-    // A budget that fits every pair of all the documents in one batch: only the
-    // per-document rule can split them.
+/// The tiny model in a temporary directory, its config's `batch_invariant` set as given.
+fn tiny_model_declaring(batch_invariant: bool) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_bundle(dir.path());
+    let path = dir.path().join("config.json");
+    let mut config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    config["batch_invariant"] = serde_json::Value::Bool(batch_invariant);
+    std::fs::write(&path, config.to_string()).unwrap();
+    dir
+}
+
+/// Scores `target` alone and then third among six other documents with
+/// `score_documents_separately` (a budget that fits every pair in one batch);
+/// returns the batches the second call ran, after checking that the target got
+/// the same bits both times.
+fn batches_scoring_a_document_among_others(model: &Path) -> usize {
     let analyzer = Analyzer::builder()
-        .model_dir(tiny_model())
+        .model_dir(model)
         .threads(2)
         .token_budget(1 << 20)
         .max_batch_rows(1024)
@@ -152,11 +164,7 @@ fn scored_separately_a_document_gets_the_same_bits_whatever_its_company() {
     let alone = analyzer.score_documents_separately(std::slice::from_ref(&target));
     let _ = analyzer.take_batch_timings();
     let together = analyzer.score_documents_separately(&crowd);
-    assert_eq!(
-        analyzer.take_batch_timings().len(),
-        crowd.len(),
-        "one batch per document"
-    );
+    let batches = analyzer.take_batch_timings().len();
     let alone = alone[0].as_ref().unwrap();
     assert!(!alone.stances.is_empty());
     assert_eq!(bits(alone), bits(together[3].as_ref().unwrap()));
@@ -165,6 +173,30 @@ fn scored_separately_a_document_gets_the_same_bits_whatever_its_company() {
 
     let _ = analyzer.score_documents(&crowd);
     assert_eq!(analyzer.take_batch_timings().len(), 1, "across documents: one batch");
+    batches
+}
+
+#[test]
+fn scored_separately_a_document_gets_the_same_bits_whatever_its_company() {
+    // A model that does not declare itself batch-invariant: one batch per document.
+    let plain = tiny_model_declaring(false);
+    assert!(!analyzer_on(plain.path()).info().batch_invariant);
+    assert_eq!(
+        batches_scoring_a_document_among_others(plain.path()),
+        7,
+        "one batch per document"
+    );
+    // The tiny model is batch-invariant (tested bit for bit below): documents share batches.
+    assert!(analyzer_on(&tiny_model()).info().batch_invariant);
+    assert_eq!(
+        batches_scoring_a_document_among_others(&tiny_model()),
+        1,
+        "one batch for all"
+    );
+}
+
+fn analyzer_on(model: &Path) -> Analyzer {
+    Analyzer::builder().model_dir(model).threads(1).build().unwrap()
 }
 
 #[test]

@@ -6,6 +6,13 @@ Graph: inputs input_ids, attention_mask, token_type_ids (int64 [batch, seq],
 both axes dynamic), output logits (float32 [batch, 3]; unfavorable, neutral,
 favorable; raw, not temperature-scaled).
 
+The mean pooling's sums over the sequence are exported as CumSums (`sums_row_by_row`): a
+ReduceSum's summation order follows the whole batch's shape, so with it a pair's logits move in
+their last bits with its batch-mates. With CumSums the fp32 graph and every quantization below
+except `dynamic` give a pair the same bits alone, in any batch and padded to any length, which
+lets the library batch sentences of different documents together and still resume and shard
+exactly (checked below; the bundle's config records it as `batch_invariant`).
+
 Quantization (`--quant`):
   dynamic      onnxruntime quantize_dynamic, QInt8 weights and per-tensor int8
                activations computed at run time. Fast, but the activation scale
@@ -15,7 +22,8 @@ Quantization (`--quant`):
                (8 bits, blocks of 32 along K, fp32 compute) and the embedding
                tables int8 with a scale per row (`--embeddings row`; `tensor`: one
                scale per table, as quantize_dynamic does). Every row is computed on
-               its own, so scores do not depend on the batch (the library's rule).
+               its own, so scores do not depend on the batch (the library's rule):
+               bit for bit, checked below.
   static       onnxruntime quantize_static, QDQ format, per-channel int8 weights and
                int8 activations whose scales are constants fixed from a calibration
                sample (`--calib-n` pairs drawn with `--calib-seed` from the TRAINING
@@ -28,8 +36,7 @@ Quantization (`--quant`):
                from that row alone, and int8 weights with a scale per output column
                (7 bits by default, `--weight-bits`): every encoder MatMul with a weight
                becomes QuantizeLinear + com.microsoft.MatMulIntegerToFloat (uint8 x int8,
-               exact int32 sums), the bias Add stays separate, and the masked mean
-               pooling's sums over the sequence become CumSums; embedding tables as in
+               exact int32 sums) and the bias Add stays separate; embedding tables as in
                weight_only (`--embeddings row`). A pair's logits are bit-identical
                whatever its batch, padding or row (checked below), and the MatMuls run
                in int8. `--keep-fp32 REGEX` keeps the MatMuls whose node name matches
@@ -117,21 +124,34 @@ def quantize(fp32_path, out_path, kind, per_channel=False, accuracy_level=0, bit
 
 def quantize_per_row(fp32_path, out_path, keep_fp32=None, weight_bits=7):
     """Batch-invariant int8 (per_row_quant.py): per-row activation scales for every weight MatMul
-    except those whose name matches `keep_fp32`, masked sums over the sequence as CumSums, and int8
-    embedding tables with a scale per row. Returns what was done, for export.json."""
+    except those whose name matches `keep_fp32`, and int8 embedding tables with a scale per row. Returns what was done, for export.json."""
     import onnx
 
     import per_row_quant
 
     model = onnx.load(str(fp32_path))
-    sums = per_row_quant.sequence_sums_as_cumsum(model)  # first: it needs the fp32 graph's shapes
     kept = [n.name for n in per_row_quant.weight_matmuls(model) if keep_fp32 and re.search(keep_fp32, n.name)]
     quantized = per_row_quant.quantize_matmuls(model, keep_fp32=keep_fp32, weight_bits=weight_bits)
     quantize_embedding_rows(model)
     onnx.checker.check_model(model)
     onnx.save(model, str(out_path))
     return {"weight_bits": weight_bits, "keep_fp32": keep_fp32, "matmuls_int8": len(quantized),
-            "matmuls_fp32": kept, "sequence_sums_as_cumsum": sums}
+            "matmuls_fp32": kept}
+
+
+def sums_row_by_row(src, dst):
+    """Write the fp32 graph `src` to `dst` with its sums over the sequence (the mean pooling) as
+    CumSums, so that a pair's logits do not depend on its batch-mates or padding whatever the
+    precision (per_row_quant.sequence_sums_as_cumsum): every quantization starts from this graph.
+    Returns the names of the nodes rewritten."""
+    import onnx
+
+    import per_row_quant
+
+    model = onnx.load(str(src))
+    sums = per_row_quant.sequence_sums_as_cumsum(model)
+    onnx.save(model, str(dst))
+    return sums
 
 
 def optimized_fused_bias(model_path, threads):
@@ -435,10 +455,11 @@ def main(argv=None):
     model = None
     per_row = None
     if args.fp32:
-        fp32_path = Path(args.fp32)
+        sums = sums_row_by_row(Path(args.fp32), fp32_path)
     else:
         model = load_checkpoint(run / "best", tok)
         export_fp32(model, fp32_path)
+        sums = sums_row_by_row(fp32_path, fp32_path)
     if args.quant == "static":
         calib = CalibrationReader(*calibration_sample(args.data_dir, encoder, args.calib_n, args.calib_seed))
         quantize_static_qdq(fp32_path, int8_path, calib, tuple(args.static_ops.split(",")), args.exclude_attention,
@@ -463,6 +484,7 @@ def main(argv=None):
                     "activation_type": args.activation_type, "optimize": args.optimize, "smooth": args.smooth, "exclude": args.exclude}
                    if args.quant == "static" else None),
         "per_row": (per_row | optimized_fused_bias(int8_path, args.threads)) if per_row else None,
+        "sequence_sums_as_cumsum": sums,
         "size_bytes": {"fp32": fp32_path.stat().st_size, "int8": int8_path.stat().st_size},
         "padding_max_abs_diff": {k: padding_check(s, encoder) for k, s in sessions.items()},
         "splits": {},
@@ -503,8 +525,9 @@ def main(argv=None):
         "f1_drop_le_1pt": max(result["macro_f1_drop"].values()) <= 0.01,
         "padding_invariant_1e-4": max(result["padding_max_abs_diff"].values()) <= 1e-4,
     }
-    if per_row:
+    if args.quant != "dynamic":  # one activation scale per batch: batch-dependent by design
         result["checks"]["int8_bit_identical_across_batches"] = result["bit_identity"]["int8"]["bit_identical"]
+    if per_row:
         result["checks"]["no_bias_fused_into_per_row_matmul"] = not result["per_row"]["fused_bias_nodes"]
     write_json(out / "export.json", result)
     for n in DEV_SPLITS:

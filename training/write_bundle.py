@@ -93,6 +93,9 @@ def main(argv=None):
         "onnx": {"inputs": ["input_ids", "attention_mask", "token_type_ids"], "output": "logits"},
         "temperature": round(calib["temperature"], 4),
         "precision": "int8",
+        # A pair's logits are the same bits whatever its batch-mates and padding (export.py's
+        # check): the library may then batch sentences of different documents together.
+        "batch_invariant": bool(export["checks"].get("int8_bit_identical_across_batches", False)),
         "backbone": BACKBONE_NAME,
         "training": training,
         "metrics": metrics,
@@ -324,10 +327,16 @@ def model_card(config, export, calib, size):
                        + ("with one scale per row (`Gather` of the int8 row and of its scale, `Cast`, `Mul`)"
                           if export.get("embeddings", "tensor") == "row" else
                           "with one scale per table (`Gather` + `DequantizeLinear`)")
-                       + ". No activation is "
-                       "quantized over the batch, so a sentence's scores do not depend on what it is batched or "
-                       "padded with (checked: max |logit difference| "
-                       f"{export['padding_max_abs_diff']['int8']:.1e}). onnxruntime's `quantize_dynamic` was "
+                       + ". No activation is quantized over the batch"
+                       + (", and the masked mean pooling sums each row in order (`CumSum`), so a sentence's logits "
+                          "are bit-identical whatever it is batched or padded with (checked: "
+                          f"{bit_identity.get('differing')} of {bit_identity.get('cases')} batch compositions "
+                          "differed); the library therefore batches sentences of different documents together"
+                          if export["checks"].get("int8_bit_identical_across_batches") else
+                          ", so a sentence's scores do not depend on what it is batched or padded with beyond the "
+                          "last bits (checked: max |logit difference| "
+                          f"{export['padding_max_abs_diff']['int8']:.1e})")
+                       + ". onnxruntime's `quantize_dynamic` was "
                        "rejected because it does not have that property (see training/EXPERIMENTS.md).",
         "dynamic": "onnxruntime `quantize_dynamic`, QInt8 weights, activations quantized per tensor at run time.",
         "per_row": "int8 weights and activations: every encoder MatMul with a weight "

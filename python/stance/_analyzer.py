@@ -141,8 +141,8 @@ class Analyzer:
 
     @property
     def info(self) -> dict[str, Any]:
-        """What runs: ``model``, ``model_origin``, ``precision``, ``device`` (the one
-        actually used), ``sessions``, ``intra_threads``, ``token_budget``,
+        """What runs: ``model``, ``model_origin``, ``precision``, ``batch_invariant``
+        (documents share batches exactly), ``device`` (the one actually used), ``sessions``, ``intra_threads``, ``token_budget``,
         ``max_batch_rows``, ``max_length``, ``actors``, and the ``onnxruntime``
         and ``stance`` versions."""
         return self._native.info()
@@ -196,10 +196,13 @@ class Analyzer:
                 naming its id). ``"skip"``: its result is ``None``, and one
                 :class:`SkippedDocumentsWarning` per call lists the documents skipped.
             batch_across_documents: pack sentences of different documents into
-                the same batches: faster for many short documents, but scores
-                then vary in their last bits (~1e-7) with the company a document
-                keeps. By default each document's scores are exactly those of
-                :meth:`score` and of ``stance score --out``.
+                the same batches even when the model is not batch-invariant
+                (a GPU, or a bundle that does not say so): faster for many short
+                documents, but scores then vary in their last bits (~1e-7) with
+                the company a document keeps. By default each document's scores
+                are exactly those of :meth:`score` and of ``stance score --out``;
+                the shipped model on the CPU is batch-invariant and shares
+                batches across documents exactly anyway.
         """
         return list(
             self.iter_scores(

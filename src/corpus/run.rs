@@ -37,10 +37,13 @@ pub struct RunOptions {
     /// Least time between two commits. A commit also waits ten times its own
     /// cost, so that a large checkpoint cannot dominate the run.
     pub commit_interval: Duration,
-    /// Batch (sentence, actor) pairs of different documents together: faster,
-    /// on GPUs especially, but scores then vary in their last bits with the
-    /// company a document keeps, so a resumed or sharded run matches an
-    /// uninterrupted one to about 1e-6 instead of exactly. Off by default.
+    /// Batch (sentence, actor) pairs of different documents together even when
+    /// the model is not batch-invariant ([`crate::AnalyzerInfo::batch_invariant`]:
+    /// a bundle that does not say so, or a GPU). Faster there, but scores then
+    /// vary in their last bits with the company a document keeps, so a resumed
+    /// or sharded run matches an uninterrupted one to about 1e-6 instead of
+    /// exactly. Off by default; a batch-invariant model batches across
+    /// documents anyway, exactly.
     pub batch_across_documents: bool,
     /// The command line, recorded in `run.json`.
     pub command: Vec<String>,

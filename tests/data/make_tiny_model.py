@@ -98,6 +98,7 @@ def main():
         "onnx": {"inputs": ["input_ids", "attention_mask", "token_type_ids"], "output": "logits"},
         "temperature": 1.0,
         "precision": "int8",
+        "batch_invariant": True,  # tests/pipeline.rs checks it bit for bit
         "quantization": "per_row",
         "note": "random weights for tests; its stances mean nothing",
     }

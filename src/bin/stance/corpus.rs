@@ -59,9 +59,11 @@ pub struct CorpusArgs {
     /// Documents per scoring chunk.
     #[arg(long, value_name = "N", default_value_t = 256, requires = "out")]
     chunk_docs: usize,
-    /// Batch sentences of different documents together: faster (on GPUs especially), but
-    /// scores then vary in their last bits with batch company, so --resume and --shard
-    /// reproduce an uninterrupted run to ~1e-6 rather than exactly.
+    /// Batch sentences of different documents together even when the model is not
+    /// batch-invariant (a GPU, or a bundle that does not say so; the shipped model on the CPU
+    /// is, and is batched across documents exactly without this): faster there, but scores
+    /// then vary in their last bits with batch company, so --resume and --shard reproduce an
+    /// uninterrupted run to ~1e-6 rather than exactly.
     #[arg(long, requires = "out")]
     batch_across_documents: bool,
     /// Least seconds between two commits of the outputs (0: after every chunk).
