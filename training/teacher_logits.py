@@ -4,8 +4,8 @@
     python teacher_logits.py --run runs/teacher runs/main --unlabelled ...   # an ensemble
     python teacher_logits.py --bundle runs/prev-bundle --out runs/prev/soft_labels.jsonl  # an ONNX bundle
 
-Pairs: the labelled training pairs (NewsMTSC train, op-ed train; gold label
-kept) and the unlabelled (sentence, actor) pairs that `stance mentions` found in
+Pairs: the labelled training pairs (NewsMTSC train, op-ed train, and with
+--natural-holdout-fold I op-ed natural minus fold I; gold label kept) and the unlabelled (sentence, actor) pairs that `stance mentions` found in
 the data's sentences (no label). An unlabelled pair whose spans overlap a
 labelled target of the same sentence is dropped: that pair is already there,
 with its gold label (perhaps with fewer of its mentions marked).
@@ -28,15 +28,21 @@ import numpy as np
 import torch
 
 from metrics import classification_report
-from stance_format import Encoder, clean_spans, load_tokenizer, read_examples
+from stance_format import Encoder, article_fold, clean_spans, load_tokenizer, read_examples
 from stance_model import DEFAULT_DATA_DIR, DEFAULT_TOKENIZER, DEV_SPLITS, load_checkpoint, torch_logits, write_json
 
 LABELLED = (("newsmtsc/train.jsonl", "newsmtsc"), ("opeds/train.jsonl", "opeds"))
+NATURAL = "opeds/natural.jsonl"
 
 
-def labelled_pairs(data_dir):
-    for rel, source in LABELLED:
-        for sentence, spans, label, _meta in read_examples(Path(data_dir) / rel):
+def labelled_pairs(data_dir, natural_holdout=None, folds=5):
+    """The labelled training pairs; with `natural_holdout` (a fold index, -1 for none) also
+    opeds/natural.jsonl's pairs outside that article-grouped fold (source "natural")."""
+    files = LABELLED + ((NATURAL, "natural"),) if natural_holdout is not None else LABELLED
+    for rel, source in files:
+        for sentence, spans, label, meta in read_examples(Path(data_dir) / rel):
+            if source == "natural" and article_fold(meta["article"], folds) == natural_holdout:
+                continue  # held out: a teacher's view of it must never reach the student
             yield {"sentence": sentence, "spans": clean_spans(spans), "label": int(label), "source": source}
 
 
@@ -139,6 +145,10 @@ def main(argv=None):
     p.add_argument("--no-labelled", action="store_true",
                    help="only the --unlabelled pairs (a second file next to the main soft labels)")
     p.add_argument("--out", help="default: FIRST_RUN/soft_labels.jsonl")
+    p.add_argument("--natural-holdout-fold", type=int, metavar="I",
+                   help="also the opeds/natural.jsonl pairs, except article-grouped fold I (-1: all folds); "
+                        "give train.py the same --holdout-fold and --natural-copies 0")
+    p.add_argument("--folds", type=int, default=5, help="article-grouped folds of opeds/natural.jsonl")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     if not args.run and not args.bundle:
@@ -157,7 +167,7 @@ def main(argv=None):
     print(f"dev scored in {time.time() - start:.0f} s; teacher: {chosen}", flush=True)
     members = [members[i] for i in candidates(members)[chosen]]
 
-    pairs = [] if args.no_labelled else list(labelled_pairs(args.data_dir))
+    pairs = [] if args.no_labelled else list(labelled_pairs(args.data_dir, args.natural_holdout_fold, args.folds))
     n_labelled = len(pairs)
     add_unlabelled(pairs, unlabelled_pairs(args.unlabelled))
     print(f"{n_labelled} labelled + {len(pairs) - n_labelled} unlabelled pairs", flush=True)

@@ -16,8 +16,11 @@ Op-ed natural (--natural-copies N): every actor-mentioning sentence of 681 artic
 mostly neutral, as users' corpora are. Its articles are split into --folds folds by a
 stable hash of the article (stance_format.article_fold); --holdout-fold I keeps fold I
 out of training and scores it each epoch as the dev split natural_fI, so a run is one
-fold of a cross-validation grouped by article. With --distill, natural pairs get the
-gold cross-entropy only: the teacher was not trained on that distribution.
+fold of a cross-validation grouped by article. With --distill, natural pairs added by
+--natural-copies get the gold cross-entropy only (a teacher not trained on that
+distribution over-reads polarity there); a teacher that was gives its soft labels on them
+through `teacher_logits.py --natural-holdout-fold I` (then --natural-copies 0, the same
+--holdout-fold: checked).
 """
 import argparse
 import json
@@ -190,6 +193,19 @@ def load_soft_labels(paths, encoder, opeds_copies, excluded_sentences, log):
     return ids, types, np.array(labels, dtype=np.int64), np.array(soft, dtype=np.float32)
 
 
+def check_not_held_out(paths, held_out, encoder):
+    """Refuse soft labels that hold a pair of the held-out fold: the teacher's view of it would
+    leak into training (teacher_logits.py --natural-holdout-fold must match --holdout-fold)."""
+    held = {tuple(i) for ids, _types, _labels in held_out.values() for i in ids}
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            for line_no, line in enumerate(f, 1):
+                row = json.loads(line)
+                if row["source"] == "natural" and tuple(encoder.encode(row["sentence"], [tuple(x) for x in row["spans"]])[0]) in held:
+                    raise SystemExit(f"{path}:{line_no}: a pair of the held-out fold has soft labels "
+                                     "(teacher_logits.py --natural-holdout-fold must equal --holdout-fold)")
+
+
 def make_loss(labels, soft, alpha, temperature):
     """loss(logits, batch indices): gold cross-entropy, or with soft labels
     alpha * T^2 * KL(teacher_T || student_T) + (1 - alpha) * CE on the labelled rows."""
@@ -309,6 +325,8 @@ def main(argv=None):
     dev = load_dev(data_dir, encoder)
     if args.natural_copies or args.holdout_fold >= 0:
         natural, held_out = load_natural(data_dir, encoder, args.folds, args.holdout_fold, log)
+        if args.distill:
+            check_not_held_out(args.distill, held_out, encoder)
         ids, types, labels, soft = add_natural((ids, types, labels, soft), natural, args.natural_copies,
                                                soft is not None)
         dev.update(held_out)
