@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 
 use super::input::ReadOptions;
 use super::meta::{model_hash, new_run_id, InputHash};
-use super::output::{write_atomic, CHECKPOINT};
+use super::output::{write_atomic, OutputFormat, CHECKPOINT};
 use super::shard::Shard;
 use super::summary::Summary;
 
@@ -37,6 +37,10 @@ pub(crate) struct RunConfig {
     pub model_origin: String,
     /// Content hash of the model bundle's files: a model replaced in place is another model.
     pub model_hash: String,
+    /// The output files besides the journals (absent from checkpoints of
+    /// runs made before it was recorded: those wrote JSON Lines and CSV only).
+    #[serde(default)]
+    pub format: OutputFormat,
 }
 
 impl RunConfig {
@@ -48,6 +52,7 @@ impl RunConfig {
         inputs: &[std::path::PathBuf],
         read: &ReadOptions,
         shard: Option<Shard>,
+        format: OutputFormat,
         analyzer: &Analyzer,
     ) -> Result<Self> {
         let info = analyzer.info();
@@ -59,6 +64,7 @@ impl RunConfig {
             model: info.model.clone(),
             model_origin: info.model_origin.clone(),
             model_hash: model_hash(info)?,
+            format,
         })
     }
 
@@ -98,6 +104,10 @@ impl RunConfig {
                 other.model_origin, self.model_hash, other.model_hash
             ));
         }
+        if self.format != other.format {
+            // A run's Parquet files are made from a journal (documents.jsonl) written from its start.
+            return Some(format!("--format: the run used {}, now {}", self.format, other.format));
+        }
         None
     }
 }
@@ -108,6 +118,9 @@ pub(crate) struct Offsets {
     pub sentences: u64,
     pub documents: u64,
     pub errors: u64,
+    /// `documents.jsonl`, written with [`OutputFormat::Parquet`] only.
+    #[serde(default)]
+    pub documents_jsonl: u64,
 }
 
 /// One invocation of the run (the first, then one per `--resume`).

@@ -34,7 +34,7 @@ use serde_json::Value;
 use crate::analyzer::Document;
 use crate::error::{Error, Result};
 
-use super::output::{CHECKPOINT, DOCUMENTS, ERRORS, LOCK, RUN_JSON, SENTENCES, SUMMARY_CSV};
+use super::output::{CHECKPOINT, DOCUMENTS, DOCUMENTS_JSONL, ERRORS, LOCK, RUN_JSON, SENTENCES, SUMMARY_CSV};
 
 /// How an input is laid out.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -657,7 +657,9 @@ fn input_file_in(dir: &Path, top: bool) -> Option<PathBuf> {
     for entry in entries {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        if name.starts_with('.') || (top && [SENTENCES, DOCUMENTS, ERRORS, SUMMARY_CSV].contains(&name)) {
+        if name.starts_with('.')
+            || (top && [SENTENCES, DOCUMENTS, ERRORS, DOCUMENTS_JSONL, SUMMARY_CSV].contains(&name))
+        {
             continue;
         }
         let path = entry.path();

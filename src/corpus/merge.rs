@@ -8,14 +8,20 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 use super::meta::{new_run_id, DirLock, RunInfo, RunStatus};
-use super::output::{create_temporary, remove_stale_temporaries, DOCUMENTS, ERRORS, RUN_JSON, SENTENCES, SUMMARY_JSON};
+use super::output::{
+    create_temporary, remove_stale_temporaries, write_parquet, OutputFormat, DOCUMENTS, DOCUMENTS_JSONL, ERRORS,
+    RESULTS, SENTENCES, SUMMARY_JSON,
+};
 use super::run::write_summaries;
 use super::summary::Summary;
 
 /// Merges finished runs into `out`: their summaries exactly (the merge of
 /// shards `1/N` ... `N/N` equals, byte for byte, the `summary.json` of one run
 /// over the whole corpus), and their `sentences.jsonl`, `documents.csv` and
-/// `errors.jsonl` by concatenation, in the order given.
+/// `errors.jsonl` by concatenation, in the order given. Runs made with
+/// [`OutputFormat::Parquet`] merge into one too: `documents.jsonl` is
+/// concatenated as well, and `sentences.parquet` and `documents.parquet` are
+/// converted from the merged journals.
 ///
 /// Each run has an id (drawn when it starts, kept by every resume and by
 /// copies of its directory), so a run given twice, or a copy of one, or a
@@ -25,9 +31,10 @@ use super::summary::Summary;
 /// # Errors
 /// A run that is unfinished or unreadable, a run given twice, two whole
 /// (unsharded) runs over the same inputs, runs with
-/// different models (by name or by content), actors, input options or shard
-/// counts, shards of different inputs, a shard given twice, or an `out` that
-/// already holds outputs or that another process is working in.
+/// different models (by name or by content), actors, input options, output
+/// formats or shard counts, shards of different inputs, a shard given twice,
+/// an `out` that already holds outputs or that another process is working in,
+/// or Parquet runs when the library was built without its `parquet` feature.
 pub fn merge_runs(dirs: &[PathBuf], out: &Path) -> Result<RunInfo> {
     let runs = dirs.iter().map(|dir| load_run(dir)).collect::<Result<Vec<_>>>()?;
     let (first_dir, first) = match (dirs.first(), runs.first()) {
@@ -44,6 +51,7 @@ pub fn merge_runs(dirs: &[PathBuf], out: &Path) -> Result<RunInfo> {
         check_compatible(first_dir, first, dir, info)?;
     }
     check_disjoint_shards(dirs, &runs)?;
+    first.format.check_available()?;
     // Before anything is created in `out` (a refused merge leaves nothing), and again under the lock.
     check_empty(out)?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
@@ -53,6 +61,10 @@ pub fn merge_runs(dirs: &[PathBuf], out: &Path) -> Result<RunInfo> {
     concatenate(dirs, out, SENTENCES, false)?;
     concatenate(dirs, out, DOCUMENTS, true)?;
     concatenate(dirs, out, ERRORS, false)?;
+    if first.format == OutputFormat::Parquet {
+        concatenate(dirs, out, DOCUMENTS_JSONL, false)?;
+        write_parquet(out, false)?;
+    }
     let mut summary = Summary::default();
     runs.iter().for_each(|(_, s)| summary.merge(s));
     write_summaries(out, &summary)?;
@@ -63,10 +75,7 @@ pub fn merge_runs(dirs: &[PathBuf], out: &Path) -> Result<RunInfo> {
 
 /// Refuses an `out` that holds outputs already.
 fn check_empty(out: &Path) -> Result<()> {
-    match [SENTENCES, DOCUMENTS, ERRORS, SUMMARY_JSON, RUN_JSON]
-        .into_iter()
-        .find(|n| out.join(n).exists())
-    {
+    match RESULTS.into_iter().find(|n| out.join(n).exists()) {
         Some(name) => Err(Error::Config(format!(
             "{} already holds {name}: merge into an empty directory",
             out.display()
@@ -152,6 +161,8 @@ fn check_compatible(a_dir: &Path, a: &RunInfo, b_dir: &Path, b: &RunInfo) -> Res
         Some("model files (content hash)")
     } else if a.read != b.read {
         Some("input options")
+    } else if a.format != b.format {
+        Some("output format (--format)")
     } else if shard_count(a) != shard_count(b) {
         Some("shard count")
     } else if shard_count(a).is_some() && a.input_hash != b.input_hash {

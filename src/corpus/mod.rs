@@ -18,6 +18,8 @@
 //!    `errors.jsonl` are appended to and committed with a checkpoint (see
 //!    [`score_corpus`] for why a killed run resumes exactly), then
 //!    `summary.json`, `summary.csv` and `run.json` are replaced atomically.
+//!    With [`OutputFormat::Parquet`], `sentences.parquet` and
+//!    `documents.parquet` are converted from the journals once the run is complete.
 //!    The run holds the directory's lock ([`DirLock`]) throughout, and
 //!    [`RunInfo`] records its identity and the content hashes of its inputs
 //!    ([`InputHash`]) and model ([`model_hash`]), which resume and merge check.
@@ -42,6 +44,8 @@ pub mod input;
 mod merge;
 mod meta;
 pub mod output;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod progress;
 mod run;
 pub mod shard;
@@ -52,7 +56,7 @@ pub use checkpoint::Session;
 pub use input::{input_size, CorpusReader, ErrorKind, Fields, Format, Location, ReadOptions, Record, RecordError};
 pub use merge::merge_runs;
 pub use meta::{model_hash, DirLock, InputHash, RunInfo, RunStatus, SCHEMA_VERSION};
-pub use output::{csv_text, write_atomic};
+pub use output::{csv_text, write_atomic, OutputFormat};
 pub use output::{DocumentRow, ErrorRow, SentenceRow};
 pub use progress::Progress;
 pub use run::{score_corpus, RunOptions, RunOutcome};

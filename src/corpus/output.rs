@@ -5,6 +5,8 @@
 //! | `sentences.jsonl` | scored (sentence, actor) pair: [`SentenceRow`] | appended, committed with the checkpoint |
 //! | `documents.csv` | (scored document, actor mentioned): [`DocumentRow`]; one row with an empty actor for a document that mentions none | appended, committed with the checkpoint |
 //! | `errors.jsonl` | document not scored: [`ErrorRow`] | appended, committed with the checkpoint |
+//! | `documents.jsonl` | ([`OutputFormat::Parquet`] only) the rows of `documents.csv`, text exact | appended, committed with the checkpoint |
+//! | `sentences.parquet`, `documents.parquet` | ([`OutputFormat::Parquet`] only) the rows of `sentences.jsonl` and `documents.jsonl` | converted from them, atomically, when the run is complete |
 //! | `summary.json`, `summary.csv` | the [`Summary`](super::Summary) | replaced atomically at the end |
 //! | `run.json` | the [`RunInfo`](super::RunInfo) | replaced atomically at start and end |
 //! | `checkpoint.json` | resume state | replaced atomically at each commit |
@@ -15,7 +17,7 @@
 //! (or the lock file) that turns out to be a symbolic or hard link is refused.
 //! In CSV files, text that came from the input (ids, dates, sources, titles)
 //! or from actor files is written so that spreadsheets do not evaluate it
-//! (see [`csv_text`]); JSON and JSON Lines keep it exact.
+//! (see [`csv_text`]); JSON Lines and Parquet keep it exact.
 //!
 //! Rows of one document are contiguous and documents appear in input order.
 //! The schemas are stable: fields may be added at the end, never renamed or removed.
@@ -38,6 +40,13 @@ pub const SENTENCES: &str = "sentences.jsonl";
 pub const DOCUMENTS: &str = "documents.csv";
 /// `errors.jsonl`.
 pub const ERRORS: &str = "errors.jsonl";
+/// `documents.jsonl`: the rows of `documents.csv` with their text exact, the
+/// journal `documents.parquet` is made from ([`OutputFormat::Parquet`] only).
+pub const DOCUMENTS_JSONL: &str = "documents.jsonl";
+/// `sentences.parquet` ([`OutputFormat::Parquet`] only).
+pub const SENTENCES_PARQUET: &str = "sentences.parquet";
+/// `documents.parquet` ([`OutputFormat::Parquet`] only).
+pub const DOCUMENTS_PARQUET: &str = "documents.parquet";
 /// `summary.json`.
 pub const SUMMARY_JSON: &str = "summary.json";
 /// `summary.csv`.
@@ -50,7 +59,7 @@ pub const CHECKPOINT: &str = "checkpoint.json";
 pub const LOCK: &str = "stance.lock";
 
 /// The files a run replaces atomically, whose temporaries a killed run may leave behind.
-const REPLACED: [&str; 7] = [
+const REPLACED: [&str; 10] = [
     CHECKPOINT,
     RUN_JSON,
     SUMMARY_JSON,
@@ -58,7 +67,96 @@ const REPLACED: [&str; 7] = [
     SENTENCES,
     DOCUMENTS,
     ERRORS,
+    DOCUMENTS_JSONL,
+    SENTENCES_PARQUET,
+    DOCUMENTS_PARQUET,
 ];
+
+/// The files that hold a run's results: a directory with one of them holds a
+/// run (or what is left of one), and is never written over by another.
+pub(crate) const RESULTS: [&str; 8] = [
+    SENTENCES,
+    DOCUMENTS,
+    ERRORS,
+    DOCUMENTS_JSONL,
+    SENTENCES_PARQUET,
+    DOCUMENTS_PARQUET,
+    SUMMARY_JSON,
+    RUN_JSON,
+];
+
+/// Which files a run writes besides its journals, summaries and `run.json`.
+///
+/// `sentences.jsonl`, `documents.csv` and `errors.jsonl` are always written:
+/// they are the journals that make a run durable, resumable and mergeable.
+/// [`OutputFormat::Parquet`] adds `documents.jsonl` (the rows of
+/// `documents.csv` with their text exact) and, once the run (or a merge) is
+/// complete, `sentences.parquet` and `documents.parquet`, converted from the
+/// JSON Lines journals. It needs the `parquet` feature (on by default).
+///
+/// ```
+/// use stance::corpus::OutputFormat;
+/// assert_eq!("parquet".parse::<OutputFormat>().unwrap(), OutputFormat::Parquet);
+/// assert_eq!(OutputFormat::default().to_string(), "jsonl");
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum OutputFormat {
+    /// `sentences.jsonl` and `documents.csv` (and the other files every run writes).
+    #[default]
+    Jsonl,
+    /// Those, and `sentences.parquet` and `documents.parquet`.
+    Parquet,
+}
+
+impl OutputFormat {
+    /// The format's name as the CLI spells it.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutputFormat::Jsonl => "jsonl",
+            OutputFormat::Parquet => "parquet",
+        }
+    }
+
+    /// Whether this build can write the format.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for [`OutputFormat::Parquet`] when the library was
+    /// built without its `parquet` feature.
+    pub fn check_available(self) -> Result<()> {
+        if self == OutputFormat::Parquet && !cfg!(feature = "parquet") {
+            return Err(Error::Config(
+                "--format parquet: this stance was built without Parquet support; build it with the `parquet` \
+                 feature (on by default, e.g. `cargo install stance`), or use --format jsonl"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Display for OutputFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for OutputFormat {
+    type Err = Error;
+
+    /// Parses `jsonl` and `parquet`.
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "jsonl" => Ok(OutputFormat::Jsonl),
+            "parquet" => Ok(OutputFormat::Parquet),
+            other => Err(Error::Config(format!(
+                "unknown output format {other:?}: expected jsonl or parquet"
+            ))),
+        }
+    }
+}
 
 /// One line of `sentences.jsonl`: the stance of one sentence toward one actor.
 ///
@@ -250,16 +348,16 @@ fn is_plain_number(text: &str) -> bool {
         && digits.bytes().filter(|&b| b == b'.').count() <= 1
 }
 
-/// The `documents.csv` rows of a scored document (metadata from `meta`, whose text may be empty).
+/// The `documents.csv` rows of a scored document (metadata from `meta`, whose
+/// text may be empty), with their text exact: [`csv_row`] guards it for the CSV file.
 pub(crate) fn document_rows(meta: &Document, doc: &DocumentStances) -> Vec<DocumentRow> {
-    let text = |value: &Option<String>| value.as_deref().map(csv_text);
     let row = |actor: &str| DocumentRow {
-        document_id: csv_document_id(&doc.id),
-        date: text(&meta.date),
-        source: text(&meta.source),
-        title: text(&meta.title),
+        document_id: doc.id.clone(),
+        date: meta.date.clone(),
+        source: meta.source.clone(),
+        title: meta.title.clone(),
         document_sentences: doc.sentences as u64,
-        actor: csv_text(actor),
+        actor: actor.to_owned(),
         actor_sentences: 0,
         mentions: 0,
         mean_score: None,
@@ -285,6 +383,51 @@ pub(crate) fn document_rows(meta: &Document, doc: &DocumentStances) -> Vec<Docum
             }
         })
         .collect()
+}
+
+/// `row` as `documents.csv` holds it: its text from the input and actor
+/// files guarded against spreadsheet formulas ([`csv_text`]).
+pub(crate) fn csv_row(row: &DocumentRow) -> DocumentRow {
+    let text = |value: &Option<String>| value.as_deref().map(csv_text);
+    DocumentRow {
+        document_id: csv_document_id(&row.document_id),
+        date: text(&row.date),
+        source: text(&row.source),
+        title: text(&row.title),
+        actor: csv_text(&row.actor),
+        ..row.clone()
+    }
+}
+
+/// Writes `sentences.parquet` and `documents.parquet` in `dir`, a complete
+/// run's (or merge's) directory, from its journals (see `parquet.rs`); with
+/// `keep_existing`, a file already there is kept.
+///
+/// # Errors
+/// Without the `parquet` feature, always (see [`OutputFormat::check_available`]).
+pub(crate) fn write_parquet(dir: &Path, keep_existing: bool) -> Result<()> {
+    #[cfg(feature = "parquet")]
+    {
+        super::parquet::write_files(dir, keep_existing)
+    }
+    #[cfg(not(feature = "parquet"))]
+    {
+        let _ = (dir, keep_existing);
+        OutputFormat::Parquet.check_available()
+    }
+}
+
+/// Removes Parquet files from an unfinished run's directory: they are not the
+/// run's (it writes them when it is complete), and would look like its results.
+pub(crate) fn remove_parquet(dir: &Path) -> Result<()> {
+    for name in [SENTENCES_PARQUET, DOCUMENTS_PARQUET] {
+        let path = dir.join(name);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io(&path, e)),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// CSV bytes for `rows`, with the header row first when `header` is set.
@@ -382,11 +525,17 @@ impl AppendFile {
 /// # Errors
 /// [`Error::Io`] naming the file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    replace_with(path, |tmp, file| file.write_all(bytes).map_err(|e| Error::io(tmp, e)))
+}
+
+/// Replaces `path` with what `write` writes to a fresh temporary file (named
+/// `tmp`, as [`write_atomic`] does it): synced, renamed over `path`, the
+/// directory synced. On an error the temporary file is removed and `path` is
+/// left as it was; a process killed meanwhile leaves only the temporary file,
+/// which the next run in the directory removes.
+pub(crate) fn replace_with(path: &Path, write: impl FnOnce(&Path, &mut File) -> Result<()>) -> Result<()> {
     let (tmp, mut file) = create_temporary(path)?;
-    let written = file
-        .write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| Error::io(&tmp, e));
+    let written = write(&tmp, &mut file).and_then(|()| file.sync_all().map_err(|e| Error::io(&tmp, e)));
     drop(file);
     if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))) {
         let _ = std::fs::remove_file(&tmp);

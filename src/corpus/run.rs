@@ -11,7 +11,8 @@ use super::checkpoint::{Checkpoint, RunConfig, Session};
 use super::input::{CorpusReader, ErrorKind, ReadOptions, Record, RecordError};
 use super::meta::{timestamp, DirLock, InputHash, RunInfo};
 use super::output::{
-    remove_stale_temporaries, write_atomic, DOCUMENTS, ERRORS, RUN_JSON, SENTENCES, SUMMARY_CSV, SUMMARY_JSON,
+    remove_parquet, remove_stale_temporaries, write_atomic, write_parquet, OutputFormat, RESULTS, SUMMARY_CSV,
+    SUMMARY_JSON,
 };
 use super::progress::{Progress, StageClock};
 use super::shard::Shard;
@@ -47,6 +48,10 @@ pub struct RunOptions {
     pub batch_across_documents: bool,
     /// The command line, recorded in `run.json`.
     pub command: Vec<String>,
+    /// The output files besides the journals: [`OutputFormat::Parquet`] adds
+    /// `sentences.parquet` and `documents.parquet`. Recorded in the
+    /// checkpoint: a resume must ask for the same.
+    pub format: OutputFormat,
 }
 
 impl Default for RunOptions {
@@ -61,6 +66,7 @@ impl Default for RunOptions {
             commit_interval: Duration::from_secs(2),
             batch_across_documents: false,
             command: Vec::new(),
+            format: OutputFormat::Jsonl,
         }
     }
 }
@@ -112,6 +118,7 @@ pub fn score_corpus(
     progress: &Progress,
 ) -> Result<RunOutcome> {
     // Checked before anything is created in `out`, so that a refused run leaves nothing behind.
+    options.format.check_available()?;
     let reader = CorpusReader::new(inputs, options.read.clone())?.excluding_output(out)?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let holder = if options.command.is_empty() {
@@ -121,19 +128,21 @@ pub fn score_corpus(
     };
     let _lock = DirLock::acquire(out, &holder)?;
     remove_stale_temporaries(out)?;
-    let config = RunConfig::new(inputs, &options.read, options.shard, analyzer)?;
+    let config = RunConfig::new(inputs, &options.read, options.shard, options.format, analyzer)?;
     let mut state = initial_state(out, config, options.resume, analyzer)?;
     progress.set(&state.summary, state.input_bytes);
     if state.complete {
-        // Finished before: the summaries may not have been written if the end was interrupted; writing is idempotent.
+        // Finished before: the summaries and Parquet files may not have been written if the end was
+        // interrupted. Summaries are rewritten (that is idempotent); Parquet files there are kept.
         let skipped = RunInfo::load(out).map(|i| i.skipped_run_dirs).unwrap_or_default();
-        let info = write_final(out, &state, Some(analyzer.info()), &options.command, skipped)?;
+        let info = write_final(out, &state, Some(analyzer.info()), &options.command, skipped, true)?;
         return Ok(RunOutcome {
             summary: state.summary,
             info,
             already_complete: true,
         });
     }
+    remove_parquet(out)?;
     state.sessions.push(Session {
         started_at: timestamp(SystemTime::now()),
         start_records: state.records,
@@ -149,7 +158,7 @@ pub fn score_corpus(
     )?;
     let (state, skipped) = pipeline(analyzer, reader, writer, skip, options, progress)?;
     let skipped = skipped.iter().map(|p| p.display().to_string()).collect();
-    let info = write_final(out, &state, Some(analyzer.info()), &options.command, skipped)?;
+    let info = write_final(out, &state, Some(analyzer.info()), &options.command, skipped, false)?;
     Ok(RunOutcome {
         summary: state.summary,
         info,
@@ -176,7 +185,7 @@ fn initial_state(out: &Path, config: RunConfig, resume: bool, analyzer: &Analyze
             out.display()
         ))),
         None => {
-            let taken = [SENTENCES, DOCUMENTS, ERRORS, SUMMARY_JSON, RUN_JSON]
+            let taken = RESULTS
                 .into_iter()
                 .find(|name| out.join(name).exists() && (*name == SUMMARY_JSON || !resume));
             if let Some(name) = taken {
@@ -208,14 +217,20 @@ fn check_identity(out: &Path, state: &Checkpoint) -> Result<()> {
     )))
 }
 
-/// Writes `summary.json`, `summary.csv` and `run.json` of a finished run.
+/// Writes the Parquet files (with [`OutputFormat::Parquet`]; with
+/// `keep_parquet`, those there are kept), `summary.json`, `summary.csv` and
+/// `run.json` of a finished run.
 fn write_final(
     out: &Path,
     state: &Checkpoint,
     analyzer: Option<&AnalyzerInfo>,
     command: &[String],
     skipped_run_dirs: Vec<String>,
+    keep_parquet: bool,
 ) -> Result<RunInfo> {
+    if state.config.format == OutputFormat::Parquet {
+        write_parquet(out, keep_parquet)?;
+    }
     write_summaries(out, &state.summary)?;
     let mut info = RunInfo::from_checkpoint(state, analyzer, command);
     info.skipped_run_dirs = skipped_run_dirs;

@@ -11,8 +11,8 @@ use super::checkpoint::{Checkpoint, Offsets};
 use super::input::{Location, RecordError};
 use super::meta::{timestamp, RunInfo};
 use super::output::{
-    csv_bytes, document_rows, documents_header, json_line, sentence_lines, AppendFile, ErrorRow, DOCUMENTS, ERRORS,
-    SENTENCES,
+    csv_bytes, csv_row, document_rows, documents_header, json_line, sentence_lines, AppendFile, ErrorRow, OutputFormat,
+    DOCUMENTS, DOCUMENTS_JSONL, ERRORS, SENTENCES,
 };
 use super::progress::{Progress, StageClock};
 
@@ -41,6 +41,8 @@ pub(crate) struct Writer {
     sentences: AppendFile,
     documents: AppendFile,
     errors: AppendFile,
+    /// `documents.jsonl`, with [`OutputFormat::Parquet`].
+    documents_jsonl: Option<AppendFile>,
     state: Checkpoint,
     analyzer: AnalyzerInfo,
     command: Vec<String>,
@@ -68,6 +70,10 @@ impl Writer {
             sentences: AppendFile::open_at(&dir.join(SENTENCES), o.sentences)?,
             documents: AppendFile::open_at(&dir.join(DOCUMENTS), o.documents)?,
             errors: AppendFile::open_at(&dir.join(ERRORS), o.errors)?,
+            documents_jsonl: match state.config.format {
+                OutputFormat::Parquet => Some(AppendFile::open_at(&dir.join(DOCUMENTS_JSONL), o.documents_jsonl)?),
+                OutputFormat::Jsonl => None,
+            },
             state,
             analyzer,
             command: command.to_vec(),
@@ -129,7 +135,15 @@ impl Writer {
             }
         }
         self.sentences.write(&sentences)?;
-        self.documents.write(&csv_bytes(&document_rows_all, false)?)?;
+        if let Some(journal) = &mut self.documents_jsonl {
+            let mut lines = Vec::new();
+            for row in &document_rows_all {
+                json_line(&mut lines, row)?;
+            }
+            journal.write(&lines)?;
+        }
+        let csv_rows: Vec<_> = document_rows_all.iter().map(csv_row).collect();
+        self.documents.write(&csv_bytes(&csv_rows, false)?)?;
         self.errors.write(&errors)?;
         self.state.records = chunk.end_records;
         self.state.input_bytes = chunk.input_bytes;
@@ -149,6 +163,10 @@ impl Writer {
             sentences: self.sentences.commit()?,
             documents: self.documents.commit()?,
             errors: self.errors.commit()?,
+            documents_jsonl: match &mut self.documents_jsonl {
+                Some(journal) => journal.commit()?,
+                None => 0,
+            },
         };
         self.update_session(clock);
         self.state.save(&self.dir)?;

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use stance::corpus::{input_size, score_corpus, Fields, Format, Progress, ReadOptions, RunOptions, Shard};
+use stance::corpus::{
+    input_size, score_corpus, Fields, Format, OutputFormat, Progress, ReadOptions, RunOptions, Shard,
+};
 
 use crate::text;
 
@@ -21,6 +23,10 @@ pub struct CorpusArgs {
     /// run.json to DIR (see the README, "Scoring a corpus") instead of printing.
     #[arg(long, value_name = "DIR", conflicts_with = "json")]
     out: Option<PathBuf>,
+    /// jsonl: those files only; parquet: also sentences.parquet and documents.parquet (the
+    /// same rows, written when the run is complete) and their journal documents.jsonl.
+    #[arg(long, value_name = "FORMAT", default_value = "jsonl", requires = "out")]
+    format: OutputFormat,
     /// Continue the interrupted run in --out DIR, with the same inputs and settings.
     #[arg(long, requires = "out")]
     resume: bool,
@@ -99,6 +105,7 @@ impl CorpusArgs {
         options.chunk_documents = self.chunk_docs.max(1);
         options.commit_interval = Duration::from_secs_f64(self.commit_secs);
         options.batch_across_documents = self.batch_across_documents;
+        options.format = self.format;
         options.command = std::env::args().collect();
         Ok(options)
     }

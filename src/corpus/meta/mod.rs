@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 
 use super::checkpoint::{Checkpoint, Session};
 use super::input::ReadOptions;
-use super::output::{write_atomic, RUN_JSON};
+use super::output::{write_atomic, OutputFormat, RUN_JSON};
 use super::shard::Shard;
 
 pub use fingerprint::{model_hash, InputHash};
@@ -57,6 +57,10 @@ pub struct RunInfo {
     pub inputs: Vec<String>,
     /// How they were read.
     pub read: ReadOptions,
+    /// The output files besides the journals (`run.json` of runs made before
+    /// it was recorded: JSON Lines and CSV).
+    #[serde(default)]
+    pub format: OutputFormat,
     /// The share of the corpus (for a merge: the shards merged).
     pub shards: Vec<Shard>,
     /// Model, device, threads and batching of the (last) session.
@@ -120,6 +124,7 @@ impl RunInfo {
             command: command.to_vec(),
             inputs: state.config.inputs.clone(),
             read: state.config.read.clone(),
+            format: state.config.format,
             shards: state.config.shard.into_iter().collect(),
             analyzer: analyzer.cloned(),
             records: state.records,
