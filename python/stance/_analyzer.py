@@ -142,9 +142,9 @@ class Analyzer:
     @property
     def info(self) -> dict[str, Any]:
         """What runs: ``model``, ``model_origin``, ``precision``, ``batch_invariant``
-        (documents share batches exactly), ``device`` (the one actually used), ``sessions``, ``intra_threads``, ``token_budget``,
-        ``max_batch_rows``, ``max_length``, ``actors``, and the ``onnxruntime``
-        and ``stance`` versions."""
+        (documents share batches exactly), ``device`` (the one actually used),
+        ``sessions``, ``intra_threads``, ``token_budget``, ``max_batch_rows``,
+        ``max_length``, ``actors``, and the ``onnxruntime`` and ``stance`` versions."""
         return self._native.info()
 
     @property
