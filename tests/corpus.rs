@@ -4,72 +4,12 @@
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn fixture(name: &str) -> String {
-    root().join("tests/data/corpus").join(name).display().to_string()
-}
-
-fn tiny_model() -> String {
-    root().join("tests/data/tiny-model").display().to_string()
-}
-
-fn stance_command(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_stance"));
-    command.args(args).args(["--model", &tiny_model(), "--threads", "2"]);
-    command
-}
-
-fn stance(args: &[&str]) -> Output {
-    stance_command(args).output().expect("the binary runs")
-}
-
-fn run_ok(args: &[&str]) -> Output {
-    let out = stance(args);
-    assert!(
-        out.status.success(),
-        "stance {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn good_inputs() -> Vec<String> {
-    ["good/articles", "good/wire.jsonl", "good/opinion.csv"]
-        .iter()
-        .map(|f| fixture(f))
-        .collect()
-}
-
-fn score_args<'a>(inputs: &'a [String], out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec!["score"];
-    args.extend(inputs.iter().map(String::as_str));
-    args.extend(["--out", out.to_str().expect("utf-8 path"), "--quiet"]);
-    args.extend(extra);
-    args
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn json_lines(path: &Path) -> Vec<Value> {
-    read(path)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect()
-}
-
-fn json(path: &Path) -> Value {
-    serde_json::from_str(&read(path)).expect("JSON")
-}
+mod common;
+use common::*;
 
 /// (document_id, sentence_index, actor) of every row of sentences.jsonl, with duplicates kept.
 fn row_keys(dir: &Path) -> Vec<(String, u64, String)> {
@@ -351,14 +291,6 @@ fn generated_corpus(documents: usize) -> Vec<String> {
     lines
 }
 
-fn committed_records(dir: &Path) -> u64 {
-    let text = std::fs::read_to_string(dir.join("checkpoint.json")).unwrap_or_default();
-    serde_json::from_str::<Value>(&text)
-        .ok()
-        .and_then(|v| v["records"].as_u64())
-        .unwrap_or(0)
-}
-
 const COMPARED: [&str; 5] = [
     "sentences.jsonl",
     "documents.csv",
@@ -366,36 +298,6 @@ const COMPARED: [&str; 5] = [
     "summary.json",
     "summary.csv",
 ];
-
-/// `stance score -` on `corpus`, fed to its standard input in full, to the end.
-fn score_stdin(corpus: &[String], out: &Path, extra: &[&str]) -> Output {
-    let inputs = ["-".to_owned()];
-    let mut child = stance_command(&score_args(&inputs, out, extra))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let text = corpus.concat();
-    // Fed from a thread, so that a child that fills its stderr pipe cannot block the feeding.
-    let feeder = std::thread::spawn(move || {
-        // A run that fails early stops reading: its exit status and stderr tell why.
-        let _ = stdin.write_all(text.as_bytes());
-    });
-    let output = child.wait_with_output().unwrap();
-    feeder.join().unwrap();
-    output
-}
-
-/// The names of the temporary files in `dir` (`.NAME.PID-N.tmp`).
-fn temporaries(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name.starts_with('.') && name.ends_with(".tmp"))
-        .collect()
-}
 
 /// A run killed with SIGKILL mid-run, then resumed, writes what an uninterrupted run writes.
 ///
@@ -419,36 +321,7 @@ fn resume_after_kill_gives_the_outputs_of_an_uninterrupted_run() {
     // Killed at once (before its first commit, most likely), then after some commits.
     for (round, min_records) in [(0, 0u64), (1, 40)] {
         let out = tmp.path().join(format!("killed-{round}"));
-        let inputs = ["-".to_owned()];
-        let mut child = stance_command(&score_args(&inputs, &out, &knobs))
-            .stdin(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        // Feed until `min_records` are committed, but never the last line: the input stays
-        // open, so the run is still running when it is killed. Writes block while the pipe
-        // is full, which keeps the feeding in step with the scoring.
-        let deadline = Instant::now() + Duration::from_secs(300);
-        let mut fed = 0;
-        while committed_records(&out) < min_records {
-            assert!(
-                Instant::now() < deadline,
-                "round {round}: {} records committed after {fed} lines fed",
-                committed_records(&out)
-            );
-            if fed + 1 < corpus.len() {
-                stdin
-                    .write_all(corpus[fed].as_bytes())
-                    .expect("the run reads its input until it is killed");
-                fed += 1;
-            } else {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        }
-        child.kill().unwrap(); // SIGKILL: no chance to flush or clean up
-        child.wait().unwrap(); // the process is gone, and with it its lock on the directory
-        drop(stdin);
+        kill_after_commits(&corpus, &out, &knobs, min_records);
         if min_records > 0 {
             let checkpoint = json(&out.join("checkpoint.json"));
             assert_eq!(checkpoint["complete"], false);

@@ -3,35 +3,8 @@
 //! crate's reader, hold exactly the rows of sentences.jsonl and documents.csv,
 //! and survive a kill, a resume and a shard merge as the JSON Lines do.
 
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn fixture(name: &str) -> String {
-    root().join("tests/data/corpus").join(name).display().to_string()
-}
-
-fn stance_command(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_stance"));
-    let model = root().join("tests/data/tiny-model");
-    command.args(args).arg("--model").arg(model).args(["--threads", "2"]);
-    command
-}
-
-fn stance(args: &[&str]) -> Output {
-    stance_command(args).output().expect("the binary runs")
-}
-
-fn score_args<'a>(inputs: &'a [String], out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec!["score"];
-    args.extend(inputs.iter().map(String::as_str));
-    args.extend(["--out", out.to_str().expect("utf-8 path"), "--quiet"]);
-    args.extend(extra);
-    args
-}
+mod common;
+use common::*;
 
 #[cfg(not(feature = "parquet"))]
 #[test]
@@ -51,9 +24,8 @@ mod with_parquet {
     use super::*;
 
     use std::io::Write;
-    use std::path::PathBuf;
-    use std::process::Stdio;
-    use std::time::{Duration, Instant};
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Output};
 
     use parquet::file::reader::FileReader;
     use parquet::file::serialized_reader::SerializedFileReader;
@@ -91,20 +63,6 @@ mod with_parquet {
         ("neutral", "int64"),
         ("favorable", "int64"),
     ];
-
-    fn run_ok(args: &[&str]) -> Output {
-        let out = stance(args);
-        assert!(
-            out.status.success(),
-            "stance {args:?} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
-    fn read(path: &Path) -> String {
-        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    }
 
     fn bytes(path: &Path) -> Vec<u8> {
         std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -250,19 +208,16 @@ mod with_parquet {
         ];
         let lines: String = docs.iter().map(|d| format!("{d}\n")).collect();
         std::fs::write(&extra, lines).unwrap();
-        let mut inputs: Vec<String> = ["good/articles", "good/wire.jsonl", "good/opinion.csv"]
-            .iter()
-            .map(|f| fixture(f))
-            .collect();
+        let mut inputs = good_inputs();
         inputs.push(extra.display().to_string());
         let out = tmp.path().join("run");
         run_ok(&score_args(&inputs, &out, &["--format", "parquet"]));
 
         let sentences = check_sentences(&out);
         let documents = check_documents(&out);
-        let summary: serde_json::Value = serde_json::from_str(&read(&out.join("summary.json"))).unwrap();
+        let summary = json(&out.join("summary.json"));
         assert_eq!(summary["pairs"].as_u64(), Some(sentences.len() as u64));
-        let run: serde_json::Value = serde_json::from_str(&read(&out.join("run.json"))).unwrap();
+        let run = json(&out.join("run.json"));
         assert_eq!(run["format"], "parquet");
 
         // Non-ASCII text, exact, with offsets in characters.
@@ -303,7 +258,8 @@ mod with_parquet {
             .any(|r| field(r, "title") == &Field::Str("Pékin 🇨🇳".into())));
     }
 
-    /// A JSON Lines corpus big enough that a run takes a few seconds on the tiny model, as its lines.
+    /// A JSON Lines corpus big enough that a run takes a few seconds on the tiny model, as its lines,
+    /// every line well-formed (so that a run of it succeeds) and some of its text not ASCII.
     fn generated_corpus(documents: usize) -> Vec<String> {
         let sentences = [
             "China warned the United States against new export controls.",
@@ -326,41 +282,6 @@ mod with_parquet {
                 });
                 format!("{doc}\n")
             })
-            .collect()
-    }
-
-    fn committed_records(dir: &Path) -> u64 {
-        let text = std::fs::read_to_string(dir.join("checkpoint.json")).unwrap_or_default();
-        serde_json::from_str::<serde_json::Value>(&text)
-            .ok()
-            .and_then(|v| v["records"].as_u64())
-            .unwrap_or(0)
-    }
-
-    /// `stance score -` on `corpus`, fed to its standard input in full.
-    fn score_stdin(corpus: &[String], out: &Path, extra: &[&str]) -> Output {
-        let inputs = ["-".to_owned()];
-        let mut child = stance_command(&score_args(&inputs, out, extra))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        let text = corpus.concat();
-        let feeder = std::thread::spawn(move || {
-            let _ = stdin.write_all(text.as_bytes());
-        });
-        let output = child.wait_with_output().unwrap();
-        feeder.join().unwrap();
-        output
-    }
-
-    fn temporaries(dir: &Path) -> Vec<String> {
-        std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|name| name.starts_with('.') && name.ends_with(".tmp"))
             .collect()
     }
 
@@ -402,29 +323,7 @@ mod with_parquet {
         check_documents(&reference);
 
         let out = tmp.path().join("killed");
-        let inputs = ["-".to_owned()];
-        let mut child = stance_command(&score_args(&inputs, &out, &knobs))
-            .stdin(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(300);
-        let mut fed = 0;
-        while committed_records(&out) < 30 {
-            assert!(Instant::now() < deadline, "{fed} lines fed, nothing committed");
-            if fed + 1 < corpus.len() {
-                stdin
-                    .write_all(corpus[fed].as_bytes())
-                    .expect("the run reads until killed");
-                fed += 1;
-            } else {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        }
-        child.kill().unwrap();
-        child.wait().unwrap();
-        drop(stdin);
+        kill_after_commits(&corpus, &out, &knobs, 30);
         for name in ["sentences.parquet", "documents.parquet"] {
             assert!(!out.join(name).exists(), "{name} written before the run is complete");
         }
@@ -448,7 +347,7 @@ mod with_parquet {
             );
         }
         assert_eq!(temporaries(&out), Vec::<String>::new());
-        let run: serde_json::Value = serde_json::from_str(&read(&out.join("run.json"))).unwrap();
+        let run = json(&out.join("run.json"));
         assert_eq!(run["sessions"].as_array().map(Vec::len), Some(2));
     }
 
@@ -473,7 +372,7 @@ mod with_parquet {
             assert!(bytes(&out.join(name)) == bytes(&reference.join(name)), "{name}");
         }
         assert_eq!(temporaries(&out), Vec::<String>::new());
-        let run: serde_json::Value = serde_json::from_str(&read(&out.join("run.json"))).unwrap();
+        let run = json(&out.join("run.json"));
         assert_eq!(run["sessions"].as_array().map(Vec::len), Some(1));
         // A file that is there is the complete run's: kept as it is.
         let kept = std::fs::metadata(out.join("documents.parquet"))
@@ -507,10 +406,7 @@ mod with_parquet {
     #[test]
     fn shards_merged_into_parquet_equal_one_run() {
         let tmp = tempfile::tempdir().unwrap();
-        let inputs: Vec<String> = ["good/articles", "good/wire.jsonl", "good/opinion.csv"]
-            .iter()
-            .map(|f| fixture(f))
-            .collect();
+        let inputs = good_inputs();
         let whole = tmp.path().join("whole");
         run_ok(&score_args(&inputs, &whole, &["--format", "parquet"]));
         let shards: Vec<PathBuf> = (1..=3).map(|i| tmp.path().join(format!("shard-{i}"))).collect();
@@ -530,7 +426,7 @@ mod with_parquet {
         assert_eq!(sorted(&documents), sorted(&check_documents(&whole)));
         assert_eq!(documents.len(), read(&whole.join("documents.csv")).lines().count() - 1);
         assert_eq!(read(&merged.join("summary.json")), read(&whole.join("summary.json")));
-        let run: serde_json::Value = serde_json::from_str(&read(&merged.join("run.json"))).unwrap();
+        let run = json(&merged.join("run.json"));
         assert_eq!(run["format"], "parquet");
 
         // Runs of different formats do not merge.

@@ -58,20 +58,6 @@ pub const CHECKPOINT: &str = "checkpoint.json";
 /// `stance.lock`.
 pub const LOCK: &str = "stance.lock";
 
-/// The files a run replaces atomically, whose temporaries a killed run may leave behind.
-const REPLACED: [&str; 10] = [
-    CHECKPOINT,
-    RUN_JSON,
-    SUMMARY_JSON,
-    SUMMARY_CSV,
-    SENTENCES,
-    DOCUMENTS,
-    ERRORS,
-    DOCUMENTS_JSONL,
-    SENTENCES_PARQUET,
-    DOCUMENTS_PARQUET,
-];
-
 /// The files that hold a run's results: a directory with one of them holds a
 /// run (or what is left of one), and is never written over by another.
 pub(crate) const RESULTS: [&str; 8] = [
@@ -84,6 +70,12 @@ pub(crate) const RESULTS: [&str; 8] = [
     SUMMARY_JSON,
     RUN_JSON,
 ];
+
+/// The files a run replaces atomically, whose temporaries a killed run may
+/// leave behind: its [`RESULTS`], `checkpoint.json` and `summary.csv`.
+fn replaced() -> impl Iterator<Item = &'static str> {
+    RESULTS.into_iter().chain([CHECKPOINT, SUMMARY_CSV])
+}
 
 /// Which files a run writes besides its journals, summaries and `run.json`.
 ///
@@ -574,7 +566,7 @@ pub(crate) fn remove_stale_temporaries(dir: &Path) -> Result<()> {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
         let ours = name.ends_with(".tmp")
-            && REPLACED.iter().any(|file| {
+            && replaced().any(|file| {
                 name.strip_prefix('.')
                     .is_some_and(|n| n.starts_with(&format!("{file}.")))
             });

@@ -111,7 +111,6 @@ trait Table: Default {
     const SCHEMA: &'static str;
     /// Adds the row of one journal line; returns about how many bytes it buffered.
     fn push(&mut self, line: &str) -> std::result::Result<usize, String>;
-    fn rows(&self) -> usize;
     /// Writes the columns, in schema order, and empties them.
     fn write(&mut self, group: &mut Group<'_, '_>) -> Result<()>;
 }
@@ -125,7 +124,8 @@ fn convert<T: Table>(journal: &Path, target: &Path) -> Result<()> {
         let schema = parse_message_type(T::SCHEMA).map_err(failed)?;
         let properties = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
         let mut writer = SerializedFileWriter::new(file, Arc::new(schema), Arc::new(properties)).map_err(failed)?;
-        let (mut table, mut buffered, mut line, mut number) = (T::default(), 0usize, String::new(), 0usize);
+        let (mut table, mut rows, mut buffered) = (T::default(), 0usize, 0usize);
+        let (mut line, mut number) = (String::new(), 0usize);
         loop {
             line.clear();
             if lines.read_line(&mut line).map_err(|e| Error::io(journal, e))? == 0 {
@@ -139,12 +139,13 @@ fn convert<T: Table>(journal: &Path, target: &Path) -> Result<()> {
                     format!("cannot convert the row: {reason}"),
                 )
             })?;
-            if table.rows() >= ROW_GROUP_ROWS || buffered >= ROW_GROUP_BYTES {
+            rows += 1;
+            if rows >= ROW_GROUP_ROWS || buffered >= ROW_GROUP_BYTES {
                 write_group(&mut writer, &mut table, tmp)?;
-                buffered = 0;
+                (rows, buffered) = (0, 0);
             }
         }
-        if table.rows() > 0 {
+        if rows > 0 {
             write_group(&mut writer, &mut table, tmp)?;
         }
         writer.into_inner().map_err(failed)?;
@@ -239,7 +240,6 @@ struct MentionLine {
 
 #[derive(Default)]
 struct SentenceColumns {
-    rows: usize,
     document_id: Vec<ByteArray>,
     sentence_index: Vec<i64>,
     start: Vec<i64>,
@@ -292,12 +292,7 @@ impl Table for SentenceColumns {
         }
         self.label.push(bytes(row.label));
         self.truncated.push(row.truncated);
-        self.rows += 1;
         Ok(size)
-    }
-
-    fn rows(&self) -> usize {
-        self.rows
     }
 
     fn write(&mut self, group: &mut Group<'_, '_>) -> Result<()> {
@@ -356,7 +351,6 @@ impl<T> Optional<T> {
 
 #[derive(Default)]
 struct DocumentColumns {
-    rows: usize,
     document_id: Vec<ByteArray>,
     date: Optional<ByteArray>,
     source: Optional<ByteArray>,
@@ -391,12 +385,7 @@ impl Table for DocumentColumns {
         self.unfavorable.push(row.unfavorable);
         self.neutral.push(row.neutral);
         self.favorable.push(row.favorable);
-        self.rows += 1;
         Ok(size)
-    }
-
-    fn rows(&self) -> usize {
-        self.rows
     }
 
     fn write(&mut self, group: &mut Group<'_, '_>) -> Result<()> {
