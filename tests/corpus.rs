@@ -362,6 +362,26 @@ fn resume_after_kill_gives_the_outputs_of_an_uninterrupted_run() {
 /// A run killed after its last commit, before it wrote its summaries and
 /// `run.json`, is finished: `--resume` writes them, identical to an
 /// uninterrupted run's, and starts no new session.
+/// A run whose input pauses commits what it has scored once its commit is
+/// due, without waiting for more input: a killed stream loses at most one
+/// commit interval of work, however long the stream was idle.
+#[test]
+fn a_paused_input_still_commits_what_was_scored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = generated_corpus(8); // 9 lines, one of them malformed
+    let out = tmp.path().join("paused");
+    let knobs = ["--chunk-docs", "2", "--commit-secs", "1", "--stdin-format", "jsonl"];
+    // Every line but the last is fed within the first commit interval; then the input stays open.
+    let fed = corpus.len() as u64 - 1;
+    kill_after_commits(&corpus, &out, &knobs, fed);
+    let checkpoint = json(&out.join("checkpoint.json"));
+    assert_eq!(checkpoint["records"].as_u64(), Some(fed));
+    assert_eq!(checkpoint["complete"], false);
+    // The fed lines: seven documents and the malformed line, which errors.jsonl reports.
+    assert_eq!(document_ids(&out).len(), 7);
+    assert_eq!(json_lines(&out.join("errors.jsonl")).len(), 1);
+}
+
 #[test]
 fn resume_after_the_last_commit_only_writes_the_summaries() {
     let tmp = tempfile::tempdir().unwrap();

@@ -1,7 +1,7 @@
 //! The writer thread: appends rows in input order, aggregates, and commits checkpoints.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, RecvError, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::analyzer::{AnalyzerInfo, Document, DocumentStances};
@@ -91,8 +91,29 @@ impl Writer {
 
     /// Writes chunks until the last one, then returns the final, committed state.
     /// If the queue closes early (the reader or scorer stopped), commits what it has.
+    ///
+    /// Rows written but not yet committed are committed once their commit is
+    /// due, whether or not another chunk has come: a run whose input pauses (a
+    /// stream on standard input) must not hold its progress back until it resumes.
     pub fn run(mut self, rx: Receiver<ScoredChunk>, progress: &Progress, clock: &StageClock) -> Result<Checkpoint> {
-        for chunk in rx {
+        let mut uncommitted = false;
+        loop {
+            let chunk = if uncommitted {
+                match rx.recv_timeout(self.next_commit.saturating_duration_since(Instant::now())) {
+                    Ok(chunk) => chunk,
+                    Err(RecvTimeoutError::Timeout) => {
+                        self.commit(clock)?;
+                        uncommitted = false;
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            } else {
+                match rx.recv() {
+                    Ok(chunk) => chunk,
+                    Err(RecvError) => break,
+                }
+            };
             let started = Instant::now();
             self.write_chunk(&chunk)?;
             progress.set(&self.state.summary, self.state.input_bytes);
@@ -102,7 +123,8 @@ impl Writer {
                 self.commit(clock)?;
                 return Ok(self.state);
             }
-            if Instant::now() >= self.next_commit {
+            uncommitted = Instant::now() < self.next_commit;
+            if !uncommitted {
                 self.commit(clock)?;
             }
         }
