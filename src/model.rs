@@ -44,7 +44,9 @@ pub struct SpecialTokens {
 /// Names of the ONNX graph's inputs and output.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OnnxNames {
-    /// Input names, in the order input ids, attention mask, token type ids.
+    /// Input names, in the order input ids, attention mask and, for backbones
+    /// with segment embeddings (BERT, MiniLM), token type ids. MPNet and
+    /// RoBERTa-style graphs take only the first two.
     pub inputs: Vec<String>,
     /// Name of the logits output, `[batch, labels]`.
     pub output: String,
@@ -107,9 +109,9 @@ impl ModelConfig {
                 self.labels
             ));
         }
-        if self.onnx.inputs.len() != 3 {
+        if !(2..=3).contains(&self.onnx.inputs.len()) {
             return bad(format!(
-                "onnx.inputs must name 3 inputs (ids, mask, type ids), got {}",
+                "onnx.inputs must name 2 or 3 inputs (ids, mask and optionally type ids), got {}",
                 self.onnx.inputs.len()
             ));
         }

@@ -311,6 +311,46 @@ fn copy_bundle(dir: &Path) {
     }
 }
 
+/// A graph without token type ids (MPNet's interface, `models/stance-base`)
+/// scores like any other, and documents share its batches exactly as they do
+/// the three-input model's.
+#[test]
+fn a_model_without_token_type_ids_scores_and_keeps_batch_invariance() {
+    let two_inputs = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny-model-two-inputs");
+    let doc = analyzer_on(&two_inputs).score_text(OPED).unwrap();
+    let three = analyzer().score_text(OPED).unwrap();
+    assert_eq!(doc.stances.len(), three.stances.len(), "the same pairs");
+    for s in &doc.stances {
+        let p = s.stance.probabilities();
+        let sum: f32 = p.iter().sum();
+        assert!((sum - 1.0).abs() < 1e-5, "{p:?}");
+    }
+    // The weights are the same but for the type embedding, which the three-input model adds.
+    assert_ne!(
+        doc.stances.iter().map(|s| stance_bits(&s.stance)).collect::<Vec<_>>(),
+        three.stances.iter().map(|s| stance_bits(&s.stance)).collect::<Vec<_>>()
+    );
+    assert_eq!(batches_scoring_a_document_among_others(&two_inputs), 1);
+}
+
+/// A config.json that names other inputs than its graph takes is refused with both lists.
+#[test]
+fn config_inputs_that_differ_from_the_graph_are_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_bundle(dir.path());
+    let path = dir.path().join("config.json");
+    let mut config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    config["onnx"]["inputs"] = serde_json::json!(["input_ids", "attention_mask"]);
+    std::fs::write(&path, config.to_string()).unwrap();
+    let err = build_error(dir.path());
+    assert!(err.contains("model.onnx") && err.contains("token_type_ids"), "{err}");
+
+    config["onnx"]["inputs"] = serde_json::json!(["input_ids"]);
+    std::fs::write(&path, config.to_string()).unwrap();
+    let err = build_error(dir.path());
+    assert!(err.contains("config.json") && err.contains("2 or 3 inputs"), "{err}");
+}
+
 #[test]
 fn corrupt_model_file_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();

@@ -27,7 +27,8 @@ pub(crate) struct SessionSettings {
 
 pub(crate) struct OrtBackend {
     pool: SessionPool,
-    inputs: [String; 3],
+    /// Input ids, attention mask and, when the graph has one, token type ids.
+    inputs: Vec<String>,
     output: String,
     device: Device,
 }
@@ -65,11 +66,7 @@ impl OrtBackend {
         check_graph_names(&sessions[0], &names.inputs, &names.output, bundle)?;
         Ok(OrtBackend {
             pool: SessionPool::new(sessions),
-            inputs: [
-                names.inputs[0].clone(),
-                names.inputs[1].clone(),
-                names.inputs[2].clone(),
-            ],
+            inputs: names.inputs.clone(),
             output: names.output.clone(),
             device: settings.device,
         })
@@ -122,28 +119,37 @@ fn with_device(builder: SessionBuilder, device: Device) -> Result<SessionBuilder
     }
 }
 
+/// The graph must take exactly the inputs config.json names (no more: ONNX
+/// Runtime refuses a run that leaves an input unfed) and produce its output.
 fn check_graph_names(session: &Session, inputs: &[String], output: &str, bundle: &ModelBundle) -> Result<()> {
     let has_input = |name: &str| session.inputs().iter().any(|i| i.name() == name);
     let has_output = session.outputs().iter().any(|o| o.name() == output);
     let missing: Vec<&str> = inputs.iter().map(String::as_str).filter(|n| !has_input(n)).collect();
-    if missing.is_empty() && has_output {
+    let unnamed: Vec<&str> = session
+        .inputs()
+        .iter()
+        .map(|i| i.name())
+        .filter(|n| !inputs.iter().any(|named| named == n))
+        .collect();
+    if missing.is_empty() && unnamed.is_empty() && has_output {
         return Ok(());
     }
     Err(Error::model(
         bundle.origin.join("model.onnx"),
         format!(
-            "graph does not match config.json: missing inputs {missing:?}, output {output:?} present: {has_output}"
+            "graph does not match config.json: missing inputs {missing:?}, inputs config.json does not name \
+             {unnamed:?}, output {output:?} present: {has_output}"
         ),
     ))
 }
 
 impl Backend for OrtBackend {
     fn run(&self, batch: &BatchTensors) -> Result<Array2<f32>> {
-        let inputs = ort::inputs![
-            self.inputs[0].as_str() => view(&batch.input_ids)?,
-            self.inputs[1].as_str() => view(&batch.attention_mask)?,
-            self.inputs[2].as_str() => view(&batch.token_type_ids)?,
-        ];
+        let tensors = [&batch.input_ids, &batch.attention_mask, &batch.token_type_ids];
+        let mut inputs = Vec::with_capacity(self.inputs.len());
+        for (name, tensor) in self.inputs.iter().zip(tensors) {
+            inputs.push((name.as_str(), view(tensor)?));
+        }
         let mut session = self.pool.acquire();
         let context = || {
             format!(

@@ -10,6 +10,10 @@ encoder's (with the masked sums over the sequence as CumSums, as there): padding
 or batch-mates never change a row's logits, not even in the last bit, which the
 batch-invariance tests in tests/pipeline.rs check.
 
+tiny-model-two-inputs is the same without token_type_ids (no type embedding):
+the interface of backbones without segment embeddings, such as the MPNet of
+models/stance-base, whose config.json names two inputs.
+
     python tests/data/make_tiny_model.py   # needs numpy and onnx only
 """
 import json
@@ -23,6 +27,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 HERE = Path(__file__).parent
 OUT = HERE / "tiny-model"
+OUT_TWO_INPUTS = HERE / "tiny-model-two-inputs"
 VOCAB = 30524
 HIDDEN = 8
 
@@ -30,9 +35,9 @@ sys.path.insert(0, str(HERE.parent.parent / "training"))
 import per_row_quant  # noqa: E402  (numpy + onnx only)
 
 
-def build_graph(rng):
+def build_graph(rng, token_types=True):
     emb = rng.normal(0, 1.0, (VOCAB, HIDDEN)).astype(np.float32)
-    type_emb = rng.normal(0, 0.5, (2, HIDDEN)).astype(np.float32)
+    type_emb = rng.normal(0, 0.5, (2, HIDDEN)).astype(np.float32)  # drawn either way: same weights otherwise
     w = rng.normal(0, 1.0, (HIDDEN, 3)).astype(np.float32)
     b = rng.normal(0, 0.1, (3,)).astype(np.float32)
     w_tok = rng.normal(0, 0.5, (HIDDEN, HIDDEN)).astype(np.float32)
@@ -48,10 +53,16 @@ def build_graph(rng):
         numpy_helper.from_array(np.array([-1], dtype=np.int64), "axis_last"),
         numpy_helper.from_array(np.array(1e-6, dtype=np.float32), "eps"),
     ]
-    nodes = [
-        helper.make_node("Gather", ["emb", "input_ids"], ["tok"]),
-        helper.make_node("Gather", ["type_emb", "token_type_ids"], ["typ"]),
-        helper.make_node("Add", ["tok", "typ"], ["h0"]),
+    if token_types:
+        embed = [
+            helper.make_node("Gather", ["emb", "input_ids"], ["tok"]),
+            helper.make_node("Gather", ["type_emb", "token_type_ids"], ["typ"]),
+            helper.make_node("Add", ["tok", "typ"], ["h0"]),
+        ]
+    else:
+        inits = [i for i in inits if i.name != "type_emb"]
+        embed = [helper.make_node("Gather", ["emb", "input_ids"], ["h0"])]
+    nodes = embed + [
         # per token (rows = batch x sequence, padding included): the encoder's MatMul shape
         helper.make_node("MatMul", ["h0", "w_tok"], ["h0w"], name="token_dense"),
         helper.make_node("Add", ["h0w", "b_tok"], ["h0wb"]),
@@ -71,7 +82,7 @@ def build_graph(rng):
     graph = helper.make_graph(
         nodes,
         "stance-tiny",
-        [io("input_ids"), io("attention_mask"), io("token_type_ids")],
+        [io(name) for name in input_names(token_types)],
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 3])],
         inits,
     )
@@ -85,25 +96,34 @@ def build_graph(rng):
     return model
 
 
+def input_names(token_types):
+    return ["input_ids", "attention_mask"] + (["token_type_ids"] if token_types else [])
+
+
 def main():
-    OUT.mkdir(exist_ok=True)
-    onnx.save(build_graph(np.random.default_rng(20261128)), str(OUT / "model.onnx"))
-    shutil.copy(HERE.parent.parent / "models" / "stance-mini" / "tokenizer.json", OUT / "tokenizer.json")
+    write_bundle(OUT, "tiny-random-test-model", token_types=True)
+    write_bundle(OUT_TWO_INPUTS, "tiny-random-test-model-two-inputs", token_types=False)
+
+
+def write_bundle(out, name, token_types):
+    out.mkdir(exist_ok=True)
+    onnx.save(build_graph(np.random.default_rng(20261128), token_types), str(out / "model.onnx"))
+    shutil.copy(HERE.parent.parent / "models" / "stance-mini" / "tokenizer.json", out / "tokenizer.json")
     config = {
-        "name": "tiny-random-test-model",
+        "name": name,
         "labels": ["unfavorable", "neutral", "favorable"],
         "input_format": {"kind": "marked_pair", "marker_open": "[TGT]", "marker_close": "[/TGT]",
                          "max_length": 128, "max_target_tokens": 16},
         "tokens": {"cls": 101, "sep": 102, "pad": 0},
-        "onnx": {"inputs": ["input_ids", "attention_mask", "token_type_ids"], "output": "logits"},
+        "onnx": {"inputs": input_names(token_types), "output": "logits"},
         "temperature": 1.0,
         "precision": "int8",
         "batch_invariant": True,  # tests/pipeline.rs checks it bit for bit
         "quantization": "per_row",
         "note": "random weights for tests; its stances mean nothing",
     }
-    (OUT / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    print("wrote", OUT)
+    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    print("wrote", out)
 
 
 if __name__ == "__main__":
