@@ -519,6 +519,50 @@ fn pearson(points: &[(f64, f64)]) -> Option<f64> {
     r.is_finite().then(|| r.clamp(-1.0, 1.0))
 }
 
+/// How well the model tells apart the actors of one sentence: the `attribution`
+/// object of `stance eval`.
+///
+/// Its dominant error is giving a sentence's overall tone to whichever actor is
+/// marked. That shows on *contrast sentences*, those whose annotated actors do
+/// not all share one gold label: a model that reads only the tone predicts the
+/// same label for all of them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AttributionMetrics {
+    /// Input rows with two or more pairs whose gold labels differ.
+    pub contrast_sentences: u64,
+    /// The pairs of those rows.
+    pub contrast_pairs: u64,
+    /// Accuracy over the contrast pairs.
+    pub contrast_accuracy: f64,
+    /// Share of contrast sentences whose actors all got one predicted label.
+    pub uniform_prediction_rate: f64,
+}
+
+impl AttributionMetrics {
+    /// Computes the metrics; a sentence is an input row (the predictions' `line`).
+    #[must_use]
+    pub fn compute(predictions: &[Prediction]) -> Self {
+        let mut rows: BTreeMap<usize, Vec<&Prediction>> = BTreeMap::new();
+        for p in predictions {
+            rows.entry(p.line).or_default().push(p);
+        }
+        let mut m = AttributionMetrics::default();
+        let (mut correct, mut uniform) = (0u64, 0u64);
+        for pairs in rows.values() {
+            if pairs.iter().all(|p| p.gold == pairs[0].gold) {
+                continue;
+            }
+            m.contrast_sentences += 1;
+            m.contrast_pairs += pairs.len() as u64;
+            correct += pairs.iter().filter(|p| p.gold == p.predicted).count() as u64;
+            uniform += u64::from(pairs.iter().all(|p| p.predicted == pairs[0].predicted));
+        }
+        m.contrast_accuracy = ratio(correct, m.contrast_pairs);
+        m.uniform_prediction_rate = ratio(uniform, m.contrast_sentences);
+        m
+    }
+}
+
 /// The result of `stance eval`: the per-pair [`Metrics`] (flattened into the
 /// same JSON object) and, when the data identifies articles, [`AggregateMetrics`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -529,6 +573,8 @@ pub struct Evaluation {
     /// Score aggregates; `None` (JSON `null`) when no pair has an article
     /// (`source_url` or `primary_gid`), as the article correlation is then empty.
     pub aggregate: Option<AggregateMetrics>,
+    /// Target attribution within sentences of several actors.
+    pub attribution: AttributionMetrics,
 }
 
 impl Evaluation {
@@ -541,6 +587,7 @@ impl Evaluation {
                 .iter()
                 .any(|p| p.article.is_some())
                 .then(|| AggregateMetrics::compute(predictions)),
+            attribution: AttributionMetrics::compute(predictions),
         }
     }
 }
@@ -807,5 +854,32 @@ mod tests {
         let json = serde_json::to_value(&p).unwrap();
         assert_eq!(json["gold"], "unfavorable");
         assert_eq!(json["article"], "u");
+    }
+
+    #[test]
+    fn attribution_counts_contrast_sentences_and_uniform_predictions() {
+        use Label::{Favorable as F, Neutral as N, Unfavorable as U};
+        let on_line = |line, gold, predicted| Prediction {
+            line,
+            ..pair(None, "x", gold, 0.0, predicted)
+        };
+        let predictions = [
+            // line 1: a contrast sentence read as one tone (the error the metric is for)
+            on_line(1, U, U),
+            on_line(1, N, U),
+            // line 2: a contrast sentence told apart
+            on_line(2, F, F),
+            on_line(2, N, N),
+            on_line(2, N, U),
+            // line 3: several actors with one gold label; line 4: one actor: neither counts
+            on_line(3, N, U),
+            on_line(3, N, N),
+            on_line(4, U, F),
+        ];
+        let m = AttributionMetrics::compute(&predictions);
+        assert_eq!((m.contrast_sentences, m.contrast_pairs), (2, 5));
+        assert!(close(m.contrast_accuracy, 3.0 / 5.0), "{m:?}");
+        assert!(close(m.uniform_prediction_rate, 0.5), "{m:?}");
+        assert_eq!(AttributionMetrics::compute(&[]), AttributionMetrics::default());
     }
 }
