@@ -22,7 +22,9 @@ fn main() {
     println!("cargo:rerun-if-env-changed=STANCE_NO_ORT_FETCH");
     println!("cargo:rerun-if-env-changed=STANCE_ORT_CACHE");
     println!("cargo::rustc-check-cfg=cfg(stance_embedded_model)");
-    check_embedded_model();
+    println!("cargo::rustc-check-cfg=cfg(stance_embedded_base)");
+    check_embedded_model("stance-mini", "CARGO_FEATURE_EMBEDDED_MODEL", "stance_embedded_model");
+    check_embedded_model("stance-base", "CARGO_FEATURE_EMBEDDED_BASE", "stance_embedded_base");
     match provision_ort() {
         Ok(path) => println!("cargo:rustc-env=STANCE_BUNDLED_ORT={}", path.display()),
         Err(why) => {
@@ -31,23 +33,23 @@ fn main() {
     }
 }
 
-/// The embedded model is compiled in only when the feature is on and the bundle exists,
+/// A bundle is compiled in only when its feature is on and the bundle exists,
 /// so a source package without the (large) model still builds.
-fn check_embedded_model() {
-    let dir = Path::new("models/stance-mini");
+fn check_embedded_model(name: &str, feature: &str, cfg: &str) {
+    let dir = Path::new("models").join(name);
     for file in ["model.onnx", "tokenizer.json", "config.json"] {
         println!("cargo:rerun-if-changed={}", dir.join(file).display());
     }
-    if env::var_os("CARGO_FEATURE_EMBEDDED_MODEL").is_none() {
+    if env::var_os(feature).is_none() {
         return;
     }
     let complete = ["model.onnx", "tokenizer.json", "config.json"]
         .iter()
         .all(|f| dir.join(f).is_file());
     if complete {
-        println!("cargo:rustc-cfg=stance_embedded_model");
+        println!("cargo:rustc-cfg={cfg}");
     } else {
-        println!("cargo:warning=models/stance-mini is incomplete: the library is built without an embedded model");
+        println!("cargo:warning=models/{name} is incomplete: the library is built without it embedded");
     }
 }
 

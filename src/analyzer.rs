@@ -14,7 +14,7 @@ use crate::batch::{plan_batches, plan_batches_by_group, BatchLimits, BatchTensor
 use crate::encode::{Encoded, Encoder};
 use crate::error::{Error, Result};
 use crate::mention::MentionFinder;
-use crate::model::ModelBundle;
+use crate::model::{EmbeddedModel, ModelBundle, ModelSource};
 use crate::score::{Scorer, Stance};
 use crate::segment::{split_sentences, Span};
 
@@ -233,7 +233,7 @@ pub struct AnalyzerInfo {
 pub struct AnalyzerBuilder {
     actors: Option<ActorSet>,
     device: Device,
-    model_dir: Option<PathBuf>,
+    model: ModelSource,
     threads: Option<usize>,
     sessions: Option<usize>,
     limits: Option<BatchLimits>,
@@ -255,7 +255,20 @@ impl AnalyzerBuilder {
 
     /// Use the model bundle in `dir` instead of the embedded one.
     pub fn model_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.model_dir = Some(dir.into());
+        self.model = ModelSource::Dir(dir.into());
+        self
+    }
+
+    /// Use an embedded tier (default [`EmbeddedModel::Mini`]); [`EmbeddedModel::Base`]
+    /// needs the `embedded-base` feature, else `build()` says how to get it.
+    pub fn embedded_model(mut self, which: EmbeddedModel) -> Self {
+        self.model = ModelSource::Embedded(which);
+        self
+    }
+
+    /// Use the model from `source`: an embedded tier or a bundle directory.
+    pub fn model(mut self, source: ModelSource) -> Self {
+        self.model = source;
         self
     }
 
@@ -311,10 +324,7 @@ impl AnalyzerBuilder {
             )));
         }
         let limits = self.limits.unwrap_or_else(|| default_limits(self.device));
-        let bundle = match &self.model_dir {
-            Some(dir) => ModelBundle::from_dir(dir)?,
-            None => ModelBundle::embedded()?,
-        };
+        let bundle = self.model.load()?;
         let max_length = bundle.config.input_format.max_length;
         if limits.token_budget < max_length || limits.max_rows == 0 {
             return Err(Error::Config(format!(

@@ -79,7 +79,7 @@ pub use backend::Device;
 pub use batch::{plan_batches, plan_batches_by_group, BatchLimits};
 pub use error::{Error, Result};
 pub use mention::{Mention, MentionFinder};
-pub use model::{InputFormat, ModelConfig};
+pub use model::{EmbeddedModel, InputFormat, ModelConfig, ModelSource};
 pub use score::{Label, Stance};
 pub use segment::{split_sentences, Span};
 

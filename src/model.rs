@@ -177,28 +177,176 @@ impl ModelBundle {
         })
     }
 
-    /// The bundle compiled into the library (feature `embedded-model`).
-    #[cfg(stance_embedded_model)]
-    pub fn embedded() -> Result<Self> {
-        static CONFIG: &str = include_str!("../models/stance-mini/config.json");
-        static TOKENIZER: &[u8] = include_bytes!("../models/stance-mini/tokenizer.json");
-        static ONNX: &[u8] = include_bytes!("../models/stance-mini/model.onnx");
-        let origin = PathBuf::from("<embedded stance-mini>");
+    /// A bundle compiled into the library: stance-mini with feature
+    /// `embedded-model` (on by default), stance-base with `embedded-base`.
+    pub fn embedded(which: EmbeddedModel) -> Result<Self> {
+        let Some((config, tokenizer, onnx)) = embedded_files(which) else {
+            return Err(Error::model(
+                format!("<embedded {}>", which.name()),
+                format!(
+                    "this build of stance has no embedded {name} model (feature `{feature}` off, or models/{name} \
+                     was missing at build time); rebuild with `--features {feature}`, or pass the bundle \
+                     directory (models/{name} in the source repository) with `.model_dir(..)` / `--model DIR`",
+                    name = which.name(),
+                    feature = which.feature(),
+                ),
+            ));
+        };
+        let origin = PathBuf::from(format!("<embedded {}>", which.name()));
         Ok(ModelBundle {
-            config: ModelConfig::from_json(CONFIG, &origin)?,
-            tokenizer_json: Cow::Borrowed(TOKENIZER),
-            onnx: Cow::Borrowed(ONNX),
+            config: ModelConfig::from_json(config, &origin)?,
+            tokenizer_json: Cow::Borrowed(tokenizer),
+            onnx: Cow::Borrowed(onnx),
             origin,
         })
     }
+}
 
-    /// Without the embedded model, asking for it is an error that says how to get one.
-    #[cfg(not(stance_embedded_model))]
-    pub fn embedded() -> Result<Self> {
-        Err(Error::model(
-            "<embedded>",
-            "this build of stance has no embedded model (feature `embedded-model` off, or models/stance-mini \
-             was missing at build time); pass a bundle directory with `.model_dir(..)` / `--model DIR`",
-        ))
+/// The files of an embedded bundle: config.json, tokenizer.json, model.onnx.
+type EmbeddedFiles = (&'static str, &'static [u8], &'static [u8]);
+
+fn embedded_files(which: EmbeddedModel) -> Option<EmbeddedFiles> {
+    match which {
+        #[cfg(stance_embedded_model)]
+        EmbeddedModel::Mini => Some((
+            include_str!("../models/stance-mini/config.json"),
+            include_bytes!("../models/stance-mini/tokenizer.json"),
+            include_bytes!("../models/stance-mini/model.onnx"),
+        )),
+        #[cfg(stance_embedded_base)]
+        EmbeddedModel::Base => Some((
+            include_str!("../models/stance-base/config.json"),
+            include_bytes!("../models/stance-base/tokenizer.json"),
+            include_bytes!("../models/stance-base/model.onnx"),
+        )),
+        #[allow(unreachable_patterns)] // when both are compiled in
+        _ => None,
+    }
+}
+
+/// The model bundles the library can carry inside it, by tier.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EmbeddedModel {
+    /// stance-mini: MiniLM-L6, int8, 22 MB; fast. Embedded by default.
+    #[default]
+    Mini,
+    /// stance-base: all-mpnet-base-v2, 4-bit weights; about twelve times
+    /// slower and more accurate. Embedded with the `embedded-base` feature.
+    Base,
+}
+
+impl EmbeddedModel {
+    /// Every tier.
+    pub const ALL: [EmbeddedModel; 2] = [EmbeddedModel::Mini, EmbeddedModel::Base];
+
+    /// The bundle's name (its directory under `models/`).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            EmbeddedModel::Mini => "stance-mini",
+            EmbeddedModel::Base => "stance-base",
+        }
+    }
+
+    /// The cargo feature that embeds it.
+    #[must_use]
+    pub fn feature(self) -> &'static str {
+        match self {
+            EmbeddedModel::Mini => "embedded-model",
+            EmbeddedModel::Base => "embedded-base",
+        }
+    }
+
+    /// Whether this build carries it.
+    #[must_use]
+    pub fn is_available(self) -> bool {
+        embedded_files(self).is_some()
+    }
+
+    /// The tier named `name`: `mini` or `stance-mini`, `base` or `stance-base`.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|m| name == m.name() || Some(name) == m.name().strip_prefix("stance-"))
+    }
+}
+
+/// Where an analyzer's model comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ModelSource {
+    /// A bundle compiled into the library.
+    Embedded(EmbeddedModel),
+    /// A bundle directory (model.onnx, tokenizer.json, config.json).
+    Dir(PathBuf),
+}
+
+impl Default for ModelSource {
+    fn default() -> Self {
+        ModelSource::Embedded(EmbeddedModel::Mini)
+    }
+}
+
+impl ModelSource {
+    /// Reads a command-line value: a tier name (`mini`, `base`, `stance-base`, ...)
+    /// unless a directory of that name exists, else a bundle directory.
+    #[must_use]
+    pub fn from_arg(value: &str) -> Self {
+        match EmbeddedModel::from_name(value) {
+            Some(tier) if !Path::new(value).is_dir() => ModelSource::Embedded(tier),
+            _ => ModelSource::Dir(PathBuf::from(value)),
+        }
+    }
+
+    pub(crate) fn load(&self) -> Result<ModelBundle> {
+        match self {
+            ModelSource::Embedded(which) => ModelBundle::embedded(*which),
+            ModelSource::Dir(dir) => ModelBundle::from_dir(dir),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tier_names_read_as_embedded_models_and_anything_else_as_a_directory() {
+        assert_eq!(
+            ModelSource::from_arg("mini"),
+            ModelSource::Embedded(EmbeddedModel::Mini)
+        );
+        assert_eq!(
+            ModelSource::from_arg("stance-base"),
+            ModelSource::Embedded(EmbeddedModel::Base)
+        );
+        assert_eq!(
+            ModelSource::from_arg("base"),
+            ModelSource::Embedded(EmbeddedModel::Base)
+        );
+        assert_eq!(
+            ModelSource::from_arg("models/stance-base"),
+            ModelSource::Dir("models/stance-base".into())
+        );
+        assert_eq!(ModelSource::from_arg("large"), ModelSource::Dir("large".into()));
+        assert_eq!(ModelSource::from_arg("./base"), ModelSource::Dir("./base".into()));
+    }
+
+    #[test]
+    fn an_embedded_tier_this_build_lacks_is_an_error_naming_its_feature() {
+        for which in EmbeddedModel::ALL {
+            match ModelBundle::embedded(which) {
+                Ok(bundle) => assert_eq!(bundle.config.name, which.name()),
+                Err(e) => {
+                    let message = e.to_string();
+                    assert!(!which.is_available());
+                    assert!(
+                        message.contains(which.feature()) && message.contains(which.name()),
+                        "{message}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -211,3 +211,31 @@ fn mentions_reads_a_jsonl_field_and_names_a_bad_line() {
     assert_eq!(rows[1]["source"], format!("{path}:3"));
     assert_eq!(rows[1]["targets"][0]["actor"], "russia");
 }
+
+/// `--model mini` is the default model; `--model base` is the accurate tier where
+/// the build carries it, else an error that says how to get it.
+#[test]
+fn models_are_chosen_by_tier_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a.txt");
+    std::fs::write(&file, "China criticised India. The U.S. praised both.").unwrap();
+    let file = file.to_str().unwrap();
+    let default = stance(&["score", file]);
+    let mini = stance(&["score", "--model", "mini", file]);
+    assert!(default.status.success(), "{}", String::from_utf8_lossy(&default.stderr));
+    assert_eq!(default.stdout, mini.stdout);
+
+    let base = stance(&["score", "--model", "base", file]);
+    if stance::EmbeddedModel::Base.is_available() {
+        let stdout = String::from_utf8_lossy(&base.stdout);
+        assert!(base.status.success(), "{}", String::from_utf8_lossy(&base.stderr));
+        assert!(stdout.contains("stance-base"), "{stdout}");
+    } else {
+        let stderr = String::from_utf8_lossy(&base.stderr);
+        assert!(!base.status.success());
+        assert!(
+            stderr.contains("--features embedded-base") && stderr.contains("models/stance-base"),
+            "{stderr}"
+        );
+    }
+}

@@ -19,7 +19,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use serde::{Deserialize, Serialize};
-use stance::{ActorSet, Analyzer, BatchTiming, Device, Document, Label};
+use stance::{ActorSet, Analyzer, BatchTiming, Device, Document, Label, ModelSource};
 
 #[derive(Parser)]
 #[command(
@@ -31,9 +31,9 @@ struct Args {
     /// JSONL corpus with `text` (and optionally `id`) fields.
     #[arg(default_value = "benches/data/fixture.jsonl")]
     corpus: PathBuf,
-    /// Model bundle directory (default: the embedded model).
-    #[arg(long)]
-    model: Option<PathBuf>,
+    /// Model: `mini` (default), `base` (builds with `--features embedded-base`) or a bundle directory.
+    #[arg(long, value_name = "NAME|DIR")]
+    model: Option<String>,
     /// Device: cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
     device: String,
@@ -121,8 +121,8 @@ fn build(args: &Args, threads: usize) -> Result<Analyzer> {
         .device(device)
         .threads(threads)
         .record_batch_timings(true);
-    if let Some(dir) = &args.model {
-        builder = builder.model_dir(dir);
+    if let Some(model) = &args.model {
+        builder = builder.model(ModelSource::from_arg(model));
     }
     if let Some(s) = args.sessions {
         builder = builder.sessions(s);

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use stance::{ActorSet, Analyzer, Device};
+use stance::{ActorSet, Analyzer, Device, ModelSource};
 
 mod corpus;
 mod eval;
@@ -42,9 +42,10 @@ enum Command {
 /// Options shared by every command that runs the model.
 #[derive(Args, Clone, Debug)]
 pub struct ModelArgs {
-    /// Model bundle directory (default: the embedded stance-mini model).
-    #[arg(long, value_name = "DIR")]
-    pub model: Option<PathBuf>,
+    /// Model: `mini` (the default, embedded), `base` (the accurate tier, embedded in builds
+    /// with `--features embedded-base`) or a bundle directory such as models/stance-base.
+    #[arg(long, value_name = "NAME|DIR")]
+    pub model: Option<String>,
     /// Device: cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
     pub device: String,
@@ -97,8 +98,8 @@ impl ModelArgs {
             .actors(self.actors.actor_set()?)
             .device(device)
             .threads(threads);
-        if let Some(dir) = &self.model {
-            builder = builder.model_dir(dir);
+        if let Some(model) = &self.model {
+            builder = builder.model(ModelSource::from_arg(model));
         }
         builder.build().context("cannot start the analyzer")
     }

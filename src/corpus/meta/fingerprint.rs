@@ -8,7 +8,7 @@ use std::path::Path;
 
 use crate::analyzer::AnalyzerInfo;
 use crate::error::{Error, Result};
-use crate::model::ModelBundle;
+use crate::model::{EmbeddedModel, ModelBundle};
 
 use super::super::input::Record;
 
@@ -133,13 +133,16 @@ pub fn model_hash(info: &AnalyzerInfo) -> Result<String> {
         }
         return Ok(h.hex());
     }
-    let bundle = ModelBundle::embedded()?;
-    if bundle.origin != dir {
+    let embedded = EmbeddedModel::ALL
+        .into_iter()
+        .filter_map(|which| ModelBundle::embedded(which).ok())
+        .find(|bundle| bundle.origin == dir);
+    let Some(bundle) = embedded else {
         return Err(Error::model(
             dir,
             "the model's directory is gone: it cannot be hashed to check that it is the one the run uses",
         ));
-    }
+    };
     let config = serde_json::to_vec(&bundle.config).map_err(|e| Error::model(dir, e.to_string()))?;
     h.field(&config);
     h.field(&bundle.tokenizer_json);
