@@ -31,12 +31,35 @@ def ort_session(model_path, threads=2):
     return ort.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"])
 
 
-def ort_logits(session, ids, types, batch_size=64):
-    """Logits for every encoded pair, batched by length with right padding."""
+def graph_inputs(session):
+    """The input names of `session`'s graph, in its order."""
+    return [i.name for i in session.get_inputs()]
+
+
+def onnx_input_names(path):
+    """The input names of the ONNX graph at `path` (initializers excluded), in its order, without
+    starting a session."""
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    weights = {i.name for i in graph.initializer}
+    return [i.name for i in graph.input if i.name not in weights]
+
+
+def session_feed(session, input_ids, attention_mask, token_type_ids):
+    """The arrays `session`'s graph takes, by name. MPNet has no segment embeddings, so its
+    graph has no token_type_ids input, and onnxruntime refuses inputs a graph does not have."""
+    arrays = {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids}
+    return {name: arrays[name] for name in graph_inputs(session)}
+
+
+def ort_logits(session, ids, types, batch_size=64, pad_id=0):
+    """Logits for every encoded pair, batched by length with right padding (input_ids with
+    `pad_id`: the bundle's tokens.pad, 0 for MiniLM, <pad> = 1 for MPNet)."""
     out = np.zeros((len(ids), 3), dtype=np.float32)
     for idx in length_sorted_batches([len(i) for i in ids], batch_size):
-        a, m, t = pad_batch([ids[k] for k in idx], [types[k] for k in idx])
-        out[idx] = session.run(["logits"], {"input_ids": a, "attention_mask": m, "token_type_ids": t})[0]
+        a, m, t = pad_batch([ids[k] for k in idx], [types[k] for k in idx], pad_id)
+        out[idx] = session.run(["logits"], session_feed(session, a, m, t))[0]
     return out
 
 
@@ -109,7 +132,7 @@ def main(argv=None):
         examples = list(read_examples(path))
         encoded = [encoder.encode(sentence, spans) for sentence, spans, _label, _meta in examples]
         labels = np.array([label for _s, _sp, label, _m in examples], dtype=np.int64)
-        logits = ort_logits(session, [e[0] for e in encoded], [e[1] for e in encoded])
+        logits = ort_logits(session, [e[0] for e in encoded], [e[1] for e in encoded], pad_id=config["tokens"]["pad"])
         results[name] = report(logits, labels, temperature, [m for *_rest, m in examples])
         results[name]["file"] = str(path)
         print(format_report(name, results[name]), flush=True)

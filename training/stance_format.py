@@ -69,7 +69,11 @@ class Encoder:
         # [CLS]/[SEP], so <s> is looked up first. MiniLM's WordPiece says [CLS]/[SEP].
         self.cls_id = _first_id(tokenizer, "<s>", "[CLS]")
         self.sep_id = _first_id(tokenizer, "</s>", "[SEP]")
-        assert None not in (self.open_id, self.cls_id, self.sep_id), "tokenizer lacks markers"
+        # Not part of the encoding: the id input_ids are right-padded with (training, ONNX
+        # checks, the bundle's tokens.pad). MPNet's vocabulary also has BERT's [PAD] (4), but
+        # its position ids count the tokens that are not <pad> (1), so <pad> comes first.
+        self.pad_id = _first_id(tokenizer, "<pad>", "[PAD]")
+        assert None not in (self.open_id, self.cls_id, self.sep_id, self.pad_id), "tokenizer lacks markers"
 
     def encode(self, sentence, spans):
         spans = clean_spans(spans)

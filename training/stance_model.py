@@ -29,6 +29,8 @@ DEFAULT_DATA_DIR = (TRAINING_DIR / "../../shared/data").resolve()
 DEFAULT_TOKENIZER = TRAINING_DIR.parent / "models" / "stance-mini" / "tokenizer.json"
 N_BASE_VOCAB = 30522  # the backbone's WordPiece vocabulary; the markers come after it
 BACKBONE_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+# backbone_of(tokenizer) -> the pretrained model a run starts from (config.json's `backbone`).
+BACKBONE_NAMES = {"minilm": BACKBONE_NAME, "mpnet": "sentence-transformers/all-mpnet-base-v2"}
 MPNET_BASE_VOCAB = 30527  # all-mpnet-base-v2's vocabulary; the markers come after it
 # The teacher backbone (all-mpnet-base-v2): fetched by fetch_teacher.sh into training/backbones/.
 MPNET_DIR = Path(os.environ.get("STANCE_MPNET_DIR", TRAINING_DIR / "backbones" / "all-mpnet-base-v2"))
@@ -75,7 +77,9 @@ class StanceClassifier(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(2 * hidden, n_labels)
 
-    def forward(self, input_ids, attention_mask, token_type_ids):
+    def forward(self, input_ids, attention_mask, token_type_ids=None):
+        # token_type_ids may be left out when the backbone has no segment embeddings (MPNet):
+        # export.py then exports a graph without that input.
         extra = {"token_type_ids": token_type_ids} if self.uses_token_types else {}
         hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)

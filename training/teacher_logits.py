@@ -90,10 +90,11 @@ class BundleMember:
         config = json.loads((self.run / "config.json").read_text(encoding="utf-8"))
         self.encoder = Encoder(load_tokenizer(self.run / "tokenizer.json"), config["input_format"])
         self.session, self.ort_logits = ort_session(self.run / "model.onnx", threads), ort_logits
+        self.pad_id = config["tokens"]["pad"]
 
     def logits(self, sentences_and_spans):
         encoded = [self.encoder.encode(s, spans) for s, spans in sentences_and_spans]
-        return self.ort_logits(self.session, [e[0] for e in encoded], [e[1] for e in encoded])
+        return self.ort_logits(self.session, [e[0] for e in encoded], [e[1] for e in encoded], pad_id=self.pad_id)
 
 
 class Member:
