@@ -249,10 +249,23 @@ mod parity {
 
     #[test]
     fn rust_and_python_encode_identically() {
+        check_fixture("tests/data/tiny-model", "tests/data/encoding_parity.jsonl");
+    }
+
+    /// MPNet's tokenizer and special tokens (`<s>` 0, `</s>` 2), as in models/stance-base.
+    #[test]
+    fn rust_and_python_encode_identically_with_the_mpnet_tokenizer() {
+        check_fixture(
+            "tests/data/tiny-model-two-inputs",
+            "tests/data/encoding_parity_mpnet.jsonl",
+        );
+    }
+
+    fn check_fixture(bundle: &str, fixture: &str) {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let bundle = crate::model::ModelBundle::from_dir(&root.join("tests/data/tiny-model")).unwrap();
+        let bundle = crate::model::ModelBundle::from_dir(&root.join(bundle)).unwrap();
         let encoder = Encoder::new(&bundle.tokenizer_json, &bundle.config, &bundle.origin).unwrap();
-        let fixture = std::fs::read_to_string(root.join("tests/data/encoding_parity.jsonl")).unwrap();
+        let fixture = std::fs::read_to_string(root.join(fixture)).unwrap();
         let mut cases = 0;
         for line in fixture.lines().filter(|l| !l.trim().is_empty()) {
             let case: Case = serde_json::from_str(line).unwrap();

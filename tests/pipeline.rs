@@ -311,8 +311,8 @@ fn copy_bundle(dir: &Path) {
     }
 }
 
-/// A graph without token type ids (MPNet's interface, `models/stance-base`)
-/// scores like any other, and documents share its batches exactly as they do
+/// A graph without token type ids, over MPNet's tokenizer (the interface of
+/// `models/stance-base`), scores like any other, and documents share its batches exactly as they do
 /// the three-input model's.
 #[test]
 fn a_model_without_token_type_ids_scores_and_keeps_batch_invariance() {
@@ -325,7 +325,7 @@ fn a_model_without_token_type_ids_scores_and_keeps_batch_invariance() {
         let sum: f32 = p.iter().sum();
         assert!((sum - 1.0).abs() < 1e-5, "{p:?}");
     }
-    // The weights are the same but for the type embedding, which the three-input model adds.
+    // Another vocabulary (MPNet's) and no type embedding: other scores, from the same pairs.
     assert_ne!(
         doc.stances.iter().map(|s| stance_bits(&s.stance)).collect::<Vec<_>>(),
         three.stances.iter().map(|s| stance_bits(&s.stance)).collect::<Vec<_>>()

@@ -8,6 +8,8 @@ cases below. Some cases pass spans unsorted, duplicated or overlapping on
 purpose: the encoder cleans them (clean_spans) before marking.
 
     python make_parity_fixture.py            # -> ../tests/data/encoding_parity.jsonl
+    python make_parity_fixture.py --tokenizer ../tests/data/tiny-model-two-inputs/tokenizer.json \
+        --out ../tests/data/encoding_parity_mpnet.jsonl   # MPNet's tokenizer: <s> A </s> B </s>
 """
 import argparse
 import json

@@ -10,9 +10,11 @@ encoder's (with the masked sums over the sequence as CumSums, as there): padding
 or batch-mates never change a row's logits, not even in the last bit, which the
 batch-invariance tests in tests/pipeline.rs check.
 
-tiny-model-two-inputs is the same without token_type_ids (no type embedding):
-the interface of backbones without segment embeddings, such as the MPNet of
-models/stance-base, whose config.json names two inputs.
+tiny-model-two-inputs is the same graph without token_type_ids (no type
+embedding) over MPNet's vocabulary: the interface of models/stance-base
+(all-mpnet-base-v2), whose config.json names two inputs and whose special
+tokens are <s> = 0, </s> = 2 and <pad> = 1. Its tokenizer.json is the output of
+`python training/make_tokenizer.py OUT --backbone mpnet`, kept in place.
 
     python tests/data/make_tiny_model.py   # needs numpy and onnx only
 """
@@ -28,7 +30,8 @@ from onnx import TensorProto, helper, numpy_helper
 HERE = Path(__file__).parent
 OUT = HERE / "tiny-model"
 OUT_TWO_INPUTS = HERE / "tiny-model-two-inputs"
-VOCAB = 30524
+VOCAB = 30524  # MiniLM's 30522 and the two markers
+MPNET_VOCAB = 30529  # all-mpnet-base-v2's 30527 and the two markers
 HIDDEN = 8
 
 sys.path.insert(0, str(HERE.parent.parent / "training"))
@@ -36,7 +39,7 @@ import per_row_quant  # noqa: E402  (numpy + onnx only)
 
 
 def build_graph(rng, token_types=True):
-    emb = rng.normal(0, 1.0, (VOCAB, HIDDEN)).astype(np.float32)
+    emb = rng.normal(0, 1.0, (VOCAB if token_types else MPNET_VOCAB, HIDDEN)).astype(np.float32)
     type_emb = rng.normal(0, 0.5, (2, HIDDEN)).astype(np.float32)  # drawn either way: same weights otherwise
     w = rng.normal(0, 1.0, (HIDDEN, 3)).astype(np.float32)
     b = rng.normal(0, 0.1, (3,)).astype(np.float32)
@@ -101,20 +104,22 @@ def input_names(token_types):
 
 
 def main():
-    write_bundle(OUT, "tiny-random-test-model", token_types=True)
-    write_bundle(OUT_TWO_INPUTS, "tiny-random-test-model-two-inputs", token_types=False)
+    shutil.copy(HERE.parent.parent / "models" / "stance-mini" / "tokenizer.json", OUT / "tokenizer.json")
+    write_bundle(OUT, "tiny-random-test-model", token_types=True, tokens={"cls": 101, "sep": 102, "pad": 0})
+    assert (OUT_TWO_INPUTS / "tokenizer.json").is_file(), "make_tokenizer.py --backbone mpnet writes it"
+    write_bundle(OUT_TWO_INPUTS, "tiny-random-test-model-two-inputs", token_types=False,
+                 tokens={"cls": 0, "sep": 2, "pad": 1})
 
 
-def write_bundle(out, name, token_types):
+def write_bundle(out, name, token_types, tokens):
     out.mkdir(exist_ok=True)
     onnx.save(build_graph(np.random.default_rng(20261128), token_types), str(out / "model.onnx"))
-    shutil.copy(HERE.parent.parent / "models" / "stance-mini" / "tokenizer.json", out / "tokenizer.json")
     config = {
         "name": name,
         "labels": ["unfavorable", "neutral", "favorable"],
         "input_format": {"kind": "marked_pair", "marker_open": "[TGT]", "marker_close": "[/TGT]",
                          "max_length": 128, "max_target_tokens": 16},
-        "tokens": {"cls": 101, "sep": 102, "pad": 0},
+        "tokens": tokens,
         "onnx": {"inputs": input_names(token_types), "output": "logits"},
         "temperature": 1.0,
         "precision": "int8",
