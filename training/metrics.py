@@ -74,16 +74,22 @@ def fit_temperature(logits, y, lo=0.05, hi=20.0, iters=100):
 
 def contrast_report(y_true, y_pred, sentences):
     """Metrics on the pairs whose sentence has targets with different gold labels: where the
-    sentence's overall tone cannot be right for every actor (target attribution)."""
+    sentence's overall tone cannot be right for every actor (target attribution). Also the share
+    of those sentences whose targets all got one predicted label, as `stance eval`'s
+    `attribution.uniform_prediction_rate`."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    labels_of = {}
-    for sentence, label in zip(sentences, y_true):
+    labels_of, predicted_of = {}, {}
+    for sentence, label, predicted in zip(sentences, y_true, y_pred):
         labels_of.setdefault(sentence, set()).add(int(label))
+        predicted_of.setdefault(sentence, set()).add(int(predicted))
     idx = np.array([len(labels_of[s]) > 1 for s in sentences])
     if not idx.any():
         return {"n": 0}
     res = classification_report(y_true[idx], y_pred[idx])
-    return {"n": res["n"], "macro_f1": res["macro_f1"], "accuracy": res["accuracy"]}
+    contrast = [s for s in labels_of if len(labels_of[s]) > 1]
+    uniform = sum(len(predicted_of[s]) == 1 for s in contrast) / len(contrast)
+    return {"n": res["n"], "macro_f1": res["macro_f1"], "accuracy": res["accuracy"],
+            "sentences": len(contrast), "uniform_prediction_rate": uniform}
 
 
 def aggregate_report(y_true, probs, actors, articles, min_group=3):
