@@ -228,7 +228,7 @@ fn embedded_files(which: EmbeddedModel) -> Option<EmbeddedFiles> {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum EmbeddedModel {
-    /// stance-mini: MiniLM-L6, int8, 22 MB; fast. Embedded by default.
+    /// stance-mini: MiniLM-L6, int8, 24 MB; fast. Embedded by default.
     #[default]
     Mini,
     /// stance-base: all-mpnet-base-v2, 4-bit weights; about twelve times
