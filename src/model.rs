@@ -182,7 +182,7 @@ impl ModelBundle {
     pub fn embedded(which: EmbeddedModel) -> Result<Self> {
         let Some((config, tokenizer, onnx)) = embedded_files(which) else {
             return Err(Error::model(
-                format!("<embedded {}>", which.name()),
+                which.origin(),
                 format!(
                     "this build of stance has no embedded {name} model (feature `{feature}` off, or models/{name} \
                      was missing at build time); rebuild with `--features {feature}`, or pass the bundle \
@@ -192,7 +192,7 @@ impl ModelBundle {
                 ),
             ));
         };
-        let origin = PathBuf::from(format!("<embedded {}>", which.name()));
+        let origin = which.origin();
         Ok(ModelBundle {
             config: ModelConfig::from_json(config, &origin)?,
             tokenizer_json: Cow::Borrowed(tokenizer),
@@ -247,6 +247,13 @@ impl EmbeddedModel {
             EmbeddedModel::Mini => "stance-mini",
             EmbeddedModel::Base => "stance-base",
         }
+    }
+
+    /// Where its bundle says it comes from (`<embedded stance-mini>`), as
+    /// [`crate::AnalyzerInfo::model_origin`] and run.json record it.
+    #[must_use]
+    pub fn origin(self) -> PathBuf {
+        PathBuf::from(format!("<embedded {}>", self.name()))
     }
 
     /// The cargo feature that embeds it.

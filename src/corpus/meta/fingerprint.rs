@@ -133,11 +133,8 @@ pub fn model_hash(info: &AnalyzerInfo) -> Result<String> {
         }
         return Ok(h.hex());
     }
-    let embedded = EmbeddedModel::ALL
-        .into_iter()
-        .filter_map(|which| ModelBundle::embedded(which).ok())
-        .find(|bundle| bundle.origin == dir);
-    let Some(bundle) = embedded else {
+    let embedded = EmbeddedModel::ALL.into_iter().find(|which| which.origin() == dir);
+    let Some(bundle) = embedded.and_then(|which| ModelBundle::embedded(which).ok()) else {
         return Err(Error::model(
             dir,
             "the model's directory is gone: it cannot be hashed to check that it is the one the run uses",
