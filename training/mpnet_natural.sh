@@ -5,8 +5,9 @@
 #
 # 1. the teacher: all-mpnet-base-v2 (fetch_teacher.sh) fine-tuned for one epoch on NewsMTSC
 #    train, op-ed train x2 and op-ed natural minus fold $HOLDOUT (runs/$TEACHER; skipped when
-#    runs/$TEACHER/best/ exists). One epoch of 706 steps is about an hour on two cores;
-#    the held-out fold is scored after it, never used to choose anything;
+#    runs/$TEACHER/best/ exists). One epoch of 706 steps takes 1-3 hours on two cores (4-15 s
+#    per step, by CPU); it saves its state every 20 steps, and running the script again
+#    resumes where it stopped. The held-out fold is scored after it, never used to choose;
 # 2. its logits on the same training pairs, natural ones included (teacher_logits.py
 #    --natural-holdout-fold $HOLDOUT; skipped when runs/$TEACHER/soft_labels.jsonl exists):
 #    unlike the previous stance-mini, this teacher has seen the natural distribution, so the
@@ -35,7 +36,7 @@ if [ ! -f "$teacher/best/model.safetensors" ]; then
   PYTHON=$PYTHON bash fetch_teacher.sh
   "$PYTHON" make_tokenizer.py "$teacher/tokenizer.json" --backbone mpnet
   "$PYTHON" train.py --name "$TEACHER" --tokenizer "$teacher/tokenizer.json" --data-dir "$DATA_DIR" \
-    --threads "$THREADS" --lr 4e-5 --epochs 1 --natural-copies 1 --holdout-fold "$HOLDOUT"
+    --threads "$THREADS" --lr 4e-5 --epochs 1 --natural-copies 1 --holdout-fold "$HOLDOUT" --checkpoint-every 20 --resume
 fi
 if [ ! -f "$teacher/soft_labels.jsonl" ]; then
   "$PYTHON" teacher_logits.py --run "$teacher" --natural-holdout-fold "$HOLDOUT" --data-dir "$DATA_DIR" \

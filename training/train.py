@@ -101,6 +101,10 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (smoke test)")
+    p.add_argument("--checkpoint-every", type=int, default=0, metavar="STEPS",
+                   help="every STEPS steps, save what --resume needs to runs/<name>/resume.pt")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from runs/<name>/resume.pt, if there is one, as if never stopped")
     p.add_argument("--eval-limit", type=int, default=0, help="evaluate on the first N pairs of each dev split")
     p.add_argument("--log-every", type=int, default=25)
     return p.parse_args(argv)
@@ -284,6 +288,53 @@ def describe(record):
     return record["epoch"] if isinstance(record["epoch"], str) else f"epoch {record['epoch']}"
 
 
+RESUME_FILE = "resume.pt"
+# Arguments that may differ between a run and its resumption: they don't change what is trained.
+RESUME_FREE_ARGS = {"resume", "checkpoint_every", "log_every", "threads"}
+
+
+def save_resume_state(path, args, model, optimizer, scheduler, rng, averaged, progress):
+    """Everything a resumed run needs to continue bit for bit: weights, optimizer moments,
+    schedule, this epoch's batch order and position, and both random generators (the data
+    order's and dropout's). Written to a temporary file first, so a kill mid-write leaves
+    the previous checkpoint whole."""
+    state = {
+        "args": {k: v for k, v in vars(args).items() if k not in RESUME_FREE_ARGS},
+        "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+        "numpy_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+        "averaged": (averaged.sum, averaged.epochs) if averaged else None,
+        **progress,
+    }
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_resume_state(path, args):
+    """The saved state, or None when there is none; refuses one saved with other arguments."""
+    if not path.exists():
+        return None
+    state = torch.load(path, weights_only=False)
+    now = {k: v for k, v in vars(args).items() if k not in RESUME_FREE_ARGS}
+    changed = sorted(k for k in now.keys() | state["args"].keys() if now.get(k) != state["args"].get(k))
+    if changed:
+        raise SystemExit(f"{path}: saved with other arguments ({', '.join(changed)}); "
+                         "resume with the same ones, or remove it to start over")
+    return state
+
+
+def restore(state, model, optimizer, scheduler, rng, averaged):
+    """Load a saved state; returns (best, history, epoch, position in its batches, batches, step)."""
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    rng.bit_generator.state = state["numpy_rng"]
+    torch.set_rng_state(state["torch_rng"])
+    if averaged and state["averaged"]:
+        averaged.sum, averaged.epochs = state["averaged"]
+    return state["best"], state["history"], state["epoch"], state["position"], state["batches"], state["step"]
+
+
 def evaluate_dev(model, dev):
     out = {}
     for name, (ids, types, labels) in dev.items():
@@ -301,8 +352,11 @@ def main(argv=None):
     torch.use_deterministic_algorithms(True)
     run_dir = Path(args.runs_dir) / args.name
     (run_dir / "best").mkdir(parents=True, exist_ok=True)
-    (run_dir / "epochs.jsonl").unlink(missing_ok=True)
-    log_file = open(run_dir / "train.log", "w", encoding="utf-8")
+    resume_path = run_dir / RESUME_FILE
+    resumed = load_resume_state(resume_path, args) if args.resume else None
+    if resumed is None:
+        (run_dir / "epochs.jsonl").unlink(missing_ok=True)
+    log_file = open(run_dir / "train.log", "a" if resumed else "w", encoding="utf-8")
 
     def log(msg):
         line = f"[{time.strftime('%H:%M:%S')}] {msg}"
@@ -372,10 +426,17 @@ def main(argv=None):
     best, step, t_start = None, 0, time.time()
     history = []
     averaged = WeightAverage(model, first_epoch=args.epochs - args.average_last + 1) if args.average_last else None
-    for epoch in range(1, args.epochs + 1):
+    start_epoch, position, batches = 1, 0, None
+    if resumed:
+        best, history, start_epoch, position, batches, step = restore(resumed, model, optimizer, scheduler, rng,
+                                                                      averaged)
+        log(f"resumed from {resume_path} at epoch {start_epoch}, step {step}")
+    for epoch in range(start_epoch, args.epochs + 1):
         model.train()
         run_loss, run_n, t_log = 0.0, 0, time.time()
-        for batch in bucketed_batches(lengths, args.batch_size, rng):
+        if batches is None:
+            batches = bucketed_batches(lengths, args.batch_size, rng)
+        for position, batch in enumerate(batches[position:], position):
             if step >= total:
                 break
             a, m, t = pad_batch([ids[k] for k in batch], [types[k] for k in batch], model.pad_id)
@@ -394,6 +455,11 @@ def main(argv=None):
                 log(f"epoch {epoch} step {step}/{total} loss {run_loss / run_n:.4f} {dt:.2f} s/step "
                     f"lr {scheduler.get_last_lr()[0]:.2e} elapsed {(time.time() - t_start) / 60:.1f} min")
                 run_loss, run_n, t_log = 0.0, 0, time.time()
+            if args.checkpoint_every and step % args.checkpoint_every == 0:
+                save_resume_state(resume_path, args, model, optimizer, scheduler, rng, averaged,
+                                  {"epoch": epoch, "position": position + 1, "batches": batches, "step": step,
+                                   "best": best, "history": history})
+        batches, position = None, 0
         t_eval = time.time()
         res = evaluate_dev(model, dev)
         summary = {n: round(res[n]["macro_f1"], 4) for n in dev}
@@ -418,6 +484,7 @@ def main(argv=None):
         if record["dev"]["mean_macro_f1"] > best["dev"]["mean_macro_f1"]:
             best = record
             save_best(model, run_dir, config, record, log)
+    resume_path.unlink(missing_ok=True)
     log(f"done in {(time.time() - t_start) / 60:.1f} min; best: {describe(best)} "
         f"mean macro-F1 {best['dev']['mean_macro_f1']:.4f}")
     write_json(run_dir / "summary.json", {"best_epoch": best["epoch"], "best": best["dev"],
