@@ -63,6 +63,21 @@ def ort_logits(session, ids, types, batch_size=64, pad_id=0):
     return out
 
 
+def load_bundle(bundle, model=None, threads=2):
+    """(config, encoder, onnxruntime session) of a bundle dir; `model` replaces its model.onnx."""
+    config = json.loads((bundle / "config.json").read_text(encoding="utf-8"))
+    if config["labels"] != LABELS:
+        sys.exit(f"{bundle / 'config.json'}: labels {config['labels']} != {LABELS}")
+    encoder = Encoder(load_tokenizer(bundle / "tokenizer.json"), config["input_format"])
+    return config, encoder, ort_session(model or bundle / "model.onnx", threads)
+
+
+def examples_logits(config, encoder, session, examples):
+    """Logits of read_examples' (sentence, spans, label, meta) pairs, as the bundle's config encodes them."""
+    encoded = [encoder.encode(sentence, spans) for sentence, spans, _label, _meta in examples]
+    return ort_logits(session, [e[0] for e in encoded], [e[1] for e in encoded], pad_id=config["tokens"]["pad"])
+
+
 def report(logits, labels, temperature=1.0, metas=None):
     """Classification metrics and ECE; with `metas` (read_examples' per-pair meta) that name
     articles, also the aggregate metrics a corpus reader sees (metrics.aggregate_report)."""
@@ -119,12 +134,7 @@ def main(argv=None):
     p.add_argument("--out", help="write the metrics as JSON here")
     args = p.parse_args(argv)
 
-    bundle = Path(args.bundle)
-    config = json.loads((bundle / "config.json").read_text(encoding="utf-8"))
-    if config["labels"] != LABELS:
-        sys.exit(f"{bundle / 'config.json'}: labels {config['labels']} != {LABELS}")
-    encoder = Encoder(load_tokenizer(bundle / "tokenizer.json"), config["input_format"])
-    session = ort_session(args.model or bundle / "model.onnx", args.threads)
+    config, encoder, session = load_bundle(Path(args.bundle), args.model, args.threads)
     temperature = float(config.get("temperature", 1.0))
     files = {Path(f).stem: Path(f) for f in args.files} or {
         name: Path(args.data_dir) / rel for name, rel in DEV_SPLITS.items()
@@ -132,9 +142,8 @@ def main(argv=None):
     results = {}
     for name, path in files.items():
         examples = list(read_examples(path))
-        encoded = [encoder.encode(sentence, spans) for sentence, spans, _label, _meta in examples]
         labels = np.array([label for _s, _sp, label, _m in examples], dtype=np.int64)
-        logits = ort_logits(session, [e[0] for e in encoded], [e[1] for e in encoded], pad_id=config["tokens"]["pad"])
+        logits = examples_logits(config, encoder, session, examples)
         results[name] = report(logits, labels, temperature, [m for *_rest, m in examples])
         results[name]["file"] = str(path)
         print(format_report(name, results[name]), flush=True)

@@ -33,6 +33,7 @@ from stance_model import (  # noqa: E402
     TRAINING_DIR,
     build_model,
     command_line,
+    encoder_layers_in,
     load_dev,
     make_encoder,
     read_json,
@@ -70,8 +71,8 @@ def main(argv=None):
 
     tok, encoder = make_encoder(tokenizers.pop())
     dev = load_dev(args.data_dir, encoder)
-    model = build_model(tok, init_markers=False)
     states = {run: load_file(str(Path(run) / "best" / "model.safetensors")) for run in order}
+    model = build_model(tok, init_markers=False, layers=encoder_layers_in(states[order[0]]))
 
     chosen, steps = [order[0]], []
     res, summary = score(model, states[order[0]], dev)

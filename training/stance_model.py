@@ -126,8 +126,12 @@ def merged_state_dict(model):
     return state
 
 
-def build_model(tokenizer, dropout=0.1, init_markers=True, attn_implementation="eager"):
-    """Backbone from the packaged weights, embeddings resized to the bundle tokenizer."""
+def build_model(tokenizer, dropout=0.1, init_markers=True, attn_implementation="eager", layers=0):
+    """Backbone from the packaged weights, embeddings resized to the bundle tokenizer.
+
+    layers > 0 keeps only the bottom `layers` encoder layers: a shallower student initialised
+    from the backbone's own weights (dropping the top layers loses least when fine-tuning).
+    """
     if backbone_of(tokenizer) == "mpnet":
         from transformers import MPNetModel
 
@@ -138,6 +142,8 @@ def build_model(tokenizer, dropout=0.1, init_markers=True, attn_implementation="
         bert = BertModel.from_pretrained(
             str(backbone_dir()), add_pooling_layer=False, attn_implementation=attn_implementation
         )
+    if layers:
+        keep_bottom_layers(bert, layers)
     old = bert.get_input_embeddings().weight.shape[0]
     new = tokenizer.get_vocab_size()
     if new != old:
@@ -153,11 +159,26 @@ def build_model(tokenizer, dropout=0.1, init_markers=True, attn_implementation="
     return StanceClassifier(bert, open_id, dropout=dropout)
 
 
+def keep_bottom_layers(bert, layers):
+    n = len(bert.encoder.layer)
+    if not 0 < layers <= n:
+        raise SystemExit(f"--layers {layers}: the backbone has {n} encoder layers")
+    bert.encoder.layer = nn.ModuleList(list(bert.encoder.layer)[:layers])
+    bert.config.num_hidden_layers = layers
+
+
+def encoder_layers_in(state):
+    """How many encoder layers a saved state holds (a checkpoint says its own depth)."""
+    prefix = "bert.encoder.layer."
+    return 1 + max(int(k[len(prefix):].split(".")[0]) for k in state if k.startswith(prefix))
+
+
 def load_checkpoint(ckpt_dir, tokenizer, attn_implementation="eager"):
     from safetensors.torch import load_file
 
-    model = build_model(tokenizer, init_markers=False, attn_implementation=attn_implementation)
     state = load_file(str(Path(ckpt_dir) / "model.safetensors"))
+    model = build_model(tokenizer, init_markers=False, attn_implementation=attn_implementation,
+                        layers=encoder_layers_in(state))
     model.load_state_dict(state)
     model.eval()
     return model

@@ -98,6 +98,8 @@ def parse_args(argv=None):
     p.add_argument("--keep", choices=["best", "last"], default="best",
                    help="best: the epoch with the best mean dev macro-F1; last: the final epoch, whatever dev "
                         "says (when the epoch count was chosen by cross-validation, not on dev)")
+    p.add_argument("--layers", type=int, default=0, metavar="N",
+                   help="keep only the backbone's bottom N encoder layers (0: all)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (smoke test)")
@@ -389,7 +391,7 @@ def main(argv=None):
         dev = {k: (v[0][: args.eval_limit], v[1][: args.eval_limit], v[2][: args.eval_limit]) for k, v in dev.items()}
     log(f"train pairs {len(ids)}; dev pairs " + ", ".join(f"{k} {len(v[2])}" for k, v in dev.items()))
 
-    model = build_model(tok, dropout=args.dropout)
+    model = build_model(tok, dropout=args.dropout, layers=args.layers)
     if not args.train_vocab:
         freeze_vocab(model, N_BASE_VOCAB if backbone_of(tok) == "minilm" else MPNET_BASE_VOCAB)
     no_decay = ("bias", "LayerNorm.weight", "layernorm.weight", "norm.weight")

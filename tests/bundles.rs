@@ -1,0 +1,59 @@
+//! The shipped bundles in `models/` read through the library as they read in the
+//! Python pipeline that measured their model cards: `stance eval --predictions`
+//! on a small article fixture against `tests/data/reference_<bundle>.jsonl`
+//! (written by `training/bundle_reference.py` with onnxruntime). A wrong pad id,
+//! input, special token or temperature for a tier shows up here.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read_jsonl(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// `stance eval --predictions` with the bundle `models/<name>`, one line per pair.
+fn rust_predictions(bundle: &Path, data: &Path) -> Vec<Value> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("predictions.jsonl");
+    let run = Command::new(env!("CARGO_BIN_EXE_stance"))
+        .args(["eval", "--data", data.to_str().unwrap(), "--model"])
+        .arg(bundle)
+        .arg("--predictions")
+        .arg(&out)
+        .output()
+        .expect("binary runs");
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    read_jsonl(&out)
+}
+
+fn assert_reads_as_its_reference(name: &str) {
+    let bundle: PathBuf = root().join("models").join(name);
+    let data = root().join("tests/data/eval_articles.jsonl");
+    let reference = read_jsonl(&root().join(format!("tests/data/reference_{name}.jsonl")));
+    let ours = rust_predictions(&bundle, &data);
+    assert_eq!(ours.len(), reference.len(), "{name}: pairs");
+    for (i, (a, b)) in ours.iter().zip(&reference).enumerate() {
+        assert_eq!(a["actor"], b["actor"], "{name}: pair {i}");
+        for p in ["p_unfavorable", "p_neutral", "p_favorable"] {
+            let (x, y) = (a[p].as_f64().unwrap(), b[p].as_f64().unwrap());
+            // Different padding (Rust batches by token budget) moves only the last bits.
+            assert!((x - y).abs() < 1e-4, "{name}: pair {i} {p}: rust {x}, python {y}");
+        }
+        assert_eq!(a["predicted"], b["label"], "{name}: pair {i}");
+    }
+}
+
+#[test]
+fn stance_mini_reads_as_in_the_python_pipeline() {
+    assert_reads_as_its_reference("stance-mini");
+}
