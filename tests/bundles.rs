@@ -4,24 +4,17 @@
 //! (written by `training/bundle_reference.py` with onnxruntime). A wrong pad id,
 //! input, special token or temperature for a tier shows up here.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use common::{json_lines, root};
 
-fn read_jsonl(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-/// `stance eval --predictions` with the bundle `models/<name>`, one line per pair.
+/// `stance eval --predictions` with the bundle in `bundle`, one line per pair.
+/// (common's runner always names the tiny model, so this one builds its own command.)
 fn rust_predictions(bundle: &Path, data: &Path) -> Vec<Value> {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("predictions.jsonl");
@@ -33,13 +26,13 @@ fn rust_predictions(bundle: &Path, data: &Path) -> Vec<Value> {
         .output()
         .expect("binary runs");
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    read_jsonl(&out)
+    json_lines(&out)
 }
 
 fn assert_reads_as_its_reference(name: &str) {
-    let bundle: PathBuf = root().join("models").join(name);
+    let bundle = root().join("models").join(name);
     let data = root().join("tests/data/eval_articles.jsonl");
-    let reference = read_jsonl(&root().join(format!("tests/data/reference_{name}.jsonl")));
+    let reference = json_lines(&root().join(format!("tests/data/reference_{name}.jsonl")));
     let ours = rust_predictions(&bundle, &data);
     assert_eq!(ours.len(), reference.len(), "{name}: pairs");
     for (i, (a, b)) in ours.iter().zip(&reference).enumerate() {
