@@ -112,7 +112,8 @@ def export_fp32(model, path, encoder):
     assert exported == names, f"exported graph inputs {exported}, expected {names}"
 
 
-def quantize(fp32_path, out_path, kind, per_channel=False, accuracy_level=0, bits=8, embeddings="row"):
+def quantize(fp32_path, out_path, kind, per_channel=False, accuracy_level=0, bits=8, embeddings="row",
+             eight_bit=None):
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -127,12 +128,21 @@ def quantize(fp32_path, out_path, kind, per_channel=False, accuracy_level=0, bit
 
     # 1) MatMul weights -> MatMulNBits (`bits` 8 or 4). accuracy_level 0: fp32 compute, activations stay
     #    fp32; 4: activations quantized to int8 per row and block of K (still independent of the other rows).
-    cfg = DefaultWeightOnlyQuantConfig(block_size=32, is_symmetric=True, accuracy_level=accuracy_level, bits=bits)
+    #    With bits 4, MatMuls named by the regex `eight_bit` get 8 bits (mixed precision: a 12-layer
+    #    model whose 8-bit file is over 100 MB keeps its most sensitive weights at 8 bits).
     import logging
 
     logging.getLogger("onnxruntime.quantization.matmul_nbits_quantizer").setLevel(logging.WARNING)
-    q = MatMulNBitsQuantizer(onnx.load(str(fp32_path)), algo_config=cfg)
-    q.process()
+    model = onnx.load(str(fp32_path))
+    keep8 = [n.name for n in model.graph.node if n.op_type == "MatMul" and eight_bit and re.search(eight_bit, n.name)]
+    for pass_bits, exclude in ((bits, keep8), (8, [])):
+        cfg = DefaultWeightOnlyQuantConfig(block_size=32, is_symmetric=True, accuracy_level=accuracy_level,
+                                           bits=pass_bits)
+        q = MatMulNBitsQuantizer(model, nodes_to_exclude=exclude, algo_config=cfg)
+        q.process()
+        model = q.model.model
+        if not keep8:
+            break
     if embeddings == "row":
         # 2) embedding tables: int8 with one scale per row (see quantize_embedding_rows).
         quantize_embedding_rows(q.model.model)
@@ -468,6 +478,8 @@ def main(argv=None):
     p.add_argument("--accuracy-level", type=int, default=0, choices=[0, 1, 4],
                    help="MatMulNBits compute for weight_only: 0/1 fp32, 4 int8 (per-row blocks)")
     p.add_argument("--bits", type=int, default=8, choices=[4, 8], help="MatMulNBits weight bits for weight_only")
+    p.add_argument("--eight-bit", metavar="REGEX",
+                   help="weight_only --bits 4: MatMuls whose node name matches keep 8-bit weights")
     p.add_argument("--embeddings", choices=["row", "tensor"], default="row",
                    help="weight_only: int8 embedding tables with a scale per row, or one per table "
                         "(quantize_dynamic; the bundles shipped before per-row scales)")
@@ -505,7 +517,7 @@ def main(argv=None):
         per_row = quantize_per_row(fp32_path, int8_path, args.keep_fp32, args.weight_bits)
     else:
         quantize(fp32_path, int8_path, args.quant, args.per_channel, args.accuracy_level, args.bits,
-                 args.embeddings)
+                 args.embeddings, args.eight_bit)
     print(f"exported + quantized ({args.quant}) in {time.time() - t0:.0f} s: "
           f"fp32 {fp32_path.stat().st_size / 1e6:.1f} MB, int8 {int8_path.stat().st_size / 1e6:.1f} MB", flush=True)
 
@@ -517,6 +529,7 @@ def main(argv=None):
         "quant": args.quant, "per_channel": args.per_channel, "opset": OPSET,
         "accuracy_level": args.accuracy_level if args.quant == "weight_only" else None,
         "bits": args.bits if args.quant == "weight_only" else None,
+        "eight_bit": args.eight_bit if args.quant == "weight_only" else None,
         "embeddings": args.embeddings if args.quant == "weight_only" else "row" if args.quant == "per_row" else None,
         "static": ({"calib_n": args.calib_n, "calib_seed": args.calib_seed, "calib_method": args.calib_method,
                     "ops": args.static_ops, "exclude_attention": args.exclude_attention,

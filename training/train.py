@@ -78,6 +78,9 @@ def parse_args(argv=None):
     p.add_argument("--opeds-oversample", type=int, default=2, help="copies of opeds/train per epoch")
     p.add_argument("--natural-copies", type=int, default=0,
                    help="copies of opeds/natural.jsonl per epoch (minus the held-out fold)")
+    p.add_argument("--contrast-copies", type=int, default=0,
+                   help="extra copies per epoch of the natural pairs of contrast sentences (actors of one "
+                        "sentence with different gold labels): more weight on telling actors apart")
     p.add_argument("--folds", type=int, default=5, help="article-grouped folds of opeds/natural.jsonl")
     p.add_argument("--holdout-fold", type=int, default=-1,
                    help="keep this fold of opeds/natural.jsonl out of training and score it as a dev split")
@@ -100,6 +103,9 @@ def parse_args(argv=None):
                         "says (when the epoch count was chosen by cross-validation, not on dev)")
     p.add_argument("--layers", type=int, default=0, metavar="N",
                    help="keep only the backbone's bottom N encoder layers (0: all)")
+    p.add_argument("--init-from", metavar="CKPT_DIR",
+                   help="start from a fine-tuned checkpoint (e.g. runs/<teacher>/best) instead of the packaged "
+                        "backbone; with --layers N, its bottom N layers and its head")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (smoke test)")
@@ -138,34 +144,58 @@ def load_gold(data_dir, encoder, opeds_copies, log):
     return ids, types, np.concatenate(labels)
 
 
+def init_from_checkpoint(model, ckpt_dir, log):
+    """Load a fine-tuned checkpoint into `model`, dropping the encoder layers it does not have.
+
+    A shallower student initialised from its teacher's own bottom layers starts from what
+    the teacher learnt about the task, not only from the pretrained backbone.
+    """
+    from safetensors.torch import load_file
+
+    keep = len(model.bert.encoder.layer)
+    prefix = "bert.encoder.layer."
+    state = {k: v for k, v in load_file(str(Path(ckpt_dir) / "model.safetensors")).items()
+             if not k.startswith(prefix) or int(k[len(prefix):].split(".")[0]) < keep}
+    model.load_state_dict(state)
+    log(f"initialised from {ckpt_dir} (bottom {keep} encoder layers and the head)")
+
+
 def load_natural(data_dir, encoder, folds, holdout, log):
-    """((ids, types, labels) to train on, {dev name: (ids, types, labels)} held out) from
-    opeds/natural.jsonl: every fold but `holdout` (-1: none) for training."""
-    train, held = ([], [], []), ([], [], [])
+    """((ids, types, labels, contrast) to train on, {dev name: (ids, types, labels)} held out) from
+    opeds/natural.jsonl: every fold but `holdout` (-1: none) for training. `contrast` marks the
+    pairs of contrast sentences: rows whose actors do not all share one gold label."""
+    train, held = ([], [], [], []), ([], [], [])
+    labels_of_row = {}
     for sentence, spans, label, meta in read_examples(Path(data_dir) / NATURAL):
+        labels_of_row.setdefault(meta["line"], set()).add(label)
         part = held if article_fold(meta["article"], folds) == holdout else train
         i, t = encoder.encode(sentence, spans)
         part[0].append(i)
         part[1].append(t)
         part[2].append(label)
-    train = (train[0], train[1], np.array(train[2], dtype=np.int64))
-    log(f"{NATURAL}: {len(train[0])} training pairs, labels {np.bincount(train[2], minlength=3).tolist()}; "
-        f"fold {holdout} of {folds} held out: {len(held[0])} pairs")
+        if part is train:
+            train[3].append(meta["line"])
+    contrast = np.array([len(labels_of_row[line]) > 1 for line in train[3]], dtype=bool)
+    train = (train[0], train[1], np.array(train[2], dtype=np.int64), contrast)
+    log(f"{NATURAL}: {len(train[0])} training pairs ({int(contrast.sum())} of contrast sentences), labels "
+        f"{np.bincount(train[2], minlength=3).tolist()}; fold {holdout} of {folds} held out: {len(held[0])} pairs")
     dev = {f"{HELD_OUT_PREFIX}{holdout}": (held[0], held[1], np.array(held[2], dtype=np.int64))} if holdout >= 0 else {}
     return train, dev
 
 
-def add_natural(data, natural, copies, has_soft):
-    """Append `copies` of the natural pairs to the training lists; with soft labels they carry
-    NaN teacher logits, which the loss reads as "gold cross-entropy only"."""
+def add_natural(data, natural, copies, has_soft, contrast_copies=0):
+    """Append `copies` of the natural pairs, and `contrast_copies` more of those of contrast
+    sentences, to the training lists; with soft labels they carry NaN teacher logits, which
+    the loss reads as "gold cross-entropy only"."""
     ids, types, labels, soft = data
-    n_ids, n_types, n_labels = natural
-    for _ in range(copies):
-        ids += n_ids
-        types += n_types
-        labels = np.concatenate([labels, n_labels])
+    n_ids, n_types, n_labels, contrast = natural
+    rows = [np.arange(len(n_ids))] * copies + [np.flatnonzero(contrast)] * contrast_copies
+    for picked in rows:
+        ids += [n_ids[k] for k in picked]
+        types += [n_types[k] for k in picked]
+        labels = np.concatenate([labels, n_labels[picked]])
         if has_soft:
-            soft = np.concatenate([soft, np.full((len(n_ids), 3), np.nan, dtype=np.float32)])
+            soft = np.concatenate([soft, np.full((len(picked), 3), np.nan, dtype=np.float32)])
     return ids, types, labels, soft
 
 
@@ -384,7 +414,7 @@ def main(argv=None):
         if args.distill:
             check_not_held_out(args.distill, held_out, encoder)
         ids, types, labels, soft = add_natural((ids, types, labels, soft), natural, args.natural_copies,
-                                               soft is not None)
+                                               soft is not None, args.contrast_copies)
         dev.update(held_out)
     lengths = np.array([len(i) for i in ids])
     if args.eval_limit:
@@ -392,6 +422,8 @@ def main(argv=None):
     log(f"train pairs {len(ids)}; dev pairs " + ", ".join(f"{k} {len(v[2])}" for k, v in dev.items()))
 
     model = build_model(tok, dropout=args.dropout, layers=args.layers)
+    if args.init_from:
+        init_from_checkpoint(model, args.init_from, log)
     if not args.train_vocab:
         freeze_vocab(model, N_BASE_VOCAB if backbone_of(tok) == "minilm" else MPNET_BASE_VOCAB)
     no_decay = ("bias", "LayerNorm.weight", "layernorm.weight", "norm.weight")

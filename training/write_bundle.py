@@ -95,6 +95,7 @@ def main(argv=None):
         "train_minutes": round(summary["train_minutes"], 1),
         "quantization": {"kind": export["quant"], "per_channel": export["per_channel"],
                          "accuracy_level": export.get("accuracy_level"), "opset": export["opset"],
+                         "bits": export.get("bits"), "eight_bit": export.get("eight_bit"),
                          "padding_max_abs_diff": export["padding_max_abs_diff"]["int8"]}
                         | per_row_record(export),
     }
@@ -184,6 +185,14 @@ def special_tokens(tok, backbone, export):
 def bundle_name(out, backbone):
     """models/stance-base -> stance-base; a run's own bundle dir (runs/<name>/bundle) gets its tier's name."""
     return out.resolve().name if out.resolve().name.startswith("stance-") else TIER_NAMES[backbone]
+
+
+def short_training_text(training):
+    """A line for the known limits when the model saw its data only once: not trained to convergence."""
+    if training["epochs"] > 1:
+        return ""
+    return (f"- Trained for one epoch with one seed ({training['seed']}): what fits two CPU cores in a working day, "
+            "not a converged model; more epochs and seeds may read op-eds better.\n")
 
 
 def quantized_precision(export):
@@ -443,8 +452,9 @@ def model_card(config, export, calib, size, backbone, markers, shapes):
     bit_identity = (export.get("bit_identity") or {}).get("int8") or {}
     quant = {
         "weight_only": ("int8" if bits == 8 else f"{bits}-bit") + " weights: every MatMul with a weight is a "
-                       f"`com.microsoft.MatMulNBits` ({bits} bits, "
-                       "symmetric, blocks of 32, "
+                       f"`com.microsoft.MatMulNBits` ({bits} bits"
+                       + (f", 8 bits where the node name matches `{export['eight_bit']}`" if export.get("eight_bit") else "")
+                       + ", symmetric, blocks of 32, "
                        + ("fp32 compute" if not export.get("accuracy_level") else
                           f"accuracy_level {export['accuracy_level']}: activations quantized per row and block")
                        + ") and the embedding tables are int8 "
@@ -530,7 +540,7 @@ which runs {"the teacher and its soft labels (below), then " if t.get("distillat
 then `export.py`, `calibrate.py`, `write_bundle.py` and `evaluate.py` (see `training/README.md`).
 AdamW (backbone lr {t['lr']}, head lr {t['head_lr']}, weight decay {t['weight_decay']}), linear warmup
 {t['warmup']:.0%} then linear decay, batches of {t['batch_size']} bucketed by length with dynamic padding,
-dropout {t['dropout']}, {t['epochs']} epochs, seed {t['seed']}; {vocab}. {kept_text(t)}
+dropout {t['dropout']}, {t['epochs']} epoch{'s' if t['epochs'] != 1 else ''}, seed {t['seed']}; {vocab}. {kept_text(t)}
 Training took {t['train_minutes']} min on 2 CPU cores{" (the ingredients together)" if t.get("soup") else ""}.
 {distillation_text(t)}{soup_text(t)}
 {held_out_text(m, precision)}
@@ -577,7 +587,7 @@ sentences are noisy; per-actor means over hundreds of sentences are the intended
   evaluate a third party are hard cases for a sentence-level model like this one.
 - Sentences longer than {config['input_format']['max_length']} tokens are seen through a window around the first mention.
 - Dev metrics above are on the splits used for selection; no independent test result is reported here.
-"""
+{short_training_text(t)}"""
 
 
 if __name__ == "__main__":
