@@ -231,7 +231,7 @@ pub enum EmbeddedModel {
     /// stance-mini: MiniLM-L6, int8, 24 MB; fast. Embedded by default.
     #[default]
     Mini,
-    /// stance-base: all-mpnet-base-v2, 4-bit weights; about twelve times
+    /// stance-base: all-mpnet-base-v2, 4-bit weights; about six times
     /// slower and more accurate. Embedded with the `embedded-base` feature.
     Base,
 }

@@ -50,3 +50,8 @@ fn assert_reads_as_its_reference(name: &str) {
 fn stance_mini_reads_as_in_the_python_pipeline() {
     assert_reads_as_its_reference("stance-mini");
 }
+
+#[test]
+fn stance_base_reads_as_in_the_python_pipeline() {
+    assert_reads_as_its_reference("stance-base");
+}
