@@ -6,9 +6,8 @@
 #   PYTHON=/work/venv/bin/python bash training/base.sh                      # -> runs/mpnet-f0/bundle
 #   PYTHON=/work/venv/bin/python BUNDLE=../models/stance-base bash training/base.sh
 #
-# 1. training (skipped when runs/$NAME/best/ exists): the teacher of mpnet_natural.sh, one epoch
-#    of 706 steps, 70 min to 3 h on two cores by CPU; it saves its state every 100 steps and
-#    running the script again resumes where it stopped;
+# 1. training (mpnet_teacher.sh; skipped when runs/$NAME/best/ exists): the teacher of
+#    mpnet_natural.sh, one epoch, 70 min to 3 h on two cores; running the script again resumes it;
 # 2. export.py --bits 4, calibrate.py, write_bundle.py;
 # 3. the held-out fold scored through the bundle (folds.py, evaluate.py) and recorded in the
 #    model card. It reports; nothing is chosen on it.
@@ -25,13 +24,7 @@ RUN=runs/$NAME
 BUNDLE=${BUNDLE:-$RUN/bundle}
 export OMP_NUM_THREADS=$THREADS OMP_WAIT_POLICY=PASSIVE TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1
 
-if [ ! -f "$RUN/best/model.safetensors" ]; then
-  PYTHON=$PYTHON bash fetch_teacher.sh
-  "$PYTHON" make_tokenizer.py "$RUN/tokenizer.json" --backbone mpnet
-  "$PYTHON" train.py --name "$NAME" --tokenizer "$RUN/tokenizer.json" --data-dir "$DATA_DIR" \
-    --threads "$THREADS" --lr 4e-5 --epochs 1 --natural-copies 1 --holdout-fold "$HOLDOUT" \
-    --checkpoint-every 100 --resume
-fi
+PYTHON=$PYTHON NAME=$NAME HOLDOUT=$HOLDOUT DATA_DIR=$DATA_DIR THREADS=$THREADS bash mpnet_teacher.sh
 # 4-bit weights move 2-3% of dev labels (near-ties both ways) and keep macro-F1; 8 bits for the
 # attention projections (--eight-bit attention, 92 MB) did not do better (EXPERIMENTS.md).
 "$PYTHON" export.py --run "$RUN" --tokenizer "$RUN/tokenizer.json" --data-dir "$DATA_DIR" --threads "$THREADS" \

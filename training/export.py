@@ -133,16 +133,19 @@ def quantize(fp32_path, out_path, kind, per_channel=False, accuracy_level=0, bit
     import logging
 
     logging.getLogger("onnxruntime.quantization.matmul_nbits_quantizer").setLevel(logging.WARNING)
-    model = onnx.load(str(fp32_path))
-    keep8 = [n.name for n in model.graph.node if n.op_type == "MatMul" and eight_bit and re.search(eight_bit, n.name)]
-    for pass_bits, exclude in ((bits, keep8), (8, [])):
+    def matmul_nbits(model, pass_bits, exclude=()):
         cfg = DefaultWeightOnlyQuantConfig(block_size=32, is_symmetric=True, accuracy_level=accuracy_level,
                                            bits=pass_bits)
-        q = MatMulNBitsQuantizer(model, nodes_to_exclude=exclude, algo_config=cfg)
+        q = MatMulNBitsQuantizer(model, nodes_to_exclude=list(exclude), algo_config=cfg)
         q.process()
-        model = q.model.model
-        if not keep8:
-            break
+        return q
+
+    model = onnx.load(str(fp32_path))
+    keep8 = [n.name for n in model.graph.node if n.op_type == "MatMul" and re.search(eight_bit, n.name)] \
+        if eight_bit else []
+    q = matmul_nbits(model, bits, exclude=keep8)
+    if keep8:
+        q = matmul_nbits(q.model.model, 8)
     if embeddings == "row":
         # 2) embedding tables: int8 with one scale per row (see quantize_embedding_rows).
         quantize_embedding_rows(q.model.model)

@@ -3,11 +3,10 @@
 #
 #   PYTHON=/work/venv/bin/python HOLDOUT=0 bash training/mpnet_natural.sh
 #
-# 1. the teacher: all-mpnet-base-v2 (fetch_teacher.sh) fine-tuned for one epoch on NewsMTSC
-#    train, op-ed train x2 and op-ed natural minus fold $HOLDOUT (runs/$TEACHER; skipped when
-#    runs/$TEACHER/best/ exists). One epoch of 706 steps takes 1-3 hours on two cores (4-15 s
-#    per step, by CPU); it saves its state every 20 steps, and running the script again
-#    resumes where it stopped. The held-out fold is scored after it, never used to choose;
+# 1. the teacher (mpnet_teacher.sh, runs/$TEACHER; skipped when runs/$TEACHER/best/ exists):
+#    all-mpnet-base-v2 fine-tuned for one epoch on NewsMTSC train, op-ed train x2 and op-ed
+#    natural minus fold $HOLDOUT, 1-3 hours on two cores; running the script again resumes it.
+#    The held-out fold is scored after it, never used to choose;
 # 2. its logits on the same training pairs, natural ones included (teacher_logits.py
 #    --natural-holdout-fold $HOLDOUT; skipped when runs/$TEACHER/soft_labels.jsonl exists):
 #    unlike the previous stance-mini, this teacher has seen the natural distribution, so the
@@ -32,12 +31,7 @@ export COMMAND="${COMMAND:-HOLDOUT=$HOLDOUT bash training/mpnet_natural.sh}"
 export OMP_NUM_THREADS=$THREADS OMP_WAIT_POLICY=PASSIVE TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1
 
 teacher=runs/$TEACHER
-if [ ! -f "$teacher/best/model.safetensors" ]; then
-  PYTHON=$PYTHON bash fetch_teacher.sh
-  "$PYTHON" make_tokenizer.py "$teacher/tokenizer.json" --backbone mpnet
-  "$PYTHON" train.py --name "$TEACHER" --tokenizer "$teacher/tokenizer.json" --data-dir "$DATA_DIR" \
-    --threads "$THREADS" --lr 4e-5 --epochs 1 --natural-copies 1 --holdout-fold "$HOLDOUT" --checkpoint-every 20 --resume
-fi
+PYTHON=$PYTHON NAME=$TEACHER HOLDOUT=$HOLDOUT DATA_DIR=$DATA_DIR THREADS=$THREADS bash mpnet_teacher.sh
 if [ ! -f "$teacher/soft_labels.jsonl" ]; then
   "$PYTHON" teacher_logits.py --run "$teacher" --natural-holdout-fold "$HOLDOUT" --data-dir "$DATA_DIR" \
     --threads "$THREADS"

@@ -167,10 +167,19 @@ def keep_bottom_layers(bert, layers):
     bert.config.num_hidden_layers = layers
 
 
+ENCODER_LAYER_PREFIX = "bert.encoder.layer."
+
+
+def encoder_layer_of(key):
+    """The encoder layer a state-dict key belongs to, or None for a key outside the layers."""
+    if not key.startswith(ENCODER_LAYER_PREFIX):
+        return None
+    return int(key[len(ENCODER_LAYER_PREFIX):].split(".")[0])
+
+
 def encoder_layers_in(state):
     """How many encoder layers a saved state holds (a checkpoint says its own depth)."""
-    prefix = "bert.encoder.layer."
-    return 1 + max(int(k[len(prefix):].split(".")[0]) for k in state if k.startswith(prefix))
+    return 1 + max(layer for layer in map(encoder_layer_of, state) if layer is not None)
 
 
 def load_checkpoint(ckpt_dir, tokenizer, attn_implementation="eager"):

@@ -48,6 +48,7 @@ from stance_model import (
     build_model,
     command_line,
     encode_file,
+    encoder_layer_of,
     freeze_vocab,
     merged_state_dict,
     load_dev,
@@ -153,9 +154,8 @@ def init_from_checkpoint(model, ckpt_dir, log):
     from safetensors.torch import load_file
 
     keep = len(model.bert.encoder.layer)
-    prefix = "bert.encoder.layer."
     state = {k: v for k, v in load_file(str(Path(ckpt_dir) / "model.safetensors")).items()
-             if not k.startswith(prefix) or int(k[len(prefix):].split(".")[0]) < keep}
+             if (encoder_layer_of(k) or 0) < keep}
     model.load_state_dict(state)
     log(f"initialised from {ckpt_dir} (bottom {keep} encoder layers and the head)")
 
