@@ -53,9 +53,11 @@ fn targets(docs: &[Document], finder: &MentionFinder) -> Vec<TargetedSentence> {
             actors.dedup();
             for actor in actors {
                 let spans = mentions.iter().filter(|m| m.actor == actor).map(|m| m.span).collect();
+                let others = mentions.iter().filter(|m| m.actor != actor).map(|m| m.span).collect();
                 out.push(TargetedSentence {
                     text: sentence.to_string(),
                     spans,
+                    others,
                 });
             }
         }

@@ -194,6 +194,9 @@ pub struct TargetedSentence {
     pub text: String,
     /// Byte spans of the target's mentions in `text`.
     pub spans: Vec<Span>,
+    /// Byte spans of other actors' mentions in `text`. Only a model trained to
+    /// see them (its input format names other-actor markers) reads them.
+    pub others: Vec<Span>,
 }
 
 /// What an analyzer runs on, for reports and run metadata.
@@ -367,6 +370,8 @@ fn default_limits(device: Device) -> BatchLimits {
 pub struct Analyzer {
     actors: ActorSet,
     finder: MentionFinder,
+    /// Set when the model reads the other actors of a sentence.
+    others: Option<OtherActors>,
     encoder: Encoder,
     backend: Box<dyn Backend>,
     scorer: Scorer,
@@ -420,6 +425,34 @@ struct Pair {
 struct Prepared {
     sentences: Vec<Span>,
     mentions: Vec<Vec<crate::mention::Mention>>,
+    /// Per sentence, the mentions of every known actor (`OtherActors`); empty
+    /// when the model does not read other actors.
+    others: Vec<Vec<crate::mention::Mention>>,
+}
+
+/// Every actor the library knows (built-in and the analyzer's own), found in a
+/// sentence so that a model trained to see the *other* actors of a sentence
+/// gets them marked, whichever actors the user asked to score.
+struct OtherActors {
+    actors: ActorSet,
+    finder: MentionFinder,
+}
+
+impl OtherActors {
+    fn new(scored: &ActorSet) -> Result<OtherActors> {
+        let actors = ActorSet::builtin().extend(scored.clone());
+        let finder = MentionFinder::new(&actors)?;
+        Ok(OtherActors { actors, finder })
+    }
+
+    /// The spans of mentions in `found` of actors other than `target_id`.
+    fn spans_besides(&self, found: &[crate::mention::Mention], target_id: &str) -> Vec<Span> {
+        found
+            .iter()
+            .filter(|m| self.actors.get(m.actor).is_some_and(|a| a.id != target_id))
+            .map(|m| m.span)
+            .collect()
+    }
 }
 
 impl Analyzer {
@@ -453,9 +486,11 @@ impl Analyzer {
             max_length: config.input_format.max_length,
             actors: actors.actors().iter().map(|a| a.id.clone()).collect(),
         };
+        let encoder = Encoder::new(&bundle.tokenizer_json, config, &bundle.origin)?;
         Ok(Analyzer {
             finder: MentionFinder::new(&actors)?,
-            encoder: Encoder::new(&bundle.tokenizer_json, config, &bundle.origin)?,
+            others: encoder.marks_others().then(|| OtherActors::new(&actors)).transpose()?,
+            encoder,
             scorer: Scorer {
                 order,
                 temperature: config.temperature,
@@ -517,6 +552,7 @@ impl Analyzer {
                 Ok(Prepared {
                     sentences: vec![span],
                     mentions: vec![self.finder.find(s)],
+                    others: vec![self.other_mentions(s)],
                 })
             })
             .collect();
@@ -538,7 +574,7 @@ impl Analyzer {
     pub fn score_targets(&self, targets: &[TargetedSentence]) -> Result<Vec<Stance>> {
         let encoded: Vec<Encoded> = targets
             .par_iter()
-            .map(|t| self.encoder.encode(&t.text, &t.spans))
+            .map(|t| self.encoder.encode(&t.text, &t.spans, &t.others))
             .collect::<Result<_>>()?;
         let scored = self.infer(&encoded);
         scored.into_iter().collect()
@@ -598,7 +634,7 @@ impl Analyzer {
     pub fn bench_encode(&self, targets: &[TargetedSentence]) -> Result<EncodedPairs> {
         let encoded = targets
             .par_iter()
-            .map(|t| self.encoder.encode(&t.text, &t.spans))
+            .map(|t| self.encoder.encode(&t.text, &t.spans, &t.others))
             .collect::<Result<_>>()?;
         Ok(EncodedPairs(encoded))
     }
@@ -615,7 +651,20 @@ impl Analyzer {
         }
         let sentences = split_sentences(&doc.text);
         let mentions = sentences.iter().map(|s| self.finder.find(s.slice(&doc.text))).collect();
-        Ok(Prepared { sentences, mentions })
+        let others = sentences
+            .iter()
+            .map(|s| self.other_mentions(s.slice(&doc.text)))
+            .collect();
+        Ok(Prepared {
+            sentences,
+            mentions,
+            others,
+        })
+    }
+
+    /// Every known actor's mentions in `sentence`, when the model reads other actors.
+    fn other_mentions(&self, sentence: &str) -> Vec<crate::mention::Mention> {
+        self.others.as_ref().map_or_else(Vec::new, |o| o.finder.find(sentence))
     }
 
     fn score_prepared(
@@ -678,7 +727,11 @@ impl Analyzer {
             .filter(|m| m.actor == pair.actor)
             .map(|m| m.span)
             .collect();
-        self.encoder.encode(text, &spans).map_err(|e| match e {
+        let others = match &self.others {
+            Some(o) => o.spans_besides(&prep.others[pair.sentence], &self.actors.actors()[pair.actor].id),
+            None => Vec::new(),
+        };
+        self.encoder.encode(text, &spans, &others).map_err(|e| match e {
             Error::Tokenizer { message, .. } => Error::Tokenizer {
                 context: format!("document {:?}, sentence {}", docs[pair.doc].id, pair.sentence),
                 message,
@@ -847,5 +900,29 @@ impl CharOffsets {
     /// Character offset in the document of byte `offset` within `sentence_text`.
     fn at(&self, sentence: usize, sentence_text: &str, offset: usize) -> usize {
         self.sentence_start(sentence) + sentence_text.get(..offset).map_or(0, |s| s.chars().count())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn other_actors_include_built_in_ones_the_user_did_not_select() {
+        let others = OtherActors::new(&ActorSet::default()).unwrap();
+        let sentence = "Pakistan blamed India, while Washington and India's neighbours watched.";
+        let found = others.finder.find(sentence);
+        let besides_india: Vec<&str> = others
+            .spans_besides(&found, "india")
+            .iter()
+            .map(|s| s.slice(sentence))
+            .collect();
+        assert_eq!(besides_india, ["Pakistan", "Washington"]);
+        let besides_us: Vec<&str> = others
+            .spans_besides(&found, "us")
+            .iter()
+            .map(|s| s.slice(sentence))
+            .collect();
+        assert_eq!(besides_us, ["Pakistan", "India", "India"]);
     }
 }

@@ -8,6 +8,11 @@
 //! 3. if A does not fit, keep the window of A that starts a quarter of the
 //!    budget before the first marker, so the target stays in view;
 //! 4. `[CLS] A [SEP] B [SEP]`, token type 0 up to the first `[SEP]`, 1 after.
+//!
+//! A model trained to see the sentence's other actors (its format names
+//! `other_open`/`other_close`) also gets their mentions wrapped in step 1:
+//! `... [TGT]Beijing[/TGT] and [OTH]Delhi[/OTH] ...`; those overlapping a
+//! target mention are left unmarked.
 
 use tokenizers::Tokenizer;
 
@@ -43,6 +48,8 @@ pub(crate) struct Encoder {
     tokenizer: Tokenizer,
     marker_open: String,
     marker_close: String,
+    /// (open, close) for other actors' mentions, when the model reads them.
+    other_markers: Option<(String, String)>,
     open_id: i64,
     cls: i64,
     sep: i64,
@@ -61,10 +68,12 @@ impl Encoder {
                 format!("marker token {:?} is not in the vocabulary", fmt.marker_open),
             )
         })?;
+        let other_markers = other_markers(&tokenizer, fmt, origin)?;
         Ok(Encoder {
             tokenizer,
             marker_open: fmt.marker_open.clone(),
             marker_close: fmt.marker_close.clone(),
+            other_markers,
             open_id: i64::from(open_id),
             cls: i64::from(config.tokens.cls),
             sep: i64::from(config.tokens.sep),
@@ -73,12 +82,22 @@ impl Encoder {
         })
     }
 
-    /// Encodes `sentence` with the target at `spans` (byte offsets into `sentence`).
-    pub fn encode(&self, sentence: &str, spans: &[Span]) -> Result<Encoded> {
+    /// Whether the model reads other actors' mentions (marked), so callers pass them.
+    pub fn marks_others(&self) -> bool {
+        self.other_markers.is_some()
+    }
+
+    /// Encodes `sentence` with the target at `spans` and the other actors' mentions
+    /// at `others` (byte offsets into `sentence`; ignored unless the model reads them).
+    pub fn encode(&self, sentence: &str, spans: &[Span], others: &[Span]) -> Result<Encoded> {
         let spans = clean_spans(sentence, spans)?;
-        let (sentence, spans) = cut_long_sentence(sentence, &spans);
+        let others = match self.other_markers {
+            Some(_) => clean_others(sentence, others, &spans)?,
+            None => Vec::new(),
+        };
+        let (sentence, spans, others) = cut_long_sentence(sentence, &spans, &others);
         let first = spans[0];
-        let mut a = self.token_ids(&self.mark(sentence, &spans))?;
+        let mut a = self.token_ids(&self.mark(sentence, &spans, &others))?;
         let mut b = self.token_ids(first.slice(sentence))?;
         b.truncate(self.max_target_tokens);
         let budget = self.max_length - 3 - b.len();
@@ -103,15 +122,23 @@ impl Encoder {
         })
     }
 
-    fn mark(&self, sentence: &str, spans: &[Span]) -> String {
-        let extra = spans.len() * (self.marker_open.len() + self.marker_close.len());
+    /// The sentence with markers around the target's and the others' spans (all
+    /// sorted and disjoint together, as `clean_others` leaves them).
+    fn mark(&self, sentence: &str, spans: &[Span], others: &[Span]) -> String {
+        let target = (self.marker_open.as_str(), self.marker_close.as_str());
+        let mut tagged: Vec<(Span, (&str, &str))> = spans.iter().map(|&s| (s, target)).collect();
+        if let Some((open, close)) = &self.other_markers {
+            tagged.extend(others.iter().map(|&s| (s, (open.as_str(), close.as_str()))));
+        }
+        tagged.sort_unstable_by_key(|(span, _)| *span);
+        let extra: usize = tagged.iter().map(|(_, (open, close))| open.len() + close.len()).sum();
         let mut out = String::with_capacity(sentence.len() + extra);
         let mut pos = 0;
-        for span in spans {
+        for (span, (open, close)) in tagged {
             out.push_str(&sentence[pos..span.start]);
-            out.push_str(&self.marker_open);
-            out.push_str(&sentence[span.start..span.end]);
-            out.push_str(&self.marker_close);
+            out.push_str(open);
+            out.push_str(span.slice(sentence));
+            out.push_str(close);
             pos = span.end;
         }
         out.push_str(&sentence[pos..]);
@@ -128,8 +155,48 @@ impl Encoder {
     }
 }
 
+/// The other-actor markers of a format that has them, checked against the vocabulary.
+fn other_markers(
+    tokenizer: &Tokenizer,
+    fmt: &crate::model::InputFormat,
+    origin: &std::path::Path,
+) -> Result<Option<(String, String)>> {
+    let Some((open, close)) = fmt.other_markers() else {
+        return Ok(None);
+    };
+    for marker in [open, close] {
+        if tokenizer.token_to_id(marker).is_none() {
+            return Err(Error::model(
+                origin.join("tokenizer.json"),
+                format!("marker token {marker:?} is not in the vocabulary"),
+            ));
+        }
+    }
+    Ok(Some((open.to_string(), close.to_string())))
+}
+
 /// Sorted, non-empty, non-overlapping spans on char boundaries (the first of two overlapping wins).
 fn clean_spans(sentence: &str, spans: &[Span]) -> Result<Vec<Span>> {
+    let kept = disjoint_spans(sentence, spans)?;
+    if kept.is_empty() {
+        return Err(Error::input(
+            format!("sentence {:?}", truncate_for_message(sentence)),
+            None,
+            "no non-empty target span to score",
+        ));
+    }
+    Ok(kept)
+}
+
+/// The other actors' spans, cleaned like the target's, without those that overlap a target span.
+fn clean_others(sentence: &str, others: &[Span], target: &[Span]) -> Result<Vec<Span>> {
+    let mut kept = disjoint_spans(sentence, others)?;
+    kept.retain(|o| !target.iter().any(|t| o.start < t.end && t.start < o.end));
+    Ok(kept)
+}
+
+/// Sorted, non-empty, non-overlapping spans on char boundaries (the first of two overlapping wins).
+fn disjoint_spans(sentence: &str, spans: &[Span]) -> Result<Vec<Span>> {
     let mut sorted: Vec<Span> = spans.to_vec();
     sorted.sort_unstable();
     sorted.dedup();
@@ -152,21 +219,14 @@ fn clean_spans(sentence: &str, spans: &[Span]) -> Result<Vec<Span>> {
         }
         kept.push(span);
     }
-    if kept.is_empty() {
-        return Err(Error::input(
-            format!("sentence {:?}", truncate_for_message(sentence)),
-            None,
-            "no non-empty target span to score",
-        ));
-    }
     Ok(kept)
 }
 
 /// For very long sentences, the byte window around the first mention (on char
-/// boundaries) and the spans shifted into it.
-fn cut_long_sentence<'a>(sentence: &'a str, spans: &[Span]) -> (&'a str, Vec<Span>) {
+/// boundaries) and the target's and others' spans shifted into it.
+fn cut_long_sentence<'a>(sentence: &'a str, spans: &[Span], others: &[Span]) -> (&'a str, Vec<Span>, Vec<Span>) {
     if sentence.len() <= LONG_SENTENCE_BYTES {
-        return (sentence, spans.to_vec());
+        return (sentence, spans.to_vec(), others.to_vec());
     }
     let first = spans[0];
     let mut start = first.start.saturating_sub(WINDOW_BEFORE_BYTES);
@@ -177,12 +237,14 @@ fn cut_long_sentence<'a>(sentence: &'a str, spans: &[Span]) -> (&'a str, Vec<Spa
     while !sentence.is_char_boundary(end) {
         end += 1;
     }
-    let shifted = spans
-        .iter()
-        .filter(|s| s.start >= start && s.end <= end)
-        .map(|s| Span::new(s.start - start, s.end - start))
-        .collect();
-    (&sentence[start..end], shifted)
+    let shift = |spans: &[Span]| -> Vec<Span> {
+        spans
+            .iter()
+            .filter(|s| s.start >= start && s.end <= end)
+            .map(|s| Span::new(s.start - start, s.end - start))
+            .collect()
+    };
+    (&sentence[start..end], shift(spans), shift(others))
 }
 
 fn truncate_for_message(text: &str) -> String {
@@ -219,7 +281,7 @@ mod tests {
         let filler = "word ".repeat(5_000);
         let s = format!("{filler}China acted.{filler}");
         let at = filler.len();
-        let (cut, spans) = cut_long_sentence(&s, &[Span::new(at, at + 5)]);
+        let (cut, spans, _) = cut_long_sentence(&s, &[Span::new(at, at + 5)], &[]);
         assert!(cut.len() < s.len());
         assert_eq!(spans[0].slice(cut), "China");
     }
@@ -235,6 +297,8 @@ mod parity {
     struct Case {
         sentence: String,
         spans: Vec<(usize, usize)>,
+        #[serde(default)]
+        others: Vec<(usize, usize)>,
         input_ids: Vec<i64>,
         token_type_ids: Vec<i64>,
     }
@@ -261,11 +325,35 @@ mod parity {
         );
     }
 
+    /// A model that also reads the other actors' mentions: MiniLM's tokenizer with
+    /// `[OTH]`/`[/OTH]` added, as `make_tokenizer.py --other-markers` adds them.
+    #[test]
+    fn rust_and_python_encode_identically_with_other_actors_marked() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut bundle = crate::model::ModelBundle::from_dir(&root.join("tests/data/tiny-model")).unwrap();
+        let mut tokenizer = Tokenizer::from_bytes(&bundle.tokenizer_json).unwrap();
+        let markers = ["[OTH]", "[/OTH]"];
+        tokenizer
+            .add_special_tokens(markers.map(|m| tokenizers::AddedToken::from(m, true)))
+            .unwrap();
+        let fmt = &mut bundle.config.input_format;
+        (fmt.other_open, fmt.other_close) = (Some(markers[0].into()), Some(markers[1].into()));
+        let json = tokenizer.to_string(false).unwrap();
+        let encoder = Encoder::new(json.as_bytes(), &bundle.config, &bundle.origin).unwrap();
+        assert!(encoder.marks_others());
+        check_cases(&encoder, &root.join("tests/data/encoding_parity_others.jsonl"), 10);
+    }
+
     fn check_fixture(bundle: &str, fixture: &str) {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let bundle = crate::model::ModelBundle::from_dir(&root.join(bundle)).unwrap();
         let encoder = Encoder::new(&bundle.tokenizer_json, &bundle.config, &bundle.origin).unwrap();
-        let fixture = std::fs::read_to_string(root.join(fixture)).unwrap();
+        assert!(!encoder.marks_others());
+        check_cases(&encoder, &root.join(fixture), 20);
+    }
+
+    fn check_cases(encoder: &Encoder, fixture: &Path, min_cases: usize) {
+        let fixture = std::fs::read_to_string(fixture).unwrap();
         let mut cases = 0;
         for line in fixture.lines().filter(|l| !l.trim().is_empty()) {
             let case: Case = serde_json::from_str(line).unwrap();
@@ -274,7 +362,12 @@ mod parity {
                 .iter()
                 .map(|&(a, b)| Span::new(byte_offset(&case.sentence, a), byte_offset(&case.sentence, b)))
                 .collect();
-            let encoded = encoder.encode(&case.sentence, &spans).unwrap();
+            let others: Vec<Span> = case
+                .others
+                .iter()
+                .map(|&(a, b)| Span::new(byte_offset(&case.sentence, a), byte_offset(&case.sentence, b)))
+                .collect();
+            let encoded = encoder.encode(&case.sentence, &spans, &others).unwrap();
             assert_eq!(encoded.ids, case.input_ids, "ids differ for {:?}", case.sentence);
             assert_eq!(
                 encoded.type_ids, case.token_type_ids,
@@ -283,6 +376,6 @@ mod parity {
             );
             cases += 1;
         }
-        assert!(cases >= 10, "fixture has only {cases} cases");
+        assert!(cases >= min_cases, "fixture has only {cases} cases");
     }
 }

@@ -130,14 +130,35 @@ pub fn parse_newsmtsc(reader: impl BufRead, origin: &str) -> Result<Vec<Example>
         }
         let row: Row = serde_json::from_str(&line)
             .map_err(|e| Error::input(origin, Some(number), format!("malformed JSON: {e}")))?;
+        let spans_of = row
+            .targets
+            .iter()
+            .map(|t| target_spans(&row.sentence_normalized, t, origin, number))
+            .collect::<Result<Vec<_>>>()?;
         for (target_index, target) in row.targets.iter().enumerate() {
-            examples.push(example(&row, target, target_index, origin, number)?);
+            // A pair's other actors are the row's other annotated targets: the model
+            // formats that mark them read them (as training/stance_format.py does).
+            let others = spans_of
+                .iter()
+                .enumerate()
+                .filter(|&(k, _)| k != target_index)
+                .flat_map(|(_, spans)| spans.iter().copied())
+                .collect();
+            let spans = spans_of[target_index].clone();
+            examples.push(example(&row, target, target_index, (spans, others), origin, number)?);
         }
     }
     Ok(examples)
 }
 
-fn example(row: &Row, target: &Target, target_index: usize, origin: &str, line: usize) -> Result<Example> {
+fn example(
+    row: &Row,
+    target: &Target,
+    target_index: usize,
+    (spans, others): (Vec<Span>, Vec<Span>),
+    origin: &str,
+    line: usize,
+) -> Result<Example> {
     let sentence = &row.sentence_normalized;
     let gold = match target.polarity {
         p if (p - 2.0).abs() < 1e-9 => Label::Unfavorable,
@@ -151,17 +172,6 @@ fn example(row: &Row, target: &Target, target_index: usize, origin: &str, line: 
             ))
         }
     };
-    let chars = std::iter::once((target.from, target.to)).chain(target.further_mentions.iter().map(|m| (m.from, m.to)));
-    let spans = chars
-        .map(|(from, to)| char_span_to_bytes(sentence, from, to))
-        .collect::<Option<Vec<Span>>>()
-        .ok_or_else(|| {
-            Error::input(
-                origin,
-                Some(line),
-                format!("target offsets {}..{} are outside the sentence", target.from, target.to),
-            )
-        })?;
     let actor = match (&target.actor, &target.mention) {
         (Some(actor), _) => actor.clone(),
         (None, Some(mention)) => mention.clone(),
@@ -172,6 +182,7 @@ fn example(row: &Row, target: &Target, target_index: usize, origin: &str, line: 
         target: TargetedSentence {
             text: sentence.clone(),
             spans,
+            others,
         },
         gold,
         line,
@@ -184,6 +195,21 @@ fn example(row: &Row, target: &Target, target_index: usize, origin: &str, line: 
         actor,
         article: row.source_url.clone().or_else(|| row.primary_gid.clone()),
     })
+}
+
+/// Byte spans of a target's first and further mentions.
+fn target_spans(sentence: &str, target: &Target, origin: &str, line: usize) -> Result<Vec<Span>> {
+    let chars = std::iter::once((target.from, target.to)).chain(target.further_mentions.iter().map(|m| (m.from, m.to)));
+    chars
+        .map(|(from, to)| char_span_to_bytes(sentence, from, to))
+        .collect::<Option<Vec<Span>>>()
+        .ok_or_else(|| {
+            Error::input(
+                origin,
+                Some(line),
+                format!("target offsets {}..{} are outside the sentence", target.from, target.to),
+            )
+        })
 }
 
 /// Byte span of the characters `from..to`; `None` if out of range or reversed.

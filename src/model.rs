@@ -14,7 +14,12 @@ use crate::error::{Error, Result};
 use crate::score::Label;
 
 /// How a (sentence, target mentions) pair becomes model input.
+///
+/// Unknown fields are an error, not ignored: a field this library does not know
+/// changes how the model reads its input, and scoring such a model with the
+/// format it knows would give wrong scores without a word.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct InputFormat {
     /// The encoding scheme; only `"marked_pair"` exists: mentions wrapped in
@@ -28,6 +33,22 @@ pub struct InputFormat {
     pub max_length: usize,
     /// Maximum length of segment B (the target text) in tokens.
     pub max_target_tokens: usize,
+    /// Token inserted before each mention of an actor other than the target,
+    /// when the model was trained to see them (`[OTH]`); absent: others are
+    /// left unmarked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_open: Option<String>,
+    /// Token inserted after each mention of another actor (`[/OTH]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_close: Option<String>,
+}
+
+impl InputFormat {
+    /// The (open, close) markers of other actors' mentions, when the model reads them.
+    #[must_use]
+    pub fn other_markers(&self) -> Option<(&str, &str)> {
+        self.other_open.as_deref().zip(self.other_close.as_deref())
+    }
 }
 
 /// Ids of the special tokens the encoder inserts itself.
@@ -116,6 +137,9 @@ impl ModelConfig {
             ));
         }
         let fmt = &self.input_format;
+        if fmt.other_open.is_some() != fmt.other_close.is_some() {
+            return bad("input_format names only one of other_open and other_close".into());
+        }
         if fmt.max_length < fmt.max_target_tokens + 8 {
             return bad(format!("max_length {} leaves no room for the sentence", fmt.max_length));
         }
@@ -338,6 +362,23 @@ mod tests {
         );
         assert_eq!(ModelSource::from_arg("large"), ModelSource::Dir("large".into()));
         assert_eq!(ModelSource::from_arg("./base"), ModelSource::Dir("./base".into()));
+    }
+
+    #[test]
+    fn an_input_format_field_this_library_does_not_read_is_an_error() {
+        let shipped = include_str!("../models/stance-mini/config.json");
+        let origin = Path::new("bundle/config.json");
+        assert!(ModelConfig::from_json(shipped, origin).is_ok());
+        let extended = shipped.replacen("\"kind\"", "\"context_segment\": true, \"kind\"", 1);
+        assert_ne!(extended, shipped);
+        let message = ModelConfig::from_json(&extended, origin).unwrap_err().to_string();
+        assert!(
+            message.contains("context_segment") && message.contains("bundle/config.json"),
+            "{message}"
+        );
+        let half = shipped.replacen("\"kind\"", "\"other_open\": \"[OTH]\", \"kind\"", 1);
+        let message = ModelConfig::from_json(&half, origin).unwrap_err().to_string();
+        assert!(message.contains("other_close"), "{message}");
     }
 
     #[test]

@@ -258,10 +258,12 @@ fn explicit_targets_score_in_input_order() {
         TargetedSentence {
             text: "Judge Gorsuch wrote for the majority.".into(),
             spans: vec![Span::new(0, 13)],
+            others: vec![],
         },
         TargetedSentence {
             text: "Beijing objected.".into(),
             spans: vec![Span::new(0, 7)],
+            others: vec![],
         },
     ];
     let both = a.score_targets(&targets).unwrap();
@@ -271,6 +273,7 @@ fn explicit_targets_score_in_input_order() {
     let bad = TargetedSentence {
         text: "short".into(),
         spans: vec![Span::new(0, 50)],
+        others: vec![],
     };
     assert!(a.score_targets(&[bad]).is_err());
 }
@@ -437,6 +440,7 @@ fn target(text: &str, mention: &str) -> TargetedSentence {
     TargetedSentence {
         text: text.to_string(),
         spans: vec![Span::new(start, start + mention.len())],
+        others: vec![],
     }
 }
 

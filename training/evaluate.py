@@ -74,7 +74,7 @@ def load_bundle(bundle, model=None, threads=2):
 
 def examples_logits(config, encoder, session, examples):
     """Logits of read_examples' (sentence, spans, label, meta) pairs, as the bundle's config encodes them."""
-    encoded = [encoder.encode(sentence, spans) for sentence, spans, _label, _meta in examples]
+    encoded = [encoder.encode(sentence, spans, meta["others"]) for sentence, spans, _label, meta in examples]
     return ort_logits(session, [e[0] for e in encoded], [e[1] for e in encoded], pad_id=config["tokens"]["pad"])
 
 

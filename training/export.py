@@ -261,9 +261,10 @@ def calibration_sample(data_dir, encoder, n=512, seed=0):
 
     from stance_format import read_examples
 
-    pool = [(s, sp) for rel in CALIB_FILES for s, sp, _label, _meta in read_examples(Path(data_dir) / rel)]
+    pool = [(s, sp, meta["others"]) for rel in CALIB_FILES
+            for s, sp, _label, meta in read_examples(Path(data_dir) / rel)]
     picked = random.Random(seed).sample(pool, min(n, len(pool)))
-    enc = [encoder.encode(s, sp) for s, sp in picked]
+    enc = [encoder.encode(s, sp, others) for s, sp, others in picked]
     return [e[0] for e in enc], [e[1] for e in enc]
 
 

@@ -10,12 +10,19 @@ purpose: the encoder cleans them (clean_spans) before marking.
     python make_parity_fixture.py            # -> ../tests/data/encoding_parity.jsonl
     python make_parity_fixture.py --tokenizer ../tests/data/tiny-model-two-inputs/tokenizer.json \
         --out ../tests/data/encoding_parity_mpnet.jsonl   # MPNet's tokenizer: <s> A </s> B </s>
+    python make_parity_fixture.py --other-markers --out ../tests/data/encoding_parity_others.jsonl
+
+With --other-markers the tokenizer gets [OTH]/[/OTH] added (as make_tokenizer.py --other-markers
+adds them) and the cases are OTHER_CASES: each pair also has the spans of the sentence's other
+actors (`others`), which the format wraps in those markers.
 """
 import argparse
 import json
 from pathlib import Path
 
-from stance_format import Encoder, clean_spans, load_tokenizer
+from tokenizers import AddedToken
+
+from stance_format import OTHER_CLOSE, OTHER_OPEN, Encoder, clean_spans, load_tokenizer
 from stance_model import DEFAULT_TOKENIZER, TRAINING_DIR
 
 DEFAULT_OUT = TRAINING_DIR.parent / "tests" / "data" / "encoding_parity.jsonl"
@@ -81,6 +88,26 @@ CASES = [
      ["Ministry of Foreign Affairs and International Cooperation of the Democratic Socialist Republic of Sri Lanka"]),
 ]
 
+# (name, sentence, target mentions, other actors' mentions), mentions as in CASES.
+OTHER_CASES = [
+    ("other_after_target", "China backed the plan, while India stayed silent.", ["China"], ["India"]),
+    ("other_before_target", "India stayed silent while China backed the plan.", ["China"], ["India"]),
+    ("others_around_target", "Delhi and Washington both blamed Beijing, and Delhi said so twice.",
+     ["Beijing"], ["Delhi", "Washington"]),
+    ("other_overlapping_target_is_dropped", "US-China rivalry now shapes every decision made in Canberra.",
+     ["US-China"], ["China", "Canberra"]),
+    ("unsorted_duplicate_others", "Pakistan blamed India for the attack, while the US urged restraint.",
+     ["India"], [[48, 50], [0, 8], [48, 50], [0, 3]]),
+    ("empty_other_span", "Russia.", ["Russia"], [[3, 3]]),
+    ("no_others", "Japan, long cautious, is now rearming.", ["Japan"], []),
+    ("others_with_accents_and_emoji", "Brasília \U0001F1E7\U0001F1F7 and Bogotá say Washington only remembers "
+     "Latin America at election time.", ["Washington"], ["Brasília", "Bogotá"]),
+    ("other_cut_by_the_window",
+     "Bangladesh, " + LONG_PREFIX + "kept exporting garments to Vietnam regardless.", ["Bangladesh"], ["Vietnam"]),
+    ("other_before_the_window",
+     "Myanmar watched as " + LONG_PREFIX + "was Indonesia, which simply kept growing.", ["Indonesia"], ["Myanmar"]),
+]
+
 
 def find_spans(sentence, mentions):
     spans = []
@@ -102,23 +129,31 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tokenizer", default=str(DEFAULT_TOKENIZER))
     p.add_argument("--out", default=str(DEFAULT_OUT))
+    p.add_argument("--other-markers", action="store_true", help="OTHER_CASES, with [OTH]/[/OTH] added")
     args = p.parse_args(argv)
     tok = load_tokenizer(args.tokenizer)
+    cases = [(name, sentence, mentions, []) for name, sentence, mentions in CASES]
+    if args.other_markers:
+        tok.add_special_tokens([AddedToken(OTHER_OPEN, normalized=False), AddedToken(OTHER_CLOSE, normalized=False)])
+        cases = OTHER_CASES
     encoder = Encoder(tok)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     stats = {"truncated": 0, "target_cut": 0}
     with open(args.out, "w", encoding="utf-8") as f:
-        for name, sentence, mentions in CASES:
+        for name, sentence, mentions, other_mentions in cases:
             spans = find_spans(sentence, mentions)
-            ids, types = encoder.encode(sentence, [tuple(s) for s in spans])
+            others = find_spans(sentence, other_mentions)
+            ids, types = encoder.encode(sentence, [tuple(s) for s in spans], [tuple(s) for s in others])
             first = clean_spans([tuple(s) for s in spans])[0]
             if len(tok.encode(sentence, add_special_tokens=False).ids) + 3 > encoder.max_length:
                 stats["truncated"] += 1
             if len(tok.encode(sentence[first[0]:first[1]], add_special_tokens=False).ids) > encoder.max_target_tokens:
                 stats["target_cut"] += 1
             row = {"name": name, "sentence": sentence, "spans": spans, "input_ids": ids, "token_type_ids": types}
+            if args.other_markers:
+                row["others"] = others
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    print(f"wrote {args.out}: {len(CASES)} cases, {stats['truncated']} longer than max_length, "
+    print(f"wrote {args.out}: {len(cases)} cases, {stats['truncated']} longer than max_length, "
           f"{stats['target_cut']} with the target cut to {encoder.max_target_tokens} tokens")
 
 

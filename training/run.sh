@@ -9,7 +9,8 @@
 # main: output in training/runs/$NAME), DATA_DIR (default ../../shared/data from
 # training/), QUANT (weight_only | dynamic), THREADS (default 2), BUNDLE (output dir),
 # COMMAND (the command recorded in the model card; distill.sh sets it), SOUP (finished
-# run directories: average their weights with soup.py instead of training; soup.sh sets it).
+# run directories: average their weights with soup.py instead of training; soup.sh sets it),
+# TOKENIZER_ARGS (make_tokenizer.py options, e.g. --other-markers).
 # Writes the bundle (model.onnx, tokenizer.json, config.json, MODEL_CARD.md) to
 # runs/$NAME/bundle; BUNDLE=../models/stance-mini replaces the shipped one, which
 # is done only when the new model is better on dev (see EXPERIMENTS.md).
@@ -36,17 +37,17 @@ start=$(date +%s)
 stamp() { echo "== $(date +%H:%M:%S) (+$(( ($(date +%s) - start) / 60 )) min) $*"; }
 
 stamp "tokenizer"
-"$PYTHON" make_tokenizer.py "$BUNDLE/tokenizer.json"
+"$PYTHON" make_tokenizer.py "$BUNDLE/tokenizer.json" ${TOKENIZER_ARGS:-}
 if [ -n "${SOUP:-}" ]; then
   stamp "average $SOUP into $RUN"
   # shellcheck disable=SC2086  # SOUP is a list of run directories
   "$PYTHON" soup.py --name "$NAME" --data-dir "$DATA_DIR" --threads "$THREADS" --runs $SOUP "$@"
 else
   stamp "train $RUN"
-  "$PYTHON" train.py --name "$NAME" --data-dir "$DATA_DIR" --threads "$THREADS" "$@"
+  "$PYTHON" train.py --name "$NAME" --data-dir "$DATA_DIR" --threads "$THREADS" --tokenizer "$BUNDLE/tokenizer.json" "$@"
 fi
 stamp "export + quantize ($QUANT)"
-"$PYTHON" export.py --run "$RUN" --data-dir "$DATA_DIR" --quant "$QUANT" --threads "$THREADS"
+"$PYTHON" export.py --run "$RUN" --data-dir "$DATA_DIR" --quant "$QUANT" --threads "$THREADS" --tokenizer "$BUNDLE/tokenizer.json"
 stamp "calibrate"
 "$PYTHON" calibrate.py --run "$RUN"
 stamp "bundle"

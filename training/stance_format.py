@@ -12,6 +12,11 @@ Format "marked_pair":
   4. If A is too long for `max_length`, keep a window of A that starts a quarter
      of the budget before the first opening marker (so the target stays in view).
   5. input_ids = [CLS] A [SEP] B [SEP]; token_type_ids 0 for [CLS] A [SEP], 1 after.
+
+With a tokenizer that also holds the "other" markers (make_tokenizer.py --other-markers), step 1
+also wraps the mentions of the sentence's *other* annotated actors: "... [OTH]Islamabad[/OTH] ...",
+so the model sees which words belong to someone else. Such a bundle's input_format names them
+(`other_open`, `other_close`); without them the format is the plain one above.
 """
 import hashlib
 import json
@@ -19,28 +24,42 @@ from pathlib import Path
 
 MARKER_OPEN = "[TGT]"
 MARKER_CLOSE = "[/TGT]"
+OTHER_OPEN = "[OTH]"
+OTHER_CLOSE = "[/OTH]"
 MAX_LENGTH = 128
 MAX_TARGET_TOKENS = 16
 LABELS = ["unfavorable", "neutral", "favorable"]
 POLARITY_TO_LABEL = {2.0: 0, 4.0: 1, 6.0: 2}
 
 
-def input_format():
+def input_format(other_markers=False):
     """The `input_format` object recorded in a bundle's config.json."""
-    return {
+    fmt = {
         "kind": "marked_pair",
         "marker_open": MARKER_OPEN,
         "marker_close": MARKER_CLOSE,
         "max_length": MAX_LENGTH,
         "max_target_tokens": MAX_TARGET_TOKENS,
     }
+    if other_markers:
+        fmt.update(other_open=OTHER_OPEN, other_close=OTHER_CLOSE)
+    return fmt
 
 
-def mark(sentence, spans):
-    """Insert markers around each (start, end) char span; spans sorted, non-overlapping."""
+def input_format_of(tokenizer):
+    """The input format a bundle tokenizer was made for: the other-actor markers are used iff
+    its vocabulary holds them."""
+    return input_format(other_markers=tokenizer.token_to_id(OTHER_OPEN) is not None)
+
+
+def mark(sentence, spans, others=(), other_markers=(OTHER_OPEN, OTHER_CLOSE)):
+    """Insert the target markers around each (start, end) char span of `spans` and the other
+    markers around those of `others`; all sorted and non-overlapping together."""
+    tagged = [(s, e, MARKER_OPEN, MARKER_CLOSE) for s, e in spans]
+    tagged += [(s, e, *other_markers) for s, e in others]
     out, pos = [], 0
-    for start, end in spans:
-        out += [sentence[pos:start], MARKER_OPEN, sentence[start:end], MARKER_CLOSE]
+    for start, end, open_marker, close_marker in sorted(tagged):
+        out += [sentence[pos:start], open_marker, sentence[start:end], close_marker]
         pos = end
     out.append(sentence[pos:])
     return "".join(out)
@@ -56,12 +75,18 @@ def clean_spans(spans):
     return kept
 
 
+def clean_others(others, spans):
+    """The other actors' spans that overlap neither the target's (clean) spans nor each other."""
+    return [o for o in clean_spans(others) if not any(o[0] < e and s < o[1] for s, e in spans)]
+
+
 class Encoder:
     """Encodes (sentence, target spans) pairs with a tokenizers.Tokenizer."""
 
     def __init__(self, tokenizer, fmt=None):
-        fmt = fmt or input_format()
+        fmt = fmt or input_format_of(tokenizer)
         self.tok = tokenizer
+        self.other_markers = (fmt["other_open"], fmt["other_close"]) if "other_open" in fmt else None
         self.max_length = fmt["max_length"]
         self.max_target_tokens = fmt["max_target_tokens"]
         self.open_id = tokenizer.token_to_id(fmt["marker_open"])
@@ -75,10 +100,16 @@ class Encoder:
         self.pad_id = _first_id(tokenizer, "<pad>", "[PAD]")
         assert None not in (self.open_id, self.cls_id, self.sep_id, self.pad_id), "tokenizer lacks markers"
 
-    def encode(self, sentence, spans):
+    def encode(self, sentence, spans, others=()):
+        """Ids and token types of one pair; `others` (the spans of the sentence's other actors)
+        are marked only by a format that has the other markers."""
         spans = clean_spans(spans)
         start, end = spans[0]
-        a = self.tok.encode(mark(sentence, spans), add_special_tokens=False).ids
+        if self.other_markers:
+            marked = mark(sentence, spans, clean_others(others, spans), self.other_markers)
+        else:
+            marked = mark(sentence, spans)
+        a = self.tok.encode(marked, add_special_tokens=False).ids
         b = self.tok.encode(sentence[start:end], add_special_tokens=False).ids
         b = b[: self.max_target_tokens]
         budget = self.max_length - 3 - len(b)
@@ -108,13 +139,19 @@ def read_examples(path):
                 continue
             row = json.loads(line)
             sentence = row["sentence_normalized"]
-            for t in row["targets"]:
-                spans = [(t["from"], t["to"])]
-                spans += [(m["from"], m["to"]) for m in t.get("further_mentions") or []]
+            spans_of = [target_spans(t) for t in row["targets"]]
+            for k, t in enumerate(row["targets"]):
                 label = POLARITY_TO_LABEL[float(t["polarity"])]
+                others = [s for j, spans in enumerate(spans_of) if j != k for s in spans]
                 meta = {"line": line_no, "gid": t.get("Input.gid"), "confidence": t.get("confidence"),
-                        "article": article_of(row), "actor": t.get("actor") or t.get("mention")}
-                yield sentence, spans, label, meta
+                        "article": article_of(row), "actor": t.get("actor") or t.get("mention"),
+                        "others": others}
+                yield sentence, spans_of[k], label, meta
+
+
+def target_spans(target):
+    """The (start, end) spans of a target's first and further mentions."""
+    return [(target["from"], target["to"])] + [(m["from"], m["to"]) for m in target.get("further_mentions") or []]
 
 
 # Dev-split name of a held-out fold of opeds/natural.jsonl: natural_f0 ... natural_f4. Such a

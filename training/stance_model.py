@@ -196,8 +196,8 @@ def load_checkpoint(ckpt_dir, tokenizer, attn_implementation="eager"):
 def encode_file(path, encoder):
     """(ids, types, labels) lists for every (sentence, target) pair of a NewsMTSC-format file."""
     ids, types, labels = [], [], []
-    for sentence, spans, label, _meta in read_examples(path):
-        i, t = encoder.encode(sentence, spans)
+    for sentence, spans, label, meta in read_examples(path):
+        i, t = encoder.encode(sentence, spans, meta["others"])
         ids.append(i)
         types.append(t)
         labels.append(label)

@@ -21,6 +21,7 @@ teacher's logits; and OUT with .dev.json: the dev macro-F1 of every member.
 """
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -79,6 +80,12 @@ def log_probs(logits):
     return torch.log_softmax(torch.from_numpy(logits).double(), -1).numpy()
 
 
+def refuse_other_markers(encoder, run):
+    """Soft-label rows carry a pair's own spans only, not its sentence's other actors."""
+    if encoder.other_markers:
+        sys.exit(f"{run}: a teacher that marks other actors' mentions is not supported here")
+
+
 class BundleMember:
     """A finished bundle (model.onnx + tokenizer.json + config.json) as a teacher, run with onnxruntime:
     e.g. a previously shipped stance-mini, whose knowledge a new student should keep."""
@@ -89,6 +96,7 @@ class BundleMember:
         self.run = Path(bundle)
         config = json.loads((self.run / "config.json").read_text(encoding="utf-8"))
         self.encoder = Encoder(load_tokenizer(self.run / "tokenizer.json"), config["input_format"])
+        refuse_other_markers(self.encoder, self.run)
         self.session, self.ort_logits = ort_session(self.run / "model.onnx", threads), ort_logits
         self.pad_id = config["tokens"]["pad"]
 
@@ -105,6 +113,7 @@ class Member:
         tokenizer = self.run / "tokenizer.json"
         self.tok = load_tokenizer(tokenizer if tokenizer.is_file() else DEFAULT_TOKENIZER)
         self.encoder = Encoder(self.tok)
+        refuse_other_markers(self.encoder, self.run)
         self.model = load_checkpoint(self.run / "best", self.tok)
 
     def logits(self, sentences_and_spans):

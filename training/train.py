@@ -169,7 +169,7 @@ def load_natural(data_dir, encoder, folds, holdout, log):
     for sentence, spans, label, meta in read_examples(Path(data_dir) / NATURAL):
         labels_of_row.setdefault(meta["line"], set()).add(label)
         part = held if article_fold(meta["article"], folds) == holdout else train
-        i, t = encoder.encode(sentence, spans)
+        i, t = encoder.encode(sentence, spans, meta["others"])
         part[0].append(i)
         part[1].append(t)
         part[2].append(label)
@@ -209,24 +209,44 @@ def load_soft_labels(paths, encoder, opeds_copies, excluded_sentences, log):
     ids, types, labels, soft = [], [], [], []
     counts = {}
     for path in paths:
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                row = json.loads(line)
-                copies = opeds_copies if row["source"] == "opeds" else 1
-                kind = row["source"].split(":")[0]
-                if row["label"] is None and row["sentence"] in excluded_sentences:
-                    counts["excluded"] = counts.get("excluded", 0) + 1
-                    continue
-                counts[kind] = counts.get(kind, 0) + 1
-                i, t = encoder.encode(row["sentence"], [tuple(s) for s in row["spans"]])
-                label = -1 if row["label"] is None else row["label"]
-                for _ in range(copies):
-                    ids.append(i)
-                    types.append(t)
-                    labels.append(label)
-                    soft.append(row["logits"])
+        rows = read_soft_labels(path)
+        spans_of_sentence = spans_by_sentence(rows)
+        for row in rows:
+            copies = opeds_copies if row["source"] == "opeds" else 1
+            kind = row["source"].split(":")[0]
+            if row["label"] is None and row["sentence"] in excluded_sentences:
+                counts["excluded"] = counts.get("excluded", 0) + 1
+                continue
+            counts[kind] = counts.get(kind, 0) + 1
+            i, t = encode_soft_label_row(encoder, row, spans_of_sentence)
+            label = -1 if row["label"] is None else row["label"]
+            for _ in range(copies):
+                ids.append(i)
+                types.append(t)
+                labels.append(label)
+                soft.append(row["logits"])
     log(f"{' + '.join(map(str, paths))}: pairs by source {counts} (op-eds x{opeds_copies}); {len(ids)} per epoch")
     return ids, types, np.array(labels, dtype=np.int64), np.array(soft, dtype=np.float32)
+
+
+def read_soft_labels(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+def spans_by_sentence(rows):
+    """{sentence: every span of every soft-label pair of it}: a pair's other actors are the
+    other pairs of its sentence (a soft-label file has one row per pair)."""
+    spans = {}
+    for row in rows:
+        spans.setdefault(row["sentence"], []).extend(tuple(s) for s in row["spans"])
+    return spans
+
+
+def encode_soft_label_row(encoder, row, spans_of_sentence):
+    own = [tuple(s) for s in row["spans"]]
+    others = [s for s in spans_of_sentence[row["sentence"]] if s not in own]
+    return encoder.encode(row["sentence"], own, others)
 
 
 def check_not_held_out(paths, held_out, encoder):
@@ -234,12 +254,12 @@ def check_not_held_out(paths, held_out, encoder):
     leak into training (teacher_logits.py --natural-holdout-fold must match --holdout-fold)."""
     held = {tuple(i) for ids, _types, _labels in held_out.values() for i in ids}
     for path in paths:
-        with open(path, encoding="utf-8") as f:
-            for line_no, line in enumerate(f, 1):
-                row = json.loads(line)
-                if row["source"] == "natural" and tuple(encoder.encode(row["sentence"], [tuple(x) for x in row["spans"]])[0]) in held:
-                    raise SystemExit(f"{path}:{line_no}: a pair of the held-out fold has soft labels "
-                                     "(teacher_logits.py --natural-holdout-fold must equal --holdout-fold)")
+        rows = read_soft_labels(path)
+        spans_of_sentence = spans_by_sentence(rows)
+        for line_no, row in enumerate(rows, 1):
+            if row["source"] == "natural" and tuple(encode_soft_label_row(encoder, row, spans_of_sentence)[0]) in held:
+                raise SystemExit(f"{path}:{line_no}: a pair of the held-out fold has soft labels "
+                                 "(teacher_logits.py --natural-holdout-fold must equal --holdout-fold)")
 
 
 def make_loss(labels, soft, alpha, temperature):

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from evaluate import onnx_input_names
-from stance_format import HELD_OUT_PREFIX, LABELS, MARKER_CLOSE, Encoder, input_format, load_tokenizer, read_examples
+from stance_format import HELD_OUT_PREFIX, LABELS, MARKER_CLOSE, Encoder, input_format, input_format_of, load_tokenizer, read_examples
 from stance_model import BACKBONE_NAMES, DEV_SPLITS, TRAINING_DIR, backbone_of, read_json, write_json
 
 SPLIT_TITLES = {"dev_rw": "NewsMTSC dev_rw", "dev_mt": "NewsMTSC dev_mt", "opeds_dev": "op-eds dev"}
@@ -110,7 +110,7 @@ def main(argv=None):
     config = {
         "name": args.name or bundle_name(out, backbone),
         "labels": LABELS,
-        "input_format": input_format(),
+        "input_format": input_format_of(tok),
         "tokens": tokens,
         "onnx": {"inputs": inputs, "output": "logits"},
         "temperature": round(calib["temperature"], 4),
