@@ -93,6 +93,7 @@ def main(argv=None):
         "selection": "best mean macro-F1 over dev_rw, dev_mt, opeds_dev after each epoch",
         "head": f"concat(masked mean pooling, hidden state at first [TGT]) -> dropout -> linear({shapes['head']})",
         "train_minutes": round(summary["train_minutes"], 1),
+        "continued_from": continued_from(train_cfg),
         "quantization": {"kind": export["quant"], "per_channel": export["per_channel"],
                          "accuracy_level": export.get("accuracy_level"), "opset": export["opset"],
                          "bits": export.get("bits"), "eight_bit": export.get("eight_bit"),
@@ -187,9 +188,34 @@ def bundle_name(out, backbone):
     return out.resolve().name if out.resolve().name.startswith("stance-") else TIER_NAMES[backbone]
 
 
+def continued_from(train_cfg):
+    """What a run started from with `train.py --init-from CKPT`: the run that trained that checkpoint,
+    its training command, epochs and minutes (None for a run from the pretrained backbone)."""
+    if not train_cfg.get("init_from"):
+        return None
+    first_dir = (TRAINING_DIR / train_cfg["init_from"]).resolve().parent
+    first_cfg = read_json(first_dir / "config.json")
+    return {"run": first_dir.name, "train_command": first_cfg["command"], "epochs": first_cfg["epochs"],
+            "train_minutes": round(read_json(first_dir / "summary.json")["train_minutes"], 1)}
+
+
+def epochs_in_all(training):
+    """Epochs over the training data, those of the run it continued included."""
+    return training["epochs"] + (training.get("continued_from") or {"epochs": 0})["epochs"]
+
+
+def continued_text(t):
+    first = t.get("continued_from")
+    if not first:
+        return ""
+    return (f"It starts from the checkpoint of run `{first['run']}` ({first['epochs']} "
+            f"epoch{'s' if first['epochs'] != 1 else ''}, {first['train_minutes']} min), trained with\n\n"
+            f"    {first['train_command']}\n\nso the model has seen its data for {epochs_in_all(t)} epochs in all.\n")
+
+
 def short_training_text(training):
     """A line for the known limits when the model saw its data only once: not trained to convergence."""
-    if training["epochs"] > 1:
+    if epochs_in_all(training) > 1:
         return ""
     return (f"- Trained for one epoch with one seed ({training['seed']}): what fits two CPU cores in a working day, "
             "not a converged model; more epochs and seeds may read op-eds better.\n")
@@ -542,7 +568,7 @@ AdamW (backbone lr {t['lr']}, head lr {t['head_lr']}, weight decay {t['weight_de
 {t['warmup']:.0%} then linear decay, batches of {t['batch_size']} bucketed by length with dynamic padding,
 dropout {t['dropout']}, {t['epochs']} epoch{'s' if t['epochs'] != 1 else ''}, seed {t['seed']}; {vocab}. {kept_text(t)}
 Training took {t['train_minutes']} min on 2 CPU cores{" (the ingredients together)" if t.get("soup") else ""}.
-{distillation_text(t)}{soup_text(t)}
+{continued_text(t)}{distillation_text(t)}{soup_text(t)}
 {held_out_text(m, precision)}
 ## Dev metrics
 
