@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from metrics import classification_report
-from stance_format import Encoder, article_fold, clean_spans, load_tokenizer, read_examples
+from stance_format import Encoder, article_fold, clean_spans, load_tokenizer, read_examples, target_spans
 from stance_model import DEFAULT_DATA_DIR, DEFAULT_TOKENIZER, DEV_SPLITS, load_checkpoint, torch_logits, write_json
 
 LABELLED = (("newsmtsc/train.jsonl", "newsmtsc"), ("opeds/train.jsonl", "opeds"))
@@ -55,8 +55,7 @@ def unlabelled_pairs(paths):
             for line in f:
                 row = json.loads(line)
                 for t in row["targets"]:
-                    spans = [(t["from"], t["to"])] + [(m["from"], m["to"]) for m in t["further_mentions"]]
-                    yield {"sentence": row["sentence_normalized"], "spans": clean_spans(spans), "label": None,
+                    yield {"sentence": row["sentence_normalized"], "spans": clean_spans(target_spans(t)), "label": None,
                            "source": row.get("origin", "unlabelled") + ":" + t["actor"]}
 
 
