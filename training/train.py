@@ -107,6 +107,9 @@ def parse_args(argv=None):
     p.add_argument("--init-from", metavar="CKPT_DIR",
                    help="start from a fine-tuned checkpoint (e.g. runs/<teacher>/best) instead of the packaged "
                         "backbone; with --layers N, its bottom N layers and its head")
+    p.add_argument("--qat", action="store_true",
+                   help="quantization-aware: train through the rounding of `export.py --quant per_row` "
+                        "(fake_quant.py), so the per-row int8 graph keeps the fp32 model's labels")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (smoke test)")
@@ -446,6 +449,10 @@ def main(argv=None):
         init_from_checkpoint(model, args.init_from, log)
     if not args.train_vocab:
         freeze_vocab(model, N_BASE_VOCAB if backbone_of(tok) == "minilm" else MPNET_BASE_VOCAB)
+    if args.qat:  # after freeze_vocab: its word-embedding module is the one to round
+        import fake_quant
+
+        log(f"quantization-aware training (per-row int8): {fake_quant.attach(model)}")
     no_decay = ("bias", "LayerNorm.weight", "layernorm.weight", "norm.weight")
     groups = [
         {"params": [], "lr": args.lr, "weight_decay": args.weight_decay},

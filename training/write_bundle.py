@@ -288,7 +288,7 @@ def per_row_record(export):
                         "weights": f"int8 in {pr['weight_bits']} bits, one scale per output column",
                         "op": "com.microsoft.MatMulIntegerToFloat", "matmuls_int8": pr["matmuls_int8"],
                         "matmuls_fp32": pr["matmuls_fp32"], "keep_fp32": pr["keep_fp32"],
-                        "sequence_sums_as_cumsum": pr["sequence_sums_as_cumsum"],
+                        "sequence_sums_as_cumsum": export["sequence_sums_as_cumsum"],
                         "embeddings": export.get("embeddings"),
                         "bit_identical_across_batches": bits.get("bit_identical"),
                         "bit_identity_cases": bits.get("cases")}}
