@@ -4,8 +4,8 @@
 of its own, each weight column to 7 bits, and each embedding-table row to 8 bits. A model trained
 in fp32 meets that rounding for the first time at export, and its near-tie pairs then change
 label (about 2% of dev pairs for stance-mini). `attach` makes training see the same rounding in
-the forward pass, with straight-through gradients, so the weights settle where it does not move
-the labels. The weights keep their names and fp32 storage: a checkpoint saved with fake
+the forward pass, with straight-through gradients, so the weights can settle where it moves
+fewer labels. The weights keep their names and fp32 storage: a checkpoint saved with fake
 quantization attached loads and exports like any other.
 
 The rounding mirrors per_row_quant.py and export.quantize_embedding_rows (same scales, same
