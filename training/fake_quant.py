@@ -17,9 +17,11 @@ import types
 import torch
 from torch import nn
 
+from per_row_quant import EPS  # the activation scale's floor in the exported graph
+
 ACTIVATION_QMAX = 127  # uint8 with zero point 128: values 1..255, symmetric around 128
 EMBEDDING_QMAX = 127  # export.quantize_embedding_rows
-EPS = 1e-8  # per_row_quant.EPS
+EMBEDDING_EPS = 1e-12  # export.quantize_embedding_rows' floor for an all-zero row
 
 
 def straight_through(x, rounded):
@@ -73,7 +75,7 @@ def attach(model, weight_bits=7, activations=True, embeddings=True, fp32_channel
         module.forward = types.MethodType(_quantized_linear_forward, module)
     tables = [m for m in model.bert.embeddings.children() if _is_table(m)] if embeddings else []
     for module in tables:
-        module.register_forward_hook(lambda _m, _inputs, out: fake_quant_rows(out, EMBEDDING_QMAX))
+        module.register_forward_hook(lambda _m, _inputs, out: fake_quant_rows(out, EMBEDDING_QMAX, EMBEDDING_EPS))
     return {"linears": len(linears), "embedding_tables": len(tables)}
 
 
