@@ -159,21 +159,42 @@ def quantize(fp32_path, out_path, kind, per_channel=False, accuracy_level=0, bit
     tmp.unlink()
 
 
-def quantize_per_row(fp32_path, out_path, keep_fp32=None, weight_bits=7):
+def quantize_per_row(fp32_path, out_path, keep_fp32=None, weight_bits=7, smooth=None, table_min_rows=0):
     """Batch-invariant int8 (per_row_quant.py): per-row activation scales for every weight MatMul
-    except those whose name matches `keep_fp32`, and int8 embedding tables with a scale per row. Returns what was done, for export.json."""
+    except those whose name matches `keep_fp32`, and int8 embedding tables with a scale per row
+    (those of `table_min_rows` rows or more). `smooth` = (calibration reader, alpha) first migrates the inputs' outlier channels into the
+    weights (`smooth_activations`): a token row's scale is otherwise set by one channel about 15
+    times the median channel's size, which leaves the others a few int8 steps. Returns what was
+    done, for export.json."""
+    import tempfile
+
     import onnx
 
     import per_row_quant
 
-    model = onnx.load(str(fp32_path))
+    with tempfile.TemporaryDirectory() as tmp:
+        if smooth:
+            smoothed = Path(tmp) / "smoothed.onnx"
+            smooth_activations(fp32_path, smoothed, *smooth)
+            fp32_path = smoothed
+        model = onnx.load(str(fp32_path))
     kept = [n.name for n in per_row_quant.weight_matmuls(model) if keep_fp32 and re.search(keep_fp32, n.name)]
     quantized = per_row_quant.quantize_matmuls(model, keep_fp32=keep_fp32, weight_bits=weight_bits)
-    quantize_embedding_rows(model)
+    quantize_embedding_rows(model, table_min_rows)
     onnx.checker.check_model(model)
     onnx.save(model, str(out_path))
     return {"weight_bits": weight_bits, "keep_fp32": keep_fp32, "matmuls_int8": len(quantized),
-            "matmuls_fp32": kept}
+            "matmuls_fp32": kept, "smooth_alpha": smooth[1] if smooth else None,
+            "fp32_tables_under_rows": table_min_rows}
+
+
+def smoothing_calibration(args, fp32_path, encoder, pad_id):
+    """(calibration reader, alpha) for `--smooth` (training pairs only, never dev), or None."""
+    if args.smooth is None:
+        return None
+    calib = CalibrationReader(*calibration_sample(args.data_dir, encoder, args.calib_n, args.calib_seed),
+                              input_names=onnx_input_names(fp32_path), pad_id=pad_id)
+    return calib, args.smooth
 
 
 def sums_row_by_row(src, dst):
@@ -212,14 +233,17 @@ def optimized_fused_bias(model_path, threads):
             "matmul_integer_to_float_nodes": sum(n.op_type == "MatMulIntegerToFloat" for n in optimized.graph.node)}
 
 
-def quantize_embedding_rows(model):
-    """Store each 2-D float table read by a Gather as int8 with one symmetric scale per row.
+def quantize_embedding_rows(model, min_rows=0):
+    """Store each 2-D float table read by a Gather as int8 with one symmetric scale per row,
+    except tables of fewer than `min_rows` rows, which stay fp32.
 
     One scale for the whole word-embedding table (what quantize_dynamic does) spends the
     int8 range on a few outlier values and leaves most rows with a handful of levels;
     a scale per row keeps every token's vector to 1/254 of its own largest entry. The
     Gather reads the int8 rows and their scales with the same indices, so a token's
     vector never depends on the rest of the batch. Cost: one float per row (0.1 MB).
+    The small tables (positions, segments: under 1 MB in fp32) save little and round every
+    pair's input, so `min_rows` can keep them exact.
     """
     import onnx
     from onnx import helper, numpy_helper
@@ -230,7 +254,8 @@ def quantize_embedding_rows(model):
     for node in graph.node:
         table = tables.get(node.input[0]) if node.op_type == "Gather" else None
         axis = next((a.i for a in node.attribute if a.name == "axis"), 0)
-        if table is None or len(table.dims) != 2 or table.data_type != onnx.TensorProto.FLOAT or axis != 0:
+        if (table is None or len(table.dims) != 2 or table.data_type != onnx.TensorProto.FLOAT or axis != 0
+                or table.dims[0] < min_rows):
             nodes.append(node)
             continue
         w = numpy_helper.to_array(table)
@@ -471,7 +496,8 @@ def main(argv=None):
     p.add_argument("--calib-method", choices=["minmax", "percentile", "entropy"], default="minmax")
     p.add_argument("--static-ops", default="MatMul", help="static: comma-separated op types to quantize")
     p.add_argument("--exclude-attention", action="store_true", help="static: keep Q.K^T and softmax.V in fp32")
-    p.add_argument("--smooth", type=float, help="static: SmoothQuant alpha (migrate activation outliers to weights)")
+    p.add_argument("--smooth", type=float,
+                   help="static, per_row: SmoothQuant alpha (migrate activation outliers to weights)")
     p.add_argument("--exclude", help="static: regex of node names kept in fp32 (mixed precision)")
     p.add_argument("--activation-type", choices=["int8", "uint8"], default="int8")
     p.add_argument("--optimize", choices=["none", "basic", "transformer"], default="none",
@@ -487,6 +513,8 @@ def main(argv=None):
     p.add_argument("--embeddings", choices=["row", "tensor"], default="row",
                    help="weight_only: int8 embedding tables with a scale per row, or one per table "
                         "(quantize_dynamic; the bundles shipped before per-row scales)")
+    p.add_argument("--fp32-tables-under", type=int, default=0, metavar="ROWS",
+                   help="per_row: embedding tables of fewer rows stay fp32 (1024: positions and segments)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--dev-limit", type=int, default=0,
                    help="score only the first N pairs of each dev split (smoke test; at least 68 for the "
@@ -518,7 +546,8 @@ def main(argv=None):
         quantize_static_qdq(fp32_path, int8_path, calib, tuple(args.static_ops.split(",")), args.exclude_attention,
                             args.calib_method, args.activation_type, args.optimize, args.smooth, args.exclude)
     elif args.quant == "per_row":
-        per_row = quantize_per_row(fp32_path, int8_path, args.keep_fp32, args.weight_bits)
+        per_row = quantize_per_row(fp32_path, int8_path, args.keep_fp32, args.weight_bits,
+                                   smoothing_calibration(args, fp32_path, encoder, pad_id), args.fp32_tables_under)
     else:
         quantize(fp32_path, int8_path, args.quant, args.per_channel, args.accuracy_level, args.bits,
                  args.embeddings, args.eight_bit)

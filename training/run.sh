@@ -7,10 +7,11 @@
 #
 # Env: PYTHON (an interpreter that has requirements.txt), NAME (run name, default
 # main: output in training/runs/$NAME), DATA_DIR (default ../../shared/data from
-# training/), QUANT (weight_only | dynamic), THREADS (default 2), BUNDLE (output dir),
+# training/), QUANT (weight_only | per_row | dynamic | static), THREADS (default 2), BUNDLE (output dir),
 # COMMAND (the command recorded in the model card; distill.sh sets it), SOUP (finished
 # run directories: average their weights with soup.py instead of training; soup.sh sets it),
-# TOKENIZER_ARGS (make_tokenizer.py options, e.g. --other-markers).
+# TOKENIZER_ARGS (make_tokenizer.py options, e.g. --other-markers), EXPORT_ARGS (export.py options,
+# e.g. the shipped stance-mini's "--weight-bits 8 --smooth 0.5 --fp32-tables-under 1024" with QUANT=per_row).
 # Writes the bundle (model.onnx, tokenizer.json, config.json, MODEL_CARD.md) to
 # runs/$NAME/bundle; BUNDLE=../models/stance-mini replaces the shipped one, which
 # is done only when the new model is better on dev (see EXPERIMENTS.md).
@@ -47,7 +48,9 @@ else
   "$PYTHON" train.py --name "$NAME" --data-dir "$DATA_DIR" --threads "$THREADS" --tokenizer "$BUNDLE/tokenizer.json" "$@"
 fi
 stamp "export + quantize ($QUANT)"
-"$PYTHON" export.py --run "$RUN" --data-dir "$DATA_DIR" --quant "$QUANT" --threads "$THREADS" --tokenizer "$BUNDLE/tokenizer.json"
+# shellcheck disable=SC2086  # EXPORT_ARGS is a list of export.py options
+"$PYTHON" export.py --run "$RUN" --data-dir "$DATA_DIR" --quant "$QUANT" --threads "$THREADS" --tokenizer "$BUNDLE/tokenizer.json" \
+  ${EXPORT_ARGS:-}
 stamp "calibrate"
 "$PYTHON" calibrate.py --run "$RUN"
 stamp "bundle"

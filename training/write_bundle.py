@@ -290,6 +290,8 @@ def per_row_record(export):
                         "matmuls_fp32": pr["matmuls_fp32"], "keep_fp32": pr["keep_fp32"],
                         "sequence_sums_as_cumsum": export["sequence_sums_as_cumsum"],
                         "embeddings": export.get("embeddings"),
+                        "smooth_alpha": pr.get("smooth_alpha"),
+                        "fp32_tables_under_rows": pr.get("fp32_tables_under_rows", 0),
                         "bit_identical_across_batches": bits.get("bit_identical"),
                         "bit_identity_cases": bits.get("cases")}}
 
@@ -501,15 +503,25 @@ def model_card(config, export, calib, size, backbone, markers, shapes):
         "dynamic": "onnxruntime `quantize_dynamic`, QInt8 weights, activations quantized per tensor at run time.",
         "per_row": "int8 weights and activations: every encoder MatMul with a weight "
                    + (f"(all but {len(per_row['matmuls_fp32'])}, kept fp32) " if per_row.get("matmuls_fp32") else "")
+                   + (f"divides its input by a constant per-channel scale (SmoothQuant, alpha "
+                      f"{per_row['smooth_alpha']}, set from 512 training pairs; the weights are multiplied by it), then "
+                      if per_row.get("smooth_alpha") is not None else "")
                    + "quantizes its input with one scale per row (token) computed from that row alone "
                    "(`QuantizeLinear`, uint8, zero point 128) and multiplies it in integers with int8 weights "
                    f"({per_row.get('weight_bits')} bits, one scale per output column) in a "
                    "`com.microsoft.MatMulIntegerToFloat`; the bias is added after it, the masked mean pooling "
-                   "sums each row in order (`CumSum`), and the embedding tables are int8 with one scale per row. "
+                   "sums each row in order (`CumSum`), and the embedding tables are int8 with one scale per row"
+                   + (f" (those under {per_row['fp32_tables_under_rows']} rows, positions and segments, stay fp32)"
+                      if per_row.get("fp32_tables_under_rows") else "") + ". "
                    "The integer sums are exact and every other op is computed row by row, so a sentence's logits "
                    "are bit-identical whatever it is batched or padded with (checked: "
                    f"{bit_identity.get('differing')} of {bit_identity.get('cases')} batch compositions differed "
-                   "in any bit).",
+                   "in any bit)."
+                   + (" The weights use the full int8 range: on x86 CPUs without VNNI (Intel cores before Ice Lake and Cascade Lake, "
+                      "AMD before Zen 4) onnxruntime's int8 kernel sums pairs of products in 16 bits, "
+                      "which saturates for some of them, so labels there differ a little more from fp32 "
+                      "(see training/EXPERIMENTS.md); results stay batch-invariant."
+                      if per_row.get("weight_bits") == 8 else ""),
     }.get(export["quant"], f"`{export['quant']}` (see training/export.py).")
     contrib_op, contrib_run = (("MatMulIntegerToFloat", "`MatMulIntegerToFloat`") if export["quant"] == "per_row"
                                else ("MatMulNBits", f"the {bits}-bit\n`MatMulNBits`"))
