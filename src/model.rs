@@ -98,6 +98,13 @@ pub struct ModelConfig {
     /// Documents may then share batches and still score exactly as alone.
     #[serde(default)]
     pub batch_invariant: bool,
+    /// The graph multiplies uint8 activations by int8 weights that use the
+    /// full int8 range. ONNX Runtime's x86 kernel for CPUs without VNNI sums
+    /// pairs of those products in 16 bits and saturates some of them, so
+    /// there scores differ a little from the ones the model card reports
+    /// (still batch-invariant). See [`crate::AnalyzerInfo::int8_sums_saturate`].
+    #[serde(default)]
+    pub int8_needs_vnni: bool,
 }
 
 fn one() -> f32 {
@@ -362,6 +369,17 @@ mod tests {
         );
         assert_eq!(ModelSource::from_arg("large"), ModelSource::Dir("large".into()));
         assert_eq!(ModelSource::from_arg("./base"), ModelSource::Dir("./base".into()));
+    }
+
+    #[test]
+    fn the_shipped_mini_config_says_its_int8_sums_need_vnni() {
+        // Its weights use the full int8 range (training/EXPERIMENTS.md); an absent field reads as false.
+        let shipped = include_str!("../models/stance-mini/config.json");
+        let origin = Path::new("bundle/config.json");
+        assert!(ModelConfig::from_json(shipped, origin).unwrap().int8_needs_vnni);
+        let without = shipped.replacen("\"int8_needs_vnni\": true,", "", 1);
+        assert_ne!(without, shipped);
+        assert!(!ModelConfig::from_json(&without, origin).unwrap().int8_needs_vnni);
     }
 
     #[test]

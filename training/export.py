@@ -162,10 +162,10 @@ def quantize(fp32_path, out_path, kind, per_channel=False, accuracy_level=0, bit
 def quantize_per_row(fp32_path, out_path, keep_fp32=None, weight_bits=7, smooth=None, table_min_rows=0):
     """Batch-invariant int8 (per_row_quant.py): per-row activation scales for every weight MatMul
     except those whose name matches `keep_fp32`, and int8 embedding tables with a scale per row
-    (those of `table_min_rows` rows or more). `smooth` = (calibration reader, alpha) first migrates the inputs' outlier channels into the
-    weights (`smooth_activations`): a token row's scale is otherwise set by one channel about 15
-    times the median channel's size, which leaves the others a few int8 steps. Returns what was
-    done, for export.json."""
+    (those of `table_min_rows` rows or more). `smooth` = (calibration reader, alpha) first
+    migrates the inputs' outlier channels into the weights (`smooth_activations`): a token row's
+    scale is otherwise set by one channel about 15 times the median channel's size, which leaves
+    the others a few int8 steps. Returns what was done, for export.json."""
     import tempfile
 
     import onnx

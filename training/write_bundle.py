@@ -119,6 +119,9 @@ def main(argv=None):
         # A pair's logits are the same bits whatever its batch-mates and padding (export.py's
         # check): the library may then batch sentences of different documents together.
         "batch_invariant": bool(export["checks"].get("int8_bit_identical_across_batches", False)),
+        # 8-bit weights times uint8 activations: exact in int32 (VNNI), saturating in the 16-bit pair
+        # sums of onnxruntime's x86 kernel without it. The library warns on such a CPU.
+        "int8_needs_vnni": export["quant"] == "per_row" and (export.get("per_row") or {}).get("weight_bits") == 8,
         "backbone": BACKBONE_NAMES[backbone],
         "training": training,
         "metrics": metrics,

@@ -126,6 +126,7 @@ def test_info_reports_what_runs(analyzer):
     info = analyzer.info
     assert info["model"] == "stance-mini" and info["device"] == "cpu"
     assert info["batch_invariant"] is True
+    assert isinstance(info["int8_sums_saturate"], bool)
     assert info["onnxruntime"] == stance.ORT_VERSION == "1.31.1"
     assert info["sessions"] * info["intra_threads"] <= THREADS
     assert info["actors"] == ["us", "china", "india"]
