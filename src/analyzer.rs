@@ -237,6 +237,20 @@ pub struct AnalyzerInfo {
     pub actors: Vec<String>,
 }
 
+impl AnalyzerInfo {
+    /// The warning to show a user when [`AnalyzerInfo::int8_sums_saturate`], else `None`.
+    #[must_use]
+    pub fn int8_saturation_warning(&self) -> Option<String> {
+        self.int8_sums_saturate.then(|| {
+            format!(
+                "{} needs a CPU with VNNI for exact int8 sums; on this one a few scores differ \
+                 slightly from the model card's (labels agree with its fp32 weights on ~98-99% of pairs)",
+                self.model
+            )
+        })
+    }
+}
+
 /// Whether ONNX Runtime's int8 matmul kernels on this CPU sum u8 x s8 products
 /// in 32 bits (VNNI: `vpdpbusd`). Its x86 kernels without VNNI use
 /// `vpmaddubsw`, whose 16-bit pair sums saturate; other architectures'

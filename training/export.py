@@ -188,13 +188,17 @@ def quantize_per_row(fp32_path, out_path, keep_fp32=None, weight_bits=7, smooth=
             "fp32_tables_under_rows": table_min_rows}
 
 
+def calibration_reader(args, fp32_path, encoder, pad_id):
+    """`--calib-n` training pairs (never dev or test) for the graph at `fp32_path`."""
+    return CalibrationReader(*calibration_sample(args.data_dir, encoder, args.calib_n, args.calib_seed),
+                             input_names=onnx_input_names(fp32_path), pad_id=pad_id)
+
+
 def smoothing_calibration(args, fp32_path, encoder, pad_id):
-    """(calibration reader, alpha) for `--smooth` (training pairs only, never dev), or None."""
+    """(calibration reader, alpha) for `--smooth`, or None."""
     if args.smooth is None:
         return None
-    calib = CalibrationReader(*calibration_sample(args.data_dir, encoder, args.calib_n, args.calib_seed),
-                              input_names=onnx_input_names(fp32_path), pad_id=pad_id)
-    return calib, args.smooth
+    return calibration_reader(args, fp32_path, encoder, pad_id), args.smooth
 
 
 def sums_row_by_row(src, dst):
@@ -541,8 +545,7 @@ def main(argv=None):
         export_fp32(model, fp32_path, encoder)
         sums = sums_row_by_row(fp32_path, fp32_path)
     if args.quant == "static":
-        calib = CalibrationReader(*calibration_sample(args.data_dir, encoder, args.calib_n, args.calib_seed),
-                                  input_names=onnx_input_names(fp32_path), pad_id=pad_id)
+        calib = calibration_reader(args, fp32_path, encoder, pad_id)
         quantize_static_qdq(fp32_path, int8_path, calib, tuple(args.static_ops.split(",")), args.exclude_attention,
                             args.calib_method, args.activation_type, args.optimize, args.smooth, args.exclude)
     elif args.quant == "per_row":

@@ -178,6 +178,7 @@ impl NativeAnalyzer {
         dict.set_item("precision", &info.precision)?;
         dict.set_item("batch_invariant", info.batch_invariant)?;
         dict.set_item("int8_sums_saturate", info.int8_sums_saturate)?;
+        dict.set_item("int8_saturation_warning", info.int8_saturation_warning())?;
         dict.set_item("device", info.device.to_string())?;
         dict.set_item("sessions", info.sessions)?;
         dict.set_item("intra_threads", info.intra_threads)?;

@@ -101,14 +101,9 @@ class Analyzer:
             token_budget=token_budget,
             max_batch_rows=max_batch_rows,
         )
-        info = self._native.info()
-        if info["int8_sums_saturate"]:
-            warnings.warn(
-                f"{info['model']} needs a CPU with VNNI for exact int8 sums; on this one a few scores "
-                "differ slightly from its model card's (labels agree with its fp32 weights on ~98-99% of pairs)",
-                RuntimeWarning,
-                stacklevel=2,
-            )
+        saturation = self._native.info()["int8_saturation_warning"]
+        if saturation:
+            warnings.warn(saturation, RuntimeWarning, stacklevel=2)
 
     @classmethod
     def shared(
@@ -151,7 +146,8 @@ class Analyzer:
     def info(self) -> dict[str, Any]:
         """What runs: ``model``, ``model_origin``, ``precision``, ``batch_invariant``
         (documents share batches exactly), ``int8_sums_saturate`` (the model's int8
-        sums need VNNI, which this CPU lacks), ``device`` (the one actually used),
+        sums need VNNI, which this CPU lacks) and ``int8_saturation_warning`` (then
+        what to tell a user, else None), ``device`` (the one actually used),
         ``sessions``, ``intra_threads``, ``token_budget``, ``max_batch_rows``,
         ``max_length``, ``actors``, and the ``onnxruntime`` and ``stance`` versions."""
         return self._native.info()

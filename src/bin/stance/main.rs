@@ -102,12 +102,8 @@ impl ModelArgs {
             builder = builder.model(ModelSource::from_arg(model));
         }
         let analyzer = builder.build().context("cannot start the analyzer")?;
-        if analyzer.info().int8_sums_saturate {
-            eprintln!(
-                "warning: {} needs a CPU with VNNI for exact int8 sums; on this one a few scores differ \
-                 slightly from the model card's (labels agree with its fp32 weights on ~98-99% of pairs)",
-                analyzer.info().model
-            );
+        if let Some(warning) = analyzer.info().int8_saturation_warning() {
+            eprintln!("warning: {warning}");
         }
         Ok(analyzer)
     }
