@@ -22,8 +22,10 @@ fn main() {
     println!("cargo:rerun-if-env-changed=STANCE_NO_ORT_FETCH");
     println!("cargo:rerun-if-env-changed=STANCE_ORT_CACHE");
     println!("cargo::rustc-check-cfg=cfg(stance_embedded_model)");
+    println!("cargo::rustc-check-cfg=cfg(stance_embedded_mid)");
     println!("cargo::rustc-check-cfg=cfg(stance_embedded_base)");
     check_embedded_model("stance-mini", "CARGO_FEATURE_EMBEDDED_MODEL", "stance_embedded_model");
+    check_embedded_model("stance-mid", "CARGO_FEATURE_EMBEDDED_MID", "stance_embedded_mid");
     check_embedded_model("stance-base", "CARGO_FEATURE_EMBEDDED_BASE", "stance_embedded_base");
     match provision_ort() {
         Ok(path) => println!("cargo:rustc-env=STANCE_BUNDLED_ORT={}", path.display()),

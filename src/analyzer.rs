@@ -305,8 +305,9 @@ impl AnalyzerBuilder {
         self
     }
 
-    /// Use an embedded tier (default [`EmbeddedModel::Mini`]); [`EmbeddedModel::Base`]
-    /// needs the `embedded-base` feature, else `build()` says how to get it.
+    /// Use an embedded tier (default [`EmbeddedModel::Mini`]); [`EmbeddedModel::Mid`]
+    /// and [`EmbeddedModel::Base`] need the `embedded-mid` and `embedded-base`
+    /// features, else `build()` says how to get them.
     pub fn embedded_model(mut self, which: EmbeddedModel) -> Self {
         self.model = ModelSource::Embedded(which);
         self

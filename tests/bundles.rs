@@ -52,6 +52,35 @@ fn stance_mini_reads_as_in_the_python_pipeline() {
 }
 
 #[test]
+fn stance_mid_reads_as_in_the_python_pipeline() {
+    assert_reads_as_its_reference("stance-mid");
+}
+
+#[test]
 fn stance_base_reads_as_in_the_python_pipeline() {
     assert_reads_as_its_reference("stance-base");
+}
+
+/// Every bundle's model card carries the README's table of tiers (copied by
+/// `training/tiers.py` and `write_bundle.py`), so a card read on its own is not out of date.
+#[test]
+fn model_cards_repeat_the_readme_table_of_tiers() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let (begin, end) = ("<!-- tiers:begin -->", "<!-- tiers:end -->");
+    let start = readme.find(begin).expect("README marks its table of tiers") + begin.len();
+    let table = readme[start..readme.find(end).unwrap()].trim_matches('\n');
+    let mut cards = 0;
+    for entry in std::fs::read_dir(root().join("models")).unwrap() {
+        let card_path = entry.unwrap().path().join("MODEL_CARD.md");
+        let Ok(card) = std::fs::read_to_string(&card_path) else {
+            continue;
+        };
+        assert!(
+            card.contains(&format!("## Tiers\n\n{table}\n\n")),
+            "{} does not carry the README's table of tiers: run `python training/tiers.py`",
+            card_path.display()
+        );
+        cards += 1;
+    }
+    assert_eq!(cards, 3, "a model card per tier");
 }

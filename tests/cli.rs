@@ -212,8 +212,8 @@ fn mentions_reads_a_jsonl_field_and_names_a_bad_line() {
     assert_eq!(rows[1]["targets"][0]["actor"], "russia");
 }
 
-/// `--model mini` is the default model; `--model base` is the accurate tier where
-/// the build carries it, else an error that says how to get it.
+/// `--model mini` is the default model; `--model mid` and `--model base` are the
+/// larger tiers where the build carries them, else an error that says how to get them.
 #[test]
 fn models_are_chosen_by_tier_name() {
     let dir = tempfile::tempdir().unwrap();
@@ -225,17 +225,24 @@ fn models_are_chosen_by_tier_name() {
     assert!(default.status.success(), "{}", String::from_utf8_lossy(&default.stderr));
     assert_eq!(default.stdout, mini.stdout);
 
-    let base = stance(&["score", "--model", "base", file]);
-    if stance::EmbeddedModel::Base.is_available() {
-        let stdout = String::from_utf8_lossy(&base.stdout);
-        assert!(base.status.success(), "{}", String::from_utf8_lossy(&base.stderr));
-        assert!(stdout.contains("stance-base"), "{stdout}");
-    } else {
-        let stderr = String::from_utf8_lossy(&base.stderr);
-        assert!(!base.status.success());
-        assert!(
-            stderr.contains("--features embedded-base") && stderr.contains("models/stance-base"),
-            "{stderr}"
-        );
+    for (tier, which) in [
+        ("mid", stance::EmbeddedModel::Mid),
+        ("base", stance::EmbeddedModel::Base),
+    ] {
+        let run = stance(&["score", "--model", tier, file]);
+        if which.is_available() {
+            let stdout = String::from_utf8_lossy(&run.stdout);
+            assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+            assert!(stdout.contains(which.name()), "{stdout}");
+            assert_ne!(run.stdout, mini.stdout, "--model {tier} printed stance-mini's output");
+        } else {
+            let stderr = String::from_utf8_lossy(&run.stderr);
+            assert!(!run.status.success());
+            let hint = format!("--features {}", which.feature());
+            assert!(
+                stderr.contains(&hint) && stderr.contains(&format!("models/{}", which.name())),
+                "{stderr}"
+            );
+        }
     }
 }

@@ -19,6 +19,7 @@ from pathlib import Path
 from evaluate import onnx_input_names
 from stance_format import HELD_OUT_PREFIX, LABELS, MARKER_CLOSE, Encoder, input_format, input_format_of, load_tokenizer, read_examples
 from stance_model import BACKBONE_NAMES, DEV_SPLITS, TRAINING_DIR, backbone_of, read_json, write_json
+from tiers import tier_table, with_tiers
 
 SPLIT_TITLES = {"dev_rw": "NewsMTSC dev_rw", "dev_mt": "NewsMTSC dev_mt", "opeds_dev": "op-eds dev"}
 # The bundle name of each backbone's tier, for bundles written outside models/ (runs/<name>/bundle).
@@ -129,7 +130,7 @@ def main(argv=None):
     write_json(out / "config.json", config)
     size = (out / "model.onnx").stat().st_size
     markers = [tok.token_to_id(m) for m in (input_format()["marker_open"], MARKER_CLOSE)]
-    card = model_card(config, export, calib, size, backbone, markers, shapes)
+    card = with_tiers(model_card(config, export, calib, size, backbone, markers, shapes), tier_table())
     (out / "MODEL_CARD.md").write_text(card, encoding="utf-8")
     print(f"wrote {out}: {config['name']}, model.onnx {size / 1e6:.1f} MB, tokens {tokens}, "
           f"inputs {inputs}, T = {config['temperature']}")
@@ -463,10 +464,18 @@ def favorable_text(export, precision):
     return f"The weakest class per\n  dev split ({precision} F1): {f1}."
 
 
+# A tier's role where its backbone's default does not say it: the 6-layer MPNet is not the accurate tier.
+TIER_ROLES = {
+    "stance-mid": "It is the middle tier of the `stance`\ncrate (`--model mid`): stance-mini (all-MiniLM-L6-v2) is "
+                  "the fast one, stance-base (all\ntwelve layers of all-mpnet-base-v2) the accurate one.",
+}
+
+
 def model_card(config, export, calib, size, backbone, markers, shapes):
     t = config["training"]
     m = config["metrics"]
     b = BACKBONE_CARD[backbone] | {"model": BACKBONE_CARD[backbone]["model"].format(**shapes)}
+    b["role"] = TIER_ROLES.get(config["name"], b["role"])
     precision = config["precision"]
     bits = export.get("bits") or 8
     rows = []

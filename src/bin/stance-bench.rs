@@ -31,7 +31,8 @@ struct Args {
     /// JSONL corpus with `text` (and optionally `id`) fields.
     #[arg(default_value = "benches/data/fixture.jsonl")]
     corpus: PathBuf,
-    /// Model: `mini` (default), `base` (builds with `--features embedded-base`) or a bundle directory.
+    /// Model: `mini` (default), `mid` or `base` (builds with `--features embedded-mid` /
+    /// `embedded-base`) or a bundle directory.
     #[arg(long, value_name = "NAME|DIR")]
     model: Option<String>,
     /// Device: cpu, cuda or cuda:N.

@@ -42,8 +42,9 @@ enum Command {
 /// Options shared by every command that runs the model.
 #[derive(Args, Clone, Debug)]
 pub struct ModelArgs {
-    /// Model: `mini` (the default, embedded), `base` (the accurate tier, embedded in builds
-    /// with `--features embedded-base`) or a bundle directory such as models/stance-base.
+    /// Model: `mini` (the default, embedded), `mid` (the middle tier, embedded in builds with
+    /// `--features embedded-mid`), `base` (the accurate tier, `--features embedded-base`) or a
+    /// bundle directory such as models/stance-base.
     #[arg(long, value_name = "NAME|DIR")]
     pub model: Option<String>,
     /// Device: cpu, cuda or cuda:N.
