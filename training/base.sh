@@ -41,17 +41,5 @@ fi
 # attention projections (--eight-bit attention, 92 MB) did not do better (EXPERIMENTS.md).
 "$PYTHON" export.py --run "$RUN" --tokenizer "$RUN/tokenizer.json" --data-dir "$DATA_DIR" --threads "$THREADS" \
   --quant weight_only --bits 4
-"$PYTHON" calibrate.py --run "$RUN"
-"$PYTHON" write_bundle.py --run "$RUN" --out "$RUN/bundle" --tokenizer "$RUN/tokenizer.json"
-if [ "$HOLDOUT" -ge 0 ]; then
-  "$PYTHON" folds.py --data-dir "$DATA_DIR" --out runs/folds
-  "$PYTHON" evaluate.py --bundle "$RUN/bundle" "runs/folds/natural_f$HOLDOUT.jsonl" --threads "$THREADS" \
-    --out "$RUN/heldout_eval.json"
-  held_out=(--held-out "$RUN/heldout_eval.json")
-else
-  held_out=()
-fi
-if [ "$BUNDLE" != "$RUN/bundle" ]; then
-  "$PYTHON" write_bundle.py --run "$RUN" --out "$BUNDLE" --tokenizer "$RUN/tokenizer.json" "${held_out[@]}" \
-    --command "HOLDOUT=$HOLDOUT BUNDLE=$BUNDLE bash training/base.sh"
-fi
+PYTHON=$PYTHON RUN=$RUN BUNDLE=$BUNDLE HOLDOUT=$HOLDOUT DATA_DIR=$DATA_DIR THREADS=$THREADS \
+  COMMAND="HOLDOUT=$HOLDOUT BUNDLE=$BUNDLE bash training/base.sh" bash finish_bundle.sh

@@ -42,17 +42,5 @@ if [ ! -f "$RUN/best/model.safetensors" ]; then
 fi
 "$PYTHON" export.py --run "$RUN" --tokenizer "$RUN/tokenizer.json" --data-dir "$DATA_DIR" --threads "$THREADS" \
   --quant per_row --weight-bits 8 --smooth 0.5 --fp32-tables-under 1024
-"$PYTHON" calibrate.py --run "$RUN"
-"$PYTHON" write_bundle.py --run "$RUN" --out "$RUN/bundle" --tokenizer "$RUN/tokenizer.json" --name stance-mid
-if [ "$HOLDOUT" -ge 0 ]; then
-  "$PYTHON" folds.py --data-dir "$DATA_DIR" --out runs/folds
-  "$PYTHON" evaluate.py --bundle "$RUN/bundle" "runs/folds/natural_f$HOLDOUT.jsonl" --threads "$THREADS" \
-    --out "$RUN/heldout_eval.json"
-  held_out=(--held-out "$RUN/heldout_eval.json")
-else
-  held_out=()
-fi
-if [ "$BUNDLE" != "$RUN/bundle" ]; then
-  "$PYTHON" write_bundle.py --run "$RUN" --out "$BUNDLE" --tokenizer "$RUN/tokenizer.json" --name stance-mid \
-    "${held_out[@]}" --command "HOLDOUT=$HOLDOUT BUNDLE=$BUNDLE bash training/mid.sh"
-fi
+PYTHON=$PYTHON RUN=$RUN BUNDLE=$BUNDLE HOLDOUT=$HOLDOUT DATA_DIR=$DATA_DIR THREADS=$THREADS \
+  COMMAND="HOLDOUT=$HOLDOUT BUNDLE=$BUNDLE bash training/mid.sh" bash finish_bundle.sh --name stance-mid
