@@ -3,6 +3,7 @@
     python evaluate.py                                   # the bundle ../models/stance-mini on the 3 dev splits
     python evaluate.py --bundle DIR FILE.jsonl ...       # any bundle, any NewsMTSC-format files
     python evaluate.py --model other.onnx --out m.json   # another graph with the bundle's tokenizer/config
+    python evaluate.py --bundle DIR --context shuffled F # a context-reading bundle with other articles' contexts
 
 Per file: macro-F1, accuracy, F1-pn (mean F1 of unfavorable and favorable),
 per-class P/R/F1, confusion matrix (rows gold, columns predicted), and the
@@ -74,7 +75,7 @@ def load_bundle(bundle, model=None, threads=2):
 
 def examples_logits(config, encoder, session, examples):
     """Logits of read_examples' (sentence, spans, label, meta) pairs, as the bundle's config encodes them."""
-    encoded = [encoder.encode(sentence, spans, meta["others"]) for sentence, spans, _label, meta in examples]
+    encoded = [encoder.encode(sentence, spans, meta["others"], meta["context"]) for sentence, spans, _label, meta in examples]
     return ort_logits(session, [e[0] for e in encoded], [e[1] for e in encoded], pad_id=config["tokens"]["pad"])
 
 
@@ -91,6 +92,27 @@ def report(logits, labels, temperature=1.0, metas=None):
         res["aggregate"] = aggregate_report(labels, probs, [m["actor"] for m in metas],
                                             [m["article"] for m in metas])
     return res
+
+
+def replace_contexts(examples, how, seed=0):
+    """The examples with each sentence's `context` (the sentence before it) kept ("given"), emptied
+    ("none") or swapped for the context of a sentence of another article ("shuffled"): the ablation
+    that tells what a context-reading model takes from the words before from what it takes from
+    there being any."""
+    if how == "given":
+        return examples
+    donors = [m for *_rest, m in examples if m["context"]]
+    rng = np.random.default_rng(seed)
+    out = []
+    for sentence, spans, label, meta in examples:
+        context = ""
+        if how == "shuffled" and meta["context"]:
+            donor = donors[rng.integers(len(donors))]
+            while donor["article"] == meta["article"] and len(donors) > 1:
+                donor = donors[rng.integers(len(donors))]
+            context = donor["context"]
+        out.append((sentence, spans, label, {**meta, "context": context}))
+    return out
 
 
 def summary_line(name, res):
@@ -132,6 +154,9 @@ def main(argv=None):
     p.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR))
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", help="write the metrics as JSON here")
+    p.add_argument("--context", choices=["given", "none", "shuffled"], default="given",
+                   help="the sentence before each pair's sentence, for a bundle whose format reads it: as in the "
+                        "file, none, or another article's (replace_contexts)")
     args = p.parse_args(argv)
 
     config, encoder, session = load_bundle(Path(args.bundle), args.model, args.threads)
@@ -141,7 +166,7 @@ def main(argv=None):
     }
     results = {}
     for name, path in files.items():
-        examples = list(read_examples(path))
+        examples = replace_contexts(list(read_examples(path)), args.context)
         labels = np.array([label for _s, _sp, label, _m in examples], dtype=np.int64)
         logits = examples_logits(config, encoder, session, examples)
         results[name] = report(logits, labels, temperature, [m for *_rest, m in examples])

@@ -72,6 +72,7 @@ from stance_model import (  # noqa: E402
     load_dev,
     make_encoder,
     pad_batch,
+    read_json,
     torch_logits,
     write_json,
 )
@@ -531,7 +532,7 @@ def main(argv=None):
     out = Path(args.out) if args.out else run / "onnx"
     out.mkdir(parents=True, exist_ok=True)
     fp32_path, int8_path = out / "model.fp32.onnx", out / "model.int8.onnx"
-    tok, encoder = make_encoder(args.tokenizer)
+    tok, encoder = make_encoder(args.tokenizer, read_json(run / "config.json").get("context_tokens", 0))
     backbone, pad_id = backbone_of(tok), encoder.pad_id
     t0 = time.time()
     model = None

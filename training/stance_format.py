@@ -17,6 +17,13 @@ With a tokenizer that also holds the "other" markers (make_tokenizer.py --other-
 also wraps the mentions of the sentence's *other* annotated actors: "... [OTH]Islamabad[/OTH] ...",
 so the model sees which words belong to someone else. Such a bundle's input_format names them
 (`other_open`, `other_close`); without them the format is the plain one above.
+
+A format with `context_tokens` N > 0 (train.py --context-tokens N) appends the sentence before
+the pair's sentence in its document as a third part: [CLS] A [SEP] B [SEP] C [SEP], token type 1
+for C. C is the *end* of that sentence (the words next to the pair's sentence), at most N tokens
+and at most what A and B leave of `max_length`; with no sentence before (a document's first, or
+data without context) the format is the plain one. A and B are encoded as without context, so a
+window of A never shrinks for the context's sake.
 """
 import hashlib
 import json
@@ -32,7 +39,7 @@ LABELS = ["unfavorable", "neutral", "favorable"]
 POLARITY_TO_LABEL = {2.0: 0, 4.0: 1, 6.0: 2}
 
 
-def input_format(other_markers=False):
+def input_format(other_markers=False, context_tokens=0):
     """The `input_format` object recorded in a bundle's config.json."""
     fmt = {
         "kind": "marked_pair",
@@ -43,13 +50,15 @@ def input_format(other_markers=False):
     }
     if other_markers:
         fmt.update(other_open=OTHER_OPEN, other_close=OTHER_CLOSE)
+    if context_tokens:
+        fmt.update(context_tokens=context_tokens)
     return fmt
 
 
-def input_format_of(tokenizer):
+def input_format_of(tokenizer, context_tokens=0):
     """The input format a bundle tokenizer was made for: the other-actor markers are used iff
     its vocabulary holds them."""
-    return input_format(other_markers=tokenizer.token_to_id(OTHER_OPEN) is not None)
+    return input_format(other_markers=tokenizer.token_to_id(OTHER_OPEN) is not None, context_tokens=context_tokens)
 
 
 def mark(sentence, spans, others=(), other_markers=(OTHER_OPEN, OTHER_CLOSE)):
@@ -89,6 +98,7 @@ class Encoder:
         self.other_markers = (fmt["other_open"], fmt["other_close"]) if "other_open" in fmt else None
         self.max_length = fmt["max_length"]
         self.max_target_tokens = fmt["max_target_tokens"]
+        self.context_tokens = fmt.get("context_tokens", 0)
         self.open_id = tokenizer.token_to_id(fmt["marker_open"])
         # MPNet (the teacher) says <s>/</s>; its vocabulary also holds BERT's unused
         # [CLS]/[SEP], so <s> is looked up first. MiniLM's WordPiece says [CLS]/[SEP].
@@ -100,9 +110,10 @@ class Encoder:
         self.pad_id = _first_id(tokenizer, "<pad>", "[PAD]")
         assert None not in (self.open_id, self.cls_id, self.sep_id, self.pad_id), "tokenizer lacks markers"
 
-    def encode(self, sentence, spans, others=()):
+    def encode(self, sentence, spans, others=(), context=""):
         """Ids and token types of one pair; `others` (the spans of the sentence's other actors)
-        are marked only by a format that has the other markers."""
+        are marked only by a format that has the other markers, `context` (the sentence before)
+        is read only by a format with `context_tokens`."""
         spans = clean_spans(spans)
         start, end = spans[0]
         if self.other_markers:
@@ -119,6 +130,11 @@ class Encoder:
             a = a[begin : begin + budget]
         ids = [self.cls_id] + a + [self.sep_id] + b + [self.sep_id]
         types = [0] * (len(a) + 2) + [1] * (len(b) + 1)
+        room = min(self.context_tokens, self.max_length - len(ids) - 1)
+        c = self.tok.encode(context, add_special_tokens=False).ids[-room:] if context and room > 0 else []
+        if c:
+            ids += c + [self.sep_id]
+            types += [1] * (len(c) + 1)
         return ids, types
 
 
@@ -145,7 +161,7 @@ def read_examples(path):
                 others = [s for j, spans in enumerate(spans_of) if j != k for s in spans]
                 meta = {"line": line_no, "gid": t.get("Input.gid"), "confidence": t.get("confidence"),
                         "article": article_of(row), "actor": t.get("actor") or t.get("mention"),
-                        "others": others}
+                        "others": others, "context": row.get("context_before") or ""}
                 yield sentence, spans_of[k], label, meta
 
 

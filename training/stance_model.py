@@ -22,7 +22,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from stance_format import Encoder, input_format, load_tokenizer, read_examples  # noqa: E402
+from stance_format import Encoder, input_format, input_format_of, load_tokenizer, read_examples  # noqa: E402
 
 TRAINING_DIR = Path(__file__).resolve().parent
 DEFAULT_DATA_DIR = (TRAINING_DIR / "../../shared/data").resolve()
@@ -197,7 +197,7 @@ def encode_file(path, encoder):
     """(ids, types, labels) lists for every (sentence, target) pair of a NewsMTSC-format file."""
     ids, types, labels = [], [], []
     for sentence, spans, label, meta in read_examples(path):
-        i, t = encoder.encode(sentence, spans, meta["others"])
+        i, t = encoder.encode(sentence, spans, meta["others"], meta["context"])
         ids.append(i)
         types.append(t)
         labels.append(label)
@@ -238,9 +238,9 @@ def load_dev(data_dir, encoder):
     return {name: encode_file(Path(data_dir) / rel, encoder) for name, rel in DEV_SPLITS.items()}
 
 
-def make_encoder(tokenizer_path=DEFAULT_TOKENIZER):
+def make_encoder(tokenizer_path=DEFAULT_TOKENIZER, context_tokens=0):
     tok = load_tokenizer(tokenizer_path)
-    return tok, Encoder(tok)
+    return tok, Encoder(tok, input_format_of(tok, context_tokens))
 
 
 def read_json(path):

@@ -110,6 +110,9 @@ def parse_args(argv=None):
     p.add_argument("--qat", action="store_true",
                    help="quantization-aware: train through the rounding of `export.py --quant per_row` "
                         "(fake_quant.py), so the per-row int8 graph keeps the fp32 model's labels")
+    p.add_argument("--context-tokens", type=int, default=0, metavar="N",
+                   help="append up to N tokens of the sentence before (natural.jsonl's context_before) "
+                        "as a third input part (stance_format.py); 0: the sentence alone")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (smoke test)")
@@ -172,7 +175,7 @@ def load_natural(data_dir, encoder, folds, holdout, log):
     for sentence, spans, label, meta in read_examples(Path(data_dir) / NATURAL):
         labels_of_row.setdefault(meta["line"], set()).add(label)
         part = held if article_fold(meta["article"], folds) == holdout else train
-        i, t = encoder.encode(sentence, spans, meta["others"])
+        i, t = encoder.encode(sentence, spans, meta["others"], meta["context"])
         part[0].append(i)
         part[1].append(t)
         part[2].append(label)
@@ -423,7 +426,7 @@ def main(argv=None):
     write_json(run_dir / "config.json", config)
     log(f"config: {json.dumps(config)}")
 
-    tok, encoder = make_encoder(args.tokenizer)
+    tok, encoder = make_encoder(args.tokenizer, args.context_tokens)
     data_dir = Path(args.data_dir)
     if args.distill:
         excluded = {sentence for path in args.distill_exclude for sentence, *_ in read_examples(path)}

@@ -112,7 +112,7 @@ def main(argv=None):
     config = {
         "name": args.name or bundle_name(out, backbone),
         "labels": LABELS,
-        "input_format": input_format_of(tok),
+        "input_format": input_format_of(tok, train_cfg.get("context_tokens", 0)),
         "tokens": tokens,
         "onnx": {"inputs": inputs, "output": "logits"},
         "temperature": round(calib["temperature"], 4),
