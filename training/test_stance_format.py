@@ -1,6 +1,6 @@
 """The context part of the input format (stance_format.Encoder with `context_tokens`).
 
-    cd training && python -m pytest test_stance_format.py      # needs tokenizers + pytest
+    cd training && python -m pytest test_stance_format.py      # needs requirements.txt + pytest
 
 Uses the shipped stance-mini tokenizer. The plain format must be what it was (a context-reading
 format adds a third part and changes nothing before it), the third part is the *end* of the
@@ -45,3 +45,13 @@ def test_a_full_pair_gets_no_context():
     spans = [(s + 1500, e + 1500) for s, e in SPANS]
     assert reading.encode(long_sentence, spans, context=CONTEXT) == plain.encode(long_sentence, spans)
     assert len(plain.encode(long_sentence, spans)[0]) == plain.max_length
+
+
+def test_the_held_out_check_compares_pairs_without_their_context():
+    # train.check_not_held_out compares soft-label rows (no sentence before) with held-out pairs.
+    from train import pair_part
+
+    _tok, plain, reading = encoders(48)
+    ids, _types = plain.encode(SENTENCE, SPANS)
+    assert pair_part(reading.encode(SENTENCE, SPANS, context=CONTEXT)[0], reading.sep_id) == tuple(ids)
+    assert pair_part(ids, plain.sep_id) == tuple(ids)

@@ -255,10 +255,17 @@ def encode_soft_label_row(encoder, row, spans_of_sentence):
     return encoder.encode(row["sentence"], own, others)
 
 
+def pair_part(ids, sep_id):
+    """The ids of `[CLS] A [SEP] B [SEP]`: an encoded pair without its context part, if it has one."""
+    second_sep = ids.index(sep_id, ids.index(sep_id) + 1)
+    return tuple(ids[: second_sep + 1])
+
+
 def check_not_held_out(paths, held_out, encoder):
     """Refuse soft labels that hold a pair of the held-out fold: the teacher's view of it would
-    leak into training (teacher_logits.py --natural-holdout-fold must match --holdout-fold)."""
-    held = {tuple(i) for ids, _types, _labels in held_out.values() for i in ids}
+    leak into training (teacher_logits.py --natural-holdout-fold must match --holdout-fold).
+    Soft-label rows carry no sentence before, so held-out pairs are compared without theirs."""
+    held = {pair_part(i, encoder.sep_id) for ids, _types, _labels in held_out.values() for i in ids}
     for path in paths:
         rows = read_soft_labels(path)
         spans_of_sentence = spans_by_sentence(rows)
