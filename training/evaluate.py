@@ -102,13 +102,15 @@ def replace_contexts(examples, how, seed=0):
     if how == "given":
         return examples
     donors = [m for *_rest, m in examples if m["context"]]
+    donor_articles = {m["article"] for m in donors}
     rng = np.random.default_rng(seed)
     out = []
     for sentence, spans, label, meta in examples:
         context = ""
-        if how == "shuffled" and meta["context"]:
+        # A file of one article has no other article to borrow from: its pairs get none.
+        if how == "shuffled" and meta["context"] and donor_articles - {meta["article"]}:
             donor = donors[rng.integers(len(donors))]
-            while donor["article"] == meta["article"] and len(donors) > 1:
+            while donor["article"] == meta["article"]:
                 donor = donors[rng.integers(len(donors))]
             context = donor["context"]
         out.append((sentence, spans, label, {**meta, "context": context}))
