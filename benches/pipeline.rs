@@ -40,10 +40,11 @@ fn analyzer() -> Analyzer {
     builder.build().expect("analyzer builds")
 }
 
-/// Every (sentence, actor) pair of the corpus with its mention spans.
+/// Every (sentence, actor) pair of the corpus with its mention spans and the sentence before.
 fn targets(docs: &[Document], finder: &MentionFinder) -> Vec<TargetedSentence> {
     let mut out = Vec::new();
     for doc in docs {
+        let mut before = "";
         for span in split_sentences(&doc.text) {
             let sentence = span.slice(&doc.text);
             let mentions = finder.find(sentence);
@@ -58,8 +59,10 @@ fn targets(docs: &[Document], finder: &MentionFinder) -> Vec<TargetedSentence> {
                     text: sentence.to_string(),
                     spans,
                     others,
+                    context: before.to_string(),
                 });
             }
+            before = sentence;
         }
     }
     out

@@ -188,7 +188,18 @@ impl CorpusReport {
 }
 
 /// A sentence with a target given by explicit spans, for scoring annotated data.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// ```
+/// use stance::{Span, TargetedSentence};
+/// let pair = TargetedSentence {
+///     text: "Beijing backed the plan.".into(),
+///     spans: vec![Span::new(0, 7)],
+///     context: "The summit had stalled for two days.".into(),
+///     ..TargetedSentence::default()
+/// };
+/// assert!(pair.others.is_empty());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TargetedSentence {
     /// The sentence.
     pub text: String,
@@ -197,6 +208,10 @@ pub struct TargetedSentence {
     /// Byte spans of other actors' mentions in `text`. Only a model trained to
     /// see them (its input format names other-actor markers) reads them.
     pub others: Vec<Span>,
+    /// The sentence before `text` in its document, "" if none. Only a model
+    /// trained to read it (its input format names `context_tokens`) does;
+    /// documents scored whole get it from their own sentences.
+    pub context: String,
 }
 
 /// What an analyzer runs on, for reports and run metadata.
@@ -581,6 +596,8 @@ impl Analyzer {
     }
 
     /// Scores sentences as given (no segmentation): one entry per (sentence, actor mentioned).
+    /// Each sentence is read alone, without the sentence before it: a model that
+    /// reads context does better on whole documents ([`Analyzer::score_text`]).
     ///
     /// # Errors
     /// Tokenizer or inference failures.
@@ -619,7 +636,7 @@ impl Analyzer {
     pub fn score_targets(&self, targets: &[TargetedSentence]) -> Result<Vec<Stance>> {
         let encoded: Vec<Encoded> = targets
             .par_iter()
-            .map(|t| self.encoder.encode(&t.text, &t.spans, &t.others))
+            .map(|t| self.encoder.encode(&t.text, &t.spans, &t.others, &t.context))
             .collect::<Result<_>>()?;
         let scored = self.infer(&encoded);
         scored.into_iter().collect()
@@ -679,7 +696,7 @@ impl Analyzer {
     pub fn bench_encode(&self, targets: &[TargetedSentence]) -> Result<EncodedPairs> {
         let encoded = targets
             .par_iter()
-            .map(|t| self.encoder.encode(&t.text, &t.spans, &t.others))
+            .map(|t| self.encoder.encode(&t.text, &t.spans, &t.others, &t.context))
             .collect::<Result<_>>()?;
         Ok(EncodedPairs(encoded))
     }
@@ -776,13 +793,21 @@ impl Analyzer {
             Some(o) => o.spans_besides(&prep.others[pair.sentence], &self.actors.actors()[pair.actor].id),
             None => Vec::new(),
         };
-        self.encoder.encode(text, &spans, &others).map_err(|e| match e {
-            Error::Tokenizer { message, .. } => Error::Tokenizer {
-                context: format!("document {:?}, sentence {}", docs[pair.doc].id, pair.sentence),
-                message,
-            },
-            other => other,
-        })
+        // The sentence before, as the model was trained to read it: the article's
+        // previous sentence, whether or not it mentions an actor.
+        let context = match pair.sentence.checked_sub(1) {
+            Some(before) if self.encoder.reads_context() => prep.sentences[before].slice(&docs[pair.doc].text),
+            _ => "",
+        };
+        self.encoder
+            .encode(text, &spans, &others, context)
+            .map_err(|e| match e {
+                Error::Tokenizer { message, .. } => Error::Tokenizer {
+                    context: format!("document {:?}, sentence {}", docs[pair.doc].id, pair.sentence),
+                    message,
+                },
+                other => other,
+            })
     }
 
     /// Runs encoded pairs through the model in length-sorted batches; results in input order.

@@ -9,6 +9,11 @@
 //!    budget before the first marker, so the target stays in view;
 //! 4. `[CLS] A [SEP] B [SEP]`, token type 0 up to the first `[SEP]`, 1 after.
 //!
+//! A model that reads the sentence before (its format names `context_tokens`
+//! N) gets a third part, `[CLS] A [SEP] B [SEP] C [SEP]` with token type 1 for
+//! C: the last tokens of that sentence, at most N and at most what A and B
+//! leave of `max_length`. A and B are encoded as without it.
+//!
 //! A model trained to see the sentence's other actors (its format names
 //! `other_open`/`other_close`) also gets their mentions wrapped in step 1:
 //! `... [TGT]Beijing[/TGT] and [OTH]Delhi[/OTH] ...`; those overlapping a
@@ -27,6 +32,10 @@ use crate::segment::Span;
 const LONG_SENTENCE_BYTES: usize = 12_000;
 const WINDOW_BEFORE_BYTES: usize = 3_000;
 const WINDOW_AFTER_BYTES: usize = 9_000;
+/// Only the end of the sentence before is read, so only its last bytes are
+/// tokenized: this many per token kept. WordPiece turns a word of more than
+/// 100 characters (at most 400 bytes) into one `[UNK]`, so no token spans more.
+const CONTEXT_BYTES_PER_TOKEN: usize = 400;
 
 /// Model input for one (sentence, target) pair, unpadded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,6 +64,8 @@ pub(crate) struct Encoder {
     sep: i64,
     max_length: usize,
     max_target_tokens: usize,
+    /// Tokens of the sentence before that the model reads (0: none).
+    context_tokens: usize,
 }
 
 impl Encoder {
@@ -79,6 +90,7 @@ impl Encoder {
             sep: i64::from(config.tokens.sep),
             max_length: fmt.max_length,
             max_target_tokens: fmt.max_target_tokens,
+            context_tokens: fmt.context_tokens,
         })
     }
 
@@ -87,9 +99,16 @@ impl Encoder {
         self.other_markers.is_some()
     }
 
-    /// Encodes `sentence` with the target at `spans` and the other actors' mentions
-    /// at `others` (byte offsets into `sentence`; ignored unless the model reads them).
-    pub fn encode(&self, sentence: &str, spans: &[Span], others: &[Span]) -> Result<Encoded> {
+    /// Whether the model reads the sentence before, so callers pass it.
+    pub fn reads_context(&self) -> bool {
+        self.context_tokens > 0
+    }
+
+    /// Encodes `sentence` with the target at `spans`, the other actors' mentions
+    /// at `others` (byte offsets into `sentence`; ignored unless the model reads
+    /// them) and `context`, the sentence before it in its document ("" if none;
+    /// ignored unless the model reads it).
+    pub fn encode(&self, sentence: &str, spans: &[Span], others: &[Span], context: &str) -> Result<Encoded> {
         let spans = clean_spans(sentence, spans)?;
         let others = match self.other_markers {
             Some(_) => clean_others(sentence, others, &spans)?,
@@ -113,6 +132,11 @@ impl Encoder {
         ids.push(self.sep);
         ids.extend_from_slice(&b);
         ids.push(self.sep);
+        let c = self.context_ids(context, ids.len())?;
+        if !c.is_empty() {
+            ids.extend_from_slice(&c);
+            ids.push(self.sep);
+        }
         let mut type_ids = vec![0i64; a.len() + 2];
         type_ids.resize(ids.len(), 1);
         Ok(Encoded {
@@ -120,6 +144,18 @@ impl Encoder {
             type_ids,
             truncated,
         })
+    }
+
+    /// The last tokens of `context` that fit after `used` tokens: at most
+    /// `context_tokens`, leaving one for the closing separator.
+    fn context_ids(&self, context: &str, used: usize) -> Result<Vec<i64>> {
+        let room = self.context_tokens.min(self.max_length.saturating_sub(used + 1));
+        if room == 0 || context.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut ids = self.token_ids(context_tail(context, (room + 1) * CONTEXT_BYTES_PER_TOKEN))?;
+        ids.drain(..ids.len().saturating_sub(room));
+        Ok(ids)
     }
 
     /// The sentence with markers around the target's and the others' spans (all
@@ -247,6 +283,22 @@ fn cut_long_sentence<'a>(sentence: &'a str, spans: &[Span], others: &[Span]) -> 
     (&sentence[start..end], shift(spans), shift(others))
 }
 
+/// The end of `text`, at most about `max_bytes` long, starting after a
+/// whitespace so that no word is cut (its last tokens are then the text's).
+fn context_tail(text: &str, max_bytes: usize) -> &str {
+    if text.len() <= max_bytes {
+        return text;
+    }
+    let mut start = text.len() - max_bytes;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    match text[start..].find(char::is_whitespace) {
+        Some(at) => &text[start + at..],
+        None => &text[start..],
+    }
+}
+
 fn truncate_for_message(text: &str) -> String {
     match text.char_indices().nth(60) {
         Some((i, _)) => format!("{}...", &text[..i]),
@@ -276,6 +328,40 @@ mod tests {
         assert!(clean_spans(s, &[Span::new(0, 99)]).is_err());
     }
 
+    fn tiny_encoder(context_tokens: usize) -> Encoder {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut bundle = crate::model::ModelBundle::from_dir(&root.join("tests/data/tiny-model")).unwrap();
+        bundle.config.input_format.context_tokens = context_tokens;
+        Encoder::new(&bundle.tokenizer_json, &bundle.config, &bundle.origin).unwrap()
+    }
+
+    #[test]
+    fn a_long_sentence_before_costs_only_its_end() {
+        let encoder = tiny_encoder(48);
+        let sentence = "China acted.";
+        let spans = [Span::new(0, 5)];
+        let ending = "and in the end nobody in the region believed a single word of it.";
+        let long = format!("{}{ending}", "Délégués 🌏 déclarèrent ".repeat(20_000));
+        let tail = format!("{}{ending}", "Délégués 🌏 déclarèrent ".repeat(30));
+        let from_long = encoder.encode(sentence, &spans, &[], &long).unwrap();
+        let from_tail = encoder.encode(sentence, &spans, &[], &tail).unwrap();
+        assert_eq!(from_long, from_tail);
+        let alone = encoder.encode(sentence, &spans, &[], "").unwrap();
+        assert_eq!(from_long.len(), alone.len() + 48 + 1);
+        assert_eq!(context_tail("abc def", 100), "abc def");
+        assert_eq!(context_tail("abcdef ghi", 5), " ghi");
+    }
+
+    #[test]
+    fn a_model_that_does_not_read_context_ignores_it() {
+        let encoder = tiny_encoder(0);
+        let spans = [Span::new(0, 5)];
+        let with = encoder
+            .encode("China acted.", &spans, &[], "Before that, talks failed.")
+            .unwrap();
+        assert_eq!(with, encoder.encode("China acted.", &spans, &[], "").unwrap());
+    }
+
     #[test]
     fn long_sentence_window_keeps_the_target() {
         let filler = "word ".repeat(5_000);
@@ -299,6 +385,8 @@ mod parity {
         spans: Vec<(usize, usize)>,
         #[serde(default)]
         others: Vec<(usize, usize)>,
+        #[serde(default)]
+        context: String,
         input_ids: Vec<i64>,
         token_type_ids: Vec<i64>,
     }
@@ -344,11 +432,22 @@ mod parity {
         check_cases(&encoder, &root.join("tests/data/encoding_parity_others.jsonl"), 10);
     }
 
+    /// A model that reads the sentence before: the plain format with `context_tokens` 48.
+    #[test]
+    fn rust_and_python_encode_identically_with_the_sentence_before() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut bundle = crate::model::ModelBundle::from_dir(&root.join("tests/data/tiny-model")).unwrap();
+        bundle.config.input_format.context_tokens = 48;
+        let encoder = Encoder::new(&bundle.tokenizer_json, &bundle.config, &bundle.origin).unwrap();
+        assert!(encoder.reads_context() && !encoder.marks_others());
+        check_cases(&encoder, &root.join("tests/data/encoding_parity_context.jsonl"), 8);
+    }
+
     fn check_fixture(bundle: &str, fixture: &str) {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let bundle = crate::model::ModelBundle::from_dir(&root.join(bundle)).unwrap();
         let encoder = Encoder::new(&bundle.tokenizer_json, &bundle.config, &bundle.origin).unwrap();
-        assert!(!encoder.marks_others());
+        assert!(!encoder.marks_others() && !encoder.reads_context());
         check_cases(&encoder, &root.join(fixture), 20);
     }
 
@@ -367,7 +466,7 @@ mod parity {
                 .iter()
                 .map(|&(a, b)| Span::new(byte_offset(&case.sentence, a), byte_offset(&case.sentence, b)))
                 .collect();
-            let encoded = encoder.encode(&case.sentence, &spans, &others).unwrap();
+            let encoded = encoder.encode(&case.sentence, &spans, &others, &case.context).unwrap();
             assert_eq!(encoded.ids, case.input_ids, "ids differ for {:?}", case.sentence);
             assert_eq!(
                 encoded.type_ids, case.token_type_ids,

@@ -52,6 +52,10 @@ struct Row {
     primary_gid: Option<String>,
     #[serde(default, deserialize_with = "identifier")]
     source_url: Option<String>,
+    /// The sentence before in its article (opeds/natural.jsonl): read by a model
+    /// that reads context, as it reads a document's previous sentence.
+    #[serde(default)]
+    context_before: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -183,6 +187,7 @@ fn example(
             text: sentence.clone(),
             spans,
             others,
+            context: row.context_before.clone().unwrap_or_default(),
         },
         gold,
         line,
@@ -671,6 +676,20 @@ mod tests {
         let ex = parse_newsmtsc(line.as_bytes(), "t").unwrap();
         assert_eq!(ex[0].target.spans[0].slice(&ex[0].target.text), "China");
         assert_eq!(ex[0].gold, Label::Favorable);
+    }
+
+    #[test]
+    fn the_sentence_before_is_read_when_the_row_has_one() {
+        let text = concat!(
+            r#"{"sentence_normalized": "China", "context_before": "Talks failed.", "#,
+            r#""targets": [{"from": 0, "to": 5, "polarity": 4.0}]}"#,
+            "\n",
+            r#"{"sentence_normalized": "India", "context_before": null, "#,
+            r#""targets": [{"from": 0, "to": 5, "polarity": 4.0}]}"#,
+        );
+        let examples = parse_newsmtsc(text.as_bytes(), "t").unwrap();
+        let contexts: Vec<&str> = examples.iter().map(|e| e.target.context.as_str()).collect();
+        assert_eq!(contexts, ["Talks failed.", ""]);
     }
 
     #[test]

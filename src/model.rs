@@ -41,6 +41,17 @@ pub struct InputFormat {
     /// Token inserted after each mention of another actor (`[/OTH]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub other_close: Option<String>,
+    /// At most this many tokens of the sentence before the pair's sentence in
+    /// its document are appended as a third part, `[CLS] A [SEP] B [SEP] C
+    /// [SEP]`: the end of that sentence, in whatever room A and B leave. 0 (or
+    /// absent): the model reads each sentence alone.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub context_tokens: usize,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl InputFormat {
@@ -149,6 +160,12 @@ impl ModelConfig {
         }
         if fmt.max_length < fmt.max_target_tokens + 8 {
             return bad(format!("max_length {} leaves no room for the sentence", fmt.max_length));
+        }
+        if fmt.context_tokens >= fmt.max_length {
+            return bad(format!(
+                "context_tokens {} must be below max_length {}",
+                fmt.context_tokens, fmt.max_length
+            ));
         }
         if !(self.temperature.is_finite() && self.temperature > 0.0) {
             return bad(format!("temperature must be positive, got {}", self.temperature));
@@ -414,6 +431,12 @@ mod tests {
             message.contains("context_segment") && message.contains("bundle/config.json"),
             "{message}"
         );
+        let reads_context = shipped.replacen("\"kind\"", "\"context_tokens\": 48, \"kind\"", 1);
+        let config = ModelConfig::from_json(&reads_context, origin).unwrap();
+        assert_eq!(config.input_format.context_tokens, 48);
+        let too_long = shipped.replacen("\"kind\"", "\"context_tokens\": 128, \"kind\"", 1);
+        let message = ModelConfig::from_json(&too_long, origin).unwrap_err().to_string();
+        assert!(message.contains("context_tokens 128"), "{message}");
         let half = shipped.replacen("\"kind\"", "\"other_open\": \"[OTH]\", \"kind\"", 1);
         let message = ModelConfig::from_json(&half, origin).unwrap_err().to_string();
         assert!(message.contains("other_close"), "{message}");

@@ -258,12 +258,12 @@ fn explicit_targets_score_in_input_order() {
         TargetedSentence {
             text: "Judge Gorsuch wrote for the majority.".into(),
             spans: vec![Span::new(0, 13)],
-            others: vec![],
+            ..TargetedSentence::default()
         },
         TargetedSentence {
             text: "Beijing objected.".into(),
             spans: vec![Span::new(0, 7)],
-            others: vec![],
+            ..TargetedSentence::default()
         },
     ];
     let both = a.score_targets(&targets).unwrap();
@@ -273,7 +273,7 @@ fn explicit_targets_score_in_input_order() {
     let bad = TargetedSentence {
         text: "short".into(),
         spans: vec![Span::new(0, 50)],
-        others: vec![],
+        ..TargetedSentence::default()
     };
     assert!(a.score_targets(&[bad]).is_err());
 }
@@ -440,7 +440,7 @@ fn target(text: &str, mention: &str) -> TargetedSentence {
     TargetedSentence {
         text: text.to_string(),
         spans: vec![Span::new(start, start + mention.len())],
-        others: vec![],
+        ..TargetedSentence::default()
     }
 }
 
@@ -528,4 +528,57 @@ fn a_pairs_logits_are_bit_identical_alone_in_a_batch_of_64_padded_to_128_at_any_
             assert!(offsets.len() >= 5, "row offsets {offsets:?}");
         }
     }
+}
+
+/// The tiny model's bundle with `context_tokens` set: a model that reads the sentence before.
+fn tiny_model_reading_context(dir: &Path) -> Analyzer {
+    for file in ["model.onnx", "tokenizer.json"] {
+        std::fs::copy(tiny_model().join(file), dir.join(file)).unwrap();
+    }
+    let config = std::fs::read_to_string(tiny_model().join("config.json")).unwrap();
+    let with_context = config.replacen("\"kind\"", "\"context_tokens\": 48, \"kind\"", 1);
+    assert_ne!(with_context, config);
+    std::fs::write(dir.join("config.json"), with_context).unwrap();
+    Analyzer::builder()
+        .model_dir(dir)
+        .threads(2)
+        .build()
+        .expect("tiny model loads")
+}
+
+fn probabilities(stance: &stance::Stance) -> [f32; 3] {
+    [stance.p_unfavorable, stance.p_neutral, stance.p_favorable]
+}
+
+#[test]
+fn a_document_feeds_each_sentence_the_one_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = tiny_model_reading_context(dir.path());
+    let (before, sentence) = ("Talks stalled for two days.", "Beijing backed the plan.");
+    let doc = a.score_text(&format!("{before} {sentence}")).unwrap();
+    let [scored] = doc.stances.as_slice() else {
+        panic!("{:?}", doc.stances)
+    };
+    assert_eq!(scored.sentence_index, 1);
+    let pair = |context: &str| TargetedSentence {
+        text: sentence.into(),
+        spans: vec![Span::new(0, 7)],
+        context: context.into(),
+        ..TargetedSentence::default()
+    };
+    let [in_context, alone] = a.score_targets(&[pair(before), pair("")]).unwrap()[..] else {
+        panic!()
+    };
+    assert_eq!(probabilities(&scored.stance), probabilities(&in_context));
+    assert_ne!(
+        probabilities(&in_context),
+        probabilities(&alone),
+        "the context changed nothing"
+    );
+
+    // A document's first sentence, and sentences scored one by one, have none.
+    let first = a.score_text(sentence).unwrap();
+    assert_eq!(probabilities(&first.stances[0].stance), probabilities(&alone));
+    let listed = a.score_sentences(&[before, sentence]).unwrap();
+    assert_eq!(probabilities(&listed[0].stance), probabilities(&alone));
 }

@@ -11,10 +11,12 @@ purpose: the encoder cleans them (clean_spans) before marking.
     python make_parity_fixture.py --tokenizer ../tests/data/tiny-model-two-inputs/tokenizer.json \
         --out ../tests/data/encoding_parity_mpnet.jsonl   # MPNet's tokenizer: <s> A </s> B </s>
     python make_parity_fixture.py --other-markers --out ../tests/data/encoding_parity_others.jsonl
+    python make_parity_fixture.py --context-tokens 48 --out ../tests/data/encoding_parity_context.jsonl
 
 With --other-markers the tokenizer gets [OTH]/[/OTH] added (as make_tokenizer.py --other-markers
 adds them) and the cases are OTHER_CASES: each pair also has the spans of the sentence's other
-actors (`others`), which the format wraps in those markers.
+actors (`others`), which the format wraps in those markers. With --context-tokens N the format
+reads the sentence before (`context`) as a third part, and the cases are CONTEXT_CASES.
 """
 import argparse
 import json
@@ -22,7 +24,7 @@ from pathlib import Path
 
 from tokenizers import AddedToken
 
-from stance_format import OTHER_CLOSE, OTHER_OPEN, Encoder, clean_spans, load_tokenizer
+from stance_format import OTHER_CLOSE, OTHER_OPEN, Encoder, clean_spans, input_format_of, load_tokenizer
 from stance_model import DEFAULT_TOKENIZER, TRAINING_DIR
 
 DEFAULT_OUT = TRAINING_DIR.parent / "tests" / "data" / "encoding_parity.jsonl"
@@ -108,6 +110,22 @@ OTHER_CASES = [
      "Myanmar watched as " + LONG_PREFIX + "was Indonesia, which simply kept growing.", ["Indonesia"], ["Myanmar"]),
 ]
 
+# (name, sentence, target mentions, the sentence before), mentions as in CASES.
+CONTEXT_CASES = [
+    ("short_context", "China backed the plan.", ["China"], "The summit had stalled for two days."),
+    ("no_context", "China backed the plan.", ["China"], ""),
+    ("whitespace_context", "China backed the plan.", ["China"], "  \n "),
+    ("context_longer_than_n", "Washington said nothing.", ["Washington"], LONG_PREFIX + "and then it ended."),
+    ("context_with_accents_emoji_cjk", "Tokyo, by contrast, is in a hurry.", ["Tokyo"],
+     "Critics in Brasília \U0001F1E7\U0001F1F7 and Bogotá cheered Xi Jinping (\u4e60\u8fd1\u5e73) loudly."),
+    ("sentence_fills_the_input", LONG_PREFIX + "has been that Vietnam kept building.", ["Vietnam"],
+     "Nobody saw it coming."),
+    ("sentence_leaves_little_room", LONG_PREFIX[:480] + " and so India waited.", ["India"], LONG_PREFIX),
+    ("context_with_markers_text", "Russia refused.", ["Russia"], "The envoy wrote [TGT] in the memo, oddly."),
+    ("long_target_and_context", "The Democratic Socialist Republic of Sri Lanka and its creditors met again.",
+     ["Democratic Socialist Republic of Sri Lanka"], "Talks had collapsed twice before."),
+]
+
 
 def find_spans(sentence, mentions):
     spans = []
@@ -130,20 +148,23 @@ def main(argv=None):
     p.add_argument("--tokenizer", default=str(DEFAULT_TOKENIZER))
     p.add_argument("--out", default=str(DEFAULT_OUT))
     p.add_argument("--other-markers", action="store_true", help="OTHER_CASES, with [OTH]/[/OTH] added")
+    p.add_argument("--context-tokens", type=int, default=0, help="CONTEXT_CASES, the sentence before read")
     args = p.parse_args(argv)
     tok = load_tokenizer(args.tokenizer)
-    cases = [(name, sentence, mentions, []) for name, sentence, mentions in CASES]
+    cases = [(name, sentence, mentions, [], "") for name, sentence, mentions in CASES]
     if args.other_markers:
         tok.add_special_tokens([AddedToken(OTHER_OPEN, normalized=False), AddedToken(OTHER_CLOSE, normalized=False)])
-        cases = OTHER_CASES
-    encoder = Encoder(tok)
+        cases = [(*case, "") for case in OTHER_CASES]
+    if args.context_tokens:
+        cases = [(name, sentence, mentions, [], context) for name, sentence, mentions, context in CONTEXT_CASES]
+    encoder = Encoder(tok, input_format_of(tok, args.context_tokens))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     stats = {"truncated": 0, "target_cut": 0}
     with open(args.out, "w", encoding="utf-8") as f:
-        for name, sentence, mentions, other_mentions in cases:
+        for name, sentence, mentions, other_mentions, context in cases:
             spans = find_spans(sentence, mentions)
             others = find_spans(sentence, other_mentions)
-            ids, types = encoder.encode(sentence, [tuple(s) for s in spans], [tuple(s) for s in others])
+            ids, types = encoder.encode(sentence, [tuple(s) for s in spans], [tuple(s) for s in others], context)
             first = clean_spans([tuple(s) for s in spans])[0]
             if len(tok.encode(sentence, add_special_tokens=False).ids) + 3 > encoder.max_length:
                 stats["truncated"] += 1
@@ -152,6 +173,8 @@ def main(argv=None):
             row = {"name": name, "sentence": sentence, "spans": spans, "input_ids": ids, "token_type_ids": types}
             if args.other_markers:
                 row["others"] = others
+            if args.context_tokens:
+                row["context"] = context
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     print(f"wrote {args.out}: {len(cases)} cases, {stats['truncated']} longer than max_length, "
           f"{stats['target_cut']} with the target cut to {encoder.max_target_tokens} tokens")
