@@ -254,7 +254,8 @@ class Analyzer:
         """Scores sentences as given, without splitting them: one entry per
         (sentence, actor mentioned), ``sentence_index`` being the position in
         ``sentences`` and offsets relative to that sentence (annotated data
-        such as NewsMTSC comes one sentence per record)."""
+        such as NewsMTSC comes one sentence per record). Each is read alone: a
+        model that reads the sentence before gets it only from whole texts."""
         sentences = list(sentences)
         for i, s in enumerate(sentences):
             if not isinstance(s, str):
