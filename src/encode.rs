@@ -32,9 +32,9 @@ use crate::segment::Span;
 const LONG_SENTENCE_BYTES: usize = 12_000;
 const WINDOW_BEFORE_BYTES: usize = 3_000;
 const WINDOW_AFTER_BYTES: usize = 9_000;
-/// Only the end of the sentence before is read, so only its last bytes are
-/// tokenized: this many per token kept. WordPiece turns a word of more than
-/// 100 characters (at most 400 bytes) into one `[UNK]`, so no token spans more.
+/// Only the end of the sentence before is read, so a long one is tokenized
+/// from a word boundary this many bytes per token kept before its end; when
+/// that tail holds too few tokens (very long words), the whole sentence is.
 const CONTEXT_BYTES_PER_TOKEN: usize = 400;
 
 /// Model input for one (sentence, target) pair, unpadded.
@@ -153,7 +153,14 @@ impl Encoder {
         if room == 0 || context.is_empty() {
             return Ok(Vec::new());
         }
-        let mut ids = self.token_ids(context_tail(context, (room + 1) * CONTEXT_BYTES_PER_TOKEN))?;
+        let tail_ids = match context_tail(context, (room + 1) * CONTEXT_BYTES_PER_TOKEN) {
+            Some(tail) => Some(self.token_ids(tail)?).filter(|ids| ids.len() >= room),
+            None => None,
+        };
+        let mut ids = match tail_ids {
+            Some(ids) => ids,
+            None => self.token_ids(context)?,
+        };
         ids.drain(..ids.len().saturating_sub(room));
         Ok(ids)
     }
@@ -283,20 +290,18 @@ fn cut_long_sentence<'a>(sentence: &'a str, spans: &[Span], others: &[Span]) -> 
     (&sentence[start..end], shift(spans), shift(others))
 }
 
-/// The end of `text`, at most about `max_bytes` long, starting after a
-/// whitespace so that no word is cut (its last tokens are then the text's).
-fn context_tail(text: &str, max_bytes: usize) -> &str {
-    if text.len() <= max_bytes {
-        return text;
-    }
-    let mut start = text.len() - max_bytes;
-    while !text.is_char_boundary(start) {
-        start += 1;
-    }
-    match text[start..].find(char::is_whitespace) {
-        Some(at) => &text[start + at..],
-        None => &text[start..],
-    }
+/// The end of `text` from the last ASCII space, tab or line break at least
+/// `min_bytes` before its end; `None` when `text` is shorter or has no such
+/// break. Tokenizers split words there and normalize within words, so the
+/// tail's tokens are the text's last tokens (as many as the tail has).
+/// Other Unicode spaces are not used: BERT's normalizer deletes some (form
+/// feed), joining the words around them.
+fn context_tail(text: &str, min_bytes: usize) -> Option<&str> {
+    let cut = text.len().checked_sub(min_bytes)?;
+    let at = text.as_bytes()[..=cut]
+        .iter()
+        .rposition(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))?;
+    Some(&text[at..])
 }
 
 fn truncate_for_message(text: &str) -> String {
@@ -348,8 +353,10 @@ mod tests {
         assert_eq!(from_long, from_tail);
         let alone = encoder.encode(sentence, &spans, &[], "").unwrap();
         assert_eq!(from_long.len(), alone.len() + 48 + 1);
-        assert_eq!(context_tail("abc def", 100), "abc def");
-        assert_eq!(context_tail("abcdef ghi", 5), " ghi");
+        assert_eq!(context_tail("abc def", 100), None);
+        assert_eq!(context_tail("abc def ghi", 5), Some(" def ghi"));
+        assert_eq!(context_tail("abc def\u{c}ghi", 5), Some(" def\u{c}ghi"));
+        assert_eq!(context_tail("abcdefghi", 5), None);
     }
 
     #[test]
