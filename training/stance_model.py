@@ -3,6 +3,9 @@
 Model: all-MiniLM-L6-v2 (BertModel, 6 layers, 384 hidden) with two added marker
 rows, and a head on [masked mean over all tokens ; hidden state at the first
 [TGT]] -> dropout -> linear to 3 logits (unfavorable, neutral, favorable).
+With pooling "span" (train.py --pooling span) the first half is the mean over the target's
+mentions instead (every token from a [TGT] to its [/TGT], markers included), so that no part of the
+head reads the whole sentence at once; such a checkpoint holds the buffer `span_close_id`.
 Both pooled parts ignore padding, so a pair's logits do not depend on what it is
 batched with.
 """
@@ -65,11 +68,16 @@ def seed_everything(seed):
     torch.manual_seed(seed)
 
 
+POOLINGS = ("mean", "span")
+
+
 class StanceClassifier(nn.Module):
-    def __init__(self, bert, open_id, dropout=0.1, n_labels=3):
+    def __init__(self, bert, open_id, dropout=0.1, n_labels=3, close_id=None):
         super().__init__()
         self.bert = bert
         self.open_id = open_id
+        if close_id is not None:  # pooling "span"; a buffer, so the checkpoint says so itself
+            self.register_buffer("span_close_id", torch.tensor(close_id, dtype=torch.int64))
         # MPNet has no segment embeddings; BERT-style backbones take token_type_ids.
         self.uses_token_types = bert.config.model_type != "mpnet"
         self.pad_id = bert.config.pad_token_id or 0
@@ -83,6 +91,8 @@ class StanceClassifier(nn.Module):
         extra = {"token_type_ids": token_type_ids} if self.uses_token_types else {}
         hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        if hasattr(self, "span_close_id"):
+            mask = mask * self.target_span_mask(input_ids).unsqueeze(-1)
         mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
         # argmax returns the first maximum: the first [TGT] (0 = [CLS] if there is none).
         first = (input_ids == self.open_id).to(hidden.dtype).argmax(dim=1)
@@ -90,6 +100,14 @@ class StanceClassifier(nn.Module):
         at_marker = hidden.gather(1, idx)[:, 0]
         pooled = torch.cat([mean, at_marker], dim=-1)
         return self.classifier(self.dropout(pooled))
+
+    def target_span_mask(self, input_ids):
+        """1.0 on every token from a [TGT] to its [/TGT] (both included), else 0.0. Counted with
+        CumSums, which add each row on its own (the exported graph stays batch-invariant)."""
+        opens = (input_ids == self.open_id).to(torch.float32)
+        closes = (input_ids == self.span_close_id).to(torch.float32)
+        inside = opens.cumsum(1) - closes.cumsum(1) + closes
+        return (inside > 0.5).to(torch.float32)
 
 
 class SplitEmbedding(nn.Module):
@@ -126,8 +144,9 @@ def merged_state_dict(model):
     return state
 
 
-def build_model(tokenizer, dropout=0.1, init_markers=True, attn_implementation="eager", layers=0):
-    """Backbone from the packaged weights, embeddings resized to the bundle tokenizer.
+def build_model(tokenizer, dropout=0.1, init_markers=True, attn_implementation="eager", layers=0, pooling="mean"):
+    """Backbone from the packaged weights, embeddings resized to the bundle tokenizer; `pooling`
+    one of POOLINGS (see the module docstring).
 
     layers > 0 keeps only the bottom `layers` encoder layers: a shallower student initialised
     from the backbone's own weights (dropping the top layers loses least when fine-tuning).
@@ -155,8 +174,10 @@ def build_model(tokenizer, dropout=0.1, init_markers=True, attn_implementation="
                 gen = torch.Generator().manual_seed(0)
                 for row in range(old, new):
                     emb[row] = mean + torch.randn(mean.shape, generator=gen) * bert.config.initializer_range
-    open_id = tokenizer.token_to_id(input_format()["marker_open"])
-    return StanceClassifier(bert, open_id, dropout=dropout)
+    fmt = input_format()
+    open_id = tokenizer.token_to_id(fmt["marker_open"])
+    close_id = tokenizer.token_to_id(fmt["marker_close"]) if pooling == "span" else None
+    return StanceClassifier(bert, open_id, dropout=dropout, close_id=close_id)
 
 
 def keep_bottom_layers(bert, layers):
@@ -187,7 +208,7 @@ def load_checkpoint(ckpt_dir, tokenizer, attn_implementation="eager"):
 
     state = load_file(str(Path(ckpt_dir) / "model.safetensors"))
     model = build_model(tokenizer, init_markers=False, attn_implementation=attn_implementation,
-                        layers=encoder_layers_in(state))
+                        layers=encoder_layers_in(state), pooling="span" if "span_close_id" in state else "mean")
     model.load_state_dict(state)
     model.eval()
     return model

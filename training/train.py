@@ -43,6 +43,7 @@ from stance_model import (
     DEFAULT_TOKENIZER,
     MPNET_BASE_VOCAB,
     N_BASE_VOCAB,
+    POOLINGS,
     backbone_of,
     TRAINING_DIR,
     build_model,
@@ -104,6 +105,8 @@ def parse_args(argv=None):
                         "says (when the epoch count was chosen by cross-validation, not on dev)")
     p.add_argument("--layers", type=int, default=0, metavar="N",
                    help="keep only the backbone's bottom N encoder layers (0: all)")
+    p.add_argument("--pooling", choices=POOLINGS, default="mean",
+                   help="the head's first half: mean over all tokens, or over the target's mentions (span)")
     p.add_argument("--init-from", metavar="CKPT_DIR",
                    help="start from a fine-tuned checkpoint (e.g. runs/<teacher>/best) instead of the packaged "
                         "backbone; with --layers N, its bottom N layers and its head")
@@ -454,7 +457,7 @@ def main(argv=None):
         dev = {k: (v[0][: args.eval_limit], v[1][: args.eval_limit], v[2][: args.eval_limit]) for k, v in dev.items()}
     log(f"train pairs {len(ids)}; dev pairs " + ", ".join(f"{k} {len(v[2])}" for k, v in dev.items()))
 
-    model = build_model(tok, dropout=args.dropout, layers=args.layers)
+    model = build_model(tok, dropout=args.dropout, layers=args.layers, pooling=args.pooling)
     if args.init_from:
         init_from_checkpoint(model, args.init_from, log)
     if not args.train_vocab:
