@@ -567,6 +567,11 @@ pub struct AttributionMetrics {
     pub contrast_accuracy: f64,
     /// Share of contrast sentences whose actors all got one predicted label.
     pub uniform_prediction_rate: f64,
+    /// Share of contrast sentences whose actors were all predicted neutral: the
+    /// uniform predictions that miss the polar actor rather than spread the
+    /// sentence's tone to the others (`uniform_prediction_rate` counts both).
+    #[serde(default)]
+    pub uniform_neutral_rate: f64,
 }
 
 impl AttributionMetrics {
@@ -578,7 +583,7 @@ impl AttributionMetrics {
             rows.entry(p.line).or_default().push(p);
         }
         let mut m = AttributionMetrics::default();
-        let (mut correct, mut uniform) = (0u64, 0u64);
+        let (mut correct, mut uniform, mut all_neutral) = (0u64, 0u64, 0u64);
         for pairs in rows.values() {
             if pairs.iter().all(|p| p.gold == pairs[0].gold) {
                 continue;
@@ -587,9 +592,11 @@ impl AttributionMetrics {
             m.contrast_pairs += pairs.len() as u64;
             correct += pairs.iter().filter(|p| p.gold == p.predicted).count() as u64;
             uniform += u64::from(pairs.iter().all(|p| p.predicted == pairs[0].predicted));
+            all_neutral += u64::from(pairs.iter().all(|p| p.predicted == Label::Neutral));
         }
         m.contrast_accuracy = ratio(correct, m.contrast_pairs);
         m.uniform_prediction_rate = ratio(uniform, m.contrast_sentences);
+        m.uniform_neutral_rate = ratio(all_neutral, m.contrast_sentences);
         m
     }
 }
@@ -920,11 +927,15 @@ mod tests {
             on_line(3, N, U),
             on_line(3, N, N),
             on_line(4, U, F),
+            // line 5: a contrast sentence whose polar actor was missed
+            on_line(5, F, N),
+            on_line(5, N, N),
         ];
         let m = AttributionMetrics::compute(&predictions);
-        assert_eq!((m.contrast_sentences, m.contrast_pairs), (2, 5));
-        assert!(close(m.contrast_accuracy, 3.0 / 5.0), "{m:?}");
-        assert!(close(m.uniform_prediction_rate, 0.5), "{m:?}");
+        assert_eq!((m.contrast_sentences, m.contrast_pairs), (3, 7));
+        assert!(close(m.contrast_accuracy, 4.0 / 7.0), "{m:?}");
+        assert!(close(m.uniform_prediction_rate, 2.0 / 3.0), "{m:?}");
+        assert!(close(m.uniform_neutral_rate, 1.0 / 3.0), "{m:?}");
         assert_eq!(AttributionMetrics::compute(&[]), AttributionMetrics::default());
     }
 }

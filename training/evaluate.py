@@ -134,7 +134,7 @@ def format_report(name, res):
         lines.append(f"    pairs in sentences whose actors differ in gold label: n {contrast['n']}, "
                      f"macro-F1 {contrast['macro_f1']:.4f}, acc {contrast['accuracy']:.4f}; "
                      f"{contrast['uniform_prediction_rate']:.2f} of their {contrast['sentences']} sentences "
-                     "predicted with one label")
+                     f"predicted with one label ({contrast['uniform_neutral_rate']:.2f} all neutral)")
     agg = res.get("aggregate")
     if agg:
         pearson = agg["article_actor_pearson"]

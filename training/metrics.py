@@ -75,8 +75,9 @@ def fit_temperature(logits, y, lo=0.05, hi=20.0, iters=100):
 def contrast_report(y_true, y_pred, sentences):
     """Metrics on the pairs whose sentence has targets with different gold labels: where the
     sentence's overall tone cannot be right for every actor (target attribution). Also the share
-    of those sentences whose targets all got one predicted label, as `stance eval`'s
-    `attribution.uniform_prediction_rate`."""
+    of those sentences whose targets all got one predicted label, and of those all predicted
+    neutral (the polar actor missed, not the tone spread), as `stance eval`'s
+    `attribution.uniform_prediction_rate` and `uniform_neutral_rate`."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     labels_of, predicted_of = {}, {}
     for sentence, label, predicted in zip(sentences, y_true, y_pred):
@@ -88,8 +89,9 @@ def contrast_report(y_true, y_pred, sentences):
     res = classification_report(y_true[idx], y_pred[idx])
     contrast = [s for s in labels_of if len(labels_of[s]) > 1]
     uniform = sum(len(predicted_of[s]) == 1 for s in contrast) / len(contrast)
+    neutral = sum(predicted_of[s] == {LABELS.index("neutral")} for s in contrast) / len(contrast)
     return {"n": res["n"], "macro_f1": res["macro_f1"], "accuracy": res["accuracy"],
-            "sentences": len(contrast), "uniform_prediction_rate": uniform}
+            "sentences": len(contrast), "uniform_prediction_rate": uniform, "uniform_neutral_rate": neutral}
 
 
 def aggregate_report(y_true, probs, actors, articles, min_group=3):
