@@ -153,10 +153,10 @@ impl Encoder {
         if room == 0 || context.is_empty() {
             return Ok(Vec::new());
         }
-        let tail_ids = match context_tail(context, (room + 1) * CONTEXT_BYTES_PER_TOKEN) {
-            Some(tail) => Some(self.token_ids(tail)?).filter(|ids| ids.len() >= room),
-            None => None,
-        };
+        let tail_ids = context_tail(context, (room + 1) * CONTEXT_BYTES_PER_TOKEN)
+            .map(|tail| self.token_ids(tail))
+            .transpose()?
+            .filter(|ids| ids.len() >= room);
         let mut ids = match tail_ids {
             Some(ids) => ids,
             None => self.token_ids(context)?,
@@ -333,7 +333,7 @@ mod tests {
         assert!(clean_spans(s, &[Span::new(0, 99)]).is_err());
     }
 
-    fn tiny_encoder(context_tokens: usize) -> Encoder {
+    pub(super) fn tiny_encoder(context_tokens: usize) -> Encoder {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut bundle = crate::model::ModelBundle::from_dir(&root.join("tests/data/tiny-model")).unwrap();
         bundle.config.input_format.context_tokens = context_tokens;
@@ -442,11 +442,9 @@ mod parity {
     /// A model that reads the sentence before: the plain format with `context_tokens` 48.
     #[test]
     fn rust_and_python_encode_identically_with_the_sentence_before() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut bundle = crate::model::ModelBundle::from_dir(&root.join("tests/data/tiny-model")).unwrap();
-        bundle.config.input_format.context_tokens = 48;
-        let encoder = Encoder::new(&bundle.tokenizer_json, &bundle.config, &bundle.origin).unwrap();
+        let encoder = super::tests::tiny_encoder(48);
         assert!(encoder.reads_context() && !encoder.marks_others());
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         check_cases(&encoder, &root.join("tests/data/encoding_parity_context.jsonl"), 8);
     }
 
