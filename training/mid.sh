@@ -10,7 +10,7 @@
 #
 # 1. the 12-layer first epoch (mpnet_teacher.sh, shared with base.sh; skipped when
 #    runs/$FIRST/best/ exists): 70 min to 3 h on two cores, resumable;
-# 2. the 6-layer model (skipped when runs/$NAME/best/ exists): train.py --layers 6 --init-from the
+# 2. the 6-layer model (skipped when runs/$NAME/best/ exists): train.py --layers "$LAYERS" --init-from the
 #    first epoch's checkpoint (its embeddings, bottom six layers and head), the same recipe and data
 #    for one epoch, 35-50 min; it resumes too;
 # 3. export.py --quant per_row with stance-mini's settings (SmoothQuant 0.5, 8-bit weights, the
@@ -18,14 +18,16 @@
 # 4. the held-out fold scored through the bundle (folds.py, evaluate.py) and recorded in the
 #    model card. It reports; nothing is chosen on it.
 #
-# Env: PYTHON, HOLDOUT (default 0), FIRST (default mpnet-f$HOLDOUT), NAME (default mp6-f$HOLDOUT),
-# BUNDLE, DATA_DIR, THREADS.
+# Env: PYTHON, HOLDOUT (default 0), FIRST (default mpnet-f$HOLDOUT), LAYERS (default 6: how many of
+# the first epoch's bottom layers the student keeps), NAME (default mp$LAYERS-f$HOLDOUT), BUNDLE,
+# DATA_DIR, THREADS.
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3}
 HOLDOUT=${HOLDOUT:-0}
 FIRST=${FIRST:-mpnet-f$HOLDOUT}
-NAME=${NAME:-mp6-f$HOLDOUT}
+LAYERS=${LAYERS:-6}
+NAME=${NAME:-mp$LAYERS-f$HOLDOUT}
 DATA_DIR=${DATA_DIR:-../../shared/data}
 THREADS=${THREADS:-2}
 RUN=runs/$NAME
@@ -37,7 +39,7 @@ if [ ! -f "$RUN/best/model.safetensors" ]; then
   mkdir -p "$RUN"
   cp "runs/$FIRST/tokenizer.json" "$RUN/tokenizer.json"
   "$PYTHON" train.py --name "$NAME" --tokenizer "$RUN/tokenizer.json" --data-dir "$DATA_DIR" --threads "$THREADS" \
-    --lr 4e-5 --epochs 1 --natural-copies 1 --holdout-fold "$HOLDOUT" --layers 6 --init-from "runs/$FIRST/best" \
+    --lr 4e-5 --epochs 1 --natural-copies 1 --holdout-fold "$HOLDOUT" --layers "$LAYERS" --init-from "runs/$FIRST/best" \
     --checkpoint-every 100 --resume
 fi
 "$PYTHON" export.py --run "$RUN" --tokenizer "$RUN/tokenizer.json" --data-dir "$DATA_DIR" --threads "$THREADS" \
