@@ -19,15 +19,17 @@
 #    model card. It reports; nothing is chosen on it.
 #
 # Env: PYTHON, HOLDOUT (default 0), FIRST (default mpnet-f$HOLDOUT), LAYERS (default 6: how many of
-# the first epoch's bottom layers the student keeps), NAME (default mp$LAYERS-f$HOLDOUT), BUNDLE,
-# DATA_DIR, THREADS.
+# the first epoch's bottom layers the student keeps), FFN (default 0: all 3,072 feed-forward units of
+# each layer; N keeps the N that carry most, train.py --ffn), NAME (default mp$LAYERS-f$HOLDOUT, or
+# mp${LAYERS}x$FFN-f$HOLDOUT with FFN), BUNDLE, DATA_DIR, THREADS.
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3}
 HOLDOUT=${HOLDOUT:-0}
 FIRST=${FIRST:-mpnet-f$HOLDOUT}
 LAYERS=${LAYERS:-6}
-NAME=${NAME:-mp$LAYERS-f$HOLDOUT}
+FFN=${FFN:-0}
+if [ "$FFN" = 0 ]; then NAME=${NAME:-mp$LAYERS-f$HOLDOUT}; else NAME=${NAME:-mp${LAYERS}x$FFN-f$HOLDOUT}; fi
 DATA_DIR=${DATA_DIR:-../../shared/data}
 THREADS=${THREADS:-2}
 RUN=runs/$NAME
@@ -39,8 +41,8 @@ if [ ! -f "$RUN/best/model.safetensors" ]; then
   mkdir -p "$RUN"
   cp "runs/$FIRST/tokenizer.json" "$RUN/tokenizer.json"
   "$PYTHON" train.py --name "$NAME" --tokenizer "$RUN/tokenizer.json" --data-dir "$DATA_DIR" --threads "$THREADS" \
-    --lr 4e-5 --epochs 1 --natural-copies 1 --holdout-fold "$HOLDOUT" --layers "$LAYERS" --init-from "runs/$FIRST/best" \
-    --checkpoint-every 100 --resume
+    --lr 4e-5 --epochs 1 --natural-copies 1 --holdout-fold "$HOLDOUT" --layers "$LAYERS" --ffn "$FFN" \
+    --init-from "runs/$FIRST/best" --checkpoint-every 100 --resume
 fi
 "$PYTHON" export.py --run "$RUN" --tokenizer "$RUN/tokenizer.json" --data-dir "$DATA_DIR" --threads "$THREADS" \
   --quant per_row --weight-bits 8 --smooth 0.5 --fp32-tables-under 1024

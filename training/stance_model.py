@@ -144,12 +144,15 @@ def merged_state_dict(model):
     return state
 
 
-def build_model(tokenizer, dropout=0.1, init_markers=True, attn_implementation="eager", layers=0, pooling="mean"):
+def build_model(tokenizer, dropout=0.1, init_markers=True, attn_implementation="eager", layers=0, pooling="mean",
+                ffn=0):
     """Backbone from the packaged weights, embeddings resized to the bundle tokenizer; `pooling`
     one of POOLINGS (see the module docstring).
 
     layers > 0 keeps only the bottom `layers` encoder layers: a shallower student initialised
     from the backbone's own weights (dropping the top layers loses least when fine-tuning).
+    ffn > 0 gives each layer's feed-forward block that many units, for a checkpoint whose units
+    were pruned (train.py --ffn): the shapes only, its weights come from the checkpoint.
     """
     if backbone_of(tokenizer) == "mpnet":
         from transformers import MPNetModel
@@ -163,6 +166,8 @@ def build_model(tokenizer, dropout=0.1, init_markers=True, attn_implementation="
         )
     if layers:
         keep_bottom_layers(bert, layers)
+    if ffn and ffn != bert.config.intermediate_size:
+        keep_ffn_units(bert, [torch.arange(ffn)] * len(bert.encoder.layer))
     old = bert.get_input_embeddings().weight.shape[0]
     new = tokenizer.get_vocab_size()
     if new != old:
@@ -188,7 +193,26 @@ def keep_bottom_layers(bert, layers):
     bert.config.num_hidden_layers = layers
 
 
+def keep_ffn_units(bert, kept):
+    """Shrink each encoder layer's feed-forward block to the units listed in kept[layer].
+
+    A unit is one row of the up-projection and the matching column of the down-projection;
+    dropping it removes exactly its contribution, so the kept units compute what they did.
+    """
+    for layer, units in zip(bert.encoder.layer, kept):
+        up, down = layer.intermediate.dense, layer.output.dense
+        new_up, new_down = nn.Linear(up.in_features, len(units)), nn.Linear(len(units), down.out_features)
+        with torch.no_grad():
+            new_up.weight.copy_(up.weight[units])
+            new_up.bias.copy_(up.bias[units])
+            new_down.weight.copy_(down.weight[:, units])
+            new_down.bias.copy_(down.bias)
+        layer.intermediate.dense, layer.output.dense = new_up, new_down
+    bert.config.intermediate_size = len(kept[0])
+
+
 ENCODER_LAYER_PREFIX = "bert.encoder.layer."
+FFN_UP_KEY = ENCODER_LAYER_PREFIX + "0.intermediate.dense.weight"
 
 
 def encoder_layer_of(key):
@@ -208,7 +232,8 @@ def load_checkpoint(ckpt_dir, tokenizer, attn_implementation="eager"):
 
     state = load_file(str(Path(ckpt_dir) / "model.safetensors"))
     model = build_model(tokenizer, init_markers=False, attn_implementation=attn_implementation,
-                        layers=encoder_layers_in(state), pooling="span" if "span_close_id" in state else "mean")
+                        layers=encoder_layers_in(state), pooling="span" if "span_close_id" in state else "mean",
+                        ffn=state[FFN_UP_KEY].shape[0])
     model.load_state_dict(state)
     model.eval()
     return model

@@ -51,6 +51,7 @@ from stance_model import (
     encode_file,
     encoder_layer_of,
     freeze_vocab,
+    keep_ffn_units,
     merged_state_dict,
     load_dev,
     make_encoder,
@@ -105,6 +106,9 @@ def parse_args(argv=None):
                         "says (when the epoch count was chosen by cross-validation, not on dev)")
     p.add_argument("--layers", type=int, default=0, metavar="N",
                    help="keep only the backbone's bottom N encoder layers (0: all)")
+    p.add_argument("--ffn", type=int, default=0, metavar="N",
+                   help="keep N feed-forward units in each encoder layer (0: all), the ones that carry most "
+                        "on training pairs (after --init-from), before training")
     p.add_argument("--pooling", choices=POOLINGS, default="mean",
                    help="the head's first half: mean over all tokens, or over the target's mentions (span)")
     p.add_argument("--init-from", metavar="CKPT_DIR",
@@ -167,6 +171,42 @@ def init_from_checkpoint(model, ckpt_dir, log):
              if (encoder_layer_of(k) or 0) < keep}
     model.load_state_dict(state)
     log(f"initialised from {ckpt_dir} (bottom {keep} encoder layers and the head)")
+
+
+def prune_ffn(model, ids, types, keep, seed, log, sample=512):
+    """Keep the `keep` feed-forward units of each encoder layer that carry the most.
+
+    A unit's share is its mean |activation| over the real tokens of `sample` training pairs times
+    the norm of its output weights: what it adds to the layer's output. Training pairs only, a
+    fixed sample of them, so a resumed run prunes the same units before its state is loaded.
+    """
+    layers = model.bert.encoder.layer
+    if not 0 < keep <= layers[0].intermediate.dense.out_features:
+        raise SystemExit(f"--ffn {keep}: the layers have {layers[0].intermediate.dense.out_features} units")
+    rows = np.random.default_rng(seed).choice(len(ids), size=min(sample, len(ids)), replace=False)
+    totals = [torch.zeros(layer.intermediate.dense.out_features) for layer in layers]
+    real_tokens = {}
+
+    def add_activations(index):
+        def hook(module, inputs, output):
+            totals[index].add_((output.abs() * real_tokens["mask"]).sum((0, 1)))
+        return hook
+
+    hooks = [layer.intermediate.register_forward_hook(add_activations(i)) for i, layer in enumerate(layers)]
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, len(rows), 64):
+            batch = rows[start:start + 64]
+            a, m, t = pad_batch([ids[k] for k in batch], [types[k] for k in batch], model.pad_id)
+            real_tokens["mask"] = torch.from_numpy(m).unsqueeze(-1).float()
+            model(torch.from_numpy(a), torch.from_numpy(m), torch.from_numpy(t))
+    for hook in hooks:
+        hook.remove()
+    kept = [torch.sort(torch.topk(total * layer.output.dense.weight.norm(dim=0), keep).indices).values
+            for total, layer in zip(totals, layers)]
+    keep_ffn_units(model.bert, kept)
+    log(f"feed-forward units: kept {keep} of {len(totals[0])} in each of {len(layers)} layers "
+        f"(by mean |activation| x output norm on {len(rows)} training pairs)")
 
 
 def load_natural(data_dir, encoder, folds, holdout, log):
@@ -460,6 +500,8 @@ def main(argv=None):
     model = build_model(tok, dropout=args.dropout, layers=args.layers, pooling=args.pooling)
     if args.init_from:
         init_from_checkpoint(model, args.init_from, log)
+    if args.ffn:
+        prune_ffn(model, ids, types, args.ffn, args.seed, log)
     if not args.train_vocab:
         freeze_vocab(model, N_BASE_VOCAB if backbone_of(tok) == "minilm" else MPNET_BASE_VOCAB)
     if args.qat:  # after freeze_vocab: its word-embedding module is the one to round
