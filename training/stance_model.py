@@ -136,8 +136,8 @@ def freeze_vocab(model, n_base):
 
 
 def merged_state_dict(model):
-    """The state dict with any SplitEmbedding folded back into `word_embeddings.weight`."""
-    state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    """The state dict, on the CPU, with any SplitEmbedding folded back into `word_embeddings.weight`."""
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     prefix = "bert.embeddings.word_embeddings."
     if prefix + "base" in state:
         state[prefix + "weight"] = torch.cat([state.pop(prefix + "base"), state.pop(prefix + "extra")]).contiguous()
@@ -157,7 +157,8 @@ def build_model(tokenizer, dropout=0.1, init_markers=True, attn_implementation="
     if backbone_of(tokenizer) == "mpnet":
         from transformers import MPNetModel
 
-        bert = MPNetModel.from_pretrained(str(backbone_dir("mpnet")), add_pooling_layer=False)
+        # .float(): a backbone kept in half precision (half the bytes to move) trains in fp32.
+        bert = MPNetModel.from_pretrained(str(backbone_dir("mpnet")), add_pooling_layer=False).float()
     else:
         from transformers import BertModel
 
@@ -272,11 +273,12 @@ def length_sorted_batches(lengths, batch_size):
 @torch.no_grad()
 def torch_logits(model, ids, types, batch_size=64):
     model.eval()
+    device = next(model.parameters()).device
     out = np.zeros((len(ids), 3), dtype=np.float32)
     for idx in length_sorted_batches([len(i) for i in ids], batch_size):
-        a, m, t = pad_batch([ids[k] for k in idx], [types[k] for k in idx], model.pad_id)
-        logits = model(torch.from_numpy(a), torch.from_numpy(m), torch.from_numpy(t))
-        out[idx] = logits.float().numpy()
+        a, m, t = (torch.from_numpy(x).to(device) for x in
+                   pad_batch([ids[k] for k in idx], [types[k] for k in idx], model.pad_id))
+        out[idx] = model(a, m, t).float().cpu().numpy()
     return out
 
 

@@ -122,6 +122,14 @@ def parse_args(argv=None):
                         "as a third input part (stance_format.py); 0: the sentence alone")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cpu", help="cpu, or cuda for a GPU")
+    p.add_argument("--bf16", action="store_true",
+                   help="bfloat16 autocast in the training steps (GPU); weights and evaluation stay fp32")
+    p.add_argument("--save-epochs", action="store_true",
+                   help="keep every epoch's weights in runs/<name>/epoch-K/, for a choice made elsewhere "
+                        "(cv_gpu.py picks the epoch by cross-validation)")
+    p.add_argument("--save-logits", action="store_true",
+                   help="write each epoch's logits on every dev split to runs/<name>/logits/epoch-K.npz")
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (smoke test)")
     p.add_argument("--checkpoint-every", type=int, default=0, metavar="STEPS",
                    help="every STEPS steps, save what --resume needs to runs/<name>/resume.pt")
@@ -318,16 +326,16 @@ def check_not_held_out(paths, held_out, encoder):
                                  "(teacher_logits.py --natural-holdout-fold must equal --holdout-fold)")
 
 
-def make_loss(labels, soft, alpha, temperature):
+def make_loss(labels, soft, alpha, temperature, device="cpu"):
     """loss(logits, batch indices): gold cross-entropy, or with soft labels
     alpha * T^2 * KL(teacher_T || student_T) + (1 - alpha) * CE on the labelled rows."""
     if soft is None:
         ce = torch.nn.CrossEntropyLoss()
-        return lambda logits, batch: ce(logits, torch.from_numpy(labels[batch]))
+        return lambda logits, batch: ce(logits, torch.from_numpy(labels[batch]).to(device))
 
     def loss(logits, batch):
-        y = torch.from_numpy(labels[batch])
-        teacher = torch.from_numpy(soft[batch])
+        y = torch.from_numpy(labels[batch]).to(device)
+        teacher = torch.from_numpy(soft[batch]).to(device)
         # Rows without teacher logits (NaN) are gold-only: weight 1 on their cross-entropy.
         has_soft = ~torch.isnan(teacher[:, 0])
         teacher = torch.where(has_soft.unsqueeze(-1), teacher, torch.zeros_like(teacher)) / temperature
@@ -443,21 +451,51 @@ def restore(state, model, optimizer, scheduler, rng, averaged):
     return state["best"], state["history"], state["epoch"], state["position"], state["batches"], state["step"]
 
 
-def evaluate_dev(model, dev):
+def evaluate_dev(model, dev, logits_out=None):
+    """Macro-F1 etc. per dev split; with `logits_out` (a dict), each split's logits go there too."""
     out = {}
     for name, (ids, types, labels) in dev.items():
         logits = torch_logits(model, ids, types)
         out[name] = classification_report(labels, logits.argmax(1))
+        if logits_out is not None:
+            logits_out[name] = logits
     # A held-out fold is scored to be reported, never to choose: it stays an honest estimate.
     out["mean_macro_f1"] = float(np.mean([out[n]["macro_f1"] for n in dev if not n.startswith(HELD_OUT_PREFIX)]))
     return out
+
+
+def save_epoch(model, run_dir, epoch, logits, save_weights):
+    """runs/<name>/logits/epoch-K.npz and, with `save_weights`, runs/<name>/epoch-K/model.safetensors.
+    Each file is written under a temporary name and renamed, so a run stopped mid-write leaves
+    only whole files."""
+    from safetensors.torch import save_file
+
+    if logits:
+        path = run_dir / "logits" / f"epoch-{epoch}.npz"
+        path.parent.mkdir(exist_ok=True)
+        with open(path.with_suffix(".tmp"), "wb") as f:
+            np.savez(f, **logits)
+        os.replace(path.with_suffix(".tmp"), path)
+    if save_weights:
+        path = run_dir / f"epoch-{epoch}" / "model.safetensors"
+        path.parent.mkdir(exist_ok=True)
+        save_file(merged_state_dict(model), str(path.with_suffix(".tmp")))
+        os.replace(path.with_suffix(".tmp"), path)
 
 
 def main(argv=None):
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     seed_everything(args.seed)
-    torch.use_deterministic_algorithms(True)
+    device = torch.device(args.device)
+    if device.type == "cuda":
+        # cuBLAS is deterministic only with a fixed workspace; a few CUDA kernels have no
+        # deterministic form at all, so on a GPU a run is repeatable up to those (warn, not fail).
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    else:
+        torch.use_deterministic_algorithms(True)
     run_dir = Path(args.runs_dir) / args.name
     (run_dir / "best").mkdir(parents=True, exist_ok=True)
     resume_path = run_dir / RESUME_FILE
@@ -508,6 +546,7 @@ def main(argv=None):
         import fake_quant
 
         log(f"quantization-aware training (per-row int8): {fake_quant.attach(model)}")
+    model.to(device)
     no_decay = ("bias", "LayerNorm.weight", "layernorm.weight", "norm.weight")
     groups = [
         {"params": [], "lr": args.lr, "weight_decay": args.weight_decay},
@@ -521,7 +560,8 @@ def main(argv=None):
         head = not name.startswith("bert.")
         decay = not any(nd in name for nd in no_decay)
         groups[2 * head + (not decay)]["params"].append(param)
-    optimizer = torch.optim.AdamW([g for g in groups if g["params"]], betas=(0.9, 0.999), eps=1e-8)
+    optimizer = torch.optim.AdamW([g for g in groups if g["params"]], betas=(0.9, 0.999), eps=1e-8,
+                                  fused=device.type == "cuda")
 
     steps_per_epoch = math.ceil(len(ids) / args.batch_size)
     total = steps_per_epoch * args.epochs
@@ -535,7 +575,7 @@ def main(argv=None):
         return max(0.0, (total - step) / max(1, total - warmup))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
-    loss_fn = make_loss(labels, soft, args.kd_alpha, args.kd_temperature)
+    loss_fn = make_loss(labels, soft, args.kd_alpha, args.kd_temperature, device)
     rng = np.random.default_rng(args.seed)
     log(f"steps/epoch {steps_per_epoch}, total {total}, warmup {warmup}")
 
@@ -555,9 +595,11 @@ def main(argv=None):
         for position, batch in enumerate(batches[position:], position):
             if step >= total:
                 break
-            a, m, t = pad_batch([ids[k] for k in batch], [types[k] for k in batch], model.pad_id)
-            logits = model(torch.from_numpy(a), torch.from_numpy(m), torch.from_numpy(t))
-            loss = loss_fn(logits, batch)
+            a, m, t = (torch.from_numpy(x).to(device) for x in
+                       pad_batch([ids[k] for k in batch], [types[k] for k in batch], model.pad_id))
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
+                logits = model(a, m, t)
+            loss = loss_fn(logits.float(), batch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -577,7 +619,9 @@ def main(argv=None):
                                    "best": best, "history": history})
         batches, position = None, 0
         t_eval = time.time()
-        res = evaluate_dev(model, dev)
+        logits = {} if args.save_logits else None
+        res = evaluate_dev(model, dev, logits)
+        save_epoch(model, run_dir, epoch, logits, args.save_epochs)
         summary = {n: round(res[n]["macro_f1"], 4) for n in dev}
         log(f"epoch {epoch} dev macro-F1 {summary} mean {res['mean_macro_f1']:.4f} "
             f"(eval {time.time() - t_eval:.0f} s, elapsed {(time.time() - t_start) / 60:.1f} min)")
