@@ -616,6 +616,8 @@ const US: Builtin = Builtin {
         "Blinken",
         "Rubio",
         "Pompeo",
+        "USAID",
+        "CIA",
     ],
     exclusions: &[
         "Washington Post",
@@ -714,6 +716,10 @@ const INDIA: Builtin = Builtin {
         "Republic of India",
         "Jaishankar",
         "Indo-",
+        // Op-eds name the government by its seat without "New" as often as with it.
+        "Delhi",
+        "Border Security Force",
+        "BSF",
     ],
     exclusions: &[
         "Indian Ocean",
@@ -739,6 +745,8 @@ const INDIA: Builtin = Builtin {
         "Indo-European",
         "Indo-Aryan",
         "Indo-Gangetic",
+        "Delhi Capitals",
+        "Delhi Daredevils",
     ],
 };
 
@@ -755,7 +763,17 @@ const PAKISTAN: Builtin = Builtin {
         "Shehbaz Sharif",
         "Nawaz Sharif",
         "Asim Munir",
+        "Munir",
+        "Imran Khan",
+        "Imran",
+        "Bilawal",
+        "Zardari",
+        "Bajwa",
+        "Ishaq Dar",
         "Inter-Services Intelligence",
+        "ISI",
+        // "Indo-Pak", "Pak army": the short form, as a word of its own.
+        "Pak",
     ],
     exclusions: &[
         "Omar Sharif",

