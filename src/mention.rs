@@ -499,7 +499,7 @@ mod tests {
                 ("us", "CIA"),
             ],
         );
-        assert_found("The Delhi Capitals won; pak choi; the isi.", &[]);
+        assert_found("The Delhi Capitals won; Pak choi; the isi.", &[]);
     }
 
     #[test]
