@@ -21,8 +21,8 @@
 //! 6. **Score** ([`Stance`]): calibrated probabilities of unfavorable /
 //!    neutral / favorable, and `score = p_favorable - p_unfavorable` in [-1, 1].
 //! 7. **Aggregate** ([`ActorStats`], [`CorpusReport`]): counts, mean, standard
-//!    deviation, 95% confidence interval and label shares per actor, merging
-//!    exactly across threads and shards.
+//!    deviation, 95% confidence interval (clustered by document) and label
+//!    shares per actor, merging exactly across threads and shards.
 //!
 //! For corpora, [`corpus`] reads directories, JSON Lines and CSV as a stream,
 //! writes per-sentence, per-document and per-actor outputs durably, and

@@ -492,8 +492,9 @@ impl ActorStats {
         self.inner.std_dev()
     }
 
-    /// 95% confidence interval of the mean, `(low, high)` (Student's t, clipped
-    /// to [-1, 1]); `(mean, mean)` with fewer than two sentences.
+    /// 95% confidence interval of the mean, `(low, high)`, clipped to [-1, 1]:
+    /// clustered by document over two or more documents, over sentences within
+    /// one; `(mean, mean)` with fewer than two sentences.
     fn ci95(&self) -> (f64, f64) {
         self.inner.ci95()
     }
@@ -508,15 +509,17 @@ impl ActorStats {
     }
 
     /// The statistics as in `summary.json`: counts, `mean`, `std`, `ci95_low`,
-    /// `ci95_high`, label counts and `share_*`, and the exact sums `sum_q32`
-    /// and `sum_sq_q64` (strings) that `from_dict` reads back.
+    /// `ci95_high`, label counts and `share_*`, and the exact sums `sum_q32`,
+    /// `sum_sq_q64` and the per-document `doc_*` sums (strings) that `from_dict`
+    /// reads back.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let value = serde_json::to_value(&self.inner)
             .map_err(|e| PyValueError::new_err(format!("cannot serialize ActorStats: {e}")))?;
         let dict = PyDict::new(py);
         // In the order of summary.json's actor entries.
+        // Statistics read from an older summary.json lack the doc_* sums: their keys are left out.
         for key in STATS_FIELDS {
-            let field = value.get(key).unwrap_or(&serde_json::Value::Null);
+            let Some(field) = value.get(key) else { continue };
             dict.set_item(key, json_to_py(py, field)?)?;
         }
         Ok(dict)
@@ -569,7 +572,7 @@ impl ActorStats {
 }
 
 /// The fields of `ActorStats::to_dict`, as `summary.json` orders them.
-const STATS_FIELDS: [&str; 15] = [
+const STATS_FIELDS: [&str; 18] = [
     "sentences",
     "mentions",
     "documents",
@@ -585,6 +588,9 @@ const STATS_FIELDS: [&str; 15] = [
     "share_favorable",
     "sum_q32",
     "sum_sq_q64",
+    "doc_sum_sq_q64",
+    "doc_cross_q32",
+    "doc_n_sq",
 ];
 
 /// A scalar of `ActorStats`' serialized form as a Python value.

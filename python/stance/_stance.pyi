@@ -81,12 +81,15 @@ class ActorStats:
     def std(self) -> float:
         """Sample standard deviation of the score (0.0 with fewer than two sentences)."""
     def ci95(self) -> tuple[float, float]:
-        """95% confidence interval of the mean (Student's t, clipped to [-1, 1]);
-        ``(mean, mean)`` with fewer than two sentences."""
+        """95% confidence interval of the mean, clipped to [-1, 1]: clustered by
+        document over two or more documents (an article's sentences are not
+        independent), over sentences within one; ``(mean, mean)`` with fewer than
+        two sentences."""
     def label_shares(self) -> dict[str, float]:
         """Share of each label: ``{"unfavorable": ..., "neutral": ..., "favorable": ...}``."""
     def to_dict(self) -> dict[str, Any]:
-        """As an actor entry of ``summary.json``, with the exact sums ``sum_q32`` / ``sum_sq_q64``."""
+        """As an actor entry of ``summary.json``, with the exact sums ``sum_q32`` / ``sum_sq_q64``
+        and the per-document ``doc_*`` sums."""
     @staticmethod
     def from_dict(data: Mapping[str, Any]) -> ActorStats:
         """Reads what ``to_dict`` wrote (or an actor entry of a run's ``summary.json``)."""

@@ -174,7 +174,10 @@ def test_actor_stats_merge_mean_ci_exactly():
     std = (((0.2 - mean) ** 2 + (0.4 - mean) ** 2 + (0.1 - mean) ** 2) / 2) ** 0.5
     assert total.mean() == pytest.approx(mean, abs=1e-7)
     assert total.std() == pytest.approx(std, abs=1e-7)
-    half = 4.303 * std / 3**0.5  # Student's t, 2 degrees of freedom
+    # Two documents: the interval is clustered by document (sums 0.2 of 1 pair and 0.5 of 2),
+    # D/(D-1) * sum_d (S_d - mean n_d)^2 / N^2, and Student's t with 1 degree of freedom.
+    residual = (0.2 - mean) ** 2 + (0.5 - 2 * mean) ** 2
+    half = 12.706 * (2 * residual / 9) ** 0.5
     assert total.ci95() == pytest.approx((mean - half, mean + half), abs=1e-6)
     assert total.label_shares() == pytest.approx({"unfavorable": 0, "neutral": 1 / 3, "favorable": 2 / 3})
     # merge is in place, exact and order-independent.
@@ -196,6 +199,7 @@ def test_actor_stats_round_trip_through_dict_pickle_and_copy(analyzer):
     assert list(data) == [
         "sentences", "mentions", "documents", "mean", "std", "ci95_low", "ci95_high", "unfavorable", "neutral",
         "favorable", "share_unfavorable", "share_neutral", "share_favorable", "sum_q32", "sum_sq_q64",
+        "doc_sum_sq_q64", "doc_cross_q32", "doc_n_sq",
     ]  # fmt: skip
     assert stance.ActorStats.from_dict(data) == stats
     assert pickle.loads(pickle.dumps(stats)) == stats

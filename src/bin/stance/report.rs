@@ -379,7 +379,7 @@ fn timeline(html: &mut String, actors: &[&String], by_month: &BTreeMap<String, S
         );
         return;
     }
-    html.push_str("<p class=\"note\">Monthly mean score per actor; the band is its 95% confidence interval (clipped to the chart).</p>");
+    html.push_str("<p class=\"note\">Monthly mean score per actor; the band is its 95% confidence interval (clustered by document, clipped to the chart).</p>");
     let months = month_range(by_month);
     for (i, actor) in actors.iter().enumerate() {
         let points: Vec<Option<&ActorStats>> = months
