@@ -477,8 +477,8 @@ TIER_ROLES = {
 def model_card(config, export, calib, size, backbone, markers, shapes):
     t = config["training"]
     m = config["metrics"]
-    ffn_note = "" if shapes["ffn"] == MPNET_FFN_UNITS else (
-        f", {shapes['ffn']:,} of each layer's {MPNET_FFN_UNITS:,} feed-forward units (`train.py --ffn`)")
+    pruned = backbone == "mpnet" and shapes["ffn"] != MPNET_FFN_UNITS
+    ffn_note = f", {shapes['ffn']:,} of each layer's {MPNET_FFN_UNITS:,} feed-forward units (`train.py --ffn`)" if pruned else ""
     b = BACKBONE_CARD[backbone] | {"model": BACKBONE_CARD[backbone]["model"].format(**shapes, ffn_note=ffn_note)}
     b["role"] = TIER_ROLES.get(config["name"], b["role"])
     precision = config["precision"]
