@@ -396,6 +396,12 @@ pub struct ActorAggregate {
     pub predicted_mean: f64,
     /// `predicted_mean - gold_mean`: the model's bias for this actor, in score units.
     pub difference: f64,
+    /// Articles among this actor's pairs; a pair without an article counts as one.
+    pub articles: u64,
+    /// 95% confidence interval of `difference`, clustered by article (a bias
+    /// the interval does not separate from 0 is within the noise of the
+    /// articles sampled); `None` with fewer than two articles.
+    pub difference_ci95: Option<(f64, f64)>,
 }
 
 /// Agreement of gold and predicted mean scores per (article, actor) group.
@@ -463,22 +469,35 @@ impl AggregateMetrics {
 
         let mut actors: BTreeMap<&str, Sums> = BTreeMap::new();
         let mut groups: BTreeMap<(&str, &str), Sums> = BTreeMap::new();
-        for p in predictions {
+        // Each actor's pairs by article, for the clustered interval; a pair
+        // without an article is a cluster of its own (keyed by its index).
+        let mut clusters: BTreeMap<&str, BTreeMap<Cluster, Sums>> = BTreeMap::new();
+        for (index, p) in predictions.iter().enumerate() {
             actors.entry(&p.actor).or_default().add(p);
-            if let Some(article) = &p.article {
-                groups.entry((article, &p.actor)).or_default().add(p);
-            }
+            let cluster = match &p.article {
+                Some(article) => {
+                    groups.entry((article, &p.actor)).or_default().add(p);
+                    Cluster::Article(article)
+                }
+                None => Cluster::Pair(index),
+            };
+            clusters.entry(&p.actor).or_default().entry(cluster).or_default().add(p);
         }
 
         let per_actor = actors
             .into_iter()
             .map(|(actor, sums)| {
                 let (gold_mean, predicted_mean) = sums.means();
+                let difference = predicted_mean - gold_mean;
+                let articles = &clusters[actor];
+                let half_width = difference_half_width(articles.values(), difference, sums.n);
                 let aggregate = ActorAggregate {
                     n: sums.n,
                     gold_mean,
                     predicted_mean,
-                    difference: predicted_mean - gold_mean,
+                    difference,
+                    articles: articles.len() as u64,
+                    difference_ci95: half_width.map(|h| (difference - h, difference + h)),
                 };
                 (actor.to_string(), aggregate)
             })
@@ -521,6 +540,31 @@ impl Sums {
         let n = self.n.max(1) as f64;
         (self.gold / n, self.predicted / n)
     }
+}
+
+/// The unit of the clustered interval: an article, or a pair without one.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Cluster<'a> {
+    Article(&'a str),
+    Pair(usize),
+}
+
+/// Half width of the 95% interval of the mean difference `predicted - gold`
+/// over `n` pairs grouped in `clusters`: the cluster-robust variance of a ratio
+/// mean (as for corpus means, see `ActorStats::ci95`), since one article's
+/// errors go together. `None` with fewer than two clusters.
+fn difference_half_width<'s>(clusters: impl ExactSizeIterator<Item = &'s Sums>, mean: f64, n: u64) -> Option<f64> {
+    let count = clusters.len() as u64;
+    if count < 2 {
+        return None;
+    }
+    let residual: f64 = clusters
+        .map(|c| (c.predicted - c.gold) - mean * c.n as f64)
+        .map(|r| r * r)
+        .sum();
+    let (c, n) = (count as f64, n as f64);
+    let variance = c / (c - 1.0) * residual / (n * n);
+    Some(crate::aggregate::t_975(count - 1) * variance.sqrt())
 }
 
 /// Pearson correlation of the pairs; `None` for fewer than three points or a
@@ -826,6 +870,56 @@ mod tests {
         let india = agg.per_actor["india"];
         assert_eq!(india.n, 1);
         assert!(close(india.difference, 1.7), "{india:?}");
+    }
+
+    #[test]
+    fn bias_interval_is_clustered_by_article() {
+        let agg = AggregateMetrics::compute(&hand_set());
+        // china: per article predicted - gold sums -1.1 (a1) and 0.3 (a2), 3 pairs each; mean -0.8/6.
+        // Residuals -0.7 and 0.7: variance 2/1 * 0.98 / 36, t with 1 df 12.706.
+        let china = agg.per_actor["china"];
+        assert_eq!(china.articles, 2);
+        let (low, high) = china.difference_ci95.unwrap();
+        let half = 12.706 * (2.0 * 0.98 / 36.0f64).sqrt();
+        assert!(
+            close(low, china.difference - half) && close(high, china.difference + half),
+            "{china:?}"
+        );
+        // us: sums 1.8 (3 pairs) and -3.8 (2 pairs), mean -0.4; residuals 3.0 and -3.0.
+        let us = agg.per_actor["us"];
+        let (low, high) = us.difference_ci95.unwrap();
+        assert!(
+            close(high - low, 2.0 * 12.706 * (2.0 * 18.0 / 25.0f64).sqrt()),
+            "{us:?}"
+        );
+        // india: one pair, so one cluster and no interval.
+        assert_eq!(
+            (agg.per_actor["india"].articles, agg.per_actor["india"].difference_ci95),
+            (1, None)
+        );
+    }
+
+    #[test]
+    fn pairs_without_an_article_are_clusters_of_their_own() {
+        use Label::*;
+        // The same six errors: spread over six lone pairs they average out; in two articles
+        // whose errors go together (all +0.5, all -0.3) they do not, and the interval widens.
+        let scores = [0.5f32, 0.5, 0.5, -0.3, -0.3, -0.3];
+        let lone: Vec<Prediction> = scores.iter().map(|&s| pair(None, "us", Neutral, s, Neutral)).collect();
+        let articles: Vec<Prediction> = scores
+            .iter()
+            .zip(["a", "a", "a", "b", "b", "b"])
+            .map(|(&s, art)| pair(Some(art), "us", Neutral, s, Neutral))
+            .collect();
+        let width = |predictions: &[Prediction]| {
+            let us = AggregateMetrics::compute(predictions).per_actor["us"];
+            let (low, high) = us.difference_ci95.unwrap();
+            (us.articles, high - low)
+        };
+        let (lone_clusters, lone_width) = width(&lone);
+        let (article_clusters, article_width) = width(&articles);
+        assert_eq!((lone_clusters, article_clusters), (6, 2));
+        assert!(article_width > 5.0 * lone_width, "{article_width} vs {lone_width}");
     }
 
     #[test]

@@ -139,6 +139,44 @@ fn predictions_file_has_one_line_per_pair_in_input_order() {
     assert_eq!(printed_confusion, confusion.map(Vec::from).to_vec());
 }
 
+/// Each actor's `difference_ci95`, recomputed from the predictions file: the
+/// cluster-robust interval of the mean of predicted - gold, an article (or a
+/// pair without one) per cluster.
+fn check_difference_intervals(predictions: &[Value], per_actor: &serde_json::Map<String, Value>) {
+    let mut clusters: BTreeMap<String, BTreeMap<String, (f64, f64)>> = BTreeMap::new();
+    for (index, p) in predictions.iter().enumerate() {
+        let key = p["article"]
+            .as_str()
+            .map_or(format!("pair {index}"), |a| format!("article {a}"));
+        let error = f(&p["score"]) - label_score(p["gold"].as_str().unwrap());
+        let sums = clusters
+            .entry(p["actor"].as_str().unwrap().into())
+            .or_default()
+            .entry(key)
+            .or_default();
+        sums.0 += 1.0;
+        sums.1 += error;
+    }
+    // Student's t, 97.5% quantile, for the few degrees of freedom of the fixture.
+    let t_975 = [12.706, 4.303, 3.182, 2.776, 2.571];
+    for (actor, articles) in &clusters {
+        let a = &per_actor[actor];
+        assert_eq!(a["articles"].as_u64(), Some(articles.len() as u64), "{actor}: {a}");
+        if articles.len() < 2 {
+            assert!(a["difference_ci95"].is_null(), "{actor}: {a}");
+            continue;
+        }
+        let n: f64 = articles.values().map(|c| c.0).sum();
+        let mean = articles.values().map(|c| c.1).sum::<f64>() / n;
+        let c = articles.len() as f64;
+        let residual: f64 = articles.values().map(|(k, e)| (e - mean * k).powi(2)).sum();
+        let half = t_975[articles.len() - 2] * (c / (c - 1.0) * residual / (n * n)).sqrt();
+        let interval = a["difference_ci95"].as_array().unwrap();
+        assert!(close(f(&interval[0]), mean - half), "{actor}: {a}");
+        assert!(close(f(&interval[1]), mean + half), "{actor}: {a}");
+    }
+}
+
 #[test]
 fn aggregate_is_consistent_with_the_predictions_file() {
     let (printed, predictions) = eval_with_predictions(&articles_fixture());
@@ -192,6 +230,7 @@ fn aggregate_is_consistent_with_the_predictions_file() {
             "{actor}: {a}"
         );
     }
+    check_difference_intervals(&predictions, per_actor);
     // Gold means do not depend on the model: check them by hand too.
     // china: + + 0 - 0 0; us: - 0 - - - 0 0; india: + + + 0 0; Moscow has no actor field.
     assert!(close(f(&per_actor["china"]["gold_mean"]), 1.0 / 6.0));
