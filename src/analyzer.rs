@@ -597,7 +597,9 @@ impl Analyzer {
 
     /// Scores sentences as given (no segmentation): one entry per (sentence, actor mentioned).
     /// Each sentence is read alone, without the sentence before it: a model that
-    /// reads context does better on whole documents ([`Analyzer::score_text`]).
+    /// reads context does better on whole documents ([`Analyzer::score_text`]),
+    /// where a short name ("Khan") also counts after its full alias in an
+    /// earlier sentence.
     ///
     /// # Errors
     /// Tokenizer or inference failures.
@@ -712,11 +714,13 @@ impl Analyzer {
             return Err(Error::input(&doc.id, None, "empty text"));
         }
         let sentences = split_sentences(&doc.text);
-        let mentions = sentences.iter().map(|s| self.finder.find(s.slice(&doc.text))).collect();
-        let others = sentences
-            .iter()
-            .map(|s| self.other_mentions(s.slice(&doc.text)))
-            .collect();
+        // Found sentence by sentence across the document, so that a short name
+        // ("Khan") counts after its full alias ("Imran Khan") in an earlier sentence.
+        let mentions = self.finder.find_per_sentence(&doc.text, &sentences);
+        let others = match &self.others {
+            Some(o) => o.finder.find_per_sentence(&doc.text, &sentences),
+            None => vec![Vec::new(); sentences.len()],
+        };
         Ok(Prepared {
             sentences,
             mentions,

@@ -25,6 +25,13 @@
 //! * **Overlaps.** Of overlapping matches that pass the rules, the leftmost
 //!   wins, then the longest ("United States" over "States"), then the actor
 //!   that comes first in the set.
+//! * **Short names** ([`crate::Actor::short_names`]) follow the same case and
+//!   boundary rules, and count only after a mention of the same actor whose
+//!   alias contains them as a word, earlier in the same text or, with
+//!   [`MentionFinder::find_in_document`], in an earlier sentence: "Khan" after
+//!   "Imran Khan". A short name next to another capitalized word is part of
+//!   another name and does not count ("Sadiq Khan", "Khan Academy"), unless that
+//!   word is a title ("Mr Khan", "Prime Minister Khan").
 //!
 //! In aliases and exclusions a straight apostrophe also matches a curly one
 //! ("People's" / "People’s"), and in text a tab or line break matches a space
@@ -72,8 +79,21 @@ pub struct MentionFinder {
     patterns: Vec<String>,
     /// What each pattern means; one pattern can serve several actors.
     roles: Vec<Vec<Role>>,
+    /// Every actor's short names, indexed by `Role::ShortName::short`.
+    short_names: Vec<ShortName>,
     actor_count: usize,
 }
+
+/// A short name and the actor it belongs to.
+#[derive(Clone, Debug)]
+struct ShortName {
+    actor: usize,
+    word: String,
+}
+
+/// Which short names a document has introduced so far (by full alias).
+#[derive(Clone, Debug)]
+struct Introduced(Vec<bool>);
 
 /// How an alias's letter case must match.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,6 +115,10 @@ enum Role {
     Exclusion {
         actor: usize,
     },
+    ShortName {
+        short: usize,
+        case: CaseRule,
+    },
 }
 
 /// A match that passed the case and boundary rules.
@@ -103,6 +127,8 @@ struct Hit {
     start: usize,
     end: usize,
     actor: usize,
+    /// The short name matched (an index into `short_names`), or `None` for an alias.
+    short: Option<usize>,
 }
 
 impl MentionFinder {
@@ -114,6 +140,7 @@ impl MentionFinder {
     /// text than any real actor set has).
     pub fn new(actors: &ActorSet) -> Result<MentionFinder> {
         let mut table = PatternTable::default();
+        let mut short_names = Vec::new();
         for (actor, definition) in actors.actors().iter().enumerate() {
             for alias in &definition.aliases {
                 let role = Role::Alias {
@@ -130,6 +157,17 @@ impl MentionFinder {
                     table.add(variant, Role::Exclusion { actor });
                 }
             }
+            for word in &definition.short_names {
+                let role = Role::ShortName {
+                    short: short_names.len(),
+                    case: case_rule(word),
+                };
+                table.add(word.clone(), role);
+                short_names.push(ShortName {
+                    actor,
+                    word: word.clone(),
+                });
+            }
         }
         // Overlapping search reports every candidate, so that one failing the
         // case or boundary rules cannot hide a shorter valid one; the
@@ -143,17 +181,100 @@ impl MentionFinder {
             matcher,
             patterns: table.patterns,
             roles: table.roles,
+            short_names,
             actor_count: actors.len(),
         })
     }
 
     /// All mentions in `text`, sorted by start, non-overlapping
-    /// (leftmost-longest), exclusions removed.
+    /// (leftmost-longest), exclusions removed; short names after their full
+    /// alias in `text`.
     #[must_use]
     pub fn find(&self, text: &str) -> Vec<Mention> {
+        self.find_after(text, &mut self.nothing_introduced())
+    }
+
+    /// The mentions of each sentence of a document, in order, with spans
+    /// relative to `text`: what [`MentionFinder::find_in`] gives for each, except
+    /// that a short name also counts after its full alias in an earlier sentence.
+    ///
+    /// ```
+    /// use stance::{split_sentences, ActorSet, MentionFinder};
+    /// let actors = ActorSet::select(&["pakistan"])?;
+    /// let finder = MentionFinder::new(&actors)?;
+    /// let text = "Khan spoke first. Then Imran Khan arrived. Khan's speech was long.";
+    /// let found = finder.find_in_document(text, &split_sentences(text));
+    /// let words: Vec<Vec<&str>> = found.iter().map(|s| s.iter().map(|m| m.span.slice(text)).collect()).collect();
+    /// assert_eq!(words, [vec![], vec!["Imran Khan"], vec!["Khan"]]);
+    /// # Ok::<(), stance::Error>(())
+    /// ```
+    #[must_use]
+    pub fn find_in_document(&self, text: &str, sentences: &[Span]) -> Vec<Vec<Mention>> {
+        let mut found = self.find_per_sentence(text, sentences);
+        for (mentions, within) in found.iter_mut().zip(sentences) {
+            for mention in mentions {
+                mention.span = mention.span.offset(within.start);
+            }
+        }
+        found
+    }
+
+    /// [`MentionFinder::find_in_document`] with spans relative to each sentence;
+    /// an invalid span of `text` has no mentions.
+    pub(crate) fn find_per_sentence(&self, text: &str, sentences: &[Span]) -> Vec<Vec<Mention>> {
+        let mut introduced = self.nothing_introduced();
+        sentences
+            .iter()
+            .map(|within| {
+                text.get(within.start..within.end)
+                    .map_or_else(Vec::new, |piece| self.find_after(piece, &mut introduced))
+            })
+            .collect()
+    }
+
+    fn nothing_introduced(&self) -> Introduced {
+        Introduced(vec![false; self.short_names.len()])
+    }
+
+    /// The mentions of `text`, given the short names introduced before it;
+    /// adds those that `text` introduces.
+    fn find_after(&self, text: &str, introduced: &mut Introduced) -> Vec<Mention> {
         let (hits, exclusions) = self.candidates(text);
         let hits = drop_excluded(hits, exclusions, self.actor_count);
-        leftmost_longest(hits)
+        let (shorts, aliases): (Vec<Hit>, Vec<Hit>) = hits.into_iter().partition(|h| h.short.is_some());
+        let mut mentions = leftmost_longest(aliases);
+        if self.short_names.is_empty() {
+            return mentions;
+        }
+        // Where in `text` each short name is first introduced: the end of the
+        // first mention of its actor whose words include it.
+        let mut introduced_at: Vec<Option<usize>> = vec![None; self.short_names.len()];
+        for mention in &mentions {
+            let words: Vec<&str> = crate::actor::alias_words(mention.span.slice(text)).collect();
+            for (index, short) in self.short_names.iter().enumerate() {
+                let names_it =
+                    short.actor == mention.actor && words.iter().any(|w| w.eq_ignore_ascii_case(&short.word));
+                if names_it && introduced_at[index].is_none() {
+                    introduced_at[index] = Some(mention.span.end);
+                }
+            }
+        }
+        let counted: Vec<Hit> = shorts
+            .into_iter()
+            .filter(|h| {
+                h.short
+                    .is_some_and(|s| introduced.0[s] || introduced_at[s].is_some_and(|end| end <= h.start))
+            })
+            .filter(|h| !mentions.iter().any(|m| m.span.start < h.end && h.start < m.span.end))
+            .collect();
+        for (seen, here) in introduced.0.iter_mut().zip(&introduced_at) {
+            *seen |= here.is_some();
+        }
+        if !counted.is_empty() {
+            mentions.extend(leftmost_longest(counted));
+            mentions.sort_by_key(|m| m.span.start);
+        }
+        mentions
     }
 
     /// The mentions inside `within` (a sentence of `text`), with spans
@@ -205,7 +326,25 @@ impl MentionFinder {
                 match role {
                     Role::Exclusion { actor } => {
                         if bounded(text, start, end) {
-                            exclusions.push(Hit { start, end, actor });
+                            exclusions.push(Hit {
+                                start,
+                                end,
+                                actor,
+                                short: None,
+                            });
+                        }
+                    }
+                    Role::ShortName { short, case } => {
+                        let counts = case_matches(case, matched, pattern)
+                            && bounded(text, start, end)
+                            && !inside_another_name(text, start, end);
+                        if let (true, Some(name)) = (counts, self.short_names.get(short)) {
+                            hits.push(Hit {
+                                start,
+                                end,
+                                actor: name.actor,
+                                short: Some(short),
+                            });
                         }
                     }
                     Role::Alias { actor, case, combining } => {
@@ -216,7 +355,12 @@ impl MentionFinder {
                         let end = if combining { end.saturating_sub(1) } else { end };
                         let after_ok = combining || !word_char_at(text, end);
                         if after_ok && !word_char_before(text, start) {
-                            hits.push(Hit { start, end, actor });
+                            hits.push(Hit {
+                                start,
+                                end,
+                                actor,
+                                short: None,
+                            });
                         }
                     }
                 }
@@ -304,6 +448,54 @@ fn word_char_at(text: &str, at: usize) -> bool {
 
 fn bounded(text: &str, start: usize, end: usize) -> bool {
     !word_char_before(text, start) && !word_char_at(text, end)
+}
+
+/// Words before a name that do not make it another person's name.
+const TITLES: &[&str] = &[
+    "Mr",
+    "Mrs",
+    "Ms",
+    "Dr",
+    "Sir",
+    "President",
+    "Minister",
+    "Premier",
+    "PM",
+    "General",
+    "Gen",
+    "Marshal",
+    "Chairman",
+    "Chief",
+    "Secretary",
+    "Senator",
+    "Ambassador",
+    "Governor",
+    "Former",
+];
+
+/// Whether the word at `start..end` is part of a longer name: the word just
+/// before it (across spaces only) is capitalized, not a title and not the
+/// first word of a sentence ("But Khan said"), or the word just after it is
+/// capitalized.
+fn inside_another_name(text: &str, start: usize, end: usize) -> bool {
+    let capitalized = |w: &str| w.chars().next().is_some_and(char::is_uppercase);
+    let before = text[..start].trim_end_matches(' ');
+    let previous = (before.len() < start)
+        .then(|| before.rsplit(|c: char| !is_word_char(c)).next())
+        .flatten()
+        .filter(|w| !w.is_empty());
+    let names_before = previous.is_some_and(|w| {
+        let ahead =
+            before[..before.len() - w.len()].trim_end_matches(|c: char| c.is_whitespace() || "\"'“‘([".contains(c));
+        let sentence_start = ahead.is_empty() || ahead.ends_with(['.', '!', '?', ':', ';']);
+        capitalized(w) && !TITLES.contains(&w) && !sentence_start
+    });
+    let after = text[end..].trim_start_matches(' ');
+    let next = (after.len() < text.len() - end)
+        .then(|| after.split(|c: char| !is_word_char(c)).next())
+        .flatten()
+        .filter(|w| !w.is_empty());
+    names_before || next.is_some_and(capitalized)
 }
 
 /// The text's bytes with tabs and line breaks as spaces, so that multi-word
@@ -617,6 +809,77 @@ mod tests {
         assert_eq!(mentions[0].span.slice(text), "China");
         assert!(f.find_in(text, Span::new(0, 100)).is_empty());
         assert_eq!(f.actor_count(), 3);
+    }
+
+    #[test]
+    fn short_names_count_after_their_full_alias_in_the_text() {
+        assert_found("Khan spoke.", &[]);
+        assert_found(
+            "Khan spoke before Imran Khan, then Khan's aide and Mr Khan; imran and khan are lowercase.",
+            &[("pakistan", "Imran Khan"), ("pakistan", "Khan"), ("pakistan", "Khan")],
+        );
+        // "Dar" needs "Ishaq Dar", not "Imran Khan".
+        assert_found("Imran Khan and Dar.", &[("pakistan", "Imran Khan")]);
+        assert_found("Ishaq Dar and Dar.", &[("pakistan", "Ishaq Dar"), ("pakistan", "Dar")]);
+    }
+
+    #[test]
+    fn a_short_name_inside_another_name_does_not_count() {
+        let text = "Imran Khan met Sadiq Khan at the Khan Academy. But Khan said Prime Minister Khan and Dr Khan (Khan) agreed.";
+        let mentions = finder(&ActorSet::builtin()).find(text);
+        // What comes just before each mention: the full name, then the four "Khan"s that count.
+        let before: Vec<&str> = mentions.iter().map(|m| text[..m.span.start].trim_end()).collect();
+        let ends: Vec<&str> = before.iter().map(|b| &b[b.len().saturating_sub(8)..]).collect();
+        assert_eq!(
+            ends,
+            ["", "emy. But", "Minister", "n and Dr", "r Khan ("],
+            "{mentions:?}"
+        );
+        assert!(mentions[1..].iter().all(|m| m.span.slice(text) == "Khan"));
+    }
+
+    #[test]
+    fn short_names_carry_across_the_sentences_of_a_document() {
+        let f = finder(&ActorSet::builtin());
+        let text = "Khan was absent. Imran Khan spoke. Khan left.";
+        let sentences = crate::segment::split_sentences(text);
+        let words = |found: &[Vec<Mention>], base: &[usize]| -> Vec<Vec<String>> {
+            found
+                .iter()
+                .zip(base)
+                .map(|(ms, &b)| {
+                    ms.iter()
+                        .map(|m| text[b + m.span.start..b + m.span.end].to_owned())
+                        .collect()
+                })
+                .collect()
+        };
+        let expected = [vec![], vec!["Imran Khan".to_owned()], vec!["Khan".to_owned()]];
+        let document = f.find_in_document(text, &sentences);
+        assert_eq!(words(&document, &[0, 0, 0]), expected);
+        let starts: Vec<usize> = sentences.iter().map(|s| s.start).collect();
+        assert_eq!(words(&f.find_per_sentence(text, &sentences), &starts), expected);
+        // Each sentence alone: the third has no full alias before it.
+        assert!(f.find_in(text, sentences[2]).is_empty());
+        // A new document starts afresh.
+        assert!(f.find_in_document("Khan left.", &[Span::new(0, 10)])[0].is_empty());
+    }
+
+    #[test]
+    fn short_names_follow_exclusions_and_their_own_actor() {
+        let actors = ActorSet::new(vec![
+            Actor::new("a", "A", ["Ali Khan"])
+                .with_short_names(["Khan"])
+                .with_exclusions(["Khan el-Khalili"]),
+            Actor::new("b", "B", ["Reza Khan"]),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let f = finder(&actors);
+        // Reza Khan (actor b) does not introduce actor a's "Khan".
+        assert_eq!(f.find("Reza Khan, then Khan.").len(), 1);
+        let text = "Ali Khan shopped at Khan el-Khalili; Khan paid.";
+        let got: Vec<&str> = f.find(text).iter().map(|m| m.span.slice(text)).collect();
+        assert_eq!(got, ["Ali Khan", "Khan"]);
     }
 
     #[test]

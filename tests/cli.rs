@@ -182,6 +182,32 @@ fn mentions_lists_pairs_with_character_offsets() {
 }
 
 #[test]
+fn mentions_read_a_text_as_one_document_for_short_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a.txt");
+    std::fs::write(&file, "Khan is absent. Ré: Imran Khan spoke. Then Mr Khan left.").unwrap();
+    let out = stance(&["mentions", "--actors", "pakistan", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // The first "Khan" comes before the full name: no row for sentence 0.
+    let found: Vec<(u64, &str, u64)> = rows
+        .iter()
+        .map(|r| {
+            let t = &r["targets"][0];
+            (
+                r["sentence"].as_u64().unwrap(),
+                t["mention"].as_str().unwrap(),
+                t["from"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(found, [(1, "Imran Khan", 4), (2, "Khan", 8)], "{rows:?}");
+}
+
+#[test]
 fn mentions_reads_a_jsonl_field_and_names_a_bad_line() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("s.jsonl");

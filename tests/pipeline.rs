@@ -279,6 +279,32 @@ fn explicit_targets_score_in_input_order() {
 }
 
 #[test]
+fn a_short_name_is_scored_after_its_full_alias_in_an_earlier_sentence() {
+    let a = Analyzer::builder()
+        .model_dir(tiny_model())
+        .actors(ActorSet::select(&["pakistan"]).unwrap())
+        .threads(1)
+        .build()
+        .unwrap();
+    let text = "Khan was absent. Imran Khan spoke. Mr Khan left.";
+    let doc = a.score_text(text).unwrap();
+    let found: Vec<(usize, Vec<(usize, &str)>)> = doc
+        .stances
+        .iter()
+        .map(|s| {
+            (
+                s.sentence_index,
+                s.mentions.iter().map(|m| (m.start, m.text.as_str())).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(found, [(1, vec![(17, "Imran Khan")]), (2, vec![(38, "Khan")])]);
+    // Each sentence on its own: only the full name is a mention.
+    let alone = a.score_sentences(&["Mr Khan left.", "Imran Khan spoke."]).unwrap();
+    assert_eq!(alone.iter().map(|s| s.sentence_index).collect::<Vec<_>>(), [1]);
+}
+
+#[test]
 fn custom_actor_sets_are_used() {
     let actors = ActorSet::from_toml_str(
         "[[actor]]\nid = \"eu\"\nname = \"European Union\"\naliases = [\"EU\", \"Brussels\"]\n",

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
 use serde_json::{json, Value};
-use stance::{split_sentences, ActorSet, MentionFinder, Span};
+use stance::{split_sentences, ActorSet, Mention, MentionFinder, Span};
 
 use crate::ActorArgs;
 
@@ -119,9 +119,17 @@ impl Lister<'_> {
         } else {
             vec![Span::new(0, text.len())]
         };
-        for (index, span) in sentences.into_iter().enumerate() {
-            let sentence = span.slice(text);
-            if let Some(row) = self.sentence_row(source, index, sentence) {
+        // One document: a short name counts after its full alias in an earlier sentence.
+        let found = self.finder.find_in_document(text, &sentences);
+        for (index, (span, mentions)) in sentences.into_iter().zip(found).enumerate() {
+            let relative: Vec<Mention> = mentions
+                .into_iter()
+                .map(|m| Mention {
+                    span: Span::new(m.span.start - span.start, m.span.end - span.start),
+                    ..m
+                })
+                .collect();
+            if let Some(row) = self.sentence_row(source, index, span.slice(text), &relative) {
                 writeln!(out, "{row}")?;
             }
         }
@@ -130,8 +138,7 @@ impl Lister<'_> {
 
     /// One NewsMTSC-shaped row: a target per mentioned actor (its first mention
     /// as from/to, the others as further_mentions), or None without mentions.
-    fn sentence_row(&self, source: &str, index: usize, sentence: &str) -> Option<Value> {
-        let mentions = self.finder.find(sentence);
+    fn sentence_row(&self, source: &str, index: usize, sentence: &str, mentions: &[Mention]) -> Option<Value> {
         let mut targets = Vec::new();
         for (actor_index, actor) in self.actors.actors().iter().enumerate() {
             let spans: Vec<Value> = mentions
