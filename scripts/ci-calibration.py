@@ -14,7 +14,9 @@ splits. An interval that is too narrow raises that share.
     stance eval --model mini --data natural.jsonl --predictions preds.jsonl
     python3 scripts/ci-calibration.py preds.jsonl [--splits 2000] [--min-articles 100]
 
-Both the gold scores (-1 / 0 / +1) and the model's scores are checked.
+Three per-pair values are checked: the gold scores (-1 / 0 / +1), the model's scores, and
+their difference (score - gold), whose mean is the per-actor bias `stance eval` reports with
+a clustered interval (`difference_ci95`).
 """
 import argparse
 import collections
@@ -33,8 +35,9 @@ def read_groups(path, field):
             row = json.loads(line)
             if row.get("article") is None:
                 raise SystemExit(f"{path}:{number}: no article; the data needs source_url or primary_gid")
-            score = GOLD_SCORE[row["gold"]] if field == "gold" else float(row["score"])
-            groups[row["actor"]][row["article"]].append(score)
+            gold, score = GOLD_SCORE[row["gold"]], float(row["score"])
+            value = {"gold": gold, "score": score, "difference": score - gold}[field]
+            groups[row["actor"]][row["article"]].append(value)
     return {actor: list(by_article.values()) for actor, by_article in groups.items()}
 
 
@@ -70,9 +73,9 @@ def main():
     parser.add_argument("--min-articles", type=int, default=100, help="skip actors in fewer articles")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    print("| scores | actor | pairs | articles | mean | half width: sentences / articles | false differences: sentences / articles |")
+    print("| value | actor | pairs | articles | mean | half width: sentences / articles | false differences: sentences / articles |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
-    for field in ("gold", "score"):
+    for field in ("gold", "score", "difference"):
         rng = random.Random(args.seed)
         for actor, articles in sorted(read_groups(args.predictions, field).items()):
             if len(articles) < args.min_articles:
