@@ -12,7 +12,8 @@
 //! 1. **Segment** ([`split_sentences`]): abbreviation-aware English sentence
 //!    splitting ("U.S.", "Dr.", "Jan.", initials, quotations), with spans.
 //! 2. **Find mentions** ([`MentionFinder`]): aliases of each [`Actor`] in an
-//!    [`ActorSet`], with word boundaries, case rules and exclusions.
+//!    [`ActorSet`], with word boundaries, case rules and exclusions, and short
+//!    names ("Khan") once a document has used the full name ("Imran Khan").
 //! 3. **Encode**: each (sentence, actor) pair becomes model input with the
 //!    actor's mentions marked, as the model's `config.json` prescribes.
 //! 4. **Batch** ([`plan_batches`]): pairs sorted by length and packed to a
