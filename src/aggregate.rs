@@ -214,12 +214,10 @@ impl ActorStats {
     /// Half width of the document-clustered 95% interval.
     fn document_half_width(&self, sums: &DocumentSums) -> f64 {
         let n = self.sentences as f64;
-        let d = self.documents as f64;
         let mean_q = self.sum_q as f64 / n;
         // Sum over documents of (S_d - mean * n_d)^2, expanded into the exact sums.
         let residual = sums.sum_sq as f64 - 2.0 * mean_q * sums.cross as f64 + mean_q * mean_q * sums.n_sq as f64;
-        let variance = d / (d - 1.0) * residual.max(0.0) / (n * n) / (SCALE * SCALE);
-        t_975(self.documents - 1) * variance.sqrt()
+        clustered_half_width(residual.max(0.0) / (SCALE * SCALE), self.documents, n)
     }
 }
 
@@ -233,8 +231,18 @@ fn quantize(score: f32) -> i64 {
     (clamped * SCALE).round() as i64
 }
 
+/// Half width of the 95% interval of a ratio mean over `n` items in `clusters`
+/// (documents, articles; at least two), from `residual`, the sum over clusters
+/// of (cluster sum - mean * cluster size)^2: the cluster-robust variance with a
+/// D/(D-1) small-sample factor and Student's t with D-1 degrees of freedom.
+pub(crate) fn clustered_half_width(residual: f64, clusters: u64, n: f64) -> f64 {
+    let d = clusters as f64;
+    let variance = d / (d - 1.0) * residual / (n * n);
+    t_975(clusters - 1) * variance.sqrt()
+}
+
 /// Two-sided 97.5% quantile of Student's t with `df` degrees of freedom.
-pub(crate) fn t_975(df: u64) -> f64 {
+fn t_975(df: u64) -> f64 {
     const TABLE: [f64; 30] = [
         12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
         2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,

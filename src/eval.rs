@@ -562,9 +562,7 @@ fn difference_half_width<'s>(clusters: impl ExactSizeIterator<Item = &'s Sums>, 
         .map(|c| (c.predicted - c.gold) - mean * c.n as f64)
         .map(|r| r * r)
         .sum();
-    let (c, n) = (count as f64, n as f64);
-    let variance = c / (c - 1.0) * residual / (n * n);
-    Some(crate::aggregate::t_975(count - 1) * variance.sqrt())
+    Some(crate::aggregate::clustered_half_width(residual, count, n as f64))
 }
 
 /// Pearson correlation of the pairs; `None` for fewer than three points or a

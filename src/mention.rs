@@ -219,9 +219,11 @@ impl MentionFinder {
         found
     }
 
-    /// [`MentionFinder::find_in_document`] with spans relative to each sentence;
+    /// [`MentionFinder::find_in_document`] with spans relative to each
+    /// sentence, as [`MentionFinder::find`] gives them for the sentence alone;
     /// an invalid span of `text` has no mentions.
-    pub(crate) fn find_per_sentence(&self, text: &str, sentences: &[Span]) -> Vec<Vec<Mention>> {
+    #[must_use]
+    pub fn find_per_sentence(&self, text: &str, sentences: &[Span]) -> Vec<Vec<Mention>> {
         let mut introduced = self.nothing_introduced();
         sentences
             .iter()
@@ -250,11 +252,11 @@ impl MentionFinder {
         // first mention of its actor whose words include it.
         let mut introduced_at: Vec<Option<usize>> = vec![None; self.short_names.len()];
         for mention in &mentions {
-            let words: Vec<&str> = crate::actor::alias_words(mention.span.slice(text)).collect();
             for (index, short) in self.short_names.iter().enumerate() {
-                let names_it =
-                    short.actor == mention.actor && words.iter().any(|w| w.eq_ignore_ascii_case(&short.word));
-                if names_it && introduced_at[index].is_none() {
+                let names_it = short.actor == mention.actor
+                    && introduced_at[index].is_none()
+                    && crate::actor::alias_words(mention.span.slice(text)).any(|w| w.eq_ignore_ascii_case(&short.word));
+                if names_it {
                     introduced_at[index] = Some(mention.span.end);
                 }
             }

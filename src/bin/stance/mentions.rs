@@ -120,16 +120,9 @@ impl Lister<'_> {
             vec![Span::new(0, text.len())]
         };
         // One document: a short name counts after its full alias in an earlier sentence.
-        let found = self.finder.find_in_document(text, &sentences);
+        let found = self.finder.find_per_sentence(text, &sentences);
         for (index, (span, mentions)) in sentences.into_iter().zip(found).enumerate() {
-            let relative: Vec<Mention> = mentions
-                .into_iter()
-                .map(|m| Mention {
-                    span: Span::new(m.span.start - span.start, m.span.end - span.start),
-                    ..m
-                })
-                .collect();
-            if let Some(row) = self.sentence_row(source, index, span.slice(text), &relative) {
+            if let Some(row) = self.sentence_row(source, index, span.slice(text), &mentions) {
                 writeln!(out, "{row}")?;
             }
         }
