@@ -11,6 +11,7 @@ use crate::aggregate::ActorStats;
 use crate::backend::ort::{OrtBackend, SessionSettings};
 use crate::backend::{Backend, Device};
 use crate::batch::{plan_batches, plan_batches_by_group, BatchLimits, BatchTensors};
+use crate::context::{read_in_context, ContextKey, DEFAULT_DOCUMENT_CONTEXT};
 use crate::encode::{Encoded, Encoder};
 use crate::error::{Error, Result};
 use crate::mention::MentionFinder;
@@ -250,6 +251,11 @@ pub struct AnalyzerInfo {
     pub max_length: usize,
     /// Actor ids, in order.
     pub actors: Vec<String>,
+    /// Weight of the document's reading of an actor in each of its sentences'
+    /// stances ([`crate::context`]); 0 reads every sentence alone. Absent (0)
+    /// in the run metadata of runs made before sentences were read in context.
+    #[serde(default)]
+    pub document_context: f32,
 }
 
 impl AnalyzerInfo {
@@ -299,6 +305,7 @@ pub struct AnalyzerBuilder {
     sessions: Option<usize>,
     limits: Option<BatchLimits>,
     record_timings: bool,
+    document_context: Option<f32>,
 }
 
 impl AnalyzerBuilder {
@@ -360,6 +367,15 @@ impl AnalyzerBuilder {
         self
     }
 
+    /// How much a document's other sentences about an actor weigh in each
+    /// sentence's stance toward it ([`crate::context`]; default
+    /// [`crate::context::DEFAULT_DOCUMENT_CONTEXT`]). 0 reads every sentence
+    /// alone, as [`Analyzer::score_sentences`] always does.
+    pub fn document_context(mut self, weight: f32) -> Self {
+        self.document_context = Some(weight);
+        self
+    }
+
     /// Record size and wall time of every batch, read with [`Analyzer::take_batch_timings`].
     pub fn record_batch_timings(mut self, record: bool) -> Self {
         self.record_timings = record;
@@ -386,6 +402,12 @@ impl AnalyzerBuilder {
             )));
         }
         let limits = self.limits.unwrap_or_else(|| default_limits(self.device));
+        let document_context = self.document_context.unwrap_or(DEFAULT_DOCUMENT_CONTEXT);
+        if !(document_context.is_finite() && document_context >= 0.0) {
+            return Err(Error::Config(format!(
+                "document context weight ({document_context}) must be a number of at least 0"
+            )));
+        }
         let bundle = self.model.load()?;
         let max_length = bundle.config.input_format.max_length;
         if limits.token_budget < max_length || limits.max_rows == 0 {
@@ -401,7 +423,10 @@ impl AnalyzerBuilder {
             intra_threads: (threads / sessions).max(1),
         };
         let backend = OrtBackend::new(&bundle, settings)?;
-        Analyzer::assemble(bundle, actors, Box::new(backend), settings, limits, self.record_timings)
+        let mut analyzer =
+            Analyzer::assemble(bundle, actors, Box::new(backend), settings, limits, self.record_timings)?;
+        analyzer.info.document_context = document_context;
+        Ok(analyzer)
     }
 }
 
@@ -545,6 +570,7 @@ impl Analyzer {
             max_batch_rows: limits.max_rows,
             max_length: config.input_format.max_length,
             actors: actors.actors().iter().map(|a| a.id.clone()).collect(),
+            document_context: DEFAULT_DOCUMENT_CONTEXT,
         };
         let encoder = Encoder::new(&bundle.tokenizer_json, config, &bundle.origin)?;
         Ok(Analyzer {
@@ -894,7 +920,13 @@ impl Analyzer {
         Ok(flat.chunks_exact(width).map(|row| self.scorer.stance(row)).collect())
     }
 
-    fn assemble_document(&self, doc: &Document, prep: &Prepared, scored: Vec<(Pair, bool, Stance)>) -> DocumentStances {
+    fn assemble_document(
+        &self,
+        doc: &Document,
+        prep: &Prepared,
+        mut scored: Vec<(Pair, bool, Stance)>,
+    ) -> DocumentStances {
+        self.read_in_context(&mut scored);
         let chars = CharOffsets::new(&doc.text, &prep.sentences);
         let mut actors: BTreeMap<String, ActorStats> = BTreeMap::new();
         let stances = scored
@@ -930,6 +962,26 @@ impl Analyzer {
             sentences: prep.sentences.len(),
             stances,
             actors,
+        }
+    }
+}
+
+impl Analyzer {
+    /// Gives each of a document's stances its actor's reading in the other sentences.
+    fn read_in_context(&self, scored: &mut [(Pair, bool, Stance)]) {
+        let keys: Vec<_> = scored
+            .iter()
+            .map(|(pair, _, _)| {
+                Some(ContextKey {
+                    group: pair.actor,
+                    sentence: pair.sentence,
+                })
+            })
+            .collect();
+        let mut stances: Vec<Stance> = scored.iter().map(|(_, _, stance)| *stance).collect();
+        read_in_context(&mut stances, &keys, self.info.document_context);
+        for ((_, _, stance), read) in scored.iter_mut().zip(stances) {
+            *stance = read;
         }
     }
 }

@@ -21,6 +21,7 @@ use std::path::Path;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::analyzer::{Analyzer, TargetedSentence};
+use crate::context::{read_in_context, ContextKey};
 use crate::error::{Error, Result};
 use crate::score::{Label, Stance};
 use crate::segment::Span;
@@ -674,11 +675,26 @@ impl Evaluation {
 
 /// Scores every example with `analyzer`: one [`Prediction`] per example, in order.
 ///
+/// Examples of one article are read as the library reads a document: each
+/// pair's stance takes in the article's other sentences about the same actor
+/// ([`crate::context`], with the analyzer's weight). Examples without an
+/// article are read alone.
+///
 /// # Errors
 /// Tokenizer or inference failures.
 pub fn predict(analyzer: &Analyzer, examples: &[Example]) -> Result<Vec<Prediction>> {
     let targets: Vec<TargetedSentence> = examples.iter().map(|e| e.target.clone()).collect();
-    let stances = analyzer.score_targets(&targets)?;
+    let mut stances = analyzer.score_targets(&targets)?;
+    let keys: Vec<_> = examples
+        .iter()
+        .map(|e| {
+            e.article.as_ref().map(|article| ContextKey {
+                group: (article, &e.actor),
+                sentence: e.line,
+            })
+        })
+        .collect();
+    read_in_context(&mut stances, &keys, analyzer.info().document_context);
     Ok(examples
         .iter()
         .zip(&stances)

@@ -20,7 +20,9 @@
 //!    token budget, not padded to a fixed length.
 //! 5. **Infer**: a pool of ONNX Runtime sessions, CPU or CUDA ([`Device`]).
 //! 6. **Score** ([`Stance`]): calibrated probabilities of unfavorable /
-//!    neutral / favorable, and `score = p_favorable - p_unfavorable` in [-1, 1].
+//!    neutral / favorable, and `score = p_favorable - p_unfavorable` in [-1, 1],
+//!    each read in its document ([`context`]): a pair's probabilities take in
+//!    how the document's other sentences read the same actor.
 //! 7. **Aggregate** ([`ActorStats`], [`CorpusReport`]): counts, mean, standard
 //!    deviation, 95% confidence interval (clustered by document) and label
 //!    shares per actor, merging exactly across threads and shards.
@@ -60,6 +62,7 @@ pub mod aggregate;
 mod analyzer;
 mod backend;
 pub mod batch;
+pub mod context;
 pub mod corpus;
 mod encode;
 pub mod error;

@@ -694,6 +694,14 @@ mod tests {
             ],
         );
         assert_found("The Delhi Capitals won; Pak choi; the isi.", &[]);
+        assert_found(
+            "The Fed raised rates; the Federal Reserve's rise hit the rupee.",
+            &[("us", "Fed"), ("us", "Federal Reserve")],
+        );
+        assert_found(
+            "Fed up with tariffs, fans watched the Fed Cup; he fed the Soviets.",
+            &[],
+        );
     }
 
     #[test]

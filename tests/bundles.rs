@@ -13,13 +13,21 @@ use serde_json::Value;
 
 use common::{json_lines, root};
 
-/// `stance eval --predictions` with the bundle in `bundle`, one line per pair.
+/// `stance eval --predictions` with the bundle in `bundle`, one line per pair,
+/// each sentence read alone as the Python pipeline reads it (no document context).
 /// (common's runner always names the tiny model, so this one builds its own command.)
 fn rust_predictions(bundle: &Path, data: &Path) -> Vec<Value> {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("predictions.jsonl");
     let run = Command::new(env!("CARGO_BIN_EXE_stance"))
-        .args(["eval", "--data", data.to_str().unwrap(), "--model"])
+        .args([
+            "eval",
+            "--document-context",
+            "0",
+            "--data",
+            data.to_str().unwrap(),
+            "--model",
+        ])
         .arg(bundle)
         .arg("--predictions")
         .arg(&out)

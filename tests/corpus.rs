@@ -254,6 +254,14 @@ fn a_run_is_never_overwritten_and_resume_checks_its_settings() {
         stderr.contains("--text-field") && !stderr.contains("ReadOptions"),
         "{stderr}"
     );
+    // Stances read in context with another weight would mix two readings in one run.
+    let context = stance(&score_args(&inputs, &out, &["--resume", "--document-context", "0"]));
+    assert_eq!(context.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&context.stderr);
+    assert!(
+        stderr.contains("--document-context: the run used 0.5, now 0"),
+        "{stderr}"
+    );
     // Resuming a finished run changes nothing.
     let before = read(&out.join("sentences.jsonl"));
     run_ok(&score_args(&inputs, &out, &["--resume"]));

@@ -305,6 +305,80 @@ fn a_short_name_is_scored_after_its_full_alias_in_an_earlier_sentence() {
 }
 
 #[test]
+fn a_sentence_is_read_in_its_document_and_alone_with_weight_zero() {
+    let build = |weight: Option<f32>| {
+        let builder = Analyzer::builder()
+            .model_dir(tiny_model())
+            .actors(ActorSet::select(&["china", "india"]).unwrap())
+            .threads(1);
+        match weight {
+            Some(w) => builder.document_context(w),
+            None => builder,
+        }
+        .build()
+        .unwrap()
+    };
+    let sentences = [
+        "China broke its promise.",
+        "India and China signed the deal.",
+        "China kept quiet.",
+    ];
+    let text = sentences.join(" ");
+    let alone = build(Some(0.0)).score_sentences(&sentences).unwrap();
+    let probabilities = |s: &stance::SentenceStance| s.stance.probabilities();
+    let read_alone = build(Some(0.0)).score_text(&text).unwrap();
+    assert_eq!(
+        read_alone.stances.iter().map(probabilities).collect::<Vec<_>>(),
+        alone.iter().map(probabilities).collect::<Vec<_>>()
+    );
+    let default = build(None);
+    assert_eq!(
+        default.info().document_context,
+        stance::context::DEFAULT_DOCUMENT_CONTEXT
+    );
+    let read = default.score_text(&text).unwrap();
+    // China: each sentence plus half the mean log-probabilities of its other two.
+    // India appears once: read alone.
+    let china: Vec<usize> = (0..alone.len()).filter(|&i| alone[i].actor == "china").collect();
+    assert_eq!(china.len(), 3);
+    for (i, got) in read.stances.iter().enumerate() {
+        assert_eq!(
+            (got.sentence_index, &got.actor),
+            (alone[i].sentence_index, &alone[i].actor)
+        );
+        if got.actor == "india" {
+            assert_eq!(got.stance, alone[i].stance);
+            continue;
+        }
+        let log = |j: usize| alone[j].stance.probabilities().map(|p| f64::from(p).ln());
+        let shifted: Vec<f64> = (0..3)
+            .map(|l| {
+                let others: f64 = china.iter().filter(|&&j| j != i).map(|&j| log(j)[l]).sum();
+                log(i)[l] + 0.5 * others / 2.0
+            })
+            .collect();
+        let z: f64 = shifted.iter().map(|v| v.exp()).sum();
+        for (l, p) in got.stance.probabilities().iter().enumerate() {
+            assert!(
+                (f64::from(*p) - shifted[l].exp() / z).abs() < 1e-6,
+                "pair {i}: {:?}",
+                got.stance
+            );
+        }
+    }
+    let negative = Analyzer::builder()
+        .model_dir(tiny_model())
+        .document_context(-0.5)
+        .build()
+        .err()
+        .expect("a negative weight is refused");
+    assert!(
+        negative.to_string().contains("document context weight (-0.5)"),
+        "{negative}"
+    );
+}
+
+#[test]
 fn custom_actor_sets_are_used() {
     let actors = ActorSet::from_toml_str(
         "[[actor]]\nid = \"eu\"\nname = \"European Union\"\naliases = [\"EU\", \"Brussels\"]\n",

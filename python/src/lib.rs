@@ -74,13 +74,13 @@ fn message_with_causes(error: &stance::Error) -> String {
 /// Sentence-row columns of a chunk, and `(position in the chunk, exception)` per failed document.
 type ChunkColumns<'py> = (Bound<'py, PyDict>, Vec<(usize, Bound<'py, PyAny>)>);
 
-/// A custom actor as passed from Python: id, name, aliases, exclusions.
-type ActorSpec = (String, String, Vec<String>, Vec<String>);
+/// A custom actor as passed from Python: id, name, aliases, exclusions, short names.
+type ActorSpec = (String, String, Vec<String>, Vec<String>, Vec<String>);
 
 /// The actor set the arguments describe, as the CLI builds it: the built-in
 /// selection (`None`: US, China, India), extended by custom actors, then by the
-/// actor file. An actor whose id is already in the set adds its aliases and
-/// exclusions to it.
+/// actor file. An actor whose id is already in the set adds its aliases,
+/// exclusions and short names to it.
 fn actor_set(
     builtin: Option<Vec<String>>,
     custom: Vec<ActorSpec>,
@@ -103,7 +103,11 @@ fn actor_set(
     if !custom.is_empty() {
         let actors = custom
             .into_iter()
-            .map(|(id, name, aliases, exclusions)| Actor::new(id, name, aliases).with_exclusions(exclusions))
+            .map(|(id, name, aliases, exclusions, short_names)| {
+                Actor::new(id, name, aliases)
+                    .with_exclusions(exclusions)
+                    .with_short_names(short_names)
+            })
             .collect();
         add(ActorSet::new(actors)?);
     }
@@ -124,7 +128,7 @@ struct NativeAnalyzer {
 impl NativeAnalyzer {
     /// Builds the analyzer (loads the model and starts ONNX Runtime) with the GIL released.
     #[new]
-    #[pyo3(signature = (*, builtin, custom, actor_file, model, device, threads, sessions, token_budget, max_batch_rows))]
+    #[pyo3(signature = (*, builtin, custom, actor_file, model, device, threads, sessions, token_budget, max_batch_rows, document_context))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -137,6 +141,7 @@ impl NativeAnalyzer {
         sessions: Option<usize>,
         token_budget: Option<usize>,
         max_batch_rows: Option<usize>,
+        document_context: Option<f32>,
     ) -> PyResult<Self> {
         let device = device.to_owned();
         let built = py.detach(move || -> stance::Result<Analyzer> {
@@ -158,6 +163,9 @@ impl NativeAnalyzer {
             }
             if let Some(rows) = max_batch_rows {
                 builder = builder.max_batch_rows(rows);
+            }
+            if let Some(weight) = document_context {
+                builder = builder.document_context(weight);
             }
             builder.build()
         });
@@ -186,18 +194,27 @@ impl NativeAnalyzer {
         dict.set_item("max_batch_rows", info.max_batch_rows)?;
         dict.set_item("max_length", info.max_length)?;
         dict.set_item("actors", &info.actors)?;
+        dict.set_item("document_context", info.document_context)?;
         dict.set_item("onnxruntime", stance::ORT_VERSION)?;
         dict.set_item("stance", env!("CARGO_PKG_VERSION"))?;
         Ok(dict)
     }
 
-    /// The actors looked for, as `(id, name, aliases, exclusions)` tuples in order.
+    /// The actors looked for, as `(id, name, aliases, exclusions, short_names)` tuples in order.
     fn actors(&self) -> Vec<ActorSpec> {
         self.inner
             .actors()
             .actors()
             .iter()
-            .map(|a| (a.id.clone(), a.name.clone(), a.aliases.clone(), a.exclusions.clone()))
+            .map(|a| {
+                (
+                    a.id.clone(),
+                    a.name.clone(),
+                    a.aliases.clone(),
+                    a.exclusions.clone(),
+                    a.short_names.clone(),
+                )
+            })
             .collect()
     }
 

@@ -43,6 +43,10 @@ class Analyzer:
             CLI's ``--actor-file``), added to the actors above.
         sessions, token_budget, max_batch_rows: batching and session-pool
             settings of the Rust builder (defaults suit CPUs and GPUs).
+        document_context: how much a document's other sentences about an
+            actor weigh in each sentence's stance toward it; ``None`` for the
+            library's default (0.5), ``0`` to read every sentence alone (as
+            :meth:`score_sentences` always does).
 
     Raises:
         ConfigError: unknown actor id or device, impossible settings.
@@ -76,18 +80,22 @@ class Analyzer:
         sessions: int | None = None,
         token_budget: int | None = None,
         max_batch_rows: int | None = None,
+        document_context: float | None = None,
     ) -> None:
-        self._settings = _settings(actors, model, device, threads, actor_file, sessions, token_budget, max_batch_rows)
+        self._settings = _settings(
+            actors, model, device, threads, actor_file, sessions, token_budget, max_batch_rows, document_context
+        )
         actor_list = self._settings["actors"]
         builtin: list[str] | None = None
-        custom: list[tuple[str, str, list[str], list[str]]] = []
+        custom: list[tuple[str, str, list[str], list[str], list[str]]] = []
         if actor_list is not None:
             builtin = []
             for actor in actor_list:
                 if isinstance(actor, str):
                     builtin.append(actor)
                 elif isinstance(actor, Actor):
-                    custom.append((actor.id, actor.name, list(actor.aliases), list(actor.exclusions)))
+                    spec = (actor.id, actor.name, list(actor.aliases), list(actor.exclusions), list(actor.short_names))
+                    custom.append(spec)
                 else:
                     raise TypeError(f"actors: expected actor ids (str) or stance.Actor, got {type(actor).__name__}")
         self._native = NativeAnalyzer(
@@ -100,6 +108,7 @@ class Analyzer:
             sessions=sessions,
             token_budget=token_budget,
             max_batch_rows=max_batch_rows,
+            document_context=document_context,
         )
         saturation = self._native.info()["int8_saturation_warning"]
         if saturation:
@@ -117,6 +126,7 @@ class Analyzer:
         sessions: int | None = None,
         token_budget: int | None = None,
         max_batch_rows: int | None = None,
+        document_context: float | None = None,
     ) -> Analyzer:
         """The process's analyzer for these settings, built on the first call and
         returned by every later one (thread-safe). Arguments as for :class:`Analyzer`.
@@ -126,7 +136,9 @@ class Analyzer:
         process, not once per task. An analyzer unpickled in a process is this
         shared one too.
         """
-        settings = _settings(actors, model, device, threads, actor_file, sessions, token_budget, max_batch_rows)
+        settings = _settings(
+            actors, model, device, threads, actor_file, sessions, token_budget, max_batch_rows, document_context
+        )
         key = repr(sorted(settings.items()))
         with _SHARED_LOCK:
             analyzer = _SHARED.get(key)
@@ -149,13 +161,14 @@ class Analyzer:
         sums need VNNI, which this CPU lacks) and ``int8_saturation_warning`` (then
         what to tell a user, else None), ``device`` (the one actually used),
         ``sessions``, ``intra_threads``, ``token_budget``, ``max_batch_rows``,
-        ``max_length``, ``actors``, and the ``onnxruntime`` and ``stance`` versions."""
+        ``max_length``, ``actors``, ``document_context`` (the weight in use), and
+        the ``onnxruntime`` and ``stance`` versions."""
         return self._native.info()
 
     @property
     def actors(self) -> list[Actor]:
-        """The actors looked for, in order, with all their aliases and exclusions."""
-        return [Actor(id, name, aliases, exclusions) for id, name, aliases, exclusions in self._native.actors()]
+        """The actors looked for, in order, with all their aliases, exclusions and short names."""
+        return [Actor(*spec) for spec in self._native.actors()]
 
     def score(self, text: str, id: str | None = None) -> DocumentStances:
         """Segments ``text`` into sentences, finds the actors in each and scores
@@ -356,6 +369,7 @@ def _settings(
     sessions: int | None,
     token_budget: int | None,
     max_batch_rows: int | None,
+    document_context: float | None,
 ) -> dict[str, Any]:
     """The constructor's arguments, normalised: what an analyzer pickles as, and the key of `shared`."""
     if isinstance(actors, (str, Actor)):
@@ -369,6 +383,7 @@ def _settings(
         "sessions": sessions,
         "token_budget": token_budget,
         "max_batch_rows": max_batch_rows,
+        "document_context": document_context,
     }
 
 

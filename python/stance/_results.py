@@ -15,20 +15,27 @@ __all__ = ["Actor", "DocumentStances", "Mention", "SentenceStance", "aggregate"]
 @dataclass(frozen=True)
 class Actor:
     """An actor to look for: an id, a display name, the aliases that mention it,
-    and phrases whose alias matches are not mentions.
+    phrases whose alias matches are not mentions, and short names.
 
     Example::
 
         Actor("eu", "European Union", ["EU", "Brussels"], exclusions=["Brussels sprouts"])
+        Actor("vdl", "Ursula von der Leyen", ["von der Leyen"], short_names=["Leyen"])
 
-    An actor whose id is a built-in one (``"china"``) adds its aliases and
-    exclusions to the built-in actor.
+    A short name is a word of one of the actor's aliases that counts on its own
+    only after that alias earlier in the same document ("Khan" after "Imran
+    Khan"), and not next to another capitalized word unless it is a title
+    ("Mr Khan" counts, "Sadiq Khan" does not).
+
+    An actor whose id is a built-in one (``"china"``) adds its aliases,
+    exclusions and short names to the built-in actor.
     """
 
     id: str
     name: str = ""
     aliases: list[str] = field(default_factory=list)
     exclusions: list[str] = field(default_factory=list)
+    short_names: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ ORT_LIBRARY_NAME: str
 VERSION: str
 """The version of the stance library."""
 
-_ActorSpec = tuple[str, str, list[str], list[str]]
+_ActorSpec = tuple[str, str, list[str], list[str], list[str]]
 
 class NativeAnalyzer:
     """The Rust analyzer; use :class:`stance.Analyzer`."""
@@ -27,6 +27,7 @@ class NativeAnalyzer:
         sessions: int | None,
         token_budget: int | None,
         max_batch_rows: int | None,
+        document_context: float | None,
     ) -> None: ...
     def info(self) -> dict[str, Any]: ...
     def actors(self) -> list[_ActorSpec]: ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import os
 import pickle
 import subprocess
@@ -114,6 +115,34 @@ def test_actors_builtin_custom_and_file():
     assert analyzer.info["actors"] == ["india", "us", "eu"]
     doc = analyzer.score("Brussels criticised Bharat. Brussels sprouts are green.")
     assert [(s.actor, s.mentions[0].text) for s in doc.stances] == [("india", "Bharat"), ("eu", "Brussels")]
+
+
+def test_custom_short_names_count_after_the_full_name():
+    leyen = stance.Actor("vdl", "Ursula von der Leyen", ["Ursula von der Leyen"], short_names=["Leyen"])
+    analyzer = stance.Analyzer(actors=[leyen], model=TINY_MODEL, threads=1)
+    assert analyzer.actors == [leyen]
+    doc = analyzer.score("Ursula von der Leyen spoke. Later Leyen left. They met Anna Leyen.")
+    assert [s.mentions[0].text for s in doc.stances] == ["Ursula von der Leyen", "Leyen"]
+    alone = analyzer.score("Leyen left.")
+    assert alone.stances == []
+    with pytest.raises(stance.ActorError, match="short name 'Leyen' of actor 'vdl' is not a word"):
+        stance.Analyzer(actors=[stance.Actor("vdl", "VDL", ["VDL"], short_names=["Leyen"])], model=TINY_MODEL)
+
+
+def test_sentences_are_read_in_their_document():
+    first, second = "China broke its promise.", "China signed the deal."
+    alone = stance.Analyzer(actors=["china"], model=TINY_MODEL, threads=1, document_context=0)
+    read = stance.Analyzer(actors=["china"], model=TINY_MODEL, threads=1)
+    assert (alone.info["document_context"], read.info["document_context"]) == (0.0, 0.5)
+    probs = [[s.p_unfavorable, s.p_neutral, s.p_favorable] for s in alone.score_sentences([first, second])]
+    assert [[s.p_unfavorable, s.p_neutral, s.p_favorable] for s in alone.score(f"{first} {second}").stances] == probs
+    # Each sentence's log-probabilities plus half the other sentence's, renormalised.
+    for own, other, got in zip(probs, probs[::-1], read.score(f"{first} {second}").stances):
+        shifted = [math.exp(math.log(a) + 0.5 * math.log(b)) for a, b in zip(own, other)]
+        expected = [x / sum(shifted) for x in shifted]
+        assert [got.p_unfavorable, got.p_neutral, got.p_favorable] == pytest.approx(expected, abs=1e-6)
+    with pytest.raises(stance.ConfigError, match="document context weight"):
+        stance.Analyzer(model=TINY_MODEL, document_context=-1)
 
 
 def test_only_custom_actors():

@@ -41,6 +41,10 @@ pub(crate) struct RunConfig {
     /// runs made before it was recorded: those wrote JSON Lines and CSV only).
     #[serde(default)]
     pub format: OutputFormat,
+    /// The weight of a document's other sentences in each stance (absent, so
+    /// 0, from checkpoints of runs that read every sentence alone).
+    #[serde(default)]
+    pub document_context: f32,
 }
 
 impl RunConfig {
@@ -65,6 +69,7 @@ impl RunConfig {
             model_origin: info.model_origin.clone(),
             model_hash: model_hash(info)?,
             format,
+            document_context: info.document_context,
         })
     }
 
@@ -107,6 +112,12 @@ impl RunConfig {
         if self.format != other.format {
             // A run's Parquet files are made from a journal (documents.jsonl) written from its start.
             return Some(format!("--format: the run used {}, now {}", self.format, other.format));
+        }
+        if self.document_context != other.document_context {
+            return Some(format!(
+                "--document-context: the run used {}, now {}",
+                self.document_context, other.document_context
+            ));
         }
         None
     }

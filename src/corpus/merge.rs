@@ -154,11 +154,14 @@ fn check_distinct_inputs(dirs: &[PathBuf], runs: &[(RunInfo, Summary)]) -> Resul
 
 fn check_compatible(a_dir: &Path, a: &RunInfo, b_dir: &Path, b: &RunInfo) -> Result<()> {
     let model = |i: &RunInfo| i.analyzer.as_ref().map(|x| (x.model.clone(), x.actors.clone()));
+    let context = |i: &RunInfo| i.analyzer.as_ref().map(|x| x.document_context);
     let shard_count = |i: &RunInfo| i.shards.first().map(|s| s.count());
     let differs = if model(a) != model(b) {
         Some("model or actors")
     } else if a.model_hash != b.model_hash {
         Some("model files (content hash)")
+    } else if context(a) != context(b) {
+        Some("the weight of document context (--document-context)")
     } else if a.read != b.read {
         Some("input options")
     } else if a.format != b.format {

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use serde::Serialize;
 use stance::eval::{Evaluation, Prediction};
 
 use crate::ModelArgs;
@@ -22,6 +23,15 @@ pub struct EvalArgs {
     predictions: Option<PathBuf>,
     #[command(flatten)]
     model: ModelArgs,
+}
+
+/// What eval prints: the metrics, and which reading they judge.
+#[derive(Serialize)]
+struct Output {
+    #[serde(flatten)]
+    evaluation: Evaluation,
+    /// The weight pairs of one article were read in context with (0: each alone).
+    document_context: f32,
 }
 
 pub fn run(args: &EvalArgs) -> Result<ExitCode> {
@@ -43,8 +53,11 @@ pub fn run(args: &EvalArgs) -> Result<ExitCode> {
         write_predictions(writer, &predictions)
             .with_context(|| format!("cannot write the predictions file {}", path.display()))?;
     }
-    let evaluation = Evaluation::from_predictions(&predictions);
-    println!("{}", serde_json::to_string(&evaluation)?);
+    let output = Output {
+        evaluation: Evaluation::from_predictions(&predictions),
+        document_context: analyzer.info().document_context,
+    };
+    println!("{}", serde_json::to_string(&output)?);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -53,6 +53,10 @@ pub struct ModelArgs {
     /// Threads (default: all cores; at most four per core).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// How much a document's other sentences about an actor weigh in each sentence's
+    /// stance toward it; 0 reads every sentence alone [default: 0.5].
+    #[arg(long, value_name = "WEIGHT")]
+    pub document_context: Option<f32>,
     /// Which actors to look for.
     #[command(flatten)]
     pub actors: ActorArgs,
@@ -101,6 +105,9 @@ impl ModelArgs {
             .threads(threads);
         if let Some(model) = &self.model {
             builder = builder.model(ModelSource::from_arg(model));
+        }
+        if let Some(weight) = self.document_context {
+            builder = builder.document_context(weight);
         }
         let analyzer = builder.build().context("cannot start the analyzer")?;
         if let Some(warning) = analyzer.info().int8_saturation_warning() {
