@@ -36,6 +36,10 @@ fn score_prints_sentences_and_summary_and_says_the_model_is_a_test_model() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("random-weight test model"), "{stdout}");
+    assert!(
+        stdout.contains("read in its document (--document-context 0.5)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("per-actor summary"), "{stdout}");
     assert!(
         stdout.lines().any(|l| l.starts_with("china") && l.contains(" 1 ")),
@@ -105,6 +109,10 @@ fn eval_prints_the_metrics_object() {
         assert!(v.get(key).is_some(), "missing {key}: {v}");
     }
     assert!(v["n"].as_u64().unwrap() >= 10);
+    assert_eq!(
+        v["document_context"], 0.5,
+        "the weight pairs of one article were read with"
+    );
     let confusion_total: u64 = v["confusion"]
         .as_array()
         .unwrap()

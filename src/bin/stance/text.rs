@@ -97,6 +97,13 @@ fn print_header(out: &mut impl Write, analyzer: &Analyzer) -> Result<()> {
         info.intra_threads,
         info.actors.join(", ")
     )?;
+    if info.document_context > 0.0 {
+        writeln!(
+            out,
+            "each sentence read in its document (--document-context {})",
+            info.document_context
+        )?;
+    }
     if info.model.contains("tiny") || info.model.contains("test") {
         writeln!(
             out,
