@@ -423,11 +423,21 @@ impl AnalyzerBuilder {
             intra_threads: (threads / sessions).max(1),
         };
         let backend = OrtBackend::new(&bundle, settings)?;
-        let mut analyzer =
-            Analyzer::assemble(bundle, actors, Box::new(backend), settings, limits, self.record_timings)?;
-        analyzer.info.document_context = document_context;
-        Ok(analyzer)
+        let reading = Reading {
+            limits,
+            document_context,
+            record_timings: self.record_timings,
+        };
+        Analyzer::assemble(bundle, actors, Box::new(backend), settings, reading)
     }
+}
+
+/// How an analyzer reads, besides its model and actors: batching, the weight of
+/// document context, and whether batch timings are kept.
+struct Reading {
+    limits: BatchLimits,
+    document_context: f32,
+    record_timings: bool,
 }
 
 fn default_limits(device: Device) -> BatchLimits {
@@ -550,9 +560,13 @@ impl Analyzer {
         actors: ActorSet,
         backend: Box<dyn Backend>,
         settings: SessionSettings,
-        limits: BatchLimits,
-        record_timings: bool,
+        reading: Reading,
     ) -> Result<Analyzer> {
+        let Reading {
+            limits,
+            document_context,
+            record_timings,
+        } = reading;
         let config = &bundle.config;
         let order = config
             .label_order()
@@ -570,7 +584,7 @@ impl Analyzer {
             max_batch_rows: limits.max_rows,
             max_length: config.input_format.max_length,
             actors: actors.actors().iter().map(|a| a.id.clone()).collect(),
-            document_context: DEFAULT_DOCUMENT_CONTEXT,
+            document_context,
         };
         let encoder = Encoder::new(&bundle.tokenizer_json, config, &bundle.origin)?;
         Ok(Analyzer {
@@ -602,7 +616,8 @@ impl Analyzer {
         &self.actors
     }
 
-    /// Segments `text`, finds the actors in each sentence and scores every (sentence, actor) pair.
+    /// Segments `text`, finds the actors in each sentence and scores every (sentence, actor) pair,
+    /// each read in its document ([`AnalyzerBuilder::document_context`]).
     ///
     /// # Errors
     /// [`Error::Input`] for an empty text; tokenizer or inference failures.
@@ -964,9 +979,7 @@ impl Analyzer {
             actors,
         }
     }
-}
 
-impl Analyzer {
     /// Gives each of a document's stances its actor's reading in the other sentences.
     fn read_in_context(&self, scored: &mut [(Pair, bool, Stance)]) {
         let keys: Vec<_> = scored
