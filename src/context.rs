@@ -62,8 +62,8 @@ pub struct ContextKey<G, S> {
 /// If `keys` and `stances` differ in length.
 pub fn read_in_context<G, S>(stances: &mut [Stance], keys: &[Option<ContextKey<G, S>>], weight: f32)
 where
-    G: Hash + Eq + Clone,
-    S: Hash + Eq + Clone,
+    G: Hash + Eq,
+    S: Hash + Eq,
 {
     assert_eq!(stances.len(), keys.len(), "one key per stance");
     if weight == 0.0 {
