@@ -368,7 +368,8 @@ impl AnalyzerBuilder {
     }
 
     /// How much a document's other sentences about an actor weigh in each
-    /// sentence's stance toward it ([`crate::context`]; default
+    /// sentence's stance toward it ([`crate::context`]; default: the weight
+    /// chosen for the model, [`crate::ModelConfig::document_context`], else
     /// [`crate::context::DEFAULT_DOCUMENT_CONTEXT`]). 0 reads every sentence
     /// alone, as [`Analyzer::score_sentences`] always does.
     pub fn document_context(mut self, weight: f32) -> Self {
@@ -402,13 +403,18 @@ impl AnalyzerBuilder {
             )));
         }
         let limits = self.limits.unwrap_or_else(|| default_limits(self.device));
-        let document_context = self.document_context.unwrap_or(DEFAULT_DOCUMENT_CONTEXT);
-        if !(document_context.is_finite() && document_context >= 0.0) {
-            return Err(Error::Config(format!(
-                "document context weight ({document_context}) must be a number of at least 0"
-            )));
+        if let Some(weight) = self.document_context {
+            if !(weight.is_finite() && weight >= 0.0) {
+                return Err(Error::Config(format!(
+                    "document context weight ({weight}) must be a number of at least 0"
+                )));
+            }
         }
         let bundle = self.model.load()?;
+        let document_context = self
+            .document_context
+            .or(bundle.config.document_context)
+            .unwrap_or(DEFAULT_DOCUMENT_CONTEXT);
         let max_length = bundle.config.input_format.max_length;
         if limits.token_budget < max_length || limits.max_rows == 0 {
             return Err(Error::Config(format!(

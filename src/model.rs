@@ -116,6 +116,13 @@ pub struct ModelConfig {
     /// (still batch-invariant). See [`crate::AnalyzerInfo::int8_sums_saturate`].
     #[serde(default)]
     pub int8_needs_vnni: bool,
+    /// The weight of document context ([`crate::context`]) chosen for this
+    /// model by cross-validation: an analyzer built on it uses this weight
+    /// unless told another. A model that reads single sentences less surely
+    /// gains from more of its document. Absent:
+    /// [`crate::context::DEFAULT_DOCUMENT_CONTEXT`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_context: Option<f32>,
 }
 
 fn one() -> f32 {
@@ -169,6 +176,11 @@ impl ModelConfig {
         }
         if !(self.temperature.is_finite() && self.temperature > 0.0) {
             return bad(format!("temperature must be positive, got {}", self.temperature));
+        }
+        if let Some(weight) = self.document_context {
+            if !(weight.is_finite() && weight >= 0.0) {
+                return bad(format!("document_context must be a number of at least 0, got {weight}"));
+            }
         }
         Ok(())
     }
@@ -417,6 +429,31 @@ mod tests {
         let without = shipped.replacen("\"int8_needs_vnni\": true,", "", 1);
         assert_ne!(without, shipped);
         assert!(!ModelConfig::from_json(&without, origin).unwrap().int8_needs_vnni);
+    }
+
+    #[test]
+    fn a_bundle_may_choose_its_document_context_weight() {
+        let shipped = include_str!("../models/stance-mini/config.json");
+        let origin = Path::new("bundle/config.json");
+        // Whatever the shipped bundle chose, renamed to a key nothing reads.
+        let unset = shipped.replacen("\"document_context\"", "\"unread_document_context\"", 1);
+        let with = |weight: &str| {
+            unset.replacen(
+                "\"temperature\"",
+                &format!("\"document_context\": {weight}, \"temperature\""),
+                1,
+            )
+        };
+        assert_eq!(ModelConfig::from_json(&unset, origin).unwrap().document_context, None);
+        assert_eq!(
+            ModelConfig::from_json(&with("0.25"), origin).unwrap().document_context,
+            Some(0.25)
+        );
+        let message = ModelConfig::from_json(&with("-1"), origin).unwrap_err().to_string();
+        assert!(
+            message.contains("document_context") && message.contains("bundle/config.json"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -125,11 +125,16 @@ fn score_all(
 
 /// The tiny model in a temporary directory, its config's `batch_invariant` set as given.
 fn tiny_model_declaring(batch_invariant: bool) -> tempfile::TempDir {
+    tiny_model_with("batch_invariant", serde_json::Value::Bool(batch_invariant))
+}
+
+/// The tiny model in a temporary directory, one field of its config set as given.
+fn tiny_model_with(field: &str, value: serde_json::Value) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     copy_bundle(dir.path());
     let path = dir.path().join("config.json");
     let mut config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    config["batch_invariant"] = serde_json::Value::Bool(batch_invariant);
+    config[field] = value;
     std::fs::write(&path, config.to_string()).unwrap();
     dir
 }
@@ -302,6 +307,38 @@ fn a_short_name_is_scored_after_its_full_alias_in_an_earlier_sentence() {
     // Each sentence on its own: only the full name is a mention.
     let alone = a.score_sentences(&["Mr Khan left.", "Imran Khan spoke."]).unwrap();
     assert_eq!(alone.iter().map(|s| s.sentence_index).collect::<Vec<_>>(), [1]);
+}
+
+#[test]
+fn a_model_chooses_its_document_context_weight_and_the_builder_overrides_it() {
+    let model = tiny_model_with("document_context", serde_json::json!(0.25));
+    let build = |builder: stance::AnalyzerBuilder| builder.model_dir(model.path()).threads(1).build().unwrap();
+    assert_eq!(build(Analyzer::builder()).info().document_context, 0.25);
+    let alone = build(Analyzer::builder().document_context(0.0));
+    assert_eq!(alone.info().document_context, 0.0);
+    // The weight is used, not only reported: China's three sentences read
+    // differently at 0.25 than alone.
+    let text = "China broke its promise. China signed the deal. China kept quiet.";
+    let probabilities = |a: &Analyzer| {
+        a.score_text(text)
+            .unwrap()
+            .stances
+            .iter()
+            .map(|s| s.stance.probabilities())
+            .collect::<Vec<_>>()
+    };
+    assert_ne!(probabilities(&build(Analyzer::builder())), probabilities(&alone));
+    let bad = tiny_model_with("document_context", serde_json::json!(-1.0));
+    let message = Analyzer::builder()
+        .model_dir(bad.path())
+        .build()
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        message.contains("document_context") && message.contains("config.json"),
+        "{message}"
+    );
 }
 
 #[test]
