@@ -12,20 +12,25 @@
 //!
 //! The mean, not the sum, so that a long article does not drown a sentence's
 //! own reading; a pair whose actor appears in no other sentence is unchanged.
-//! With the default weight ([`DEFAULT_DOCUMENT_CONTEXT`]), on held-out op-eds
-//! of the natural distribution, every shipped tier labels more pairs right and
-//! its per-article means follow the annotators' more closely (see the
-//! README's "Reading a sentence in its document").
+//! With the weight chosen for it, on held-out op-eds of the natural
+//! distribution, every shipped tier labels more pairs right and its
+//! per-article means follow the annotators' more closely (see the README's
+//! "Reading a sentence in its document"). A model that reads single sentences
+//! less surely gains from more of its document, so a bundle may carry its own
+//! weight ([`crate::ModelConfig::document_context`]), chosen by
+//! cross-validation (`training/choose_context.py`).
 
 use std::collections::HashMap;
 use std::hash::Hash;
 
 use crate::score::Stance;
 
-/// The weight of the document's reading that [`crate::Analyzer`] uses unless
-/// told otherwise ([`crate::AnalyzerBuilder::document_context`]). Chosen by
-/// cross-fitting over two halves of a held-out op-ed fold with all three
-/// shipped tiers (0.5 and 0.75 were chosen; the smaller is kept).
+/// The weight of the document's reading that [`crate::Analyzer`] uses when
+/// neither the builder ([`crate::AnalyzerBuilder::document_context`]) nor the
+/// model's bundle ([`crate::ModelConfig::document_context`]) chooses one.
+/// Chosen by cross-fitting over two halves of a held-out op-ed fold with all
+/// three shipped tiers together (0.5 and 0.75 were chosen; the smaller is
+/// kept); each shipped bundle carries a weight chosen for it alone.
 pub const DEFAULT_DOCUMENT_CONTEXT: f32 = 0.5;
 
 /// Where a pair sits: pairs with the same `group` (one actor in one document)

@@ -45,8 +45,9 @@ class Analyzer:
             settings of the Rust builder (defaults suit CPUs and GPUs).
         document_context: how much a document's other sentences about an
             actor weigh in each sentence's stance toward it; ``None`` for the
-            library's default (0.5), ``0`` to read every sentence alone (as
-            :meth:`score_sentences` always does).
+            weight chosen for the model (its ``config.json``, else 0.5),
+            ``0`` to read every sentence alone (as :meth:`score_sentences`
+            always does).
 
     Raises:
         ConfigError: unknown actor id or device, impossible settings.

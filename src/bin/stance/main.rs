@@ -54,7 +54,8 @@ pub struct ModelArgs {
     #[arg(long)]
     pub threads: Option<usize>,
     /// How much a document's other sentences about an actor weigh in each sentence's
-    /// stance toward it; 0 reads every sentence alone [default: 0.5].
+    /// stance toward it; 0 reads every sentence alone [default: the weight chosen
+    /// for the model (its config.json), else 0.5].
     #[arg(long, value_name = "WEIGHT")]
     pub document_context: Option<f32>,
     /// Which actors to look for.
