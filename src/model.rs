@@ -433,23 +433,21 @@ mod tests {
 
     #[test]
     fn a_bundle_may_choose_its_document_context_weight() {
-        let shipped = include_str!("../models/stance-mini/config.json");
+        let shipped: serde_json::Value =
+            serde_json::from_str(include_str!("../models/stance-mini/config.json")).unwrap();
         let origin = Path::new("bundle/config.json");
-        // Whatever the shipped bundle chose, renamed to a key nothing reads.
-        let unset = shipped.replacen("\"document_context\"", "\"unread_document_context\"", 1);
-        let with = |weight: &str| {
-            unset.replacen(
-                "\"temperature\"",
-                &format!("\"document_context\": {weight}, \"temperature\""),
-                1,
-            )
+        let with = |weight: Option<f64>| {
+            let mut config = shipped.clone();
+            let fields = config.as_object_mut().unwrap();
+            fields.remove("document_context");
+            if let Some(weight) = weight {
+                fields.insert("document_context".into(), weight.into());
+            }
+            ModelConfig::from_json(&config.to_string(), origin)
         };
-        assert_eq!(ModelConfig::from_json(&unset, origin).unwrap().document_context, None);
-        assert_eq!(
-            ModelConfig::from_json(&with("0.25"), origin).unwrap().document_context,
-            Some(0.25)
-        );
-        let message = ModelConfig::from_json(&with("-1"), origin).unwrap_err().to_string();
+        assert_eq!(with(None).unwrap().document_context, None);
+        assert_eq!(with(Some(0.25)).unwrap().document_context, Some(0.25));
+        let message = with(Some(-1.0)).unwrap_err().to_string();
         assert!(
             message.contains("document_context") && message.contains("bundle/config.json"),
             "{message}"
