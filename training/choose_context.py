@@ -59,7 +59,7 @@ def split_halves(data: Path, out_dir: Path) -> list[Path]:
 def macro_f1(stance: str, bundle: str, data: Path, weight: float, threads: int) -> float:
     command = [stance, "eval", "--model", bundle, "--data", str(data),
                "--document-context", str(weight), "--threads", str(threads)]
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, check=False, capture_output=True, text=True)
     if result.returncode != 0:
         sys.exit(f"{' '.join(command)} failed:\n{result.stderr}")
     output = json.loads(result.stdout.strip().splitlines()[-1])
@@ -73,6 +73,10 @@ def best_weight(scores: dict[str, dict[float, float]], parts: list[str], grid: l
     return max(grid, key=lambda w: (sum(scores[p][w] for p in parts) / len(parts), -w))
 
 
+def mean_of(values: list[float]) -> float:
+    return round(sum(values) / len(values), 4)
+
+
 def choose(scores: dict[str, dict[float, float]], grid: list[float]) -> dict:
     parts = list(scores)
     chosen = best_weight(scores, parts, grid)
@@ -82,14 +86,13 @@ def choose(scores: dict[str, dict[float, float]], grid: list[float]) -> dict:
         w = best_weight(scores, others, grid)
         held_out[part] = {"weight_chosen_on_the_others": w, "macro_f1": round(scores[part][w], 4),
                           "macro_f1_alone": round(scores[part][0.0], 4)}
-    mean = lambda values: round(sum(values) / len(values), 4)  # noqa: E731
     return {
         "weight": chosen,
         "grid": grid,
         "macro_f1": {p: {str(w): round(f, 4) for w, f in s.items()} for p, s in scores.items()},
         "held_out": held_out,
-        "held_out_mean": mean([h["macro_f1"] for h in held_out.values()]),
-        "held_out_mean_alone": mean([h["macro_f1_alone"] for h in held_out.values()]),
+        "held_out_mean": mean_of([h["macro_f1"] for h in held_out.values()]),
+        "held_out_mean_alone": mean_of([h["macro_f1_alone"] for h in held_out.values()]),
     }
 
 
