@@ -11,7 +11,9 @@
 # 3. run.sh for the student: --distill on those soft labels (kd alpha 0.8, as the teacher
 #    was trained) and opeds/natural.jsonl with gold cross-entropy only (the teacher over-reads
 #    polarity on that distribution); HOLDOUT=I keeps fold I of natural.jsonl out (one fold
-#    of the article-grouped cross-validation, scored each epoch as natural_fI).
+#    of the article-grouped cross-validation, scored each epoch as natural_fI);
+# 4. with HOLDOUT=I and a release build of the CLI (cargo build --release): the held-out fold
+#    through the library at each document-context weight (runs/$NAME/context.json).
 #
 # Env: PYTHON, NAME (default natural), TEACHER (default prev-mini), TEACHER_COMMIT,
 # HOLDOUT (default -1: train on every fold), BUNDLE, QUANT, DATA_DIR, THREADS.
@@ -42,3 +44,13 @@ fi
 
 NAME=$NAME PYTHON=$PYTHON DATA_DIR=$DATA_DIR THREADS=$THREADS bash run.sh \
   --distill "$teacher/soft_labels.jsonl" --kd-alpha 0.8 --natural-copies 1 --holdout-fold "$HOLDOUT" "$@"
+
+# The held-out fold as the library reads it, alone and in context at each weight
+# (choose_context.py over the fold's two halves), when a release build of the CLI is there.
+# A shipped bundle's weight is chosen over all folds' runs together (training/README.md).
+stance=../target/release/stance
+if [ "$HOLDOUT" -ge 0 ] && [ -x "$stance" ]; then
+  [ -f "runs/folds/natural_f$HOLDOUT.jsonl" ] || "$PYTHON" folds.py --data-dir "$DATA_DIR" --out runs/folds
+  "$PYTHON" choose_context.py --stance "$stance" --threads "$THREADS" \
+    --fold "$BUNDLE:runs/folds/natural_f$HOLDOUT.jsonl" --out "runs/$NAME/context.json"
+fi
