@@ -16,7 +16,8 @@ on, one (bundle, fold) pair per `--fold`, and
 With one fold its articles are split into two halves by a hash of the article,
 and each half is a part (cross-fitting). `--write CONFIG` records the choice in a
 bundle's config.json (`document_context`, and how it was chosen under
-`training.document_context`).
+`training.document_context`) and, when the bundle has a MODEL_CARD.md, a
+"Document context" section in it.
 
     python choose_context.py --stance ../target/release/stance \\
         --fold ../models/stance-mini:runs/folds/natural_f0.jsonl \\
@@ -106,6 +107,43 @@ def write_config(path: Path, report: dict, command: str) -> None:
         "held_out_mean_alone": report["held_out_mean_alone"],
     }
     path.write_text(json.dumps(config, indent=2) + "\n")
+    card = path.parent / "MODEL_CARD.md"
+    if card.exists():
+        card.write_text(with_card_section(card.read_text(), card_section(report, command)))
+
+
+CARD_HEADING = "## Document context"
+CARD_BEFORE = "## Dev metrics"
+
+
+def card_section(report: dict, command: str) -> str:
+    """The model card's account of the weight: what was chosen, how, and what each part scored."""
+    lines = [
+        CARD_HEADING,
+        "",
+        "The library reads each sentence in its document: a pair's log-probabilities get this weight times",
+        "the mean log-probabilities of the same actor in the document's other sentences (README, \"Reading a",
+        f"sentence in its document\"). This bundle's weight, `document_context` in config.json, is **{report['weight']:g}**,",
+        "chosen by cross-validation on op-ed articles of the natural distribution that the models scoring",
+        f"them never trained on: `{command}` (from training/). Each part at the weight the other parts chose:",
+        "",
+        "| held-out part | macro-F1 alone | in context | weight chosen on the others |",
+        "| --- | --- | --- | --- |",
+    ]
+    for part, h in report["held_out"].items():
+        lines.append(f"| {part} | {h['macro_f1_alone']:.3f} | {h['macro_f1']:.3f} | {h['weight_chosen_on_the_others']:g} |")
+    lines.append(f"| mean | {report['held_out_mean_alone']:.3f} | {report['held_out_mean']:.3f} | |")
+    return "\n".join(lines) + "\n\n"
+
+
+def with_card_section(card: str, section: str) -> str:
+    """`card` with its Document context section set to `section` (added before Dev metrics if absent)."""
+    if CARD_HEADING + "\n" in card:
+        start = card.index(CARD_HEADING + "\n")
+        end = card.index("\n## ", start + len(CARD_HEADING)) + 1
+        return card[:start] + section + card[end:]
+    at = card.index(CARD_BEFORE)
+    return card[:at] + section + card[at:]
 
 
 def main() -> None:

@@ -39,3 +39,18 @@ def test_the_choice_is_recorded_in_the_config(tmp_path):
     assert written["document_context"] == 1.0
     assert written["training"]["seed"] == 1
     assert written["training"]["document_context"]["held_out_mean"] == 0.575
+
+
+def test_the_model_card_gets_one_section_that_a_second_choice_replaces(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"name": "m"}))
+    card = tmp_path / "MODEL_CARD.md"
+    card.write_text("# m\n\n## Held-out op-ed articles\n\nx\n\n## Dev metrics\n\ny\n")
+    first = choose({"a": {0.0: 0.5, 1.0: 0.6}, "b": {0.0: 0.5, 1.0: 0.55}}, [0.0, 1.0])
+    write_config(tmp_path / "config.json", first, "python choose_context.py --fold x:a --fold y:b")
+    text = card.read_text()
+    assert text.index("## Held-out") < text.index("## Document context") < text.index("## Dev metrics")
+    assert "is **1**" in text and "| a | 0.500 | 0.600 | 1 |" in text and "| mean | 0.500 | 0.575 | |" in text
+    second = choose({"a": {0.0: 0.5, 1.0: 0.4}, "b": {0.0: 0.5, 1.0: 0.45}}, [0.0, 1.0])
+    write_config(tmp_path / "config.json", second, "python choose_context.py --fold x:a --fold y:b")
+    text = card.read_text()
+    assert text.count("## Document context") == 1 and "is **0**" in text and "y\n" in text
