@@ -33,6 +33,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tiers import with_section
+
 DEFAULT_GRID = "0,0.25,0.5,0.75,1,1.25"
 
 
@@ -109,7 +111,7 @@ def write_config(path: Path, report: dict, command: str) -> None:
     path.write_text(json.dumps(config, indent=2) + "\n")
     card = path.parent / "MODEL_CARD.md"
     if card.exists():
-        card.write_text(with_card_section(card.read_text(), card_section(report, command)))
+        card.write_text(with_section(card.read_text(), CARD_HEADING, card_section(report, command), CARD_BEFORE))
 
 
 CARD_HEADING = "## Document context"
@@ -134,16 +136,6 @@ def card_section(report: dict, command: str) -> str:
         lines.append(f"| {part} | {h['macro_f1_alone']:.3f} | {h['macro_f1']:.3f} | {h['weight_chosen_on_the_others']:g} |")
     lines.append(f"| mean | {report['held_out_mean_alone']:.3f} | {report['held_out_mean']:.3f} | |")
     return "\n".join(lines) + "\n\n"
-
-
-def with_card_section(card: str, section: str) -> str:
-    """`card` with its Document context section set to `section` (added before Dev metrics if absent)."""
-    if CARD_HEADING + "\n" in card:
-        start = card.index(CARD_HEADING + "\n")
-        end = card.index("\n## ", start + len(CARD_HEADING)) + 1
-        return card[:start] + section + card[end:]
-    at = card.index(CARD_BEFORE)
-    return card[:at] + section + card[at:]
 
 
 def main() -> None:

@@ -23,15 +23,20 @@ def tier_table(readme=REPO / "README.md"):
     return text[start:end].strip("\n")
 
 
+def with_section(card, heading, section, before):
+    """`card` with the section under `heading` replaced by `section` (which starts with the heading),
+    or `section` added before the heading `before` if the card has none."""
+    if heading + "\n" in card:
+        start = card.index(heading + "\n")
+        end = card.index("\n## ", start + len(heading)) + 1
+        return card[:start] + section + card[end:]
+    at = card.index(before)
+    return card[:at] + section + card[at:]
+
+
 def with_tiers(card, table):
     """`card` with its Tiers section set to `table` (added before "Input and output" if absent)."""
-    section = f"{HEADING}\n\n{table}\n\n"
-    if HEADING + "\n" in card:
-        start = card.index(HEADING + "\n")
-        end = card.index("\n## ", start + len(HEADING)) + 1
-        return card[:start] + section + card[end:]
-    at = card.index(BEFORE)
-    return card[:at] + section + card[at:]
+    return with_section(card, HEADING, f"{HEADING}\n\n{table}\n\n", BEFORE)
 
 
 def main():
