@@ -11,7 +11,7 @@ use crate::aggregate::ActorStats;
 use crate::backend::ort::{OrtBackend, SessionSettings};
 use crate::backend::{Backend, Device};
 use crate::batch::{plan_batches, plan_batches_by_group, BatchLimits, BatchTensors};
-use crate::context::{read_in_context, ContextKey, DEFAULT_DOCUMENT_CONTEXT};
+use crate::context::{is_valid_weight, read_in_context, ContextKey, DEFAULT_DOCUMENT_CONTEXT};
 use crate::encode::{Encoded, Encoder};
 use crate::error::{Error, Result};
 use crate::mention::MentionFinder;
@@ -404,7 +404,7 @@ impl AnalyzerBuilder {
         }
         let limits = self.limits.unwrap_or_else(|| default_limits(self.device));
         if let Some(weight) = self.document_context {
-            if !(weight.is_finite() && weight >= 0.0) {
+            if !is_valid_weight(weight) {
                 return Err(Error::Config(format!(
                     "document context weight ({weight}) must be a number of at least 0"
                 )));

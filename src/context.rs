@@ -33,6 +33,11 @@ use crate::score::Stance;
 /// kept); each shipped bundle carries a weight chosen for it alone.
 pub const DEFAULT_DOCUMENT_CONTEXT: f32 = 0.5;
 
+/// Whether `weight` can weigh a document's reading: a finite number of at least 0.
+pub(crate) fn is_valid_weight(weight: f32) -> bool {
+    weight.is_finite() && weight >= 0.0
+}
+
 /// Where a pair sits: pairs with the same `group` (one actor in one document)
 /// and a different `sentence` inform each other.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -178,7 +178,7 @@ impl ModelConfig {
             return bad(format!("temperature must be positive, got {}", self.temperature));
         }
         if let Some(weight) = self.document_context {
-            if !(weight.is_finite() && weight >= 0.0) {
+            if !crate::context::is_valid_weight(weight) {
                 return bad(format!("document_context must be a number of at least 0, got {weight}"));
             }
         }
