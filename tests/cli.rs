@@ -70,6 +70,88 @@ fn invalid_utf8_is_reported_and_the_other_files_still_scored() {
 }
 
 #[test]
+fn without_out_json_lines_and_csv_are_read_record_by_record() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("feed.jsonl"),
+        "{\"id\": \"a\", \"body\": \"China spoke.\"}\n{\"id\": \"b\"}\n{\"id\": \"c\", \"body\": \"India spoke.\"}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("rows.csv"), "body\r\nThe US spoke.\r\n").unwrap();
+    std::fs::write(dir.path().join("notes.pdf"), "not read").unwrap();
+    let model = tiny_model();
+    let out = stance(&[
+        "score",
+        "--json",
+        "--text-field",
+        "body",
+        "--model",
+        model.to_str().unwrap(),
+        dir.path().to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("feed.jsonl, line 2 (missing_text, document b)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("1 file(s) in the input directories were not read") && stderr.contains("notes.pdf"),
+        "{stderr}"
+    );
+    let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["id"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(ids, ["a", "c", "rows.csv:2"]);
+}
+
+#[test]
+fn json_and_out_are_refused_together_and_run_options_need_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a.txt");
+    std::fs::write(&file, "China spoke.").unwrap();
+    let model = tiny_model();
+    let (file, model) = (file.to_str().unwrap(), model.to_str().unwrap());
+    let out_dir = dir.path().join("out");
+    let both = stance(&[
+        "score",
+        "--json",
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--model",
+        model,
+        file,
+    ]);
+    assert_eq!(both.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&both.stderr).contains("give one of them"));
+    assert!(!out_dir.exists());
+    let resume = stance(&["score", "--json", "--resume", "--model", model, file]);
+    assert_eq!(resume.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&resume.stderr).contains("--out"));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_file_named_in_bytes_that_are_not_utf8_is_scored_into_files() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(std::ffi::OsStr::from_bytes(b"caf\xe9.txt"));
+    std::fs::write(&file, "China spoke.").unwrap();
+    let out_dir = dir.path().join("out");
+    let out = Command::new(env!("CARGO_BIN_EXE_stance"))
+        .args(["score", "-q", "--model", tiny_model().to_str().unwrap(), "--out"])
+        .arg(&out_dir)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let documents = std::fs::read_to_string(out_dir.join("documents.csv")).unwrap();
+    assert_eq!(documents.lines().count(), 2, "{documents}");
+}
+
+#[test]
 fn bad_actor_file_names_the_line() {
     let dir = tempfile::tempdir().unwrap();
     let actors = dir.path().join("actors.toml");

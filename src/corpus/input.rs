@@ -4,7 +4,8 @@
 //! Inputs are read in a fixed order (the order given; directory entries
 //! sorted by name, depth first), so a run, its resumption and its shards all
 //! see the same sequence of records. Hidden entries (names starting with `.`)
-//! and files with other extensions inside directories are skipped; symbolic
+//! and files with other extensions inside directories are skipped, and listed
+//! ([`CorpusReader::skipped_files`]); symbolic
 //! links to files are followed, links to directories are not (they can loop),
 //! and a link that leads nowhere is an [`ErrorKind::Io`] record. Output
 //! directories of runs and merges (those holding `stance.lock` together with
@@ -329,6 +330,8 @@ pub struct CorpusReader {
     excluded: Option<PathBuf>,
     /// Output directories of other runs met by the walk and not read.
     skipped: Vec<PathBuf>,
+    /// Files in walked directories whose extension names no format we read.
+    skipped_files: SkippedFiles,
 }
 
 /// An input not yet opened.
@@ -378,6 +381,7 @@ impl CorpusReader {
             finished_bytes: 0,
             excluded: None,
             skipped: Vec::new(),
+            skipped_files: SkippedFiles::default(),
         })
     }
 
@@ -466,6 +470,13 @@ impl CorpusReader {
         &self.skipped
     }
 
+    /// The files inside walked directories that were not read because their extension names
+    /// no format (a `.pdf`, a `.json`...): how many, and the first of them.
+    #[must_use]
+    pub fn skipped_files(&self) -> &SkippedFiles {
+        &self.skipped_files
+    }
+
     /// Input bytes consumed so far (for progress; standard input counts as it is read).
     #[must_use]
     pub fn bytes_read(&self) -> u64 {
@@ -534,9 +545,7 @@ impl CorpusReader {
         let mut entries: Vec<(String, PathBuf, Entry)> = Vec::new();
         for entry in std::fs::read_dir(path).map_err(io_error)? {
             let entry = entry.map_err(io_error)?;
-            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
-                continue;
-            };
+            let name = entry_name(&entry.file_name());
             if name.starts_with('.') {
                 continue;
             }
@@ -571,6 +580,58 @@ impl CorpusReader {
     }
 }
 
+/// Files a directory walk did not read (their extension names no format): the count, and the
+/// first [`SkippedFiles::MAX_LISTED`] paths, so that a directory of a million images costs no memory.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedFiles {
+    /// How many.
+    pub count: u64,
+    /// The first of them, in walk order.
+    pub first: Vec<String>,
+}
+
+impl SkippedFiles {
+    /// How many paths are listed at most.
+    pub const MAX_LISTED: usize = 1000;
+
+    fn add(&mut self, path: &Path) {
+        self.count += 1;
+        if self.first.len() < Self::MAX_LISTED {
+            self.first.push(path.display().to_string());
+        }
+    }
+
+    /// Nothing was skipped.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
+/// A directory entry's name as text, for ids and sorting. A name that is not UTF-8 (possible
+/// on Unix) is read all the same, its file opened by its real name: the bytes that are not
+/// UTF-8 are written `\xNN` in the id, so two such names never share one.
+fn entry_name(name: &std::ffi::OsStr) -> String {
+    if let Some(text) = name.to_str() {
+        return text.to_owned();
+    }
+    #[cfg(unix)]
+    {
+        use std::fmt::Write;
+        use std::os::unix::ffi::OsStrExt;
+        let mut text = String::new();
+        for chunk in name.as_bytes().utf8_chunks() {
+            text.push_str(chunk.valid());
+            for byte in chunk.invalid() {
+                let _ = write!(text, "\\x{byte:02X}");
+            }
+        }
+        text
+    }
+    #[cfg(not(unix))]
+    name.to_string_lossy().into_owned()
+}
+
 impl CorpusReader {
     /// What a directory entry is to the walk; `None` to skip it.
     fn classify(&mut self, entry: &std::fs::DirEntry, path: &Path) -> Option<Entry> {
@@ -592,7 +653,11 @@ impl CorpusReader {
         }
         let readable = Format::from_extension(path).is_some();
         match std::fs::metadata(path) {
-            Ok(meta) => (meta.is_file() && readable).then_some(Entry::File),
+            Ok(meta) if meta.is_file() && !readable => {
+                self.skipped_files.add(path);
+                None
+            }
+            Ok(meta) => meta.is_file().then_some(Entry::File),
             // A link that leads nowhere (or around in circles) under a name we would read is reported, not skipped.
             Err(e) if file_type.is_symlink() && readable => {
                 Some(Entry::BrokenLink(format!("cannot open the linked file: {e}")))
@@ -780,7 +845,7 @@ pub fn input_size(inputs: &[PathBuf]) -> Option<u64> {
             continue;
         };
         for entry in entries.flatten() {
-            let hidden = entry.file_name().to_str().is_none_or(|n| n.starts_with('.'));
+            let hidden = entry_name(&entry.file_name()).starts_with('.');
             let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false) && !is_run_dir(&entry.path());
             if !hidden && (is_dir || Format::from_extension(&entry.path()).is_some()) {
                 stack.push(entry.path());
@@ -984,7 +1049,7 @@ impl<R: BufRead + Send> JsonlSource<R> {
             }
             Err(e) => return fail(ErrorKind::MalformedJson, json_error(&e)),
         };
-        let document = document_from_object(object, &self.fields, id);
+        let document = document_from_object(&object, line, &self.fields, id);
         Record {
             location: Location {
                 file: self.label.clone(),
@@ -1101,13 +1166,15 @@ fn kind_of(value: &Value) -> &'static str {
     }
 }
 
-/// Builds a document from a JSON object's fields.
+/// Builds a document from a JSON object's fields (`line`: the object's text). Fields are read,
+/// not taken, so that two options naming one key (`--id-field text`) both get its value.
 fn document_from_object(
-    mut object: serde_json::Map<String, Value>,
+    object: &serde_json::Map<String, Value>,
+    line: &str,
     fields: &Fields,
     default_id: String,
 ) -> std::result::Result<Document, RecordError> {
-    let id = match scalar_field(&mut object, &fields.id) {
+    let id = match scalar_field(object, line, &fields.id) {
         Ok(Some(id)) if !id.trim().is_empty() => id,
         Ok(_) => default_id,
         Err(found) => {
@@ -1126,11 +1193,11 @@ fn document_from_object(
             reason,
         })
     };
-    let text = match object.remove(&fields.text) {
-        Some(Value::String(text)) => text,
+    let text = match object.get(&fields.text) {
+        Some(Value::String(text)) => text.clone(),
         None | Some(Value::Null) => return fail(ErrorKind::MissingText, format!("no {:?} field", fields.text)),
         Some(other) => {
-            let reason = format!("field {:?} must be a string, found {}", fields.text, kind_of(&other));
+            let reason = format!("field {:?} must be a string, found {}", fields.text, kind_of(other));
             return fail(ErrorKind::InvalidField, reason);
         }
     };
@@ -1144,12 +1211,12 @@ fn document_from_object(
         (&fields.source, &mut doc.source),
         (&fields.title, &mut doc.title),
     ] {
-        match scalar_field(&mut object, name) {
+        match scalar_field(object, line, name) {
             Ok(value) => *slot = value.filter(|v| !v.trim().is_empty()),
             Err(found) => {
                 return fail(
                     ErrorKind::InvalidField,
-                    format!("field {name:?} must be a string, found {found}"),
+                    format!("field {name:?} must be a string or a number, found {found}"),
                 )
             }
         }
@@ -1157,18 +1224,28 @@ fn document_from_object(
     Ok(doc)
 }
 
-/// A string, number or boolean field as text; `Ok(None)` when absent or null,
-/// `Err(kind)` for an array or object.
+/// A string or number field as text, a number as written on `line` (an id is a name, not a
+/// quantity: 1e2, -0 or 12345678901234567890123 stay as they are, where a float would read
+/// 100.0, -0.0, or round two ids into one); `Ok(None)` when absent or null, `Err(kind)` for a
+/// boolean, an array or an object.
 fn scalar_field(
-    object: &mut serde_json::Map<String, Value>,
+    object: &serde_json::Map<String, Value>,
+    line: &str,
     name: &str,
 ) -> std::result::Result<Option<String>, &'static str> {
-    match object.remove(name) {
+    match object.get(name) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(v @ (Value::Number(_) | Value::Bool(_))) => Ok(Some(v.to_string())),
-        Some(other) => Err(kind_of(&other)),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Number(n)) => Ok(Some(number_as_written(line, name).unwrap_or_else(|| n.to_string()))),
+        Some(other) => Err(kind_of(other)),
     }
+}
+
+/// The JSON text of field `name` of the object on `line`, exactly as written (the last of
+/// duplicate keys, as serde_json keeps).
+fn number_as_written(line: &str, name: &str) -> Option<String> {
+    let raw: std::collections::HashMap<String, &serde_json::value::RawValue> = serde_json::from_str(line).ok()?;
+    raw.get(name).map(|value| value.get().trim().to_owned())
 }
 
 /// Column positions of the document fields in a CSV header.
@@ -1327,8 +1404,8 @@ impl<R: Read + Send> Source for CsvSource<R> {
         match self.reader.read_byte_record(&mut self.record) {
             Ok(false) => None,
             Ok(true) => {
-                let line = self.record.position().map_or(0, csv::Position::line);
                 let end = self.reader.position().byte();
+                let line = self.row_line(start, end, self.record.position().map(csv::Position::line));
                 if let Some(record) = self.too_large(start, end) {
                     return Some(record);
                 }
@@ -1349,8 +1426,8 @@ impl<R: Read + Send> Source for CsvSource<R> {
                 })
             }
             Err(e) => {
-                let line = e.position().map_or(0, csv::Position::line);
                 let end = self.reader.position().byte();
+                let line = self.row_line(start, end, e.position().map(csv::Position::line));
                 let kind = csv_error_kind(&e);
                 if kind != ErrorKind::Io {
                     // A row cut at the limit may lack fields: it is too large, not malformed.
@@ -1380,6 +1457,12 @@ impl<R: Read + Send> Source for CsvSource<R> {
 }
 
 impl<R: Read + Send> CsvSource<R> {
+    /// The 1-based line where the row read in `start..end` starts.
+    fn row_line(&mut self, start: u64, end: u64, csv_line: Option<u64>) -> u64 {
+        let watched = self.reader.get_mut().take_row_line(start, end);
+        watched.or(csv_line).unwrap_or(0)
+    }
+
     /// The error for the row read in `start..end` if it is one the watch cut at the limit.
     fn too_large(&mut self, start: u64, end: u64) -> Option<Record> {
         let watch = self.reader.get_mut();
@@ -1469,9 +1552,16 @@ struct QuoteWatch<R> {
     inner: R,
     limit: u64,
     state: QuoteState,
-    /// Bytes passed on, and the line they end on.
+    /// Bytes passed on, and the line they end on (a line ends at `\n`, `\r\n` or a lone `\r`).
     offset: u64,
     line: u64,
+    /// The last byte was `\r` (a `\n` after it ends no further line), and it ended a line.
+    after_cr: bool,
+    ended_line: bool,
+    /// The next byte passed on that is not a line end starts a row (blank lines are no rows).
+    at_row_start: bool,
+    /// Where rows start (offset in the bytes passed on) and on which line, not yet matched to a row.
+    row_lines: std::collections::VecDeque<(u64, u64)>,
     /// Where the raw row being passed on began.
     row_start: u64,
     row_line: u64,
@@ -1523,6 +1613,10 @@ impl<R: Read> QuoteWatch<R> {
             state: QuoteState::FieldStart,
             offset: 0,
             line: 1,
+            after_cr: false,
+            ended_line: false,
+            at_row_start: true,
+            row_lines: std::collections::VecDeque::new(),
             row_start: 0,
             row_line: 1,
             opened: 0,
@@ -1579,6 +1673,7 @@ impl<R: Read> QuoteWatch<R> {
         // The next row starts after what is injected.
         self.row_start = self.offset + self.inject.len() as u64;
         self.row_line = self.line;
+        self.at_row_start = true;
     }
 
     /// Input is over: ends a row being dropped, or reports a quote left open.
@@ -1641,10 +1736,27 @@ impl<R: Read> QuoteWatch<R> {
             }
             (FieldStart | Unquoted, _) => Unquoted,
         };
-        if byte == b'\n' {
-            self.line += 1;
-        }
+        self.ended_line = byte == b'\r' || (byte == b'\n' && !self.after_cr);
+        self.after_cr = byte == b'\r';
+        self.line += u64::from(self.ended_line);
         row_end && self.state == QuoteState::FieldStart
+    }
+
+    /// The line of the row read in `start..end` (the first row starting there), dropping
+    /// those before `end`. The `csv` reader's own line is wrong after `\r\n` or lone `\r`
+    /// line ends and after blank lines: ids and errors say the line a user's editor shows.
+    fn take_row_line(&mut self, start: u64, end: u64) -> Option<u64> {
+        let mut found = None;
+        while let Some((offset, line)) = self.row_lines.front().copied() {
+            if offset >= end {
+                break;
+            }
+            self.row_lines.pop_front();
+            if offset >= start && found.is_none() {
+                found = Some(line);
+            }
+        }
+        found
     }
 
     /// Takes one byte of input: passes it on (`Some`) or drops it, with the
@@ -1654,7 +1766,7 @@ impl<R: Read> QuoteWatch<R> {
             self.dropped += 1;
             let row_ended = self.step(byte);
             if let Some(skip) = self.skipping.take_if(|_| row_ended) {
-                let end_line = self.line - u64::from(byte == b'\n');
+                let end_line = self.line - u64::from(self.ended_line);
                 self.end_cut_row(&skip, Some(end_line), byte);
             } else if let Some(skip) = self.skipping.as_mut() {
                 skip.newlines += u64::from(byte == b'\n');
@@ -1685,10 +1797,15 @@ impl<R: Read> QuoteWatch<R> {
             }
             return None;
         }
+        if self.at_row_start && !matches!(byte, b'\n' | b'\r') {
+            self.row_lines.push_back((self.offset, row_line));
+            self.at_row_start = false;
+        }
         self.offset += 1;
         if row_ended {
             self.row_start = self.offset;
             self.row_line = self.line;
+            self.at_row_start = true;
         }
         Some(byte)
     }
@@ -2035,5 +2152,99 @@ mod tests {
             error.to_string().contains("/nonexistent/stance/corpus.jsonl"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn csv_rows_are_numbered_by_the_line_they_start_on() {
+        let lines = |content: &[u8]| -> Vec<Option<u64>> {
+            read("a.csv", content, ReadOptions::default())
+                .iter()
+                .map(|r| r.location.line)
+                .collect()
+        };
+        // \r\n, lone \r and \n line ends; blank lines; a row whose quoted field spans two lines.
+        assert_eq!(lines(b"text\r\nChina one.\r\nIndia.\r\n"), [Some(2), Some(3)]);
+        assert_eq!(lines(b"text\rChina one.\rIndia two.\r"), [Some(2), Some(3)]);
+        assert_eq!(
+            lines(b"text\n\n\nChina one.\n\"India\ntwo.\"\nUS three.\n\n\"x\" y\n"),
+            [Some(4), Some(5), Some(7), Some(9)]
+        );
+        let records = read("a.csv", b"text\r\n\r\nOne.\r\n\"x\" y\r\n", ReadOptions::default());
+        assert_eq!(
+            summary(&records),
+            [
+                ("a.csv:3".to_owned(), Some(3), None),
+                ("a.csv:4".to_owned(), Some(4), Some(ErrorKind::MalformedCsv)),
+            ]
+        );
+    }
+
+    #[test]
+    fn json_options_naming_one_key_each_get_its_value() {
+        let mut options = ReadOptions::default();
+        options.fields.id = "text".into();
+        options.fields.title = "text".into();
+        let records = read("a.jsonl", b"{\"text\": \"China spoke.\"}\n", options);
+        let doc = records[0].document.as_ref().unwrap();
+        assert_eq!((doc.id.as_str(), doc.text.as_str()), ("China spoke.", "China spoke."));
+        assert_eq!(doc.title.as_deref(), Some("China spoke."));
+    }
+
+    #[test]
+    fn numeric_json_ids_stay_as_written_and_booleans_are_refused() {
+        let records = read(
+            "a.jsonl",
+            b"{\"id\": 12345678901234567890123, \"text\": \"a\"}\n{\"id\": 12345678901234567890124, \"text\": \"b\"}\n\
+              {\"id\": 1e2, \"text\": \"c\"}\n{\"id\":-0,\"text\":\"d\"}\n{\"id\": 7, \"id\": 8.50, \"text\": \"e\"}\n\
+              {\"id\": true, \"text\": \"f\"}\n",
+            ReadOptions::default(),
+        );
+        let ids: Vec<&str> = records.iter().map(Record::id).collect();
+        assert_eq!(
+            ids[..5],
+            [
+                "12345678901234567890123",
+                "12345678901234567890124",
+                "1e2",
+                "-0",
+                "8.50"
+            ]
+        );
+        let error = records[5].document.as_ref().unwrap_err();
+        assert_eq!(error.kind, ErrorKind::InvalidField);
+        assert!(error.reason.contains("a boolean"), "{}", error.reason);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn names_that_are_not_utf8_are_read_under_an_escaped_id() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let name = |bytes: &[u8]| std::ffi::OsStr::from_bytes(bytes).to_owned();
+        let sub = dir.path().join(name(b"sub\xe9"));
+        std::fs::create_dir(&sub).unwrap();
+        std::fs::write(sub.join("ok.txt"), "India.").unwrap();
+        std::fs::write(dir.path().join(name(b"caf\xe9.txt")), "China one.").unwrap();
+        std::fs::write(dir.path().join(name(b"j\xff.jsonl")), "{\"text\": \"China.\"}\n").unwrap();
+        let records: Vec<Record> = CorpusReader::new(&[dir.path().to_path_buf()], ReadOptions::default())
+            .unwrap()
+            .collect();
+        let ids: Vec<&str> = records.iter().map(Record::id).collect();
+        assert_eq!(ids, [r"caf\xE9.txt", r"j\xFF.jsonl:1", r"sub\xE9/ok.txt"]);
+        assert!(records.iter().all(|r| r.document.is_ok()));
+    }
+
+    #[test]
+    fn files_of_other_extensions_in_a_directory_are_counted_and_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in [("a.txt", "China."), ("b.json", "{}"), ("c.pdf", "x"), (".hidden", "y")] {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let mut reader = CorpusReader::new(&[dir.path().to_path_buf()], ReadOptions::default()).unwrap();
+        assert_eq!(reader.by_ref().count(), 1);
+        let skipped = reader.skipped_files();
+        assert_eq!(skipped.count, 2);
+        let names: Vec<&str> = skipped.first.iter().map(|p| p.rsplit('/').next().unwrap()).collect();
+        assert_eq!(names, ["b.json", "c.pdf"]);
     }
 }

@@ -259,6 +259,13 @@ fn merged_info(mut info: RunInfo, dirs: &[PathBuf], runs: &[(RunInfo, Summary)],
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
+    // Shards walk the same inputs, so each met the same files; the fullest account is kept.
+    info.skipped_files = runs
+        .iter()
+        .map(|(i, _)| &i.skipped_files)
+        .max_by_key(|s| s.count)
+        .cloned()
+        .unwrap_or_default();
     info.run_id = new_run_id();
     info
 }

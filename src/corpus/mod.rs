@@ -53,7 +53,9 @@ pub mod summary;
 mod writer;
 
 pub use checkpoint::Session;
-pub use input::{input_size, CorpusReader, ErrorKind, Fields, Format, Location, ReadOptions, Record, RecordError};
+pub use input::{
+    input_size, CorpusReader, ErrorKind, Fields, Format, Location, ReadOptions, Record, RecordError, SkippedFiles,
+};
 pub use merge::merge_runs;
 pub use meta::{model_hash, DirLock, InputHash, RunInfo, RunStatus, SCHEMA_VERSION};
 pub use output::{csv_text, write_atomic, OutputFormat};

@@ -8,7 +8,7 @@ use crate::analyzer::{Analyzer, AnalyzerInfo, Document, DocumentStances};
 use crate::error::{Error, Result};
 
 use super::checkpoint::{Checkpoint, RunConfig, Session};
-use super::input::{CorpusReader, ErrorKind, ReadOptions, Record, RecordError};
+use super::input::{CorpusReader, ErrorKind, ReadOptions, Record, RecordError, SkippedFiles};
 use super::meta::{timestamp, DirLock, InputHash, RunInfo};
 use super::output::{
     remove_parquet, remove_stale_temporaries, write_atomic, write_parquet, OutputFormat, RESULTS, SUMMARY_CSV,
@@ -102,7 +102,8 @@ pub struct RunOutcome {
 /// inside `out` is refused, as is an `out` inside an input directory that
 /// already holds documents (they would be skipped). These checks come before
 /// anything is created. Other runs' directories met by the walk are skipped
-/// and listed in [`RunInfo::skipped_run_dirs`].
+/// and listed in [`RunInfo::skipped_run_dirs`]; files of other extensions in
+/// [`RunInfo::skipped_files`].
 ///
 /// # Errors
 /// A directory that another process is working in, or that holds another run
@@ -134,7 +135,12 @@ pub fn score_corpus(
     if state.complete {
         // Finished before: the summaries and Parquet files may not have been written if the end was
         // interrupted. Summaries are rewritten (that is idempotent); Parquet files there are kept.
-        let skipped = RunInfo::load(out).map(|i| i.skipped_run_dirs).unwrap_or_default();
+        let skipped = RunInfo::load(out)
+            .map(|i| Skipped {
+                run_dirs: i.skipped_run_dirs,
+                files: i.skipped_files,
+            })
+            .unwrap_or_default();
         let info = write_final(out, &state, Some(analyzer.info()), &options.command, skipped, true)?;
         return Ok(RunOutcome {
             summary: state.summary,
@@ -157,7 +163,6 @@ pub fn score_corpus(
         analyzer.info().clone(),
     )?;
     let (state, skipped) = pipeline(analyzer, reader, writer, skip, options, progress)?;
-    let skipped = skipped.iter().map(|p| p.display().to_string()).collect();
     let info = write_final(out, &state, Some(analyzer.info()), &options.command, skipped, false)?;
     Ok(RunOutcome {
         summary: state.summary,
@@ -225,7 +230,7 @@ fn write_final(
     state: &Checkpoint,
     analyzer: Option<&AnalyzerInfo>,
     command: &[String],
-    skipped_run_dirs: Vec<String>,
+    skipped: Skipped,
     keep_parquet: bool,
 ) -> Result<RunInfo> {
     if state.config.format == OutputFormat::Parquet {
@@ -233,7 +238,8 @@ fn write_final(
     }
     write_summaries(out, &state.summary)?;
     let mut info = RunInfo::from_checkpoint(state, analyzer, command);
-    info.skipped_run_dirs = skipped_run_dirs;
+    info.skipped_run_dirs = skipped.run_dirs;
+    info.skipped_files = skipped.files;
     info.save(out)?;
     Ok(info)
 }
@@ -262,6 +268,13 @@ pub(crate) struct ReadChunk {
     pub last: bool,
 }
 
+/// What a directory walk met and did not read (listed in run.json).
+#[derive(Default)]
+struct Skipped {
+    run_dirs: Vec<String>,
+    files: SkippedFiles,
+}
+
 fn pipeline(
     analyzer: &Analyzer,
     reader: CorpusReader,
@@ -269,7 +282,7 @@ fn pipeline(
     skip: (u64, String),
     options: &RunOptions,
     progress: &Progress,
-) -> Result<(Checkpoint, Vec<PathBuf>)> {
+) -> Result<(Checkpoint, Skipped)> {
     let clock = StageClock::default();
     let (read_tx, read_rx) = sync_channel::<ReadChunk>(options.queue_chunks.max(1));
     let (scored_tx, scored_rx) = sync_channel::<ScoredChunk>(options.queue_chunks.max(1));
@@ -298,15 +311,15 @@ fn pipeline(
 }
 
 /// Reads records in chunks, skipping those already done (`skip`: how many,
-/// and their [`InputHash`]) and those of other shards; returns the run
-/// directories the walk skipped.
+/// and their [`InputHash`]) and those of other shards; returns what the walk
+/// skipped.
 fn read_loop(
     mut reader: CorpusReader,
     skip: (u64, String),
     options: &RunOptions,
     tx: SyncSender<ReadChunk>,
     clock: &StageClock,
-) -> Result<Vec<PathBuf>> {
+) -> Result<Skipped> {
     let start = Instant::now();
     let mut position = skip.0;
     let mut hash = skip_done(&mut reader, skip)?;
@@ -317,7 +330,14 @@ fn read_loop(
         StageClock::add(&clock.read, started);
         let last = chunk.last;
         if tx.send(chunk).is_err() || last {
-            return Ok(reader.skipped_run_dirs().to_vec());
+            return Ok(Skipped {
+                run_dirs: reader
+                    .skipped_run_dirs()
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect(),
+                files: reader.skipped_files().clone(),
+            });
         }
     }
 }

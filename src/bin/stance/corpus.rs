@@ -21,7 +21,9 @@ pub struct CorpusArgs {
     pub base: text::ScoreArgs,
     /// Write sentences.jsonl, documents.csv, errors.jsonl, summary.json, summary.csv and
     /// run.json to DIR (see the README, "Scoring a corpus") instead of printing.
-    #[arg(long, value_name = "DIR", conflicts_with = "json")]
+    // Not `conflicts_with = "json"`: clap then drops the `requires = "out"` checks of the
+    // options below whenever --json is given; `run` refuses the pair instead.
+    #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// jsonl: those files only; parquet: also sentences.parquet and documents.parquet (the
     /// same rows, written when the run is complete) and their journal documents.jsonl.
@@ -34,30 +36,30 @@ pub struct CorpusArgs {
     #[arg(long, value_name = "I/N", requires = "out")]
     shard: Option<Shard>,
     /// JSON key / CSV column of the document text.
-    #[arg(long, value_name = "NAME", default_value = "text", requires = "out")]
+    #[arg(long, value_name = "NAME", default_value = "text")]
     text_field: String,
     /// JSON key / CSV column of the document id (default id: FILE:LINE).
-    #[arg(long, value_name = "NAME", default_value = "id", requires = "out")]
+    #[arg(long, value_name = "NAME", default_value = "id")]
     id_field: String,
     /// JSON key / CSV column of the date (YYYY-MM... gives per-month statistics).
-    #[arg(long, value_name = "NAME", default_value = "date", requires = "out")]
+    #[arg(long, value_name = "NAME", default_value = "date")]
     date_field: String,
     /// JSON key / CSV column of the source (gives per-source statistics).
-    #[arg(long, value_name = "NAME", default_value = "source", requires = "out")]
+    #[arg(long, value_name = "NAME", default_value = "source")]
     source_field: String,
     /// JSON key / CSV column of the title.
-    #[arg(long, value_name = "NAME", default_value = "title", requires = "out")]
+    #[arg(long, value_name = "NAME", default_value = "title")]
     title_field: String,
     /// What `-` (standard input) holds: text (one document), jsonl or csv.
-    #[arg(long, value_name = "FORMAT", default_value = "text", requires = "out")]
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
     stdin_format: Format,
     /// Read the files named (not directory contents) as this format: text, jsonl or csv.
-    #[arg(long, value_name = "FORMAT", requires = "out")]
+    #[arg(long, value_name = "FORMAT")]
     input_format: Option<Format>,
     /// The largest record read: a text file, a JSON Lines line or a CSV row (bytes, or with
-    /// K, M or G). A larger one is listed in errors.jsonl as too_large and reading goes on
+    /// K, M or G). A larger one is listed as too_large (errors.jsonl; on stderr without --out) and reading goes on
     /// after it (a too-large CSV header row skips its file).
-    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size, requires = "out")]
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
     max_record_size: u64,
     /// No progress display.
     #[arg(long, short)]
@@ -106,14 +108,19 @@ impl CorpusArgs {
         options.commit_interval = Duration::from_secs_f64(self.commit_secs);
         options.batch_across_documents = self.batch_across_documents;
         options.format = self.format;
-        options.command = std::env::args().collect();
+        // Lossy: an argument that is not UTF-8 (a file name, say) is recorded, not a panic.
+        options.command = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
         Ok(options)
     }
 }
 
 pub fn run(args: &CorpusArgs) -> Result<ExitCode> {
+    anyhow::ensure!(
+        !(args.base.json && args.out.is_some()),
+        "--json prints to the terminal and --out writes files: give one of them"
+    );
     let Some(out) = &args.out else {
-        return text::run(&args.base);
+        return text::run(&args.base, args.read_options());
     };
     let options = args.run_options()?;
     let analyzer = args.base.model.analyzer()?;
@@ -139,6 +146,9 @@ pub fn run(args: &CorpusArgs) -> Result<ExitCode> {
     for dir in &outcome.info.skipped_run_dirs {
         // Shown even with --quiet: documents in it, if any, were not scored.
         eprintln!("warning: skipped {dir}: it holds the outputs of another stance run (listed in run.json)");
+    }
+    if let Some(warning) = text::skipped_files_warning(&outcome.info.skipped_files) {
+        eprintln!("{warning} (listed in run.json)");
     }
     let s = &outcome.summary;
     if !args.quiet {

@@ -1,11 +1,12 @@
 //! `stance score` to the terminal: per-sentence stances and a per-actor summary.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
+use stance::corpus::{CorpusReader, ErrorKind, ReadOptions, Record, SkippedFiles};
 use stance::{Analyzer, CorpusReport, Document, DocumentStances};
 
 use crate::ModelArgs;
@@ -14,8 +15,8 @@ use crate::ModelArgs;
 // Fields are pub(crate) so that `stance score --out` (corpus.rs) can flatten these
 // arguments and fall back to this module's stdout output when `--out` is absent.
 pub struct ScoreArgs {
-    /// Text or Markdown files (one document each), or `-` for standard input; with
-    /// --out also directories, JSON Lines (.jsonl) and CSV (.csv) files.
+    /// Text or Markdown files (one document each), directories, JSON Lines (.jsonl) and
+    /// CSV (.csv) files (a document per line or row), or `-` for standard input.
     #[arg(required = true, value_name = "INPUT")]
     pub(crate) inputs: Vec<PathBuf>,
     /// Print JSON lines (one per document, then the summary) instead of a table.
@@ -25,29 +26,30 @@ pub struct ScoreArgs {
     pub(crate) model: ModelArgs,
 }
 
-pub fn run(args: &ScoreArgs) -> Result<ExitCode> {
+/// Documents scored together: batches span documents, and output stays in input order.
+const CHUNK_DOCUMENTS: usize = 64;
+
+/// Scores every record the inputs hold (files, directories, JSON Lines, CSV, standard
+/// input: read as `--out` reads them) and prints it; a record that cannot be read or
+/// scored is named on stderr and counted as failed (exit status 1).
+pub fn run(args: &ScoreArgs, read: ReadOptions) -> Result<ExitCode> {
     let analyzer = args.model.analyzer()?;
+    let mut reader = CorpusReader::new(&args.inputs, read)?;
     let mut out = std::io::stdout().lock();
     if !args.json {
         print_header(&mut out, &analyzer)?;
     }
     let mut report = CorpusReport::new(analyzer.actors());
-    for path in &args.inputs {
-        let result = read_document(path).and_then(|doc| Ok(analyzer.score_document(&doc)?));
-        match result {
-            Ok(doc) => {
-                report.add(&doc);
-                if args.json {
-                    writeln!(out, "{}", serde_json::to_string(&doc)?)?;
-                } else {
-                    print_document(&mut out, &doc)?;
-                }
-            }
-            Err(error) => {
-                report.failed += 1;
-                eprintln!("error: {}: {error:#}", path.display());
-            }
+    let mut chunk: Vec<Record> = Vec::with_capacity(CHUNK_DOCUMENTS);
+    loop {
+        chunk.extend(reader.by_ref().take(CHUNK_DOCUMENTS));
+        if chunk.is_empty() {
+            break;
         }
+        score_chunk(&analyzer, &mut chunk, &mut report, args.json, &mut out)?;
+    }
+    if let Some(warning) = skipped_files_warning(reader.skipped_files()) {
+        eprintln!("{warning}");
     }
     if args.json {
         writeln!(
@@ -65,23 +67,74 @@ pub fn run(args: &ScoreArgs) -> Result<ExitCode> {
     })
 }
 
-fn read_document(path: &PathBuf) -> Result<Document> {
-    let id = path.display().to_string();
-    let mut bytes = Vec::new();
-    if id == "-" {
-        std::io::stdin()
-            .read_to_end(&mut bytes)
-            .context("cannot read standard input")?;
-    } else {
-        bytes = std::fs::read(path).with_context(|| format!("cannot read {id}"))?;
+/// Says how many files the directory walk did not read, with their extensions and the
+/// first few names; `None` when it read them all.
+pub fn skipped_files_warning(skipped: &SkippedFiles) -> Option<String> {
+    if skipped.is_empty() {
+        return None;
     }
-    let text = String::from_utf8(bytes).map_err(|e| {
-        anyhow::anyhow!(
-            "invalid UTF-8 at byte {} (is this a text file?)",
-            e.utf8_error().valid_up_to()
-        )
-    })?;
-    Ok(Document::new(id, text))
+    let mut extensions = std::collections::BTreeMap::<String, u64>::new();
+    for path in &skipped.first {
+        let extension = std::path::Path::new(path)
+            .extension()
+            .map_or_else(|| "(none)".to_owned(), |e| format!(".{}", e.to_string_lossy()));
+        *extensions.entry(extension).or_default() += 1;
+    }
+    let kinds: Vec<String> = extensions.iter().map(|(e, n)| format!("{e} {n}")).collect();
+    let examples: Vec<&str> = skipped.first.iter().take(3).map(String::as_str).collect();
+    Some(format!(
+        "warning: {} file(s) in the input directories were not read: only .txt, .text, .md, .markdown, \
+         .jsonl, .ndjson and .csv files are (extensions: {}{}; e.g. {})",
+        skipped.count,
+        kinds.join(", "),
+        if skipped.count > skipped.first.len() as u64 {
+            ", among the first listed"
+        } else {
+            ""
+        },
+        examples.join(", ")
+    ))
+}
+
+/// Scores the documents of `chunk` (emptying it) and prints them and its failures in order.
+fn score_chunk(
+    analyzer: &Analyzer,
+    chunk: &mut Vec<Record>,
+    report: &mut CorpusReport,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<()> {
+    let documents: Vec<Document> = chunk.iter().filter_map(|r| r.document.as_ref().ok().cloned()).collect();
+    let mut scored = analyzer.score_documents(&documents).into_iter();
+    for record in chunk.drain(..) {
+        let id = record.id().to_owned();
+        let result = match record.document {
+            Ok(_) => scored
+                .next()
+                .expect("one result per document")
+                .map_err(|e| (ErrorKind::Scoring, e.to_string())),
+            Err(e) => Err((e.kind, e.reason)),
+        };
+        match result {
+            Ok(doc) => {
+                report.add(&doc);
+                if json {
+                    writeln!(out, "{}", serde_json::to_string(&doc)?)?;
+                } else {
+                    print_document(out, &doc)?;
+                }
+            }
+            Err((kind, reason)) => {
+                report.failed += 1;
+                eprintln!(
+                    "error: {} ({}, document {id}): {reason}",
+                    record.location,
+                    kind.as_str()
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 fn print_header(out: &mut impl Write, analyzer: &Analyzer) -> Result<()> {

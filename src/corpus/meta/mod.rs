@@ -14,7 +14,7 @@ use crate::analyzer::AnalyzerInfo;
 use crate::error::{Error, Result};
 
 use super::checkpoint::{Checkpoint, Session};
-use super::input::ReadOptions;
+use super::input::{ReadOptions, SkippedFiles};
 use super::output::{write_atomic, OutputFormat, RUN_JSON};
 use super::shard::Shard;
 
@@ -103,6 +103,10 @@ pub struct RunInfo {
     /// finished the run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped_run_dirs: Vec<String>,
+    /// Files inside walked directories that were not read: their extension names no
+    /// format (how many, and the first of them).
+    #[serde(default, skip_serializing_if = "SkippedFiles::is_empty")]
+    pub skipped_files: SkippedFiles,
 }
 
 impl RunInfo {
@@ -142,6 +146,7 @@ impl RunInfo {
             merged_from: Vec::new(),
             merged_run_ids: Vec::new(),
             skipped_run_dirs: Vec::new(),
+            skipped_files: SkippedFiles::default(),
         }
     }
 
