@@ -79,6 +79,12 @@ fn without_out_json_lines_and_csv_are_read_record_by_record() {
     .unwrap();
     std::fs::write(dir.path().join("rows.csv"), "body\r\nThe US spoke.\r\n").unwrap();
     std::fs::write(dir.path().join("notes.pdf"), "not read").unwrap();
+    // The outputs of a run inside the inputs are results, not documents: skipped, and said so.
+    let run = dir.path().join("old-run");
+    std::fs::create_dir(&run).unwrap();
+    for name in ["stance.lock", "run.json", "sentences.jsonl"] {
+        std::fs::write(run.join(name), "{}\n").unwrap();
+    }
     let model = tiny_model();
     let out = stance(&[
         "score",
@@ -99,6 +105,7 @@ fn without_out_json_lines_and_csv_are_read_record_by_record() {
         stderr.contains("1 file(s) in the input directories were not read") && stderr.contains("notes.pdf"),
         "{stderr}"
     );
+    assert!(stderr.contains("skipped") && stderr.contains("old-run"), "{stderr}");
     let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())

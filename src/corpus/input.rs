@@ -597,7 +597,7 @@ impl SkippedFiles {
     fn add(&mut self, path: &Path) {
         self.count += 1;
         if self.first.len() < Self::MAX_LISTED {
-            self.first.push(path.display().to_string());
+            self.first.push(entry_name(path.as_os_str()));
         }
     }
 
@@ -608,9 +608,9 @@ impl SkippedFiles {
     }
 }
 
-/// A directory entry's name as text, for ids and sorting. A name that is not UTF-8 (possible
-/// on Unix) is read all the same, its file opened by its real name: the bytes that are not
-/// UTF-8 are written `\xNN` in the id, so two such names never share one.
+/// A directory entry's name (or a path) as text, for ids, sorting and listings. A name that is
+/// not UTF-8 (possible on Unix) is read all the same, its file opened by its real name: the
+/// bytes that are not UTF-8 are written `\xNN`, so no two such names read alike.
 fn entry_name(name: &std::ffi::OsStr) -> String {
     if let Some(text) = name.to_str() {
         return text.to_owned();
@@ -707,10 +707,7 @@ fn resolve(path: &Path) -> Result<PathBuf> {
 /// (strictly inside it, with no hidden step on the way); both canonical.
 fn walk_reaches(outer: &Path, inner: &Path) -> bool {
     inner.strip_prefix(outer).is_ok_and(|rest| {
-        !rest.as_os_str().is_empty()
-            && !rest
-                .components()
-                .any(|c| c.as_os_str().to_str().is_none_or(|c| c.starts_with('.')))
+        !rest.as_os_str().is_empty() && !rest.components().any(|c| entry_name(c.as_os_str()).starts_with('.'))
     })
 }
 
@@ -720,10 +717,9 @@ fn input_file_in(dir: &Path, top: bool) -> Option<PathBuf> {
     let mut entries: Vec<_> = std::fs::read_dir(dir).ok()?.flatten().collect();
     entries.sort_by_key(std::fs::DirEntry::file_name);
     for entry in entries {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
+        let name = entry_name(&entry.file_name());
         if name.starts_with('.')
-            || (top && [SENTENCES, DOCUMENTS, ERRORS, DOCUMENTS_JSONL, SUMMARY_CSV].contains(&name))
+            || (top && [SENTENCES, DOCUMENTS, ERRORS, DOCUMENTS_JSONL, SUMMARY_CSV].contains(&name.as_str()))
         {
             continue;
         }
@@ -800,9 +796,7 @@ fn walked_into(outer: &Path, inner: &Path) -> bool {
     if rest.as_os_str().is_empty() {
         return false;
     }
-    let hidden = rest
-        .components()
-        .any(|c| c.as_os_str().to_str().is_some_and(|c| c.starts_with('.')));
+    let hidden = rest.components().any(|c| entry_name(c.as_os_str()).starts_with('.'));
     !hidden && (inner.is_dir() || Format::from_extension(inner).is_some())
 }
 
@@ -1382,6 +1376,23 @@ impl<R: Read + Send> CsvSource<R> {
     }
 }
 
+/// What is wrong with a row, without the `csv` crate's own position (its line is wrong after
+/// `\r\n` and blank lines; the error's `line` is the right one).
+fn csv_error_text(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            format!("the row has {len} field(s) where the rows before it have {expected_len}")
+        }
+        csv::ErrorKind::Utf8 { err, .. } => format!(
+            "field {} is not UTF-8 (from byte {})",
+            err.field() + 1,
+            err.valid_up_to()
+        ),
+        csv::ErrorKind::Io(io) => format!("read failed: {io}"),
+        _ => e.to_string(),
+    }
+}
+
 fn csv_error_kind(e: &csv::Error) -> ErrorKind {
     match e.kind() {
         csv::ErrorKind::Io(_) => ErrorKind::Io,
@@ -1444,7 +1455,7 @@ impl<R: Read + Send> Source for CsvSource<R> {
                     Some(line),
                     id,
                     kind,
-                    format!("malformed CSV row: {e}"),
+                    format!("malformed CSV row: {}", csv_error_text(&e)),
                 ))
             }
         }
@@ -2177,6 +2188,14 @@ mod tests {
                 ("a.csv:4".to_owned(), Some(4), Some(ErrorKind::MalformedCsv)),
             ]
         );
+        // The message names no line of its own (the `csv` crate's would say 2 here).
+        let records = read("a.csv", b"text,id\r\nChina,1\r\n\r\nIndia\r\n", ReadOptions::default());
+        assert_eq!(records[1].location.line, Some(4));
+        let reason = &records[1].document.as_ref().unwrap_err().reason;
+        assert_eq!(
+            reason,
+            "malformed CSV row: the row has 1 field(s) where the rows before it have 2"
+        );
     }
 
     #[test]
@@ -2232,6 +2251,12 @@ mod tests {
         let ids: Vec<&str> = records.iter().map(Record::id).collect();
         assert_eq!(ids, [r"caf\xE9.txt", r"j\xFF.jsonl:1", r"sub\xE9/ok.txt"]);
         assert!(records.iter().all(|r| r.document.is_ok()));
+        // An output directory inside the input that holds such a file is refused like any other.
+        let out = dir.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        std::fs::write(out.join(name(b"caf\xe9.txt")), "China two.").unwrap();
+        let reader = CorpusReader::new(&[dir.path().to_path_buf()], ReadOptions::default()).unwrap();
+        assert!(reader.excluding_output(&out).is_err());
     }
 
     #[test]

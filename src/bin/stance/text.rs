@@ -26,7 +26,7 @@ pub struct ScoreArgs {
     pub(crate) model: ModelArgs,
 }
 
-/// Documents scored together: batches span documents, and output stays in input order.
+/// Documents scored per call (output stays in input order).
 const CHUNK_DOCUMENTS: usize = 64;
 
 /// Scores every record the inputs hold (files, directories, JSON Lines, CSV, standard
@@ -47,6 +47,12 @@ pub fn run(args: &ScoreArgs, read: ReadOptions) -> Result<ExitCode> {
             break;
         }
         score_chunk(&analyzer, &mut chunk, &mut report, args.json, &mut out)?;
+    }
+    for dir in reader.skipped_run_dirs() {
+        eprintln!(
+            "warning: skipped {}: it holds the outputs of a stance run",
+            dir.display()
+        );
     }
     if let Some(warning) = skipped_files_warning(reader.skipped_files()) {
         eprintln!("{warning}");
@@ -105,7 +111,9 @@ fn score_chunk(
     out: &mut impl Write,
 ) -> Result<()> {
     let documents: Vec<Document> = chunk.iter().filter_map(|r| r.document.as_ref().ok().cloned()).collect();
-    let mut scored = analyzer.score_documents(&documents).into_iter();
+    // Separately: a document's scores do not depend on the documents read with it (a
+    // batch-invariant model still shares batches across them), as with --out.
+    let mut scored = analyzer.score_documents_separately(&documents).into_iter();
     for record in chunk.drain(..) {
         let id = record.id().to_owned();
         let result = match record.document {
