@@ -1566,8 +1566,9 @@ struct QuoteWatch<R> {
     /// Bytes passed on, and the line they end on (a line ends at `\n`, `\r\n` or a lone `\r`).
     offset: u64,
     line: u64,
-    /// The last byte was `\r` (a `\n` after it ends no further line), and it ended a line.
+    /// The last byte was `\r` (so a `\n` after it ends no further line).
     after_cr: bool,
+    /// The last byte ended a line.
     ended_line: bool,
     /// The next byte passed on that is not a line end starts a row (blank lines are no rows).
     at_row_start: bool,
