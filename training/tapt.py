@@ -22,7 +22,6 @@ import argparse
 import json
 import math
 import os
-import random
 import time
 from pathlib import Path
 
@@ -42,9 +41,11 @@ from stance_model import (
     build_model,
     command_line,
     merged_state_dict,
+    pad_batch,
     seed_everything,
     write_json,
 )
+from train import bucketed_batches
 
 OPED_FILES = ("opeds/train.jsonl", "opeds/natural.jsonl")
 NATURAL = "opeds/natural.jsonl"
@@ -118,22 +119,6 @@ def mask_tokens(ids, special, mask_id, n_vocab, rate, gen):
     return inputs, targets
 
 
-def batches(encoded, batch_size, rng):
-    """Length-bucketed batches in random order: sentences of similar length pad little."""
-    order = sorted(range(len(encoded)), key=lambda i: (len(encoded[i]), rng.random()))
-    groups = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
-    rng.shuffle(groups)
-    return groups
-
-
-def pad(rows, pad_id):
-    width = max(len(r) for r in rows)
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    for i, r in enumerate(rows):
-        ids[i, : len(r)] = torch.tensor(r)
-    return ids, (ids != pad_id).long()
-
-
 def main(argv=None):
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -188,7 +173,8 @@ def train_masked_lm(bert, head, encoded, tokens, args, log):
     head_params = [p for n, p in head.named_parameters() if not n.startswith("word_embeddings")]
     opt = torch.optim.AdamW([{"params": encoder_params, "lr": 0.0}, {"params": head_params, "lr": args.head_lr}],
                             weight_decay=0.01)
-    rng = random.Random(args.seed)
+    rng = np.random.default_rng(args.seed)
+    lengths = np.array([len(row) for row in encoded])
     gen = torch.Generator().manual_seed(args.seed)
     joint_steps = math.ceil(len(encoded) / args.batch_size) * args.epochs
     if args.max_steps:
@@ -198,11 +184,12 @@ def train_masked_lm(bert, head, encoded, tokens, args, log):
     bert.train()
     head.train()
     while step < total:
-        for group in batches(encoded, args.batch_size, rng):
+        for group in bucketed_batches(lengths, args.batch_size, rng):
             if step >= total:
                 break
             set_learning_rates(opt, step, args.head_steps, joint_steps, args)
-            ids, attention = pad([encoded[i] for i in group], pad_id)
+            rows = [encoded[i] for i in group]
+            ids, attention, _ = (torch.from_numpy(a) for a in pad_batch(rows, [[]] * len(rows), pad_id))
             inputs, targets = mask_tokens(ids, torch.isin(ids, special_ids), mask_id, n_vocab, args.mask_rate, gen)
             states = bert(input_ids=inputs, attention_mask=attention).last_hidden_state
             chosen = targets != -100

@@ -435,10 +435,13 @@ fn score_documents(analyzer: &Analyzer, docs: &[Document], across: bool) -> Vec<
     }
 }
 
-fn score_chunk(analyzer: &Analyzer, chunk: ReadChunk, across: bool) -> ScoredChunk {
+/// Scores the documents among `records` (unless `across`, each in batches of its own pairs
+/// only, as [`Analyzer::score_documents_separately`]); every record comes back, in order, with
+/// the metadata of its document (its text dropped) and its stances or why there are none.
+pub fn score_records(analyzer: &Analyzer, records: Vec<Record>, across: bool) -> Vec<ScoredItem> {
     let mut docs: Vec<Document> = Vec::new();
-    let mut slots = Vec::with_capacity(chunk.records.len());
-    for record in chunk.records {
+    let mut slots = Vec::with_capacity(records.len());
+    for record in records {
         match record.document {
             Ok(doc) => {
                 slots.push((record.location, None));
@@ -449,7 +452,7 @@ fn score_chunk(analyzer: &Analyzer, chunk: ReadChunk, across: bool) -> ScoredChu
     }
     let mut results = score_documents(analyzer, &docs, across).into_iter();
     let mut docs = docs.into_iter();
-    let items = slots
+    slots
         .into_iter()
         .map(|(location, error)| match error {
             Some(error) => ScoredItem {
@@ -459,7 +462,7 @@ fn score_chunk(analyzer: &Analyzer, chunk: ReadChunk, across: bool) -> ScoredChu
             },
             None => {
                 let mut meta = docs.next().unwrap_or_default();
-                // The writer needs the metadata only; the text can go now.
+                // Output needs the metadata only; the text can go now.
                 meta.text = String::new();
                 let result = results
                     .next()
@@ -476,7 +479,11 @@ fn score_chunk(analyzer: &Analyzer, chunk: ReadChunk, across: bool) -> ScoredChu
                 }
             }
         })
-        .collect();
+        .collect()
+}
+
+fn score_chunk(analyzer: &Analyzer, chunk: ReadChunk, across: bool) -> ScoredChunk {
+    let items = score_records(analyzer, chunk.records, across);
     ScoredChunk {
         items,
         end_records: chunk.end_records,

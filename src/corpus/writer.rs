@@ -16,11 +16,14 @@ use super::output::{
 };
 use super::progress::{Progress, StageClock};
 
-/// One input record after scoring.
-pub(crate) struct ScoredItem {
+/// One input record after scoring ([`crate::corpus::score_records`]).
+#[derive(Debug)]
+pub struct ScoredItem {
+    /// Where the record came from.
     pub location: Location,
     /// The document without its text (for its metadata), when the record was one.
     pub meta: Option<Document>,
+    /// Its stances, or why there are none (it could not be read, or not be scored).
     pub result: std::result::Result<DocumentStances, RecordError>,
 }
 

@@ -143,13 +143,11 @@ pub fn run(args: &CorpusArgs) -> Result<ExitCode> {
         outcome
     })
     .with_context(|| format!("scoring into {}", out.display()))?;
-    for dir in &outcome.info.skipped_run_dirs {
-        // Shown even with --quiet: documents in it, if any, were not scored.
-        eprintln!("warning: skipped {dir}: it holds the outputs of another stance run (listed in run.json)");
-    }
-    if let Some(warning) = text::skipped_files_warning(&outcome.info.skipped_files) {
-        eprintln!("{warning} (listed in run.json)");
-    }
+    text::warn_skipped(
+        &outcome.info.skipped_run_dirs,
+        &outcome.info.skipped_files,
+        " (listed in run.json)",
+    );
     let s = &outcome.summary;
     if !args.quiet {
         let what = if outcome.already_complete {

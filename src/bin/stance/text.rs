@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
-use stance::corpus::{CorpusReader, ErrorKind, ReadOptions, Record, SkippedFiles};
-use stance::{Analyzer, CorpusReport, Document, DocumentStances};
+use stance::corpus::{score_records, CorpusReader, ReadOptions, Record, SkippedFiles};
+use stance::{Analyzer, CorpusReport, DocumentStances};
 
 use crate::ModelArgs;
 
@@ -40,23 +40,19 @@ pub fn run(args: &ScoreArgs, read: ReadOptions) -> Result<ExitCode> {
         print_header(&mut out, &analyzer)?;
     }
     let mut report = CorpusReport::new(analyzer.actors());
-    let mut chunk: Vec<Record> = Vec::with_capacity(CHUNK_DOCUMENTS);
     loop {
-        chunk.extend(reader.by_ref().take(CHUNK_DOCUMENTS));
+        let chunk: Vec<Record> = reader.by_ref().take(CHUNK_DOCUMENTS).collect();
         if chunk.is_empty() {
             break;
         }
-        score_chunk(&analyzer, &mut chunk, &mut report, args.json, &mut out)?;
+        score_chunk(&analyzer, chunk, &mut report, args.json, &mut out)?;
     }
-    for dir in reader.skipped_run_dirs() {
-        eprintln!(
-            "warning: skipped {}: it holds the outputs of a stance run",
-            dir.display()
-        );
-    }
-    if let Some(warning) = skipped_files_warning(reader.skipped_files()) {
-        eprintln!("{warning}");
-    }
+    let run_dirs: Vec<String> = reader
+        .skipped_run_dirs()
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect();
+    warn_skipped(&run_dirs, reader.skipped_files(), "");
     if args.json {
         writeln!(
             out,
@@ -73,9 +69,21 @@ pub fn run(args: &ScoreArgs, read: ReadOptions) -> Result<ExitCode> {
     })
 }
 
+/// Warns, on stderr, of what the directory walk did not read: other runs' output directories
+/// (their rows are results, not documents) and files of other extensions. `listed` ends each
+/// warning (where the run records them). Shown even with --quiet: documents there were not scored.
+pub fn warn_skipped(run_dirs: &[String], files: &SkippedFiles, listed: &str) {
+    for dir in run_dirs {
+        eprintln!("warning: skipped {dir}: it holds the outputs of another stance run{listed}");
+    }
+    if let Some(warning) = skipped_files_warning(files) {
+        eprintln!("{warning}{listed}");
+    }
+}
+
 /// Says how many files the directory walk did not read, with their extensions and the
 /// first few names; `None` when it read them all.
-pub fn skipped_files_warning(skipped: &SkippedFiles) -> Option<String> {
+fn skipped_files_warning(skipped: &SkippedFiles) -> Option<String> {
     if skipped.is_empty() {
         return None;
     }
@@ -102,28 +110,18 @@ pub fn skipped_files_warning(skipped: &SkippedFiles) -> Option<String> {
     ))
 }
 
-/// Scores the documents of `chunk` (emptying it) and prints them and its failures in order.
+/// Scores the documents of `chunk` and prints them and its failures in order.
 fn score_chunk(
     analyzer: &Analyzer,
-    chunk: &mut Vec<Record>,
+    chunk: Vec<Record>,
     report: &mut CorpusReport,
     json: bool,
     out: &mut impl Write,
 ) -> Result<()> {
-    let documents: Vec<Document> = chunk.iter().filter_map(|r| r.document.as_ref().ok().cloned()).collect();
-    // Separately: a document's scores do not depend on the documents read with it (a
-    // batch-invariant model still shares batches across them), as with --out.
-    let mut scored = analyzer.score_documents_separately(&documents).into_iter();
-    for record in chunk.drain(..) {
-        let id = record.id().to_owned();
-        let result = match record.document {
-            Ok(_) => scored
-                .next()
-                .expect("one result per document")
-                .map_err(|e| (ErrorKind::Scoring, e.to_string())),
-            Err(e) => Err((e.kind, e.reason)),
-        };
-        match result {
+    // Not across documents: a document's scores do not depend on the documents read with it
+    // (a batch-invariant model still shares batches across them), as with --out.
+    for item in score_records(analyzer, chunk, false) {
+        match item.result {
             Ok(doc) => {
                 report.add(&doc);
                 if json {
@@ -132,12 +130,14 @@ fn score_chunk(
                     print_document(out, &doc)?;
                 }
             }
-            Err((kind, reason)) => {
+            Err(e) => {
                 report.failed += 1;
                 eprintln!(
-                    "error: {} ({}, document {id}): {reason}",
-                    record.location,
-                    kind.as_str()
+                    "error: {} ({}, document {}): {}",
+                    item.location,
+                    e.kind.as_str(),
+                    e.id,
+                    e.reason
                 );
             }
         }
