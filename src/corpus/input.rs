@@ -1041,7 +1041,7 @@ impl<R: BufRead + Send> JsonlSource<R> {
                     format!("expected a JSON object, found {}", kind_of(&other)),
                 )
             }
-            Err(e) => return fail(ErrorKind::MalformedJson, json_error(&e)),
+            Err(e) => return fail(ErrorKind::MalformedJson, json_error(&e, line)),
         };
         let document = document_from_object(&object, line, &self.fields, id);
         Record {
@@ -1143,10 +1143,43 @@ fn read_line_limited(reader: &mut impl BufRead, buf: &mut Vec<u8>, limit: usize)
 }
 
 /// serde_json's message with the column, and without its "line 1" (the line is the file's, given separately).
-fn json_error(e: &serde_json::Error) -> String {
+fn json_error(e: &serde_json::Error, line: &str) -> String {
+    if let Some((column, escape)) = lone_surrogate(line) {
+        return format!(
+            "malformed JSON at column {column}: `{escape}` is half of a UTF-16 surrogate pair with no \
+             other half, so it is no Unicode character (Python's json.dumps writes these for text \
+             decoded with errors=\"surrogateescape\"; decode or clean it before writing)"
+        );
+    }
     let message = e.to_string();
     let message = message.split(" at line ").next().unwrap_or(&message);
     format!("malformed JSON at column {}: {message}", e.column())
+}
+
+/// The first `\uD800`-`\uDFFF` escape in a JSON string of `line` that is not a high surrogate
+/// followed by a low one, with its column (in characters, from 1). serde_json refuses these with
+/// a message about hex escapes that does not say what is wrong with the text.
+fn lone_surrogate(line: &str) -> Option<(usize, &str)> {
+    let bytes = line.as_bytes();
+    let unit_at = |i: usize| -> Option<u16> {
+        let hex = line.get(i + 2..i + 6).filter(|_| bytes[i + 1] == b'u')?;
+        u16::from_str_radix(hex, 16).ok()
+    };
+    let (mut i, mut in_string) = (0, false);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => in_string = !in_string,
+            b'\\' if in_string => match unit_at(i) {
+                Some(0xD800..=0xDBFF) if matches!(unit_at(i + 6), Some(0xDC00..=0xDFFF)) => i += 11,
+                Some(0xD800..=0xDFFF) => return Some((line[..i].chars().count() + 1, &line[i..i + 6])),
+                Some(_) => i += 5,
+                None => i += 1,
+            },
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 fn kind_of(value: &Value) -> &'static str {
@@ -2233,6 +2266,22 @@ mod tests {
         let error = records[5].document.as_ref().unwrap_err();
         assert_eq!(error.kind, ErrorKind::InvalidField);
         assert!(error.reason.contains("a boolean"), "{}", error.reason);
+    }
+
+    #[test]
+    fn a_lone_surrogate_escape_is_named_with_its_column() {
+        let records = read(
+            "a.jsonl",
+            b"{\"text\": \"ok \\ud83d\\ude00 \\\\ud800\"}\n{\"text\": \"x\\ud800 y\"}\n{\"text\": \"\\u00e9\\udc80\"}\n",
+            ReadOptions::default(),
+        );
+        assert!(records[0].document.is_ok(), "a pair and an escaped backslash are fine");
+        for (record, column, escape) in [(&records[1], 12, "\\ud800"), (&records[2], 17, "\\udc80")] {
+            let error = record.document.as_ref().unwrap_err();
+            assert_eq!(error.kind, ErrorKind::MalformedJson);
+            let expected = format!("column {column}: `{escape}` is half of a UTF-16 surrogate pair");
+            assert!(error.reason.contains(&expected), "{}", error.reason);
+        }
     }
 
     #[cfg(unix)]
