@@ -32,6 +32,13 @@ fn document_ids(dir: &Path) -> BTreeSet<String> {
     reader.records().map(|r| r.unwrap()[0].to_owned()).collect()
 }
 
+/// Runs `stance merge DIRS --out OUT` to the end.
+fn merge(dirs: &[&Path], out: &Path) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_stance"));
+    command.arg("merge").args(dirs).arg("--out").arg(out);
+    command.output().expect("the binary runs")
+}
+
 #[test]
 fn every_input_format_is_read_and_every_output_written() {
     let tmp = tempfile::tempdir().unwrap();
@@ -438,10 +445,7 @@ fn shards_merged_equal_one_run() {
     );
 
     let merged = tmp.path().join("merged");
-    let mut args = vec!["merge"];
-    args.extend(shard_dirs.iter().map(|d| d.to_str().unwrap()));
-    args.extend(["--out", merged.to_str().unwrap()]);
-    let out = Command::new(env!("CARGO_BIN_EXE_stance")).args(&args).output().unwrap();
+    let out = merge(&shard_dirs.iter().map(PathBuf::as_path).collect::<Vec<_>>(), &merged);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     assert_eq!(read(&merged.join("summary.json")), read(&whole.join("summary.json")));
@@ -459,12 +463,6 @@ fn shards_merged_equal_one_run() {
 
     // The same shard twice is refused: the same run directory by its run id,
     // and another run of the same shard by the shard.
-    let merge = |dirs: &[&Path], out: &Path| {
-        let mut args = vec!["merge"];
-        args.extend(dirs.iter().map(|d| d.to_str().unwrap()));
-        args.extend(["--out", out.to_str().unwrap()]);
-        Command::new(env!("CARGO_BIN_EXE_stance")).args(&args).output().unwrap()
-    };
     let dup = merge(&[&shard_dirs[0], &shard_dirs[0]], &tmp.path().join("twice"));
     assert_eq!(dup.status.code(), Some(2));
     assert!(
@@ -496,11 +494,7 @@ fn shards_read_through_different_paths_are_refused_with_the_reason() {
         run_ok(&score_args(&[mount.display().to_string()], &dir, &["--shard", &shard]));
         dirs.push(dir);
     }
-    let merged = Command::new(env!("CARGO_BIN_EXE_stance"))
-        .args(["merge", dirs[0].to_str().unwrap(), dirs[1].to_str().unwrap(), "--out"])
-        .arg(tmp.path().join("merged"))
-        .output()
-        .unwrap();
+    let merged = merge(&[&dirs[0], &dirs[1]], &tmp.path().join("merged"));
     assert_eq!(merged.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&merged.stderr);
     assert!(stderr.contains("different paths"), "{stderr}");
@@ -687,11 +681,16 @@ fn planted_links_are_never_written_through() {
         let planted = tmp.path().join(format!("planted-{name}"));
         std::fs::create_dir(&planted).unwrap();
         std::os::unix::fs::symlink(&victim, planted.join(name)).unwrap();
-        // --resume on a directory without a checkpoint starts a run in it, appending to what is there.
         let output = stance(&score_args(&inputs, &planted, &["--resume"]));
         assert_eq!(output.status.code(), Some(2));
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.contains("symbolic link"), "{stderr}");
+        // The lock is opened first; an output file in a directory with no checkpoint is no run's.
+        let refusal = if name == "stance.lock" {
+            "symbolic link"
+        } else {
+            "no checkpoint.json"
+        };
+        assert!(stderr.contains(refusal), "{stderr}");
     }
     assert_eq!(read(&victim), "precious");
 }
@@ -707,24 +706,17 @@ fn a_run_merged_with_itself_or_its_copy_is_refused() {
         let entry = entry.unwrap();
         std::fs::copy(entry.path(), copy.join(entry.file_name())).unwrap();
     }
-    let merge = |a: &Path, b: &Path, out: &str| {
-        Command::new(env!("CARGO_BIN_EXE_stance"))
-            .args(["merge", a.to_str().unwrap(), b.to_str().unwrap(), "--out"])
-            .arg(tmp.path().join(out))
-            .output()
-            .unwrap()
-    };
     for (b, out) in [(&run, "m1"), (&copy, "m2")] {
-        let merged = merge(&run, b, out);
+        let merged = merge(&[&run, b], &tmp.path().join(out));
         assert_eq!(merged.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&merged.stderr).contains("the same run"));
     }
     // A merge holds the ids of its runs: merging it again with one of them is refused too.
     let other = tmp.path().join("other");
     run_ok(&score_args(&[fixture("good/opinion.csv")], &other, &[]));
-    let merged = merge(&run, &other, "m3");
+    let merged = merge(&[&run, &other], &tmp.path().join("m3"));
     assert!(merged.status.success(), "{}", String::from_utf8_lossy(&merged.stderr));
-    let again = merge(&tmp.path().join("m3"), &other, "m4");
+    let again = merge(&[&tmp.path().join("m3"), &other], &tmp.path().join("m4"));
     assert_eq!(again.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(
@@ -735,7 +727,7 @@ fn a_run_merged_with_itself_or_its_copy_is_refused() {
     // Two whole runs over the same inputs (different ids) hold every document twice.
     let rerun = tmp.path().join("rerun");
     run_ok(&score_args(&[fixture("good/wire.jsonl")], &rerun, &[]));
-    let twice = merge(&run, &rerun, "m5");
+    let twice = merge(&[&run, &rerun], &tmp.path().join("m5"));
     assert_eq!(twice.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&twice.stderr);
     assert!(
@@ -916,4 +908,152 @@ fn with_the_shipped_model_a_document_scores_the_same_bits_alone_and_among_39_oth
         all_rows > 10 * rows.len(),
         "the other documents gave only {all_rows} rows"
     );
+}
+
+/// Files named like a run's outputs in a directory that holds no run are someone's: `--resume`
+/// refuses to write over them, and an output directory inside the input that holds them is
+/// refused too (the walk would skip them as the run's own).
+#[test]
+fn resume_never_writes_over_files_that_are_not_a_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inputs = [fixture("good/wire.jsonl")];
+    let mine = tmp.path().join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    std::fs::write(mine.join("documents.csv"), "id,note\n1,precious\n").unwrap();
+    let output = stance(&score_args(&inputs, &mine, &["--resume"]));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no checkpoint.json"));
+    assert_eq!(read(&mine.join("documents.csv")), "id,note\n1,precious\n");
+
+    let corpus = tmp.path().join("corpus");
+    let nested = corpus.join("x");
+    std::fs::create_dir_all(&nested).unwrap();
+    std::fs::copy(fixture("good/wire.jsonl"), corpus.join("a.jsonl")).unwrap();
+    std::fs::copy(fixture("good/wire.jsonl"), nested.join("sentences.jsonl")).unwrap();
+    let inputs = [corpus.display().to_string()];
+    for extra in [&["--resume"][..], &[][..]] {
+        let output = stance(&score_args(&inputs, &nested, extra));
+        assert_eq!(output.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&output.stderr).contains("sentences.jsonl"));
+    }
+    assert_eq!(
+        read(&nested.join("sentences.jsonl")),
+        read(Path::new(&fixture("good/wire.jsonl")))
+    );
+}
+
+/// A finished run resumed is finished again only over the records it read and the journals it
+/// wrote: other inputs, or a journal cut since, are refused (by merge too), and the walk's
+/// account of skipped files is written again.
+#[test]
+fn a_finished_run_is_checked_before_it_is_finished_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("corpus");
+    std::fs::create_dir(&corpus).unwrap();
+    std::fs::copy(fixture("good/wire.jsonl"), corpus.join("a.jsonl")).unwrap();
+    std::fs::write(corpus.join("notes.pdf"), "not read").unwrap();
+    let inputs = [corpus.display().to_string()];
+    let out = tmp.path().join("run");
+    run_ok(&score_args(&inputs, &out, &[]));
+    assert_eq!(json(&out.join("run.json"))["skipped_files"]["count"], 1);
+
+    // What a kill after the last commit leaves: a complete checkpoint, no summaries, and the
+    // run.json of that commit, which says running and lists no skipped files.
+    std::fs::remove_file(out.join("summary.json")).unwrap();
+    let mut run = json(&out.join("run.json"));
+    run["status"] = Value::from("running");
+    run.as_object_mut().unwrap().remove("skipped_files");
+    std::fs::write(out.join("run.json"), run.to_string()).unwrap();
+    let merged = merge(&[&out], &tmp.path().join("m"));
+    assert_eq!(merged.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&merged.stderr);
+    assert!(stderr.contains("has not finished"), "{stderr}");
+    run_ok(&score_args(&inputs, &out, &["--resume"]));
+    let run = json(&out.join("run.json"));
+    assert_eq!(run["status"], "complete");
+    assert_eq!(run["skipped_files"]["count"], 1);
+
+    // Another input under the same name.
+    let original = read(&corpus.join("a.jsonl"));
+    std::fs::write(corpus.join("a.jsonl"), "{\"text\": \"China spoke.\"}\n").unwrap();
+    let resumed = stance(&score_args(&inputs, &out, &["--resume"]));
+    assert_eq!(resumed.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&resumed.stderr).contains("changed"));
+    std::fs::write(
+        corpus.join("a.jsonl"),
+        format!("{original}{{\"text\": \"India spoke.\"}}\n"),
+    )
+    .unwrap();
+    let resumed = stance(&score_args(&inputs, &out, &["--resume"]));
+    assert_eq!(resumed.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&resumed.stderr).contains("now hold more"));
+    std::fs::write(corpus.join("a.jsonl"), &original).unwrap();
+
+    // A journal cut after the run.
+    let sentences = read(&out.join("sentences.jsonl"));
+    std::fs::write(out.join("sentences.jsonl"), sentences.lines().next().unwrap()).unwrap();
+    for output in [
+        stance(&score_args(&inputs, &out, &["--resume"])),
+        merge(&[&out], &tmp.path().join("m")),
+    ] {
+        assert_eq!(output.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("sentences.jsonl") && stderr.contains("finished run wrote"),
+            "{stderr}"
+        );
+    }
+}
+
+/// Two whole runs over one file, named two ways, or a merge and a run over one of its parts,
+/// would count documents twice: merge refuses them. A merge of whole runs lists every input and
+/// adds up their records.
+#[test]
+fn merge_refuses_one_input_in_two_runs_however_it_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wire = fixture("good/wire.jsonl");
+    let csv = fixture("good/opinion.csv");
+    let run = |inputs: &[String], name: &str| {
+        let out = tmp.path().join(name);
+        run_ok(&score_args(inputs, &out, &[]));
+        out
+    };
+    let wire_dotted = format!("{}/./{}", Path::new(&wire).parent().unwrap().display(), "wire.jsonl");
+    let (a, b) = (run(std::slice::from_ref(&wire), "a"), run(&[wire_dotted], "b"));
+    let output = merge(&[&a, &b], &tmp.path().join("ab"));
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("both read"), "{stderr}");
+
+    let c = run(std::slice::from_ref(&csv), "c");
+    let ac = tmp.path().join("ac");
+    let output = merge(&[&a, &c], &ac);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let info = json(&ac.join("run.json"));
+    assert_eq!(info["inputs"], serde_json::json!([wire, csv]));
+    let records = |dir: &Path| json(&dir.join("run.json"))["records"].as_u64().unwrap();
+    assert_eq!(info["records"].as_u64().unwrap(), records(&a) + records(&c));
+    assert_eq!(info["other_shards"], 0);
+
+    // A merge and a run over one of its parts again.
+    let c2 = run(&[csv], "c2");
+    let output = merge(&[&ac, &c2], &tmp.path().join("acc"));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("runs over the same inputs"));
+}
+
+/// A commit interval longer than the clock can count is refused before anything is written; one
+/// that the clock can count but never reaches means: commit at the end.
+#[test]
+fn a_commit_interval_is_any_duration_the_clock_can_hold() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inputs = [fixture("good/wire.jsonl")];
+    let refused = tmp.path().join("refused");
+    let output = stance(&score_args(&inputs, &refused, &["--commit-secs", "1e20"]));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--commit-secs"));
+    assert!(!refused.exists());
+    let out = tmp.path().join("run");
+    run_ok(&score_args(&inputs, &out, &["--commit-secs", "1e19"]));
+    assert_eq!(json(&out.join("run.json"))["status"], "complete");
 }

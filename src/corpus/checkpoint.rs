@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 
 use super::input::ReadOptions;
 use super::meta::{model_hash, new_run_id, InputHash};
-use super::output::{write_atomic, OutputFormat, CHECKPOINT};
+use super::output::{write_atomic, OutputFormat, CHECKPOINT, DOCUMENTS, DOCUMENTS_JSONL, ERRORS, SENTENCES};
 use super::shard::Shard;
 use super::summary::Summary;
 
@@ -216,6 +216,31 @@ impl Checkpoint {
             ));
         }
         Ok(Some(checkpoint))
+    }
+
+    /// Refuses journals of a finished run that are not the lengths it committed: they were cut,
+    /// appended to or replaced since, and what is made from them (Parquet files, a merge) would
+    /// disagree with the summary.
+    pub fn check_journals(&self, dir: &Path) -> Result<()> {
+        let o = self.offsets;
+        let mut journals = vec![(SENTENCES, o.sentences), (DOCUMENTS, o.documents), (ERRORS, o.errors)];
+        if self.config.format == OutputFormat::Parquet {
+            journals.push((DOCUMENTS_JSONL, o.documents_jsonl));
+        }
+        for (name, committed) in journals {
+            let path = dir.join(name);
+            let len = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?.len();
+            if len != committed {
+                return Err(Error::io(
+                    &path,
+                    std::io::Error::other(format!(
+                        "the file has {len} bytes but the finished run wrote {committed}: it was changed \
+                         after the run; score the inputs again in another directory"
+                    )),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Saves atomically to `dir/checkpoint.json`.

@@ -712,14 +712,16 @@ fn walk_reaches(outer: &Path, inner: &Path) -> bool {
 }
 
 /// The first file under `dir` that a walk would read as input, leaving out
-/// a run's own outputs at the `top` level and other runs' directories.
+/// the run's own outputs when `dir` is the `top` one and holds a run, and other runs' directories.
 fn input_file_in(dir: &Path, top: bool) -> Option<PathBuf> {
     let mut entries: Vec<_> = std::fs::read_dir(dir).ok()?.flatten().collect();
     entries.sort_by_key(std::fs::DirEntry::file_name);
+    // Files named like a run's outputs in a directory that holds no run are someone's documents.
+    let own_outputs = top && is_run_dir(dir);
     for entry in entries {
         let name = entry_name(&entry.file_name());
         if name.starts_with('.')
-            || (top && [SENTENCES, DOCUMENTS, ERRORS, DOCUMENTS_JSONL, SUMMARY_CSV].contains(&name.as_str()))
+            || (own_outputs && [SENTENCES, DOCUMENTS, ERRORS, DOCUMENTS_JSONL, SUMMARY_CSV].contains(&name.as_str()))
         {
             continue;
         }
@@ -2160,6 +2162,12 @@ mod tests {
         std::fs::create_dir(&out).unwrap();
         std::fs::write(out.join("sentences.jsonl"), "{\"text\": \"own output\"}\n").unwrap();
         let inputs = [dir.path().to_path_buf()];
+        // Not a run's directory (no lock, no checkpoint): the file is someone's, and would be skipped.
+        let reader = CorpusReader::new(&inputs, ReadOptions::default()).unwrap();
+        assert!(reader.excluding_output(&out).is_err());
+        for name in [LOCK, CHECKPOINT] {
+            std::fs::write(out.join(name), "").unwrap();
+        }
         let reader = CorpusReader::new(&inputs, ReadOptions::default()).unwrap();
         let records: Vec<_> = reader.excluding_output(&out).unwrap().collect();
         assert_eq!(summary(&records), [("a.txt".to_owned(), None, None)]);

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
+use super::checkpoint::Checkpoint;
 use super::meta::{new_run_id, DirLock, RunInfo, RunStatus};
 use super::output::{
     create_temporary, remove_stale_temporaries, write_parquet, OutputFormat, DOCUMENTS, DOCUMENTS_JSONL, ERRORS,
@@ -92,6 +93,10 @@ fn load_run(dir: &Path) -> Result<(RunInfo, Summary)> {
             dir.display()
         )));
     }
+    // A scoring run (a merge has no checkpoint) says how long its journals are.
+    if let Some(state) = Checkpoint::load(dir)? {
+        state.check_journals(dir)?;
+    }
     let path = dir.join(SUMMARY_JSON);
     let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
     let summary = serde_json::from_slice(&bytes).map_err(|e| {
@@ -130,24 +135,41 @@ fn check_distinct_runs(dirs: &[PathBuf], runs: &[(RunInfo, Summary)]) -> Result<
     Ok(())
 }
 
-/// Refuses two whole (unsharded) runs over the same inputs: each holds every document.
+/// Refuses two whole (unsharded) runs over the same inputs (by content, or one file named in two
+/// ways), also when one of them is inside a merge: each holds every document of them.
 fn check_distinct_inputs(dirs: &[PathBuf], runs: &[(RunInfo, Summary)]) -> Result<()> {
-    let mut seen: Vec<(&str, &Path)> = Vec::new();
-    for (dir, (info, _)) in dirs.iter().zip(runs) {
-        if !info.shards.is_empty() || info.input_hash.is_empty() {
-            continue;
+    let same = |first: &Path, dir: &Path, what: String| {
+        Err(Error::Config(format!(
+            "{} and {} hold runs over the same inputs ({what}), not shards of them: merged, every document \
+             would be counted twice; merge the shards of one corpus (--shard), or runs over different inputs",
+            first.display(),
+            dir.display(),
+        )))
+    };
+    let mut hashes: Vec<(&str, &Path)> = Vec::new();
+    let mut paths: Vec<(&Path, &Path)> = Vec::new();
+    for (dir, (info, _)) in dirs.iter().zip(runs).filter(|(_, (info, _))| info.shards.is_empty()) {
+        for hash in info.constituent_input_hashes() {
+            if let Some((_, first)) = hashes.iter().find(|(seen, _)| *seen == hash) {
+                return same(first, dir, format!("content hash {hash}"));
+            }
+            hashes.push((hash, dir));
         }
-        if let Some((_, first)) = seen.iter().find(|(hash, _)| *hash == info.input_hash) {
-            return Err(Error::Config(format!(
-                "{} and {} are two runs over the same inputs (content hash {}), not shards of them: merged, \
-                 every document would be counted twice; merge the shards of one corpus (--shard), or runs \
-                 over different inputs",
-                first.display(),
-                dir.display(),
-                info.input_hash
-            )));
+        for path in info.input_paths.iter().map(Path::new) {
+            // One path inside the other: a file, or a directory that holds it.
+            if let Some((seen, first)) = paths
+                .iter()
+                .find(|(seen, _)| path.starts_with(seen) || seen.starts_with(path))
+            {
+                let what = if seen == &path {
+                    format!("both read {}", path.display())
+                } else {
+                    format!("{} and {}", seen.display(), path.display())
+                };
+                return same(first, dir, what);
+            }
         }
-        seen.push((&info.input_hash, dir));
+        paths.extend(info.input_paths.iter().map(|path| (Path::new(path), dir.as_path())));
     }
     Ok(())
 }
@@ -228,9 +250,25 @@ fn concatenate(dirs: &[PathBuf], out: &Path, name: &str, header: bool) -> Result
 fn merged_info(mut info: RunInfo, dirs: &[PathBuf], runs: &[(RunInfo, Summary)], summary: &Summary) -> RunInfo {
     let mut shards: Vec<_> = runs.iter().flat_map(|(i, _)| i.shards.iter().copied()).collect();
     shards.sort_by_key(|s| s.index());
-    info.shards = shards;
     info.status = RunStatus::Complete;
-    info.records = runs.iter().map(|(i, _)| i.records).max().unwrap_or(0);
+    info.inputs = union(runs.iter().flat_map(|(i, _)| &i.inputs));
+    info.input_paths = union(runs.iter().flat_map(|(i, _)| &i.input_paths));
+    if shards.is_empty() {
+        // Whole runs over different inputs: their records add up, and each keeps its own hash.
+        info.records = runs.iter().map(|(i, _)| i.records).sum();
+        info.merged_input_hashes = runs
+            .iter()
+            .flat_map(|(i, _)| i.constituent_input_hashes())
+            .map(str::to_owned)
+            .collect();
+        if runs.len() > 1 {
+            info.input_hash = String::new();
+        }
+    } else {
+        // Every shard reads the whole input.
+        info.records = runs.iter().map(|(i, _)| i.records).max().unwrap_or(0);
+    }
+    info.shards = shards;
     info.other_shards = info.records.saturating_sub(summary.documents + summary.failed);
     info.documents = summary.documents;
     info.failed = summary.failed;
@@ -268,4 +306,10 @@ fn merged_info(mut info: RunInfo, dirs: &[PathBuf], runs: &[(RunInfo, Summary)],
         .unwrap_or_default();
     info.run_id = new_run_id();
     info
+}
+
+/// The distinct strings of `items`, in their first order.
+fn union<'a>(items: impl Iterator<Item = &'a String>) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    items.filter(|item| seen.insert(*item)).cloned().collect()
 }

@@ -135,12 +135,9 @@ pub fn score_corpus(
     if state.complete {
         // Finished before: the summaries and Parquet files may not have been written if the end was
         // interrupted. Summaries are rewritten (that is idempotent); Parquet files there are kept.
-        let skipped = RunInfo::load(out)
-            .map(|i| Skipped {
-                run_dirs: i.skipped_run_dirs,
-                files: i.skipped_files,
-            })
-            .unwrap_or_default();
+        // They are made from the journals and the inputs as they are now, so both are checked first.
+        state.check_journals(out)?;
+        let skipped = check_finished_inputs(reader, &state)?;
         let info = write_final(out, &state, Some(analyzer.info()), &options.command, skipped, true)?;
         return Ok(RunOutcome {
             summary: state.summary,
@@ -190,12 +187,12 @@ fn initial_state(out: &Path, config: RunConfig, resume: bool, analyzer: &Analyze
             out.display()
         ))),
         None => {
-            let taken = RESULTS
-                .into_iter()
-                .find(|name| out.join(name).exists() && (*name == SUMMARY_JSON || !resume));
-            if let Some(name) = taken {
+            // A run saves its checkpoint before it creates any file (`Writer::open`): these files
+            // are not a run's, and --resume must not write over them either.
+            if let Some(name) = RESULTS.into_iter().find(|name| out.join(name).exists()) {
                 return Err(Error::Config(format!(
-                    "{} already holds {name} but no checkpoint of a run to resume: choose another directory",
+                    "{} already holds {name} but no checkpoint.json, so it is not a run that --resume can \
+                     continue: choose another directory",
                     out.display()
                 )));
             }
@@ -222,6 +219,20 @@ fn check_identity(out: &Path, state: &Checkpoint) -> Result<()> {
     )))
 }
 
+/// Reads the inputs of a finished run again, to check that they are still the records it read
+/// (no more, no other); returns what the walk skipped, for `run.json`.
+fn check_finished_inputs(mut reader: CorpusReader, state: &Checkpoint) -> Result<Skipped> {
+    skip_done(&mut reader, (state.records, state.input_hash.clone()))?;
+    if reader.next().is_some() {
+        return Err(Error::Config(format!(
+            "the run finished after {} input records, and the inputs now hold more: they changed since; \
+             score them in a new run elsewhere",
+            state.records
+        )));
+    }
+    Ok(skipped_by(&reader))
+}
+
 /// Writes the Parquet files (with [`OutputFormat::Parquet`]; with
 /// `keep_parquet`, those there are kept), `summary.json`, `summary.csv` and
 /// `run.json` of a finished run.
@@ -240,6 +251,7 @@ fn write_final(
     let mut info = RunInfo::from_checkpoint(state, analyzer, command);
     info.skipped_run_dirs = skipped.run_dirs;
     info.skipped_files = skipped.files;
+    info.input_paths = resolved_inputs(&state.config.inputs);
     info.save(out)?;
     Ok(info)
 }
@@ -330,16 +342,32 @@ fn read_loop(
         StageClock::add(&clock.read, started);
         let last = chunk.last;
         if tx.send(chunk).is_err() || last {
-            return Ok(Skipped {
-                run_dirs: reader
-                    .skipped_run_dirs()
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect(),
-                files: reader.skipped_files().clone(),
-            });
+            return Ok(skipped_by(&reader));
         }
     }
+}
+
+/// What `reader`'s walk met and did not read, so far.
+fn skipped_by(reader: &CorpusReader) -> Skipped {
+    Skipped {
+        run_dirs: reader
+            .skipped_run_dirs()
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+        files: reader.skipped_files().clone(),
+    }
+}
+
+/// The inputs as absolute paths with links resolved (standard input and inputs that are gone
+/// left out), so that merge can tell that two runs read one file named two ways.
+fn resolved_inputs(inputs: &[String]) -> Vec<String> {
+    inputs
+        .iter()
+        .filter(|input| input.as_str() != "-")
+        .filter_map(|input| std::fs::canonicalize(input).ok())
+        .map(|path| path.display().to_string())
+        .collect()
 }
 
 /// Reads past the `done` records of an earlier session, checking that they

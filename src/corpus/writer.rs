@@ -9,7 +9,7 @@ use crate::error::Result;
 
 use super::checkpoint::{Checkpoint, Offsets};
 use super::input::{Location, RecordError};
-use super::meta::{timestamp, RunInfo};
+use super::meta::{timestamp, RunInfo, RunStatus};
 use super::output::{
     csv_bytes, csv_row, document_rows, documents_header, json_line, sentence_lines, AppendFile, ErrorRow, OutputFormat,
     DOCUMENTS, DOCUMENTS_JSONL, ERRORS, SENTENCES,
@@ -67,6 +67,9 @@ impl Writer {
         commit_interval: Duration,
         analyzer: AnalyzerInfo,
     ) -> Result<Writer> {
+        // The checkpoint comes before the files: a directory with a run's files always has one,
+        // so a run killed at once is resumed, and files without one are never a run's.
+        state.save(dir)?;
         let o = state.offsets;
         let mut writer = Writer {
             dir: dir.to_path_buf(),
@@ -195,10 +198,16 @@ impl Writer {
         };
         self.update_session(clock);
         self.state.save(&self.dir)?;
-        RunInfo::from_checkpoint(&self.state, Some(&self.analyzer), &self.command).save(&self.dir)?;
+        let mut info = RunInfo::from_checkpoint(&self.state, Some(&self.analyzer), &self.command);
+        // The last commit comes before the summaries and Parquet files: run.json says the run is
+        // complete only once they are written too (`run::write_final`).
+        info.status = RunStatus::Running;
+        info.save(&self.dir)?;
         let cost = started.elapsed();
         self.write_busy += cost;
-        self.next_commit = Instant::now() + self.commit_interval.max(cost * 10);
+        let wait = self.commit_interval.max(cost * 10);
+        // An interval too long for the clock (`--commit-secs 1e19`) means: commit at the end only.
+        self.next_commit = Instant::now().checked_add(wait).unwrap_or_else(far_future);
         Ok(())
     }
 
@@ -212,4 +221,10 @@ impl Writer {
         session.score_secs = StageClock::secs(&clock.score);
         session.write_secs = self.write_busy.as_secs_f64();
     }
+}
+
+/// An instant later than any commit is due: a year from now.
+fn far_future() -> Instant {
+    let now = Instant::now();
+    now.checked_add(Duration::from_secs(365 * 86_400)).unwrap_or(now)
 }

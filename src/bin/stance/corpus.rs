@@ -96,16 +96,14 @@ impl CorpusArgs {
     }
 
     fn run_options(&self) -> Result<RunOptions> {
-        anyhow::ensure!(
-            self.commit_secs.is_finite() && self.commit_secs >= 0.0,
-            "--commit-secs must be a number of seconds >= 0"
-        );
+        let commit_interval = Duration::try_from_secs_f64(self.commit_secs)
+            .map_err(|_| anyhow::anyhow!("--commit-secs must be a number of seconds >= 0, at most about 1.8e19"))?;
         let mut options = RunOptions::default();
         options.read = self.read_options();
         options.shard = self.shard;
         options.resume = self.resume;
         options.chunk_documents = self.chunk_docs.max(1);
-        options.commit_interval = Duration::from_secs_f64(self.commit_secs);
+        options.commit_interval = commit_interval;
         options.batch_across_documents = self.batch_across_documents;
         options.format = self.format;
         // Lossy: an argument that is not UTF-8 (a file name, say) is recorded, not a panic.

@@ -90,6 +90,11 @@ pub struct RunInfo {
     /// Content hash of the model bundle's files (see [`model_hash`]).
     #[serde(default)]
     pub model_hash: String,
+    /// The inputs as absolute paths with links resolved (standard input left out; for a merge,
+    /// every run's), written when the run finishes: merge refuses two whole runs over one file
+    /// named in two ways.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub input_paths: Vec<String>,
     /// The first session, then one per resume.
     pub sessions: Vec<Session>,
     /// For a merge: the run directories merged.
@@ -98,6 +103,10 @@ pub struct RunInfo {
     /// For a merge: the ids of every run it holds, so that merging it again with one of them is refused.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_run_ids: Vec<String>,
+    /// For a merge of whole (unsharded) runs: each run's `input_hash`, so that merging it again
+    /// with a run over the same inputs is refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_input_hashes: Vec<String>,
     /// Output directories of other runs inside the inputs, skipped by the walk
     /// (their rows are results, not documents). Listed by the session that
     /// finished the run.
@@ -143,8 +152,10 @@ impl RunInfo {
             input_hash: state.input_hash.clone(),
             model_hash: state.config.model_hash.clone(),
             sessions: state.sessions.clone(),
+            input_paths: Vec::new(),
             merged_from: Vec::new(),
             merged_run_ids: Vec::new(),
+            merged_input_hashes: Vec::new(),
             skipped_run_dirs: Vec::new(),
             skipped_files: SkippedFiles::default(),
         }
@@ -165,6 +176,21 @@ impl RunInfo {
             vec![self.run_id.as_str()]
         } else {
             self.merged_run_ids.iter().map(String::as_str).collect()
+        }
+    }
+
+    /// The input hashes of the whole runs this run holds: its own, or for a merge of whole runs
+    /// those of the runs merged (none for shards, which all hash the whole corpus).
+    #[must_use]
+    pub fn constituent_input_hashes(&self) -> Vec<&str> {
+        if !self.shards.is_empty() {
+            Vec::new()
+        } else if !self.merged_input_hashes.is_empty() {
+            self.merged_input_hashes.iter().map(String::as_str).collect()
+        } else if self.input_hash.is_empty() {
+            Vec::new()
+        } else {
+            vec![self.input_hash.as_str()]
         }
     }
 
