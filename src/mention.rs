@@ -31,11 +31,12 @@
 //!   [`MentionFinder::find_in_document`], in an earlier sentence: "Khan" after
 //!   "Imran Khan". A short name next to another capitalized word is part of
 //!   another name and does not count ("Sadiq Khan", "Khan Academy"), unless that
-//!   word is a title ("Mr Khan", "Prime Minister Khan").
+//!   word is a title ("Mr Khan", "Prime Minister Khan") or a common word that
+//!   opens the sentence ("But Khan").
 //!
 //! In aliases and exclusions a straight apostrophe also matches a curly one
-//! ("People's" / "People’s"), and in text a tab or line break matches a space
-//! ("United\nStates").
+//! ("People's" / "People’s"), and in text any run of spaces, tabs and line
+//! breaks matches a space ("United\nStates", "United\r\nStates", "United  States").
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -312,18 +313,19 @@ impl MentionFinder {
     /// Alias matches that pass the case and boundary rules, and the
     /// word-bounded exclusion occurrences.
     fn candidates(&self, text: &str) -> (Vec<Hit>, Vec<Hit>) {
-        let haystack = spaces_for_breaks(text);
+        let haystack = Haystack::new(text);
         let mut hits = Vec::new();
         let mut exclusions = Vec::new();
-        for found in self.matcher.find_overlapping_iter(haystack.as_ref()) {
-            let (start, end) = (found.start(), found.end());
+        for found in self.matcher.find_overlapping_iter(haystack.bytes.as_ref()) {
             let index = found.pattern().as_usize();
             let (Some(pattern), Some(roles)) = (self.patterns.get(index), self.roles.get(index)) else {
                 continue;
             };
-            let Some(matched) = text.get(start..end) else {
+            // Case rules compare the matched words with the alias; spans and word boundaries are the text's.
+            let Some(matched) = haystack.slice(found.start(), found.end()) else {
                 continue;
             };
+            let (start, end) = haystack.text_span(found.start(), found.end());
             for &role in roles {
                 match role {
                     Role::Exclusion { actor } => {
@@ -475,10 +477,68 @@ const TITLES: &[&str] = &[
     "Former",
 ];
 
+/// Words that open sentences: capitalized there, they are not the first part of a name.
+const SENTENCE_OPENERS: &[&str] = &[
+    "a",
+    "after",
+    "also",
+    "although",
+    "and",
+    "as",
+    "at",
+    "because",
+    "before",
+    "both",
+    "but",
+    "by",
+    "even",
+    "for",
+    "from",
+    "here",
+    "how",
+    "if",
+    "in",
+    "instead",
+    "meanwhile",
+    "moreover",
+    "nor",
+    "now",
+    "on",
+    "once",
+    "only",
+    "or",
+    "since",
+    "so",
+    "still",
+    "that",
+    "the",
+    "then",
+    "there",
+    "these",
+    "this",
+    "those",
+    "though",
+    "thus",
+    "today",
+    "under",
+    "unlike",
+    "until",
+    "what",
+    "when",
+    "where",
+    "whether",
+    "while",
+    "who",
+    "why",
+    "with",
+    "without",
+    "yet",
+];
+
 /// Whether the word at `start..end` is part of a longer name: the word just
-/// before it (across spaces only) is capitalized, not a title and not the
-/// first word of a sentence ("But Khan said"), or the word just after it is
-/// capitalized.
+/// before it (across spaces only) is capitalized and not a title, nor a common
+/// word or an adverb in "-ly" that opens the sentence ("But Khan said", "Sadiq
+/// Khan said"); or the word just after it is capitalized.
 fn inside_another_name(text: &str, start: usize, end: usize) -> bool {
     let capitalized = |w: &str| w.chars().next().is_some_and(char::is_uppercase);
     let before = text[..start].trim_end_matches(' ');
@@ -490,7 +550,11 @@ fn inside_another_name(text: &str, start: usize, end: usize) -> bool {
         let ahead =
             before[..before.len() - w.len()].trim_end_matches(|c: char| c.is_whitespace() || "\"'“‘([".contains(c));
         let sentence_start = ahead.is_empty() || ahead.ends_with(['.', '!', '?', ':', ';']);
-        capitalized(w) && !TITLES.contains(&w) && !sentence_start
+        let opener = || {
+            let lower = w.to_lowercase();
+            lower.ends_with("ly") || SENTENCE_OPENERS.contains(&lower.as_str())
+        };
+        capitalized(w) && !TITLES.contains(&w) && !(sentence_start && opener())
     });
     let after = text[end..].trim_start_matches(' ');
     let next = (after.len() < text.len() - end)
@@ -500,14 +564,55 @@ fn inside_another_name(text: &str, start: usize, end: usize) -> bool {
     names_before || next.is_some_and(capitalized)
 }
 
-/// The text's bytes with tabs and line breaks as spaces, so that multi-word
-/// aliases match across hard wraps. Single-byte swaps keep every offset.
-fn spaces_for_breaks(text: &str) -> Cow<'_, [u8]> {
-    let is_break = |b: &u8| matches!(b, b'\t' | b'\n' | b'\r' | 0x0b | 0x0c);
-    if text.bytes().any(|b| is_break(&b)) {
-        Cow::Owned(text.bytes().map(|b| if is_break(&b) { b' ' } else { b }).collect())
-    } else {
-        Cow::Borrowed(text.as_bytes())
+/// The text as the alias matcher reads it: each run of spaces, tabs and line breaks as one
+/// space, so that a multi-word alias matches across hard wraps (`\r\n` too) and doubled spaces.
+struct Haystack<'a> {
+    bytes: Cow<'a, [u8]>,
+    /// Where in the text each byte of `bytes` is, when runs were collapsed.
+    origin: Option<Vec<usize>>,
+}
+
+impl<'a> Haystack<'a> {
+    fn new(text: &'a str) -> Self {
+        let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c);
+        let collapses = text
+            .as_bytes()
+            .windows(2)
+            .any(|pair| is_space(pair[0]) && is_space(pair[1]))
+            || text.bytes().any(|b| b != b' ' && is_space(b));
+        if !collapses {
+            return Haystack {
+                bytes: Cow::Borrowed(text.as_bytes()),
+                origin: None,
+            };
+        }
+        let (mut bytes, mut origin) = (Vec::with_capacity(text.len()), Vec::with_capacity(text.len()));
+        let mut after_space = false;
+        for (position, byte) in text.bytes().enumerate() {
+            let space = is_space(byte);
+            if !(space && after_space) {
+                bytes.push(if space { b' ' } else { byte });
+                origin.push(position);
+            }
+            after_space = space;
+        }
+        Haystack {
+            bytes: Cow::Owned(bytes),
+            origin: Some(origin),
+        }
+    }
+
+    /// The matched bytes `start..end` as text (runs collapsed).
+    fn slice(&self, start: usize, end: usize) -> Option<&str> {
+        std::str::from_utf8(self.bytes.get(start..end)?).ok()
+    }
+
+    /// The span of the text that the bytes `start..end` (not empty) came from.
+    fn text_span(&self, start: usize, end: usize) -> (usize, usize) {
+        match &self.origin {
+            Some(origin) => (origin[start], origin[end - 1] + 1),
+            None => (start, end),
+        }
     }
 }
 
@@ -808,6 +913,15 @@ mod tests {
             "the United\nStates and\r\nNew\tDelhi",
             &[("us", "United\nStates"), ("india", "New\tDelhi")],
         );
+        // A Windows line break, doubled spaces and mixed runs are one space too; spans stay the text's.
+        assert_found(
+            "The United\r\nStates,  the  People's \t Republic of  China and New  Delhi.",
+            &[
+                ("us", "United\r\nStates"),
+                ("china", "People's \t Republic of  China"),
+                ("india", "New  Delhi"),
+            ],
+        );
     }
 
     #[test]
@@ -835,7 +949,8 @@ mod tests {
 
     #[test]
     fn a_short_name_inside_another_name_does_not_count() {
-        let text = "Imran Khan met Sadiq Khan at the Khan Academy. But Khan said Prime Minister Khan and Dr Khan (Khan) agreed.";
+        let text = "Imran Khan met Sadiq Khan at the Khan Academy. But Khan said Prime Minister Khan and Dr Khan (Khan) agreed. \
+                    Sadiq Khan disagreed. \"Sadiq Khan agreed,\" he said.";
         let mentions = finder(&ActorSet::builtin()).find(text);
         // What comes just before each mention: the full name, then the four "Khan"s that count.
         let before: Vec<&str> = mentions.iter().map(|m| text[..m.span.start].trim_end()).collect();
