@@ -337,17 +337,21 @@ impl ActorSet {
 
     /// Merges `other` into this set. An actor of `other` whose id is already
     /// here (case-insensitively) adds its new aliases and exclusions to that
-    /// actor, keeping its name and index; any other actor is appended.
+    /// actor, keeping its name and index; any other actor is appended, and one
+    /// with a built-in id extends the built-in actor.
     ///
     /// ```
     /// use stance::{Actor, ActorSet};
     /// let extra = ActorSet::new(vec![
     ///     Actor::new("china", "China", ["Middle Kingdom"]),
     ///     Actor::new("eu", "European Union", ["EU"]),
+    ///     Actor::new("pakistan", "Pakistan", ["Pak"]),
     /// ])?;
     /// let set = ActorSet::default().extend(extra);
-    /// assert_eq!(set.len(), 4);
+    /// assert_eq!(set.len(), 5);
     /// assert!(set.actors()[1].aliases.iter().any(|a| a == "Middle Kingdom"));
+    /// // Pakistan was not in the set: it is the built-in actor, with "Pak" too.
+    /// assert!(set.actors()[4].aliases.iter().any(|a| a == "Islamabad"));
     /// # Ok::<(), stance::Error>(())
     /// ```
     #[must_use]
@@ -359,7 +363,7 @@ impl ActorSet {
                     push_new(&mut existing.exclusions, actor.exclusions);
                     push_new(&mut existing.short_names, actor.short_names);
                 }
-                None => self.actors.push(actor),
+                None => self.actors.push(with_builtin(actor)),
             }
         }
         self
@@ -453,6 +457,22 @@ fn json_error(origin: &str, error: &serde_json::Error, skipped_lines: usize) -> 
     }
 }
 
+/// `actor` added to the built-in actor of its id, if there is one (keeping that actor's name):
+/// a file that gives India the alias "Bharat" means India, also when India was not selected.
+fn with_builtin(actor: Actor) -> Actor {
+    let builtin = ActorSet::builtin();
+    let Some(mut base) = builtin
+        .position(&actor.id)
+        .and_then(|i| builtin.actors.into_iter().nth(i))
+    else {
+        return actor;
+    };
+    push_new(&mut base.aliases, actor.aliases);
+    push_new(&mut base.exclusions, actor.exclusions);
+    push_new(&mut base.short_names, actor.short_names);
+    base
+}
+
 /// The 1-based line of the `nth` (0-based) `id = "…"` / `"id": "…"` entry
 /// whose value is `id`.
 fn id_line(text: &str, id: &str, nth: usize) -> Option<usize> {
@@ -468,6 +488,9 @@ fn id_line(text: &str, id: &str, nth: usize) -> Option<usize> {
 
 /// How many `id` keys with value `id` the line holds.
 fn id_entries(line: &str, id: &str) -> usize {
+    if line.trim_start().starts_with('#') {
+        return 0; // a TOML comment
+    }
     let mut count = 0;
     for (pos, _) in line.match_indices("id") {
         let before = line.get(..pos).and_then(|s| s.chars().next_back());
@@ -1085,6 +1108,9 @@ aliases = ["United Kingdom", "UK", "Britain"]
         let (_, line, reason) = actors_error(ActorSet::from_toml_str(text, "x.toml"));
         assert!(reason.contains("no aliases"), "{reason}");
         assert_eq!(line, Some(2), "the first actor lacks aliases");
+        let text = "# id = \"x\" is commented out\n[[actor]]\nid = \"y\"\naliases = [\"A1\"]\n[[actor]]\nid = \"x\"\naliases = [\" bad\"]\n";
+        let (_, line, _) = actors_error(ActorSet::from_toml_str(text, "c.toml"));
+        assert_eq!(line, Some(6), "a comment is not the entry");
     }
 
     #[test]

@@ -170,6 +170,7 @@ impl MentionFinder {
                 });
             }
         }
+        check_unambiguous(&table, actors)?;
         // Overlapping search reports every candidate, so that one failing the
         // case or boundary rules cannot hide a shorter valid one; the
         // leftmost-longest choice is made afterwards among valid candidates.
@@ -372,6 +373,39 @@ impl MentionFinder {
         }
         (hits, exclusions)
     }
+}
+
+/// Refuses an alias that names two actors (only one of them would ever be found) and an
+/// exclusion that is one of its actor's own aliases (that alias would never be found).
+fn check_unambiguous(table: &PatternTable, actors: &ActorSet) -> Result<()> {
+    let id = |index: usize| actors.get(index).map_or("?", |a| a.id.as_str());
+    for (pattern, roles) in table.patterns.iter().zip(&table.roles) {
+        let named: Vec<usize> = roles
+            .iter()
+            .filter_map(|role| match role {
+                Role::Alias { actor, .. } => Some(*actor),
+                _ => None,
+            })
+            .collect();
+        if let Some(&other) = named.iter().find(|&&actor| actor != named[0]) {
+            return Err(Error::Config(format!(
+                "the alias \"{pattern}\" names two actors, {} and {}: a mention is given to one actor, so the \
+                 other would never get it; keep it in one of them",
+                id(named[0]),
+                id(other)
+            )));
+        }
+        let excluded = roles
+            .iter()
+            .any(|role| matches!(role, Role::Exclusion { actor } if named.contains(actor)));
+        if excluded {
+            return Err(Error::Config(format!(
+                "\"{pattern}\" is both an alias and an exclusion of {}: it would never be found; remove one",
+                id(named[0])
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Pattern strings and their roles, one entry per distinct string.
@@ -692,6 +726,23 @@ mod tests {
 
     fn finder(actors: &ActorSet) -> MentionFinder {
         MentionFinder::new(actors).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn an_alias_of_two_actors_or_excluded_by_its_own_actor_is_refused() {
+        let shared =
+            ActorSet::default().extend(ActorSet::new(vec![Actor::new("mk", "Middle Kingdom", ["China"])]).unwrap());
+        let error = MentionFinder::new(&shared)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(error.contains("\"China\" names two actors, china and mk"), "{error}");
+        let mut actor = Actor::new("eu", "EU", ["EU", "Brussels"]);
+        actor.exclusions = vec!["Brussels".into()];
+        let error = MentionFinder::new(&ActorSet::new(vec![actor]).unwrap())
+            .err()
+            .map(|e| e.to_string());
+        assert!(error.is_some_and(|e| e.contains("both an alias and an exclusion of eu")));
     }
 
     /// (actor id, matched text) pairs found by the built-in set.
