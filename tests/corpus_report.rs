@@ -1,7 +1,7 @@
 //! `stance report DIR`: the page is well-formed and holds every chart and the evidence.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use quick_xml::events::Event;
@@ -11,11 +11,15 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn stance(args: &[&str]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_stance"))
+fn run_stance(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_stance"))
         .args(args)
         .output()
-        .expect("the binary runs");
+        .expect("the binary runs")
+}
+
+fn stance(args: &[&str]) {
+    let out = run_stance(args);
     assert!(
         out.status.success(),
         "stance {args:?}:\n{}",
@@ -23,14 +27,25 @@ fn stance(args: &[&str]) {
     );
 }
 
+/// Runs a command that must fail, and returns what it said.
+fn stance_fails(args: &[&str]) -> String {
+    let out = run_stance(args);
+    assert!(!out.status.success(), "stance {args:?} must fail");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 fn score(inputs: &[&str], out: &Path) {
+    let inputs: Vec<PathBuf> = inputs
+        .iter()
+        .map(|i| root().join("tests/data/corpus").join(i))
+        .collect();
+    score_paths(&inputs, out);
+}
+
+fn score_paths(inputs: &[PathBuf], out: &Path) {
     let model = root().join("tests/data/tiny-model");
     let mut args = vec!["score"];
-    let inputs: Vec<String> = inputs
-        .iter()
-        .map(|i| root().join("tests/data/corpus").join(i).display().to_string())
-        .collect();
-    args.extend(inputs.iter().map(String::as_str));
+    args.extend(inputs.iter().map(|i| i.to_str().unwrap()));
     args.extend([
         "--out",
         out.to_str().unwrap(),
@@ -43,6 +58,26 @@ fn score(inputs: &[&str], out: &Path) {
     stance(&args);
 }
 
+/// Scores `docs` (JSON objects with at least `id` and `text`) into `dir/run`.
+fn score_docs(dir: &Path, docs: &[serde_json::Value]) -> PathBuf {
+    let input = dir.join("docs.jsonl");
+    let lines: Vec<String> = docs.iter().map(ToString::to_string).collect();
+    std::fs::write(&input, lines.join("\n")).unwrap();
+    let run = dir.join("run");
+    score_paths(&[input], &run);
+    run
+}
+
+/// Writes the report of `run` with `extra` options and parses it.
+fn report(run: &Path, extra: &[&str]) -> (String, Page) {
+    let mut args = vec!["report", run.to_str().unwrap()];
+    args.extend(extra);
+    stance(&args);
+    let html = std::fs::read_to_string(run.join("report.html")).unwrap();
+    let page = parse(&html);
+    (html, page)
+}
+
 /// What the page holds: elements counted by `tag.class` (and by tag), and section ids.
 #[derive(Default, Debug)]
 struct Page {
@@ -53,6 +88,12 @@ struct Page {
 
 /// Parses the page as XML: any unclosed or mismatched element, or bad entity, fails the test.
 fn parse(html: &str) -> Page {
+    if let Some((at, c)) = html.char_indices().find(|&(_, c)| !xml_allows(c)) {
+        panic!(
+            "report.html has U+{:04X} at byte {at}, which XML does not allow",
+            u32::from(c)
+        );
+    }
     let mut reader = Reader::from_str(html);
     reader.config_mut().check_end_names = true;
     let mut page = Page::default();
@@ -103,6 +144,14 @@ fn parse(html: &str) -> Page {
     page
 }
 
+/// XML 1.0's characters, less those it discourages: C1 controls and noncharacters.
+fn xml_allows(c: char) -> bool {
+    let n = u32::from(c);
+    let control = c.is_control() && !matches!(c, '\t' | '\n' | '\r');
+    let noncharacter = (0xFDD0..=0xFDEF).contains(&n) || n & 0xFFFE == 0xFFFE;
+    !control && !noncharacter
+}
+
 #[test]
 fn the_report_has_every_chart_and_the_evidence() {
     let tmp = tempfile::tempdir().unwrap();
@@ -148,4 +197,216 @@ fn a_run_without_dates_or_sources_says_so() {
     assert_eq!(page.counts.get("svg.chart-sources"), None);
     assert_eq!(page.counts.get("svg.chart-distribution"), Some(&1));
     assert!(page.text.contains("no time series") && page.text.contains("no comparison"));
+}
+
+#[test]
+fn a_placeholder_date_does_not_hide_the_later_months() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = score_docs(
+        tmp.path(),
+        &[
+            serde_json::json!({"id": "old", "date": "1900-01-01", "text": "China signed the treaty."}),
+            serde_json::json!({"id": "new", "date": "2024-05-01", "text": "China praised the deal."}),
+            serde_json::json!({"id": "next", "date": "2024-06-03", "text": "China rejected the plan."}),
+        ],
+    );
+    let (_, page) = report(&run, &[]);
+    // Each month's point carries its date in a tooltip.
+    for month in ["1900-01:", "2024-05:", "2024-06:"] {
+        assert!(page.text.contains(month), "{month} is plotted");
+    }
+    assert!(
+        page.text.contains("left out of the axis") && page.text.contains("1900-02 to 2024-04"),
+        "the page says which stretch the axis leaves out"
+    );
+    assert_eq!(page.counts.get("line.gap"), Some(&1), "the gap is marked on the chart");
+}
+
+#[test]
+fn the_report_never_replaces_a_file_of_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    score(&["good/wire.jsonl"], &run);
+    std::fs::write(run.join("notes.txt"), "mine").unwrap();
+    let before = |name: &str| std::fs::read(run.join(name)).unwrap();
+    let kept: Vec<(&str, Vec<u8>)> = ["summary.json", "sentences.jsonl", "run.json", "notes.txt"]
+        .into_iter()
+        .map(|name| (name, before(name)))
+        .collect();
+    let names = [
+        "summary.json",
+        "sentences.jsonl",
+        "./summary.json",
+        "stance.lock",
+        "summary.csv",
+        "sentences.parquet",
+        "notes.txt",
+    ];
+    let outs = names
+        .map(|name| run.join(name))
+        .into_iter()
+        .chain(links_into(&run, tmp.path()));
+    for out in outs {
+        let err = stance_fails(&["report", run.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        assert!(
+            err.contains("refusing to write the report"),
+            "--out {}: {err}",
+            out.display()
+        );
+    }
+    for (name, bytes) in kept {
+        assert_eq!(before(name), bytes, "{name} is unchanged");
+    }
+    assert!(!run.join("sentences.parquet").exists());
+    stance(&[
+        "report",
+        run.to_str().unwrap(),
+        "--out",
+        run.join("other.html").to_str().unwrap(),
+    ]);
+}
+
+/// Paths in `dir` that reach files of `run` through links: one through a link
+/// to the run's directory, one a link to its summary.json.
+fn links_into(run: &Path, dir: &Path) -> Vec<PathBuf> {
+    #[cfg(unix)]
+    {
+        let alias = dir.join("alias");
+        std::os::unix::fs::symlink(run, &alias).unwrap();
+        let link = dir.join("link.json");
+        std::os::unix::fs::symlink(run.join("summary.json"), &link).unwrap();
+        vec![alias.join("run.json"), link]
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (run, dir);
+        Vec::new()
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn the_page_is_written_through_a_temporary_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    score(&["good/wire.jsonl"], &run);
+    // A link where the page goes is replaced, never written through.
+    let elsewhere = tmp.path().join("elsewhere.html");
+    std::fs::write(&elsewhere, "mine").unwrap();
+    std::os::unix::fs::symlink(&elsewhere, run.join("report.html")).unwrap();
+    report(&run, &[]);
+    assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "mine");
+    let meta = std::fs::symlink_metadata(run.join("report.html")).unwrap();
+    assert!(meta.file_type().is_file());
+    let names: Vec<String> = std::fs::read_dir(&run)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.ends_with(".tmp")),
+        "no temporary file is left: {names:?}"
+    );
+}
+
+#[test]
+fn noncharacters_in_the_corpus_keep_the_page_well_formed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let odd = "\u{FFFF}\u{FFFE}\u{FDD0}\u{1FFFF}\u{7}";
+    let run = score_docs(
+        tmp.path(),
+        &[serde_json::json!({
+            "id": format!("doc{odd}"),
+            "date": "2024-01-02",
+            "source": format!("Wire{odd}"),
+            "text": format!("China{odd} signed the treaty. India{odd} objected."),
+        })],
+    );
+    let (html, page) = report(&run, &[]);
+    assert!(page.text.contains("China"));
+    assert!(html.contains("doc     "), "each is replaced by a space");
+}
+
+#[test]
+fn long_evidence_is_cut_around_the_mention() {
+    let tmp = tempfile::tempdir().unwrap();
+    let filler = "word ".repeat(100_000);
+    let run = score_docs(
+        tmp.path(),
+        &[serde_json::json!({"id": "long", "text": format!("{filler}China {filler}")})],
+    );
+    let sentences = std::fs::read_to_string(run.join("sentences.jsonl")).unwrap();
+    assert!(sentences.len() > 1_000_000, "the sentence is scored whole");
+    let (html, page) = report(&run, &[]);
+    assert!(html.len() < 100_000, "the page is {} bytes", html.len());
+    assert!(html.contains("<mark>China</mark> word"), "the mention stays visible");
+    assert!(
+        page.text.contains("word…") && page.text.contains("…word"),
+        "the cuts are marked"
+    );
+}
+
+/// The evidence lists of the page, in order: (class, [(score, sentence)]), as shown.
+fn evidence_lists(html: &str) -> Vec<(String, Vec<(String, String)>)> {
+    let evidence = &html[html.find("<section id=\"evidence\">").unwrap()..];
+    let mut lists = Vec::new();
+    for (at, _) in evidence.match_indices("<div class=\"") {
+        let rest = &evidence[at + 12..];
+        let class = &rest[..rest.find('"').unwrap()];
+        if class != "fav" && class != "unfav" {
+            continue;
+        }
+        let list = &rest[..rest.find("</div>").unwrap()];
+        let items = list
+            .split("<li>")
+            .skip(1)
+            .map(|li| {
+                let score = li.split("<span class=\"score\">").nth(1).unwrap();
+                let (score, sentence) = score.split_once("</span>").unwrap();
+                (score.to_owned(), sentence.split("</li>").next().unwrap().to_owned())
+            })
+            .collect();
+        lists.push((class.to_owned(), items));
+    }
+    lists
+}
+
+#[test]
+fn a_sentence_is_evidence_for_one_direction_at_most() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    score(&["good/articles", "good/wire.jsonl", "good/opinion.csv"], &run);
+    let (html, page) = report(&run, &["--top", "50"]);
+    let lists = evidence_lists(&html);
+    assert_eq!(lists.len(), 6, "two lists for each of us, china, india");
+    let mut shown = std::collections::BTreeSet::new();
+    for (class, items) in &lists {
+        for (score, sentence) in items {
+            // The sign, as shown: a score of -0.004 shows as -0.00.
+            let sign = if class == "fav" { '+' } else { '-' };
+            assert!(score.starts_with(sign), "{class} evidence scored {score}");
+            assert!(shown.insert(sentence.clone()), "listed twice: {sentence}");
+        }
+    }
+    assert!(lists.iter().any(|(class, items)| class == "fav" && !items.is_empty()));
+    assert!(lists.iter().any(|(class, items)| class == "unfav" && !items.is_empty()));
+    assert!(
+        page.text.contains("scored above 0"),
+        "the page says what counts as favorable"
+    );
+}
+
+#[test]
+fn max_sources_0_leaves_the_source_chart_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    score(&["good/wire.jsonl", "good/opinion.csv"], &run);
+    let (_, page) = report(&run, &["--max-sources", "0"]);
+    assert_eq!(page.counts.get("svg.chart-sources"), None);
+    assert!(page.text.contains("left out (--max-sources 0)"));
+    let (_, page) = report(&run, &["--max-sources", "1"]);
+    assert_eq!(page.counts.get("svg.chart-sources"), Some(&1));
+    assert!(page.text.contains("(1 of "));
+    let (_, page) = report(&run, &["--top", "0"]);
+    assert_eq!(page.counts.get("li"), None);
+    assert!(page.text.contains("left out (--top 0)"));
 }

@@ -2,9 +2,15 @@
 //!
 //! The page is written as well-formed XHTML-compatible HTML (every element
 //! closed, only XML entities) so that any XML parser can check it, and it
-//! needs nothing from the network: no scripts, fonts or stylesheets.
+//! needs nothing from the network: no scripts, fonts or stylesheets. Text
+//! from the corpus is escaped, and characters XML forbids or discourages
+//! (controls, noncharacters such as U+FFFF) become spaces.
+//!
+//! The page is written through a temporary file renamed into place, and never
+//! over one of the run's own files (see [`check_out`]).
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -13,6 +19,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use stance::corpus::output::{
+    CHECKPOINT, DOCUMENTS, DOCUMENTS_JSONL, DOCUMENTS_PARQUET, ERRORS, LOCK, RUN_JSON, SENTENCES, SENTENCES_PARQUET,
+    SUMMARY_CSV, SUMMARY_JSON,
+};
 use stance::corpus::{write_atomic, DirLock, RunInfo, SentenceRow, Slice, Summary};
 use stance::ActorStats;
 
@@ -24,31 +34,104 @@ pub struct ReportArgs {
     /// Where to write the page (default: DIR/report.html).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
-    /// Evidence sentences per actor and direction.
+    /// Evidence sentences per actor and direction; 0 leaves the evidence out.
     #[arg(long, value_name = "N", default_value_t = 5)]
     top: usize,
-    /// Sources shown in the per-source chart (those with the most sentences).
+    /// Sources shown in the per-source chart (those with the most sentences); 0 leaves the chart out.
     #[arg(long, value_name = "N", default_value_t = 15)]
     max_sources: usize,
 }
 
 pub fn run(args: &ReportArgs) -> Result<ExitCode> {
-    let summary_path = args.dir.join("summary.json");
+    let summary_path = args.dir.join(SUMMARY_JSON);
     anyhow::ensure!(
         summary_path.is_file(),
         "{} has no summary.json: give a directory written by `stance score --out` or `stance merge` \
          (a run still scoring writes it at the end)",
         args.dir.display()
     );
-    let _lock = lock(args)?;
-    let summary: Summary = read_json(&args.dir.join("summary.json"))?;
-    let info = RunInfo::load(&args.dir).ok();
-    let scan = Scan::read(&args.dir.join("sentences.jsonl"), args.top)?;
-    let html = render(&args.dir, &summary, info.as_ref(), &scan, args);
     let out = args.out.clone().unwrap_or_else(|| args.dir.join("report.html"));
+    check_out(&args.dir, &out)?;
+    let _lock = lock(args)?;
+    let summary: Summary = read_json(&args.dir.join(SUMMARY_JSON))?;
+    let info = RunInfo::load(&args.dir).ok();
+    let scan = Scan::read(&args.dir.join(SENTENCES), args.top)?;
+    let html = render(&args.dir, &summary, info.as_ref(), &scan, args);
     write_atomic(&out, html.as_bytes())?;
     eprintln!("wrote {}", out.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every file a run writes into its directory, whether or not this run has it yet.
+const RUN_FILES: [&str; 11] = [
+    SENTENCES,
+    DOCUMENTS,
+    ERRORS,
+    DOCUMENTS_JSONL,
+    SENTENCES_PARQUET,
+    DOCUMENTS_PARQUET,
+    SUMMARY_JSON,
+    SUMMARY_CSV,
+    RUN_JSON,
+    CHECKPOINT,
+    LOCK,
+];
+
+/// Refuses to write the page over a file of the run: one a run writes, or any
+/// other existing file in DIR that is not an HTML page (notes, an actor
+/// file). Paths are compared resolved, so `DIR/./summary.json`, a link to DIR
+/// and a link to one of its files are all caught.
+fn check_out(dir: &Path, out: &Path) -> Result<()> {
+    anyhow::ensure!(
+        !out.is_dir(),
+        "cannot write the report to {}: it is a directory; give a file, such as {}",
+        out.display(),
+        out.join("report.html").display()
+    );
+    let run_dir = dir
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", dir.display()))?;
+    for target in resolved(out) {
+        if target.parent() != Some(run_dir.as_path()) {
+            continue;
+        }
+        let name = target.file_name().and_then(OsStr::to_str).unwrap_or_default();
+        let what = if RUN_FILES.contains(&name) {
+            format!("the run's own {name}")
+        } else if target.exists() && !is_html(&target) {
+            format!("{name}, a file in the run's directory that is not an HTML page")
+        } else {
+            continue;
+        };
+        anyhow::bail!(
+            "refusing to write the report to {}: it is {what}, which the page would replace; \
+             give --out another file (default: {})",
+            out.display(),
+            dir.join("report.html").display()
+        );
+    }
+    Ok(())
+}
+
+/// The files `out` names: itself with its directory resolved (what is
+/// replaced), and, when it is a link, the file it points to.
+fn resolved(out: &Path) -> Vec<PathBuf> {
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut paths = Vec::new();
+    if let (Ok(parent), Some(name)) = (parent.canonicalize(), out.file_name()) {
+        paths.push(parent.join(name));
+    }
+    paths.extend(out.canonicalize().ok());
+    paths
+}
+
+fn is_html(path: &Path) -> bool {
+    path.extension()
+        .and_then(OsStr::to_str)
+        .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"))
 }
 
 /// Holds DIR's lock while reading and writing, so that a run still being
@@ -81,9 +164,9 @@ const HIST_BINS: usize = 20;
 /// What the report needs from `sentences.jsonl`, gathered in one streaming pass.
 #[derive(Default)]
 struct Scan {
-    /// Per actor: the most favorable rows, best first.
+    /// Per actor: the most favorable rows (score above 0), best first.
     favorable: BTreeMap<String, Vec<SentenceRow>>,
-    /// Per actor: the most unfavorable rows, worst first.
+    /// Per actor: the most unfavorable rows (score below 0), worst first.
     unfavorable: BTreeMap<String, Vec<SentenceRow>>,
     histogram: BTreeMap<String, [u64; HIST_BINS]>,
 }
@@ -107,19 +190,21 @@ impl Scan {
     fn add(&mut self, row: SentenceRow, top: usize) {
         let bin = (((row.score + 1.0) / 2.0 * HIST_BINS as f32) as usize).min(HIST_BINS - 1);
         self.histogram.entry(row.actor.clone()).or_insert([0; HIST_BINS])[bin] += 1;
+        // A list holds only sentences that lean its way, so none is in both
+        // and a sentence is never shown as "favorable" for lack of better ones.
         // Ties are broken by position in the corpus, so the evidence is the same on every run.
-        keep_top(
-            self.unfavorable.entry(row.actor.clone()).or_default(),
-            row.clone(),
-            top,
-            |a, b| a.score.total_cmp(&b.score),
-        );
-        keep_top(
-            self.favorable.entry(row.actor.clone()).or_default(),
-            row,
-            top,
-            |a, b| b.score.total_cmp(&a.score),
-        );
+        if row.score > 0.0 {
+            let rows = self.favorable.entry(row.actor.clone()).or_default();
+            keep_top(rows, row, top, |a, b| b.score.total_cmp(&a.score));
+        } else if row.score < 0.0 {
+            let rows = self.unfavorable.entry(row.actor.clone()).or_default();
+            keep_top(rows, row, top, |a, b| a.score.total_cmp(&b.score));
+        }
+    }
+
+    /// The sentences that mention `actor`.
+    fn sentences(&self, actor: &str) -> u64 {
+        self.histogram.get(actor).map_or(0, |bins| bins.iter().sum())
     }
 }
 
@@ -172,7 +257,7 @@ fn render(dir: &Path, summary: &Summary, info: Option<&RunInfo>, scan: &Scan, ar
     html.push_str("</section>\n");
     timeline(&mut html, &actors, &summary.by_month);
     sources(&mut html, &actors, &summary.by_source, args.max_sources);
-    evidence(&mut html, &actors, scan);
+    evidence(&mut html, &actors, scan, args.top);
     html.push_str("</body>\n</html>\n");
     html
 }
@@ -187,6 +272,7 @@ table { border-collapse: collapse; font-size: 14px; } th, td { padding: 4px 10px
 th:first-child, td:first-child { text-align: left; }
 svg.chart { display: block; margin: 8px 0 16px; font-size: 12px; }
 svg text { fill: #333; } .axis { stroke: #999; stroke-width: 1; } .grid { stroke: #e6e6e6; stroke-width: 1; }
+.gap { stroke: #888; stroke-width: 1; stroke-dasharray: 4 3; }
 .evidence { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
 .evidence ol { padding-left: 22px; margin: 4px 0; font-size: 14px; } .evidence li { margin-bottom: 8px; }
 .score { font-weight: 600; font-variant-numeric: tabular-nums; } .doc { color: #777; font-size: 12px; }
@@ -379,43 +465,208 @@ fn timeline(html: &mut String, actors: &[&String], by_month: &BTreeMap<String, S
         );
         return;
     }
-    html.push_str("<p class=\"note\">Monthly mean score per actor; the band is its 95% confidence interval (clustered by document, clipped to the chart).</p>");
-    let months = month_range(by_month);
+    let axis = time_axis(by_month);
+    timeline_notes(html, &axis);
     for (i, actor) in actors.iter().enumerate() {
-        let points: Vec<Option<&ActorStats>> = months
-            .iter()
-            .map(|m| {
-                by_month
-                    .get(m)
-                    .and_then(|s| s.actors.get(*actor))
-                    .filter(|s| s.sentences() > 0)
-            })
-            .collect();
+        let points: Vec<Option<&ActorStats>> = axis.slots.iter().map(|slot| slot.stats(actor)).collect();
         if points.iter().all(Option::is_none) {
             continue;
         }
         let _ = write!(html, "<h3>{}</h3>", esc(actor));
-        html.push_str(&timeline_chart(actor, &months, &points, actor_color(i)));
+        html.push_str(&timeline_chart(actor, &axis, &points, actor_color(i)));
     }
     html.push_str("</section>\n");
 }
 
-/// Every month from the first to the last with data, so that gaps show as gaps.
-fn month_range(by_month: &BTreeMap<String, Slice>) -> Vec<String> {
-    let parse = |m: &str| -> Option<(i32, u32)> { Some((m.get(..4)?.parse().ok()?, m.get(5..7)?.parse().ok()?)) };
-    let (Some(first), Some(last)) = (
-        by_month.keys().next().and_then(|m| parse(m)),
-        by_month.keys().last().and_then(|m| parse(m)),
-    ) else {
-        return by_month.keys().cloned().collect();
-    };
-    let mut months = Vec::new();
-    let (mut y, mut m) = first;
-    while (y, m) <= last && months.len() < 1200 {
-        months.push(format!("{y:04}-{m:02}"));
-        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+/// What the timeline's reader must know about its axis: the unit, the
+/// stretches left out, and any month of the summary that could not be drawn.
+fn timeline_notes(html: &mut String, axis: &TimeAxis) {
+    let _ = write!(
+        html,
+        "<p class=\"note\">{} mean score per actor; the band is its 95% confidence interval (clustered by document, clipped to the chart).</p>",
+        axis.unit.adjective()
+    );
+    if axis.unit == Unit::Year {
+        let _ = write!(
+            html,
+            "<p class=\"note\">The documents span too many months to draw one by one (more than {MAX_MONTHLY_SLOTS}), so each point is a year.</p>"
+        );
     }
-    months
+    let gaps: Vec<String> = axis
+        .slots
+        .iter()
+        .filter_map(|slot| match slot {
+            Slot::Gap { from, to } => Some(format!("{from} to {to}")),
+            Slot::Period { .. } => None,
+        })
+        .collect();
+    if !gaps.is_empty() {
+        let _ = write!(
+            html,
+            "<p class=\"note\">Stretches of more than {} {}s without a dated document are left out of the axis, each marked by a dashed line: {}. An isolated early date is often a placeholder (1900-01-01, 1970-01-01).</p>",
+            axis.unit.max_gap(),
+            axis.unit.name(),
+            esc(&gaps.join("; "))
+        );
+    }
+    if !axis.unplaced.is_empty() {
+        let names: Vec<String> = axis.unplaced.iter().map(|m| shorten(m, 40)).collect();
+        let _ = write!(
+            html,
+            "<p class=\"warning\">summary.json has {} month(s) that are not YYYY-MM and are not drawn: {}.</p>",
+            names.len(),
+            esc(&names.join(", "))
+        );
+    }
+}
+
+/// Most places on a monthly axis (30 years): beyond that a month would be
+/// under 3 px wide, and the axis counts years instead.
+const MAX_MONTHLY_SLOTS: usize = 360;
+
+/// A place on the time axis.
+enum Slot {
+    /// A month or a year, with its per-actor statistics (none when no document has that date).
+    Period {
+        label: String,
+        actors: BTreeMap<String, ActorStats>,
+    },
+    /// A long stretch without data, left out of the axis: its first and last period.
+    Gap { from: String, to: String },
+}
+
+impl Slot {
+    fn stats(&self, actor: &str) -> Option<&ActorStats> {
+        match self {
+            Slot::Period { actors, .. } => actors.get(actor).filter(|s| s.sentences() > 0),
+            Slot::Gap { .. } => None,
+        }
+    }
+
+    fn label(&self) -> &str {
+        match self {
+            Slot::Period { label, .. } => label,
+            Slot::Gap { .. } => "",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Unit {
+    Month,
+    Year,
+}
+
+impl Unit {
+    fn name(self) -> &'static str {
+        match self {
+            Unit::Month => "month",
+            Unit::Year => "year",
+        }
+    }
+
+    fn adjective(self) -> &'static str {
+        match self {
+            Unit::Month => "Monthly",
+            Unit::Year => "Yearly",
+        }
+    }
+
+    /// Longest empty stretch drawn to scale; a longer one is cut out and
+    /// marked, so that one placeholder date (1900-01-01) does not squeeze
+    /// years of real data into a corner of the chart.
+    fn max_gap(self) -> i64 {
+        match self {
+            Unit::Month => 24,
+            Unit::Year => 10,
+        }
+    }
+}
+
+/// The time axis: every month (or year) that has data, in order.
+struct TimeAxis {
+    unit: Unit,
+    slots: Vec<Slot>,
+    /// Keys of `by_month` that name no month (a summary edited by hand).
+    unplaced: Vec<String>,
+}
+
+/// Months from the first to the last with data, long empty stretches cut
+/// out; years instead when that is still too many months to draw.
+fn time_axis(by_month: &BTreeMap<String, Slice>) -> TimeAxis {
+    let mut months = BTreeMap::new();
+    let mut unplaced = Vec::new();
+    for (key, slice) in by_month {
+        match month_number(key) {
+            Some(n) => {
+                months.insert(n, slice.actors.clone());
+            }
+            None => unplaced.push(key.clone()),
+        }
+    }
+    let slots = axis_slots(&months, Unit::Month.max_gap(), |n| {
+        format!("{:04}-{:02}", n.div_euclid(12), n.rem_euclid(12) + 1)
+    });
+    if slots.len() <= MAX_MONTHLY_SLOTS {
+        return TimeAxis {
+            unit: Unit::Month,
+            slots,
+            unplaced,
+        };
+    }
+    let mut years: BTreeMap<i64, BTreeMap<String, ActorStats>> = BTreeMap::new();
+    for (n, actors) in months {
+        let year = years.entry(n.div_euclid(12)).or_default();
+        for (actor, stats) in actors {
+            year.entry(actor).or_default().merge(&stats);
+        }
+    }
+    TimeAxis {
+        unit: Unit::Year,
+        slots: axis_slots(&years, Unit::Year.max_gap(), |y| format!("{y:04}")),
+        unplaced,
+    }
+}
+
+/// `YYYY-MM` as a count of months since year 0.
+fn month_number(key: &str) -> Option<i64> {
+    let (year, month) = key.split_once('-')?;
+    let valid = year.len() == 4 && month.len() == 2 && key.bytes().filter(u8::is_ascii_digit).count() == 6;
+    let (year, month): (i64, i64) = (year.parse().ok()?, month.parse().ok()?);
+    (valid && (1..=12).contains(&month)).then_some(year * 12 + month - 1)
+}
+
+/// One slot per period with data, the empty periods between two of them
+/// (so that short gaps show as gaps), or one `Gap` for more than `max_gap`.
+fn axis_slots(
+    periods: &BTreeMap<i64, BTreeMap<String, ActorStats>>,
+    max_gap: i64,
+    label: impl Fn(i64) -> String,
+) -> Vec<Slot> {
+    let empty = |n: i64| Slot::Period {
+        label: label(n),
+        actors: BTreeMap::new(),
+    };
+    let mut slots = Vec::new();
+    let mut previous: Option<i64> = None;
+    for (&n, actors) in periods {
+        if let Some(p) = previous {
+            if n - p - 1 > max_gap {
+                slots.push(Slot::Gap {
+                    from: label(p + 1),
+                    to: label(n - 1),
+                });
+            } else {
+                slots.extend((p + 1..n).map(empty));
+            }
+        }
+        slots.push(Slot::Period {
+            label: label(n),
+            actors: actors.clone(),
+        });
+        previous = Some(n);
+    }
+    slots
 }
 
 /// The y range of a chart: the data's means and intervals, within [-1, 1], always showing 0.
@@ -432,14 +683,15 @@ fn y_domain<'a>(stats: impl Iterator<Item = &'a ActorStats>) -> (f64, f64) {
     (lo, hi)
 }
 
-fn timeline_chart(actor: &str, months: &[String], points: &[Option<&ActorStats>], color: &str) -> String {
+fn timeline_chart(actor: &str, axis: &TimeAxis, points: &[Option<&ActorStats>], color: &str) -> String {
     let (left, top, w, h) = (60.0, 10.0, 860.0, 180.0);
+    let slots = &axis.slots;
     let (lo, hi) = y_domain(points.iter().flatten().copied());
     // Inset by 12 px so that the first and last points clear the axes.
     let x = |i: usize| {
         left + 12.0
-            + if months.len() > 1 {
-                i as f64 * (w - 24.0) / (months.len() - 1) as f64
+            + if slots.len() > 1 {
+                i as f64 * (w - 24.0) / (slots.len() - 1) as f64
             } else {
                 w / 2.0 - 12.0
             }
@@ -449,9 +701,21 @@ fn timeline_chart(actor: &str, months: &[String], points: &[Option<&ActorStats>]
         "chart chart-timeline",
         960.0,
         h + 50.0,
-        &format!("Monthly mean score for {actor}"),
+        &format!("{} mean score for {actor}", axis.unit.adjective()),
     );
     y_axis(&mut svg, left, w, lo, hi, &y);
+    for (i, slot) in slots.iter().enumerate() {
+        if let Slot::Gap { from, to } = slot {
+            let _ = write!(
+                svg,
+                "<line class=\"gap\" x1=\"{0:.1}\" y1=\"{top}\" x2=\"{0:.1}\" y2=\"{1:.1}\"><title>no dated document from {2} to {3}</title></line>",
+                x(i),
+                top + h,
+                esc(from),
+                esc(to)
+            );
+        }
+    }
     for segment in segments(points) {
         let upper: Vec<String> = segment
             .iter()
@@ -493,26 +757,44 @@ fn timeline_chart(actor: &str, months: &[String], points: &[Option<&ActorStats>]
             "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{color}\"><title>{}: {:+.3} (n = {})</title></circle>",
             x(i),
             y(s.mean()),
-            esc(&months[i]),
+            esc(slots[i].label()),
             s.mean(),
             s.sentences()
         );
     }
-    let step = months.len().div_ceil(12).max(1);
-    for (i, month) in months.iter().enumerate().filter(|(i, _)| i % step == 0) {
+    for i in labelled(slots, &x) {
         let _ = write!(
             svg,
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
             x(i),
             top + h + 18.0,
-            esc(month)
+            esc(slots[i].label())
         );
     }
     svg.push_str("</svg>");
     svg
 }
 
-/// Runs of consecutive months that have data.
+/// Least distance between two dates under the axis, in px ("2024-05" is about 50).
+const LABEL_SPACING: f64 = 64.0;
+
+/// The slots dated under the axis: first the first slot and each that follows
+/// a gap (so the reader sees where the axis resumes), then about twelve
+/// evenly spaced, leaving out any that would crowd another.
+fn labelled(slots: &[Slot], x: &impl Fn(usize) -> f64) -> Vec<usize> {
+    let resumes = (0..slots.len()).filter(|&i| i == 0 || matches!(slots[i - 1], Slot::Gap { .. }));
+    let regular = (0..slots.len()).step_by(slots.len().div_ceil(12).max(1));
+    let mut chosen: Vec<usize> = Vec::new();
+    for i in resumes.chain(regular) {
+        let free = chosen.iter().all(|&j| (x(i) - x(j)).abs() >= LABEL_SPACING);
+        if free && matches!(slots[i], Slot::Period { .. }) {
+            chosen.push(i);
+        }
+    }
+    chosen
+}
+
+/// Runs of consecutive slots that have data: a line never crosses a gap.
 fn segments<'a>(points: &[Option<&'a ActorStats>]) -> Vec<Vec<(usize, &'a ActorStats)>> {
     let mut out: Vec<Vec<(usize, &ActorStats)>> = vec![Vec::new()];
     for (i, p) in points.iter().enumerate() {
@@ -567,6 +849,14 @@ fn sources(html: &mut String, actors: &[&String], by_source: &BTreeMap<String, S
         html.push_str("<p class=\"note\">No document names its source, so there is no comparison.</p></section>\n");
         return;
     }
+    if max == 0 {
+        let _ = writeln!(
+            html,
+            "<p class=\"note\">The per-source chart is left out (--max-sources 0); the run has {} sources.</p></section>",
+            by_source.len()
+        );
+        return;
+    }
     let mut ranked: Vec<(&String, &Slice)> = by_source.iter().collect();
     ranked.sort_by_key(|(name, s)| {
         (
@@ -574,7 +864,7 @@ fn sources(html: &mut String, actors: &[&String], by_source: &BTreeMap<String, S
             *name,
         )
     });
-    ranked.truncate(max.max(1));
+    ranked.truncate(max);
     let _ = write!(
         html,
         "<p class=\"note\">Mean score with its 95% confidence interval, per source and actor ({} of {} sources, by sentences).</p>",
@@ -634,7 +924,7 @@ fn source_chart(actors: &[&String], ranked: &[(&String, &Slice)]) -> String {
                 svg,
                 "<circle cx=\"{:.1}\" cy=\"{cy:.1}\" r=\"4\" fill=\"{color}\"><title>{} · {}: {:+.3} (n = {})</title></circle>",
                 x(s.mean()),
-                esc(name),
+                esc(&shorten(name, 200)),
                 esc(actor),
                 s.mean(),
                 s.sentences()
@@ -664,32 +954,37 @@ fn x_axis(svg: &mut String, top: f64, h: f64, lo: f64, hi: f64, x: &impl Fn(f64)
     }
 }
 
-fn evidence(html: &mut String, actors: &[&String], scan: &Scan) {
+fn evidence(html: &mut String, actors: &[&String], scan: &Scan, top: usize) {
     html.push_str("<section id=\"evidence\"><h2>Evidence</h2>");
-    html.push_str("<p class=\"note\">The sentences the model scored most favorable and most unfavorable toward each actor; mentions are highlighted.</p>");
+    if top == 0 {
+        html.push_str("<p class=\"note\">The evidence sentences are left out (--top 0).</p></section>\n");
+        return;
+    }
+    let _ = write!(
+        html,
+        "<p class=\"note\">Per actor, the {top} sentences the model scored most favorable (of those scored above 0: \
+         more favorable than unfavorable) and the {top} most unfavorable (of those below 0); a sentence is in at most \
+         one list. Mentions are highlighted; a sentence longer than {MAX_EVIDENCE_CHARS} characters is shown around \
+         its first mention, the cut marked by an ellipsis (…).</p>"
+    );
     for actor in actors {
         let _ = write!(html, "<h3>{}</h3><div class=\"evidence\">", esc(actor));
-        for (title, class, rows) in [
-            ("Most favorable", "fav", scan.favorable.get(*actor)),
-            ("Most unfavorable", "unfav", scan.unfavorable.get(*actor)),
+        for (title, class, rows, none) in [
+            ("Most favorable", "fav", scan.favorable.get(*actor), "above"),
+            ("Most unfavorable", "unfav", scan.unfavorable.get(*actor), "below"),
         ] {
             let _ = write!(html, "<div class=\"{class}\"><strong>{title}</strong>");
             match rows.filter(|r| !r.is_empty()) {
-                None => html.push_str("<p class=\"note\">No sentence mentions this actor.</p>"),
-                Some(rows) => {
-                    html.push_str("<ol>");
-                    for row in rows {
-                        let _ = write!(
-                            html,
-                            "<li><span class=\"score\">{:+.2}</span> {} <span class=\"doc\">({}, sentence {})</span></li>",
-                            row.score,
-                            highlighted(row),
-                            esc(&row.document_id),
-                            row.sentence_index
-                        );
-                    }
-                    html.push_str("</ol>");
+                None if scan.sentences(actor) == 0 => {
+                    html.push_str("<p class=\"note\">No sentence mentions this actor.</p>");
                 }
+                None => {
+                    let _ = write!(
+                        html,
+                        "<p class=\"note\">No sentence about this actor scores {none} 0.</p>"
+                    );
+                }
+                Some(rows) => evidence_list(html, rows),
             }
             html.push_str("</div>");
         }
@@ -698,7 +993,27 @@ fn evidence(html: &mut String, actors: &[&String], scan: &Scan) {
     html.push_str("</section>\n");
 }
 
-/// The sentence, escaped, with the actor's mentions in `<mark>`.
+fn evidence_list(html: &mut String, rows: &[SentenceRow]) {
+    html.push_str("<ol>");
+    for row in rows {
+        let _ = write!(
+            html,
+            "<li><span class=\"score\">{:+.2}</span> {} <span class=\"doc\">({}, sentence {})</span></li>",
+            row.score,
+            highlighted(row),
+            esc(&shorten(&row.document_id, 120)),
+            row.sentence_index
+        );
+    }
+    html.push_str("</ol>");
+}
+
+/// Longest evidence text shown, in characters: a longer sentence (an
+/// unpunctuated page, a table read as one sentence) would swamp the page.
+const MAX_EVIDENCE_CHARS: usize = 400;
+
+/// The sentence, escaped, with the actor's mentions in `<mark>`; a long one
+/// cut to [`MAX_EVIDENCE_CHARS`] around its first mention, with ellipses.
 fn highlighted(row: &SentenceRow) -> String {
     let chars: Vec<char> = row.text.chars().collect();
     let mut spans: Vec<(usize, usize)> = row
@@ -708,17 +1023,46 @@ fn highlighted(row: &SentenceRow) -> String {
         .filter(|&(s, e)| s < e && e <= chars.len())
         .collect();
     spans.sort_unstable();
-    let (mut out, mut at) = (String::new(), 0usize);
+    let (lo, hi) = excerpt(&chars, spans.first().copied(), MAX_EVIDENCE_CHARS);
+    let text = |from: usize, to: usize| esc(&chars[from..to].iter().collect::<String>());
+    let mut out = String::from(if lo > 0 { "…" } else { "" });
+    let mut at = lo;
     for (s, e) in spans {
-        if s < at {
+        let (s, e) = (s.max(lo), e.min(hi));
+        if s < at || s >= e {
             continue;
         }
-        out.push_str(&esc(&chars[at..s].iter().collect::<String>()));
-        let _ = write!(out, "<mark>{}</mark>", esc(&chars[s..e].iter().collect::<String>()));
+        let _ = write!(out, "{}<mark>{}</mark>", text(at, s), text(s, e));
         at = e;
     }
-    out.push_str(&esc(&chars[at..].iter().collect::<String>()));
+    out.push_str(&text(at, hi));
+    if hi < chars.len() {
+        out.push('…');
+    }
     out
+}
+
+/// The character range shown of `chars`: all of it, or about `max`
+/// characters centred on `mention` (from the start when there is none), cut
+/// between words where a space is near.
+fn excerpt(chars: &[char], mention: Option<(usize, usize)>, max: usize) -> (usize, usize) {
+    let len = chars.len();
+    if len <= max {
+        return (0, len);
+    }
+    let (start, end) = mention.unwrap_or((0, 0));
+    let context = max.saturating_sub(end - start) / 2;
+    let lo = start.saturating_sub(context).min(len - max);
+    let hi = lo + max;
+    // Move each cut inward to a space at most 20 characters off, never into the mention.
+    let word_start = (lo..(lo + 20).min(start)).find(|&i| i > 0 && chars[i - 1].is_whitespace());
+    let word_end = (end.max(hi.saturating_sub(20))..hi)
+        .rev()
+        .find(|&i| chars[i].is_whitespace());
+    (
+        if lo == 0 { 0 } else { word_start.unwrap_or(lo) },
+        if hi == len { len } else { word_end.unwrap_or(hi) },
+    )
 }
 
 fn svg_open(class: &str, width: f64, height: f64, label: &str) -> String {
@@ -758,12 +1102,21 @@ fn esc(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            // Control characters are not allowed in XML.
-            c if c.is_control() && c != '\n' && c != '\t' => out.push(' '),
+            // Control characters and noncharacters are not allowed (or are
+            // discouraged) in XML: the page must stay well-formed.
+            c if (c.is_control() && c != '\n' && c != '\t') || is_noncharacter(c) => out.push(' '),
             c => out.push(c),
         }
     }
     out
+}
+
+/// Unicode's noncharacters: U+FDD0..U+FDEF and the last two code points of
+/// every plane (U+FFFE, U+FFFF, U+1FFFE...). XML forbids U+FFFE and U+FFFF and
+/// discourages the rest.
+fn is_noncharacter(c: char) -> bool {
+    let n = u32::from(c);
+    (0xFDD0..=0xFDEF).contains(&n) || n & 0xFFFE == 0xFFFE
 }
 
 #[cfg(test)]
@@ -780,5 +1133,148 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(highlighted(&row), "Ça &lt;<mark>China</mark>&gt; won");
+    }
+
+    #[test]
+    fn noncharacters_and_controls_become_spaces() {
+        assert_eq!(esc("a\u{FFFF}b\u{FFFE}c\u{FDD0}d\u{1FFFF}e\u{10FFFE}f"), "a b c d e f");
+        assert_eq!(esc("a\u{0}b\u{85}c\td\ne"), "a b c\td\ne");
+        assert_eq!(
+            esc("\u{FFFD}\u{FDCF}\u{FDF0}\u{1F600}"),
+            "\u{FFFD}\u{FDCF}\u{FDF0}\u{1F600}"
+        );
+    }
+
+    fn row(text: &str, mention: (usize, usize), score: f32) -> SentenceRow {
+        let mention_text: String = text.chars().skip(mention.0).take(mention.1 - mention.0).collect();
+        serde_json::from_value(serde_json::json!({
+            "document_id": "d", "sentence_index": 0, "start": 0, "end": text.chars().count(), "text": text,
+            "actor": "china", "mentions": [{"start": mention.0, "end": mention.1, "text": mention_text}],
+            "p_unfavorable": 0.2, "p_neutral": 0.2, "p_favorable": 0.6, "score": score, "label": "favorable",
+            "truncated": false
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_long_sentence_is_cut_around_its_first_mention() {
+        let filler = "x ".repeat(5_000);
+        let text = format!("{filler}China{filler}");
+        let shown = highlighted(&row(&text, (10_000, 10_005), 0.5));
+        assert!(shown.starts_with('…') && shown.ends_with('…'), "both cuts are marked");
+        assert!(shown.contains("<mark>China</mark>"));
+        let length = shown.replace("<mark>", "").replace("</mark>", "").chars().count();
+        assert!(
+            (MAX_EVIDENCE_CHARS - 40..=MAX_EVIDENCE_CHARS + 2).contains(&length),
+            "{length} characters"
+        );
+        assert!(
+            shown.starts_with("…x ") && shown.ends_with(" x…"),
+            "no word is cut in two: {shown}"
+        );
+        let at_start = highlighted(&row(&format!("China{filler}"), (0, 5), 0.5));
+        assert!(at_start.starts_with("<mark>China</mark>") && at_start.ends_with('…'));
+        let at_end = highlighted(&row(&format!("{filler}China"), (10_000, 10_005), 0.5));
+        assert!(at_end.starts_with('…') && at_end.ends_with("<mark>China</mark>"));
+        let short: Vec<char> = "a short one".chars().collect();
+        assert_eq!(
+            excerpt(&short, Some((2, 7)), 400),
+            (0, 11),
+            "a short sentence is shown whole"
+        );
+        let word: Vec<char> = "y".repeat(1_000).chars().collect();
+        assert_eq!(
+            excerpt(&word, Some((500, 505)), 400),
+            (303, 703),
+            "no space near: cut inside the word"
+        );
+    }
+
+    fn by_month(months: &[&str]) -> BTreeMap<String, Slice> {
+        let mut stats = ActorStats::default();
+        stats.add(&stance::Stance::from_probabilities([0.2, 0.2, 0.6]), 1);
+        months
+            .iter()
+            .map(|m| {
+                let mut slice = Slice::default();
+                slice.actors.insert("china".into(), stats.clone());
+                ((*m).to_owned(), slice)
+            })
+            .collect()
+    }
+
+    fn labels(axis: &TimeAxis) -> Vec<String> {
+        axis.slots
+            .iter()
+            .map(|slot| match slot {
+                Slot::Period { label, actors } if actors.is_empty() => format!("({label})"),
+                Slot::Period { label, .. } => label.clone(),
+                Slot::Gap { from, to } => format!("{from}..{to}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_placeholder_date_leaves_a_marked_gap_not_a_cut_axis() {
+        let axis = time_axis(&by_month(&["1900-01", "2024-05", "2024-07"]));
+        assert_eq!(axis.unit, Unit::Month);
+        assert_eq!(
+            labels(&axis),
+            ["1900-01", "1900-02..2024-04", "2024-05", "(2024-06)", "2024-07"]
+        );
+        let within = time_axis(&by_month(&["2020-01", "2022-01"]));
+        assert_eq!(within.slots.len(), 25, "a gap of up to two years is drawn to scale");
+        let wide = |i: usize| i as f64 * 100.0;
+        assert_eq!(
+            labelled(&axis.slots, &wide),
+            [0, 2, 3, 4],
+            "every period is dated, the gap is not"
+        );
+        let narrow = |i: usize| i as f64 * 40.0;
+        assert_eq!(
+            labelled(&axis.slots, &narrow),
+            [0, 2, 4],
+            "where the axis resumes is dated first"
+        );
+    }
+
+    #[test]
+    fn too_many_months_are_drawn_as_years() {
+        let months: Vec<String> = (1950..2025)
+            .flat_map(|y| (1..=12).map(move |m| format!("{y}-{m:02}")))
+            .collect();
+        let months: Vec<&str> = months.iter().map(String::as_str).chain(["0001-01"]).collect();
+        let axis = time_axis(&by_month(&months));
+        assert_eq!(axis.unit, Unit::Year);
+        assert_eq!(axis.slots.len(), 77, "0001, a gap, then 1950 to 2024");
+        assert_eq!(labels(&axis)[..3], ["0001", "0002..1949", "1950"]);
+        assert_eq!(
+            axis.slots[2].stats("china").unwrap().sentences(),
+            12,
+            "a year holds its months"
+        );
+    }
+
+    #[test]
+    fn a_key_that_is_no_month_is_named() {
+        let axis = time_axis(&by_month(&["2024-01", "2024-13", "24-01", "2024-1x"]));
+        assert_eq!(labels(&axis), ["2024-01"]);
+        assert_eq!(axis.unplaced, ["2024-13", "2024-1x", "24-01"]);
+    }
+
+    #[test]
+    fn evidence_lists_hold_only_sentences_that_lean_their_way() {
+        let mut scan = Scan::default();
+        for (i, score) in [-0.5, 0.0, 0.25, -0.125].into_iter().enumerate() {
+            let mut r = row("China", (0, 5), score);
+            r.sentence_index = i;
+            scan.add(r, 5);
+        }
+        let indices = |rows: Option<&Vec<SentenceRow>>| -> Vec<usize> {
+            rows.unwrap().iter().map(|r| r.sentence_index).collect()
+        };
+        assert_eq!(indices(scan.favorable.get("china")), [2]);
+        assert_eq!(indices(scan.unfavorable.get("china")), [0, 3]);
+        assert_eq!(scan.sentences("china"), 4);
     }
 }
