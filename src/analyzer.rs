@@ -309,6 +309,17 @@ pub struct AnalyzerBuilder {
 }
 
 impl AnalyzerBuilder {
+    /// More inference threads per core than this only add memory: on the CPU
+    /// each thread gets a session (a copy of the model's working memory), and
+    /// thread counts far past the cores exhaust the process's thread limit.
+    pub const MAX_THREADS_PER_CORE: usize = 4;
+
+    /// The most threads [`AnalyzerBuilder::build`] accepts on a machine with `cores` cores.
+    #[must_use]
+    pub fn max_threads(cores: usize) -> usize {
+        cores.saturating_mul(Self::MAX_THREADS_PER_CORE)
+    }
+
     /// The actors to look for (default: US, China, India).
     pub fn actors(mut self, actors: ActorSet) -> Self {
         self.actors = Some(actors);
@@ -341,7 +352,9 @@ impl AnalyzerBuilder {
         self
     }
 
-    /// Total threads for inference (sessions x intra-op threads); default: rayon's pool size.
+    /// Total threads for inference (sessions x intra-op threads); default:
+    /// rayon's pool size. At most [`AnalyzerBuilder::max_threads`] of the cores
+    /// this process may use, else `build()` refuses it.
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = Some(threads);
         self
@@ -391,9 +404,7 @@ impl AnalyzerBuilder {
     /// an unavailable device ([`Error::Device`]).
     pub fn build(self) -> Result<Analyzer> {
         let threads = self.threads.unwrap_or_else(rayon::current_num_threads);
-        if threads == 0 {
-            return Err(Error::Config("threads must be at least 1".into()));
-        }
+        check_threads(threads, available_cores())?;
         let sessions = self
             .sessions
             .unwrap_or(if self.device == Device::Cpu { threads } else { 1 });
@@ -436,6 +447,28 @@ impl AnalyzerBuilder {
         };
         Analyzer::assemble(bundle, actors, Box::new(backend), settings, reading)
     }
+}
+
+/// The cores this process may use (1 when the system cannot say).
+fn available_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+/// Refuses a thread count that would spend memory (or crash the process at its
+/// thread limit) for nothing, before anything is started.
+fn check_threads(threads: usize, cores: usize) -> Result<()> {
+    if threads == 0 {
+        return Err(Error::Config("threads must be at least 1".into()));
+    }
+    let max = AnalyzerBuilder::max_threads(cores);
+    if threads > max {
+        return Err(Error::Config(format!(
+            "threads ({threads}) is more than this machine can use: at most {max} ({} per core, {cores} cores); \
+             each thread holds its own model session, so more only costs memory",
+            AnalyzerBuilder::MAX_THREADS_PER_CORE
+        )));
+    }
+    Ok(())
 }
 
 /// How an analyzer reads, besides its model and actors: batching, the weight of
@@ -1051,6 +1084,16 @@ impl CharOffsets {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thread_counts_are_bounded_by_the_cores() {
+        assert!(check_threads(8, 2).is_ok());
+        assert!(check_threads(1, 1).is_ok());
+        assert!(check_threads(0, 2).is_err());
+        let error = check_threads(9, 2).unwrap_err().to_string();
+        assert!(error.contains("threads (9) is more than this machine can use: at most 8 (4 per core, 2 cores)"));
+        assert!(check_threads(1_000_000, 64).is_err());
+    }
 
     #[test]
     fn other_actors_include_built_in_ones_the_user_did_not_select() {

@@ -440,10 +440,17 @@ impl ActorStats {
     /// probabilities (as in the `p_*` fields of a sentence row) and its number of
     /// mentions. The first addition also counts the document: build one
     /// `ActorStats` per document and `merge` them, as the library does.
+    ///
+    /// A `ValueError` when the probabilities are not a distribution: each in
+    /// [0, 1] and summing to 1 within `PROBABILITY_SUM_TOLERANCE`.
     #[pyo3(signature = (p_unfavorable, p_neutral, p_favorable, mentions = 1))]
-    fn add(&mut self, p_unfavorable: f32, p_neutral: f32, p_favorable: f32, mentions: usize) {
-        let stance = stance::Stance::from_probabilities([p_unfavorable, p_neutral, p_favorable]);
+    fn add(&mut self, p_unfavorable: f64, p_neutral: f64, p_favorable: f64, mentions: usize) -> PyResult<()> {
+        let probabilities = [p_unfavorable, p_neutral, p_favorable];
+        check_probabilities(probabilities)?;
+        // The library's probabilities are f32: the values of a sentence row, read back exactly.
+        let stance = stance::Stance::from_probabilities(probabilities.map(|p| p as f32));
         self.inner.add(&stance, mentions);
+        Ok(())
     }
 
     /// Adds another document's, shard's or worker's statistics, in place. Exact and order-independent.
@@ -586,6 +593,25 @@ impl ActorStats {
             self.favorable()
         )
     }
+}
+
+/// How far from 1 the probabilities given to `ActorStats.add` may sum: the
+/// model's are f32 (off by ~1e-7), and rows written with four decimals are off
+/// by at most 1.5e-4.
+const PROBABILITY_SUM_TOLERANCE: f64 = 1e-3;
+
+/// Refuses what would make statistics meaningless without a word: NaN, values
+/// outside [0, 1], or three that are no distribution (all zero, say).
+fn check_probabilities(p: [f64; 3]) -> PyResult<()> {
+    let each_valid = p.iter().all(|x| (0.0..=1.0).contains(x));
+    if each_valid && (p.iter().sum::<f64>() - 1.0).abs() <= PROBABILITY_SUM_TOLERANCE {
+        return Ok(());
+    }
+    Err(PyValueError::new_err(format!(
+        "p_unfavorable={}, p_neutral={}, p_favorable={} are not probabilities: each must be in [0, 1] and \
+         they must sum to 1 (within {PROBABILITY_SUM_TOLERANCE})",
+        p[0], p[1], p[2]
+    )))
 }
 
 /// The fields of `ActorStats::to_dict`, as `summary.json` orders them.

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import numbers
 import os
+import sys
 import threading
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from typing import Any, Union
 
 from . import _frames
-from ._errors import InputError, SkippedDocumentsWarning
+from ._errors import ConfigError, InputError, SkippedDocumentsWarning
 from ._results import Actor, DocumentStances, SentenceStance
 from ._stance import NativeAnalyzer
 
@@ -19,6 +21,18 @@ __all__ = ["Analyzer"]
 PathLike = Union[str, "os.PathLike[str]"]
 
 _ERRORS = ("raise", "skip")
+
+# How many skipped documents a SkippedDocumentsWarning's message names (its `skipped` has them all).
+_SKIPPED_SHOWN = 5
+
+# Unicode's White_Space characters: what the library's (Rust's) `trim` strips.
+# Python's `str.strip()` strips U+001C-U+001F too, which the library keeps.
+_WHITE_SPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+
+_BYTE_ORDER_MARK = "\ufeff"
 
 
 class Analyzer:
@@ -50,7 +64,9 @@ class Analyzer:
             always does).
 
     Raises:
-        ConfigError: unknown actor id or device, impossible settings.
+        ConfigError: unknown actor id or device, impossible settings (the
+            message names the parameter): a count below 1 or not an integer,
+            ``threads`` beyond 4 per core (each holds a model session), ...
         ActorError: an invalid actor or actor file (the message names file and line).
         ModelError: a model directory that is missing or incomplete.
         RuntimeLibraryError: ONNX Runtime could not be loaded.
@@ -99,17 +115,18 @@ class Analyzer:
                     custom.append(spec)
                 else:
                     raise TypeError(f"actors: expected actor ids (str) or stance.Actor, got {type(actor).__name__}")
+        settings = self._settings
         self._native = NativeAnalyzer(
             builtin=builtin,
             custom=custom,
-            actor_file=self._settings["actor_file"],
-            model=self._settings["model"],
-            device=device,
-            threads=threads,
-            sessions=sessions,
-            token_budget=token_budget,
-            max_batch_rows=max_batch_rows,
-            document_context=document_context,
+            actor_file=settings["actor_file"],
+            model=settings["model"],
+            device=settings["device"],
+            threads=settings["threads"],
+            sessions=settings["sessions"],
+            token_budget=settings["token_budget"],
+            max_batch_rows=settings["max_batch_rows"],
+            document_context=settings["document_context"],
         )
         saturation = self._native.info()["int8_saturation_warning"]
         if saturation:
@@ -176,17 +193,21 @@ class Analyzer:
         every (sentence, actor) pair.
 
         Args:
-            text: the document.
-            id: the document's id in the result and in error messages (default ``"<text>"``).
+            text: the document. A leading byte-order mark (U+FEFF) stays in
+                it, so that offsets index this string (the CLI drops it from
+                what it reads: its offsets are one less).
+            id: the document's id in the result and in error messages (default
+                ``"<text>"``); converted as the ids of :meth:`score_many`.
 
         Raises:
-            InputError: the text is empty or blank.
+            InputError: the text is empty or blank (a byte-order mark counts as
+                blank), or not valid Unicode (a lone UTF-16 surrogate).
             InferenceError: the tokenizer or ONNX Runtime failed.
         """
-        doc_id = "<text>" if id is None else str(id)
+        doc_id = "<text>" if _frames.is_missing(id) else _id_text(id)
         if not isinstance(text, str):
-            raise TypeError(f"{doc_id}: text must be str, not {type(text).__name__}")
-        (result,) = self._native.score_chunk([doc_id], [text], True)
+            raise TypeError(f"{_printable(doc_id)}: text must be str, not {type(text).__name__}")
+        (result,) = self._score_chunk([doc_id], [text], True)
         if isinstance(result, BaseException):
             raise result
         return DocumentStances._from_native(result)
@@ -207,13 +228,20 @@ class Analyzer:
         between batches).
 
         Args:
-            texts: the documents (any iterable of ``str``).
-            ids: one id per text (converted with ``str``); default: ``"0"``, ``"1"``, ...
+            texts: the documents (any iterable of ``str``, not one ``str``).
+            ids: one id per text (not one ``str``), converted with ``str``,
+                except that a whole-number float is written as an integer (``1.0``
+                as ``"1"``: pandas makes an integer column with a missing value
+                float); default: the positions ``"0"``, ``"1"``, ... A missing id
+                (``None``, NaN, ``pd.NA``) becomes ``"<text N>"``, N being the
+                document's position.
             batch_size: documents handed to the library at once.
             errors: ``"raise"`` (default): the first document that cannot be
-                scored raises (:class:`InputError` for an empty or missing text,
-                naming its id). ``"skip"``: its result is ``None``, and one
-                :class:`SkippedDocumentsWarning` per call lists the documents skipped.
+                scored raises (:class:`InputError` naming its id, for an empty or
+                missing text, or a text or id that is not valid Unicode).
+                ``"skip"``: its result is ``None``, and one
+                :class:`SkippedDocumentsWarning` per call lists the documents
+                skipped (its ``skipped`` attribute has every id and reason).
             batch_across_documents: pack sentences of different documents into
                 the same batches even when the model is not batch-invariant
                 (a GPU, or a bundle that does not say so): faster for many short
@@ -239,8 +267,15 @@ class Analyzer:
         batch_across_documents: bool = False,
     ) -> Iterator[DocumentStances | None]:
         """Like :meth:`score_many`, lazily: memory stays bounded by ``batch_size``
-        documents whatever the length of ``texts`` (a generator over a large file works)."""
+        documents whatever the length of ``texts`` (a generator over a large file works).
+
+        With ``errors="skip"``, the :class:`SkippedDocumentsWarning` comes when
+        the iteration ends, or when it is stopped early (the generator closed
+        or collected) for the documents skipped until then."""
         _check_options(batch_size, errors)
+        _check_not_one_str(texts, "texts", "a document", " (score(text) scores one text)")
+        if ids is not None:
+            _check_not_one_str(ids, "ids", "an id")
         return self._iter_scores(texts, ids, batch_size, errors, batch_across_documents)
 
     def _iter_scores(
@@ -251,36 +286,48 @@ class Analyzer:
         errors: str,
         batch_across_documents: bool,
     ) -> Iterator[DocumentStances | None]:
-        skipped: list[str] = []
-        for chunk_ids, chunk_texts in _chunks(texts, ids, batch_size):
-            results = self._score_chunk(chunk_ids, chunk_texts, not batch_across_documents)
-            for result in results:
-                if isinstance(result, BaseException):
-                    if errors == "raise":
-                        raise result
-                    skipped.append(str(result))
-                    yield None
-                else:
-                    yield DocumentStances._from_native(result)
-        _warn_skipped(skipped)
+        skipped: list[tuple[str, str]] = []
+        try:
+            for chunk_ids, chunk_texts in _chunks(texts, ids, batch_size):
+                results = self._score_chunk(chunk_ids, chunk_texts, not batch_across_documents)
+                for doc_id, result in zip(chunk_ids, results):
+                    if isinstance(result, BaseException):
+                        if errors == "raise":
+                            raise result
+                        skipped.append(_skipped(doc_id, result))
+                        yield None
+                    else:
+                        yield DocumentStances._from_native(result)
+        finally:
+            # Also when the consumer stops early: the documents skipped so far are still reported.
+            _warn_skipped(skipped)
 
     def score_sentences(self, sentences: Sequence[str]) -> list[SentenceStance]:
         """Scores sentences as given, without splitting them: one entry per
         (sentence, actor mentioned), ``sentence_index`` being the position in
         ``sentences`` and offsets relative to that sentence (annotated data
         such as NewsMTSC comes one sentence per record). Each is read alone: a
-        model that reads the sentence before gets it only from whole texts."""
+        model that reads the sentence before gets it only from whole texts.
+
+        Raises:
+            TypeError: ``sentences`` is one ``str``, or holds something else than ``str``.
+            InputError: a sentence is not valid Unicode (a lone UTF-16 surrogate).
+        """
+        _check_not_one_str(sentences, "sentences", "a sentence")
         sentences = list(sentences)
         for i, s in enumerate(sentences):
             if not isinstance(s, str):
                 raise TypeError(f"sentence {i}: expected str, got {type(s).__name__}")
+            problem = _unicode_problem("text", s)
+            if problem:
+                raise InputError(f"sentence {i}: {problem}")
         return [SentenceStance._from_native(row) for row in self._native.score_sentences(sentences)]
 
     def score_frame(
         self,
         frame: Any,
-        text: str = "text",
-        id: str | None = "id",
+        text: Hashable = "text",
+        id: Hashable | None = "id",
         *,
         batch_size: int = 256,
         errors: str = "raise",
@@ -299,17 +346,25 @@ class Analyzer:
 
         Args:
             frame: the documents, one per row.
-            text: the column holding the text.
-            id: the column holding the document id (converted with ``str``);
-                ``None`` uses the row labels (the pandas index, else the row
-                number), as does the default ``"id"`` when there is no such column.
+            text: the column holding the text: its name or, in pandas, its
+                label as it is (the column ``0`` of ``pd.DataFrame(texts)``).
+            id: the column holding the document id, converted as the ids of
+                :meth:`score_many` (so an id column that pandas made float for a
+                missing value gives ``"1"``, not ``"1.0"``). ``None`` uses the
+                row labels (the pandas index, else the row number), as does the
+                default ``"id"`` when there is no such column. A missing id
+                (``None``, NaN, ``pd.NA``) becomes ``"<row L>"``, L being the
+                row's label (the CLI says ``"FILE:LINE"`` for these).
             batch_size, errors, batch_across_documents: as for :meth:`score_many`;
                 with ``errors="skip"`` a document that cannot be scored (an empty
-                or missing text) has no rows.
+                or missing text, say) has no rows.
 
         Raises:
             KeyError: ``text`` (or an ``id`` given explicitly) is not a column.
-            InputError: with ``errors="raise"``, a document with an empty or missing text.
+            ValueError: several columns have that name.
+            InputError: with ``errors="raise"``, a document that cannot be
+                scored: an empty or missing text, or a text or id that is not
+                valid Unicode (the message starts with its id).
 
         :func:`stance.aggregate_frame` turns the result into per-actor
         :class:`ActorStats`, the ``summary.json`` of a CLI run.
@@ -317,28 +372,34 @@ class Analyzer:
         _check_options(batch_size, errors)
         kind = _frames.frame_kind(frame)
         texts = _frames.column_values(frame, kind, text)
-        if id is None or (id == "id" and id not in _frames.column_names(frame, kind)):
-            ids: list[Any] = _frames.row_labels(frame, kind)
-        else:
+        labels = _frames.row_labels(frame, kind)
+        ids = None
+        if id is not None and not (id == "id" and id not in _frames.column_names(frame, kind)):
             ids = _frames.column_values(frame, kind, id)
         columns = _frames.empty_columns()
-        skipped: list[str] = []
-        for chunk_ids, chunk_texts in _chunks(texts, ids, batch_size):
-            valid, failures = _check_texts(chunk_ids, chunk_texts)
-            found = _frames.empty_columns()
-            if valid:
-                found, native_failures = self._native.score_chunk_columns(
-                    [chunk_ids[i] for i in valid], [chunk_texts[i] for i in valid], not batch_across_documents
-                )
-                failures.extend((valid[position], error) for position, error in native_failures)
-            if failures:
-                failures.sort(key=lambda failure: failure[0])
-                if errors == "raise":
-                    raise failures[0][1]
-                skipped.extend(str(error) for _, error in failures)
+        skipped: list[tuple[str, str]] = []
+        for chunk_ids, chunk_texts in _chunks(texts, ids, batch_size, labels=labels):
+            found, failures = self._score_chunk_columns(chunk_ids, chunk_texts, not batch_across_documents)
+            if failures and errors == "raise":
+                raise failures[0][1]
+            skipped.extend(_skipped(chunk_ids[position], error) for position, error in failures)
             _frames.extend_columns(columns, found)
         _warn_skipped(skipped)
         return _frames.build_frame(columns, kind)
+
+    def _score_chunk_columns(
+        self, ids: list[str], texts: list[Any], separately: bool
+    ) -> tuple[dict[str, list], list[tuple[int, BaseException]]]:
+        """Sentence-row columns for a chunk, and ``(position, exception)`` per failed document, in order."""
+        valid, failures = _check_texts(ids, texts)
+        found = _frames.empty_columns()
+        if valid:
+            found, native_failures = self._native.score_chunk_columns(
+                [ids[i] for i in valid], [texts[i] for i in valid], separately
+            )
+            failures.extend((valid[position], error) for position, error in native_failures)
+        failures.sort(key=lambda failure: failure[0])
+        return found, failures
 
     def _score_chunk(self, ids: list[str], texts: list[Any], separately: bool) -> list[Any]:
         """Native results for a chunk: a result dict or an exception per document."""
@@ -372,20 +433,48 @@ def _settings(
     max_batch_rows: int | None,
     document_context: float | None,
 ) -> dict[str, Any]:
-    """The constructor's arguments, normalised: what an analyzer pickles as, and the key of `shared`."""
+    """The constructor's arguments, checked and normalised: what an analyzer
+    pickles as, and the key of `shared`."""
     if isinstance(actors, (str, Actor)):
         actors = [actors]
+    if not isinstance(device, str):
+        raise ConfigError(f"invalid configuration: device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")
     return {
         "actors": None if actors is None else list(actors),
         "model": None if model is None else os.fspath(model),
         "device": device,
-        "threads": threads,
+        "threads": _count("threads", threads),
         "actor_file": None if actor_file is None else os.fspath(actor_file),
-        "sessions": sessions,
-        "token_budget": token_budget,
-        "max_batch_rows": max_batch_rows,
-        "document_context": document_context,
+        "sessions": _count("sessions", sessions),
+        "token_budget": _count("token_budget", token_budget),
+        "max_batch_rows": _count("max_batch_rows", max_batch_rows),
+        "document_context": _weight(document_context),
     }
+
+
+def _count(name: str, value: Any) -> int | None:
+    """A count setting as an int, checked here: the library takes unsigned sizes,
+    and a negative one would otherwise be an OverflowError that names nothing."""
+    if value is None:
+        return None
+    # Python's and numpy's integers; not True, 2.0 or "2".
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ConfigError(f"invalid configuration: {name} must be an integer (or None), got {value!r}")
+    count = int(value)
+    if count < 1:
+        raise ConfigError(f"invalid configuration: {name} must be at least 1 (or None), got {count}")
+    if count > sys.maxsize:
+        raise ConfigError(f"invalid configuration: {name} ({count}) is too large")
+    return count
+
+
+def _weight(value: Any) -> float | None:
+    """``document_context`` as a float; whether it is at least 0 the library checks, with its message."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ConfigError(f"invalid configuration: document_context must be a number (or None), got {value!r}")
+    return float(value)
 
 
 def _check_options(batch_size: int, errors: str) -> None:
@@ -395,24 +484,46 @@ def _check_options(batch_size: int, errors: str) -> None:
         raise ValueError(f"errors must be one of {_ERRORS}, got {errors!r}")
 
 
-def _chunks(texts: Iterable[Any], ids: Iterable[Any] | None, size: int) -> Iterator[tuple[list[str], list[Any]]]:
-    """``(ids, texts)`` lists of at most ``size``; ids default to positions; a length mismatch is an error."""
+def _check_not_one_str(values: Any, name: str, entry: str, hint: str = "") -> None:
+    """Refuses one ``str`` (or bytes) where a list is expected, which iterating
+    would silently turn into one entry per character."""
+    if isinstance(values, (str, bytes)):
+        raise TypeError(
+            f"{name} must be a list (or other iterable) of {name}, not one {type(values).__name__}: "
+            f"each character would be {entry}{hint}"
+        )
+
+
+def _chunks(
+    texts: Iterable[Any], ids: Iterable[Any] | None, size: int, labels: Iterable[Any] | None = None
+) -> Iterator[tuple[list[str], list[Any]]]:
+    """``(ids, texts)`` lists of at most ``size`` documents; a length mismatch is an error.
+
+    Ids are made text by :func:`_id_text`. Without ``ids``, a document's id is
+    its label: its entry in ``labels`` (a frame's row labels), else its
+    position. A missing id (``None``, NaN, ``pd.NA``) is ``"<row LABEL>"``
+    with ``labels``, ``"<text POSITION>"`` without: never "nan", which all such
+    documents would share, nor the bare label, which may be another document's id.
+    """
     text_iter = iter(texts)
-    id_iter: Iterator[Any] = iter(ids) if ids is not None else itertools.count()
+    id_iter = iter(ids) if ids is not None else None
+    label_iter = iter(labels) if labels is not None else itertools.count()
+    placeholder = "<row {}>" if labels is not None else "<text {}>"
     position = 0
     while True:
         chunk_texts: list[Any] = []
         chunk_ids: list[str] = []
         for t in text_iter:
             chunk_texts.append(t)
-            doc_id = next(id_iter, _END)
-            if doc_id is _END:
+            label = _id_text(next(label_iter))
+            given = label if id_iter is None else next(id_iter, _END)
+            if given is _END:
                 raise ValueError(f"fewer ids than texts: no id for text {position + len(chunk_texts) - 1}")
-            chunk_ids.append(str(doc_id))
+            chunk_ids.append(placeholder.format(label) if _frames.is_missing(given) else _id_text(given))
             if len(chunk_texts) == size:
                 break
         if not chunk_texts:
-            if ids is not None and next(id_iter, _END) is not _END:
+            if id_iter is not None and next(id_iter, _END) is not _END:
                 raise ValueError(f"more ids than texts ({position} texts)")
             return
         position += len(chunk_texts)
@@ -422,23 +533,93 @@ def _chunks(texts: Iterable[Any], ids: Iterable[Any] | None, size: int) -> Itera
 _END = object()
 
 
+def _id_text(value: Any) -> str:
+    """A document id as text: ``str(value)``, but a whole-number float as an
+    integer, since pandas reads an integer id column with a missing value as
+    floats (``1`` as ``1.0``) and the CLI, reading the same file, says ``"1"``."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _check_texts(ids: list[str], texts: list[Any]) -> tuple[list[int], list[tuple[int, BaseException]]]:
-    """Positions of the texts to score, and an ``InputError`` for each missing one
-    (``None`` or NaN, as pandas marks it). Any other non-``str`` is a ``TypeError``."""
+    """Positions of the texts to score, and an ``InputError`` naming the id for
+    each document that cannot be: see :func:`_problem`. Any other non-``str``
+    text is a ``TypeError``."""
     valid: list[int] = []
     failures: list[tuple[int, BaseException]] = []
     for i, (doc_id, text) in enumerate(zip(ids, texts)):
-        if isinstance(text, str):
+        problem = _problem(doc_id, text)
+        if problem is None:
             valid.append(i)
-        elif _frames.is_missing(text):
-            failures.append((i, InputError(f"{doc_id}: missing text")))
         else:
-            raise TypeError(f"{doc_id}: text must be str, not {type(text).__name__}")
+            failures.append((i, InputError(f"{_printable(doc_id)}: {problem}")))
     return valid, failures
 
 
-def _warn_skipped(skipped: list[str]) -> None:
+def _problem(doc_id: str, text: Any) -> str | None:
+    """Why a document cannot be handed to the library, or ``None``: a missing
+    text (``None``, NaN, ``pd.NA``, ``pd.NaT``), an id or text that is not valid
+    Unicode, or a text that is only a byte-order mark and blanks."""
+    if not isinstance(text, str):
+        if _frames.is_missing(text):
+            return "missing text"
+        raise TypeError(f"{_printable(doc_id)}: text must be str, not {type(text).__name__}")
+    return _unicode_problem("id", doc_id) or _unicode_problem("text", text) or _mark_only_problem(text)
+
+
+def _unicode_problem(what: str, value: str) -> str | None:
+    """Why ``value`` is no Unicode text the library can take (it takes UTF-8), or ``None``.
+
+    A Python ``str`` may hold lone UTF-16 surrogates (U+D800 to U+DFFF), which
+    are no characters: ``json.loads`` makes one of the escape ``"\\ud800"``, and
+    decoding bad bytes with ``errors="surrogateescape"`` makes them too.
+    """
+    if value.isascii():  # the common case, answered without encoding anything
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        surrogate = ord(value[error.start])
+        return (
+            f"{what} is not valid Unicode: character {error.start} is U+{surrogate:04X}, half of a UTF-16 "
+            f'surrogate pair with no other half (json.loads makes one of "\\\\u{surrogate:04x}", and decoding '
+            f'with errors="surrogateescape" makes them of bad bytes); clean the {what} first'
+        )
+    return None
+
+
+def _mark_only_problem(text: str) -> str | None:
+    """``"empty text"`` for a byte-order mark followed by nothing but blanks.
+
+    The CLI drops a leading byte-order mark (U+FEFF) from the texts it reads,
+    so that such a text is empty there; the library itself would take the mark
+    for text and find no sentence. The mark is kept in texts with more in
+    them, so that offsets index the caller's string."""
+    if text.startswith(_BYTE_ORDER_MARK) and not text[1:].strip(_WHITE_SPACE):
+        return "empty text"
+    return None
+
+
+def _printable(doc_id: str) -> str:
+    """An id for a message: lone surrogates written as escapes (``\\ud800``), since they cannot be printed."""
+    return doc_id.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _skipped(doc_id: str, error: BaseException) -> tuple[str, str]:
+    """``(id, reason)`` of a skipped document: the error's message less the id it starts with."""
+    message = str(error)
+    prefix = f"{_printable(doc_id)}: "
+    return doc_id, message[len(prefix) :] if message.startswith(prefix) else message
+
+
+def _warn_skipped(skipped: list[tuple[str, str]]) -> None:
+    """One warning for the documents skipped in a call: the first few in its
+    message, every one in its ``skipped``."""
     if not skipped:
         return
-    shown = "; ".join(skipped[:5]) + (f"; ... ({len(skipped) - 5} more)" if len(skipped) > 5 else "")
-    warnings.warn(f"{len(skipped)} document(s) not scored: {shown}", SkippedDocumentsWarning, stacklevel=3)
+    shown = "; ".join(f"{_printable(doc_id)}: {reason}" for doc_id, reason in skipped[:_SKIPPED_SHOWN])
+    if len(skipped) > _SKIPPED_SHOWN:
+        shown += f"; ... ({len(skipped) - _SKIPPED_SHOWN} more, in the warning's `skipped`)"
+    message = f"{len(skipped)} document(s) not scored: {shown}"
+    warnings.warn(SkippedDocumentsWarning(message, skipped), stacklevel=3)

@@ -9,6 +9,8 @@ be read raise the usual ``OSError`` subclasses (``FileNotFoundError``, ...).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 __all__ = [
     "ActorError",
     "ConfigError",
@@ -55,4 +57,20 @@ class InferenceError(StanceError, RuntimeError):
 
 
 class SkippedDocumentsWarning(UserWarning):
-    """Documents were left out because they could not be scored (``errors="skip"``)."""
+    """Documents were left out because they could not be scored (``errors="skip"``).
+
+    The message names the first few; ``skipped`` lists them all, as
+    ``(document id, reason)`` pairs in input order, e.g. ``("b", "empty text")``.
+    Catch the warning to read it::
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", stance.SkippedDocumentsWarning)
+            rows = analyzer.score_frame(df, errors="skip")
+        failed = [pair for w in caught if issubclass(w.category, stance.SkippedDocumentsWarning)
+                  for pair in w.message.skipped]
+    """
+
+    def __init__(self, message: str, skipped: Iterable[tuple[str, str]] = ()) -> None:
+        # Only the message in `args`: it is what str() and the warnings module show.
+        super().__init__(message)
+        self.skipped: list[tuple[str, str]] = list(skipped)

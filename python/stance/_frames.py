@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -46,21 +48,40 @@ def frame_kind(frame: Any) -> str:
     )
 
 
-def column_names(frame: Any, kind: str) -> list[str]:
+def column_names(frame: Any, kind: str) -> list[Any]:
+    """The column labels as they are: pandas allows any label, and its column ``0`` is not ``"0"``."""
     if kind == "pyarrow":
         return list(frame.column_names)
-    return [str(c) for c in frame.columns]
+    return list(frame.columns)
 
 
-def column_values(frame: Any, kind: str, name: str) -> list[Any]:
-    """A column as a Python list; ``KeyError`` naming the columns there are."""
-    if name not in column_names(frame, kind):
-        raise KeyError(f"no column {name!r}; the frame has {column_names(frame, kind)}")
+def column_values(frame: Any, kind: str, name: Any) -> list[Any]:
+    """A column as a Python list.
+
+    ``KeyError`` naming the columns there are when none is ``name``;
+    ``ValueError`` when several are (pandas and pyarrow allow that), since
+    which one holds the data cannot be told.
+    """
+    names = column_names(frame, kind)
+    count = names.count(name)
+    if count == 0:
+        raise KeyError(_no_column_message(name, names))
+    if count > 1:
+        raise ValueError(f"the frame has {count} columns named {name!r}; rename them so that one name is one column")
     if kind == "pandas":
         return frame[name].tolist()
     if kind == "pyarrow":
         return frame.column(name).to_pylist()
     return frame.get_column(name).to_list()
+
+
+def _no_column_message(name: Any, names: list[Any]) -> str:
+    message = f"no column {name!r}; the frame has {names}"
+    # The column 0 of `pd.DataFrame([...])` is an int, not "0": say which to pass.
+    alike = [label for label in names if str(label) == str(name)]
+    if alike:
+        message += f" (pass {alike[0]!r}, a {type(alike[0]).__name__}, not the {type(name).__name__} {name!r})"
+    return message
 
 
 def row_labels(frame: Any, kind: str) -> list[Any]:
@@ -71,8 +92,16 @@ def row_labels(frame: Any, kind: str) -> list[Any]:
 
 
 def is_missing(value: Any) -> bool:
-    """``None`` or a float NaN (how pandas marks a missing text)."""
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    """Whether ``value`` is how a data frame marks a missing value: ``None``
+    (pyarrow, polars, pandas object columns), a NaN (pandas float and object
+    columns), ``pd.NA`` (pandas "string" and nullable integer columns) or ``pd.NaT``."""
+    if value is None:
+        return True
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
+        return math.isnan(value)
+    # pandas is imported by whoever made these values; importing it here would cost the others.
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and (value is pandas.NA or value is pandas.NaT)
 
 
 def empty_columns() -> dict[str, list]:
@@ -134,26 +163,50 @@ def arrow_schema() -> Any:
 def aggregate_frame(rows: Any) -> dict[str, ActorStats]:
     """Per-actor statistics of a sentence frame (``score_frame``'s output, or
     ``sentences.jsonl`` read into pandas, pyarrow or polars), exactly as the
-    library computes them: equal to the ``actors`` of the run's ``summary.json``.
+    library computes them: equal to those of :func:`aggregate` over the same
+    documents, and to the ``actors`` of the run's ``summary.json``.
 
-    Uses the columns ``document_id``, ``actor``, ``mentions`` and ``p_*``. Rows
-    of one document must be contiguous, as the library writes them; a document
-    is counted once per actor it mentions.
+    Uses the columns ``document_id``, ``sentence_index``, ``actor``,
+    ``mentions`` and ``p_*``. A document is counted once per actor it mentions,
+    so the rows must say where documents begin. Rows of one document must be
+    contiguous, as the library writes them (in any order among themselves); a
+    new document begins where ``document_id`` changes, or where a
+    (``sentence_index``, ``actor``) pair comes again under the same id (a
+    document has each pair once). Two consecutive documents that share an id
+    and have no such pair in common are therefore counted as one: for the
+    equality, give documents ids that differ from the previous document's
+    (unique ids do).
+
+    Read ``sentences.jsonl`` with ``pd.read_json(path, lines=True,
+    dtype={"document_id": str})``: without ``dtype``, pandas turns ids that
+    look like numbers ("1", "01", "1.0") into the same number 1.0.
+
+    Raises:
+        KeyError: a column is missing.
+        ValueError: a row's ``p_*`` are not probabilities (each in [0, 1],
+            summing to 1 within 0.001); the message names the row and document.
     """
     kind = frame_kind(rows)
     ids = column_values(rows, kind, "document_id")
+    sentences = column_values(rows, kind, "sentence_index")
     actors = column_values(rows, kind, "actor")
     mentions = column_values(rows, kind, "mentions")
-    probabilities = [column_values(rows, kind, name) for name in ("p_unfavorable", "p_neutral", "p_favorable")]
+    probabilities = zip(*(column_values(rows, kind, name) for name in ("p_unfavorable", "p_neutral", "p_favorable")))
     totals: dict[str, ActorStats] = {}
     document: dict[str, ActorStats] = {}
     previous: Any | None = object()
-    for i, (doc_id, actor) in enumerate(zip(ids, actors)):
-        if doc_id != previous:
+    pairs: set[tuple[Any, Any]] = set()
+    for row, (doc_id, sentence, actor, found, p) in enumerate(zip(ids, sentences, actors, mentions, probabilities)):
+        if doc_id != previous or (sentence, actor) in pairs:
             _flush(totals, document)
             previous = doc_id
+            pairs.clear()
+        pairs.add((sentence, actor))
         stats = document.setdefault(actor, ActorStats())
-        stats.add(probabilities[0][i], probabilities[1][i], probabilities[2][i], len(mentions[i]))
+        try:
+            stats.add(*p, len(found))
+        except ValueError as error:
+            raise ValueError(f"row {row} (document {doc_id}, actor {actor}): {error}") from None
     _flush(totals, document)
     return totals
 

@@ -29,6 +29,10 @@ class Actor:
 
     An actor whose id is a built-in one (``"china"``) adds its aliases,
     exclusions and short names to the built-in actor.
+
+    ``aliases``, ``exclusions`` and ``short_names`` are lists (any iterable is
+    made one); a single ``str`` is one entry: ``Actor("eu", "EU", "EU")`` has
+    the alias ``"EU"``, not ``"E"`` and ``"U"``.
     """
 
     id: str
@@ -36,6 +40,12 @@ class Actor:
     aliases: list[str] = field(default_factory=list)
     exclusions: list[str] = field(default_factory=list)
     short_names: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for name in ("aliases", "exclusions", "short_names"):
+            value = getattr(self, name)
+            # Frozen: set the normalised list as the dataclass's own __init__ does.
+            object.__setattr__(self, name, [value] if isinstance(value, str) else list(value))
 
 
 @dataclass(frozen=True)

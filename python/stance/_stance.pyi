@@ -53,7 +53,10 @@ class ActorStats:
     def add(self, p_unfavorable: float, p_neutral: float, p_favorable: float, mentions: int = 1) -> None:
         """Adds one scored (sentence, actor) pair of the current document from its
         probabilities and mention count. The first addition also counts the
-        document: build one ``ActorStats`` per document and ``merge`` them."""
+        document: build one ``ActorStats`` per document and ``merge`` them.
+
+        Raises ``ValueError`` naming the values when they are not probabilities:
+        each in [0, 1] (NaN is not) and summing to 1 within 0.001."""
     def merge(self, other: ActorStats) -> None:
         """Adds another document's, shard's or worker's statistics, in place. Exact and order-independent."""
     def __add__(self, other: ActorStats) -> ActorStats:

@@ -87,7 +87,7 @@ def test_errors_skip_returns_none_and_warns(analyzer):
     with pytest.warns(
         stance.SkippedDocumentsWarning, match=r"2 document\(s\) not scored: b: empty text; c: missing text"
     ):
-        docs = analyzer.score_many(["China.", "", None, "India."], ids="abcd", errors="skip")
+        docs = analyzer.score_many(["China.", "", None, "India."], ids=list("abcd"), errors="skip")
     assert [d is None for d in docs] == [False, True, True, False]
     assert docs[3].stances[0].actor == "india"
 
@@ -121,7 +121,7 @@ def test_custom_short_names_count_after_the_full_name():
     leyen = stance.Actor("vdl", "Ursula von der Leyen", ["Ursula von der Leyen"], short_names=["Leyen"])
     analyzer = stance.Analyzer(actors=[leyen], model=TINY_MODEL, threads=1)
     assert analyzer.actors == [leyen]
-    doc = analyzer.score("Ursula von der Leyen spoke. Later Leyen left. They met Anna Leyen.")
+    doc = analyzer.score("Ursula von der Leyen spoke. Later that day Leyen left. They met Anna Leyen.")
     assert [s.mentions[0].text for s in doc.stances] == ["Ursula von der Leyen", "Leyen"]
     alone = analyzer.score("Leyen left.")
     assert alone.stances == []
@@ -360,3 +360,129 @@ def test_warning_filters_apply(analyzer):
         warnings.simplefilter("error", stance.SkippedDocumentsWarning)
         with pytest.raises(stance.SkippedDocumentsWarning):
             analyzer.score_many([""], errors="skip")
+
+
+def test_a_lone_surrogate_is_an_input_error_naming_the_document(analyzer):
+    """json.loads('"\\ud800"') makes a str the library cannot take (it is no Unicode): that
+    document fails with its id, and the others of the call are scored."""
+    bad = "China \ud800 bad."
+    with pytest.raises(stance.InputError, match=r"^b: text is not valid Unicode: character 6 is U\+D800"):
+        analyzer.score_many(["China is fine.", bad], ids=["a", "b"])
+    with pytest.warns(stance.SkippedDocumentsWarning, match="b: text is not valid Unicode") as caught:
+        docs = analyzer.score_many(["China is fine.", bad, "India is fine."], ids=["a", "b", "c"], errors="skip")
+    assert [d and d.id for d in docs] == ["a", None, "c"]
+    assert caught[0].message.skipped[0][0] == "b"
+    with pytest.warns(stance.SkippedDocumentsWarning):
+        lazy = list(analyzer.iter_scores([bad, "China is fine."], errors="skip", batch_size=2))
+    assert lazy[0] is None and lazy[1].stances[0].actor == "china"
+    with pytest.raises(stance.InputError, match=r"^<text>: text is not valid Unicode"):
+        analyzer.score(bad)
+    with pytest.raises(stance.InputError, match=r"^sentence 1: text is not valid Unicode"):
+        analyzer.score_sentences(["China is fine.", bad])
+    # An id that is no Unicode is named with an escape, which can be printed.
+    with pytest.raises(stance.InputError, match=r"^x\\udc80: id is not valid Unicode: character 1 is U\+DC80"):
+        analyzer.score_many(["China is fine."], ids=["x\udc80"])
+    with pytest.warns(stance.SkippedDocumentsWarning, match=r"x\\udc80: id is not valid Unicode") as caught:
+        assert analyzer.score_many(["China is fine.", "India."], ids=["x\udc80", "y"], errors="skip")[0] is None
+    assert caught[0].message.skipped == [("x\udc80", caught[0].message.skipped[0][1])]
+
+
+def test_pandas_missing_values_are_missing_texts_and_ids(analyzer):
+    pd = pytest.importorskip("pandas")
+    with pytest.warns(stance.SkippedDocumentsWarning) as caught:
+        docs = analyzer.score_many(["China.", pd.NA, pd.NaT, math.nan, None], errors="skip")
+    assert [d is None for d in docs] == [False, True, True, True, True]
+    assert caught[0].message.skipped == [(str(i), "missing text") for i in range(1, 5)]
+    # Missing ids take the document's position, marked so that no given id is taken.
+    docs = analyzer.score_many(["China.", "India.", "US."], ids=[1.0, pd.NA, None])
+    assert [d.id for d in docs] == ["1", "<text 1>", "<text 2>"]
+
+
+def test_skipped_documents_warning_lists_every_document(analyzer):
+    texts = ["China."] + [""] * 7 + [None]
+    with pytest.warns(stance.SkippedDocumentsWarning, match=r"8 document\(s\) not scored: 1: empty text;") as caught:
+        analyzer.score_many(texts, errors="skip", batch_size=4)
+    (warning,) = caught
+    expected = [(str(i), "empty text") for i in range(1, 8)] + [("8", "missing text")]
+    assert warning.message.skipped == expected
+    assert "(3 more, in the warning's `skipped`)" in str(warning.message)
+    assert pickle.loads(pickle.dumps(warning.message)).skipped == expected
+
+
+def test_iter_scores_stopped_early_still_warns_of_the_documents_skipped(analyzer):
+    results = analyzer.iter_scores(["", "China.", "India.", "US."], errors="skip", batch_size=2)
+    with pytest.warns(stance.SkippedDocumentsWarning, match=r"1 document\(s\) not scored: 0: empty text") as caught:
+        assert next(results) is None
+        assert next(results).id == "1"
+        results.close()
+    assert caught[0].message.skipped == [("0", "empty text")]
+
+
+def test_too_many_threads_is_a_config_error_not_a_crash():
+    """The CLI's rule (4 threads per core): far more would exhaust the process's threads and kill it."""
+    script = (
+        "import stance\n"
+        "try:\n"
+        "    stance.Analyzer(threads=10**6, sessions=1)\n"
+        "except stance.ConfigError as e:\n"
+        "    print(e)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "threads (1000000) is more than this machine can use: at most" in done.stdout
+    assert "(4 per core, " in done.stdout
+
+
+def test_a_byte_order_mark_alone_is_an_empty_text(analyzer):
+    for text in ("\ufeff", "\ufeff \n\u3000"):
+        with pytest.raises(stance.InputError, match="^<text>: empty text$"):
+            analyzer.score(text)
+    with pytest.raises(stance.InputError, match="^b: empty text$"):
+        analyzer.score_many(["China.", "\ufeff"], ids=["a", "b"])
+    # Otherwise the mark stays, so offsets index the caller's string; the scores are those without it.
+    marked, plain = analyzer.score("\ufeffChina is bad."), analyzer.score("China is bad.")
+    assert [(s.start, s.end, s.mentions[0].start) for s in marked.stances] == [(1, 14, 1)]
+    assert [s.score for s in marked.stances] == [s.score for s in plain.stances]
+
+
+def test_negative_and_mistyped_settings_are_config_errors_naming_them():
+    for name in ("threads", "sessions", "token_budget", "max_batch_rows"):
+        with pytest.raises(stance.ConfigError, match=f"^invalid configuration: {name} must be at least 1"):
+            stance.Analyzer(model=TINY_MODEL, **{name: -1})
+        with pytest.raises(stance.ConfigError, match=f"^invalid configuration: {name} must be an integer"):
+            stance.Analyzer(model=TINY_MODEL, **{name: 2.0})
+    with pytest.raises(stance.ConfigError, match="device must be 'cpu', 'cuda' or 'cuda:N', got None"):
+        stance.Analyzer(model=TINY_MODEL, device=None)
+    with pytest.raises(stance.ConfigError, match="document_context must be a number"):
+        stance.Analyzer(model=TINY_MODEL, document_context="0.5")
+    np = pytest.importorskip("numpy")
+    assert stance.Analyzer(model=TINY_MODEL, threads=np.int64(1)).info["intra_threads"] == 1
+
+
+def test_one_str_where_a_list_is_expected_is_refused(analyzer):
+    with pytest.raises(TypeError, match="texts must be .* of texts, not one str: each character would be a document"):
+        analyzer.score_many("China is bad.")
+    with pytest.raises(TypeError, match="texts must be a list"):
+        analyzer.iter_scores(b"China is bad.")
+    with pytest.raises(TypeError, match="ids must be a list .* not one str"):
+        analyzer.score_many(["China.", "India.", "US."], ids="abc")
+    with pytest.raises(TypeError, match="sentences must be a list .* not one str"):
+        analyzer.score_sentences("China is bad.")
+    # An actor's single alias (exclusion, short name) may be given as a str.
+    eu = stance.Actor("eu", "EU", "EU", exclusions="EU-style")
+    assert (eu.aliases, eu.exclusions, eu.short_names) == (["EU"], ["EU-style"], [])
+    assert eu == stance.Actor("eu", "EU", ("EU",), ["EU-style"])
+    custom = stance.Analyzer(actors=[eu], model=TINY_MODEL, threads=1)
+    assert custom.actors[0].aliases == ["EU"]
+    assert [s.mentions[0].text for s in custom.score("The EU met. E and U did not.").stances] == ["EU"]
+
+
+def test_actor_stats_refuses_what_are_not_probabilities():
+    stats = stance.ActorStats()
+    for p in ((math.nan, math.nan, math.nan), (0, 0, 0), (-1, 2, 0), (0.5, 0.5, 0.5), (math.inf, 0, 0)):
+        with pytest.raises(ValueError, match="are not probabilities: each must be in") as raised:
+            stats.add(*p)
+        assert f"p_unfavorable={p[0]}, p_neutral={p[1]}, p_favorable={p[2]}".lower() in str(raised.value).lower()
+    assert stats.sentences == 0
+    stats.add(0.2, 0.3, 0.5004)  # within the tolerance of rounded values
+    assert stats.sentences == 1

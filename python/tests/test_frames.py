@@ -8,6 +8,7 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pytest
+from conftest import THREADS, read_jsonl, run_cli
 
 import stance
 
@@ -94,3 +95,82 @@ def test_batching_across_documents_agrees_to_1e_6(analyzer, articles):
     )
     for column in ("p_unfavorable", "p_neutral", "p_favorable", "score"):
         assert (separate[column] - packed[column]).abs().max() < 1e-6
+
+
+def test_a_lone_surrogate_in_a_frame_fails_that_document_only(analyzer):
+    # An object column: pandas' own string columns (pyarrow) refuse such a str already.
+    documents = pd.DataFrame(
+        {"id": ["a", "b", "c"], "text": ["China is bad.", "China \ud800.", "India."]}, dtype=object
+    )
+    with pytest.raises(stance.InputError, match=r"^b: text is not valid Unicode"):
+        analyzer.score_frame(documents)
+    with pytest.warns(stance.SkippedDocumentsWarning, match="b: text is not valid Unicode"):
+        rows = analyzer.score_frame(documents, errors="skip", batch_size=3)
+    assert rows["document_id"].tolist() == ["a", "c"]
+
+
+def test_pandas_missing_values_are_missing_texts(analyzer):
+    documents = pd.DataFrame({"id": ["a", "b", "c"], "text": pd.array(["China is bad.", None, pd.NA], dtype="string")})
+    with pytest.raises(stance.InputError, match="^b: missing text$"):
+        analyzer.score_frame(documents)
+    with pytest.warns(stance.SkippedDocumentsWarning) as caught:
+        rows = analyzer.score_frame(documents, errors="skip")
+    assert rows["document_id"].tolist() == ["a"]
+    assert caught[0].message.skipped == [("b", "missing text"), ("c", "missing text")]
+
+
+def test_ids_that_pandas_reads_as_floats_are_those_of_the_cli(analyzer, stance_cli, tmp_path):
+    """pandas reads an integer id column with a gap as floats: the ids are still the CLI's, and
+    the missing one gets an id of its own (the CLI's is FILE:LINE), not "nan"."""
+    (tmp_path / "ids.csv").write_text("id,text\n1,China is bad.\n,China is good.\n3,India is fine.\n,China.\n")
+    run_cli(stance_cli, ["score", "ids.csv", "--out", "run", "--threads", str(THREADS), "--quiet"], tmp_path)
+    cli_ids = [row["document_id"] for row in read_jsonl(tmp_path / "run" / "sentences.jsonl")]
+    assert cli_ids == ["1", "ids.csv:3", "3", "ids.csv:5"]
+    documents = pd.read_csv(tmp_path / "ids.csv")
+    assert str(documents["id"].dtype) == "float64"
+    rows = analyzer.score_frame(documents)
+    assert rows["document_id"].tolist() == ["1", "<row 1>", "3", "<row 3>"]
+    assert stance.aggregate_frame(rows)["china"].documents == 3
+    nullable = documents.astype({"id": "Int64"}).set_index(pd.Index([10, 20, 30, 40]))
+    assert analyzer.score_frame(nullable)["document_id"].tolist() == ["1", "<row 20>", "3", "<row 40>"]
+
+
+def test_aggregate_frame_counts_consecutive_documents_that_share_an_id(analyzer):
+    texts = ["China is bad.", "China is great.", "China is a partner."]
+    documents = pd.DataFrame({"id": ["x", "x", "y"], "text": texts})
+    expected = stance.aggregate(analyzer.score_many(texts, ids=["x", "x", "y"]))
+    assert expected["china"].documents == 3
+    assert stance.aggregate_frame(analyzer.score_frame(documents)) == expected
+    # A document's own rows, in any order, are still one document.
+    rows = analyzer.score_frame(pd.DataFrame({"id": ["a"], "text": ["India and China met. China left. India too."]}))
+    shuffled = rows.iloc[::-1]
+    assert stance.aggregate_frame(shuffled) == stance.aggregate_frame(rows)
+    assert stance.aggregate_frame(shuffled)["china"].documents == 1
+
+
+def test_aggregate_frame_names_the_row_whose_values_are_no_probabilities(analyzer):
+    rows = analyzer.score_frame(pd.DataFrame({"id": ["a", "b"], "text": ["China is bad.", "India is bad."]}))
+    rows.loc[1, "p_neutral"] = math.nan
+    with pytest.raises(ValueError, match=r"^row 1 \(document b, actor india\): p_unfavorable=.*p_neutral=NaN"):
+        stance.aggregate_frame(rows)
+
+
+def test_score_frame_warning_lists_every_skipped_document(analyzer):
+    documents = pd.DataFrame({"id": [f"d{i}" for i in range(9)], "text": ["China."] + [""] * 8})
+    with pytest.warns(stance.SkippedDocumentsWarning, match=r"\(3 more, in the warning's `skipped`\)") as caught:
+        analyzer.score_frame(documents, errors="skip", batch_size=4)
+    assert caught[0].message.skipped == [(f"d{i}", "empty text") for i in range(1, 9)]
+
+
+def test_duplicate_and_integer_column_names(analyzer):
+    twice = pd.DataFrame([["China.", "x"]], columns=["text", "text"])
+    with pytest.raises(ValueError, match="the frame has 2 columns named 'text'"):
+        analyzer.score_frame(twice)
+    with pytest.raises(ValueError, match="the frame has 2 columns named 'text'"):
+        analyzer.score_frame(pa.Table.from_arrays([pa.array(["China."]), pa.array(["x"])], names=["text", "text"]))
+    # pd.DataFrame(texts) names its column 0, an int: it is found by that label.
+    numbered = pd.DataFrame(["China is bad.", "India is bad."])
+    rows = analyzer.score_frame(numbered, text=0)
+    assert rows["document_id"].tolist() == ["0", "1"] and rows["actor"].tolist() == ["china", "india"]
+    with pytest.raises(KeyError, match=r"no column '0'; the frame has \[0\] \(pass 0, a int, not the str '0'\)"):
+        analyzer.score_frame(numbered, text="0")

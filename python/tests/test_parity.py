@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import ARTICLES, DATA, THREADS, TINY_MODEL, read_jsonl, run_cli
+from conftest import ARTICLES, DATA, REPO, THREADS, TINY_MODEL, read_jsonl, run_cli
 
 import stance
 
@@ -119,3 +119,36 @@ def test_offsets_index_the_python_string(analyzer, articles):
                 assert article["text"][m.start : m.end] == m.text
             assert math.isclose(s.score, s.p_favorable - s.p_unfavorable, abs_tol=1e-6)
             assert math.isclose(s.p_unfavorable + s.p_neutral + s.p_favorable, 1.0, abs_tol=1e-5)
+
+
+def test_sentences_jsonl_read_as_the_readme_says_keeps_ids_that_look_like_numbers(stance_cli, tmp_path):
+    """pandas turns the ids "1", "01" and "1.0" all into 1.0 unless told that ids are text."""
+    call = 'pd.read_json("sentences.jsonl", lines=True, dtype={"document_id": str})'
+    assert call in (REPO / "README.md").read_text(encoding="utf-8")
+    ids = ["1", "01", "1.0"]
+    lines = [json.dumps({"id": i, "text": "China is bad. India is fine."}) for i in ids]
+    (tmp_path / "docs.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run_cli(stance_cli, ["score", "docs.jsonl", "--out", "run", "--threads", str(THREADS), "--quiet"], tmp_path)
+    out = tmp_path / "run"
+    rows = pd.read_json(out / "sentences.jsonl", lines=True, dtype={"document_id": str})
+    assert rows["document_id"].unique().tolist() == ids
+    assert pd.read_json(out / "sentences.jsonl", lines=True)["document_id"].unique().tolist() == [1.0]
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert_stats_equal(stance.aggregate_frame(rows), summary["actors"])
+
+
+def test_a_byte_order_mark_is_dropped_by_the_cli_and_kept_in_python(analyzer, stance_cli, tmp_path):
+    """The same documents fail (a mark alone is an empty text) and score alike; the offsets
+    of a text that opens with the mark are one more in Python, where they index the str given."""
+    documents = [{"id": "a", "text": "\ufeff"}, {"id": "b", "text": "\ufeff \n"}, {"id": "c", "text": "\ufeffChina."}]
+    (tmp_path / "bom.jsonl").write_text("".join(json.dumps(d) + "\n" for d in documents), encoding="utf-8")
+    run_cli(stance_cli, ["score", "bom.jsonl", "--out", "run", "--threads", str(THREADS), "--quiet"], tmp_path)
+    cli_failed = [(e["id"], e["reason"]) for e in read_jsonl(tmp_path / "run" / "errors.jsonl")]
+    cli_rows = read_jsonl(tmp_path / "run" / "sentences.jsonl")
+    with pytest.warns(stance.SkippedDocumentsWarning) as caught:
+        rows = analyzer.score_frame(pd.DataFrame(documents), errors="skip").to_dict("records")
+    assert caught[0].message.skipped == cli_failed == [("a", "empty text"), ("b", "empty text")]
+    shifted = [dict(row, start=row["start"] - 1, end=row["end"] - 1) for row in rows]
+    for row in shifted:
+        row["mentions"] = [dict(m, start=m["start"] - 1, end=m["end"] - 1) for m in row["mentions"]]
+    assert_rows_equal(shifted, cli_rows)

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use stance::{ActorSet, Analyzer, Device, ModelSource};
+use stance::{ActorSet, Analyzer, AnalyzerBuilder, Device, ModelSource};
 
 mod corpus;
 mod eval;
@@ -118,18 +118,17 @@ impl ModelArgs {
     }
 }
 
-/// More threads per core than this only add memory: each thread gets an
-/// inference session (a copy of the model's working memory) on the CPU.
-const MAX_THREADS_PER_CORE: usize = 4;
-
 /// Refuses a thread count that would spend memory (or the process's thread
-/// limit) for nothing, before anything is started.
+/// limit) for nothing, before anything is started: the library's rule
+/// ([`AnalyzerBuilder::max_threads`]), checked before rayon's pool is sized, in
+/// the terms of the command line.
 fn check_threads(threads: usize, cores: usize) -> Result<()> {
-    let max = cores.saturating_mul(MAX_THREADS_PER_CORE);
+    let max = AnalyzerBuilder::max_threads(cores);
+    let per_core = AnalyzerBuilder::MAX_THREADS_PER_CORE;
     anyhow::ensure!(threads >= 1, "--threads must be at least 1");
     anyhow::ensure!(
         threads <= max,
-        "--threads {threads} is more than this machine can use: at most {max} ({MAX_THREADS_PER_CORE} per core, \
+        "--threads {threads} is more than this machine can use: at most {max} ({per_core} per core, \
          {cores} cores); each thread holds its own model session, so more only costs memory"
     );
     Ok(())
