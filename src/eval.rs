@@ -15,7 +15,7 @@
 //! per pair can still add up to a bias.
 
 use std::collections::BTreeMap;
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 use std::path::Path;
 
 use serde::{Deserialize, Deserializer, Serialize};
@@ -97,21 +97,39 @@ fn identifier<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Strin
     })
 }
 
-/// Reads a NewsMTSC-format JSONL file into examples.
+/// The pairs of a NewsMTSC-format file, and the rows that had none.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Dataset {
+    /// One example per (row, target), in file order.
+    pub examples: Vec<Example>,
+    /// Rows whose `targets` is empty: read and counted, with no pair to score.
+    pub sentences_without_targets: u64,
+}
+
+/// The longest line read: `stance score`'s default `--max-record-size`, far
+/// above any annotated sentence, so that a file that is no JSON Lines (a
+/// device such as `/dev/zero`) is an error rather than unbounded memory.
+pub const MAX_LINE_BYTES: u64 = crate::corpus::input::DEFAULT_MAX_RECORD_BYTES;
+
+/// Reads a NewsMTSC-format JSONL file.
 ///
 /// # Errors
-/// [`Error::Input`] naming the file and line for malformed JSON, a bad polarity
-/// or offsets outside the sentence; [`Error::Io`] when the file cannot be read.
-pub fn read_newsmtsc(path: &Path) -> Result<Vec<Example>> {
+/// As [`parse_newsmtsc`]; [`Error::Io`] when the file cannot be opened.
+pub fn read_newsmtsc(path: &Path) -> Result<Dataset> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     parse_newsmtsc(std::io::BufReader::new(file), &path.display().to_string())
 }
 
 /// Parses NewsMTSC-format JSONL from a reader; `origin` names it in errors and
-/// in the fallback sentence ids (`origin:line`).
+/// in the fallback sentence ids (`origin:line`). Blank lines are skipped and a
+/// byte-order mark is ignored, as `stance score` reads JSON Lines.
 ///
 /// # Errors
-/// As [`read_newsmtsc`].
+/// [`Error::Input`] naming `origin` and the line for a line that cannot be
+/// read, is not UTF-8, is longer than [`MAX_LINE_BYTES`] or is malformed JSON,
+/// a bad polarity, and a mention span that is empty, reversed or outside the
+/// sentence; naming `origin` alone when there is no (sentence, target) pair to
+/// evaluate.
 ///
 /// # Example
 /// ```
@@ -119,39 +137,98 @@ pub fn read_newsmtsc(path: &Path) -> Result<Vec<Example>> {
 ///     r#"{"source_url": "https://example.org/a", "sentence_normalized": "China helped.", "#,
 ///     r#""targets": [{"from": 0, "to": 5, "mention": "China", "polarity": 6.0}]}"#,
 /// );
-/// let examples = stance::eval::parse_newsmtsc(line.as_bytes(), "mine.jsonl")?;
+/// let examples = stance::eval::parse_newsmtsc(line.as_bytes(), "mine.jsonl")?.examples;
 /// assert_eq!(examples[0].actor, "China");
 /// assert_eq!(examples[0].sentence_id, "mine.jsonl:1");
 /// assert_eq!(examples[0].article.as_deref(), Some("https://example.org/a"));
 /// # Ok::<(), stance::Error>(())
 /// ```
-pub fn parse_newsmtsc(reader: impl BufRead, origin: &str) -> Result<Vec<Example>> {
-    let mut examples = Vec::new();
-    for (index, line) in reader.lines().enumerate() {
-        let number = index + 1;
-        let line = line.map_err(|e| Error::input(origin, Some(number), format!("cannot read line: {e}")))?;
+pub fn parse_newsmtsc(mut reader: impl BufRead, origin: &str) -> Result<Dataset> {
+    let mut data = Dataset::default();
+    let mut buf = Vec::new();
+    for number in 1.. {
+        let Some(line) = next_line(&mut reader, &mut buf, origin, number)? else {
+            break;
+        };
         if line.trim().is_empty() {
             continue;
         }
-        let row: Row = serde_json::from_str(&line)
+        let row: Row = serde_json::from_str(line)
             .map_err(|e| Error::input(origin, Some(number), format!("malformed JSON: {e}")))?;
-        let spans_of = row
-            .targets
-            .iter()
-            .map(|t| target_spans(&row.sentence_normalized, t, origin, number))
-            .collect::<Result<Vec<_>>>()?;
-        for (target_index, target) in row.targets.iter().enumerate() {
-            // A pair's other actors are the row's other annotated targets: the model
-            // formats that mark them read them (as training/stance_format.py does).
-            let others = spans_of
-                .iter()
-                .enumerate()
-                .filter(|&(k, _)| k != target_index)
-                .flat_map(|(_, spans)| spans.iter().copied())
-                .collect();
-            let spans = spans_of[target_index].clone();
-            examples.push(example(&row, target, target_index, (spans, others), origin, number)?);
+        if row.targets.is_empty() {
+            data.sentences_without_targets += 1;
+            continue;
         }
+        data.examples.extend(row_examples(&row, origin, number)?);
+    }
+    if data.examples.is_empty() {
+        return Err(Error::input(
+            origin,
+            None,
+            no_pairs_reason(data.sentences_without_targets),
+        ));
+    }
+    Ok(data)
+}
+
+/// Why a file gives nothing to evaluate.
+fn no_pairs_reason(sentences_without_targets: u64) -> String {
+    match sentences_without_targets {
+        0 => "no (sentence, target) pair to evaluate: the file holds no rows".to_string(),
+        n => format!("no (sentence, target) pair to evaluate: all {n} row(s) have empty \"targets\""),
+    }
+}
+
+/// Line `number` of `reader`, without its line ending or a byte-order mark;
+/// `None` at the end of the input.
+fn next_line<'b>(
+    reader: &mut impl BufRead,
+    buf: &'b mut Vec<u8>,
+    origin: &str,
+    number: usize,
+) -> Result<Option<&'b str>> {
+    let fail = |reason: String| Error::input(origin, Some(number), reason);
+    buf.clear();
+    // One byte past the limit tells a line too long; the rest of it is never
+    // read, as the line ends the evaluation (and may never end: /dev/zero).
+    let mut bounded = reader.by_ref().take(MAX_LINE_BYTES + 1);
+    let limit = usize::try_from(MAX_LINE_BYTES).unwrap_or(usize::MAX);
+    let (consumed, too_long) = crate::corpus::input::read_line_limited(&mut bounded, buf, limit)
+        .map_err(|e| fail(format!("cannot read the line: {e}")))?;
+    if consumed == 0 {
+        return Ok(None);
+    }
+    if too_long {
+        return Err(fail(format!(
+            "the line is longer than {MAX_LINE_BYTES} bytes: is this a JSON Lines file?"
+        )));
+    }
+    let line =
+        std::str::from_utf8(buf).map_err(|e| fail(format!("invalid UTF-8 at byte {} of the line", e.valid_up_to())))?;
+    Ok(Some(line.trim_start_matches('\u{feff}').trim_end_matches(['\n', '\r'])))
+}
+
+/// One example per target of a row with targets.
+fn row_examples(row: &Row, origin: &str, line: usize) -> Result<Vec<Example>> {
+    let spans_of = row
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(index, target)| target_spans(&row.sentence_normalized, target, index))
+        .collect::<std::result::Result<Vec<_>, String>>()
+        .map_err(|reason| Error::input(origin, Some(line), reason))?;
+    let mut examples = Vec::with_capacity(row.targets.len());
+    for (target_index, target) in row.targets.iter().enumerate() {
+        // A pair's other actors are the row's other annotated targets: the model
+        // formats that mark them read them (as training/stance_format.py does).
+        let others = spans_of
+            .iter()
+            .enumerate()
+            .filter(|&(k, _)| k != target_index)
+            .flat_map(|(_, spans)| spans.iter().copied())
+            .collect();
+        let spans = spans_of[target_index].clone();
+        examples.push(example(row, target, target_index, (spans, others), origin, line)?);
     }
     Ok(examples)
 }
@@ -203,59 +280,81 @@ fn example(
     })
 }
 
-/// Byte spans of a target's first and further mentions.
-fn target_spans(sentence: &str, target: &Target, origin: &str, line: usize) -> Result<Vec<Span>> {
-    let chars = std::iter::once((target.from, target.to)).chain(target.further_mentions.iter().map(|m| (m.from, m.to)));
-    chars
-        .map(|(from, to)| char_span_to_bytes(sentence, from, to))
-        .collect::<Option<Vec<Span>>>()
-        .ok_or_else(|| {
-            Error::input(
-                origin,
-                Some(line),
-                format!("target offsets {}..{} are outside the sentence", target.from, target.to),
-            )
+/// Byte spans of the `index`th target's own mention (`from`..`to`) and its
+/// further mentions; an error names the target and the span at fault.
+fn target_spans(sentence: &str, target: &Target, index: usize) -> std::result::Result<Vec<Span>, String> {
+    let own = std::iter::once((format!("targets[{index}] from/to"), target.from, target.to));
+    let further = target
+        .further_mentions
+        .iter()
+        .enumerate()
+        .map(|(k, m)| (format!("targets[{index}].further_mentions[{k}]"), m.from, m.to));
+    own.chain(further)
+        .map(|(name, from, to)| {
+            mention_span(sentence, from, to).map_err(|problem| format!("{name} {from}..{to} {problem}"))
         })
+        .collect()
 }
 
-/// Byte span of the characters `from..to`; `None` if out of range or reversed.
-fn char_span_to_bytes(text: &str, from: usize, to: usize) -> Option<Span> {
+/// Byte span of the characters `from..to` of `sentence`, or what is wrong with
+/// them. An empty span is refused: the model would have nothing to mark.
+fn mention_span(sentence: &str, from: usize, to: usize) -> std::result::Result<Span, String> {
+    if from == to {
+        return Err("is empty: a mention covers at least one character".into());
+    }
     if from > to {
-        return None;
+        return Err("is reversed: from must be below to".into());
     }
     let byte_at = |c: usize| {
-        text.char_indices()
+        sentence
+            .char_indices()
             .map(|(b, _)| b)
-            .chain(std::iter::once(text.len()))
+            .chain(std::iter::once(sentence.len()))
             .nth(c)
     };
-    Some(Span::new(byte_at(from)?, byte_at(to)?))
+    match (byte_at(from), byte_at(to)) {
+        (Some(start), Some(end)) => Ok(Span::new(start, end)),
+        _ => Err(format!(
+            "is outside the sentence, which has {} characters",
+            sentence.chars().count()
+        )),
+    }
 }
 
-/// Precision, recall, F1 and support of one label.
+/// Precision, recall, F1 and support of one label. A value is `None` (JSON
+/// `null`) where it is undefined rather than 0: precision when the label was
+/// never predicted, recall when it is never gold, F1 when it is neither.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClassMetrics {
-    /// Precision.
-    pub precision: f64,
-    /// Recall.
-    pub recall: f64,
-    /// F1.
-    pub f1: f64,
+    /// Share of the pairs predicted with this label that have it as gold.
+    pub precision: Option<f64>,
+    /// Share of the gold pairs of this label that were predicted with it.
+    pub recall: Option<f64>,
+    /// Harmonic mean of precision and recall; 0 when the label occurs (as
+    /// gold or predicted) but is never predicted right.
+    pub f1: Option<f64>,
     /// Gold examples of this label.
     pub support: u64,
 }
 
 /// Classification metrics over three labels, as printed by `stance eval`.
+///
+/// The averages of F1 take the labels whose F1 is defined, those that occur
+/// as gold or as a prediction, as scikit-learn's `f1_score` does when it is
+/// not given a list of labels. With all three labels in the gold data (any
+/// real evaluation set) they are plain means over the three, the numbers of
+/// `training/metrics.py`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     /// Examples evaluated.
     pub n: u64,
-    /// Mean F1 over the three labels.
-    pub f1_macro: f64,
-    /// Share of correct labels.
-    pub accuracy: f64,
-    /// Mean F1 of the two polar labels (unfavorable, favorable).
-    pub f1_pn: f64,
+    /// Mean F1 over the labels that occur; `None` without examples.
+    pub f1_macro: Option<f64>,
+    /// Share of correct labels; `None` without examples.
+    pub accuracy: Option<f64>,
+    /// Mean F1 of the two polar labels (unfavorable, favorable) among those
+    /// that occur; `None` when neither does.
+    pub f1_pn: Option<f64>,
     /// Per label: precision, recall, F1, support.
     pub per_class: std::collections::BTreeMap<String, ClassMetrics>,
     /// Confusion matrix, rows = gold, columns = predicted, in unfavorable / neutral / favorable order.
@@ -275,9 +374,9 @@ impl Metrics {
         let per: Vec<ClassMetrics> = (0..3).map(|i| class_metrics(&confusion, i)).collect();
         Metrics {
             n,
-            f1_macro: per.iter().map(|c| c.f1).sum::<f64>() / 3.0,
-            accuracy: ratio(correct, n),
-            f1_pn: (per[0].f1 + per[2].f1) / 2.0,
+            f1_macro: mean_defined(per.iter().map(|c| c.f1)),
+            accuracy: defined_ratio(correct, n),
+            f1_pn: mean_defined([per[0].f1, per[2].f1]),
             per_class: Label::ALL
                 .iter()
                 .map(|l| (l.as_str().to_string(), per[l.index()]))
@@ -291,12 +390,14 @@ fn class_metrics(confusion: &[[u64; 3]; 3], i: usize) -> ClassMetrics {
     let tp = confusion[i][i];
     let predicted: u64 = (0..3).map(|g| confusion[g][i]).sum();
     let support: u64 = confusion[i].iter().sum();
-    let precision = ratio(tp, predicted);
-    let recall = ratio(tp, support);
-    let f1 = if precision + recall > 0.0 {
-        2.0 * precision * recall / (precision + recall)
-    } else {
-        0.0
+    let precision = defined_ratio(tp, predicted);
+    let recall = defined_ratio(tp, support);
+    let f1 = match (precision, recall) {
+        // 2pr/(p+r) as training/metrics.py computes it, so that the two
+        // agree to the last bit.
+        (Some(p), Some(r)) if p + r > 0.0 => Some(2.0 * p * r / (p + r)),
+        _ if predicted + support > 0 => Some(0.0),
+        _ => None,
     };
     ClassMetrics {
         precision,
@@ -306,12 +407,19 @@ fn class_metrics(confusion: &[[u64; 3]; 3], i: usize) -> ClassMetrics {
     }
 }
 
+/// `a / b`, undefined when `b` is 0.
+fn defined_ratio(a: u64, b: u64) -> Option<f64> {
+    (b > 0).then(|| a as f64 / b as f64)
+}
+
+/// The mean of the defined values; `None` when none is.
+fn mean_defined(values: impl IntoIterator<Item = Option<f64>>) -> Option<f64> {
+    let defined: Vec<f64> = values.into_iter().flatten().collect();
+    (!defined.is_empty()).then(|| defined.iter().sum::<f64>() / defined.len() as f64)
+}
+
 fn ratio(a: u64, b: u64) -> f64 {
-    if b == 0 {
-        0.0
-    } else {
-        a as f64 / b as f64
-    }
+    defined_ratio(a, b).unwrap_or(0.0)
 }
 
 /// The model's verdict on one annotated pair, next to the gold label: one
@@ -727,18 +835,55 @@ mod tests {
         ];
         let m = Metrics::compute(pairs);
         assert_eq!(m.n, 5);
-        assert!((m.accuracy - 0.6).abs() < 1e-12);
+        assert_eq!(m.accuracy, Some(0.6));
         // unfavorable: p = 1/2, r = 1/2; neutral: p = 1/2, r = 1; favorable: p = 1, r = 1/2
-        let f1 = [0.5, 2.0 / 3.0, 2.0 / 3.0];
-        assert!((m.f1_macro - f1.iter().sum::<f64>() / 3.0).abs() < 1e-12);
-        assert!((m.f1_pn - (f1[0] + f1[2]) / 2.0).abs() < 1e-12);
+        let pr = [(0.5, 0.5), (0.5, 1.0), (1.0, 0.5)];
+        // Bit for bit the numbers of training/metrics.py: 2pr/(p+r), plain means over three.
+        let f1 = pr.map(|(p, r): (f64, f64)| 2.0 * p * r / (p + r));
+        assert_eq!(m.f1_macro, Some((f1[0] + f1[1] + f1[2]) / 3.0));
+        assert_eq!(m.f1_pn, Some((f1[0] + f1[2]) / 2.0));
+        assert_eq!(m.per_class["neutral"].f1, Some(f1[1]));
         assert_eq!(m.confusion[2], [1, 0, 1]);
+    }
+
+    #[test]
+    fn undefined_metrics_are_none_and_left_out_of_the_averages() {
+        use Label::*;
+        // One neutral pair: the polar labels occur neither as gold nor predicted.
+        let one = Metrics::compute([(Neutral, Neutral)]);
+        assert_eq!((one.accuracy, one.f1_macro, one.f1_pn), (Some(1.0), Some(1.0), None));
+        let favorable = one.per_class["favorable"];
+        assert_eq!(
+            (favorable.precision, favorable.recall, favorable.f1),
+            (None, None, None)
+        );
+        // Never predicted: no precision, yet an F1 of 0 that counts; predicted but never
+        // gold: no recall, an F1 of 0 that counts.
+        let m = Metrics::compute([(Unfavorable, Neutral), (Neutral, Neutral), (Neutral, Favorable)]);
+        let unfavorable = m.per_class["unfavorable"];
+        assert_eq!(
+            (unfavorable.precision, unfavorable.recall, unfavorable.f1),
+            (None, Some(0.0), Some(0.0))
+        );
+        let favorable = m.per_class["favorable"];
+        assert_eq!(
+            (favorable.precision, favorable.recall, favorable.f1),
+            (Some(0.0), None, Some(0.0))
+        );
+        let neutral_f1 = m.per_class["neutral"].f1.unwrap();
+        assert_eq!(m.f1_macro, Some(neutral_f1 / 3.0));
+        assert_eq!(m.f1_pn, Some(0.0));
+        let empty = Metrics::compute([]);
+        assert_eq!((empty.n, empty.accuracy, empty.f1_macro), (0, None, None));
+        let json = serde_json::to_value(&one).unwrap();
+        assert_eq!(json["per_class"]["unfavorable"]["recall"], serde_json::Value::Null);
+        assert_eq!(json["f1_pn"], serde_json::Value::Null);
     }
 
     #[test]
     fn char_offsets_become_byte_offsets() {
         let line = r#"{"sentence_normalized": "Über China", "targets": [{"from": 5, "to": 10, "mention": "China", "polarity": 6.0}]}"#;
-        let ex = parse_newsmtsc(line.as_bytes(), "t").unwrap();
+        let ex = parse_newsmtsc(line.as_bytes(), "t").unwrap().examples;
         assert_eq!(ex[0].target.spans[0].slice(&ex[0].target.text), "China");
         assert_eq!(ex[0].gold, Label::Favorable);
     }
@@ -752,7 +897,7 @@ mod tests {
             r#"{"sentence_normalized": "India", "context_before": null, "#,
             r#""targets": [{"from": 0, "to": 5, "polarity": 4.0}]}"#,
         );
-        let examples = parse_newsmtsc(text.as_bytes(), "t").unwrap();
+        let examples = parse_newsmtsc(text.as_bytes(), "t").unwrap().examples;
         let contexts: Vec<&str> = examples.iter().map(|e| e.target.context.as_str()).collect();
         assert_eq!(contexts, ["Talks failed.", ""]);
     }
@@ -772,6 +917,82 @@ mod tests {
         assert!(parse_newsmtsc(bad_span.as_bytes(), "t").is_err());
     }
 
+    /// The error of parsing `text` as the file d.jsonl.
+    fn parse_error(text: &str) -> String {
+        parse_newsmtsc(text.as_bytes(), "d.jsonl").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn empty_spans_are_refused_with_file_line_and_target() {
+        let empty = r#"{"sentence_normalized": "China rose.", "targets": [{"from": 3, "to": 3, "polarity": 4.0}]}"#;
+        let err = parse_error(empty);
+        assert!(
+            err.starts_with("d.jsonl, line 1: targets[0] from/to 3..3 is empty"),
+            "{err}"
+        );
+        // A further mention does not make up for an empty span of the target's own.
+        let with_further = concat!(
+            r#"{"sentence_normalized": "China rose.", "targets": [{"from": 3, "to": 3, "polarity": 4.0, "#,
+            r#""further_mentions": [{"from": 0, "to": 5}]}]}"#,
+        );
+        assert!(parse_error(with_further).contains("targets[0] from/to 3..3 is empty"));
+        let empty_further = concat!(
+            r#"{"sentence_normalized": "China rose.", "targets": [{"from": 0, "to": 5, "polarity": 4.0, "#,
+            r#""further_mentions": [{"from": 6, "to": 6}]}]}"#,
+        );
+        assert!(parse_error(empty_further).contains("targets[0].further_mentions[0] 6..6 is empty"));
+    }
+
+    #[test]
+    fn a_further_mention_outside_the_sentence_is_the_one_named() {
+        let text = concat!(
+            r#"{"sentence_normalized": "China rose.", "targets": [{"from": 0, "to": 5, "polarity": 4.0}, "#,
+            r#"{"from": 6, "to": 10, "polarity": 4.0, "further_mentions": [{"from": 0, "to": 5}, {"from": 40, "to": 45}]}]}"#,
+        );
+        let err = parse_error(text);
+        assert!(
+            err.contains("targets[1].further_mentions[1] 40..45 is outside the sentence, which has 11 characters"),
+            "{err}"
+        );
+        assert!(!err.contains("0..5"), "{err}");
+    }
+
+    #[test]
+    fn rows_without_targets_are_counted_and_a_file_without_pairs_is_an_error() {
+        let text = concat!(
+            r#"{"sentence_normalized": "Nothing here.", "targets": []}"#,
+            "\n\n",
+            r#"{"sentence_normalized": "China", "targets": [{"from": 0, "to": 5, "polarity": 4.0}]}"#,
+        );
+        let data = parse_newsmtsc(text.as_bytes(), "d.jsonl").unwrap();
+        assert_eq!((data.examples.len(), data.sentences_without_targets), (1, 1));
+        assert_eq!(data.examples[0].line, 3);
+        assert_eq!(
+            parse_error(""),
+            "d.jsonl: no (sentence, target) pair to evaluate: the file holds no rows"
+        );
+        let no_targets = "{\"sentence_normalized\": \"a\", \"targets\": []}\n".repeat(2);
+        assert!(parse_error(&no_targets).contains("all 2 row(s) have empty \"targets\""));
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_read_as_score_reads_it() {
+        let text = "\u{feff}{\"sentence_normalized\": \"China\", \"targets\": [{\"from\": 0, \"to\": 5, \"polarity\": 4.0}]}\r\n";
+        let data = parse_newsmtsc(text.as_bytes(), "d.jsonl").unwrap();
+        assert_eq!(data.examples[0].actor, "China");
+    }
+
+    #[test]
+    fn invalid_utf8_and_endless_lines_are_errors_naming_the_line() {
+        let invalid = b"{\"sentence_normalized\": \"China\", \"targets\": []}\n{\"x\": \"\xff\"}\n";
+        let err = parse_newsmtsc(&invalid[..], "d.jsonl").unwrap_err().to_string();
+        assert!(err.starts_with("d.jsonl, line 2: invalid UTF-8"), "{err}");
+        // A line that never ends (a device such as /dev/zero) is read only to the limit.
+        let endless = std::io::BufReader::new(std::io::repeat(b' '));
+        let err = parse_newsmtsc(endless, "/dev/zero").unwrap_err().to_string();
+        assert!(err.starts_with("/dev/zero, line 1: the line is longer than"), "{err}");
+    }
+
     #[test]
     fn identifiers_actor_and_article_fall_back_in_order() {
         let text = concat!(
@@ -786,7 +1007,7 @@ mod tests {
             "\n",
             r#"{"sentence_normalized": "Moscow", "targets": [{"from": 0, "to": 6, "mention": "Moscow", "polarity": 4.0}]}"#,
         );
-        let ex = parse_newsmtsc(text.as_bytes(), "d.jsonl").unwrap();
+        let ex = parse_newsmtsc(text.as_bytes(), "d.jsonl").unwrap().examples;
         let got: Vec<_> = ex
             .iter()
             .map(|e| {
@@ -1004,7 +1225,8 @@ mod tests {
                 .as_bytes(),
             "t",
         )
-        .unwrap();
+        .unwrap()
+        .examples;
         let stance = Stance::from_probabilities([0.2, 0.3, 0.5]);
         let p = Prediction::new(&ex[0], &stance);
         assert_eq!((p.gold, p.predicted), (Label::Unfavorable, Label::Favorable));

@@ -325,7 +325,7 @@ fn mentions_reads_a_jsonl_field_and_names_a_bad_line() {
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains(&format!("{path}:2: not JSON")), "{stderr}");
+    assert!(stderr.contains(&format!("{path}, line 2 (malformed_json")), "{stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let rows: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     // --no-split: the first line is one sentence with two actors; line 3 is still read.
@@ -333,6 +333,122 @@ fn mentions_reads_a_jsonl_field_and_names_a_bad_line() {
     assert_eq!(rows[0]["targets"].as_array().unwrap().len(), 2);
     assert_eq!(rows[1]["source"], format!("{path}:3"));
     assert_eq!(rows[1]["targets"][0]["actor"], "russia");
+}
+
+/// `stance mentions ARGS` with `stdin` on standard input.
+fn mentions_with_stdin(args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stance"))
+        .arg("mentions")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// The `source` of each row `mentions` printed.
+fn sources(out: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["source"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn mentions_names_a_line_that_is_not_utf8_and_lists_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("u.jsonl");
+    std::fs::write(
+        &file,
+        b"{\"text\": \"China rose.\"}\n{\"text\": \"India \xff rose.\"}\n{\"text\": \"China fell.\"}\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let out = stance(&["mentions", "--field", "text", path]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("{path}, line 2 (invalid_utf8")), "{stderr}");
+    assert_eq!(sources(&out), [format!("{path}:1"), format!("{path}:3")]);
+}
+
+#[test]
+fn mentions_reads_a_byte_order_mark_as_score_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bom.jsonl");
+    std::fs::write(&file, "\u{feff}{\"text\": \"China rose.\"}\n").unwrap();
+    let out = stance(&["mentions", "--field", "text", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(sources(&out).len(), 1);
+}
+
+#[cfg(unix)]
+#[test]
+fn mentions_reports_a_record_over_the_size_limit_and_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let after = dir.path().join("after.txt");
+    std::fs::write(&after, "China rose.").unwrap();
+    let out = stance(&["mentions", "--field", "text", "/dev/zero", after.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("/dev/zero (too_large"), "{stderr}");
+    assert_eq!(sources(&out), [after.to_str().unwrap()]);
+
+    let long = dir.path().join("long.jsonl");
+    let line = format!("{{\"text\": \"China {}\"}}\n", "x".repeat(2000));
+    std::fs::write(&long, format!("{line}{{\"text\": \"India rose.\"}}\n")).unwrap();
+    let path = long.to_str().unwrap();
+    let out = stance(&["mentions", "--max-record-size", "1K", path]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("{path}, line 1 (too_large")), "{stderr}");
+    assert_eq!(sources(&out), [format!("{path}:2")]);
+}
+
+#[test]
+fn mentions_reads_the_inputs_score_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus");
+    std::fs::create_dir(&corpus).unwrap();
+    std::fs::write(corpus.join("a.txt"), "China rose.").unwrap();
+    std::fs::write(corpus.join("b.jsonl"), "{\"text\": \"India rose.\"}\n").unwrap();
+    std::fs::write(corpus.join("c.csv"), "id,body\n1,Russia rose.\n").unwrap();
+    let dir_path = corpus.to_str().unwrap();
+    // JSON Lines without --field: the `text` field, as score reads it, not the JSON as prose.
+    let out = stance(&["mentions", &format!("{dir_path}/b.jsonl")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let row: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(row["sentence_normalized"], "India rose.");
+    // A directory: every file by its extension, in name order; --field names the CSV column
+    // (a JSON Lines line without it is named, and the rest still listed).
+    let out = stance(&[
+        "mentions",
+        "--actors",
+        "china,india,russia",
+        "--field",
+        "body",
+        dir_path,
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("b.jsonl, line 1 (missing_text"), "{stderr}");
+    assert_eq!(
+        sources(&out),
+        [format!("{dir_path}/a.txt"), format!("{dir_path}/c.csv:2")]
+    );
+    // Standard input, as text or as JSON Lines.
+    let out = mentions_with_stdin(&["-"], "China rose.");
+    assert_eq!(sources(&out), ["-"]);
+    let out = mentions_with_stdin(&["--stdin-format", "jsonl", "-"], "{\"text\": \"China rose.\"}\n");
+    assert_eq!(sources(&out), ["-:1"]);
 }
 
 /// `--model mini` is the default model; `--model mid` and `--model base` are the

@@ -321,3 +321,170 @@ fn an_unwritable_predictions_path_is_named() {
     assert!(stderr.contains(&*out.to_string_lossy()), "{stderr}");
     assert!(run.stdout.is_empty());
 }
+
+/// `stance eval --data DATA` on the tiny model, with more arguments.
+fn eval(data: &Path, more: &[&str]) -> Output {
+    let model = tiny_model();
+    let mut args = vec![
+        "eval",
+        "--data",
+        data.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--threads",
+        "1",
+    ];
+    args.extend_from_slice(more);
+    stance(&args)
+}
+
+/// The names in `dir`, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn predictions_are_never_written_over_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.jsonl");
+    std::fs::copy(articles_fixture(), &data).unwrap();
+    let gold = std::fs::read(&data).unwrap();
+    // The same file, however spelled.
+    let spelled = dir.path().join("sub").join("..").join("d.jsonl");
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    for predictions in [&data, &spelled] {
+        let run = eval(&data, &["--predictions", predictions.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("is the --data file"), "{stderr}");
+        assert_eq!(std::fs::read(&data).unwrap(), gold);
+    }
+}
+
+#[test]
+fn a_failed_eval_leaves_an_existing_predictions_file_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let predictions = dir.path().join("p.jsonl");
+    std::fs::write(&predictions, "earlier predictions\n").unwrap();
+    let bad_actors = dir.path().join("actors.toml");
+    std::fs::write(&bad_actors, "not toml").unwrap();
+    let run = eval(
+        &articles_fixture(),
+        &[
+            "--predictions",
+            predictions.to_str().unwrap(),
+            "--actor-file",
+            bad_actors.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.status.code(), Some(2), "{}", String::from_utf8_lossy(&run.stderr));
+    assert_eq!(std::fs::read_to_string(&predictions).unwrap(), "earlier predictions\n");
+    // No temporary file is left beside it.
+    assert_eq!(names_in(dir.path()), ["actors.toml", "p.jsonl"]);
+
+    // A run that succeeds replaces it whole.
+    let run = eval(&articles_fixture(), &["--predictions", predictions.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let printed: Value = serde_json::from_slice(&run.stdout).unwrap();
+    let lines = std::fs::read_to_string(&predictions).unwrap().lines().count();
+    assert_eq!(Some(lines as u64), printed["n"].as_u64());
+    assert_eq!(names_in(dir.path()), ["actors.toml", "p.jsonl"]);
+}
+
+#[test]
+fn bad_targets_are_named_before_the_model_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.jsonl");
+    std::fs::write(
+        &data,
+        concat!(
+            r#"{"sentence_normalized": "China rose.", "targets": [{"from": 0, "to": 5, "polarity": 4.0}]}"#,
+            "\n",
+            r#"{"sentence_normalized": "China rose.", "targets": [{"from": 3, "to": 3, "polarity": 4.0, "#,
+            r#""further_mentions": [{"from": 0, "to": 5}]}]}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    // No such model: only an error found while reading the data can come first.
+    let run = stance(&["eval", "--data", data.to_str().unwrap(), "--model", "no/such/model"]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    let expected = format!("{}, line 2: targets[0] from/to 3..3 is empty", data.display());
+    assert!(stderr.contains(&expected), "{stderr}");
+}
+
+#[test]
+fn rows_without_targets_are_counted_and_no_pair_at_all_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.jsonl");
+    std::fs::write(
+        &data,
+        concat!(
+            r#"{"sentence_normalized": "Nothing to score.", "targets": []}"#,
+            "\n",
+            r#"{"sentence_normalized": "China rose.", "targets": [{"from": 0, "to": 5, "polarity": 4.0}]}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let run = eval(&data, &[]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let printed: Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(
+        (printed["n"].as_u64(), printed["sentences_without_targets"].as_u64()),
+        (Some(1), Some(1))
+    );
+
+    for (content, why) in [
+        ("", "the file holds no rows"),
+        (
+            "{\"sentence_normalized\": \"a\", \"targets\": []}\n",
+            "all 1 row(s) have empty \"targets\"",
+        ),
+    ] {
+        std::fs::write(&data, content).unwrap();
+        let run = eval(&data, &[]);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{stderr}");
+        let expected = format!("{}: no (sentence, target) pair to evaluate: {why}", data.display());
+        assert!(stderr.contains(&expected), "{stderr}");
+        assert!(run.stdout.is_empty());
+    }
+}
+
+#[test]
+fn a_byte_order_mark_is_read_as_score_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.jsonl");
+    let mut content = "\u{feff}".to_string();
+    content.push_str(&std::fs::read_to_string(articles_fixture()).unwrap());
+    std::fs::write(&data, content).unwrap();
+    let run = eval(&data, &[]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+}
+
+#[cfg(unix)]
+#[test]
+fn an_endless_line_is_an_error_naming_file_and_line() {
+    let run = eval(Path::new("/dev/zero"), &[]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("/dev/zero, line 1: the line is longer than"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn help_says_the_actor_options_are_not_used() {
+    let help = String::from_utf8(stance(&["eval", "--help"]).stdout).unwrap();
+    let lines: Vec<&str> = help.lines().filter(|l| l.contains("--actor")).collect();
+    assert_eq!(lines.len(), 2, "{help}");
+    assert!(lines.iter().all(|l| l.contains("Not used by eval")), "{help}");
+}

@@ -1113,7 +1113,11 @@ impl<R: BufRead + Send> Source for JsonlSource<R> {
 /// besides the `\n`: the rest of a longer line is read and dropped, so memory
 /// stays bounded even on a line that never ends. Returns the bytes consumed
 /// and whether the line was too long (`buf` is then empty).
-fn read_line_limited(reader: &mut impl BufRead, buf: &mut Vec<u8>, limit: usize) -> std::io::Result<(u64, bool)> {
+pub(crate) fn read_line_limited(
+    reader: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    limit: usize,
+) -> std::io::Result<(u64, bool)> {
     let (mut consumed, mut too_large) = (0u64, false);
     loop {
         let available = match reader.fill_buf() {

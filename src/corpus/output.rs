@@ -538,7 +538,7 @@ pub(crate) fn replace_with(path: &Path, write: impl FnOnce(&Path, &mut File) -> 
 
 /// Creates a new, empty temporary file beside `path`, named
 /// `.NAME.PID-N.tmp`, exclusively (never opening an existing file or following a link).
-pub(crate) fn create_temporary(path: &Path) -> Result<(PathBuf, File)> {
+pub fn create_temporary(path: &Path) -> Result<(PathBuf, File)> {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let name = path.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();

@@ -50,17 +50,8 @@ pub struct CorpusArgs {
     /// JSON key / CSV column of the title.
     #[arg(long, value_name = "NAME", default_value = "title")]
     title_field: String,
-    /// What `-` (standard input) holds: text (one document), jsonl or csv.
-    #[arg(long, value_name = "FORMAT", default_value = "text")]
-    stdin_format: Format,
-    /// Read the files named (not directory contents) as this format: text, jsonl or csv.
-    #[arg(long, value_name = "FORMAT")]
-    input_format: Option<Format>,
-    /// The largest record read: a text file, a JSON Lines line or a CSV row (bytes, or with
-    /// K, M or G). A larger one is listed as too_large (errors.jsonl; on stderr without --out) and reading goes on
-    /// after it (a too-large CSV header row skips its file).
-    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
-    max_record_size: u64,
+    #[command(flatten)]
+    input: InputArgs,
     /// No progress display.
     #[arg(long, short)]
     quiet: bool,
@@ -79,20 +70,44 @@ pub struct CorpusArgs {
     commit_secs: f64,
 }
 
+/// How inputs are read, besides their field names: shared by `score` and
+/// `mentions`, so that mentions reads a corpus as score would.
+#[derive(Args)]
+pub struct InputArgs {
+    /// What `-` (standard input) holds: text (one document), jsonl or csv.
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    stdin_format: Format,
+    /// Read the files named (not directory contents) as this format: text, jsonl or csv.
+    #[arg(long, value_name = "FORMAT")]
+    input_format: Option<Format>,
+    /// The largest record read: a text file, a JSON Lines line or a CSV row (bytes, or with
+    /// K, M or G). A larger one is listed as too_large (in errors.jsonl with --out, else on
+    /// stderr) and reading goes on after it (a too-large CSV header row skips its file).
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
+    max_record_size: u64,
+}
+
+impl InputArgs {
+    /// These settings, reading the document fields `fields`.
+    pub fn read_options(&self, fields: Fields) -> ReadOptions {
+        let mut read = ReadOptions::default();
+        read.fields = fields;
+        read.stdin_format = self.stdin_format;
+        read.format = self.input_format;
+        read.max_record_bytes = self.max_record_size;
+        read
+    }
+}
+
 impl CorpusArgs {
     fn read_options(&self) -> ReadOptions {
-        let mut read = ReadOptions::default();
         let mut fields = Fields::default();
         fields.text.clone_from(&self.text_field);
         fields.id.clone_from(&self.id_field);
         fields.date.clone_from(&self.date_field);
         fields.source.clone_from(&self.source_field);
         fields.title.clone_from(&self.title_field);
-        read.fields = fields;
-        read.stdin_format = self.stdin_format;
-        read.format = self.input_format;
-        read.max_record_bytes = self.max_record_size;
-        read
+        self.input.read_options(fields)
     }
 
     fn run_options(&self) -> Result<RunOptions> {

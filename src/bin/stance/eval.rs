@@ -1,24 +1,37 @@
 //! `stance eval`: metrics of a model on annotated NewsMTSC-format data.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
 use serde::Serialize;
+use stance::corpus::output::create_temporary;
+use stance::corpus::write_atomic;
 use stance::eval::{Evaluation, Prediction};
 
 use crate::ModelArgs;
 
+/// What `--actors` and `--actor-file` do here: eval scores the targets the data
+/// annotates, so the model options shared with `score` find no actors of their own.
+const ACTORS_UNUSED: &str = "Not used by eval, which scores the targets annotated in the data (each pair's \
+                             actor is its `actor`, else its `mention`); accepted so that score's model options \
+                             can be passed unchanged";
+const ACTOR_FILE_UNUSED: &str = "Not used by eval (see --actors); the file is still read and checked";
+
 #[derive(Args)]
+#[command(
+    mut_arg("actors", |arg| arg.help(ACTORS_UNUSED)),
+    mut_arg("actor_file", |arg| arg.help(ACTOR_FILE_UNUSED))
+)]
 pub struct EvalArgs {
     /// NewsMTSC-format JSONL file (sentence_normalized, targets with from/to/polarity).
     #[arg(long, value_name = "FILE.jsonl")]
     data: PathBuf,
-    /// Also write one JSON line per (sentence, target) pair, in input order:
-    /// gold and predicted labels, probabilities and score.
+    /// Also write one JSON line per (sentence, target) pair, in input order: gold and
+    /// predicted labels, probabilities and score. Written whole once every pair is
+    /// scored: a failed eval leaves an existing file as it was.
     #[arg(long, value_name = "OUT.jsonl")]
     predictions: Option<PathBuf>,
     #[command(flatten)]
@@ -32,41 +45,62 @@ struct Output {
     evaluation: Evaluation,
     /// The weight pairs of one article were read in context with (0: each alone).
     document_context: f32,
+    /// Rows of the data with empty `targets`: read, with nothing to score.
+    sentences_without_targets: u64,
 }
 
 pub fn run(args: &EvalArgs) -> Result<ExitCode> {
-    let examples = stance::eval::read_newsmtsc(&args.data)?;
-    // Created before the model runs, so that a bad path fails at once rather
-    // than after the whole data set has been scored.
-    let out = args
-        .predictions
-        .as_deref()
-        .map(|path| {
-            File::create(path)
-                .map(|file| (path, BufWriter::new(file)))
-                .with_context(|| format!("cannot create the predictions file {}", path.display()))
-        })
-        .transpose()?;
+    let data = stance::eval::read_newsmtsc(&args.data)?;
+    if let Some(path) = &args.predictions {
+        check_predictions_path(path, &args.data)?;
+    }
     let analyzer = args.model.analyzer()?;
-    let predictions = stance::eval::predict(&analyzer, &examples)?;
-    if let Some((path, writer)) = out {
-        write_predictions(writer, &predictions)
-            .with_context(|| format!("cannot write the predictions file {}", path.display()))?;
+    let predictions = stance::eval::predict(&analyzer, &data.examples)?;
+    if let Some(path) = &args.predictions {
+        write_predictions(path, &predictions)?;
     }
     let output = Output {
         evaluation: Evaluation::from_predictions(&predictions),
         document_context: analyzer.info().document_context,
+        sentences_without_targets: data.sentences_without_targets,
     };
-    println!("{}", serde_json::to_string(&output)?);
+    // Not println!, which panics when stdout is closed (`stance eval ... | head -c 100`).
+    writeln!(std::io::stdout().lock(), "{}", serde_json::to_string(&output)?)?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_predictions(mut writer: BufWriter<File>, predictions: &[Prediction]) -> Result<()> {
+/// Refuses, before the model runs, a predictions path that would replace the
+/// gold data or cannot be written, rather than after the whole data set has been scored.
+fn check_predictions_path(path: &Path, data: &Path) -> Result<()> {
+    let same_file = match (std::fs::canonicalize(path), std::fs::canonicalize(data)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    anyhow::ensure!(
+        !same_file,
+        "--predictions {} is the --data file: writing it would replace the gold data; name another file",
+        path.display()
+    );
+    anyhow::ensure!(
+        !path.is_dir(),
+        "--predictions {} is a directory: name a file",
+        path.display()
+    );
+    // The file itself is written at the end, through a temporary file beside
+    // it: making (and removing) one now shows that it can be.
+    let (temporary, file) =
+        create_temporary(path).with_context(|| format!("cannot create the predictions file {}", path.display()))?;
+    drop(file);
+    std::fs::remove_file(&temporary).with_context(|| format!("cannot remove {}", temporary.display()))
+}
+
+/// Replaces the predictions file whole: an existing file is never left
+/// truncated or half written.
+fn write_predictions(path: &Path, predictions: &[Prediction]) -> Result<()> {
+    let mut lines = Vec::new();
     for prediction in predictions {
-        serde_json::to_writer(&mut writer, prediction)?;
-        writer.write_all(b"\n")?;
+        serde_json::to_writer(&mut lines, prediction)?;
+        lines.push(b'\n');
     }
-    // Flush explicitly: dropping a BufWriter swallows the error of its last write.
-    writer.flush()?;
-    Ok(())
+    write_atomic(path, &lines).with_context(|| format!("cannot write the predictions file {}", path.display()))
 }

@@ -4,33 +4,43 @@
 //! in-domain pairs that the training pipeline distils a teacher's labels onto.
 //! Output is NewsMTSC-shaped JSON Lines, one line per sentence that mentions an
 //! actor, with character (not byte) offsets so that Python can slice with them.
+//! Inputs are read as `stance score` reads them (files, directories, JSON Lines,
+//! CSV, standard input), so that a check sees what a run would.
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::Result;
 use clap::Args;
 use serde_json::{json, Value};
+use stance::corpus::{CorpusReader, Fields, Location};
 use stance::{split_sentences, ActorSet, Mention, MentionFinder, Span};
 
-use crate::ActorArgs;
+use crate::corpus::InputArgs;
+use crate::{text, ActorArgs};
 
 #[derive(Args)]
 pub struct MentionsArgs {
-    /// Text files (one document each) or, with --field, JSON Lines files.
+    /// Text or Markdown files (one document each), directories, JSON Lines (.jsonl) and CSV
+    /// (.csv) files (a document per line or row), or `-` for standard input: read as
+    /// `stance score` reads them.
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,
-    /// Read JSON Lines: the text of each line is this string field (e.g. sentence_normalized).
-    #[arg(long, value_name = "NAME")]
-    field: Option<String>,
+    /// JSON key / CSV column of the text (e.g. sentence_normalized), as score's --text-field.
+    #[arg(long, visible_alias = "text-field", value_name = "NAME", default_value = "text")]
+    field: String,
     /// Treat each text as one sentence instead of splitting it into sentences.
     #[arg(long)]
     no_split: bool,
     #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
     actors: ActorArgs,
 }
 
+/// Lists every record the inputs hold; a record that cannot be read is named on
+/// stderr, as score names it, the others are still listed, and the exit status is then 1.
 pub fn run(args: &MentionsArgs) -> Result<ExitCode> {
     let actors = args.actors.actor_set()?;
     let finder = MentionFinder::new(&actors)?;
@@ -39,24 +49,35 @@ pub fn run(args: &MentionsArgs) -> Result<ExitCode> {
         finder: &finder,
         split: !args.no_split,
     };
+    let mut fields = Fields::default();
+    fields.text.clone_from(&args.field);
+    let mut reader = CorpusReader::new(&args.inputs, args.input.read_options(fields))?;
     let mut out = std::io::stdout().lock();
-    let mut failed = 0usize;
-    for path in &args.inputs {
-        let outcome = match &args.field {
-            Some(field) => lister.jsonl_file(path, field, &mut out),
-            None => lister.text_file(path, &mut out),
-        };
-        if let Err(error) = outcome {
-            failed += 1;
-            eprintln!("error: {error:#}");
+    let mut failed = 0u64;
+    for record in reader.by_ref() {
+        match &record.document {
+            Ok(document) => lister.text(&source_name(&record.location), &document.text, &mut out)?,
+            Err(error) => {
+                failed += 1;
+                text::report_failed(&record.location, error);
+            }
         }
     }
+    text::warn_unread(&reader);
     out.flush()?;
     Ok(if failed > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The `source` of a record's rows: `FILE:LINE` for a line or row, `FILE` for a whole text.
+fn source_name(location: &Location) -> String {
+    match location.line {
+        Some(line) => format!("{}:{line}", location.file),
+        None => location.file.clone(),
+    }
 }
 
 struct Lister<'a> {
@@ -66,53 +87,6 @@ struct Lister<'a> {
 }
 
 impl Lister<'_> {
-    fn text_file(&self, path: &Path, out: &mut impl Write) -> Result<()> {
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let text = String::from_utf8(bytes).map_err(|e| {
-            anyhow!(
-                "{}: invalid UTF-8 at byte {}",
-                path.display(),
-                e.utf8_error().valid_up_to()
-            )
-        })?;
-        self.text(&path.display().to_string(), &text, out)
-    }
-
-    /// Every line must parse: a bad line is an error naming its line, and the
-    /// rest of the file is still listed (the file then counts as failed).
-    fn jsonl_file(&self, path: &Path, field: &str, out: &mut impl Write) -> Result<()> {
-        let file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let mut bad_lines = Vec::new();
-        for (index, line) in BufReader::new(file).lines().enumerate() {
-            let source = format!("{}:{}", path.display(), index + 1);
-            let line = line.with_context(|| format!("{source}: cannot read the line"))?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let text = serde_json::from_str::<Value>(&line)
-                .map_err(|e| anyhow!("{source}: not JSON: {e}"))
-                .and_then(|row| match row.get(field).and_then(Value::as_str) {
-                    Some(text) => Ok(text.to_owned()),
-                    None => Err(anyhow!("{source}: no string field \"{field}\"")),
-                });
-            match text {
-                Ok(text) => self.text(&source, &text, out)?,
-                Err(error) => {
-                    eprintln!("error: {error:#}");
-                    bad_lines.push(index + 1);
-                }
-            }
-        }
-        match bad_lines.len() {
-            0 => Ok(()),
-            n => Err(anyhow!(
-                "{}: {n} bad line(s), first at line {}",
-                path.display(),
-                bad_lines[0]
-            )),
-        }
-    }
-
     fn text(&self, source: &str, text: &str, out: &mut impl Write) -> Result<()> {
         let sentences = if self.split {
             split_sentences(text)

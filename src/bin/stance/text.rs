@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
-use stance::corpus::{score_records, CorpusReader, ReadOptions, Record, SkippedFiles};
+use stance::corpus::{score_records, CorpusReader, Location, ReadOptions, Record, RecordError, SkippedFiles};
 use stance::{Analyzer, CorpusReport, DocumentStances};
 
 use crate::ModelArgs;
@@ -47,12 +47,7 @@ pub fn run(args: &ScoreArgs, read: ReadOptions) -> Result<ExitCode> {
         }
         score_chunk(&analyzer, chunk, &mut report, args.json, &mut out)?;
     }
-    let run_dirs: Vec<String> = reader
-        .skipped_run_dirs()
-        .iter()
-        .map(|d| d.display().to_string())
-        .collect();
-    warn_skipped(&run_dirs, reader.skipped_files(), "");
+    warn_unread(&reader);
     if args.json {
         writeln!(
             out,
@@ -67,6 +62,27 @@ pub fn run(args: &ScoreArgs, read: ReadOptions) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Warns, on stderr, of what `reader`'s directory walk did not read (see [`warn_skipped`]),
+/// once the reading is done.
+pub fn warn_unread(reader: &CorpusReader) {
+    let run_dirs: Vec<String> = reader
+        .skipped_run_dirs()
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect();
+    warn_skipped(&run_dirs, reader.skipped_files(), "");
+}
+
+/// Names, on stderr, a record that could not be read or scored: file, line, kind, document id.
+pub fn report_failed(location: &Location, error: &RecordError) {
+    eprintln!(
+        "error: {location} ({}, document {}): {}",
+        error.kind.as_str(),
+        error.id,
+        error.reason
+    );
 }
 
 /// Warns, on stderr, of what the directory walk did not read: other runs' output directories
@@ -132,13 +148,7 @@ fn score_chunk(
             }
             Err(e) => {
                 report.failed += 1;
-                eprintln!(
-                    "error: {} ({}, document {}): {}",
-                    item.location,
-                    e.kind.as_str(),
-                    e.id,
-                    e.reason
-                );
+                report_failed(&item.location, &e);
             }
         }
     }
