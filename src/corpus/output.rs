@@ -77,6 +77,13 @@ fn replaced() -> impl Iterator<Item = &'static str> {
     RESULTS.into_iter().chain([CHECKPOINT, SUMMARY_CSV])
 }
 
+/// Whether `name` is a file that a run writes into its directory (its lock included),
+/// whether or not a given run has written it yet.
+#[must_use]
+pub fn is_run_file(name: &str) -> bool {
+    replaced().chain([LOCK]).any(|file| file == name)
+}
+
 /// Which files a run writes besides its journals, summaries and `run.json`.
 ///
 /// `sentences.jsonl`, `documents.csv` and `errors.jsonl` are always written:

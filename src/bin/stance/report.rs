@@ -19,10 +19,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use stance::corpus::output::{
-    CHECKPOINT, DOCUMENTS, DOCUMENTS_JSONL, DOCUMENTS_PARQUET, ERRORS, LOCK, RUN_JSON, SENTENCES, SENTENCES_PARQUET,
-    SUMMARY_CSV, SUMMARY_JSON,
-};
+use stance::corpus::output::{is_run_file, SENTENCES, SUMMARY_JSON};
 use stance::corpus::{write_atomic, DirLock, RunInfo, SentenceRow, Slice, Summary};
 use stance::ActorStats;
 
@@ -62,21 +59,6 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Every file a run writes into its directory, whether or not this run has it yet.
-const RUN_FILES: [&str; 11] = [
-    SENTENCES,
-    DOCUMENTS,
-    ERRORS,
-    DOCUMENTS_JSONL,
-    SENTENCES_PARQUET,
-    DOCUMENTS_PARQUET,
-    SUMMARY_JSON,
-    SUMMARY_CSV,
-    RUN_JSON,
-    CHECKPOINT,
-    LOCK,
-];
-
 /// Refuses to write the page over a file of the run: one a run writes, or any
 /// other existing file in DIR that is not an HTML page (notes, an actor
 /// file). Paths are compared resolved, so `DIR/./summary.json`, a link to DIR
@@ -96,7 +78,7 @@ fn check_out(dir: &Path, out: &Path) -> Result<()> {
             continue;
         }
         let name = target.file_name().and_then(OsStr::to_str).unwrap_or_default();
-        let what = if RUN_FILES.contains(&name) {
+        let what = if is_run_file(name) {
             format!("the run's own {name}")
         } else if target.exists() && !is_html(&target) {
             format!("{name}, a file in the run's directory that is not an HTML page")
