@@ -338,20 +338,21 @@ impl ActorSet {
     /// Merges `other` into this set. An actor of `other` whose id is already
     /// here (case-insensitively) adds its new aliases and exclusions to that
     /// actor, keeping its name and index; any other actor is appended, and one
-    /// with a built-in id extends the built-in actor.
+    /// with a built-in id extends the built-in actor (whose name it keeps).
     ///
     /// ```
     /// use stance::{Actor, ActorSet};
     /// let extra = ActorSet::new(vec![
     ///     Actor::new("china", "China", ["Middle Kingdom"]),
     ///     Actor::new("eu", "European Union", ["EU"]),
-    ///     Actor::new("pakistan", "Pakistan", ["Pak"]),
+    ///     Actor::new("pakistan", "Pakistan", ["Islamic Republic"]),
     /// ])?;
     /// let set = ActorSet::default().extend(extra);
     /// assert_eq!(set.len(), 5);
     /// assert!(set.actors()[1].aliases.iter().any(|a| a == "Middle Kingdom"));
-    /// // Pakistan was not in the set: it is the built-in actor, with "Pak" too.
-    /// assert!(set.actors()[4].aliases.iter().any(|a| a == "Islamabad"));
+    /// // Pakistan was not in the set: it is the built-in actor (its name too), with one alias more.
+    /// let pakistan = &set.actors()[4].aliases;
+    /// assert!(pakistan.iter().any(|a| a == "Islamabad") && pakistan.iter().any(|a| a == "Islamic Republic"));
     /// # Ok::<(), stance::Error>(())
     /// ```
     #[must_use]
@@ -367,6 +368,20 @@ impl ActorSet {
             }
         }
         self
+    }
+
+    /// `other` on its own, each actor with a built-in id extending the built-in actor, as
+    /// [`ActorSet::extend`] adds it to a set without that actor.
+    ///
+    /// ```
+    /// use stance::{Actor, ActorSet};
+    /// let set = ActorSet::with_builtins(ActorSet::new(vec![Actor::new("india", "India", ["Bharat"])])?);
+    /// assert!(set.actors()[0].aliases.iter().any(|a| a == "New Delhi"));
+    /// # Ok::<(), stance::Error>(())
+    /// ```
+    #[must_use]
+    pub fn with_builtins(other: ActorSet) -> ActorSet {
+        ActorSet { actors: Vec::new() }.extend(other)
     }
 
     /// The actors, in order.

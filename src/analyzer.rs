@@ -353,8 +353,8 @@ impl AnalyzerBuilder {
     }
 
     /// Total threads for inference (sessions x intra-op threads); default:
-    /// rayon's pool size. At most [`AnalyzerBuilder::max_threads`] of the cores
-    /// this process may use, else `build()` refuses it.
+    /// rayon's pool size, up to [`AnalyzerBuilder::max_threads`] of the cores
+    /// this process may use. A count above that is refused by `build()`.
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = Some(threads);
         self
@@ -403,8 +403,17 @@ impl AnalyzerBuilder {
     /// bundle ([`Error::Model`]), a missing ONNX Runtime ([`Error::Runtime`]) or
     /// an unavailable device ([`Error::Device`]).
     pub fn build(self) -> Result<Analyzer> {
-        let threads = self.threads.unwrap_or_else(rayon::current_num_threads);
-        check_threads(threads, available_cores())?;
+        let cores = available_cores();
+        let threads = match self.threads {
+            Some(threads) => {
+                check_threads(threads, cores)?;
+                threads
+            }
+            // Rayon's pool may be sized past what the cores can use (RAYON_NUM_THREADS, a pool
+            // of the caller's): the default takes the most that helps instead of refusing a
+            // setting the caller never gave.
+            None => rayon::current_num_threads().min(Self::max_threads(cores)),
+        };
         let sessions = self
             .sessions
             .unwrap_or(if self.device == Device::Cpu { threads } else { 1 });
@@ -574,7 +583,7 @@ struct OtherActors {
 impl OtherActors {
     fn new(scored: &ActorSet) -> Result<OtherActors> {
         let actors = ActorSet::builtin().extend(scored.clone());
-        let finder = MentionFinder::new(&actors)?;
+        let finder = MentionFinder::marking(&actors)?;
         Ok(OtherActors { actors, finder })
     }
 

@@ -137,9 +137,21 @@ impl MentionFinder {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] when the automaton cannot be built (far more alias
-    /// text than any real actor set has).
+    /// [`Error::Config`] when an alias names two actors, or is an exclusion of its own
+    /// actor (one of them would never be found), and when the automaton cannot be built
+    /// (far more alias text than any real actor set has).
     pub fn new(actors: &ActorSet) -> Result<MentionFinder> {
+        Self::build(actors, true)
+    }
+
+    /// A finder that marks where any known actor is named, for a model that reads the other
+    /// actors of a sentence: there an alias that two actors share marks a mention all the same,
+    /// and the actors the user scores are checked by [`MentionFinder::new`].
+    pub(crate) fn marking(actors: &ActorSet) -> Result<MentionFinder> {
+        Self::build(actors, false)
+    }
+
+    fn build(actors: &ActorSet, check: bool) -> Result<MentionFinder> {
         let mut table = PatternTable::default();
         let mut short_names = Vec::new();
         for (actor, definition) in actors.actors().iter().enumerate() {
@@ -170,7 +182,9 @@ impl MentionFinder {
                 });
             }
         }
-        check_unambiguous(&table, actors)?;
+        if check {
+            check_unambiguous(&table, actors)?;
+        }
         // Overlapping search reports every candidate, so that one failing the
         // case or boundary rules cannot hide a shorter valid one; the
         // leftmost-longest choice is made afterwards among valid candidates.
@@ -379,29 +393,38 @@ impl MentionFinder {
 /// exclusion that is one of its actor's own aliases (that alias would never be found).
 fn check_unambiguous(table: &PatternTable, actors: &ActorSet) -> Result<()> {
     let id = |index: usize| actors.get(index).map_or("?", |a| a.id.as_str());
+    // The matcher ignores ASCII case, so "China" and "CHINA" are one alias here.
+    let mut by_key: HashMap<String, Vec<(&str, Role)>> = HashMap::new();
     for (pattern, roles) in table.patterns.iter().zip(&table.roles) {
-        let named: Vec<usize> = roles
+        let entry = by_key.entry(pattern.to_ascii_lowercase()).or_default();
+        entry.extend(roles.iter().map(|&role| (pattern.as_str(), role)));
+    }
+    for roles in by_key.values() {
+        let named: Vec<(&str, usize)> = roles
             .iter()
-            .filter_map(|role| match role {
-                Role::Alias { actor, .. } => Some(*actor),
+            .filter_map(|&(pattern, role)| match role {
+                Role::Alias { actor, .. } => Some((pattern, actor)),
                 _ => None,
             })
             .collect();
-        if let Some(&other) = named.iter().find(|&&actor| actor != named[0]) {
+        let Some(&(pattern, first)) = named.first() else {
+            continue;
+        };
+        if let Some(&(_, other)) = named.iter().find(|&&(_, actor)| actor != first) {
             return Err(Error::Config(format!(
                 "the alias \"{pattern}\" names two actors, {} and {}: a mention is given to one actor, so the \
                  other would never get it; keep it in one of them",
-                id(named[0]),
+                id(first),
                 id(other)
             )));
         }
         let excluded = roles
             .iter()
-            .any(|role| matches!(role, Role::Exclusion { actor } if named.contains(actor)));
+            .any(|(_, role)| matches!(role, Role::Exclusion { actor } if *actor == first));
         if excluded {
             return Err(Error::Config(format!(
                 "\"{pattern}\" is both an alias and an exclusion of {}: it would never be found; remove one",
-                id(named[0])
+                id(first)
             )));
         }
     }
@@ -418,6 +441,8 @@ struct PatternTable {
 
 impl PatternTable {
     fn add(&mut self, pattern: String, role: Role) {
+        // Text is matched with its runs of blanks collapsed, so patterns are too.
+        let pattern = collapse_blanks(&pattern);
         let slot = if let Some(&slot) = self.index.get(&pattern) {
             slot
         } else {
@@ -511,17 +536,22 @@ const TITLES: &[&str] = &[
     "Former",
 ];
 
-/// Words that open sentences: capitalized there, they are not the first part of a name.
+/// Words that open sentences (function words, auxiliaries, common adverbs): capitalized there,
+/// they are not the first part of a name. A list, not a rule such as "-ly", which would take
+/// "Emily" and "Kelly" too.
 const SENTENCE_OPENERS: &[&str] = &[
     "a",
     "about",
     "above",
     "across",
+    "actually",
     "after",
+    "afterwards",
     "again",
     "against",
     "all",
     "along",
+    "already",
     "also",
     "although",
     "amid",
@@ -530,6 +560,8 @@ const SENTENCE_OPENERS: &[&str] = &[
     "and",
     "another",
     "any",
+    "apparently",
+    "are",
     "as",
     "at",
     "because",
@@ -541,19 +573,34 @@ const SENTENCE_OPENERS: &[&str] = &[
     "both",
     "but",
     "by",
+    "certainly",
+    "clearly",
+    "consequently",
+    "could",
+    "currently",
     "despite",
+    "did",
+    "do",
+    "does",
     "during",
     "each",
     "earlier",
     "either",
+    "especially",
     "even",
+    "eventually",
     "every",
+    "evidently",
     "few",
     "finally",
     "first",
     "for",
+    "fortunately",
     "from",
     "further",
+    "had",
+    "has",
+    "have",
     "he",
     "hence",
     "her",
@@ -565,12 +612,17 @@ const SENTENCE_OPENERS: &[&str] = &[
     "if",
     "in",
     "indeed",
+    "initially",
     "instead",
+    "interestingly",
+    "ironically",
+    "is",
     "it",
     "its",
     "last",
     "later",
     "like",
+    "likewise",
     "many",
     "meanwhile",
     "more",
@@ -578,23 +630,40 @@ const SENTENCE_OPENERS: &[&str] = &[
     "most",
     "much",
     "my",
+    "naturally",
     "neither",
     "never",
+    "nevertheless",
     "next",
     "no",
+    "nonetheless",
     "nor",
     "not",
+    "notably",
     "now",
+    "obviously",
+    "occasionally",
+    "oddly",
     "of",
+    "officially",
     "on",
     "once",
     "one",
     "only",
     "or",
+    "ostensibly",
     "other",
     "our",
     "over",
+    "particularly",
     "perhaps",
+    "previously",
+    "probably",
+    "publicly",
+    "quickly",
+    "rather",
+    "reportedly",
+    "should",
     "since",
     "so",
     "some",
@@ -618,12 +687,17 @@ const SENTENCE_OPENERS: &[&str] = &[
     "today",
     "tomorrow",
     "too",
+    "ultimately",
     "under",
-    "unlike",
+    "unfortunately",
     "unless",
+    "unlike",
     "until",
     "upon",
+    "usually",
+    "was",
     "we",
+    "were",
     "what",
     "when",
     "where",
@@ -636,6 +710,7 @@ const SENTENCE_OPENERS: &[&str] = &[
     "with",
     "within",
     "without",
+    "would",
     "yesterday",
     "yet",
     "you",
@@ -643,12 +718,12 @@ const SENTENCE_OPENERS: &[&str] = &[
 ];
 
 /// Whether the word at `start..end` is part of a longer name: the word just
-/// before it (across spaces only) is capitalized and not a title, nor a common
-/// word or an adverb in "-ly" that opens the sentence ("But Khan said", "Sadiq
-/// Khan said"); or the word just after it is capitalized.
+/// before it (across blanks and line breaks only) is capitalized and not a title,
+/// nor a common word that opens the sentence ("But Khan said", not "Sadiq Khan
+/// said"); or the word just after it is capitalized.
 fn inside_another_name(text: &str, start: usize, end: usize) -> bool {
     let capitalized = |w: &str| w.chars().next().is_some_and(char::is_uppercase);
-    let before = text[..start].trim_end_matches(' ');
+    let before = text[..start].trim_end_matches(is_blank);
     let previous = (before.len() < start)
         .then(|| before.rsplit(|c: char| !is_word_char(c)).next())
         .flatten()
@@ -657,13 +732,10 @@ fn inside_another_name(text: &str, start: usize, end: usize) -> bool {
         let ahead =
             before[..before.len() - w.len()].trim_end_matches(|c: char| c.is_whitespace() || "\"'“‘([".contains(c));
         let sentence_start = ahead.is_empty() || ahead.ends_with(['.', '!', '?', ':', ';']);
-        let opener = || {
-            let lower = w.to_lowercase();
-            lower.ends_with("ly") || SENTENCE_OPENERS.contains(&lower.as_str())
-        };
+        let opener = || SENTENCE_OPENERS.contains(&w.to_lowercase().as_str());
         capitalized(w) && !TITLES.contains(&w) && !(sentence_start && opener())
     });
-    let after = text[end..].trim_start_matches(' ');
+    let after = text[end..].trim_start_matches(is_blank);
     let next = (after.len() < text.len() - end)
         .then(|| after.split(|c: char| !is_word_char(c)).next())
         .flatten()
@@ -671,23 +743,39 @@ fn inside_another_name(text: &str, start: usize, end: usize) -> bool {
     names_before || next.is_some_and(capitalized)
 }
 
+/// A space, tab or line break: what separates the words of an alias in text.
+fn is_blank(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r' | '\u{0b}' | '\u{0c}')
+}
+
+/// `phrase` with each run of blanks as one space, as the matcher reads text.
+fn collapse_blanks(phrase: &str) -> String {
+    phrase
+        .split(is_blank)
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The text as the alias matcher reads it: each run of spaces, tabs and line breaks as one
 /// space, so that a multi-word alias matches across hard wraps (`\r\n` too) and doubled spaces.
 struct Haystack<'a> {
     bytes: Cow<'a, [u8]>,
     /// Where in the text each byte of `bytes` is, when runs were collapsed.
-    origin: Option<Vec<usize>>,
+    origin: Option<Vec<u32>>,
 }
 
 impl<'a> Haystack<'a> {
     fn new(text: &'a str) -> Self {
-        let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c);
+        let is_space = |b: u8| is_blank(char::from(b));
         let collapses = text
             .as_bytes()
             .windows(2)
             .any(|pair| is_space(pair[0]) && is_space(pair[1]))
             || text.bytes().any(|b| b != b' ' && is_space(b));
-        if !collapses {
+        // Offsets are kept in 32 bits (a record is 64 MiB at most by default); a longer text is
+        // matched as it is.
+        if !collapses || u32::try_from(text.len()).is_err() {
             return Haystack {
                 bytes: Cow::Borrowed(text.as_bytes()),
                 origin: None,
@@ -699,7 +787,7 @@ impl<'a> Haystack<'a> {
             let space = is_space(byte);
             if !(space && after_space) {
                 bytes.push(if space { b' ' } else { byte });
-                origin.push(position);
+                origin.push(position as u32); // below u32::MAX: checked above
             }
             after_space = space;
         }
@@ -717,7 +805,7 @@ impl<'a> Haystack<'a> {
     /// The span of the text that the bytes `start..end` (not empty) came from.
     fn text_span(&self, start: usize, end: usize) -> (usize, usize) {
         match &self.origin {
-            Some(origin) => (origin[start], origin[end - 1] + 1),
+            Some(origin) => (origin[start] as usize, origin[end - 1] as usize + 1),
             None => (start, end),
         }
     }
@@ -803,6 +891,12 @@ mod tests {
 
     #[test]
     fn an_alias_of_two_actors_or_excluded_by_its_own_actor_is_refused() {
+        let mk = |alias: &str| ActorSet::new(vec![Actor::new("mk", "Middle Kingdom", [alias])]).unwrap();
+        let error = MentionFinder::new(&ActorSet::default().extend(mk("CHINA")))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(error.contains("names two actors, china and mk"), "case aside: {error}");
         let shared =
             ActorSet::default().extend(ActorSet::new(vec![Actor::new("mk", "Middle Kingdom", ["China"])]).unwrap());
         let error = MentionFinder::new(&shared)
@@ -1037,6 +1131,9 @@ mod tests {
             "the United\nStates and\r\nNew\tDelhi",
             &[("us", "United\nStates"), ("india", "New\tDelhi")],
         );
+        // An alias written with a doubled space matches as the text is read.
+        let doubled = ActorSet::new(vec![Actor::new("us", "US", ["United  States"])]).unwrap();
+        assert_eq!(finder(&doubled).find("the United States").len(), 1);
         // A Windows line break, doubled spaces and mixed runs are one space too; spans stay the text's.
         assert_found(
             "The United\r\nStates,  the  People's \t Republic of  China and New  Delhi.",
@@ -1074,14 +1171,15 @@ mod tests {
     #[test]
     fn a_short_name_inside_another_name_does_not_count() {
         let text = "Imran Khan met Sadiq Khan at the Khan Academy. But Khan said Prime Minister Khan and Dr Khan (Khan) agreed. \
-                    Sadiq Khan disagreed. \"Sadiq Khan agreed,\" he said. Later Khan left.";
+                    Sadiq Khan disagreed. \"Sadiq Khan agreed,\" he said. Later Khan left. Emily Khan stayed. \
+                    Sadiq\nKhan wrote. Did Khan know?";
         let mentions = finder(&ActorSet::builtin()).find(text);
-        // What comes just before each mention: the full name, then the five "Khan"s that count.
+        // What comes just before each mention: the full name, then the six "Khan"s that count.
         let before: Vec<&str> = mentions.iter().map(|m| text[..m.span.start].trim_end()).collect();
         let ends: Vec<&str> = before.iter().map(|b| &b[b.len().saturating_sub(8)..]).collect();
         assert_eq!(
             ends,
-            ["", "emy. But", "Minister", "n and Dr", "r Khan (", "d. Later"],
+            ["", "emy. But", "Minister", "n and Dr", "r Khan (", "d. Later", "ote. Did"],
             "{mentions:?}"
         );
         assert!(mentions[1..].iter().all(|m| m.span.slice(text) == "Khan"));

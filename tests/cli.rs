@@ -396,7 +396,7 @@ fn mentions_reports_a_record_over_the_size_limit_and_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let after = dir.path().join("after.txt");
     std::fs::write(&after, "China rose.").unwrap();
-    let out = stance(&["mentions", "--field", "text", "/dev/zero", after.to_str().unwrap()]);
+    let out = stance(&["mentions", "/dev/zero", after.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("/dev/zero (too_large"), "{stderr}");
@@ -449,6 +449,16 @@ fn mentions_reads_the_inputs_score_reads() {
     assert_eq!(sources(&out), ["-"]);
     let out = mentions_with_stdin(&["--stdin-format", "jsonl", "-"], "{\"text\": \"China rose.\"}\n");
     assert_eq!(sources(&out), ["-:1"]);
+    // --field with a file read as text by its extension is refused, not listed as JSON prose.
+    let named = dir.path().join("rows.txt");
+    std::fs::write(&named, "{\"body\": \"India rose.\"}\n").unwrap();
+    let named = named.to_str().unwrap();
+    let out = stance(&["mentions", "--field", "body", named]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--input-format jsonl"), "{stderr}");
+    let out = stance(&["mentions", "--field", "body", "--input-format", "jsonl", named]);
+    assert_eq!(sources(&out), [format!("{named}:1")]);
 }
 
 /// `--model mini` is the default model; `--model mid` and `--model base` are the

@@ -1035,6 +1035,17 @@ fn merge_refuses_one_input_in_two_runs_however_it_is_named() {
     assert_eq!(info["records"].as_u64().unwrap(), records(&a) + records(&c));
     assert_eq!(info["other_shards"], 0);
 
+    // Runs that read nothing merge, whatever they were over: there is nothing to count twice.
+    let (empty_a, empty_b) = (tmp.path().join("a.jsonl"), tmp.path().join("b.jsonl"));
+    std::fs::write(&empty_a, "").unwrap();
+    std::fs::write(&empty_b, "").unwrap();
+    let (ea, eb) = (
+        run(&[empty_a.display().to_string()], "ea"),
+        run(&[empty_b.display().to_string()], "eb"),
+    );
+    let output = merge(&[&ea, &eb], &tmp.path().join("eab"));
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+
     // A merge and a run over one of its parts again.
     let c2 = run(&[csv], "c2");
     let output = merge(&[&ac, &c2], &tmp.path().join("acc"));

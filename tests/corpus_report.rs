@@ -264,6 +264,14 @@ fn the_report_never_replaces_a_file_of_the_run() {
         "--out",
         run.join("other.html").to_str().unwrap(),
     ]);
+    // Nor a file of another run.
+    let other = tmp.path().join("other");
+    score(&["good/wire.jsonl"], &other);
+    let summary = std::fs::read(other.join("summary.json")).unwrap();
+    let target = other.join("summary.json");
+    let err = stance_fails(&["report", run.to_str().unwrap(), "--out", target.to_str().unwrap()]);
+    assert!(err.contains("refusing to write the report"), "{err}");
+    assert_eq!(std::fs::read(&target).unwrap(), summary);
 }
 
 /// Paths in `dir` that reach files of `run` through links: one through a link

@@ -719,3 +719,25 @@ fn a_document_feeds_each_sentence_the_one_before_it() {
     let listed = a.score_sentences(&[before, sentence]).unwrap();
     assert_eq!(probabilities(&listed[0].stance), probabilities(&alone));
 }
+
+/// A thread count asked for beyond what the cores can use is refused; rayon's pool sized past
+/// them (a caller's pool, RAYON_NUM_THREADS) is not the caller's request: the default takes the
+/// most that helps.
+#[test]
+fn the_default_thread_count_stays_within_what_the_cores_can_use() {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let max = stance::AnalyzerBuilder::max_threads(cores);
+    let asked = Analyzer::builder().model_dir(tiny_model()).threads(max + 1).build();
+    assert!(matches!(asked, Err(Error::Config(_))));
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(max + 1).build().unwrap();
+    let analyzer = pool
+        .install(|| Analyzer::builder().model_dir(tiny_model()).build())
+        .expect("the default is clamped, not refused");
+    let info = analyzer.info();
+    assert!(
+        info.sessions * info.intra_threads <= max,
+        "{} x {}",
+        info.sessions,
+        info.intra_threads
+    );
+}

@@ -97,7 +97,7 @@ fn actor_set(
     let mut add = |extra: ActorSet| {
         set = Some(match set.take() {
             Some(base) => base.extend(extra),
-            None => extra,
+            None => ActorSet::with_builtins(extra),
         });
     };
     if !custom.is_empty() {

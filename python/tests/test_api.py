@@ -486,3 +486,12 @@ def test_actor_stats_refuses_what_are_not_probabilities():
     assert stats.sentences == 0
     stats.add(0.2, 0.3, 0.5004)  # within the tolerance of rounded values
     assert stats.sentences == 1
+
+
+def test_a_custom_actor_with_a_built_in_id_extends_the_built_in_actor_alone_too():
+    bharat = stance.Actor("india", "India", ["Bharat"])
+    analyzer = stance.Analyzer(actors=[bharat], model=TINY_MODEL, threads=1)
+    aliases = analyzer.actors[0].aliases
+    assert "Bharat" in aliases and "New Delhi" in aliases
+    doc = analyzer.score("New Delhi spoke. Bharat agreed.")
+    assert [s.mentions[0].text for s in doc.stances] == ["New Delhi", "Bharat"]

@@ -1150,7 +1150,8 @@ pub(crate) fn read_line_limited(
 
 /// serde_json's message with the column, and without its "line 1" (the line is the file's, given separately).
 fn json_error(e: &serde_json::Error, line: &str) -> String {
-    if let Some((column, escape)) = lone_surrogate(line) {
+    // Named only when it is the first thing wrong on the line, not after another error.
+    if let Some((column, escape)) = lone_surrogate(line).filter(|&(column, _)| column <= e.column()) {
         return format!(
             "malformed JSON at column {column}: `{escape}` is half of a UTF-16 surrogate pair with no \
              other half, so it is no Unicode character (Python's json.dumps writes these for text \

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 use super::checkpoint::Checkpoint;
-use super::meta::{new_run_id, DirLock, RunInfo, RunStatus};
+use super::meta::{new_run_id, DirLock, InputHash, RunInfo, RunStatus};
 use super::output::{
     create_temporary, remove_stale_temporaries, write_parquet, OutputFormat, DOCUMENTS, DOCUMENTS_JSONL, ERRORS,
     RESULTS, SENTENCES, SUMMARY_JSON,
@@ -148,8 +148,15 @@ fn check_distinct_inputs(dirs: &[PathBuf], runs: &[(RunInfo, Summary)]) -> Resul
     };
     let mut hashes: Vec<(&str, &Path)> = Vec::new();
     let mut paths: Vec<(&Path, &Path)> = Vec::new();
-    for (dir, (info, _)) in dirs.iter().zip(runs).filter(|(_, (info, _))| info.shards.is_empty()) {
-        for hash in info.constituent_input_hashes() {
+    // A run that read no record holds no document to count twice.
+    let nothing_read = InputHash::default().hex();
+    let whole = |(_, (info, _)): &(&PathBuf, &(RunInfo, Summary))| info.shards.is_empty() && info.records > 0;
+    for (dir, (info, _)) in dirs.iter().zip(runs).filter(whole) {
+        for hash in info
+            .constituent_input_hashes()
+            .into_iter()
+            .filter(|h| *h != nothing_read)
+        {
             if let Some((_, first)) = hashes.iter().find(|(seen, _)| *seen == hash) {
                 return same(first, dir, format!("content hash {hash}"));
             }
@@ -162,7 +169,11 @@ fn check_distinct_inputs(dirs: &[PathBuf], runs: &[(RunInfo, Summary)]) -> Resul
                 .find(|(seen, _)| path.starts_with(seen) || seen.starts_with(path))
             {
                 let what = if seen == &path {
-                    format!("both read {}", path.display())
+                    format!(
+                        "both read {}; if the file was replaced between the runs, score each version under a \
+                         name of its own",
+                        path.display()
+                    )
                 } else {
                     format!("{} and {}", seen.display(), path.display())
                 };
@@ -255,7 +266,7 @@ fn merged_info(mut info: RunInfo, dirs: &[PathBuf], runs: &[(RunInfo, Summary)],
     info.input_paths = union(runs.iter().flat_map(|(i, _)| &i.input_paths));
     if shards.is_empty() {
         // Whole runs over different inputs: their records add up, and each keeps its own hash.
-        info.records = runs.iter().map(|(i, _)| i.records).sum();
+        info.records = runs.iter().fold(0, |sum, (i, _)| sum.saturating_add(i.records));
         info.merged_input_hashes = runs
             .iter()
             .flat_map(|(i, _)| i.constituent_input_hashes())

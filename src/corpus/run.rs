@@ -378,7 +378,7 @@ fn skip_done(reader: &mut CorpusReader, (done, expected): (u64, String)) -> Resu
         let Some(record) = reader.next() else {
             return Err(Error::Config(format!(
                 "the inputs hold {position} records but the checkpoint says {done} were done: \
-                 they changed since the run started, so it cannot be resumed"
+                 they changed since the run read them; score them in a new run elsewhere"
             )));
         };
         hash.add(&record);
@@ -386,7 +386,7 @@ fn skip_done(reader: &mut CorpusReader, (done, expected): (u64, String)) -> Resu
     if hash.hex() != expected {
         return Err(Error::Config(format!(
             "the first {done} input records are not those the run read (content hash {}, the checkpoint \
-             says {expected}): the inputs changed since the run started, so it cannot be resumed",
+             says {expected}): the inputs changed since the run read them; score them in a new run elsewhere",
             hash.hex()
         )));
     }

@@ -88,6 +88,11 @@ pub struct InputArgs {
 }
 
 impl InputArgs {
+    /// The format given for the files named, if any.
+    pub fn input_format(&self) -> Option<Format> {
+        self.input_format
+    }
+
     /// These settings, reading the document fields `fields`.
     pub fn read_options(&self, fields: Fields) -> ReadOptions {
         let mut read = ReadOptions::default();

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 use serde_json::{json, Value};
-use stance::corpus::{CorpusReader, Fields, Location};
+use stance::corpus::{CorpusReader, Fields, Format, Location};
 use stance::{split_sentences, ActorSet, Mention, MentionFinder, Span};
 
 use crate::corpus::InputArgs;
@@ -27,9 +27,10 @@ pub struct MentionsArgs {
     /// `stance score` reads them.
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,
-    /// JSON key / CSV column of the text (e.g. sentence_normalized), as score's --text-field.
-    #[arg(long, visible_alias = "text-field", value_name = "NAME", default_value = "text")]
-    field: String,
+    /// JSON key / CSV column of the text (e.g. sentence_normalized), as score's --text-field
+    /// [default: text].
+    #[arg(long, visible_alias = "text-field", value_name = "NAME")]
+    field: Option<String>,
     /// Treat each text as one sentence instead of splitting it into sentences.
     #[arg(long)]
     no_split: bool,
@@ -37,6 +38,25 @@ pub struct MentionsArgs {
     input: InputArgs,
     #[command(flatten)]
     actors: ActorArgs,
+}
+
+/// With --field the user means records with fields: a file named that would be read as text
+/// (by its extension) is refused rather than listed as one document of JSON or CSV syntax.
+fn refuse_text_files(inputs: &[PathBuf], input: &InputArgs) -> Result<()> {
+    if input.input_format().is_some() {
+        return Ok(());
+    }
+    let as_text = inputs
+        .iter()
+        .find(|path| path.is_file() && !matches!(Format::from_extension(path), Some(Format::Jsonl | Format::Csv)));
+    match as_text {
+        Some(path) => anyhow::bail!(
+            "--field names a JSON key or CSV column, but {} is read as text (by its extension): pass \
+             --input-format jsonl or csv",
+            path.display()
+        ),
+        None => Ok(()),
+    }
 }
 
 /// Lists every record the inputs hold; a record that cannot be read is named on
@@ -50,7 +70,10 @@ pub fn run(args: &MentionsArgs) -> Result<ExitCode> {
         split: !args.no_split,
     };
     let mut fields = Fields::default();
-    fields.text.clone_from(&args.field);
+    if let Some(field) = &args.field {
+        refuse_text_files(&args.inputs, &args.input)?;
+        fields.text.clone_from(field);
+    }
     let mut reader = CorpusReader::new(&args.inputs, args.input.read_options(fields))?;
     let mut out = std::io::stdout().lock();
     let mut failed = 0u64;

@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use stance::corpus::output::{is_run_file, SENTENCES, SUMMARY_JSON};
+use stance::corpus::output::{is_run_file, LOCK, SENTENCES, SUMMARY_JSON};
 use stance::corpus::{write_atomic, DirLock, RunInfo, SentenceRow, Slice, Summary};
 use stance::ActorStats;
 
@@ -59,8 +59,8 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Refuses to write the page over a file of the run: one a run writes, or any
-/// other existing file in DIR that is not an HTML page (notes, an actor
+/// Refuses to write the page over a file of the run, or of another run: one a run writes, or
+/// any other existing file in DIR that is not an HTML page (notes, an actor
 /// file). Paths are compared resolved, so `DIR/./summary.json`, a link to DIR
 /// and a link to one of its files are all caught.
 fn check_out(dir: &Path, out: &Path) -> Result<()> {
@@ -74,13 +74,13 @@ fn check_out(dir: &Path, out: &Path) -> Result<()> {
         .canonicalize()
         .with_context(|| format!("cannot resolve {}", dir.display()))?;
     for target in resolved(out) {
-        if target.parent() != Some(run_dir.as_path()) {
-            continue;
-        }
         let name = target.file_name().and_then(OsStr::to_str).unwrap_or_default();
-        let what = if is_run_file(name) {
+        let in_this_run = target.parent() == Some(run_dir.as_path());
+        // Another run's directory holds its lock (runs and merges keep it).
+        let in_a_run = in_this_run || target.parent().is_some_and(|parent| parent.join(LOCK).exists());
+        let what = if in_a_run && is_run_file(name) {
             format!("the run's own {name}")
-        } else if target.exists() && !is_html(&target) {
+        } else if in_this_run && target.exists() && !is_html(&target) {
             format!("{name}, a file in the run's directory that is not an HTML page")
         } else {
             continue;
