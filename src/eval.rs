@@ -714,15 +714,16 @@ pub struct AttributionMetrics {
     pub contrast_sentences: u64,
     /// The pairs of those rows.
     pub contrast_pairs: u64,
-    /// Accuracy over the contrast pairs.
-    pub contrast_accuracy: f64,
+    /// Accuracy over the contrast pairs (`None`, null in JSON, without contrast sentences:
+    /// data with one actor per sentence has none, and 0 would read as every pair wrong).
+    pub contrast_accuracy: Option<f64>,
     /// Share of contrast sentences whose actors all got one predicted label.
-    pub uniform_prediction_rate: f64,
+    pub uniform_prediction_rate: Option<f64>,
     /// Share of contrast sentences whose actors were all predicted neutral: the
     /// uniform predictions that miss the polar actor rather than spread the
     /// sentence's tone to the others (`uniform_prediction_rate` counts both).
     #[serde(default)]
-    pub uniform_neutral_rate: f64,
+    pub uniform_neutral_rate: Option<f64>,
 }
 
 impl AttributionMetrics {
@@ -745,9 +746,9 @@ impl AttributionMetrics {
             uniform += u64::from(pairs.iter().all(|p| p.predicted == pairs[0].predicted));
             all_neutral += u64::from(pairs.iter().all(|p| p.predicted == Label::Neutral));
         }
-        m.contrast_accuracy = ratio(correct, m.contrast_pairs);
-        m.uniform_prediction_rate = ratio(uniform, m.contrast_sentences);
-        m.uniform_neutral_rate = ratio(all_neutral, m.contrast_sentences);
+        m.contrast_accuracy = defined_ratio(correct, m.contrast_pairs);
+        m.uniform_prediction_rate = defined_ratio(uniform, m.contrast_sentences);
+        m.uniform_neutral_rate = defined_ratio(all_neutral, m.contrast_sentences);
         m
     }
 }
@@ -1263,9 +1264,14 @@ mod tests {
         ];
         let m = AttributionMetrics::compute(&predictions);
         assert_eq!((m.contrast_sentences, m.contrast_pairs), (3, 7));
-        assert!(close(m.contrast_accuracy, 4.0 / 7.0), "{m:?}");
-        assert!(close(m.uniform_prediction_rate, 2.0 / 3.0), "{m:?}");
-        assert!(close(m.uniform_neutral_rate, 1.0 / 3.0), "{m:?}");
+        let rate = |r: Option<f64>| r.unwrap_or(f64::NAN);
+        assert!(close(rate(m.contrast_accuracy), 4.0 / 7.0), "{m:?}");
+        assert!(close(rate(m.uniform_prediction_rate), 2.0 / 3.0), "{m:?}");
+        assert!(close(rate(m.uniform_neutral_rate), 1.0 / 3.0), "{m:?}");
+        // Without contrast sentences the rates are undefined, not 0.
+        let none = AttributionMetrics::compute(&predictions[5..7]);
+        assert_eq!(none.contrast_sentences, 0);
+        assert_eq!((none.contrast_accuracy, none.uniform_prediction_rate), (None, None));
         assert_eq!(AttributionMetrics::compute(&[]), AttributionMetrics::default());
     }
 }
