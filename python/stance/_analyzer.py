@@ -515,11 +515,14 @@ def _chunks(
         chunk_ids: list[str] = []
         for t in text_iter:
             chunk_texts.append(t)
-            label = _id_text(next(label_iter))
-            given = label if id_iter is None else next(id_iter, _END)
+            index = position + len(chunk_texts) - 1
+            raw_label = next(label_iter)
+            given = raw_label if id_iter is None else next(id_iter, _END)
             if given is _END:
-                raise ValueError(f"fewer ids than texts: no id for text {position + len(chunk_texts) - 1}")
-            chunk_ids.append(placeholder.format(label) if _frames.is_missing(given) else _id_text(given))
+                raise ValueError(f"fewer ids than texts: no id for text {index}")
+            chunk_ids.append(
+                _id_text(given) if not _frames.is_missing(given) else _missing_id(placeholder, raw_label, index)
+            )
             if len(chunk_texts) == size:
                 break
         if not chunk_texts:
@@ -531,6 +534,14 @@ def _chunks(
 
 
 _END = object()
+
+
+def _missing_id(placeholder: str, label: Any, index: int) -> str:
+    """The id of a document without one: by its row label, or by its position where the label
+    is missing too (a NaN index label would give every such row one id)."""
+    if _frames.is_missing(label):
+        return f"<text {index}>"
+    return placeholder.format(_id_text(label))
 
 
 def _id_text(value: Any) -> str:

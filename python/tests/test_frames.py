@@ -133,6 +133,9 @@ def test_ids_that_pandas_reads_as_floats_are_those_of_the_cli(analyzer, stance_c
     assert stance.aggregate_frame(rows)["china"].documents == 3
     nullable = documents.astype({"id": "Int64"}).set_index(pd.Index([10, 20, 30, 40]))
     assert analyzer.score_frame(nullable)["document_id"].tolist() == ["1", "<row 20>", "3", "<row 40>"]
+    # Without an id column a row is named by its label, and by its position where that is missing too.
+    unlabelled = pd.DataFrame({"text": ["China.", "India."]}, index=[7, float("nan")])
+    assert analyzer.score_frame(unlabelled, id=None)["document_id"].tolist() == ["7", "<text 1>"]
 
 
 def test_aggregate_frame_counts_consecutive_documents_that_share_an_id(analyzer):
