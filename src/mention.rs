@@ -768,11 +768,14 @@ struct Haystack<'a> {
 impl<'a> Haystack<'a> {
     fn new(text: &'a str) -> Self {
         let is_space = |b: u8| is_blank(char::from(b));
-        let collapses = text
-            .as_bytes()
-            .windows(2)
-            .any(|pair| is_space(pair[0]) && is_space(pair[1]))
-            || text.bytes().any(|b| b != b' ' && is_space(b));
+        // One pass: a blank other than a space, or a space right after a blank.
+        let mut after_blank = false;
+        let collapses = text.bytes().any(|b| {
+            let blank = is_space(b);
+            let changes = blank && (b != b' ' || after_blank);
+            after_blank = blank;
+            changes
+        });
         // Offsets are kept in 32 bits (a record is 64 MiB at most by default); a longer text is
         // matched as it is.
         if !collapses || u32::try_from(text.len()).is_err() {

@@ -671,7 +671,8 @@ impl CorpusReader {
 /// lock file and a checkpoint or `run.json`): its rows are results, never
 /// input, whoever reads the tree. A lock file alone (left by a command that
 /// was refused) does not make one.
-fn is_run_dir(dir: &Path) -> bool {
+#[must_use]
+pub fn is_run_dir(dir: &Path) -> bool {
     let has = |name: &str| std::fs::symlink_metadata(dir.join(name)).is_ok();
     has(LOCK) && (has(CHECKPOINT) || has(RUN_JSON))
 }

@@ -19,8 +19,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use stance::corpus::output::{is_run_file, LOCK, SENTENCES, SUMMARY_JSON};
-use stance::corpus::{write_atomic, DirLock, RunInfo, SentenceRow, Slice, Summary};
+use stance::corpus::output::{is_run_file, SENTENCES, SUMMARY_JSON};
+use stance::corpus::{is_run_dir, write_atomic, DirLock, RunInfo, SentenceRow, Slice, Summary};
 use stance::ActorStats;
 
 #[derive(Args)]
@@ -76,8 +76,7 @@ fn check_out(dir: &Path, out: &Path) -> Result<()> {
     for target in resolved(out) {
         let name = target.file_name().and_then(OsStr::to_str).unwrap_or_default();
         let in_this_run = target.parent() == Some(run_dir.as_path());
-        // Another run's directory holds its lock (runs and merges keep it).
-        let in_a_run = in_this_run || target.parent().is_some_and(|parent| parent.join(LOCK).exists());
+        let in_a_run = in_this_run || target.parent().is_some_and(is_run_dir);
         let what = if in_a_run && is_run_file(name) {
             format!("the run's own {name}")
         } else if in_this_run && target.exists() && !is_html(&target) {
