@@ -80,6 +80,9 @@ def parse_args(argv=None):
     p.add_argument("--opeds-oversample", type=int, default=2, help="copies of opeds/train per epoch")
     p.add_argument("--natural-copies", type=int, default=0,
                    help="copies of opeds/natural.jsonl per epoch (minus the held-out fold)")
+    p.add_argument("--natural-confidence-weights", type=confidence_weights, default=None, metavar="W1,W2,W3",
+                   help="loss weights of natural.jsonl pairs by the annotator's confidence (1, 2, 3), rescaled "
+                        "within each label so that a label's total weight stays its pair count")
     p.add_argument("--contrast-copies", type=int, default=0,
                    help="extra copies per epoch of the natural pairs of contrast sentences (actors of one "
                         "sentence with different gold labels): more weight on telling actors apart")
@@ -216,11 +219,37 @@ def prune_ffn(model, ids, types, keep, seed, log, sample=512):
         f"(by mean |activation| x output norm on {len(rows)} training pairs)")
 
 
+def confidence_weights(text):
+    """"W1,W2,W3" -> {1: W1, 2: W2, 3: W3}: loss weights by annotator confidence."""
+    try:
+        weights = [float(w) for w in text.split(",")]
+    except ValueError:
+        weights = []
+    if len(weights) != 3 or not all(w > 0 for w in weights):
+        raise argparse.ArgumentTypeError(f"expected three positive numbers W1,W2,W3, got {text!r}")
+    return dict(zip((1, 2, 3), weights))
+
+
+def label_balanced_weights(labels, confidences, weight_of):
+    """Per-pair loss weights weight_of[confidence], rescaled within each label so that the label's
+    weights sum to its pair count: clean pairs count more than doubtful ones of the same label
+    without moving the label prior (polar pairs are more often doubtful than neutral ones).
+    A pair without a confidence weighs like the label's mean."""
+    raw = np.array([weight_of.get(c, np.nan) for c in confidences], dtype=np.float64)
+    weights = np.ones(len(labels), dtype=np.float32)
+    for label in np.unique(labels):
+        rows = labels == label
+        known = rows & ~np.isnan(raw)
+        if known.any():
+            weights[known] = raw[known] / raw[known].mean()
+    return weights
+
+
 def load_natural(data_dir, encoder, folds, holdout, log):
-    """((ids, types, labels, contrast) to train on, {dev name: (ids, types, labels)} held out) from
-    opeds/natural.jsonl: every fold but `holdout` (-1: none) for training. `contrast` marks the
-    pairs of contrast sentences: rows whose actors do not all share one gold label."""
-    train, held = ([], [], [], []), ([], [], [])
+    """((ids, types, labels, contrast, confidence) to train on, {dev name: (ids, types, labels)} held
+    out) from opeds/natural.jsonl: every fold but `holdout` (-1: none) for training. `contrast` marks
+    the pairs of contrast sentences: rows whose actors do not all share one gold label."""
+    train, held = ([], [], [], [], []), ([], [], [])
     labels_of_row = {}
     for sentence, spans, label, meta in read_examples(Path(data_dir) / NATURAL):
         labels_of_row.setdefault(meta["line"], set()).add(label)
@@ -231,28 +260,33 @@ def load_natural(data_dir, encoder, folds, holdout, log):
         part[2].append(label)
         if part is train:
             train[3].append(meta["line"])
+            train[4].append(meta["confidence"])
     contrast = np.array([len(labels_of_row[line]) > 1 for line in train[3]], dtype=bool)
-    train = (train[0], train[1], np.array(train[2], dtype=np.int64), contrast)
+    train = (train[0], train[1], np.array(train[2], dtype=np.int64), contrast, train[4])
     log(f"{NATURAL}: {len(train[0])} training pairs ({int(contrast.sum())} of contrast sentences), labels "
         f"{np.bincount(train[2], minlength=3).tolist()}; fold {holdout} of {folds} held out: {len(held[0])} pairs")
     dev = {f"{HELD_OUT_PREFIX}{holdout}": (held[0], held[1], np.array(held[2], dtype=np.int64))} if holdout >= 0 else {}
     return train, dev
 
 
-def add_natural(data, natural, copies, has_soft, contrast_copies=0):
+def add_natural(data, natural, copies, has_soft, contrast_copies=0, confidence_weights=None):
     """Append `copies` of the natural pairs, and `contrast_copies` more of those of contrast
     sentences, to the training lists; with soft labels they carry NaN teacher logits, which
-    the loss reads as "gold cross-entropy only"."""
-    ids, types, labels, soft = data
-    n_ids, n_types, n_labels, contrast = natural
+    the loss reads as "gold cross-entropy only". `data` ends with the per-pair loss weights;
+    the natural pairs get label_balanced_weights(confidence_weights), or 1 without them."""
+    ids, types, labels, soft, weights = data
+    n_ids, n_types, n_labels, contrast, confidence = natural
+    n_weights = (label_balanced_weights(n_labels, confidence, confidence_weights) if confidence_weights
+                 else np.ones(len(n_ids), dtype=np.float32))
     rows = [np.arange(len(n_ids))] * copies + [np.flatnonzero(contrast)] * contrast_copies
     for picked in rows:
         ids += [n_ids[k] for k in picked]
         types += [n_types[k] for k in picked]
         labels = np.concatenate([labels, n_labels[picked]])
+        weights = np.concatenate([weights, n_weights[picked]])
         if has_soft:
             soft = np.concatenate([soft, np.full((len(picked), 3), np.nan, dtype=np.float32)])
-    return ids, types, labels, soft
+    return ids, types, labels, soft, weights
 
 
 def load_soft_labels(paths, encoder, opeds_copies, excluded_sentences, log):
@@ -325,12 +359,22 @@ def check_not_held_out(paths, held_out, encoder):
                                  "(teacher_logits.py --natural-holdout-fold must equal --holdout-fold)")
 
 
-def make_loss(labels, soft, alpha, temperature, device="cpu"):
+def make_loss(labels, soft, alpha, temperature, device="cpu", weights=None):
     """loss(logits, batch indices): gold cross-entropy, or with soft labels
-    alpha * T^2 * KL(teacher_T || student_T) + (1 - alpha) * CE on the labelled rows."""
+    alpha * T^2 * KL(teacher_T || student_T) + (1 - alpha) * CE on the labelled rows;
+    each row's term times its weight (`weights`, default 1), averaged over the batch."""
+    weights = np.ones(len(labels), dtype=np.float32) if weights is None else weights
+
+    def weight_of(batch, dtype):
+        return torch.from_numpy(weights[batch]).to(device=device, dtype=dtype)
+
     if soft is None:
-        ce = torch.nn.CrossEntropyLoss()
-        return lambda logits, batch: ce(logits, torch.from_numpy(labels[batch]).to(device))
+        def gold_loss(logits, batch):
+            ce = torch.nn.functional.cross_entropy(logits, torch.from_numpy(labels[batch]).to(device),
+                                                   reduction="none")
+            return (weight_of(batch, ce.dtype) * ce).mean()
+
+        return gold_loss
 
     def loss(logits, batch):
         y = torch.from_numpy(labels[batch]).to(device)
@@ -346,7 +390,7 @@ def make_loss(labels, soft, alpha, temperature, device="cpu"):
         ce = torch.nn.functional.cross_entropy(logits, y.clamp(min=0), reduction="none") * has_label
         kd_weight = torch.where(has_soft, alpha, 0.0).to(logits.dtype)
         ce_weight = torch.where(has_soft, 1 - alpha, 1.0).to(logits.dtype)
-        return (kd_weight * kd + ce_weight * ce).mean()
+        return (weight_of(batch, ce.dtype) * (kd_weight * kd + ce_weight * ce)).mean()
 
     return loss
 
@@ -521,13 +565,18 @@ def main(argv=None):
     else:
         ids, types, labels = load_gold(data_dir, encoder, args.opeds_oversample, log)
         soft = None
+    weights = np.ones(len(labels), dtype=np.float32)
     dev = load_dev(data_dir, encoder)
     if args.natural_copies or args.holdout_fold >= 0:
         natural, held_out = load_natural(data_dir, encoder, args.folds, args.holdout_fold, log)
         if args.distill:
             check_not_held_out(args.distill, held_out, encoder)
-        ids, types, labels, soft = add_natural((ids, types, labels, soft), natural, args.natural_copies,
-                                               soft is not None, args.contrast_copies)
+        ids, types, labels, soft, weights = add_natural(
+            (ids, types, labels, soft, weights), natural, args.natural_copies, soft is not None,
+            args.contrast_copies, args.natural_confidence_weights)
+        if args.natural_confidence_weights:
+            log(f"natural pairs weighted by confidence {args.natural_confidence_weights}, label-balanced: "
+                f"weights {np.unique(weights.round(3)).tolist()}")
         dev.update(held_out)
     lengths = np.array([len(i) for i in ids])
     if args.eval_limit:
@@ -574,7 +623,7 @@ def main(argv=None):
         return max(0.0, (total - step) / max(1, total - warmup))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
-    loss_fn = make_loss(labels, soft, args.kd_alpha, args.kd_temperature, device)
+    loss_fn = make_loss(labels, soft, args.kd_alpha, args.kd_temperature, device, weights)
     rng = np.random.default_rng(args.seed)
     log(f"steps/epoch {steps_per_epoch}, total {total}, warmup {warmup}")
 
