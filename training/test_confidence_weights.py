@@ -11,7 +11,6 @@ import argparse
 import numpy as np
 import pytest
 import torch
-
 from train import add_natural, confidence_weights, label_balanced_weights, make_loss
 
 WEIGHT_OF = {1: 0.25, 2: 0.5, 3: 1.0}
