@@ -12,7 +12,7 @@ from collections.abc import Hashable, Iterable, Iterator, Sequence
 from typing import Any, Union
 
 from . import _frames
-from ._errors import ConfigError, InputError, SkippedDocumentsWarning
+from ._errors import ActorError, ConfigError, InputError, SkippedDocumentsWarning
 from ._results import Actor, DocumentStances, SentenceStance
 from ._stance import NativeAnalyzer
 
@@ -109,10 +109,9 @@ class Analyzer:
             builtin = []
             for actor in actor_list:
                 if isinstance(actor, str):
-                    builtin.append(actor)
+                    builtin.append(_builtin_actor_id(actor))
                 elif isinstance(actor, Actor):
-                    spec = (actor.id, actor.name, list(actor.aliases), list(actor.exclusions), list(actor.short_names))
-                    custom.append(spec)
+                    custom.append(_actor_spec(actor))
                 else:
                     raise TypeError(f"actors: expected actor ids (str) or stance.Actor, got {type(actor).__name__}")
         settings = self._settings
@@ -598,6 +597,27 @@ def _unicode_problem(what: str, value: str) -> str | None:
             f'with errors="surrogateescape" makes them of bad bytes); clean the {what} first'
         )
     return None
+
+
+def _builtin_actor_id(actor_id: str) -> str:
+    """``actor_id``, checked to be text the library can take (a ``ConfigError`` names it otherwise)."""
+    problem = _unicode_problem("actor id", actor_id)
+    if problem:
+        raise ConfigError(f"actors: {_printable(actor_id)!r}: {problem}")
+    return actor_id
+
+
+def _actor_spec(actor: Actor) -> tuple[str, str, list[str], list[str], list[str]]:
+    """The library's form of an :class:`Actor`; an ``ActorError`` that names the actor and
+    the entry when one of its texts is not valid Unicode (the library takes UTF-8)."""
+    entries = [("id", actor.id), ("name", actor.name)]
+    for kind, values in (("alias", actor.aliases), ("exclusion", actor.exclusions), ("short name", actor.short_names)):
+        entries += [(kind, value) for value in values]
+    for kind, value in entries:
+        problem = isinstance(value, str) and _unicode_problem(kind, value)
+        if problem:
+            raise ActorError(f"actor {_printable(str(actor.id))!r}, {kind} {_printable(value)!r}: {problem}")
+    return actor.id, actor.name, list(actor.aliases), list(actor.exclusions), list(actor.short_names)
 
 
 def _mark_only_problem(text: str) -> str | None:

@@ -266,6 +266,19 @@ def test_bad_actor_definitions_name_the_file_and_line():
         stance.Analyzer(actor_file=DATA / "missing.toml")
 
 
+def test_an_actor_text_that_is_not_unicode_is_named():
+    """A lone surrogate (json.loads of "\\ud800") in an actor's entry: an error that names the
+    actor and the entry, not a bare UnicodeEncodeError from the conversion to the library."""
+    with pytest.raises(stance.ActorError, match=r"^actor 'eu', alias 'E\\\\ud800U': alias is not valid Unicode"):
+        stance.Analyzer(actors=[stance.Actor("eu", "EU", ["EU", "E\ud800U"])])
+    with pytest.raises(stance.ActorError, match=r"^actor 'e\\\\ud800u', id 'e\\\\ud800u': id is not valid"):
+        stance.Analyzer(actors=[stance.Actor("e\ud800u", "EU", ["EU"])])
+    with pytest.raises(stance.ActorError, match=r"^actor 'vdl', short name 'Le\\\\udc80yen'"):
+        stance.Analyzer(actors=[stance.Actor("vdl", "VDL", ["von der Leyen"], short_names=["Le\udc80yen"])])
+    with pytest.raises(stance.ConfigError, match=r"^actors: 'us\\\\ud800': actor id is not valid Unicode"):
+        stance.Analyzer(actors=["us\ud800"])
+
+
 def test_missing_model_raises_model_error(tmp_path):
     with pytest.raises(stance.ModelError) as raised:
         stance.Analyzer(model=tmp_path / "nowhere")
