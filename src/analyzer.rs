@@ -668,7 +668,8 @@ impl Analyzer {
     /// each read in its document ([`AnalyzerBuilder::document_context`]).
     ///
     /// # Errors
-    /// [`Error::Input`] for an empty text; tokenizer or inference failures.
+    /// [`Error::Input`] for an empty text (nothing but whitespace, after a
+    /// leading byte-order mark); tokenizer or inference failures.
     pub fn score_text(&self, text: &str) -> Result<DocumentStances> {
         self.score_document(&Document::new("<text>", text))
     }
@@ -799,7 +800,7 @@ impl Analyzer {
     }
 
     fn prepare(&self, doc: &Document) -> Result<Prepared> {
-        if doc.text.trim().is_empty() {
+        if is_empty_text(&doc.text) {
             return Err(Error::input(&doc.id, None, "empty text"));
         }
         let sentences = split_sentences(&doc.text);
@@ -1045,6 +1046,13 @@ impl Analyzer {
             *stance = read;
         }
     }
+}
+
+/// Whether `text` holds nothing to score: only whitespace, after a leading
+/// byte-order mark. A file saved with a mark and no text reads as "\u{feff}";
+/// that is as empty as a blank file, and the CLI (which drops the mark) says so.
+fn is_empty_text(text: &str) -> bool {
+    text.strip_prefix('\u{feff}').unwrap_or(text).trim().is_empty()
 }
 
 /// Every (sentence, actor) pair of the successfully prepared documents, in

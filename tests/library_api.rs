@@ -1,0 +1,34 @@
+//! The library as an embedding program uses it: documented guarantees of the
+//! public API at its edges, on the tiny random-weight model (tests/data/tiny-model).
+
+use std::path::{Path, PathBuf};
+
+use stance::{Analyzer, Document, Error};
+
+fn tiny_model() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny-model")
+}
+
+fn analyzer() -> Analyzer {
+    Analyzer::builder()
+        .model_dir(tiny_model())
+        .threads(2)
+        .build()
+        .expect("tiny model loads")
+}
+
+#[test]
+fn a_byte_order_mark_and_blanks_are_an_empty_text() {
+    let analyzer = analyzer();
+    for text in ["\u{feff}", "\u{feff} \n\u{3000}", " \t\r\n"] {
+        let err = analyzer.score_text(text).unwrap_err();
+        assert!(matches!(err, Error::Input { .. }), "{text:?}: {err}");
+        assert_eq!(err.to_string(), "<text>: empty text", "{text:?}");
+    }
+    let results = analyzer.score_documents(&[Document::new("a", "China."), Document::new("b", "\u{feff}\n")]);
+    assert!(results[0].is_ok());
+    assert_eq!(results[1].as_ref().unwrap_err().to_string(), "b: empty text");
+    // The mark stays part of a text with more in it: offsets count it.
+    let marked = analyzer.score_text("\u{feff}China is bad.").unwrap();
+    assert_eq!((marked.stances[0].start, marked.stances[0].mentions[0].start), (1, 1));
+}
