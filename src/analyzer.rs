@@ -303,7 +303,9 @@ pub struct AnalyzerBuilder {
     model: ModelSource,
     threads: Option<usize>,
     sessions: Option<usize>,
-    limits: Option<BatchLimits>,
+    /// Set by the caller; each one left unset takes its device's default in `build()`.
+    token_budget: Option<usize>,
+    max_batch_rows: Option<usize>,
     record_timings: bool,
     document_context: Option<f32>,
 }
@@ -368,15 +370,13 @@ impl AnalyzerBuilder {
 
     /// Maximum padded tokens per batch (default 2048 on CPU, 32768 on a GPU).
     pub fn token_budget(mut self, tokens: usize) -> Self {
-        self.limits
-            .get_or_insert_with(|| default_limits(self.device))
-            .token_budget = tokens;
+        self.token_budget = Some(tokens);
         self
     }
 
     /// Maximum rows per batch (default 128 on CPU, 512 on a GPU).
     pub fn max_batch_rows(mut self, rows: usize) -> Self {
-        self.limits.get_or_insert_with(|| default_limits(self.device)).max_rows = rows;
+        self.max_batch_rows = Some(rows);
         self
     }
 
@@ -394,6 +394,16 @@ impl AnalyzerBuilder {
     pub fn record_batch_timings(mut self, record: bool) -> Self {
         self.record_timings = record;
         self
+    }
+
+    /// The limits the caller set, the rest the defaults of the device, whichever
+    /// order the settings were given in.
+    fn batch_limits(&self) -> BatchLimits {
+        let defaults = default_limits(self.device);
+        BatchLimits {
+            token_budget: self.token_budget.unwrap_or(defaults.token_budget),
+            max_rows: self.max_batch_rows.unwrap_or(defaults.max_rows),
+        }
     }
 
     /// Checks the configuration, loads the model and starts the runtime.
@@ -422,7 +432,7 @@ impl AnalyzerBuilder {
                 "sessions ({sessions}) must be between 1 and threads ({threads})"
             )));
         }
-        let limits = self.limits.unwrap_or_else(|| default_limits(self.device));
+        let limits = self.batch_limits();
         if let Some(weight) = self.document_context {
             if !is_valid_weight(weight) {
                 return Err(Error::Config(format!(
@@ -1110,6 +1120,32 @@ mod tests {
         let error = check_threads(9, 2).unwrap_err().to_string();
         assert!(error.contains("threads (9) is more than this machine can use: at most 8 (4 per core, 2 cores)"));
         assert!(check_threads(1_000_000, 64).is_err());
+    }
+
+    #[test]
+    fn each_batch_limit_left_unset_takes_the_default_of_the_device_set_in_any_order() {
+        let gpu = default_limits(Device::Cuda(0));
+        let rows_first = Analyzer::builder().max_batch_rows(64).device(Device::Cuda(0));
+        assert_eq!(rows_first.batch_limits(), BatchLimits { max_rows: 64, ..gpu });
+        let budget_first = Analyzer::builder().token_budget(4096).device(Device::Cuda(0));
+        assert_eq!(
+            budget_first.batch_limits(),
+            BatchLimits {
+                token_budget: 4096,
+                ..gpu
+            }
+        );
+        let back_to_cpu = Analyzer::builder()
+            .device(Device::Cuda(0))
+            .token_budget(4096)
+            .device(Device::Cpu);
+        assert_eq!(
+            back_to_cpu.batch_limits(),
+            BatchLimits {
+                token_budget: 4096,
+                ..BatchLimits::default()
+            }
+        );
     }
 
     #[test]
