@@ -433,6 +433,9 @@ impl AnalyzerBuilder {
             )));
         }
         let limits = self.batch_limits();
+        if limits.max_rows == 0 {
+            return Err(Error::Config("max batch rows (0) must be at least 1".into()));
+        }
         if let Some(weight) = self.document_context {
             if !is_valid_weight(weight) {
                 return Err(Error::Config(format!(
@@ -446,9 +449,9 @@ impl AnalyzerBuilder {
             .or(bundle.config.document_context)
             .unwrap_or(DEFAULT_DOCUMENT_CONTEXT);
         let max_length = bundle.config.input_format.max_length;
-        if limits.token_budget < max_length || limits.max_rows == 0 {
+        if limits.token_budget < max_length {
             return Err(Error::Config(format!(
-                "token budget ({}) must be at least the model's max length ({max_length}) and max rows at least 1",
+                "token budget ({}) must be at least the model's max length ({max_length})",
                 limits.token_budget
             )));
         }

@@ -32,3 +32,23 @@ fn a_byte_order_mark_and_blanks_are_an_empty_text() {
     let marked = analyzer.score_text("\u{feff}China is bad.").unwrap();
     assert_eq!((marked.stances[0].start, marked.stances[0].mentions[0].start), (1, 1));
 }
+
+/// The message of `build()`'s error for a builder on the tiny model.
+fn build_error(configure: impl FnOnce(stance::AnalyzerBuilder) -> stance::AnalyzerBuilder) -> String {
+    let builder = Analyzer::builder().model_dir(tiny_model()).threads(1);
+    match configure(builder).build() {
+        Ok(_) => panic!("the settings were accepted"),
+        Err(err) => err.to_string(),
+    }
+}
+
+#[test]
+fn each_batch_limit_is_refused_by_its_own_name() {
+    let rows = build_error(|b| b.max_batch_rows(0));
+    assert_eq!(rows, "invalid configuration: max batch rows (0) must be at least 1");
+    let budget = build_error(|b| b.token_budget(100));
+    assert_eq!(
+        budget,
+        "invalid configuration: token budget (100) must be at least the model's max length (128)"
+    );
+}
