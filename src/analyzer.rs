@@ -1011,12 +1011,13 @@ impl Analyzer {
             .map(|(pair, truncated, stance)| {
                 let span = prep.sentences[pair.sentence];
                 let sentence = span.slice(&doc.text);
+                let mut cursor = CharCursor::new(sentence, chars.sentence_start(pair.sentence));
                 let mentions: Vec<MentionSpan> = prep.mentions[pair.sentence]
                     .iter()
                     .filter(|m| m.actor == pair.actor)
                     .map(|m| MentionSpan {
-                        start: chars.at(pair.sentence, sentence, m.span.start),
-                        end: chars.at(pair.sentence, sentence, m.span.end),
+                        start: cursor.at(m.span.start),
+                        end: cursor.at(m.span.end),
                         text: m.span.slice(sentence).to_string(),
                     })
                     .collect();
@@ -1025,7 +1026,7 @@ impl Analyzer {
                 SentenceStance {
                     sentence_index: pair.sentence,
                     start: chars.sentence_start(pair.sentence),
-                    end: chars.at(pair.sentence, sentence, sentence.len()),
+                    end: cursor.at(sentence.len()),
                     text: sentence.to_string(),
                     actor,
                     mentions,
@@ -1104,10 +1105,43 @@ impl CharOffsets {
     fn sentence_start(&self, sentence: usize) -> usize {
         self.starts.get(sentence).copied().unwrap_or(0)
     }
+}
 
-    /// Character offset in the document of byte `offset` within `sentence_text`.
-    fn at(&self, sentence: usize, sentence_text: &str, offset: usize) -> usize {
-        self.sentence_start(sentence) + sentence_text.get(..offset).map_or(0, |s| s.chars().count())
+/// Character offsets in the document of byte offsets within one sentence.
+/// Offsets asked in ascending order (a sentence's mentions, then its end)
+/// walk the sentence once, so a long sentence with many mentions costs its
+/// length, not its length per mention.
+struct CharCursor<'a> {
+    sentence: &'a str,
+    /// Character offset of the sentence's start in the document.
+    sentence_start: usize,
+    /// The last byte offset reached within the sentence, and its character offset in the document.
+    byte: usize,
+    chars: usize,
+}
+
+impl<'a> CharCursor<'a> {
+    fn new(sentence: &'a str, sentence_start: usize) -> Self {
+        CharCursor {
+            sentence,
+            sentence_start,
+            byte: 0,
+            chars: sentence_start,
+        }
+    }
+
+    /// The character offset of byte `offset` of the sentence (of the nearest
+    /// offset reached before it when `offset` is no char boundary within it).
+    fn at(&mut self, offset: usize) -> usize {
+        if offset < self.byte {
+            self.byte = 0;
+            self.chars = self.sentence_start;
+        }
+        if let Some(between) = self.sentence.get(self.byte..offset) {
+            self.chars += between.chars().count();
+            self.byte = offset;
+        }
+        self.chars
     }
 }
 
@@ -1123,6 +1157,23 @@ mod tests {
         let error = check_threads(9, 2).unwrap_err().to_string();
         assert!(error.contains("threads (9) is more than this machine can use: at most 8 (4 per core, 2 cores)"));
         assert!(check_threads(1_000_000, 64).is_err());
+    }
+
+    #[test]
+    fn char_cursor_gives_the_character_offset_of_every_byte_offset_in_any_order() {
+        let document = "Intro. «Ça va», 北京 said 🇨🇳 e\u{301} China.";
+        let start_byte = document.find('«').unwrap();
+        let sentence = &document[start_byte..];
+        let start_chars = document[..start_byte].chars().count();
+        let boundaries: Vec<usize> = (0..=sentence.len()).filter(|&b| sentence.is_char_boundary(b)).collect();
+        let expected = |b: usize| start_chars + sentence[..b].chars().count();
+        let mut cursor = CharCursor::new(sentence, start_chars);
+        for &b in &boundaries {
+            assert_eq!(cursor.at(b), expected(b), "ascending, byte {b}");
+        }
+        for &b in boundaries.iter().rev() {
+            assert_eq!(cursor.at(b), expected(b), "descending, byte {b}");
+        }
     }
 
     #[test]
