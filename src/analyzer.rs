@@ -943,12 +943,8 @@ impl Analyzer {
             match result {
                 Ok(stances) => batch.into_iter().zip(stances).for_each(|(i, s)| out[i] = Some(Ok(s))),
                 Err(e) => {
-                    let message = e.to_string();
                     for i in batch {
-                        out[i] = Some(Err(Error::Inference {
-                            context: "scoring a batch".into(),
-                            source: message.clone().into(),
-                        }));
+                        out[i] = Some(Err(batch_error_for_pair(&e)));
                     }
                 }
             }
@@ -1059,6 +1055,21 @@ impl Analyzer {
         for ((_, _, stance), read) in scored.iter_mut().zip(stances) {
             *stance = read;
         }
+    }
+}
+
+/// The error of a failed batch, for one of its pairs (errors are not `Clone`):
+/// the batch's context and the runtime's reason, whatever kind of error it was.
+fn batch_error_for_pair(error: &Error) -> Error {
+    match error {
+        Error::Inference { context, source } => Error::Inference {
+            context: context.clone(),
+            source: source.to_string().into(),
+        },
+        other => Error::Inference {
+            context: "scoring a batch".into(),
+            source: other.to_string().into(),
+        },
     }
 }
 

@@ -27,7 +27,9 @@ pub enum Error {
     },
 
     /// ONNX Runtime failed while building a session or running the model.
-    #[error("inference failed: {context}")]
+    /// The message ends with the runtime's own, as most readers of errors
+    /// show the message alone (an I/O error's names its cause the same way).
+    #[error("inference failed: {context}: {source}")]
     Inference {
         /// What was being done.
         context: String,

@@ -52,3 +52,32 @@ fn each_batch_limit_is_refused_by_its_own_name() {
         "invalid configuration: token budget (100) must be at least the model's max length (128)"
     );
 }
+
+/// The tiny model in a temporary directory, its `[CLS]` id past the graph's
+/// embedding table: every run of the model fails in ONNX Runtime.
+fn tiny_model_failing_at_run_time() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["tokenizer.json", "model.onnx"] {
+        std::fs::copy(tiny_model().join(file), dir.path().join(file)).unwrap();
+    }
+    let config = std::fs::read_to_string(tiny_model().join("config.json")).unwrap();
+    let mut config: serde_json::Value = serde_json::from_str(&config).unwrap();
+    config["tokens"]["cls"] = 1_000_000.into();
+    std::fs::write(dir.path().join("config.json"), config.to_string()).unwrap();
+    dir
+}
+
+#[test]
+fn a_failed_batch_keeps_the_runtimes_reason() {
+    let model = tiny_model_failing_at_run_time();
+    let analyzer = Analyzer::builder().model_dir(model.path()).threads(1).build().unwrap();
+    let err = analyzer.score_text("China spoke.").unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, Error::Inference { .. }), "{message}");
+    // The batch that failed, then ONNX Runtime's reason: the node and the index out of range.
+    assert!(
+        message.starts_with("inference failed: running a batch of 1 rows x "),
+        "{message}"
+    );
+    assert!(message.contains("Gather") && message.contains("1000000"), "{message}");
+}
