@@ -931,7 +931,7 @@ impl Analyzer {
 
     /// Runs the planned batches in parallel; a failed batch fails only its own pairs.
     fn run_plan(&self, encoded: &[Encoded], plan: Vec<Vec<usize>>) -> Vec<Result<Stance>> {
-        let batch_results: Vec<(Vec<usize>, Result<Vec<Stance>>)> = plan
+        let batch_results: Vec<(Vec<usize>, Result<BatchStances>)> = plan
             .into_par_iter()
             .map(|batch| {
                 let result = self.run_batch(encoded, &batch);
@@ -941,7 +941,7 @@ impl Analyzer {
         let mut out: Vec<Option<Result<Stance>>> = encoded.iter().map(|_| None).collect();
         for (batch, result) in batch_results {
             match result {
-                Ok(stances) => batch.into_iter().zip(stances).for_each(|(i, s)| out[i] = Some(Ok(s))),
+                Ok(stances) => batch.into_iter().zip(stances).for_each(|(i, s)| out[i] = Some(s)),
                 Err(e) => {
                     for i in batch {
                         out[i] = Some(Err(batch_error_for_pair(&e)));
@@ -954,7 +954,7 @@ impl Analyzer {
             .collect()
     }
 
-    fn run_batch(&self, encoded: &[Encoded], batch: &[usize]) -> Result<Vec<Stance>> {
+    fn run_batch(&self, encoded: &[Encoded], batch: &[usize]) -> Result<BatchStances> {
         let started = std::time::Instant::now();
         let stances = self.run_batch_untimed(encoded, batch)?;
         if let Some(timings) = &self.timings {
@@ -980,17 +980,13 @@ impl Analyzer {
             .unwrap_or_default()
     }
 
-    fn run_batch_untimed(&self, encoded: &[Encoded], batch: &[usize]) -> Result<Vec<Stance>> {
+    fn run_batch_untimed(&self, encoded: &[Encoded], batch: &[usize]) -> Result<BatchStances> {
         let rows = batch
             .iter()
             .map(|&i| (encoded[i].ids.as_slice(), encoded[i].type_ids.as_slice()));
         let tensors = BatchTensors::build(rows, self.pad);
         let logits = self.backend.run(&tensors)?;
-        // Row-major logits are one flat slice: score each row in place, no copy per row.
-        let logits = logits.as_standard_layout();
-        let width = logits.ncols().max(1);
-        let flat = logits.as_slice().unwrap_or(&[]);
-        Ok(flat.chunks_exact(width).map(|row| self.scorer.stance(row)).collect())
+        stances_from_logits(&logits, &self.scorer)
     }
 
     fn assemble_document(
@@ -1056,6 +1052,39 @@ impl Analyzer {
             *stance = read;
         }
     }
+}
+
+/// The stance of each pair of a batch, in its rows' order; a pair whose logits
+/// cannot be read fails alone.
+type BatchStances = Vec<Result<Stance>>;
+
+/// The stance of each row of a batch's logits. A model whose rows are not one
+/// logit per label fails the batch; a row with a logit that is not a finite
+/// number fails its own pair only.
+fn stances_from_logits(logits: &ndarray::Array2<f32>, scorer: &Scorer) -> Result<BatchStances> {
+    let labels = crate::score::Label::ALL.len();
+    if logits.ncols() != labels {
+        return Err(Error::Inference {
+            context: "scoring a batch".into(),
+            source: format!(
+                "the model gave {} logits per row, one per label was expected ({labels})",
+                logits.ncols()
+            )
+            .into(),
+        });
+    }
+    let stances = logits
+        .rows()
+        .into_iter()
+        .map(|row| {
+            let row: [f32; 3] = [row[0], row[1], row[2]];
+            scorer.stance(&row).ok_or_else(|| Error::Inference {
+                context: "scoring a pair".into(),
+                source: format!("the model gave logits {row:?}, a logit that is not a finite number").into(),
+            })
+        })
+        .collect();
+    Ok(stances)
 }
 
 /// The error of a failed batch, for one of its pairs (errors are not `Clone`):
@@ -1168,6 +1197,37 @@ mod tests {
         let error = check_threads(9, 2).unwrap_err().to_string();
         assert!(error.contains("threads (9) is more than this machine can use: at most 8 (4 per core, 2 cores)"));
         assert!(check_threads(1_000_000, 64).is_err());
+    }
+
+    #[test]
+    fn logits_are_scored_row_by_row_and_a_row_of_no_finite_numbers_fails_alone() {
+        let scorer = Scorer {
+            order: crate::score::Label::ALL,
+            temperature: 1.0,
+        };
+        let logits = ndarray::array![[0.1, 2.0, -1.0], [f32::NAN, 0.0, 0.0], [1.0, 0.0, 0.0]];
+        let stances = stances_from_logits(&logits, &scorer).unwrap();
+        assert_eq!(stances.len(), 3);
+        assert_eq!(stances[0].as_ref().unwrap(), &scorer.stance(&[0.1, 2.0, -1.0]).unwrap());
+        let error = stances[1].as_ref().unwrap_err().to_string();
+        assert!(error.contains("not a finite number"), "{error}");
+        assert!(stances[2].is_ok());
+    }
+
+    #[test]
+    fn logits_of_another_width_than_the_three_labels_fail_the_batch() {
+        let scorer = Scorer {
+            order: crate::score::Label::ALL,
+            temperature: 1.0,
+        };
+        for logits in [
+            ndarray::Array2::zeros((2, 2)),
+            ndarray::Array2::zeros((2, 4)),
+            ndarray::Array2::zeros((2, 0)),
+        ] {
+            let error = stances_from_logits(&logits, &scorer).unwrap_err().to_string();
+            assert!(error.contains(&format!("{} logits per row", logits.ncols())), "{error}");
+        }
     }
 
     #[test]

@@ -96,12 +96,18 @@ pub(crate) struct Scorer {
 }
 
 impl Scorer {
-    pub fn stance(&self, logits: &[f32]) -> Stance {
+    /// The stance of one row of logits, or `None` when a logit (divided by the
+    /// temperature) is not a finite number: a model that overflowed or broke
+    /// has no verdict to give, and softmax would turn it into NaN probabilities.
+    pub fn stance(&self, logits: &[f32]) -> Option<Stance> {
         let mut canonical = [0.0f32; 3];
         for (logit, label) in logits.iter().zip(self.order) {
             canonical[label.index()] = logit / self.temperature;
         }
-        Stance::from_probabilities(softmax(canonical))
+        canonical
+            .iter()
+            .all(|v| v.is_finite())
+            .then(|| Stance::from_probabilities(softmax(canonical)))
     }
 }
 
@@ -123,7 +129,8 @@ mod tests {
             order: Label::ALL,
             temperature: 1.0,
         }
-        .stance(&[0.1, 2.0, -1.0]);
+        .stance(&[0.1, 2.0, -1.0])
+        .unwrap();
         let sum = s.p_unfavorable + s.p_neutral + s.p_favorable;
         assert!((sum - 1.0).abs() < 1e-6);
         assert!((s.score - (s.p_favorable - s.p_unfavorable)).abs() < 1e-7);
@@ -137,7 +144,8 @@ mod tests {
             order,
             temperature: 1.0,
         }
-        .stance(&[5.0, 0.0, 0.0]);
+        .stance(&[5.0, 0.0, 0.0])
+        .unwrap();
         assert_eq!(s.label, Label::Favorable);
         assert!(s.score > 0.9);
     }
@@ -148,14 +156,37 @@ mod tests {
             order: Label::ALL,
             temperature: 1.0,
         }
-        .stance(&[3.0, 0.0, 0.0]);
+        .stance(&[3.0, 0.0, 0.0])
+        .unwrap();
         let soft = Scorer {
             order: Label::ALL,
             temperature: 2.0,
         }
-        .stance(&[3.0, 0.0, 0.0]);
+        .stance(&[3.0, 0.0, 0.0])
+        .unwrap();
         assert_eq!(sharp.label, soft.label);
         assert!(soft.p_unfavorable < sharp.p_unfavorable);
+    }
+
+    #[test]
+    fn logits_that_are_no_finite_numbers_give_no_stance() {
+        let scorer = Scorer {
+            order: Label::ALL,
+            temperature: 1.0,
+        };
+        for logits in [
+            [f32::NAN, 0.0, 0.0],
+            [f32::INFINITY, 0.0, 0.0],
+            [0.0, f32::NEG_INFINITY, 1.0],
+        ] {
+            assert_eq!(scorer.stance(&logits), None, "{logits:?}");
+        }
+        // Finite logits that overflow once divided by a tiny temperature.
+        let sharp = Scorer {
+            order: Label::ALL,
+            temperature: 1e-38,
+        };
+        assert_eq!(sharp.stance(&[10.0, 0.0, 0.0]), None);
     }
 
     #[test]
@@ -164,7 +195,8 @@ mod tests {
             order: Label::ALL,
             temperature: 1.0,
         }
-        .stance(&[1e30, -1e30, 0.0]);
+        .stance(&[1e30, -1e30, 0.0])
+        .unwrap();
         assert!(s.p_unfavorable.is_finite() && (s.p_unfavorable - 1.0).abs() < 1e-6);
     }
 }
