@@ -25,13 +25,17 @@ use crate::error::{Error, Result};
 use crate::model::ModelConfig;
 use crate::segment::Span;
 
-/// Sentences longer than this many bytes are cut to a window around the target
-/// before tokenizing, so a pathological 1 MB "sentence" costs no more than a
-/// paragraph. The window is far wider than what the model keeps, so results
-/// are unchanged.
+/// Sentences longer than this many bytes are cut, between words, to a window
+/// around the target before tokenizing, so a pathological 1 MB "sentence"
+/// costs no more than a paragraph. The window is far wider than what the model
+/// keeps; when it is not (words of hundreds of letters, each one token), the
+/// whole sentence is tokenized, so results are unchanged.
 const LONG_SENTENCE_BYTES: usize = 12_000;
 const WINDOW_BEFORE_BYTES: usize = 3_000;
 const WINDOW_AFTER_BYTES: usize = 9_000;
+/// Tokens kept clear of a window's cut edge: there a multi-word alias may be
+/// cut, and read unmarked, where the whole sentence would mark it.
+const WINDOW_EDGE_TOKENS: usize = 16;
 /// Only the end of the sentence before is read, so a long one is tokenized
 /// from a word boundary this many bytes per token kept before its end; when
 /// that tail holds too few tokens (very long words), the whole sentence is.
@@ -114,16 +118,17 @@ impl Encoder {
             Some(_) => clean_others(sentence, others, &spans)?,
             None => Vec::new(),
         };
-        let (sentence, spans, others) = cut_long_sentence(sentence, &spans, &others);
-        let first = spans[0];
-        let mut a = self.token_ids(&self.mark(sentence, &spans, &others))?;
-        let mut b = self.token_ids(first.slice(sentence))?;
+        let mut b = self.token_ids(spans[0].slice(sentence))?;
         b.truncate(self.max_target_tokens);
         let budget = self.max_length - 3 - b.len();
+        let window = Window::around_target(sentence, &spans, &others);
+        let mut a = self.token_ids(&self.mark(window.text, &window.spans, &window.others))?;
+        if !window.holds(a.len(), self.kept_from(&a, budget), budget) {
+            a = self.token_ids(&self.mark(sentence, &spans, &others))?;
+        }
         let truncated = a.len() > budget;
         if truncated {
-            let marker = a.iter().position(|&id| id == self.open_id).unwrap_or(0);
-            let begin = marker.saturating_sub(budget / 4).min(a.len() - budget);
+            let begin = self.kept_from(&a, budget);
             a = a[begin..begin + budget].to_vec();
         }
         let mut ids = Vec::with_capacity(a.len() + b.len() + 3);
@@ -144,6 +149,14 @@ impl Encoder {
             type_ids,
             truncated,
         })
+    }
+
+    /// Where the `budget` tokens of the marked sentence `a` that the model reads
+    /// begin when `a` is longer: a quarter of the budget before the first
+    /// target marker, so the target stays in view.
+    fn kept_from(&self, a: &[i64], budget: usize) -> usize {
+        let marker = a.iter().position(|&id| id == self.open_id).unwrap_or(0);
+        marker.saturating_sub(budget / 4).min(a.len().saturating_sub(budget))
     }
 
     /// The last tokens of `context` that fit after `used` tokens: at most
@@ -265,29 +278,77 @@ fn disjoint_spans(sentence: &str, spans: &[Span]) -> Result<Vec<Span>> {
     Ok(kept)
 }
 
-/// For very long sentences, the byte window around the first mention (on char
-/// boundaries) and the target's and others' spans shifted into it.
-fn cut_long_sentence<'a>(sentence: &'a str, spans: &[Span], others: &[Span]) -> (&'a str, Vec<Span>, Vec<Span>) {
-    if sentence.len() <= LONG_SENTENCE_BYTES {
-        return (sentence, spans.to_vec(), others.to_vec());
-    }
-    let first = spans[0];
-    let mut start = first.start.saturating_sub(WINDOW_BEFORE_BYTES);
-    while !sentence.is_char_boundary(start) {
-        start -= 1;
-    }
-    let mut end = (first.end + WINDOW_AFTER_BYTES).min(sentence.len());
-    while !sentence.is_char_boundary(end) {
-        end += 1;
-    }
-    let shift = |spans: &[Span]| -> Vec<Span> {
-        spans
+/// The part of a sentence that is tokenized: all of it, or for a very long
+/// one the words around its first target mention, with the target's and the
+/// others' spans shifted into it.
+struct Window<'a> {
+    text: &'a str,
+    spans: Vec<Span>,
+    others: Vec<Span>,
+    /// Words of the sentence were left out before the window, after it.
+    cut_before: bool,
+    cut_after: bool,
+}
+
+impl<'a> Window<'a> {
+    fn around_target(sentence: &'a str, spans: &[Span], others: &[Span]) -> Self {
+        let whole = Window {
+            text: sentence,
+            spans: spans.to_vec(),
+            others: others.to_vec(),
+            cut_before: false,
+            cut_after: false,
+        };
+        if sentence.len() <= LONG_SENTENCE_BYTES {
+            return whole;
+        }
+        // Cut at spaces and line breaks only: the tokenizer splits words there, so the
+        // window's tokens are the sentence's (a word cut in two would read as other tokens).
+        let first = spans[0];
+        let bytes = sentence.as_bytes();
+        let start = bytes[..first.start.saturating_sub(WINDOW_BEFORE_BYTES)]
             .iter()
-            .filter(|s| s.start >= start && s.end <= end)
-            .map(|s| Span::new(s.start - start, s.end - start))
-            .collect()
-    };
-    (&sentence[start..end], shift(spans), shift(others))
+            .rposition(is_word_break)
+            .unwrap_or(0);
+        let after = (first.end + WINDOW_AFTER_BYTES).min(sentence.len());
+        let end = bytes[after..]
+            .iter()
+            .position(is_word_break)
+            .map_or(sentence.len(), |at| after + at);
+        let shift = |spans: &[Span]| -> Vec<Span> {
+            spans
+                .iter()
+                .filter(|s| s.start >= start && s.end <= end)
+                .map(|s| Span::new(s.start - start, s.end - start))
+                .collect()
+        };
+        Window {
+            text: &sentence[start..end],
+            spans: shift(spans),
+            others: shift(others),
+            cut_before: start > 0,
+            cut_after: end < sentence.len(),
+        }
+    }
+
+    /// Whether the window's `tokens` hold every token the model reads of the
+    /// whole sentence, the `budget` from `kept_from`, and at the same place
+    /// relative to the target: the window is truncated too, and neither a cut
+    /// edge nor the clamp at an edge of the window moves what is kept.
+    fn holds(&self, tokens: usize, kept_from: usize, budget: usize) -> bool {
+        if !self.cut_before && !self.cut_after {
+            return true;
+        }
+        tokens > budget
+            && (!self.cut_before || kept_from >= WINDOW_EDGE_TOKENS)
+            && (!self.cut_after || kept_from + budget + WINDOW_EDGE_TOKENS <= tokens)
+    }
+}
+
+/// A space, tab or line break: where the tokenizer always splits words
+/// (see `context_tail` on why not other spaces).
+fn is_word_break(byte: &u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
 }
 
 /// The end of `text` from the last ASCII space, tab or line break at least
@@ -369,14 +430,41 @@ mod tests {
         assert_eq!(with, encoder.encode("China acted.", &spans, &[], "").unwrap());
     }
 
+    /// `China` between `before` and `after` copies of `word`.
+    fn china_among(before: usize, after: usize, word: &str) -> (String, Span) {
+        let words = |n: usize| vec![word; n].join(" ");
+        let sentence = format!("{} China {}", words(before), words(after));
+        let at = sentence.find("China").unwrap();
+        (sentence, Span::new(at, at + 5))
+    }
+
+    #[test]
+    fn a_long_sentence_of_long_words_encodes_as_the_whole_sentence() {
+        // A word of more than 100 letters is one unknown token, however long, as
+        // "[UNK]" is: a sentence of such words far past the byte window gives the
+        // model what the same sentence of "[UNK]"s, within the window, gives it.
+        let encoder = tiny_encoder(0);
+        let long_word = "x".repeat(150);
+        for (before, after) in [(0, 81), (0, 200), (100, 0), (200, 3), (70, 70), (5, 300), (300, 300)] {
+            let (long, long_span) = china_among(before, after, &long_word);
+            let (short, short_span) = china_among(before, after, "[UNK]");
+            assert!(long.len() > LONG_SENTENCE_BYTES && short.len() <= LONG_SENTENCE_BYTES);
+            let from_long = encoder.encode(&long, &[long_span], &[], "").unwrap();
+            let from_short = encoder.encode(&short, &[short_span], &[], "").unwrap();
+            assert_eq!(from_long, from_short, "{before} words before, {after} after");
+        }
+    }
+
     #[test]
     fn long_sentence_window_keeps_the_target() {
         let filler = "word ".repeat(5_000);
         let s = format!("{filler}China acted.{filler}");
         let at = filler.len();
-        let (cut, spans, _) = cut_long_sentence(&s, &[Span::new(at, at + 5)], &[]);
-        assert!(cut.len() < s.len());
-        assert_eq!(spans[0].slice(cut), "China");
+        let window = Window::around_target(&s, &[Span::new(at, at + 5)], &[]);
+        assert!(window.text.len() < s.len() && window.cut_before && window.cut_after);
+        assert_eq!(window.spans[0].slice(window.text), "China");
+        // Between words: the window starts at a space and ends before one.
+        assert!(window.text.starts_with(' ') && window.text.ends_with("word"));
     }
 }
 
