@@ -283,7 +283,7 @@ impl MentionFinder {
                 h.short
                     .is_some_and(|s| introduced.0[s] || introduced_at[s].is_some_and(|end| end <= h.start))
             })
-            .filter(|h| !mentions.iter().any(|m| m.span.start < h.end && h.start < m.span.end))
+            .filter(|h| !overlaps_any(&mentions, h.start, h.end))
             .collect();
         for (seen, here) in introduced.0.iter_mut().zip(&introduced_at) {
             *seen |= here.is_some();
@@ -861,6 +861,14 @@ fn drop_excluded(mut hits: Vec<Hit>, mut exclusions: Vec<Hit>, actors: usize) ->
     hits
 }
 
+/// Whether `start..end` overlaps one of `mentions`, which are sorted by start
+/// and disjoint (as `leftmost_longest` leaves them), so their ends are sorted
+/// too: a binary search, as a long sentence may hold thousands of mentions.
+fn overlaps_any(mentions: &[Mention], start: usize, end: usize) -> bool {
+    let first_ending_after = mentions.partition_point(|m| m.span.end <= start);
+    mentions.get(first_ending_after).is_some_and(|m| m.span.start < end)
+}
+
 fn leftmost_longest(mut hits: Vec<Hit>) -> Vec<Mention> {
     hits.sort_by(|a, b| {
         a.start
@@ -1095,6 +1103,24 @@ mod tests {
         let mentions = finder(&actors).find(text);
         let spans: Vec<&str> = mentions.iter().map(|m| m.span.slice(text)).collect();
         assert_eq!(spans, ["Post"]);
+    }
+
+    #[test]
+    fn overlap_with_sorted_disjoint_mentions_is_found_by_search() {
+        let mentions: Vec<Mention> = [(2, 5), (5, 9), (12, 20)]
+            .iter()
+            .map(|&(start, end)| Mention {
+                actor: 0,
+                span: Span::new(start, end),
+            })
+            .collect();
+        for start in 0..24 {
+            for end in start + 1..25 {
+                let scanned = mentions.iter().any(|m| m.span.start < end && start < m.span.end);
+                assert_eq!(overlaps_any(&mentions, start, end), scanned, "{start}..{end}");
+            }
+        }
+        assert!(!overlaps_any(&[], 0, 5));
     }
 
     #[test]
