@@ -495,3 +495,55 @@ fn models_are_chosen_by_tier_name() {
         }
     }
 }
+
+/// Runs `stance ARGS... FILE` on JSON Lines of `documents` documents after `first_line`, with
+/// stdout to a pipe that is closed after its first line, and returns the exit status and stderr.
+fn run_into_a_pipe_closed_after_one_line(args: &[&str], first_line: &str, documents: usize) -> (Option<i32>, String) {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("many.jsonl");
+    let lines: String = (0..documents)
+        .map(|i| format!("{{\"id\": \"d{i}\", \"text\": \"China spoke {i} times. India replied.\"}}\n"))
+        .collect();
+    std::fs::write(&corpus, format!("{first_line}\n{lines}")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stance"))
+        .args(args)
+        .arg(&corpus)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(!first.is_empty());
+    // The output is far larger than a pipe holds, so the binary is still writing when the pipe closes.
+    drop(stdout);
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    (child.wait().unwrap().code(), stderr)
+}
+
+#[test]
+fn a_reader_that_stops_reading_ends_the_output_quietly() {
+    let model = tiny_model();
+    let model = model.to_str().unwrap();
+    let good = "{\"id\": \"first\", \"text\": \"The US spoke.\"}";
+    let commands = [
+        &["score", "--json", "--model", model][..],
+        &["score", "--model", model],
+        &["mentions"],
+    ];
+    for args in commands {
+        let (code, stderr) = run_into_a_pipe_closed_after_one_line(args, good, 4000);
+        assert_eq!(code, Some(0), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+    // A record that failed before the pipe closed was named, and still sets the status.
+    let json = ["score", "--json", "--model", model];
+    let (code, stderr) = run_into_a_pipe_closed_after_one_line(&json, "{\"id\": ", 4000);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("line 1 (malformed_json"), "{stderr}");
+}

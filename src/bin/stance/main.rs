@@ -151,6 +151,15 @@ fn message(error: &anyhow::Error) -> String {
     text
 }
 
+/// Whether `error` comes from writing to a pipe whose reader has gone (`stance ... | head`):
+/// the end of the output, not a failure to report.
+pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
@@ -162,6 +171,8 @@ fn main() -> ExitCode {
     };
     match outcome {
         Ok(code) => code,
+        // The output's reader stopped reading: nothing went wrong that it wants to hear of.
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {}", message(&error));
             ExitCode::from(2)

@@ -35,19 +35,39 @@ const CHUNK_DOCUMENTS: usize = 64;
 pub fn run(args: &ScoreArgs, read: ReadOptions) -> Result<ExitCode> {
     let analyzer = args.model.analyzer()?;
     let mut reader = CorpusReader::new(&args.inputs, read)?;
+    let mut report = CorpusReport::new(analyzer.actors());
+    match print_all(args, &analyzer, &mut reader, &mut report) {
+        // Whoever reads the output stopped reading (`stance score ... | head`): so do we, quietly,
+        // with the status of what was read until then.
+        Err(error) if crate::is_broken_pipe(&error) => {}
+        other => other?,
+    }
+    warn_unread(&reader);
+    Ok(if report.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Scores what `reader` reads into `report`, printing the header, every document and the summary.
+fn print_all(
+    args: &ScoreArgs,
+    analyzer: &Analyzer,
+    reader: &mut CorpusReader,
+    report: &mut CorpusReport,
+) -> Result<()> {
     let mut out = std::io::stdout().lock();
     if !args.json {
-        print_header(&mut out, &analyzer)?;
+        print_header(&mut out, analyzer)?;
     }
-    let mut report = CorpusReport::new(analyzer.actors());
     loop {
         let chunk: Vec<Record> = reader.by_ref().take(CHUNK_DOCUMENTS).collect();
         if chunk.is_empty() {
             break;
         }
-        score_chunk(&analyzer, chunk, &mut report, args.json, &mut out)?;
+        score_chunk(analyzer, chunk, report, args.json, &mut out)?;
     }
-    warn_unread(&reader);
     if args.json {
         writeln!(
             out,
@@ -55,13 +75,9 @@ pub fn run(args: &ScoreArgs, read: ReadOptions) -> Result<ExitCode> {
             serde_json::to_string(&serde_json::json!({ "summary": report }))?
         )?;
     } else {
-        print_summary(&mut out, &report)?;
+        print_summary(&mut out, report)?;
     }
-    Ok(if report.failed > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(())
 }
 
 /// Warns, on stderr, of what `reader`'s directory walk did not read (see [`warn_skipped`]),
