@@ -547,3 +547,88 @@ fn a_reader_that_stops_reading_ends_the_output_quietly() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("line 1 (malformed_json"), "{stderr}");
 }
+
+fn bench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stance-bench"))
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+#[test]
+fn bench_refuses_zero_counts_and_threads_past_the_cores_before_starting() {
+    let model = tiny_model();
+    let model = model.to_str().unwrap();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let too_many = (4 * cores + 1).to_string();
+    let refused = [
+        ["--repeat", "0"],
+        ["--chunk", "0"],
+        ["--limit", "0"],
+        ["--threads", "0"],
+        ["--threads", too_many.as_str()],
+        ["--tolerance", "NaN"],
+        ["--tolerance=-1", "--limit=5"],
+    ];
+    for args in refused {
+        let out = bench(&[&["--model", model][..], &args].concat());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        let option = args[0].split('=').next().unwrap();
+        assert!(stderr.contains(option), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn bench_reads_its_corpus_as_score_reads_json_lines_and_counts_every_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("c.jsonl");
+    // A byte-order mark and a number id, as `stance score` reads them.
+    std::fs::write(
+        &corpus,
+        "\u{feff}{\"id\": 7, \"text\": \"China spoke. India replied.\"}\n\n{\"text\": \"The US spoke.\"}\n",
+    )
+    .unwrap();
+    let model = tiny_model();
+    let (corpus, model) = (corpus.to_str().unwrap(), model.to_str().unwrap());
+    let scores = dir.path().join("scores.jsonl");
+    let out = bench(&[
+        corpus,
+        "--model",
+        model,
+        "--repeat",
+        "3",
+        "--scores-out",
+        scores.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Three timed passes over two documents; the warm-up pass is not counted.
+    assert_eq!(line["documents"], 6, "{line}");
+    assert_eq!(line["sentences"], 9, "{line}");
+    assert_eq!(line["pairs"], 9, "{line}");
+    let seconds = line["seconds"].as_f64().unwrap();
+    assert!(
+        (line["pairs_per_s"].as_f64().unwrap() * seconds - 9.0).abs() < 1e-6,
+        "{line}"
+    );
+    let ids: Vec<String> = std::fs::read_to_string(&scores)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].to_string())
+        .collect();
+    assert_eq!(ids, ["\"7\"", "\"7\"", &format!("\"{corpus}:3\"")], "{ids:?}");
+    // A record it cannot read is named with its line, not left out of the figures.
+    std::fs::write(
+        dir.path().join("bad.jsonl"),
+        "{\"text\": \"China spoke.\"}\n{\"text\": \n",
+    )
+    .unwrap();
+    let bad = dir.path().join("bad.jsonl");
+    let out = bench(&[bad.to_str().unwrap(), "--model", model]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("bad.jsonl, line 2 (malformed_json"), "{stderr}");
+}

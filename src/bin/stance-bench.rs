@@ -1,7 +1,7 @@
 //! `stance-bench`: end-to-end throughput of the whole pipeline on a corpus.
 //!
-//! Reads a JSONL corpus (one `{"id", "text"}` object a line; default: the
-//! committed fixture), scores it `--repeat` times after one warm-up pass, and
+//! Reads a JSONL corpus (one `{"id", "text"}` object a line, read as `stance
+//! score` reads JSON Lines; default: the committed fixture), scores it `--repeat` times after one warm-up pass, and
 //! prints one JSON line: device, model, threads, documents/s, sentences/s,
 //! (sentence, actor) pairs/s, tokens/s, p50/p95 batch latency and peak RSS.
 //!
@@ -13,13 +13,15 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use serde::{Deserialize, Serialize};
-use stance::{ActorSet, Analyzer, BatchTiming, Device, Document, Label, ModelSource};
+use stance::corpus::{CorpusReader, Format, ReadOptions};
+use stance::{ActorSet, Analyzer, AnalyzerBuilder, BatchTiming, Device, Document, Label, ModelSource};
 
 #[derive(Parser)]
 #[command(
@@ -28,7 +30,8 @@ use stance::{ActorSet, Analyzer, BatchTiming, Device, Document, Label, ModelSour
     about = "End-to-end throughput of the stance pipeline"
 )]
 struct Args {
-    /// JSONL corpus with `text` (and optionally `id`) fields.
+    /// JSONL corpus with `text` (and optionally `id`) fields, read as `stance score` reads JSON
+    /// Lines (default id: FILE:LINE); a record it cannot read stops the benchmark.
     #[arg(default_value = "benches/data/fixture.jsonl")]
     corpus: PathBuf,
     /// Model: `mini` (default), `mid` or `base` (builds with `--features embedded-mid` /
@@ -38,8 +41,8 @@ struct Args {
     /// Device: cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
     device: String,
-    /// Total threads (default: all cores).
-    #[arg(long)]
+    /// Total threads (default: all cores; at most four per core).
+    #[arg(long, value_parser = parse_threads)]
     threads: Option<usize>,
     /// ONNX Runtime sessions (default: one per thread on CPU).
     #[arg(long)]
@@ -51,14 +54,14 @@ struct Args {
     #[arg(long)]
     max_rows: Option<usize>,
     /// Documents scored per call (the streaming chunk).
-    #[arg(long, default_value_t = 512)]
-    chunk: usize,
+    #[arg(long, default_value = "512", value_parser = parse_count)]
+    chunk: NonZeroUsize,
     /// Timed passes over the corpus (after one warm-up pass).
-    #[arg(long, default_value_t = 1)]
-    repeat: usize,
+    #[arg(long, default_value = "1", value_parser = parse_count)]
+    repeat: NonZeroUsize,
     /// Stop reading the corpus after this many documents.
-    #[arg(long)]
-    limit: Option<usize>,
+    #[arg(long, value_parser = parse_count)]
+    limit: Option<NonZeroUsize>,
     /// Write every (sentence, actor) pair the pipeline scores to this JSONL file
     /// (`sentence`, `spans` as character offsets) and exit, for the side-by-side baselines.
     #[arg(long, value_name = "FILE")]
@@ -77,36 +80,65 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     compare_with: Option<PathBuf>,
     /// Largest allowed |score difference| for `--compare-with`.
-    #[arg(long, default_value_t = 1e-2)]
+    #[arg(long, default_value = "0.01", value_parser = parse_tolerance)]
     tolerance: f64,
     /// A name copied into the JSON line as `tag` (to tell runs apart in a log).
     #[arg(long)]
     tag: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct Line {
-    #[serde(default)]
-    id: Option<String>,
-    text: String,
+/// A count of passes or documents: 0 would measure nothing.
+fn parse_count(text: &str) -> std::result::Result<NonZeroUsize, String> {
+    let count: usize = text.parse().map_err(|e| format!("{e}"))?;
+    NonZeroUsize::new(count).ok_or_else(|| "must be at least 1".into())
 }
 
-fn read_corpus(path: &PathBuf, limit: Option<usize>) -> Result<Vec<Document>> {
-    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+/// A thread count from 1 to [`AnalyzerBuilder::max_threads`] of this machine's cores, checked
+/// while parsing: rayon's pool is sized from it before the analyzer could refuse it, and a
+/// count far past the cores would start that many threads first.
+fn parse_threads(text: &str) -> std::result::Result<usize, String> {
+    let threads: usize = text.parse().map_err(|e| format!("{e}"))?;
+    let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+    let max = AnalyzerBuilder::max_threads(cores);
+    if (1..=max).contains(&threads) {
+        Ok(threads)
+    } else {
+        Err(format!(
+            "must be from 1 to {max} ({} per core, {cores} cores)",
+            AnalyzerBuilder::MAX_THREADS_PER_CORE
+        ))
+    }
+}
+
+/// A score difference: a number of at least 0 (NaN would fail every comparison).
+fn parse_tolerance(text: &str) -> std::result::Result<f64, String> {
+    let tolerance: f64 = text.parse().map_err(|e| format!("{e}"))?;
+    if tolerance >= 0.0 && tolerance.is_finite() {
+        Ok(tolerance)
+    } else {
+        Err("must be a number of at least 0".into())
+    }
+}
+
+/// The first `limit` documents of the corpus, read as `stance score` reads JSON Lines (a
+/// byte-order mark skipped, number ids kept as written); a record it cannot read is an error
+/// naming its line, since the figures would leave it out.
+fn read_corpus(path: &Path, limit: Option<NonZeroUsize>) -> Result<Vec<Document>> {
+    let mut read = ReadOptions::default();
+    read.format = Some(Format::Jsonl);
+    let reader = CorpusReader::new(&[path.to_path_buf()], read)?;
     let mut docs = Vec::new();
-    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
-        if limit.is_some_and(|l| docs.len() >= l) {
-            break;
+    for record in reader.take(limit.map_or(usize::MAX, NonZeroUsize::get)) {
+        match record.document {
+            Ok(doc) => docs.push(doc),
+            Err(e) => bail!(
+                "{} ({}, document {}): {}",
+                record.location,
+                e.kind.as_str(),
+                e.id,
+                e.reason
+            ),
         }
-        let line = line.with_context(|| format!("{}, line {}", path.display(), i + 1))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let row: Line = serde_json::from_str(&line).with_context(|| format!("{}, line {}", path.display(), i + 1))?;
-        docs.push(Document::new(
-            row.id.unwrap_or_else(|| format!("line-{}", i + 1)),
-            row.text,
-        ));
     }
     if docs.is_empty() {
         bail!("{} holds no documents", path.display());
@@ -160,7 +192,6 @@ struct PairScore {
 /// Scores the corpus once; with `scores`, keeps every pair's score.
 fn score_pass(analyzer: &Analyzer, docs: &[Document], chunk: usize, mut scores: Option<&mut Vec<PairScore>>) -> Pass {
     let mut pass = Pass::default();
-    let chunk = chunk.max(1);
     for (c, part) in docs.chunks(chunk).enumerate() {
         for (i, result) in analyzer.score_documents(part).into_iter().enumerate() {
             match result {
@@ -300,7 +331,7 @@ fn peak_rss_mib() -> Option<f64> {
 }
 
 /// Writes the scored pairs with spans relative to their sentence, in pipeline order.
-fn dump_pairs(analyzer: &Analyzer, docs: &[Document], path: &PathBuf) -> Result<()> {
+fn dump_pairs(analyzer: &Analyzer, docs: &[Document], path: &Path) -> Result<()> {
     let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut out = std::io::BufWriter::new(file);
     let mut pairs = 0usize;
@@ -335,7 +366,7 @@ fn main() -> Result<()> {
     let keep_scores = args.scores_out.is_some() || args.compare_with.is_some();
     let mut scores = Vec::new();
     let warm_started = Instant::now();
-    score_pass(&analyzer, &docs, args.chunk, keep_scores.then_some(&mut scores));
+    score_pass(&analyzer, &docs, args.chunk.get(), keep_scores.then_some(&mut scores));
     let warmup_seconds = warm_started.elapsed().as_secs_f64();
     analyzer.take_batch_timings();
     if let Some(path) = &args.scores_out {
@@ -348,8 +379,8 @@ fn main() -> Result<()> {
     drop(scores);
     let started = Instant::now();
     let mut total = Pass::default();
-    for _ in 0..args.repeat.max(1) {
-        let pass = score_pass(&analyzer, &docs, args.chunk, None);
+    for _ in 0..args.repeat.get() {
+        let pass = score_pass(&analyzer, &docs, args.chunk.get(), None);
         total.documents += pass.documents;
         total.sentences += pass.sentences;
         total.pairs += pass.pairs;
