@@ -632,3 +632,48 @@ fn bench_reads_its_corpus_as_score_reads_json_lines_and_counts_every_pass() {
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("bad.jsonl, line 2 (malformed_json"), "{stderr}");
 }
+
+#[test]
+fn json_lines_carry_the_dates_and_sources_read_and_the_summary_of_a_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("feed.jsonl");
+    std::fs::write(
+        &feed,
+        "{\"id\": \"x\", \"text\": \"China spoke.\", \"published\": \"2024-03-01\", \"outlet\": \"Dawn\", \"title\": \"T\"}\n\
+         {\"id\": \"y\", \"text\": \"India spoke. The US agreed.\"}\n",
+    )
+    .unwrap();
+    let model = tiny_model();
+    let (feed, model) = (feed.to_str().unwrap(), model.to_str().unwrap());
+    let fields = ["--date-field", "published", "--source-field", "outlet"];
+    let printed = stance(&[&["score", "--json", "--model", model, feed][..], &fields].concat());
+    assert!(printed.status.success(), "{}", String::from_utf8_lossy(&printed.stderr));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&printed.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(
+        (
+            &lines[0]["id"],
+            &lines[0]["date"],
+            &lines[0]["source"],
+            &lines[0]["title"]
+        ),
+        (&"x".into(), &"2024-03-01".into(), &"Dawn".into(), &"T".into())
+    );
+    assert!(lines[1].get("date").is_none(), "{}", lines[1]);
+    let run = dir.path().join("run");
+    let scored = stance(
+        &[
+            &["score", "-q", "--model", model, feed, "--out", run.to_str().unwrap()][..],
+            &fields,
+        ]
+        .concat(),
+    );
+    assert!(scored.status.success(), "{}", String::from_utf8_lossy(&scored.stderr));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(lines[2]["summary"], summary);
+    assert_eq!(summary["by_month"]["2024-03"]["documents"], 1);
+}

@@ -6,8 +6,11 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
-use stance::corpus::{score_records, CorpusReader, Location, ReadOptions, Record, RecordError, SkippedFiles};
-use stance::{Analyzer, CorpusReport, DocumentStances};
+use serde::Serialize;
+use stance::corpus::{
+    score_records, CorpusReader, Location, ReadOptions, Record, RecordError, ScoredItem, SkippedFiles, Summary,
+};
+use stance::{Analyzer, DocumentStances};
 
 use crate::ModelArgs;
 
@@ -19,7 +22,8 @@ pub struct ScoreArgs {
     /// CSV (.csv) files (a document per line or row), or `-` for standard input.
     #[arg(required = true, value_name = "INPUT")]
     pub(crate) inputs: Vec<PathBuf>,
-    /// Print JSON lines (one per document, then the summary) instead of a table.
+    /// Print JSON lines instead of a table: one per document (with its date, source and title
+    /// when it has them), then {"summary": ...} holding what summary.json would.
     #[arg(long)]
     pub(crate) json: bool,
     #[command(flatten)]
@@ -35,7 +39,7 @@ const CHUNK_DOCUMENTS: usize = 64;
 pub fn run(args: &ScoreArgs, read: ReadOptions) -> Result<ExitCode> {
     let analyzer = args.model.analyzer()?;
     let mut reader = CorpusReader::new(&args.inputs, read)?;
-    let mut report = CorpusReport::new(analyzer.actors());
+    let mut report = Summary::new(analyzer.actors());
     match print_all(args, &analyzer, &mut reader, &mut report) {
         // Whoever reads the output stopped reading (`stance score ... | head`): so do we, quietly,
         // with the status of what was read until then.
@@ -51,12 +55,7 @@ pub fn run(args: &ScoreArgs, read: ReadOptions) -> Result<ExitCode> {
 }
 
 /// Scores what `reader` reads into `report`, printing the header, every document and the summary.
-fn print_all(
-    args: &ScoreArgs,
-    analyzer: &Analyzer,
-    reader: &mut CorpusReader,
-    report: &mut CorpusReport,
-) -> Result<()> {
+fn print_all(args: &ScoreArgs, analyzer: &Analyzer, reader: &mut CorpusReader, report: &mut Summary) -> Result<()> {
     let mut out = std::io::stdout().lock();
     if !args.json {
         print_header(&mut out, analyzer)?;
@@ -146,29 +145,51 @@ fn skipped_files_warning(skipped: &SkippedFiles) -> Option<String> {
 fn score_chunk(
     analyzer: &Analyzer,
     chunk: Vec<Record>,
-    report: &mut CorpusReport,
+    report: &mut Summary,
     json: bool,
     out: &mut impl Write,
 ) -> Result<()> {
     // Not across documents: a document's scores do not depend on the documents read with it
     // (a batch-invariant model still shares batches across them), as with --out.
     for item in score_records(analyzer, chunk, false) {
-        match item.result {
+        let ScoredItem { location, meta, result } = item;
+        match result {
             Ok(doc) => {
-                report.add(&doc);
+                let meta = meta.unwrap_or_default();
+                report.add(&doc, meta.date.as_deref(), meta.source.as_deref());
                 if json {
-                    writeln!(out, "{}", serde_json::to_string(&doc)?)?;
+                    let line = DocumentLine {
+                        stances: &doc,
+                        date: meta.date.as_deref(),
+                        source: meta.source.as_deref(),
+                        title: meta.title.as_deref(),
+                    };
+                    writeln!(out, "{}", serde_json::to_string(&line)?)?;
                 } else {
                     print_document(out, &doc)?;
                 }
             }
             Err(e) => {
-                report.failed += 1;
-                report_failed(&item.location, &e);
+                report.add_failure();
+                report_failed(&location, &e);
             }
         }
     }
     Ok(())
+}
+
+/// A document's `--json` line: its stances, and the fields read with it that its id does not
+/// tell (the fields --date-field, --source-field and --title-field name).
+#[derive(Serialize)]
+struct DocumentLine<'a> {
+    #[serde(flatten)]
+    stances: &'a DocumentStances,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    date: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<&'a str>,
 }
 
 fn print_header(out: &mut impl Write, analyzer: &Analyzer) -> Result<()> {
@@ -224,7 +245,7 @@ fn print_document(out: &mut impl Write, doc: &DocumentStances) -> Result<()> {
     Ok(())
 }
 
-fn print_summary(out: &mut impl Write, report: &CorpusReport) -> Result<()> {
+fn print_summary(out: &mut impl Write, report: &Summary) -> Result<()> {
     writeln!(
         out,
         "\n== per-actor summary: {} document(s), {} failed",
