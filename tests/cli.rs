@@ -677,3 +677,23 @@ fn json_lines_carry_the_dates_and_sources_read_and_the_summary_of_a_run() {
     assert_eq!(lines[2]["summary"], summary);
     assert_eq!(summary["by_month"]["2024-03"]["documents"], 1);
 }
+
+#[test]
+fn a_trained_bundle_whose_name_holds_test_is_not_called_a_test_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("stance-latest");
+    std::fs::create_dir(&bundle).unwrap();
+    for file in ["model.onnx", "tokenizer.json"] {
+        std::fs::copy(tiny_model().join(file), bundle.join(file)).unwrap();
+    }
+    let config = std::fs::read_to_string(tiny_model().join("config.json")).unwrap();
+    let config = config.replace("\"tiny-random-test-model\"", "\"stance-latest\"");
+    std::fs::write(bundle.join("config.json"), config).unwrap();
+    let file = dir.path().join("a.txt");
+    std::fs::write(&file, "China spoke.").unwrap();
+    let out = stance(&["score", "--model", bundle.to_str().unwrap(), file.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.starts_with("model stance-latest"), "{stdout}");
+    assert!(!stdout.contains("test model"), "{stdout}");
+}

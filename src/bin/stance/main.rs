@@ -118,6 +118,14 @@ impl ModelArgs {
     }
 }
 
+/// Whether the model named `name` (its config.json's) is a random-weight test bundle, such as
+/// tests/data/tiny-model: its stances mean nothing, which the output must say. By the word
+/// "random", so that a trained bundle named "stance-latest" or "stance-tiny" is not taken for one.
+pub fn is_random_weight_model(name: &str) -> bool {
+    name.split(|c: char| !c.is_alphanumeric())
+        .any(|word| word.eq_ignore_ascii_case("random"))
+}
+
 /// Refuses a thread count that would spend memory (or the process's thread
 /// limit) for nothing, before anything is started: the library's rule
 /// ([`AnalyzerBuilder::max_threads`]), checked before rayon's pool is sized, in
@@ -194,6 +202,21 @@ mod tests {
         })
         .context("scoring into a");
         assert_eq!(message(&error), format!("scoring into a: a/checkpoint.json: {text}"));
+    }
+
+    #[test]
+    fn only_random_weight_bundles_are_test_models() {
+        assert!(is_random_weight_model("tiny-random-test-model"));
+        assert!(is_random_weight_model("tiny-random-test-model-two-inputs"));
+        for trained in [
+            "stance-mini",
+            "stance-latest",
+            "stance-tiny",
+            "contest-2024",
+            "randomized-init-free",
+        ] {
+            assert!(!is_random_weight_model(trained), "{trained}");
+        }
     }
 
     #[test]

@@ -289,7 +289,7 @@ fn header(html: &mut String, dir: &Path, summary: &Summary, info: Option<&RunInf
         .and_then(|i| i.analyzer.as_ref())
         .map(|a| a.model.as_str())
         .unwrap_or("");
-    if model.contains("tiny") || model.contains("test") {
+    if crate::is_random_weight_model(model) {
         html.push_str("<p class=\"warning\">This run used a random-weight test model: its stances mean nothing.</p>");
     }
     html.push_str("</header>\n");

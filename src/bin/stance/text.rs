@@ -212,7 +212,7 @@ fn print_header(out: &mut impl Write, analyzer: &Analyzer) -> Result<()> {
             info.document_context
         )?;
     }
-    if info.model.contains("tiny") || info.model.contains("test") {
+    if crate::is_random_weight_model(&info.model) {
         writeln!(
             out,
             "NOTE: this is a random-weight test model: its stances mean nothing"
