@@ -697,3 +697,26 @@ fn a_trained_bundle_whose_name_holds_test_is_not_called_a_test_model() {
     assert!(stdout.starts_with("model stance-latest"), "{stdout}");
     assert!(!stdout.contains("test model"), "{stdout}");
 }
+
+#[test]
+fn control_characters_of_the_corpus_reach_the_terminal_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("feed.jsonl");
+    std::fs::write(
+        &feed,
+        "{\"id\": \"a\\nfake line\", \"text\": \"China \\u001b[31mred\\u001b[0m spoke.\"}\n\
+         {\"id\": \"b\\u001b[2J\", \"text\": \"\"}\n",
+    )
+    .unwrap();
+    let model = tiny_model();
+    let out = stance(&["score", "--model", model.to_str().unwrap(), feed.to_str().unwrap()]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stdout.contains("\n== a\\nfake line (1 sentences"), "{stdout}");
+    assert!(stdout.contains("China \\u{1b}[31mred\\u{1b}[0m spoke."), "{stdout}");
+    assert!(stderr.contains("(empty_text, document b\\u{1b}[2J)"), "{stderr}");
+    assert!(!stdout.contains('\u{1b}') && !stderr.contains('\u{1b}'));
+}

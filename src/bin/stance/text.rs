@@ -1,5 +1,6 @@
 //! `stance score` to the terminal: per-sentence stances and a per-actor summary.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -93,11 +94,29 @@ pub fn warn_unread(reader: &CorpusReader) {
 /// Names, on stderr, a record that could not be read or scored: file, line, kind, document id.
 pub fn report_failed(location: &Location, error: &RecordError) {
     eprintln!(
-        "error: {location} ({}, document {}): {}",
+        "error: {} ({}, document {}): {}",
+        printable(&location.to_string()),
         error.kind.as_str(),
-        error.id,
-        error.reason
+        printable(&error.id),
+        printable(&error.reason)
     );
+}
+
+/// `text` with its control characters written as escapes (`\n`, `\u{1b}`): text from the
+/// corpus shown on a terminal must not end a line, move the cursor or clear the screen.
+fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut shown = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            shown.extend(c.escape_default());
+        } else {
+            shown.push(c);
+        }
+    }
+    Cow::Owned(shown)
 }
 
 /// Warns, on stderr, of what the directory walk did not read: other runs' output directories
@@ -225,12 +244,12 @@ fn print_document(out: &mut impl Write, doc: &DocumentStances) -> Result<()> {
     writeln!(
         out,
         "\n== {} ({} sentences, {} sentence-actor pairs)",
-        doc.id,
+        printable(&doc.id),
         doc.sentences,
         doc.stances.len()
     )?;
     for s in &doc.stances {
-        let mentions: Vec<&str> = s.mentions.iter().map(|m| m.text.as_str()).collect();
+        let mentions: Vec<Cow<str>> = s.mentions.iter().map(|m| printable(&m.text)).collect();
         writeln!(
             out,
             "[{:>3}] {:<9} {:<11} {:+.2}  ({})  {}",
@@ -275,8 +294,10 @@ fn print_summary(out: &mut impl Write, report: &Summary) -> Result<()> {
     Ok(())
 }
 
+/// `text` on one line (its blanks collapsed, its control characters escaped), cut after
+/// `max_chars` characters.
 fn shorten(text: &str, max_chars: usize) -> String {
-    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat = printable(&text.split_whitespace().collect::<Vec<_>>().join(" ")).into_owned();
     match flat.char_indices().nth(max_chars) {
         Some((i, _)) => format!("{}…", &flat[..i]),
         None => flat,
