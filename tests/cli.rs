@@ -567,8 +567,10 @@ fn bench_refuses_zero_counts_and_threads_past_the_cores_before_starting() {
         ["--limit", "0"],
         ["--threads", "0"],
         ["--threads", too_many.as_str()],
-        ["--tolerance", "NaN"],
-        ["--tolerance=-1", "--limit=5"],
+        ["--tolerance=NaN", "--compare-with=scores.jsonl"],
+        ["--tolerance=-1", "--compare-with=scores.jsonl"],
+        // Without a comparison, a tolerance is a mistake.
+        ["--tolerance", "0.1"],
     ];
     for args in refused {
         let out = bench(&[&["--model", model][..], &args].concat());
@@ -719,4 +721,52 @@ fn control_characters_of_the_corpus_reach_the_terminal_escaped() {
     assert!(stdout.contains("China \\u{1b}[31mred\\u{1b}[0m spoke."), "{stdout}");
     assert!(stderr.contains("(empty_text, document b\\u{1b}[2J)"), "{stderr}");
     assert!(!stdout.contains('\u{1b}') && !stderr.contains('\u{1b}'));
+}
+
+#[test]
+fn bench_refuses_to_write_over_its_corpus_or_its_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("c.jsonl");
+    let corpus_text = "{\"text\": \"China spoke.\"}\n";
+    std::fs::write(&corpus, corpus_text).unwrap();
+    let reference = dir.path().join("reference.jsonl");
+    let reference_text =
+        "{\"doc\":0,\"id\":\"x\",\"sentence\":0,\"actor\":\"china\",\"score\":0.5,\"label\":\"favorable\"}\n";
+    std::fs::write(&reference, reference_text).unwrap();
+    let model = tiny_model();
+    let (corpus, reference, model) = (
+        corpus.to_str().unwrap(),
+        reference.to_str().unwrap(),
+        model.to_str().unwrap(),
+    );
+    let same_corpus = format!("{}/./c.jsonl", dir.path().display());
+    let refused = [
+        vec!["--scores-out", &same_corpus],
+        vec!["--dump-pairs", corpus],
+        vec!["--scores-out", reference, "--compare-with", reference],
+    ];
+    for args in refused {
+        let out = bench(&[&[corpus, "--model", model][..], &args].concat());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            stderr.contains(&format!("{} {}", args[0], args[1])),
+            "{args:?}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    assert_eq!(std::fs::read_to_string(corpus).unwrap(), corpus_text);
+    assert_eq!(std::fs::read_to_string(reference).unwrap(), reference_text);
+    // --dump-pairs writes the pairs and exits: with scores to write or compare, one would be ignored.
+    let both = bench(&[
+        corpus,
+        "--model",
+        model,
+        "--dump-pairs",
+        "pairs.jsonl",
+        "--compare-with",
+        reference,
+    ]);
+    assert_eq!(both.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&both.stderr).contains("cannot be used with"));
 }

@@ -64,7 +64,7 @@ struct Args {
     limit: Option<NonZeroUsize>,
     /// Write every (sentence, actor) pair the pipeline scores to this JSONL file
     /// (`sentence`, `spans` as character offsets) and exit, for the side-by-side baselines.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["scores_out", "compare_with"])]
     dump_pairs: Option<PathBuf>,
     /// Built-in actors, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "us,china,india")]
@@ -80,7 +80,7 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     compare_with: Option<PathBuf>,
     /// Largest allowed |score difference| for `--compare-with`.
-    #[arg(long, default_value = "0.01", value_parser = parse_tolerance)]
+    #[arg(long, default_value = "0.01", value_parser = parse_tolerance, requires = "compare_with")]
     tolerance: f64,
     /// A name copied into the JSON line as `tag` (to tell runs apart in a log).
     #[arg(long)]
@@ -118,6 +118,31 @@ fn parse_tolerance(text: &str) -> std::result::Result<f64, String> {
     } else {
         Err("must be a number of at least 0".into())
     }
+}
+
+/// Refuses an output file that is an input: --scores-out or --dump-pairs naming the corpus
+/// would overwrite it, and --scores-out naming the --compare-with file would replace the
+/// reference with this run's scores before the comparison, which would then always agree.
+fn refuse_outputs_that_are_inputs(args: &Args) -> Result<()> {
+    let outputs = [("--scores-out", &args.scores_out), ("--dump-pairs", &args.dump_pairs)];
+    let inputs = [
+        ("the corpus", Some(&args.corpus)),
+        ("the --compare-with file", args.compare_with.as_ref()),
+    ];
+    for (option, output) in outputs {
+        let Some(output) = output else { continue };
+        for (input_name, input) in inputs {
+            if input.is_some_and(|input| same_file(output, input)) {
+                bail!("{option} {} is {input_name}: name another file", output.display());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether two paths lead to one existing file (however spelled, links followed).
+fn same_file(a: &Path, b: &Path) -> bool {
+    matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
 }
 
 /// The first `limit` documents of the corpus, read as `stance score` reads JSON Lines (a
@@ -357,6 +382,7 @@ fn main() -> Result<()> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     rayon::ThreadPoolBuilder::new().num_threads(threads).build_global()?;
+    refuse_outputs_that_are_inputs(&args)?;
     let docs = read_corpus(&args.corpus, args.limit)?;
     let analyzer = build(&args, threads)?;
     if let Some(path) = &args.dump_pairs {
