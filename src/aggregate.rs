@@ -25,6 +25,12 @@ const SCALE: f64 = 4_294_967_296.0; // 2^32
 /// Build a document's stats with [`ActorStats::add`]; combine documents (or
 /// shards) with [`ActorStats::merge`].
 ///
+/// `add` extends the open document, opening one if there is none. The open
+/// document ends at [`ActorStats::end_document`] and at `merge`, so statistics
+/// merged from documents (or read back with serde) have none: the next `add`
+/// starts a new document rather than joining everything merged so far, which
+/// the document-clustered interval would read as one long document.
+///
 /// ```
 /// use stance::{ActorStats, Stance};
 /// let mut a = ActorStats::default();
@@ -34,8 +40,13 @@ const SCALE: f64 = 4_294_967_296.0; // 2^32
 /// a.merge(&b);
 /// assert_eq!(a.sentences(), 2);
 /// assert!(a.mean().abs() < 1e-6);
+/// // The merge ended the document: this pair starts a third.
+/// a.add(&Stance::from_probabilities([0.2, 0.6, 0.2]), 1);
+/// assert_eq!(a.documents(), 3);
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Equality compares the statistics, not whether a document is open.
+#[derive(Clone, Debug)]
 pub struct ActorStats {
     sentences: u64,
     mentions: u64,
@@ -46,7 +57,25 @@ pub struct ActorStats {
     /// `None` once merged with statistics serialized without document sums
     /// (written by an earlier version); the interval then falls back to sentences.
     by_document: Option<DocumentSums>,
+    /// The document that `add` extends; `None` when the next `add` starts one.
+    open: Option<OpenDocument>,
 }
+
+impl PartialEq for ActorStats {
+    fn eq(&self, other: &Self) -> bool {
+        // The open document is left out: statistics equal their serialized and
+        // read back copy, which has none, and the figures do not depend on it.
+        self.sentences == other.sentences
+            && self.mentions == other.mentions
+            && self.documents == other.documents
+            && self.labels == other.labels
+            && self.sum_q == other.sum_q
+            && self.sum_sq_q == other.sum_sq_q
+            && self.by_document == other.by_document
+    }
+}
+
+impl Eq for ActorStats {}
 
 impl Default for ActorStats {
     fn default() -> Self {
@@ -58,8 +87,17 @@ impl Default for ActorStats {
             sum_q: 0,
             sum_sq_q: 0,
             by_document: Some(DocumentSums::default()),
+            open: None,
         }
     }
+}
+
+/// The quantized score sum and pair count of the document being added to, which
+/// each added pair's increments of the [`DocumentSums`] depend on.
+#[derive(Clone, Copy, Debug, Default)]
+struct OpenDocument {
+    sum_q: i128,
+    pairs: i128,
 }
 
 /// Sums over documents d, with S_d a document's quantized score sum and n_d its
@@ -74,8 +112,9 @@ struct DocumentSums {
 }
 
 impl DocumentSums {
-    /// Extends the current document (score sum `s`, `n` pairs so far) by one pair
-    /// scored `q`: the increments of S^2, S * n and n^2, so no per-document state is kept.
+    /// Extends the open document (score sum `s`, `n` pairs so far) by one pair
+    /// scored `q`: the increments of S^2, S * n and n^2, so that ended documents
+    /// need no state of their own.
     fn add_pair(&mut self, s: i128, n: i128, q: i128) {
         self.sum_sq += 2 * s * q + q * q;
         self.cross += s + q * (n + 1);
@@ -90,23 +129,46 @@ impl DocumentSums {
 }
 
 impl ActorStats {
-    /// Adds one scored (sentence, actor) pair of the current document, with its mention count.
-    /// The first addition also counts the document.
+    /// Adds one scored (sentence, actor) pair of the open document, with its mention count.
+    /// With no document open (new, merged, ended or deserialized statistics) the
+    /// pair starts a new document, which is counted.
     pub fn add(&mut self, stance: &Stance, mentions: usize) {
-        let q = quantize(stance.score);
-        if let Some(sums) = &mut self.by_document {
-            sums.add_pair(self.sum_q, i128::from(self.sentences), i128::from(q));
+        let q = i128::from(quantize(stance.score));
+        if self.open.is_none() {
+            self.documents += 1;
         }
-        self.documents = self.documents.max(1);
+        let open = self.open.get_or_insert_with(OpenDocument::default);
+        if let Some(sums) = &mut self.by_document {
+            sums.add_pair(open.sum_q, open.pairs, q);
+        }
+        open.sum_q += q;
+        open.pairs += 1;
         self.sentences += 1;
         self.mentions += mentions as u64;
         self.labels[stance.label.index()] += 1;
-        self.sum_q += i128::from(q);
-        self.sum_sq_q += i128::from(q) * i128::from(q);
+        self.sum_q += q;
+        self.sum_sq_q += q * q;
+    }
+
+    /// Ends the open document, if any: the next [`ActorStats::add`] starts a new one.
+    /// For building the statistics of several documents with `add` alone.
+    ///
+    /// ```
+    /// use stance::{ActorStats, Stance};
+    /// let mut s = ActorStats::default();
+    /// s.add(&Stance::from_probabilities([0.7, 0.2, 0.1]), 1);
+    /// s.end_document();
+    /// s.add(&Stance::from_probabilities([0.1, 0.2, 0.7]), 1);
+    /// assert_eq!(s.documents(), 2);
+    /// ```
+    pub fn end_document(&mut self) {
+        self.open = None;
     }
 
     /// Adds another document's or shard's statistics. Exact and order-independent.
+    /// The result has no open document: the next [`ActorStats::add`] starts a new one.
     pub fn merge(&mut self, other: &ActorStats) {
+        self.open = None;
         self.sentences += other.sentences;
         self.mentions += other.mentions;
         self.documents += other.documents;
@@ -339,6 +401,7 @@ impl<'de> Deserialize<'de> for ActorStats {
             sum_q: parse(&repr.sum_q32)?,
             sum_sq_q: parse(&repr.sum_sq_q64)?,
             by_document,
+            open: None,
         })
     }
 }
@@ -408,6 +471,36 @@ mod tests {
             (lo - (m - half)).abs() < 1e-6 && (hi - (m + half)).abs() < 1e-6,
             "{lo} {hi} vs +-{half}"
         );
+    }
+
+    #[test]
+    fn add_after_merge_starts_a_new_document() {
+        // Two documents merged, then a third added pair by pair.
+        let mut s = corpus(&[&[0.5, 0.3], &[-0.2]]);
+        s.add(&stance(0.4), 1);
+        s.add(&stance(0.0), 1);
+        assert_eq!((s.documents(), s.sentences()), (3, 5));
+        // By hand: document sums 0.8 (2 pairs), -0.2 (1) and 0.4 (2); mean 1.0 / 5 = 0.2;
+        // residual 0.4^2 + 0.4^2 + 0 = 0.32; variance 3/2 * 0.32 / 25 = 0.0192; t with 2 df.
+        let half = 4.303 * 0.0192f64.sqrt();
+        let (lo, hi) = s.ci95();
+        assert!(
+            (lo - (0.2 - half)).abs() < 1e-6 && (hi - (0.2 + half)).abs() < 1e-6,
+            "{lo} {hi} vs 0.2 +- {half}"
+        );
+        assert_eq!(s, corpus(&[&[0.5, 0.3], &[-0.2], &[0.4, 0.0]]));
+    }
+
+    #[test]
+    fn ending_documents_equals_merging_them() {
+        let mut s = ActorStats::default();
+        for doc in [&[0.5, 0.3][..], &[-0.2], &[0.4, 0.0]] {
+            doc.iter().for_each(|&x| s.add(&stance(x), 1));
+            s.end_document();
+        }
+        assert_eq!(s, corpus(&[&[0.5, 0.3], &[-0.2], &[0.4, 0.0]]));
+        s.end_document(); // nothing open: no change
+        assert_eq!(s.documents(), 3);
     }
 
     #[test]

@@ -436,10 +436,12 @@ impl ActorStats {
         Self::default()
     }
 
-    /// Adds one scored (sentence, actor) pair of the current document, from its
+    /// Adds one scored (sentence, actor) pair of the open document, from its
     /// probabilities (as in the `p_*` fields of a sentence row) and its number of
-    /// mentions. The first addition also counts the document: build one
-    /// `ActorStats` per document and `merge` them, as the library does.
+    /// mentions. With no document open (new, merged, ended or unpickled
+    /// statistics) the pair starts a new document, which is counted: build one
+    /// `ActorStats` per document and `merge` them, as the library does, or call
+    /// `end_document` between documents.
     ///
     /// A `ValueError` when the probabilities are not a distribution: each in
     /// [0, 1] and summing to 1 within `PROBABILITY_SUM_TOLERANCE`.
@@ -453,7 +455,13 @@ impl ActorStats {
         Ok(())
     }
 
+    /// Ends the open document, if any: the next `add` starts a new one.
+    fn end_document(&mut self) {
+        self.inner.end_document();
+    }
+
     /// Adds another document's, shard's or worker's statistics, in place. Exact and order-independent.
+    /// The result has no open document: the next `add` starts a new one.
     fn merge(slf: &Bound<'_, Self>, other: &Bound<'_, Self>) {
         let theirs = other.borrow().inner.clone();
         slf.borrow_mut().inner.merge(&theirs);

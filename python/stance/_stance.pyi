@@ -51,14 +51,19 @@ class ActorStats:
     def __init__(self) -> None:
         """Empty statistics (no sentences)."""
     def add(self, p_unfavorable: float, p_neutral: float, p_favorable: float, mentions: int = 1) -> None:
-        """Adds one scored (sentence, actor) pair of the current document from its
-        probabilities and mention count. The first addition also counts the
-        document: build one ``ActorStats`` per document and ``merge`` them.
+        """Adds one scored (sentence, actor) pair of the open document from its
+        probabilities and mention count. With no document open (new, merged,
+        ended or unpickled statistics) the pair starts a new document, which is
+        counted: build one ``ActorStats`` per document and ``merge`` them, or
+        call ``end_document`` between documents.
 
         Raises ``ValueError`` naming the values when they are not probabilities:
         each in [0, 1] (NaN is not) and summing to 1 within 0.001."""
+    def end_document(self) -> None:
+        """Ends the open document, if any: the next ``add`` starts a new one."""
     def merge(self, other: ActorStats) -> None:
-        """Adds another document's, shard's or worker's statistics, in place. Exact and order-independent."""
+        """Adds another document's, shard's or worker's statistics, in place. Exact and
+        order-independent. The result has no open document: the next ``add`` starts a new one."""
     def __add__(self, other: ActorStats) -> ActorStats:
         """A new ``ActorStats`` holding both."""
     def __iadd__(self, other: ActorStats) -> ActorStats: ...

@@ -222,6 +222,31 @@ def test_actor_stats_merge_mean_ci_exactly():
     assert (empty.sentences, empty.mean(), empty.ci95()) == (0, 0.0, (0.0, 0.0))
 
 
+def test_actor_stats_add_after_merge_starts_a_new_document():
+    # Scores 0.5, 0.3 | -0.2 | 0.4, 0.0 as (p_unfavorable, 0, p_favorable).
+    def pair(score):
+        return (1 - score) / 2, 0.0, (1 + score) / 2
+
+    first, second = stance.ActorStats(), stance.ActorStats()
+    first.add(*pair(0.5))
+    first.add(*pair(0.3))
+    second.add(*pair(-0.2))
+    merged = first + second
+    merged.add(*pair(0.4))
+    merged.add(*pair(0.0))
+    assert (merged.documents, merged.sentences) == (3, 5)
+    # By hand: document sums 0.8 (2 pairs), -0.2 (1), 0.4 (2); mean 0.2;
+    # D/(D-1) * sum_d (S_d - mean n_d)^2 / N^2 = 1.5 * 0.32 / 25, and t with 2 degrees of freedom.
+    half = 4.303 * (1.5 * 0.32 / 25) ** 0.5
+    assert merged.ci95() == pytest.approx((0.2 - half, 0.2 + half), abs=1e-6)
+    ended = stance.ActorStats()
+    for document in ([0.5, 0.3], [-0.2], [0.4, 0.0]):
+        for score in document:
+            ended.add(*pair(score))
+        ended.end_document()
+    assert ended == merged
+
+
 def test_actor_stats_round_trip_through_dict_pickle_and_copy(analyzer):
     stats = stance.aggregate(analyzer.score_many([TEXT, "China lies. China helps."]))["china"]
     data = stats.to_dict()
