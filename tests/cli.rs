@@ -758,12 +758,14 @@ fn bench_refuses_to_write_over_its_corpus_or_its_reference() {
     assert_eq!(std::fs::read_to_string(corpus).unwrap(), corpus_text);
     assert_eq!(std::fs::read_to_string(reference).unwrap(), reference_text);
     // --dump-pairs writes the pairs and exits: with scores to write or compare, one would be ignored.
+    let pairs = dir.path().join("pairs.jsonl");
+    let pairs = pairs.to_str().unwrap();
     let both = bench(&[
         corpus,
         "--model",
         model,
         "--dump-pairs",
-        "pairs.jsonl",
+        pairs,
         "--compare-with",
         reference,
     ]);
