@@ -769,18 +769,36 @@ impl Analyzer {
 
     /// Scores a stream of documents in chunks of `chunk_size`, yielding results in input order.
     /// Memory stays bounded by the chunk, whatever the stream's length.
+    ///
+    /// ```
+    /// use stance::{Analyzer, Document};
+    /// let analyzer = Analyzer::builder().build()?;
+    /// let docs = (0..3).map(|i| Document::new(format!("d{i}"), "China and India met."));
+    /// for result in analyzer.score_stream(docs, 2)? {
+    ///     match result {
+    ///         Ok(doc) => println!("{}: {} pairs", doc.id, doc.stances.len()),
+    ///         Err(failed) => eprintln!("{}: {}", failed.id, failed.error),
+    ///     }
+    /// }
+    /// # Ok::<(), stance::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `chunk_size` is 0, as the builder refuses a batch of 0 rows.
     pub fn score_stream<'a, I>(
         &'a self,
         docs: I,
         chunk_size: usize,
-    ) -> impl Iterator<Item = std::result::Result<DocumentStances, DocumentError>> + 'a
+    ) -> Result<impl Iterator<Item = std::result::Result<DocumentStances, DocumentError>> + 'a>
     where
         I: IntoIterator<Item = Document>,
         I::IntoIter: 'a,
     {
+        if chunk_size == 0 {
+            return Err(Error::Config("score_stream chunk_size (0) must be at least 1".into()));
+        }
         let mut docs = docs.into_iter();
-        let chunk_size = chunk_size.max(1);
-        std::iter::from_fn(move || {
+        Ok(std::iter::from_fn(move || {
             let chunk: Vec<Document> = docs.by_ref().take(chunk_size).collect();
             if chunk.is_empty() {
                 return None;
@@ -793,7 +811,7 @@ impl Analyzer {
                 .collect();
             Some(tagged)
         })
-        .flatten()
+        .flatten())
     }
 
     /// Benchmark hook: encodes the pairs (tokenization stage alone).

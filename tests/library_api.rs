@@ -81,3 +81,19 @@ fn a_failed_batch_keeps_the_runtimes_reason() {
     );
     assert!(message.contains("Gather") && message.contains("1000000"), "{message}");
 }
+
+#[test]
+fn a_stream_chunk_size_of_zero_is_refused_by_its_name() {
+    let analyzer = analyzer();
+    let docs = vec![Document::new("a", "China spoke.")];
+    let err = analyzer
+        .score_stream(docs.clone(), 0)
+        .err()
+        .expect("chunk size 0 is refused");
+    assert!(matches!(err, Error::Config(_)), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "invalid configuration: score_stream chunk_size (0) must be at least 1"
+    );
+    assert_eq!(analyzer.score_stream(docs, 1).unwrap().count(), 1);
+}
