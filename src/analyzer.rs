@@ -12,6 +12,7 @@ use crate::backend::ort::{OrtBackend, SessionSettings};
 use crate::backend::{Backend, Device};
 use crate::batch::{plan_batches, plan_batches_by_group, BatchLimits, BatchTensors};
 use crate::context::{is_valid_weight, read_in_context, ContextKey, DEFAULT_DOCUMENT_CONTEXT};
+use crate::corpus::ErrorKind;
 use crate::encode::{Encoded, Encoder};
 use crate::error::{Error, Result};
 use crate::mention::MentionFinder;
@@ -127,12 +128,45 @@ impl DocumentStances {
 }
 
 /// A document that could not be scored, and why.
+///
+/// It serializes as a line of a corpus run's `errors.jsonl` for a document
+/// given in memory (no `file` or `line`): `id`, `kind` (`"scoring"`, as there
+/// for a document the analyzer failed on) and `reason` (the error's message),
+/// plus `error`, the [`Error`] variant in snake case (`"input"`,
+/// `"tokenizer"`, `"inference"`...). It does not deserialize: the error's
+/// source (an ONNX Runtime or I/O error) cannot be rebuilt from its message.
+///
+/// ```
+/// use stance::{Analyzer, Document};
+/// let analyzer = Analyzer::builder().build()?;
+/// let failed = analyzer
+///     .score_stream(vec![Document::new("d1", " ")], 1)?
+///     .find_map(Result::err)
+///     .expect("a blank text fails");
+/// assert_eq!(
+///     serde_json::to_string(&failed).unwrap(),
+///     r#"{"id":"d1","kind":"scoring","error":"input","reason":"d1: empty text"}"#
+/// );
+/// # Ok::<(), stance::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct DocumentError {
     /// The document's id.
     pub id: String,
     /// What went wrong.
     pub error: Error,
+}
+
+impl Serialize for DocumentError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut row = serializer.serialize_struct("DocumentError", 4)?;
+        row.serialize_field("id", &self.id)?;
+        row.serialize_field("kind", ErrorKind::Scoring.as_str())?;
+        row.serialize_field("error", self.error.variant_name())?;
+        row.serialize_field("reason", &self.error.to_string())?;
+        row.end()
+    }
 }
 
 /// Per-actor statistics over many documents; merge reports of shards with [`CorpusReport::merge`].

@@ -97,3 +97,38 @@ fn a_stream_chunk_size_of_zero_is_refused_by_its_name() {
     );
     assert_eq!(analyzer.score_stream(docs, 1).unwrap().count(), 1);
 }
+
+#[test]
+fn a_document_error_serializes_as_a_line_of_errors_jsonl() {
+    let analyzer = analyzer();
+    let docs = vec![Document::new("a", "China spoke."), Document::new("b", " ")];
+    let failed = analyzer
+        .score_stream(docs, 2)
+        .unwrap()
+        .find_map(Result::err)
+        .expect("the empty document fails");
+    // errors.jsonl's fields for a document given in memory (no file or line), and the error's variant.
+    let expected = serde_json::json!({
+        "id": "b",
+        "kind": "scoring",
+        "error": "input",
+        "reason": "b: empty text",
+    });
+    assert_eq!(serde_json::to_value(&failed).unwrap(), expected);
+    let model = tiny_model_failing_at_run_time();
+    let failing = Analyzer::builder().model_dir(model.path()).threads(1).build().unwrap();
+    let failed = failing
+        .score_stream(vec![Document::new("c", "China spoke.")], 1)
+        .unwrap()
+        .next()
+        .unwrap();
+    let json = serde_json::to_value(failed.unwrap_err()).unwrap();
+    assert_eq!(
+        (&json["id"], &json["kind"], &json["error"]),
+        (&"c".into(), &"scoring".into(), &"inference".into())
+    );
+    assert!(
+        json["reason"].as_str().unwrap().starts_with("inference failed: "),
+        "{json}"
+    );
+}
