@@ -6,8 +6,10 @@
 //! see the same sequence of records. Hidden entries (names starting with `.`)
 //! and files with other extensions inside directories are skipped, and listed
 //! ([`CorpusReader::skipped_files`]); symbolic
-//! links to files are followed, links to directories are not (they can loop),
-//! and a link that leads nowhere is an [`ErrorKind::Io`] record. Output
+//! links to files are followed, links to directories are not (they can loop:
+//! listed with the skipped files), and a link that leads nowhere, or a FIFO,
+//! socket or device under a name that would be read, is an [`ErrorKind::Io`]
+//! record. Output
 //! directories of runs and merges (those holding `stance.lock` together with
 //! `checkpoint.json` or `run.json`) are never walked, so a run inside its own
 //! input tree does not read its own rows; each one skipped is listed
@@ -470,8 +472,10 @@ impl CorpusReader {
         &self.skipped
     }
 
-    /// The files inside walked directories that were not read because their extension names
-    /// no format (a `.pdf`, a `.json`...): how many, and the first of them.
+    /// The entries inside walked directories that were not read because their extension names
+    /// no format (a `.pdf`, a `.json`...), and links to directories (not followed: they can
+    /// loop): how many, and the first of them. A FIFO, socket or device under a name that
+    /// would be read is a failed record instead.
     #[must_use]
     pub fn skipped_files(&self) -> &SkippedFiles {
         &self.skipped_files
@@ -542,22 +546,26 @@ impl CorpusReader {
                 format!("cannot list the directory: {e}"),
             ))
         };
-        let mut entries: Vec<(String, PathBuf, Entry)> = Vec::new();
+        let mut listed: Vec<(String, std::fs::DirEntry)> = Vec::new();
         for entry in std::fs::read_dir(path).map_err(io_error)? {
             let entry = entry.map_err(io_error)?;
             let name = entry_name(&entry.file_name());
-            if name.starts_with('.') {
-                continue;
+            if !name.starts_with('.') {
+                listed.push((name, entry));
             }
+        }
+        // Sorted before they are classified, so that the skipped entries are listed in walk order too.
+        listed.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut entries: Vec<(String, PathBuf, Entry)> = Vec::new();
+        for (name, entry) in listed {
             let entry_path = entry.path();
             if let Some(kind) = self.classify(&entry, &entry_path) {
                 entries.push((name, entry_path, kind));
             }
         }
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
         for (name, entry_path, kind) in entries.into_iter().rev() {
             let entry_rel = if rel.is_empty() { name } else { format!("{rel}/{name}") };
-            if let Entry::BrokenLink(reason) = kind {
+            if let Entry::Unreadable(reason) = kind {
                 let label = entry_path.display().to_string();
                 let record = error_record(&label, None, entry_rel, ErrorKind::Io, reason);
                 self.pending.push(Pending::Failed(Box::new(record)));
@@ -653,16 +661,26 @@ impl CorpusReader {
         }
         let readable = Format::from_extension(path).is_some();
         match std::fs::metadata(path) {
-            Ok(meta) if meta.is_file() && !readable => {
+            Ok(meta) if meta.is_file() && readable => Some(Entry::File),
+            // A FIFO, socket or device under a name we would read is reported, not read: a FIFO
+            // with no writer would hold the walk for ever.
+            Ok(meta) if readable && !meta.is_dir() => Some(Entry::Unreadable(
+                "not a regular file (a FIFO, socket or device): not read".to_owned(),
+            )),
+            // Files of other extensions, and links to directories (not followed: they can loop).
+            Ok(_) => {
                 self.skipped_files.add(path);
                 None
             }
-            Ok(meta) => meta.is_file().then_some(Entry::File),
             // A link that leads nowhere (or around in circles) under a name we would read is reported, not skipped.
             Err(e) if file_type.is_symlink() && readable => {
-                Some(Entry::BrokenLink(format!("cannot open the linked file: {e}")))
+                Some(Entry::Unreadable(format!("cannot open the linked file: {e}")))
             }
-            Err(_) => None,
+            Err(e) if readable => Some(Entry::Unreadable(format!("cannot open the file: {e}"))),
+            Err(_) => {
+                self.skipped_files.add(path);
+                None
+            }
         }
     }
 }
@@ -746,7 +764,8 @@ fn input_file_in(dir: &Path, top: bool) -> Option<PathBuf> {
 enum Entry {
     Dir,
     File,
-    BrokenLink(String),
+    /// An entry under a name we would read that cannot be read: reported as a failed record.
+    Unreadable(String),
 }
 
 /// Refuses an input named twice, or inside a directory also named, whose
@@ -2335,5 +2354,37 @@ mod tests {
         assert_eq!(skipped.count, 2);
         let names: Vec<&str> = skipped.first.iter().map(|p| p.rsplit('/').next().unwrap()).collect();
         assert_eq!(names, ["b.json", "c.pdf"]);
+    }
+
+    /// A FIFO would block the walk for ever and a linked directory is not followed: neither
+    /// may vanish from the account of what was read.
+    #[cfg(unix)]
+    #[test]
+    fn entries_that_are_not_regular_files_are_reported_or_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), "China.").unwrap();
+        let sub = tempfile::tempdir().unwrap();
+        std::fs::write(sub.path().join("b.txt"), "India.").unwrap();
+        std::os::unix::fs::symlink(sub.path(), dir.path().join("linked")).unwrap();
+        for fifo in ["pipe.jsonl", "pipe.bin"] {
+            let made = std::process::Command::new("mkfifo")
+                .arg(dir.path().join(fifo))
+                .status()
+                .unwrap();
+            assert!(made.success());
+        }
+        let mut reader = CorpusReader::new(&[dir.path().to_path_buf()], ReadOptions::default()).unwrap();
+        let records: Vec<_> = reader.by_ref().collect();
+        assert_eq!(records.len(), 2);
+        let failed = records[1].document.as_ref().unwrap_err();
+        assert_eq!((failed.id.as_str(), failed.kind), ("pipe.jsonl", ErrorKind::Io));
+        assert!(failed.reason.contains("not a regular file"), "{}", failed.reason);
+        let names: Vec<&str> = reader
+            .skipped_files()
+            .first
+            .iter()
+            .map(|p| p.rsplit('/').next().unwrap())
+            .collect();
+        assert_eq!(names, ["linked", "pipe.bin"]);
     }
 }

@@ -148,7 +148,8 @@ fn skipped_files_warning(skipped: &SkippedFiles) -> Option<String> {
     let examples: Vec<&str> = skipped.first.iter().take(3).map(String::as_str).collect();
     Some(format!(
         "warning: {} file(s) in the input directories were not read: only .txt, .text, .md, .markdown, \
-         .jsonl, .ndjson and .csv files are (extensions: {}{}; e.g. {})",
+         .jsonl, .ndjson and .csv files are, and links to directories are not followed (extensions: {}{}; \
+         e.g. {})",
         skipped.count,
         kinds.join(", "),
         if skipped.count > skipped.first.len() as u64 {

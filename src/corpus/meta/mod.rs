@@ -112,8 +112,8 @@ pub struct RunInfo {
     /// finished the run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped_run_dirs: Vec<String>,
-    /// Files inside walked directories that were not read: their extension names no
-    /// format (how many, and the first of them).
+    /// Entries inside walked directories that were not read: their extension names no
+    /// format, or they link to a directory (how many, and the first of them).
     #[serde(default, skip_serializing_if = "SkippedFiles::is_empty")]
     pub skipped_files: SkippedFiles,
 }
