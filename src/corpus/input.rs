@@ -25,6 +25,7 @@
 //! JSON and CSV records take their fields from [`Fields`]; a record's own id
 //! field wins over the default id.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -770,43 +771,52 @@ enum Entry {
 
 /// Refuses an input named twice, or inside a directory also named, whose
 /// documents would be scored twice.
+///
+/// Each input is looked up, and so are its ancestors, among the inputs given:
+/// a shell glob (`articles/*.txt`) names tens of thousands of files, and
+/// comparing every pair of them took minutes before the first document.
 fn check_distinct(inputs: &[PathBuf]) -> Result<()> {
-    let mut seen: Vec<(&PathBuf, PathBuf)> = Vec::with_capacity(inputs.len());
+    let mut given: HashMap<PathBuf, &PathBuf> = HashMap::with_capacity(inputs.len());
+    let mut resolved_inputs = Vec::with_capacity(inputs.len());
     for input in inputs {
-        // Missing inputs are reported when planned; standard input is compared by name.
-        let resolved = if input.as_os_str() == "-" {
-            input.clone()
-        } else if let Ok(path) = std::fs::canonicalize(input) {
-            path
-        } else {
+        // Missing inputs are reported when planned.
+        let Some(resolved) = resolved_input(input) else {
             continue;
         };
-        for (other, other_resolved) in &seen {
-            if *other_resolved == resolved {
-                return Err(Error::Config(format!(
-                    "{} and {} are the same input: name each input once",
-                    other.display(),
-                    input.display()
-                )));
-            }
-            let nested = if walked_into(other_resolved, &resolved) {
-                Some((*other, input))
-            } else if walked_into(&resolved, other_resolved) {
-                Some((input, *other))
-            } else {
-                None
-            };
-            if let Some((outer, inner)) = nested {
-                return Err(Error::Config(format!(
-                    "{} is inside {}, which is also given: its documents would be read twice",
-                    inner.display(),
-                    outer.display()
-                )));
-            }
+        if let Some(other) = given.get(&resolved) {
+            return Err(Error::Config(format!(
+                "{} and {} are the same input: name each input once",
+                other.display(),
+                input.display()
+            )));
         }
-        seen.push((input, resolved));
+        given.insert(resolved.clone(), input);
+        resolved_inputs.push((input, resolved));
+    }
+    for (inner, resolved) in &resolved_inputs {
+        let outer = resolved
+            .ancestors()
+            .skip(1)
+            .find_map(|ancestor| given.get(ancestor).filter(|_| walked_into(ancestor, resolved)));
+        if let Some(outer) = outer {
+            return Err(Error::Config(format!(
+                "{} is inside {}, which is also given: its documents would be read twice",
+                inner.display(),
+                outer.display()
+            )));
+        }
     }
     Ok(())
+}
+
+/// An input as [`check_distinct`] compares it: standard input by name, a
+/// path resolved; `None` for a path that does not exist.
+fn resolved_input(input: &Path) -> Option<PathBuf> {
+    if input.as_os_str() == "-" {
+        Some(input.to_path_buf())
+    } else {
+        std::fs::canonicalize(input).ok()
+    }
 }
 
 /// Whether walking the directory `outer` reaches `inner` (no hidden step on
@@ -2177,6 +2187,82 @@ mod tests {
         assert!(twice.err().unwrap().to_string().contains("same input"));
         let nested = CorpusReader::new(&[dir.path().to_path_buf(), file.clone()], ReadOptions::default());
         assert!(nested.err().unwrap().to_string().contains("inside"));
+    }
+
+    /// Why the inputs are refused, by comparing every pair of them in order: `None`
+    /// when they are not; `Some("same")`, or `Some(inner)` for an input inside another.
+    fn refused_pairwise(inputs: &[PathBuf]) -> Option<String> {
+        let resolved: Vec<_> = inputs.iter().map(|i| resolved_input(i)).collect();
+        for (i, a) in resolved.iter().enumerate() {
+            for (j, b) in resolved.iter().enumerate().take(i) {
+                let (Some(a), Some(b)) = (a, b) else { continue };
+                if a == b {
+                    return Some("same".into());
+                }
+                if walked_into(a, b) {
+                    return Some(inputs[j].display().to_string());
+                }
+                if walked_into(b, a) {
+                    return Some(inputs[i].display().to_string());
+                }
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn inputs_are_checked_by_lookup_as_pair_by_pair() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for sub in ["corpus/sub", "corpus/.hidden", "other"] {
+            std::fs::create_dir_all(root.join(sub)).unwrap();
+        }
+        for file in [
+            "corpus/a.txt",
+            "corpus/sub/b.jsonl",
+            "corpus/.hidden/c.txt",
+            "corpus/d.pdf",
+            "other/e.csv",
+        ] {
+            std::fs::write(root.join(file), "China spoke.").unwrap();
+        }
+        let names = [
+            "corpus",
+            "corpus/sub",
+            "corpus/a.txt",
+            "corpus/./a.txt",
+            "corpus/sub/b.jsonl",
+            "corpus/.hidden",
+            "corpus/.hidden/c.txt",
+            "corpus/d.pdf",
+            "other/e.csv",
+            "missing.txt",
+        ];
+        let paths: Vec<PathBuf> = names.iter().map(|n| root.join(n)).chain([PathBuf::from("-")]).collect();
+        for a in &paths {
+            for b in &paths {
+                // A pair holds one conflict at most: it is named alike (which input is inside which).
+                let pair = [a.clone(), b.clone()];
+                let message = check_distinct(&pair).err().map(|e| e.to_string());
+                match refused_pairwise(&pair) {
+                    None => assert_eq!(message, None, "{pair:?}"),
+                    Some(why) => {
+                        let expected = if why == "same" {
+                            format!(": {} and {} are the same input", a.display(), b.display())
+                        } else {
+                            format!(": {why} is inside ")
+                        };
+                        let message = message.unwrap_or_default();
+                        assert!(message.contains(&expected), "{pair:?}: {message}");
+                    }
+                }
+                for c in &paths {
+                    let triple = [a.clone(), b.clone(), c.clone()];
+                    let refused = check_distinct(&triple).is_err();
+                    assert_eq!(refused, refused_pairwise(&triple).is_some(), "{triple:?}");
+                }
+            }
+        }
     }
 
     #[test]
