@@ -1,8 +1,9 @@
 //! Combining the outputs of several runs (typically the shards of one corpus) into one.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter};
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -147,7 +148,9 @@ fn check_distinct_inputs(dirs: &[PathBuf], runs: &[(RunInfo, Summary)]) -> Resul
         )))
     };
     let mut hashes: Vec<(&str, &Path)> = Vec::new();
-    let mut paths: Vec<(&Path, &Path)> = Vec::new();
+    // Every input path read so far, with the run that read it, sorted: a run given thousands of
+    // files (a shell glob) is checked by lookups, where comparing every pair took minutes.
+    let mut paths: BTreeMap<&Path, &Path> = BTreeMap::new();
     // A run that read no record holds no document to count twice.
     let nothing_read = InputHash::default().hex();
     let whole = |(_, (info, _)): &(&PathBuf, &(RunInfo, Summary))| info.shards.is_empty() && info.records > 0;
@@ -163,12 +166,8 @@ fn check_distinct_inputs(dirs: &[PathBuf], runs: &[(RunInfo, Summary)]) -> Resul
             hashes.push((hash, dir));
         }
         for path in info.input_paths.iter().map(Path::new) {
-            // One path inside the other: a file, or a directory that holds it.
-            if let Some((seen, first)) = paths
-                .iter()
-                .find(|(seen, _)| path.starts_with(seen) || seen.starts_with(path))
-            {
-                let what = if seen == &path {
+            if let Some((seen, first)) = overlapping_path(&paths, path) {
+                let what = if seen == path {
                     format!(
                         "both read {}; if the file was replaced between the runs, score each version under a \
                          name of its own",
@@ -183,6 +182,20 @@ fn check_distinct_inputs(dirs: &[PathBuf], runs: &[(RunInfo, Summary)]) -> Resul
         paths.extend(info.input_paths.iter().map(|path| (Path::new(path), dir.as_path())));
     }
     Ok(())
+}
+
+/// A path of `paths` that is `path`, holds it or lies inside it (a file, or a directory that
+/// holds it), with its value. Paths sort component by component, so those inside `path`
+/// follow it at once.
+fn overlapping_path<'a>(paths: &BTreeMap<&'a Path, &'a Path>, path: &Path) -> Option<(&'a Path, &'a Path)> {
+    let holder = path.ancestors().find_map(|ancestor| paths.get_key_value(ancestor));
+    let inside = || {
+        paths
+            .range::<Path, _>((Bound::Excluded(path), Bound::Unbounded))
+            .next()
+            .filter(|(seen, _)| seen.starts_with(path))
+    };
+    holder.or_else(inside).map(|(seen, first)| (*seen, *first))
 }
 
 fn check_compatible(a_dir: &Path, a: &RunInfo, b_dir: &Path, b: &RunInfo) -> Result<()> {
@@ -323,4 +336,49 @@ fn merged_info(mut info: RunInfo, dirs: &[PathBuf], runs: &[(RunInfo, Summary)],
 fn union<'a>(items: impl Iterator<Item = &'a String>) -> Vec<String> {
     let mut seen = BTreeSet::new();
     items.filter(|item| seen.insert(*item)).cloned().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlapping_paths_are_found_by_lookup_as_by_comparing_every_pair() {
+        // Names that sort between a directory and its entries byte by byte ("/c-1", "/c.txt").
+        let names = [
+            "/c",
+            "/c/a.txt",
+            "/c/sub",
+            "/c/sub/b.txt",
+            "/c-1/y.txt",
+            "/c.txt",
+            "/c2",
+            "/c2/x.jsonl",
+            "/d/e.csv",
+            "/",
+        ];
+        let runs: Vec<&Path> = ["/run1", "/run2"].map(Path::new).to_vec();
+        // Every set of paths read before, against every path read next.
+        for mask in 0u32..1 << names.len() {
+            let seen: Vec<&Path> = (0..names.len())
+                .filter(|i| mask & (1 << i) != 0)
+                .map(|i| Path::new(names[i]))
+                .collect();
+            let paths: BTreeMap<&Path, &Path> = seen.iter().map(|p| (*p, runs[p.as_os_str().len() % 2])).collect();
+            for path in names.map(Path::new) {
+                let pairwise = seen
+                    .iter()
+                    .filter(|s| path.starts_with(s) || s.starts_with(path))
+                    .collect::<Vec<_>>();
+                let found = overlapping_path(&paths, path);
+                assert_eq!(found.is_some(), !pairwise.is_empty(), "{path:?} against {seen:?}");
+                if let Some((found, run)) = found {
+                    assert!(pairwise.contains(&&found), "{path:?} against {seen:?}: {found:?}");
+                    assert_eq!(run, paths[found]);
+                    // The same path read twice is named as such.
+                    assert_eq!(found == path, seen.contains(&path), "{path:?} against {seen:?}");
+                }
+            }
+        }
+    }
 }
