@@ -40,23 +40,23 @@ const CHUNK_DOCUMENTS: usize = 64;
 pub fn run(args: &ScoreArgs, read: ReadOptions) -> Result<ExitCode> {
     let analyzer = args.model.analyzer()?;
     let mut reader = CorpusReader::new(&args.inputs, read)?;
-    let mut report = Summary::new(analyzer.actors());
-    match print_all(args, &analyzer, &mut reader, &mut report) {
+    let mut summary = Summary::new(analyzer.actors());
+    match print_all(args, &analyzer, &mut reader, &mut summary) {
         // Whoever reads the output stopped reading (`stance score ... | head`): so do we, quietly,
         // with the status of what was read until then.
         Err(error) if crate::is_broken_pipe(&error) => {}
         other => other?,
     }
     warn_unread(&reader);
-    Ok(if report.failed > 0 {
+    Ok(if summary.failed > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
 }
 
-/// Scores what `reader` reads into `report`, printing the header, every document and the summary.
-fn print_all(args: &ScoreArgs, analyzer: &Analyzer, reader: &mut CorpusReader, report: &mut Summary) -> Result<()> {
+/// Scores what `reader` reads into `summary`, printing the header, every document and the summary.
+fn print_all(args: &ScoreArgs, analyzer: &Analyzer, reader: &mut CorpusReader, summary: &mut Summary) -> Result<()> {
     let mut out = std::io::stdout().lock();
     if !args.json {
         print_header(&mut out, analyzer)?;
@@ -66,16 +66,16 @@ fn print_all(args: &ScoreArgs, analyzer: &Analyzer, reader: &mut CorpusReader, r
         if chunk.is_empty() {
             break;
         }
-        score_chunk(analyzer, chunk, report, args.json, &mut out)?;
+        score_chunk(analyzer, chunk, summary, args.json, &mut out)?;
     }
     if args.json {
         writeln!(
             out,
             "{}",
-            serde_json::to_string(&serde_json::json!({ "summary": report }))?
+            serde_json::to_string(&serde_json::json!({ "summary": summary }))?
         )?;
     } else {
-        print_summary(&mut out, report)?;
+        print_summary(&mut out, summary)?;
     }
     Ok(())
 }
@@ -165,7 +165,7 @@ fn skipped_files_warning(skipped: &SkippedFiles) -> Option<String> {
 fn score_chunk(
     analyzer: &Analyzer,
     chunk: Vec<Record>,
-    report: &mut Summary,
+    summary: &mut Summary,
     json: bool,
     out: &mut impl Write,
 ) -> Result<()> {
@@ -176,7 +176,7 @@ fn score_chunk(
         match result {
             Ok(doc) => {
                 let meta = meta.unwrap_or_default();
-                report.add(&doc, meta.date.as_deref(), meta.source.as_deref());
+                summary.add(&doc, meta.date.as_deref(), meta.source.as_deref());
                 if json {
                     let line = DocumentLine {
                         stances: &doc,
@@ -190,7 +190,7 @@ fn score_chunk(
                 }
             }
             Err(e) => {
-                report.add_failure();
+                summary.add_failure();
                 report_failed(&location, &e);
             }
         }
@@ -265,18 +265,18 @@ fn print_document(out: &mut impl Write, doc: &DocumentStances) -> Result<()> {
     Ok(())
 }
 
-fn print_summary(out: &mut impl Write, report: &Summary) -> Result<()> {
+fn print_summary(out: &mut impl Write, summary: &Summary) -> Result<()> {
     writeln!(
         out,
         "\n== per-actor summary: {} document(s), {} failed",
-        report.documents, report.failed
+        summary.documents, summary.failed
     )?;
     writeln!(
         out,
         "{:<10} {:>9} {:>9} {:>7} {:>17} {:>7} {:>7} {:>7}",
         "actor", "sentences", "documents", "mean", "95% CI", "unfav", "neutral", "fav"
     )?;
-    for (id, s) in &report.actors {
+    for (id, s) in &summary.actors {
         let (lo, hi) = s.ci95();
         let shares = s.label_shares();
         writeln!(
