@@ -541,11 +541,12 @@ fn a_reader_that_stops_reading_ends_the_output_quietly() {
         assert!(stderr.is_empty(), "{args:?}: {stderr}");
     }
     // A record that failed before the pipe closed was named, and still sets the status.
-    let json = ["score", "--json", "--model", model];
-    let (code, stderr) = run_into_a_pipe_closed_after_one_line(&json, "{\"id\": ", 4000);
-    assert_eq!(code, Some(1), "{stderr}");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("line 1 (malformed_json"), "{stderr}");
+    for args in [&["score", "--json", "--model", model][..], &["mentions"]] {
+        let (code, stderr) = run_into_a_pipe_closed_after_one_line(args, "{\"id\": ", 4000);
+        assert_eq!(code, Some(1), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains("line 1 (malformed_json"), "{args:?}: {stderr}");
+    }
 }
 
 fn bench(args: &[&str]) -> Output {

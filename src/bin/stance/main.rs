@@ -179,7 +179,9 @@ fn main() -> ExitCode {
     };
     match outcome {
         Ok(code) => code,
-        // The output's reader stopped reading: nothing went wrong that it wants to hear of.
+        // The output's reader stopped reading: nothing went wrong that it wants to hear of. The
+        // commands that read records (score, mentions) end on it themselves, with status 1 when
+        // a record failed before (text::until_the_reader_stops).
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {}", message(&error));

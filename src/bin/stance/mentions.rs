@@ -75,24 +75,10 @@ pub fn run(args: &MentionsArgs) -> Result<ExitCode> {
         fields.text.clone_from(field);
     }
     let mut reader = CorpusReader::new(&args.inputs, args.input.read_options(fields))?;
-    let mut out = std::io::stdout().lock();
     let mut failed = 0u64;
-    for record in reader.by_ref() {
-        match &record.document {
-            Ok(document) => lister.text(&source_name(&record.location), &document.text, &mut out)?,
-            Err(error) => {
-                failed += 1;
-                text::report_failed(&record.location, error);
-            }
-        }
-    }
+    text::until_the_reader_stops(lister.all(&mut reader, &mut failed))?;
     text::warn_unread(&reader);
-    out.flush()?;
-    Ok(if failed > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(text::status(failed))
 }
 
 /// The `source` of a record's rows: `FILE:LINE` for a line or row, `FILE` for a whole text.
@@ -110,6 +96,23 @@ struct Lister<'a> {
 }
 
 impl Lister<'_> {
+    /// Lists what `reader` reads to stdout, counting into `failed` (and naming on stderr) the
+    /// records that cannot be read.
+    fn all(&self, reader: &mut CorpusReader, failed: &mut u64) -> Result<()> {
+        let mut out = std::io::stdout().lock();
+        for record in reader.by_ref() {
+            match &record.document {
+                Ok(document) => self.text(&source_name(&record.location), &document.text, &mut out)?,
+                Err(error) => {
+                    *failed += 1;
+                    text::report_failed(&record.location, error);
+                }
+            }
+        }
+        out.flush()?;
+        Ok(())
+    }
+
     fn text(&self, source: &str, text: &str, out: &mut impl Write) -> Result<()> {
         let sentences = if self.split {
             split_sentences(text)

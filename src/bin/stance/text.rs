@@ -41,18 +41,29 @@ pub fn run(args: &ScoreArgs, read: ReadOptions) -> Result<ExitCode> {
     let analyzer = args.model.analyzer()?;
     let mut reader = CorpusReader::new(&args.inputs, read)?;
     let mut summary = Summary::new(analyzer.actors());
-    match print_all(args, &analyzer, &mut reader, &mut summary) {
-        // Whoever reads the output stopped reading (`stance score ... | head`): so do we, quietly,
-        // with the status of what was read until then.
-        Err(error) if crate::is_broken_pipe(&error) => {}
-        other => other?,
-    }
+    until_the_reader_stops(print_all(args, &analyzer, &mut reader, &mut summary))?;
     warn_unread(&reader);
-    Ok(if summary.failed > 0 {
+    Ok(status(summary.failed))
+}
+
+/// The outcome of printing records to stdout, where a reader that stopped reading (`stance ...
+/// | head`) is no error: the output ends there, quietly, and the run's status is that of the
+/// records read until then ([`status`]).
+pub fn until_the_reader_stops(printed: Result<()>) -> Result<()> {
+    match printed {
+        Err(error) if crate::is_broken_pipe(&error) => Ok(()),
+        other => other,
+    }
+}
+
+/// The exit status of a command that reads records: 1 when `failed` of them could not be read
+/// or scored (each named on stderr), else success.
+pub fn status(failed: u64) -> ExitCode {
+    if failed > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }
 
 /// Scores what `reader` reads into `summary`, printing the header, every document and the summary.
