@@ -773,3 +773,46 @@ fn bench_refuses_to_write_over_its_corpus_or_its_reference() {
     assert_eq!(both.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&both.stderr).contains("cannot be used with"));
 }
+
+#[cfg(unix)]
+#[test]
+fn names_and_text_reach_the_terminal_escaped_and_cut_between_escapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus");
+    std::fs::create_dir(&corpus).unwrap();
+    // An id of a backslash-n and a right-to-left override, and a text with an escape across the cut.
+    let text = format!("China {} \\u001b[31m spoke.", "a".repeat(101));
+    std::fs::write(
+        corpus.join("feed.jsonl"),
+        format!("{{\"id\": \"a\\\\nb\\u202ec\", \"text\": \"{text}\"}}\n"),
+    )
+    .unwrap();
+    // A skipped file whose name would end the warning's line and clear the screen.
+    std::fs::write(corpus.join("x\nwarning: fake\u{1b}[2J.pdf"), "").unwrap();
+    // A link to a directory, named as a file the walk would read.
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), corpus.join("linked.jsonl")).unwrap();
+    let model = tiny_model();
+    let out = stance(&["score", "--model", model.to_str().unwrap(), corpus.to_str().unwrap()]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("\n== a\\\\nb\\u{202e}c (1 sentences"), "{stdout}");
+    // The sentence is cut before `\u{1b}` (110 characters would end inside it).
+    assert!(stdout.contains(&format!("China {} …\n", "a".repeat(101))), "{stdout}");
+    let warning: Vec<&str> = stderr.lines().filter(|l| l.starts_with("warning:")).collect();
+    assert_eq!(warning.len(), 1, "{stderr}");
+    assert!(
+        warning[0].starts_with("warning: 2 files and links to directories in the input directories"),
+        "{stderr}"
+    );
+    assert!(
+        warning[0].contains("(extensions: .pdf 1; links to directories: 1;"),
+        "{stderr}"
+    );
+    assert!(warning[0].contains("x\\nwarning: fake\\u{1b}[2J.pdf"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(!stdout.contains(['\u{1b}', '\u{202e}']) && !stderr.contains('\u{1b}'));
+}

@@ -2,14 +2,14 @@
 
 use std::borrow::Cow;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
 use stance::corpus::{
-    score_records, CorpusReader, Location, ReadOptions, Record, RecordError, ScoredItem, SkippedFiles, Summary,
+    score_records, CorpusReader, Format, Location, ReadOptions, Record, RecordError, ScoredItem, SkippedFiles, Summary,
 };
 use stance::{Analyzer, DocumentStances};
 
@@ -113,21 +113,37 @@ pub fn report_failed(location: &Location, error: &RecordError) {
     );
 }
 
-/// `text` with its control characters written as escapes (`\n`, `\u{1b}`): text from the
-/// corpus shown on a terminal must not end a line, move the cursor or clear the screen.
+/// `text` as it may be shown on a terminal: its control characters (`\n`, `\u{1b}`) and Unicode's
+/// bidi controls (`\u{202e}`: they reorder what the terminal shows after them) written as
+/// escapes, and `\` as `\\`, so that an escape reads differently from the same characters
+/// written in the corpus. Text from the corpus shown on a terminal must not end a line, move the
+/// cursor, clear the screen or show its characters in another order than they have.
 fn printable(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
+    if !text.chars().any(needs_escape) {
         return Cow::Borrowed(text);
     }
     let mut shown = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if c.is_control() {
-            shown.extend(c.escape_default());
-        } else {
-            shown.push(c);
-        }
+        push_printable(&mut shown, c);
     }
     Cow::Owned(shown)
+}
+
+/// Whether [`printable`] writes `c` as an escape.
+fn needs_escape(c: char) -> bool {
+    // Bidi_Control: ALM, LRM, RLM, the embeddings and overrides (LRE..RLO, PDF) and the isolates
+    // (LRI..PDI).
+    let bidi = matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    c.is_control() || bidi || c == '\\'
+}
+
+/// Pushes `c` onto `shown` as [`printable`] shows it.
+fn push_printable(shown: &mut String, c: char) {
+    if needs_escape(c) {
+        shown.extend(c.escape_default());
+    } else {
+        shown.push(c);
+    }
 }
 
 /// Warns, on stderr, of what the directory walk did not read: other runs' output directories
@@ -135,6 +151,7 @@ fn printable(text: &str) -> Cow<'_, str> {
 /// warning (where the run records them). Shown even with --quiet: documents there were not scored.
 pub fn warn_skipped(run_dirs: &[String], files: &SkippedFiles, listed: &str) {
     for dir in run_dirs {
+        let dir = printable(dir);
         eprintln!("warning: skipped {dir}: it holds the outputs of another stance run{listed}");
     }
     if let Some(warning) = skipped_files_warning(files) {
@@ -142,34 +159,60 @@ pub fn warn_skipped(run_dirs: &[String], files: &SkippedFiles, listed: &str) {
     }
 }
 
-/// Says how many files the directory walk did not read, with their extensions and the
-/// first few names; `None` when it read them all.
+/// Says how many files (and links to directories) the directory walk did not read, with the
+/// files' extensions and the first few names; `None` when it read them all.
 fn skipped_files_warning(skipped: &SkippedFiles) -> Option<String> {
     if skipped.is_empty() {
         return None;
     }
     let mut extensions = std::collections::BTreeMap::<String, u64>::new();
+    let mut links = 0u64;
     for path in &skipped.first {
-        let extension = std::path::Path::new(path)
+        let path = Path::new(path);
+        if is_link_to_directory(path) {
+            links += 1;
+            continue;
+        }
+        let extension = path
             .extension()
             .map_or_else(|| "(none)".to_owned(), |e| format!(".{}", e.to_string_lossy()));
-        *extensions.entry(extension).or_default() += 1;
+        *extensions.entry(printable(&extension).into_owned()).or_default() += 1;
     }
-    let kinds: Vec<String> = extensions.iter().map(|(e, n)| format!("{e} {n}")).collect();
-    let examples: Vec<&str> = skipped.first.iter().take(3).map(String::as_str).collect();
+    let listed = skipped.first.len() as u64;
+    let files = listed - links;
+    let what = match (files, links) {
+        (_, 0) => "file(s)",
+        (0, _) if skipped.count == listed => "link(s) to directories",
+        _ => "files and links to directories",
+    };
+    let mut kinds = Vec::new();
+    if files > 0 {
+        let counts: Vec<String> = extensions.iter().map(|(e, n)| format!("{e} {n}")).collect();
+        kinds.push(format!("extensions: {}", counts.join(", ")));
+    }
+    if links > 0 {
+        kinds.push(format!("links to directories: {links}"));
+    }
+    let examples: Vec<Cow<str>> = skipped.first.iter().take(3).map(|name| printable(name)).collect();
     Some(format!(
-        "warning: {} file(s) in the input directories were not read: only .txt, .text, .md, .markdown, \
-         .jsonl, .ndjson and .csv files are, and links to directories are not followed (extensions: {}{}; \
-         e.g. {})",
+        "warning: {} {what} in the input directories were not read: only .txt, .text, .md, .markdown, \
+         .jsonl, .ndjson and .csv files are, and links to directories are not followed ({}{}; e.g. {})",
         skipped.count,
-        kinds.join(", "),
-        if skipped.count > skipped.first.len() as u64 {
+        kinds.join("; "),
+        if skipped.count > listed {
             ", among the first listed"
         } else {
             ""
         },
         examples.join(", ")
     ))
+}
+
+/// Whether a skipped entry is a link to a directory rather than a file: one named as a file that
+/// would be read is (the walk reads such a file, or reports it when it cannot), and so is one
+/// that still leads to a directory.
+fn is_link_to_directory(path: &Path) -> bool {
+    Format::from_extension(path).is_some() || std::fs::metadata(path).is_ok_and(|meta| meta.is_dir())
 }
 
 /// Scores the documents of `chunk` and prints them and its failures in order.
@@ -306,12 +349,98 @@ fn print_summary(out: &mut impl Write, summary: &Summary) -> Result<()> {
     Ok(())
 }
 
-/// `text` on one line (its blanks collapsed, its control characters escaped), cut after
-/// `max_chars` characters.
+/// `text` on one line (its blanks collapsed, its control characters escaped as [`printable`]
+/// does), cut after `max_chars` characters as shown: before an escape that would not fit whole.
 fn shorten(text: &str, max_chars: usize) -> String {
-    let flat = printable(&text.split_whitespace().collect::<Vec<_>>().join(" ")).into_owned();
-    match flat.char_indices().nth(max_chars) {
-        Some((i, _)) => format!("{}…", &flat[..i]),
-        None => flat,
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut shown = String::with_capacity(flat.len());
+    let mut chars = 0;
+    for c in flat.chars() {
+        let end = shown.len();
+        push_printable(&mut shown, c);
+        chars += shown[end..].chars().count();
+        if chars > max_chars {
+            shown.truncate(end);
+            shown.push('…');
+            break;
+        }
+    }
+    shown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_read_apart_from_the_same_characters_written_in_the_corpus() {
+        assert_eq!(printable("plain text, café"), "plain text, café");
+        assert!(matches!(printable("plain"), Cow::Borrowed(_)));
+        assert_eq!(printable("a\nb"), "a\\nb");
+        assert_eq!(printable("a\\nb"), "a\\\\nb");
+        assert_eq!(printable("\u{1b}[2J"), "\\u{1b}[2J");
+        for bidi in [
+            '\u{61c}', '\u{200e}', '\u{200f}', '\u{202a}', '\u{202e}', '\u{2066}', '\u{2069}',
+        ] {
+            let shown = printable(&format!("x{bidi}y")).into_owned();
+            assert_eq!(shown, format!("x\\u{{{:x}}}y", u32::from(bidi)));
+        }
+    }
+
+    #[test]
+    fn shortening_never_cuts_an_escape() {
+        let long = "a".repeat(8);
+        assert_eq!(shorten(&long, 8), long);
+        assert_eq!(shorten(&long, 7), "aaaaaaa…");
+        // `\u{1b}` takes six characters: with seven to show, it does not fit after two letters.
+        assert_eq!(shorten("ab\u{1b}cd", 7), "ab…");
+        assert_eq!(shorten("ab\u{1b}cd", 8), "ab\\u{1b}…");
+        assert_eq!(shorten("ab\u{1b}cd", 10), "ab\\u{1b}cd");
+        assert_eq!(shorten("a\\b", 2), "a…");
+        assert_eq!(shorten("a\u{202e}b", 4), "a…");
+        assert_eq!(shorten("  a \n\t b  ", 10), "a b");
+    }
+
+    #[test]
+    fn links_to_directories_are_not_counted_as_files_of_their_extension() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("photos")).unwrap();
+        let name = |file: &str| dir.path().join(file).display().to_string();
+        // A link to a directory named as a file the walk reads, and one with another name.
+        let skipped = SkippedFiles {
+            count: 3,
+            first: vec![name("notes.pdf"), name("x.jsonl"), name("photos")],
+        };
+        let warning = skipped_files_warning(&skipped).unwrap();
+        assert!(
+            warning.starts_with("warning: 3 files and links to directories in the input directories"),
+            "{warning}"
+        );
+        assert!(
+            warning.contains("(extensions: .pdf 1; links to directories: 2; e.g."),
+            "{warning}"
+        );
+        let only_links = SkippedFiles {
+            count: 1,
+            first: vec![name("x.jsonl")],
+        };
+        let warning = skipped_files_warning(&only_links).unwrap();
+        assert!(warning.starts_with("warning: 1 link(s) to directories in"), "{warning}");
+        assert!(!warning.contains("extensions:"), "{warning}");
+    }
+
+    #[test]
+    fn skipped_names_are_shown_escaped() {
+        let skipped = SkippedFiles {
+            count: 1,
+            first: vec!["dir/a\nwarning: fake\u{1b}[2J.p\u{202e}df".to_owned()],
+        };
+        let warning = skipped_files_warning(&skipped).unwrap();
+        assert!(!warning.contains(['\n', '\u{1b}', '\u{202e}']), "{warning}");
+        assert!(
+            warning.contains("e.g. dir/a\\nwarning: fake\\u{1b}[2J.p\\u{202e}df"),
+            "{warning}"
+        );
+        assert!(warning.contains("(extensions: .p\\u{202e}df 1;"), "{warning}");
     }
 }
