@@ -871,10 +871,21 @@ pub fn input_size(inputs: &[PathBuf]) -> Option<u64> {
             continue;
         };
         for entry in entries.flatten() {
-            let hidden = entry_name(&entry.file_name()).starts_with('.');
-            let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false) && !is_run_dir(&entry.path());
-            if !hidden && (is_dir || Format::from_extension(&entry.path()).is_some()) {
-                stack.push(entry.path());
+            let (path, Ok(file_type)) = (entry.path(), entry.file_type()) else {
+                continue;
+            };
+            if entry_name(&entry.file_name()).starts_with('.') {
+                continue;
+            }
+            // As the walk: a directory is entered (not a link to one, whatever its name: links to
+            // directories are not followed, and one named `x.jsonl` is no file to count), a file
+            // named as one it reads, or a link to one, is counted.
+            if file_type.is_dir() {
+                if !is_run_dir(&path) {
+                    stack.push(path);
+                }
+            } else if Format::from_extension(&path).is_some() {
+                total += std::fs::metadata(&path).map_or(0, |meta| if meta.is_file() { meta.len() } else { 0 });
             }
         }
     }
@@ -2426,6 +2437,30 @@ mod tests {
         std::fs::write(out.join(name(b"caf\xe9.txt")), "China two.").unwrap();
         let reader = CorpusReader::new(&[dir.path().to_path_buf()], ReadOptions::default()).unwrap();
         assert!(reader.excluding_output(&out).is_err());
+    }
+
+    /// A link to a directory is not walked, so its files are not in the total, even under a name
+    /// the walk would read as a file (one that loops back was walked round and round).
+    #[cfg(unix)]
+    #[test]
+    fn the_input_size_counts_the_files_the_walk_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), "0123456789").unwrap();
+        std::fs::write(dir.path().join("b.pdf"), "not read").unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/c.txt"), "01234").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("a.txt"), dir.path().join("d.txt")).unwrap();
+        let other = tempfile::tempdir().unwrap();
+        std::fs::write(other.path().join("e.txt"), "not read either").unwrap();
+        std::os::unix::fs::symlink(other.path(), dir.path().join("elsewhere.jsonl")).unwrap();
+        std::os::unix::fs::symlink(dir.path(), dir.path().join("sub/loop.txt")).unwrap();
+        assert_eq!(input_size(&[dir.path().to_path_buf()]), Some(25));
+        let read: u64 = CorpusReader::new(&[dir.path().to_path_buf()], ReadOptions::default())
+            .unwrap()
+            .filter_map(|record| record.document.ok())
+            .map(|doc| doc.text.len() as u64)
+            .sum();
+        assert_eq!(read, 25);
     }
 
     #[test]
