@@ -816,3 +816,30 @@ fn names_and_text_reach_the_terminal_escaped_and_cut_between_escapes() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(!stdout.contains(['\u{1b}', '\u{202e}']) && !stderr.contains('\u{1b}'));
 }
+
+#[test]
+fn bench_errors_say_each_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("c.jsonl");
+    std::fs::write(&corpus, "{\"text\": \"China spoke.\"}\n").unwrap();
+    let missing = dir.path().join("missing.jsonl");
+    let not_found = std::fs::metadata(&missing).unwrap_err().to_string();
+    let model = tiny_model();
+    let (corpus, missing, model) = (
+        corpus.to_str().unwrap(),
+        missing.to_str().unwrap(),
+        model.to_str().unwrap(),
+    );
+    for args in [
+        vec![missing, "--model", model],
+        vec![corpus, "--model", model, "--compare-with", missing],
+    ] {
+        let out = bench(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        let error = stderr.lines().find(|l| l.starts_with("error: ")).unwrap_or_default();
+        assert!(error.contains(missing), "{args:?}: {stderr}");
+        assert_eq!(stderr.matches(&not_found).count(), 1, "{args:?}: {stderr}");
+        assert!(error.ends_with(&not_found), "{args:?}: {stderr}");
+    }
+}

@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -22,6 +23,10 @@ use clap::Parser;
 use serde::{Deserialize, Serialize};
 use stance::corpus::{CorpusReader, Format, ReadOptions};
 use stance::{ActorSet, Analyzer, AnalyzerBuilder, BatchTiming, Device, Document, Label, ModelSource};
+
+// Errors are printed as `stance` prints them: each cause once.
+#[path = "stance/message.rs"]
+mod message;
 
 #[derive(Parser)]
 #[command(
@@ -376,15 +381,24 @@ fn dump_pairs(analyzer: &Analyzer, docs: &[Document], path: &Path) -> Result<()>
     Ok(())
 }
 
-fn main() -> Result<()> {
-    let args = Args::parse();
+fn main() -> ExitCode {
+    match run(&Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", message::message(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<()> {
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     rayon::ThreadPoolBuilder::new().num_threads(threads).build_global()?;
-    refuse_outputs_that_are_inputs(&args)?;
+    refuse_outputs_that_are_inputs(args)?;
     let docs = read_corpus(&args.corpus, args.limit)?;
-    let analyzer = build(&args, threads)?;
+    let analyzer = build(args, threads)?;
     if let Some(path) = &args.dump_pairs {
         return dump_pairs(&analyzer, &docs, path);
     }

@@ -11,6 +11,7 @@ mod corpus;
 mod eval;
 mod mentions;
 mod merge;
+mod message;
 mod report;
 mod text;
 
@@ -142,23 +143,6 @@ fn check_threads(threads: usize, cores: usize) -> Result<()> {
     Ok(())
 }
 
-/// The error and its causes, each said once: an error that already ends with
-/// its cause's text (an I/O error naming its file, say) does not repeat it.
-fn message(error: &anyhow::Error) -> String {
-    let mut text = String::new();
-    for cause in error.chain() {
-        let part = cause.to_string();
-        if text.ends_with(&part) {
-            continue;
-        }
-        if !text.is_empty() {
-            text.push_str(": ");
-        }
-        text.push_str(&part);
-    }
-    text
-}
-
 /// Whether `error` comes from writing to a pipe whose reader has gone (`stance ... | head`):
 /// the end of the output, not a failure to report.
 pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
@@ -184,7 +168,7 @@ fn main() -> ExitCode {
         // a record failed before (text::until_the_reader_stops).
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {}", message(&error));
+            eprintln!("error: {}", message::message(&error));
             ExitCode::from(2)
         }
     }
@@ -193,18 +177,6 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_os_error_is_said_once() {
-        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
-        let text = io.to_string();
-        let error = anyhow::Error::new(stance::Error::Io {
-            path: "a/checkpoint.json".into(),
-            source: io,
-        })
-        .context("scoring into a");
-        assert_eq!(message(&error), format!("scoring into a: a/checkpoint.json: {text}"));
-    }
 
     #[test]
     fn only_random_weight_bundles_are_test_models() {
