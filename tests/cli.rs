@@ -622,7 +622,7 @@ fn bench_reads_its_corpus_as_score_reads_json_lines_and_counts_every_pass() {
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].to_string())
         .collect();
-    assert_eq!(ids, ["\"7\"", "\"7\"", &format!("\"{corpus}:3\"")], "{ids:?}");
+    assert_eq!(ids, ["\"7\"", "\"7\"", "\"line-3\""], "{ids:?}");
     // A record it cannot read is named with its line, not left out of the figures.
     std::fs::write(
         dir.path().join("bad.jsonl"),
@@ -841,5 +841,37 @@ fn bench_errors_say_each_cause_once() {
         assert!(error.contains(missing), "{args:?}: {stderr}");
         assert_eq!(stderr.matches(&not_found).count(), 1, "{args:?}: {stderr}");
         assert!(error.ends_with(&not_found), "{args:?}: {stderr}");
+    }
+}
+
+/// A reference written by a run given the corpus under one path compares clean with a run given
+/// it under another, or a copy of it elsewhere: documents without an id are named by their line.
+#[test]
+fn bench_compares_with_a_reference_made_from_another_spelling_of_the_corpus() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "{\"text\": \"China spoke. India replied.\"}\n\n{\"text\": \"The US spoke.\"}\n";
+    std::fs::write(dir.path().join("c.jsonl"), text).unwrap();
+    let copy = dir.path().join("elsewhere");
+    std::fs::create_dir(&copy).unwrap();
+    std::fs::write(copy.join("renamed.jsonl"), text).unwrap();
+    let model = tiny_model();
+    let run = |corpus: &str, scores: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_stance-bench"))
+            .current_dir(dir.path())
+            .args([corpus, "--model", model.to_str().unwrap()])
+            .args(scores)
+            .output()
+            .expect("binary runs");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{corpus} {scores:?}: {stderr}");
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    run("c.jsonl", &["--scores-out", "reference.jsonl"]);
+    let absolute = dir.path().join("c.jsonl");
+    for corpus in ["./c.jsonl", absolute.to_str().unwrap(), "elsewhere/renamed.jsonl"] {
+        let line = run(corpus, &["--compare-with", "reference.jsonl"]);
+        let compare = &line["compare"];
+        assert_eq!(compare["ok"], true, "{corpus}: {line}");
+        assert_eq!(compare["compared"], 3, "{corpus}: {line}");
     }
 }

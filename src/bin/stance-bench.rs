@@ -36,7 +36,8 @@ mod message;
 )]
 struct Args {
     /// JSONL corpus with `text` (and optionally `id`) fields, read as `stance score` reads JSON
-    /// Lines (default id: FILE:LINE); a record it cannot read stops the benchmark.
+    /// Lines (default id: `line-N`, N its line, however the path is spelled); a record it cannot
+    /// read stops the benchmark.
     #[arg(default_value = "benches/data/fixture.jsonl")]
     corpus: PathBuf,
     /// Model: `mini` (default), `mid` or `base` (builds with `--features embedded-mid` /
@@ -160,7 +161,21 @@ fn read_corpus(path: &Path, limit: Option<NonZeroUsize>) -> Result<Vec<Document>
     let mut docs = Vec::new();
     for record in reader.take(limit.map_or(usize::MAX, NonZeroUsize::get)) {
         match record.document {
-            Ok(doc) => docs.push(doc),
+            Ok(mut doc) => {
+                if let Some(line) = record.location.line {
+                    // The reader's default id, `FILE:LINE`, holds the path as it was spelled on the
+                    // command line: a --compare-with reference written by a run given `./c.jsonl`,
+                    // an absolute path, or a copy of the corpus on another machine would share no
+                    // id with this run, and its documents would not be taken for the same. The
+                    // line alone names the document in the one corpus a run reads, whatever the
+                    // path, directory or file name; `line-N` is also what references written
+                    // before the corpus was read as `stance score` reads it hold.
+                    if doc.id == format!("{}:{line}", record.location.file) {
+                        doc.id = format!("line-{line}");
+                    }
+                }
+                docs.push(doc);
+            }
             Err(e) => bail!(
                 "{} ({}, document {}): {}",
                 record.location,
