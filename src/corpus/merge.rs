@@ -40,7 +40,7 @@ use super::summary::Summary;
 pub fn merge_runs(dirs: &[PathBuf], out: &Path) -> Result<RunInfo> {
     let runs = dirs.iter().map(|dir| load_run(dir)).collect::<Result<Vec<_>>>()?;
     let (first_dir, first) = match (dirs.first(), runs.first()) {
-        (Some(dir), Some((info, _))) => (dir, info),
+        (Some(dir), Some(info)) => (dir, info),
         _ => {
             return Err(Error::Config(
                 "nothing to merge: give at least one run directory".into(),
@@ -49,11 +49,12 @@ pub fn merge_runs(dirs: &[PathBuf], out: &Path) -> Result<RunInfo> {
     };
     check_distinct_runs(dirs, &runs)?;
     check_distinct_inputs(dirs, &runs)?;
-    for (dir, (info, _)) in dirs.iter().zip(&runs).skip(1) {
+    for (dir, info) in dirs.iter().zip(&runs).skip(1) {
         check_compatible(first_dir, first, dir, info)?;
     }
     check_disjoint_shards(dirs, &runs)?;
     first.format.check_available()?;
+    let summary = merged_summary(dirs)?;
     // Before anything is created in `out` (a refused merge leaves nothing), and again under the lock.
     check_empty(out)?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
@@ -67,8 +68,6 @@ pub fn merge_runs(dirs: &[PathBuf], out: &Path) -> Result<RunInfo> {
         concatenate(dirs, out, DOCUMENTS_JSONL, false)?;
         write_parquet(out, false)?;
     }
-    let mut summary = Summary::default();
-    runs.iter().for_each(|(_, s)| summary.merge(s));
     write_summaries(out, &summary)?;
     let info = merged_info(first.clone(), dirs, &runs, &summary);
     info.save(out)?;
@@ -86,7 +85,7 @@ fn check_empty(out: &Path) -> Result<()> {
     }
 }
 
-fn load_run(dir: &Path) -> Result<(RunInfo, Summary)> {
+fn load_run(dir: &Path) -> Result<RunInfo> {
     let info = RunInfo::load(dir)?;
     if info.status != RunStatus::Complete {
         return Err(Error::Config(format!(
@@ -98,22 +97,36 @@ fn load_run(dir: &Path) -> Result<(RunInfo, Summary)> {
     if let Some(state) = Checkpoint::load(dir)? {
         state.check_journals(dir)?;
     }
+    Ok(info)
+}
+
+/// The summaries of the runs in `dirs`, merged. Each is read and added in turn, so that memory
+/// holds the merged summary and one run's, not every run's: a summary grows with the sources and
+/// months of its corpus, and a merge may take dozens of shards.
+fn merged_summary(dirs: &[PathBuf]) -> Result<Summary> {
+    let mut merged = Summary::default();
+    for dir in dirs {
+        merged.merge(&load_summary(dir)?);
+    }
+    Ok(merged)
+}
+
+fn load_summary(dir: &Path) -> Result<Summary> {
     let path = dir.join(SUMMARY_JSON);
     let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-    let summary = serde_json::from_slice(&bytes).map_err(|e| {
+    serde_json::from_slice(&bytes).map_err(|e| {
         Error::input(
             path.display().to_string(),
             Some(e.line()),
             format!("invalid summary: {e}"),
         )
-    })?;
-    Ok((info, summary))
+    })
 }
 
 /// Refuses a run given twice (or a copy of it, or a merge and a run it holds), by run id.
-fn check_distinct_runs(dirs: &[PathBuf], runs: &[(RunInfo, Summary)]) -> Result<()> {
+fn check_distinct_runs(dirs: &[PathBuf], runs: &[RunInfo]) -> Result<()> {
     let mut seen: Vec<(&str, &Path)> = Vec::new();
-    for (dir, (info, _)) in dirs.iter().zip(runs) {
+    for (dir, info) in dirs.iter().zip(runs) {
         if info.run_id.is_empty() {
             return Err(Error::Config(format!(
                 "{}: run.json has no run id (the run was made by an older stance), so it cannot be told apart \
@@ -138,7 +151,7 @@ fn check_distinct_runs(dirs: &[PathBuf], runs: &[(RunInfo, Summary)]) -> Result<
 
 /// Refuses two whole (unsharded) runs over the same inputs (by content, or one file named in two
 /// ways), also when one of them is inside a merge: each holds every document of them.
-fn check_distinct_inputs(dirs: &[PathBuf], runs: &[(RunInfo, Summary)]) -> Result<()> {
+fn check_distinct_inputs(dirs: &[PathBuf], runs: &[RunInfo]) -> Result<()> {
     let same = |first: &Path, dir: &Path, what: String| {
         Err(Error::Config(format!(
             "{} and {} hold runs over the same inputs ({what}), not shards of them: merged, every document \
@@ -153,8 +166,8 @@ fn check_distinct_inputs(dirs: &[PathBuf], runs: &[(RunInfo, Summary)]) -> Resul
     let mut paths: BTreeMap<&Path, &Path> = BTreeMap::new();
     // A run that read no record holds no document to count twice.
     let nothing_read = InputHash::default().hex();
-    let whole = |(_, (info, _)): &(&PathBuf, &(RunInfo, Summary))| info.shards.is_empty() && info.records > 0;
-    for (dir, (info, _)) in dirs.iter().zip(runs).filter(whole) {
+    let whole = |(_, info): &(&PathBuf, &RunInfo)| info.shards.is_empty() && info.records > 0;
+    for (dir, info) in dirs.iter().zip(runs).filter(whole) {
         for hash in info
             .constituent_input_hashes()
             .into_iter()
@@ -233,9 +246,9 @@ fn check_compatible(a_dir: &Path, a: &RunInfo, b_dir: &Path, b: &RunInfo) -> Res
     }
 }
 
-fn check_disjoint_shards(dirs: &[PathBuf], runs: &[(RunInfo, Summary)]) -> Result<()> {
+fn check_disjoint_shards(dirs: &[PathBuf], runs: &[RunInfo]) -> Result<()> {
     let mut seen = BTreeSet::new();
-    for (dir, (info, _)) in dirs.iter().zip(runs) {
+    for (dir, info) in dirs.iter().zip(runs) {
         for shard in &info.shards {
             if !seen.insert(shard.index()) {
                 return Err(Error::Config(format!(
@@ -271,18 +284,18 @@ fn concatenate(dirs: &[PathBuf], out: &Path, name: &str, header: bool) -> Result
 }
 
 /// `run.json` of the merge: `first`'s settings, everyone's shards, counts and sessions.
-fn merged_info(mut info: RunInfo, dirs: &[PathBuf], runs: &[(RunInfo, Summary)], summary: &Summary) -> RunInfo {
-    let mut shards: Vec<_> = runs.iter().flat_map(|(i, _)| i.shards.iter().copied()).collect();
+fn merged_info(mut info: RunInfo, dirs: &[PathBuf], runs: &[RunInfo], summary: &Summary) -> RunInfo {
+    let mut shards: Vec<_> = runs.iter().flat_map(|i| i.shards.iter().copied()).collect();
     shards.sort_by_key(|s| s.index());
     info.status = RunStatus::Complete;
-    info.inputs = union(runs.iter().flat_map(|(i, _)| &i.inputs));
-    info.input_paths = union(runs.iter().flat_map(|(i, _)| &i.input_paths));
+    info.inputs = union(runs.iter().flat_map(|i| &i.inputs));
+    info.input_paths = union(runs.iter().flat_map(|i| &i.input_paths));
     if shards.is_empty() {
         // Whole runs over different inputs: their records add up, and each keeps its own hash.
-        info.records = runs.iter().fold(0, |sum, (i, _)| sum.saturating_add(i.records));
+        info.records = runs.iter().fold(0, |sum, i| sum.saturating_add(i.records));
         info.merged_input_hashes = runs
             .iter()
-            .flat_map(|(i, _)| i.constituent_input_hashes())
+            .flat_map(|i| i.constituent_input_hashes())
             .map(str::to_owned)
             .collect();
         if runs.len() > 1 {
@@ -290,7 +303,7 @@ fn merged_info(mut info: RunInfo, dirs: &[PathBuf], runs: &[(RunInfo, Summary)],
         }
     } else {
         // Every shard reads the whole input.
-        info.records = runs.iter().map(|(i, _)| i.records).max().unwrap_or(0);
+        info.records = runs.iter().map(|i| i.records).max().unwrap_or(0);
     }
     info.shards = shards;
     info.other_shards = info.records.saturating_sub(summary.documents + summary.failed);
@@ -298,8 +311,8 @@ fn merged_info(mut info: RunInfo, dirs: &[PathBuf], runs: &[(RunInfo, Summary)],
     info.failed = summary.failed;
     info.sentences = summary.sentences;
     info.pairs = summary.pairs;
-    info.sessions = runs.iter().flat_map(|(i, _)| i.sessions.iter().cloned()).collect();
-    info.wall_secs = runs.iter().map(|(i, _)| i.wall_secs).sum();
+    info.sessions = runs.iter().flat_map(|i| i.sessions.iter().cloned()).collect();
+    info.wall_secs = runs.iter().map(|i| i.wall_secs).sum();
     let rate = |n: u64| {
         if info.wall_secs > 0.0 {
             n as f64 / info.wall_secs
@@ -312,19 +325,19 @@ fn merged_info(mut info: RunInfo, dirs: &[PathBuf], runs: &[(RunInfo, Summary)],
     info.merged_from = dirs.iter().map(|d| d.display().to_string()).collect();
     info.merged_run_ids = runs
         .iter()
-        .flat_map(|(i, _)| i.constituent_ids())
+        .flat_map(|i| i.constituent_ids())
         .map(str::to_owned)
         .collect();
     info.skipped_run_dirs = runs
         .iter()
-        .flat_map(|(i, _)| i.skipped_run_dirs.iter().cloned())
+        .flat_map(|i| i.skipped_run_dirs.iter().cloned())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
     // Shards walk the same inputs, so each met the same files; the fullest account is kept.
     info.skipped_files = runs
         .iter()
-        .map(|(i, _)| &i.skipped_files)
+        .map(|i| &i.skipped_files)
         .max_by_key(|s| s.count)
         .cloned()
         .unwrap_or_default();
