@@ -25,20 +25,36 @@ use crate::error::{Error, Result};
 use crate::model::ModelConfig;
 use crate::segment::Span;
 
-/// Sentences longer than this many bytes are cut, between words, to a window
-/// around the target before tokenizing, so a pathological 1 MB "sentence"
-/// costs no more than a paragraph. The window is far wider than what the model
-/// keeps; when it is not (words of hundreds of letters, each one token), the
-/// whole sentence is tokenized, so results are unchanged.
+/// Sentences longer than this many bytes are tokenized from a window around
+/// the target, so a pathological 1 MB "sentence" costs about what a paragraph
+/// does. The window's edges are token boundaries ([`Breaks`]), and it is
+/// widened, `WINDOW_GROWTH` times at each step, until it holds every token
+/// the model reads of the whole sentence ([`Window::holds`]; the last step is
+/// the whole sentence): the ids are then exactly the whole sentence's. They
+/// can differ only when an edge has no token boundary within
+/// `BREAK_SEARCH_BYTES` (one "word" of more than 1 KB: a script other than
+/// CJK ideographs written without spaces, or, with a tokenizer other than
+/// BERT's, any text without ASCII blanks). Rather than tokenize megabytes,
+/// such an edge is cut inside that word, at a character boundary, and the
+/// window is read as it is: the model reads that word's part in the window
+/// instead of the whole word (for BERT's WordPiece both are one unknown token
+/// when the part keeps more than 100 characters after normalization), and
+/// nothing of the sentence beyond it, even where the whole sentence would
+/// have given it more to read.
 const LONG_SENTENCE_BYTES: usize = 12_000;
 const WINDOW_BEFORE_BYTES: usize = 3_000;
 const WINDOW_AFTER_BYTES: usize = 9_000;
+/// How many times wider each try of a window (or of the tail of the sentence
+/// before) is than the last, when the last held too few tokens.
+const WINDOW_GROWTH: usize = 4;
+/// How far past a window's nominal edge a token boundary is looked for.
+const BREAK_SEARCH_BYTES: usize = 1_024;
 /// Tokens kept clear of a window's cut edge: there a multi-word alias may be
 /// cut, and read unmarked, where the whole sentence would mark it.
 const WINDOW_EDGE_TOKENS: usize = 16;
 /// Only the end of the sentence before is read, so a long one is tokenized
-/// from a word boundary this many bytes per token kept before its end; when
-/// that tail holds too few tokens (very long words), the whole sentence is.
+/// from a token boundary this many bytes per token kept before its end
+/// (further, as a window is widened, when that tail holds too few tokens).
 const CONTEXT_BYTES_PER_TOKEN: usize = 400;
 
 /// Model input for one (sentence, target) pair, unpadded.
@@ -70,6 +86,8 @@ pub(crate) struct Encoder {
     max_target_tokens: usize,
     /// Tokens of the sentence before that the model reads (0: none).
     context_tokens: usize,
+    /// Where the tokenizer always ends a word, so a long text may be cut there.
+    breaks: Breaks,
 }
 
 impl Encoder {
@@ -84,6 +102,7 @@ impl Encoder {
             )
         })?;
         let other_markers = other_markers(&tokenizer, fmt, origin)?;
+        let breaks = Breaks::new(&tokenizer);
         Ok(Encoder {
             tokenizer,
             marker_open: fmt.marker_open.clone(),
@@ -95,6 +114,7 @@ impl Encoder {
             max_length: fmt.max_length,
             max_target_tokens: fmt.max_target_tokens,
             context_tokens: fmt.context_tokens,
+            breaks,
         })
     }
 
@@ -113,6 +133,20 @@ impl Encoder {
     /// them) and `context`, the sentence before it in its document ("" if none;
     /// ignored unless the model reads it).
     pub fn encode(&self, sentence: &str, spans: &[Span], others: &[Span], context: &str) -> Result<Encoded> {
+        self.encode_within(sentence, spans, others, context, LONG_SENTENCE_BYTES)
+            .map(|(encoded, _)| encoded)
+    }
+
+    /// `encode`, tokenizing a sentence longer than `long_bytes` from a window
+    /// around its target; also gives that window (the part of the sentence tokenized).
+    fn encode_within<'s>(
+        &self,
+        sentence: &'s str,
+        spans: &[Span],
+        others: &[Span],
+        context: &str,
+        long_bytes: usize,
+    ) -> Result<(Encoded, &'s str)> {
         let spans = clean_spans(sentence, spans)?;
         let others = match self.other_markers {
             Some(_) => clean_others(sentence, others, &spans)?,
@@ -121,11 +155,15 @@ impl Encoder {
         let mut b = self.token_ids(spans[0].slice(sentence))?;
         b.truncate(self.max_target_tokens);
         let budget = self.max_length - 3 - b.len();
-        let window = Window::around_target(sentence, &spans, &others);
-        let mut a = self.token_ids(&self.mark(window.text, &window.spans, &window.others))?;
-        if !window.holds(a.len(), self.kept_from(&a, budget), budget) {
-            a = self.token_ids(&self.mark(sentence, &spans, &others))?;
-        }
+        let mut reach = 1;
+        let (mut a, window) = loop {
+            let window = Window::around_target(sentence, &spans, &others, long_bytes, reach, &self.breaks);
+            let a = self.token_ids(&self.mark(window.text, &window.spans, &window.others))?;
+            if window.forced || window.holds(a.len(), self.kept_from(&a, budget), budget) {
+                break (a, window.text);
+            }
+            reach = reach.saturating_mul(WINDOW_GROWTH);
+        };
         let truncated = a.len() > budget;
         if truncated {
             let begin = self.kept_from(&a, budget);
@@ -144,11 +182,12 @@ impl Encoder {
         }
         let mut type_ids = vec![0i64; a.len() + 2];
         type_ids.resize(ids.len(), 1);
-        Ok(Encoded {
+        let encoded = Encoded {
             ids,
             type_ids,
             truncated,
-        })
+        };
+        Ok((encoded, window))
     }
 
     /// Where the `budget` tokens of the marked sentence `a` that the model reads
@@ -160,19 +199,26 @@ impl Encoder {
     }
 
     /// The last tokens of `context` that fit after `used` tokens: at most
-    /// `context_tokens`, leaving one for the closing separator.
+    /// `context_tokens`, leaving one for the closing separator. They are
+    /// tokenized from a tail of `context` cut at a token boundary, so they are
+    /// its last tokens, unless no boundary lies within `BREAK_SEARCH_BYTES`
+    /// of the cut (see `LONG_SENTENCE_BYTES` for what that changes).
     fn context_ids(&self, context: &str, used: usize) -> Result<Vec<i64>> {
         let room = self.context_tokens.min(self.max_length.saturating_sub(used + 1));
         if room == 0 || context.is_empty() {
             return Ok(Vec::new());
         }
-        let tail_ids = context_tail(context, (room + 1) * CONTEXT_BYTES_PER_TOKEN)
-            .map(|tail| self.token_ids(tail))
-            .transpose()?
-            .filter(|ids| ids.len() >= room);
-        let mut ids = match tail_ids {
-            Some(ids) => ids,
-            None => self.token_ids(context)?,
+        let mut reach = (room + 1) * CONTEXT_BYTES_PER_TOKEN;
+        let mut ids = loop {
+            let cut = match context.len().checked_sub(reach) {
+                Some(at) => self.breaks.cut_before(context, at),
+                None => Cut::NONE,
+            };
+            let ids = self.token_ids(&context[cut.at..])?;
+            if cut.at == 0 || cut.forced || ids.len() >= room {
+                break ids;
+            }
+            reach = reach.saturating_mul(WINDOW_GROWTH);
         };
         ids.drain(..ids.len().saturating_sub(room));
         Ok(ids)
@@ -288,33 +334,36 @@ struct Window<'a> {
     /// Words of the sentence were left out before the window, after it.
     cut_before: bool,
     cut_after: bool,
+    /// An edge is cut inside a word (no token boundary near it).
+    forced: bool,
 }
 
 impl<'a> Window<'a> {
-    fn around_target(sentence: &'a str, spans: &[Span], others: &[Span]) -> Self {
-        let whole = Window {
-            text: sentence,
-            spans: spans.to_vec(),
-            others: others.to_vec(),
-            cut_before: false,
-            cut_after: false,
-        };
-        if sentence.len() <= LONG_SENTENCE_BYTES {
-            return whole;
-        }
-        // Cut at spaces and line breaks only: the tokenizer splits words there, so the
-        // window's tokens are the sentence's (a word cut in two would read as other tokens).
+    /// The window of a sentence longer than `long_bytes`, `reach` times the
+    /// first one's size, with edges at token boundaries where `breaks` finds
+    /// one near them.
+    fn around_target(
+        sentence: &'a str,
+        spans: &[Span],
+        others: &[Span],
+        long_bytes: usize,
+        reach: usize,
+        breaks: &Breaks,
+    ) -> Self {
         let first = spans[0];
-        let bytes = sentence.as_bytes();
-        let start = bytes[..first.start.saturating_sub(WINDOW_BEFORE_BYTES)]
-            .iter()
-            .rposition(is_word_break)
-            .unwrap_or(0);
-        let after = (first.end + WINDOW_AFTER_BYTES).min(sentence.len());
-        let end = bytes[after..]
-            .iter()
-            .position(is_word_break)
-            .map_or(sentence.len(), |at| after + at);
+        let long = sentence.len() > long_bytes;
+        let start = match first.start.checked_sub(WINDOW_BEFORE_BYTES.saturating_mul(reach)) {
+            Some(at) if long && at > 0 => breaks.cut_before(sentence, at),
+            _ => Cut::NONE,
+        };
+        let end = match first.end.checked_add(WINDOW_AFTER_BYTES.saturating_mul(reach)) {
+            Some(at) if long && at < sentence.len() => breaks.cut_after(sentence, at),
+            _ => Cut {
+                at: sentence.len(),
+                forced: false,
+            },
+        };
+        let (start, end, forced) = (start.at, end.at, start.forced || end.forced);
         let shift = |spans: &[Span]| -> Vec<Span> {
             spans
                 .iter()
@@ -328,6 +377,7 @@ impl<'a> Window<'a> {
             others: shift(others),
             cut_before: start > 0,
             cut_after: end < sentence.len(),
+            forced,
         }
     }
 
@@ -345,24 +395,166 @@ impl<'a> Window<'a> {
     }
 }
 
-/// A space, tab or line break: where the tokenizer always splits words
-/// (see `context_tail` on why not other spaces).
-fn is_word_break(byte: &u8) -> bool {
-    matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
+/// Where a text is cut: a byte offset, and whether it lies inside a word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Cut {
+    at: usize,
+    forced: bool,
 }
 
-/// The end of `text` from the last ASCII space, tab or line break at least
-/// `min_bytes` before its end; `None` when `text` is shorter or has no such
-/// break. Tokenizers split words there and normalize within words, so the
-/// tail's tokens are the text's last tokens (as many as the tail has).
-/// Other Unicode spaces are not used: BERT's normalizer deletes some (form
-/// feed), joining the words around them.
-fn context_tail(text: &str, min_bytes: usize) -> Option<&str> {
-    let cut = text.len().checked_sub(min_bytes)?;
-    let at = text.as_bytes()[..=cut]
-        .iter()
-        .rposition(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))?;
-    Some(&text[at..])
+impl Cut {
+    /// No cut before a text's start (or, with `at` set to its length, after its end).
+    const NONE: Cut = Cut { at: 0, forced: false };
+}
+
+/// Token boundaries of a tokenizer: points of a text where it always ends a
+/// word, whatever surrounds them, so that text cut there tokenizes on each
+/// side of the cut as it does whole.
+struct Breaks {
+    /// BERT's pre-tokenizer, which splits at every Unicode space and around
+    /// every punctuation character; other tokenizers are cut at ASCII blanks.
+    bert: bool,
+    /// BERT's normalizer puts spaces around CJK ideographs.
+    cjk: bool,
+    /// The tokenizer's added tokens (`[UNK]`, the markers...), ASCII
+    /// lowercase, with whether their match depends on what is next to them
+    /// (`single_word`, `lstrip`, `rstrip`). They are found in the text before
+    /// it is split into words, so a cut may not fall inside one, nor, for
+    /// those, next to one.
+    added: Vec<(String, bool)>,
+}
+
+impl Breaks {
+    fn new(tokenizer: &Tokenizer) -> Self {
+        use tokenizers::normalizers::NormalizerWrapper;
+        use tokenizers::pre_tokenizers::PreTokenizerWrapper;
+        let bert_words = matches!(
+            tokenizer.get_pre_tokenizer(),
+            Some(PreTokenizerWrapper::BertPreTokenizer(_))
+        );
+        // BERT's normalizer only deletes control characters (spaces among them
+        // are no boundary below) and maps the other spaces to " "; another
+        // normalizer could join what the pre-tokenizer would split.
+        let (bert, cjk) = match tokenizer.get_normalizer() {
+            _ if !bert_words => (false, false),
+            None => (true, false),
+            Some(NormalizerWrapper::BertNormalizer(n)) => (true, n.handle_chinese_chars),
+            Some(_) => (false, false),
+        };
+        let added = tokenizer
+            .get_added_tokens_decoder()
+            .into_values()
+            .filter(|t| !t.content.is_empty())
+            .map(|t| (t.content.to_ascii_lowercase(), t.single_word || t.lstrip || t.rstrip))
+            .collect();
+        Breaks { bert, cjk, added }
+    }
+
+    /// Whether `at`, a character boundary of `text`, is a token boundary
+    /// inside it.
+    fn splits_at(&self, text: &str, at: usize) -> bool {
+        let (Some(before), Some(after)) = (text[..at].chars().next_back(), text[at..].chars().next()) else {
+            return false;
+        };
+        // Only before a blank for other tokenizers: a byte-level BPE reads a
+        // word with the space before it.
+        let splits = if self.bert {
+            self.separates(before) || self.separates(after)
+        } else {
+            is_ascii_blank(after)
+        };
+        splits && !self.in_added_token(text, at)
+    }
+
+    /// A character BERT reads as a word of its own, or not at all.
+    fn separates(&self, c: char) -> bool {
+        // BERT's normalizer deletes control characters, spaces among them (a
+        // form feed), joining the words around them; it keeps tabs and line breaks.
+        is_ascii_blank(c)
+            || (c.is_whitespace() && !c.is_control())
+            || c.is_ascii_punctuation()
+            || is_unicode_punctuation(c)
+            || (self.cjk && is_cjk_ideograph(c))
+    }
+
+    fn in_added_token(&self, text: &str, at: usize) -> bool {
+        self.added.iter().any(|(token, beside)| {
+            (at.saturating_sub(token.len())..=at).any(|from| {
+                let inside = from < at && at < from + token.len();
+                (inside || *beside)
+                    && text
+                        .get(from..from + token.len())
+                        .is_some_and(|found| found.eq_ignore_ascii_case(token))
+            })
+        })
+    }
+
+    /// The start of a window reaching back to `at`: the nearest token
+    /// boundary at or before it, if one is within `BREAK_SEARCH_BYTES`, else a
+    /// character boundary about that far back, inside a word (forced).
+    fn cut_before(&self, text: &str, at: usize) -> Cut {
+        let limit = at.saturating_sub(BREAK_SEARCH_BYTES);
+        let mut i = text.floor_char_boundary(at);
+        loop {
+            if i == 0 || self.splits_at(text, i) {
+                return Cut { at: i, forced: false };
+            }
+            if i <= limit {
+                return Cut { at: i, forced: true };
+            }
+            i = text.floor_char_boundary(i - 1);
+        }
+    }
+
+    /// The end of a window reaching to `at`, as `cut_before` finds its start.
+    fn cut_after(&self, text: &str, at: usize) -> Cut {
+        let limit = at.saturating_add(BREAK_SEARCH_BYTES);
+        let mut i = text.ceil_char_boundary(at);
+        loop {
+            if i == text.len() || self.splits_at(text, i) {
+                return Cut { at: i, forced: false };
+            }
+            if i >= limit {
+                return Cut { at: i, forced: true };
+            }
+            i = text.ceil_char_boundary(i + 1);
+        }
+    }
+}
+
+/// A space, tab or line break: where every tokenizer we know splits words.
+fn is_ascii_blank(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r')
+}
+
+/// Common punctuation outside ASCII (Latin-1, Arabic, Devanagari, general,
+/// CJK and full-width punctuation): characters of Unicode's punctuation
+/// categories, which BERT's pre-tokenizer splits at. A subset is enough: one
+/// left out only moves a cut to another boundary nearby, where a character
+/// that is not punctuation would put it inside a word.
+fn is_unicode_punctuation(c: char) -> bool {
+    matches!(c,
+        '\u{a1}' | '\u{a7}' | '\u{ab}' | '\u{b6}' | '\u{b7}' | '\u{bb}' | '\u{bf}'
+        | '\u{60c}' | '\u{61b}' | '\u{61f}' | '\u{66a}'..='\u{66d}' | '\u{6d4}'
+        | '\u{964}' | '\u{965}' | '\u{970}'
+        | '\u{2010}'..='\u{2027}' | '\u{2030}'..='\u{2043}' | '\u{2045}'..='\u{2051}' | '\u{2053}'..='\u{205e}'
+        | '\u{3001}'..='\u{3003}' | '\u{3008}'..='\u{3011}' | '\u{3014}'..='\u{301f}' | '\u{30fb}'
+        | '\u{ff01}'..='\u{ff03}' | '\u{ff05}'..='\u{ff0a}' | '\u{ff0c}'..='\u{ff0f}' | '\u{ff1a}' | '\u{ff1b}'
+        | '\u{ff1f}' | '\u{ff20}' | '\u{ff3b}'..='\u{ff3d}' | '\u{ff3f}' | '\u{ff5b}' | '\u{ff5d}'
+        | '\u{ff5f}'..='\u{ff65}')
+}
+
+/// The CJK ideographs BERT's normalizer puts spaces around (its `is_chinese_char`).
+fn is_cjk_ideograph(c: char) -> bool {
+    matches!(u32::from(c),
+        0x4E00..=0x9FFF
+        | 0x3400..=0x4DBF
+        | 0x20000..=0x2A6DF
+        | 0x2A700..=0x2B73F
+        | 0x2B740..=0x2B81F
+        | 0x2B920..=0x2CEAF
+        | 0xF900..=0xFAFF
+        | 0x2F800..=0x2FA1F)
 }
 
 fn truncate_for_message(text: &str) -> String {
@@ -414,10 +606,13 @@ mod tests {
         assert_eq!(from_long, from_tail);
         let alone = encoder.encode(sentence, &spans, &[], "").unwrap();
         assert_eq!(from_long.len(), alone.len() + 48 + 1);
-        assert_eq!(context_tail("abc def", 100), None);
-        assert_eq!(context_tail("abc def ghi", 5), Some(" def ghi"));
-        assert_eq!(context_tail("abc def\u{c}ghi", 5), Some(" def\u{c}ghi"));
-        assert_eq!(context_tail("abcdefghi", 5), None);
+        // Text without ASCII spaces too: CJK ideographs, words joined by other spaces.
+        for (word, joint) in [("中", ""), ("déclarèrent", "\u{a0}"), ("delegates", "\u{3000}")] {
+            let text = |n: usize| format!("{}{ending}", vec![word; n].join(joint));
+            let from_long = encoder.encode(sentence, &spans, &[], &text(40_000)).unwrap();
+            assert_eq!(from_long, encoder.encode(sentence, &spans, &[], &text(60)).unwrap());
+            assert_eq!(from_long.len(), alone.len() + 48 + 1);
+        }
     }
 
     #[test]
@@ -455,16 +650,229 @@ mod tests {
         }
     }
 
+    /// Where `part`, a slice of `whole`, starts in it.
+    fn offset_in(whole: &str, part: &str) -> usize {
+        part.as_ptr() as usize - whole.as_ptr() as usize
+    }
+
     #[test]
     fn long_sentence_window_keeps_the_target() {
+        let encoder = tiny_encoder(0);
         let filler = "word ".repeat(5_000);
         let s = format!("{filler}China acted.{filler}");
         let at = filler.len();
-        let window = Window::around_target(&s, &[Span::new(at, at + 5)], &[]);
-        assert!(window.text.len() < s.len() && window.cut_before && window.cut_after);
+        let window = Window::around_target(
+            &s,
+            &[Span::new(at, at + 5)],
+            &[],
+            LONG_SENTENCE_BYTES,
+            1,
+            &encoder.breaks,
+        );
+        assert!(window.text.len() < s.len() && window.cut_before && window.cut_after && !window.forced);
         assert_eq!(window.spans[0].slice(window.text), "China");
-        // Between words: the window starts at a space and ends before one.
-        assert!(window.text.starts_with(' ') && window.text.ends_with("word"));
+        // Between words: each edge is next to a space.
+        let (start, end) = (
+            offset_in(&s, window.text),
+            offset_in(&s, window.text) + window.text.len(),
+        );
+        assert!(s[..start].ends_with(' ') || s[start..].starts_with(' '), "{start}");
+        assert!(s[..end].ends_with(' ') || s[end..].starts_with(' '), "{end}");
+    }
+
+    /// The encoding of `sentence` (target at `span`) from its window, the
+    /// whole sentence's, and the window.
+    fn windowed_and_whole<'s>(encoder: &Encoder, sentence: &'s str, span: Span) -> (Encoded, Encoded, &'s str) {
+        let (windowed, window) = encoder
+            .encode_within(sentence, &[span], &[], "", LONG_SENTENCE_BYTES)
+            .unwrap();
+        let (whole, all) = encoder.encode_within(sentence, &[span], &[], "", usize::MAX).unwrap();
+        assert_eq!(all.len(), sentence.len());
+        (windowed, whole, window)
+    }
+
+    /// Whether both edges of `window`, a slice of `sentence`, are token boundaries (or its ends).
+    fn cut_between_tokens(encoder: &Encoder, sentence: &str, window: &str) -> bool {
+        let start = offset_in(sentence, window);
+        let end = start + window.len();
+        (start == 0 || encoder.breaks.splits_at(sentence, start))
+            && (end == sentence.len() || encoder.breaks.splits_at(sentence, end))
+    }
+
+    /// `n` deterministic CJK ideographs.
+    fn ideographs(n: usize, seed: u32) -> String {
+        (0..n as u32)
+            .map(|i| char::from_u32(0x4E00 + (i * 7_919 + seed) % 20_000).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_long_sentence_without_ascii_spaces_is_read_from_a_window_as_whole() {
+        let encoder = tiny_encoder(0);
+        let words = |joint: &str, n: usize| -> String {
+            let vocabulary = ["talks", "déclarèrent", "border", "trade", "x", "région", "officials"];
+            (0..n).map(|i| vocabulary[i * 5 % 7]).collect::<Vec<_>>().join(joint)
+        };
+        let punctuation: String = (0..30_000)
+            .map(|i| [',', ';', '-', '(', ')', '/', '«', '»'][i * 3 % 8])
+            .collect();
+        let specials = "x[UNK]y[MASK]-[SEP]z".repeat(2_000);
+        let cases = [
+            ("ASCII spaces", words(" ", 5_000), " "),
+            ("no-break spaces", words("\u{a0}", 5_000), "\u{a0}"),
+            ("ideographic spaces", words("\u{3000}", 5_000), "\u{3000}"),
+            (
+                "thin spaces and line separators",
+                words("\u{2009}\u{2028}", 5_000),
+                "\u{2009}",
+            ),
+            ("hyphens", words("-", 5_000), "-"),
+            ("CJK ideographs", ideographs(12_000, 1), "，"),
+            ("punctuation", punctuation, "，"),
+            ("added tokens", specials, ""),
+        ];
+        for (name, filler, joint) in &cases {
+            for cut in [filler.len() / 40, filler.len() / 2, filler.len() - filler.len() / 40] {
+                let cut = filler.floor_char_boundary(cut);
+                let (before, after) = filler.split_at(cut);
+                let sentence = format!("{before}{joint}China{joint}{after}");
+                let at = before.len() + joint.len();
+                let (windowed, whole, window) = windowed_and_whole(&encoder, &sentence, Span::new(at, at + 5));
+                assert!(
+                    window.len() < sentence.len() / 2,
+                    "{name}, target at {at}: {} bytes of {} tokenized",
+                    window.len(),
+                    sentence.len()
+                );
+                assert!(
+                    cut_between_tokens(&encoder, &sentence, window),
+                    "{name}, target at {at}"
+                );
+                assert_eq!(windowed, whole, "{name}, target at {at}");
+                assert!(windowed.truncated && windowed.len() == 128, "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_window_without_a_boundary_near_its_edge_is_cut_inside_a_word_and_read_as_it_is() {
+        let encoder = tiny_encoder(0);
+        // One word on each side: read whole or cut, it is one unknown token.
+        let word = "x".repeat(30_000);
+        let sentence = format!("{word}，China，{word}");
+        let at = word.len() + "，".len();
+        let span = Span::new(at, at + 5);
+        let window = Window::around_target(&sentence, &[span], &[], LONG_SENTENCE_BYTES, 1, &encoder.breaks);
+        assert!(window.forced && window.cut_before && window.cut_after);
+        assert!(window.text.len() <= WINDOW_BEFORE_BYTES + WINDOW_AFTER_BYTES + 2 * BREAK_SEARCH_BYTES + 20);
+        let (windowed, whole, tokenized) = windowed_and_whole(&encoder, &sentence, span);
+        assert_eq!(tokenized, window.text);
+        assert_eq!(windowed, whole);
+        assert_eq!(windowed.len(), 1 + 7 + 1 + 1 + 1);
+        // What lies beyond such a word is not read, though the whole sentence gives it.
+        let sentence = format!("China said {word} and then the talks went on for a while");
+        let (windowed, whole, tokenized) = windowed_and_whole(&encoder, &sentence, Span::new(0, 5));
+        assert!(tokenized.len() < sentence.len() / 2);
+        assert_eq!(windowed.len() + 9, whole.len());
+        assert_eq!(windowed.ids[..6], whole.ids[..6]);
+    }
+
+    #[test]
+    fn a_window_is_widened_until_it_holds_what_the_model_reads() {
+        // Long words (one token each) around the target, many short ones further on.
+        let encoder = tiny_encoder(0);
+        let long_words = vec!["x".repeat(150); 150].join(" ");
+        let short_words = ideographs(30_000, 7);
+        let sentence = format!("{short_words} {long_words} China {long_words} {short_words}");
+        let at = sentence.find("China").unwrap();
+        let (windowed, whole, window) = windowed_and_whole(&encoder, &sentence, Span::new(at, at + 5));
+        assert_eq!(windowed, whole);
+        assert!(window.len() > LONG_SENTENCE_BYTES && window.len() < sentence.len() / 2);
+        assert!(cut_between_tokens(&encoder, &sentence, window));
+    }
+
+    #[test]
+    fn cuts_leave_every_token_as_the_whole_text_has_it() {
+        let encoder = tiny_encoder(0);
+        let breaks = &encoder.breaks;
+        assert!(breaks.bert && breaks.cjk);
+        let ids = |text: &str| encoder.token_ids(text).unwrap();
+        let mut separators = 0;
+        for c in (0..=0x10_FFFF).filter_map(char::from_u32) {
+            // Every 97th ideograph: all of them would take long unoptimized.
+            if !breaks.separates(c) || (is_cjk_ideograph(c) && u32::from(c) % 97 != 0) {
+                continue;
+            }
+            let text = format!("ab{c}cd");
+            for at in [2, 2 + c.len_utf8()] {
+                assert!(breaks.splits_at(&text, at), "{c:?}");
+                let mut parts = ids(&text[..at]);
+                parts.extend(ids(&text[at..]));
+                assert_eq!(parts, ids(&text), "{c:?} cut at {at}");
+            }
+            separators += 1;
+        }
+        assert!(separators > 1_000, "{separators}");
+        // A form feed is deleted, joining the words around it; a cut inside
+        // an added token would read its pieces as text.
+        let text = "ab\u{c}cd [UNK]";
+        assert_ne!([ids("ab"), ids("\u{c}cd")].concat(), ids("ab\u{c}cd"));
+        assert!(!breaks.splits_at(text, 2) && !breaks.splits_at(text, 3));
+        assert!(breaks.splits_at(text, 5) && breaks.splits_at(text, 6));
+        assert!((7..text.len()).all(|at| !breaks.splits_at(text, at)));
+        assert!(!breaks.splits_at(text, 0) && !breaks.splits_at(text, text.len()));
+    }
+
+    #[test]
+    fn a_cut_is_looked_for_near_its_point_only() {
+        let encoder = tiny_encoder(0);
+        let breaks = &encoder.breaks;
+        let text = format!("{} {}", "x".repeat(3_000), "中".repeat(1_000));
+        let forward = |at| breaks.cut_after(&text, at);
+        assert_eq!(
+            forward(2_500),
+            Cut {
+                at: 3_000,
+                forced: false
+            }
+        );
+        assert_eq!(
+            forward(3_004),
+            Cut {
+                at: 3_004,
+                forced: false
+            }
+        );
+        assert_eq!(
+            breaks.cut_before(&text, 3_005),
+            Cut {
+                at: 3_004,
+                forced: false
+            }
+        );
+        assert_eq!(
+            breaks.cut_before(&text, 2_900),
+            Cut {
+                at: 2_900 - BREAK_SEARCH_BYTES,
+                forced: true
+            }
+        );
+        assert_eq!(breaks.cut_before(&text, 900), Cut { at: 0, forced: false });
+        let forced = forward(100);
+        assert_eq!(
+            forced,
+            Cut {
+                at: 100 + BREAK_SEARCH_BYTES,
+                forced: true
+            }
+        );
+        assert_eq!(
+            breaks.cut_after(&text, text.len() - 2),
+            Cut {
+                at: text.len(),
+                forced: false
+            }
+        );
     }
 }
 
