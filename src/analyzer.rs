@@ -140,7 +140,7 @@ impl DocumentStances {
 /// use stance::{Analyzer, Document};
 /// let analyzer = Analyzer::builder().build()?;
 /// let failed = analyzer
-///     .score_stream(vec![Document::new("d1", " ")], 1)?
+///     .score_stream(vec![Document::new("d1", " ")], 1)
 ///     .find_map(Result::err)
 ///     .expect("a blank text fails");
 /// assert_eq!(
@@ -808,7 +808,7 @@ impl Analyzer {
     /// use stance::{Analyzer, Document};
     /// let analyzer = Analyzer::builder().build()?;
     /// let docs = (0..3).map(|i| Document::new(format!("d{i}"), "China and India met."));
-    /// for result in analyzer.score_stream(docs, 2)? {
+    /// for result in analyzer.score_stream(docs, 2) {
     ///     match result {
     ///         Ok(doc) => println!("{}: {} pairs", doc.id, doc.stances.len()),
     ///         Err(failed) => eprintln!("{}: {}", failed.id, failed.error),
@@ -817,22 +817,20 @@ impl Analyzer {
     /// # Ok::<(), stance::Error>(())
     /// ```
     ///
-    /// # Errors
-    /// [`Error::Config`] when `chunk_size` is 0, as the builder refuses a batch of 0 rows.
+    /// # Panics
+    /// When `chunk_size` is 0: no document could ever be scored.
     pub fn score_stream<'a, I>(
         &'a self,
         docs: I,
         chunk_size: usize,
-    ) -> Result<impl Iterator<Item = std::result::Result<DocumentStances, DocumentError>> + 'a>
+    ) -> impl Iterator<Item = std::result::Result<DocumentStances, DocumentError>> + 'a
     where
         I: IntoIterator<Item = Document>,
         I::IntoIter: 'a,
     {
-        if chunk_size == 0 {
-            return Err(Error::Config("score_stream chunk_size (0) must be at least 1".into()));
-        }
+        assert!(chunk_size > 0, "Analyzer::score_stream: chunk_size must be at least 1");
         let mut docs = docs.into_iter();
-        Ok(std::iter::from_fn(move || {
+        std::iter::from_fn(move || {
             let chunk: Vec<Document> = docs.by_ref().take(chunk_size).collect();
             if chunk.is_empty() {
                 return None;
@@ -845,7 +843,7 @@ impl Analyzer {
                 .collect();
             Some(tagged)
         })
-        .flatten())
+        .flatten()
     }
 
     /// Benchmark hook: encodes the pairs (tokenization stage alone).

@@ -83,19 +83,19 @@ fn a_failed_batch_keeps_the_runtimes_reason() {
 }
 
 #[test]
-fn a_stream_chunk_size_of_zero_is_refused_by_its_name() {
+#[should_panic(expected = "Analyzer::score_stream: chunk_size must be at least 1")]
+fn a_stream_chunk_size_of_zero_panics_naming_it() {
     let analyzer = analyzer();
-    let docs = vec![Document::new("a", "China spoke.")];
-    let err = analyzer
-        .score_stream(docs.clone(), 0)
-        .err()
-        .expect("chunk size 0 is refused");
-    assert!(matches!(err, Error::Config(_)), "{err}");
-    assert_eq!(
-        err.to_string(),
-        "invalid configuration: score_stream chunk_size (0) must be at least 1"
-    );
-    assert_eq!(analyzer.score_stream(docs, 1).unwrap().count(), 1);
+    // The call itself panics, before the stream is read.
+    let _stream = analyzer.score_stream(vec![Document::new("a", "China spoke.")], 0);
+}
+
+#[test]
+fn a_stream_chunk_size_of_one_scores_every_document() {
+    let analyzer = analyzer();
+    let docs = vec![Document::new("a", "China spoke."), Document::new("b", "India spoke.")];
+    let ids: Vec<String> = analyzer.score_stream(docs, 1).map(|r| r.unwrap().id).collect();
+    assert_eq!(ids, ["a", "b"]);
 }
 
 #[test]
@@ -104,7 +104,6 @@ fn a_document_error_serializes_as_a_line_of_errors_jsonl() {
     let docs = vec![Document::new("a", "China spoke."), Document::new("b", " ")];
     let failed = analyzer
         .score_stream(docs, 2)
-        .unwrap()
         .find_map(Result::err)
         .expect("the empty document fails");
     // errors.jsonl's fields for a document given in memory (no file or line), and the error's variant.
@@ -119,7 +118,6 @@ fn a_document_error_serializes_as_a_line_of_errors_jsonl() {
     let failing = Analyzer::builder().model_dir(model.path()).threads(1).build().unwrap();
     let failed = failing
         .score_stream(vec![Document::new("c", "China spoke.")], 1)
-        .unwrap()
         .next()
         .unwrap();
     let json = serde_json::to_value(failed.unwrap_err()).unwrap();
