@@ -438,7 +438,7 @@ impl ActorStats {
 
     /// Adds one scored (sentence, actor) pair of the open document, from its
     /// probabilities (as in the `p_*` fields of a sentence row) and its number of
-    /// mentions. With no document open (new, merged, ended or unpickled
+    /// mentions. With no document open (new, merged, ended, copied or unpickled
     /// statistics) the pair starts a new document, which is counted: build one
     /// `ActorStats` per document and `merge` them, as the library does, or call
     /// `end_document` between documents.
@@ -579,12 +579,23 @@ impl ActorStats {
         Ok(())
     }
 
+    /// A copy without the open document, as an unpickled one (pickling goes
+    /// through `to_dict`, which holds the sums only, as `summary.json` does): equal
+    /// to the original, and the next `add` to it starts a new document, however the
+    /// statistics were duplicated (copied in a thread, pickled to a worker). Kept
+    /// open, a pair added to the copy would be counted as part of the document that
+    /// the original is still building, so that a total started from a document's
+    /// copy would join its next document's pairs to that one, and the
+    /// document-clustered interval would read them as one longer document.
     fn __copy__(&self) -> Self {
-        self.clone()
+        let mut copy = self.clone();
+        copy.inner.end_document();
+        copy
     }
 
+    /// As `__copy__`: no open document in the copy.
     fn __deepcopy__(&self, _memo: &Bound<'_, PyAny>) -> Self {
-        self.clone()
+        self.__copy__()
     }
 
     fn __repr__(&self) -> String {

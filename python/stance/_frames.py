@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import math
 import numbers
 import sys
@@ -212,11 +211,9 @@ def aggregate_frame(rows: Any) -> dict[str, ActorStats]:
 
 
 def _flush(totals: dict[str, ActorStats], document: dict[str, ActorStats]) -> None:
+    # Merged into empty totals, so that these have no open document (see `aggregate`).
     for actor, stats in document.items():
-        if actor in totals:
-            totals[actor].merge(stats)
-        else:
-            totals[actor] = copy.copy(stats)
+        totals.setdefault(actor, ActorStats()).merge(stats)
     document.clear()
 
 

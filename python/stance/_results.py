@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,8 +139,7 @@ def aggregate(documents: Iterable[DocumentStances | None]) -> dict[str, ActorSta
 
 
 def _merge_into(totals: dict[str, ActorStats], stats: Mapping[str, ActorStats]) -> None:
+    # Totals start empty and merge the given statistics in, which leaves those as they are
+    # and the totals with no open document: an `add` to a total starts a document of its own.
     for actor, actor_stats in stats.items():
-        if actor in totals:
-            totals[actor].merge(actor_stats)
-        else:
-            totals[actor] = copy.copy(actor_stats)
+        totals.setdefault(actor, ActorStats()).merge(actor_stats)

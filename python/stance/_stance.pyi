@@ -53,9 +53,9 @@ class ActorStats:
     def add(self, p_unfavorable: float, p_neutral: float, p_favorable: float, mentions: int = 1) -> None:
         """Adds one scored (sentence, actor) pair of the open document from its
         probabilities and mention count. With no document open (new, merged,
-        ended or unpickled statistics) the pair starts a new document, which is
-        counted: build one ``ActorStats`` per document and ``merge`` them, or
-        call ``end_document`` between documents.
+        ended, copied or unpickled statistics) the pair starts a new document,
+        which is counted: build one ``ActorStats`` per document and ``merge``
+        them, or call ``end_document`` between documents.
 
         Raises ``ValueError`` naming the values when they are not probabilities:
         each in [0, 1] (NaN is not) and summing to 1 within 0.001."""
@@ -103,5 +103,7 @@ class ActorStats:
     def from_dict(data: Mapping[str, Any]) -> ActorStats:
         """Reads what ``to_dict`` wrote (or an actor entry of a run's ``summary.json``)."""
     def __eq__(self, other: object) -> bool: ...
-    def __copy__(self) -> ActorStats: ...
-    def __deepcopy__(self, memo: Any) -> ActorStats: ...
+    def __copy__(self) -> ActorStats:
+        """An equal copy with no open document, as an unpickled one: the next ``add`` starts a new document."""
+    def __deepcopy__(self, memo: Any) -> ActorStats:
+        """As ``__copy__``."""

@@ -247,6 +247,56 @@ def test_actor_stats_add_after_merge_starts_a_new_document():
     assert ended == merged
 
 
+def _pair(score):
+    """``add``'s probabilities for a pair scored ``score``: (p_unfavorable, 0, p_favorable)."""
+    return (1 - score) / 2, 0.0, (1 + score) / 2
+
+
+def test_copies_and_pickles_of_actor_stats_with_an_open_document_count_alike():
+    """A copy, a deep copy and an unpickled copy are equal to the original and, as statistics
+    read with from_dict, have no open document: the next pair starts a new one in each."""
+    original = stance.ActorStats()
+    original.add(*_pair(0.5))
+    original.add(*_pair(0.3))
+    duplicates = {
+        "copy": copy.copy(original),
+        "deepcopy": copy.deepcopy(original),
+        "pickle": pickle.loads(pickle.dumps(original)),
+        "deepcopy in a list": copy.deepcopy([original])[0],
+        "from_dict": stance.ActorStats.from_dict(original.to_dict()),
+    }
+    expected = stance.ActorStats()
+    for document in ([0.5, 0.3], [-0.2]):
+        for score in document:
+            expected.add(*_pair(score))
+        expected.end_document()
+    for how, duplicate in duplicates.items():
+        assert duplicate == original and duplicate.to_dict() == original.to_dict(), how
+        duplicate.add(*_pair(-0.2))
+        assert (duplicate.documents, duplicate.sentences) == (2, 3), how
+        assert duplicate.to_dict() == expected.to_dict(), how
+    # The original is untouched, its document still open: the next pair joins it.
+    assert (original.documents, original.sentences) == (1, 2)
+    original.add(*_pair(-0.2))
+    assert (original.documents, original.sentences) == (1, 3)
+
+
+def test_aggregate_leaves_the_given_stats_as_they_are_and_totals_closed():
+    """A total starts empty and merges the documents' statistics in: adding to the total neither
+    changes them nor joins the pair to the document whose statistics were given (still open)."""
+    only = stance.ActorStats()
+    only.add(*_pair(0.5))
+    document = stance.DocumentStances(id="a", sentences=1, stances=[], actors={"china": only})
+    before = only.to_dict()
+    total = stance.aggregate([document, None])["china"]
+    assert total == only and total is not only
+    total.add(*_pair(-0.2))
+    assert (total.documents, total.sentences) == (2, 2)
+    assert only.to_dict() == before
+    only.add(*_pair(0.1))
+    assert (only.documents, only.sentences) == (1, 2)
+
+
 def test_actor_stats_round_trip_through_dict_pickle_and_copy(analyzer):
     stats = stance.aggregate(analyzer.score_many([TEXT, "China lies. China helps."]))["china"]
     data = stats.to_dict()

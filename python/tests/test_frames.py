@@ -158,6 +158,25 @@ def test_aggregate_frame_names_the_row_whose_values_are_no_probabilities(analyze
         stance.aggregate_frame(rows)
 
 
+def test_aggregate_frame_totals_have_no_open_document():
+    """The totals of a frame of one document do not extend that document: a pair added starts another."""
+    rows = pd.DataFrame(
+        {
+            "document_id": ["a", "a"],
+            "sentence_index": [0, 1],
+            "actor": ["china", "china"],
+            "mentions": [[{"start": 0, "end": 5, "text": "China"}]] * 2,
+            "p_unfavorable": [0.25, 0.5],
+            "p_neutral": [0.0, 0.0],
+            "p_favorable": [0.75, 0.5],
+        }
+    )
+    total = stance.aggregate_frame(rows)["china"]
+    assert (total.documents, total.sentences) == (1, 2)
+    total.add(0.5, 0.0, 0.5)
+    assert (total.documents, total.sentences) == (2, 3)
+
+
 def test_score_frame_warning_lists_every_skipped_document(analyzer):
     documents = pd.DataFrame({"id": [f"d{i}" for i in range(9)], "text": ["China."] + [""] * 8})
     with pytest.warns(stance.SkippedDocumentsWarning, match=r"\(3 more, in the warning's `skipped`\)") as caught:
