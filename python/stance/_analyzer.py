@@ -25,15 +25,6 @@ _ERRORS = ("raise", "skip")
 # How many skipped documents a SkippedDocumentsWarning's message names (its `skipped` has them all).
 _SKIPPED_SHOWN = 5
 
-# Unicode's White_Space characters: what the library's (Rust's) `trim` strips.
-# Python's `str.strip()` strips U+001C-U+001F too, which the library keeps.
-_WHITE_SPACE = (
-    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
-    "\u2028\u2029\u202f\u205f\u3000"
-)
-
-_BYTE_ORDER_MARK = "\ufeff"
-
 
 class Analyzer:
     """Scores how sentences portray actors (the US, China, India, ... or your own).
@@ -569,13 +560,14 @@ def _check_texts(ids: list[str], texts: list[Any]) -> tuple[list[int], list[tupl
 
 def _problem(doc_id: str, text: Any) -> str | None:
     """Why a document cannot be handed to the library, or ``None``: a missing
-    text (``None``, NaN, ``pd.NA``, ``pd.NaT``), an id or text that is not valid
-    Unicode, or a text that is only a byte-order mark and blanks."""
+    text (``None``, NaN, ``pd.NA``, ``pd.NaT``), or an id or text that is not
+    valid Unicode. An empty text (blanks, after a leading byte-order mark) the
+    library refuses itself, with an ``InputError`` "ID: empty text"."""
     if not isinstance(text, str):
         if _frames.is_missing(text):
             return "missing text"
         raise TypeError(f"{_printable(doc_id)}: text must be str, not {type(text).__name__}")
-    return _unicode_problem("id", doc_id) or _unicode_problem("text", text) or _mark_only_problem(text)
+    return _unicode_problem("id", doc_id) or _unicode_problem("text", text)
 
 
 def _unicode_problem(what: str, value: str) -> str | None:
@@ -618,18 +610,6 @@ def _actor_spec(actor: Actor) -> tuple[str, str, list[str], list[str], list[str]
         if problem:
             raise ActorError(f"actor {_printable(str(actor.id))!r}, {kind} {_printable(value)!r}: {problem}")
     return actor.id, actor.name, list(actor.aliases), list(actor.exclusions), list(actor.short_names)
-
-
-def _mark_only_problem(text: str) -> str | None:
-    """``"empty text"`` for a byte-order mark followed by nothing but blanks.
-
-    The CLI drops a leading byte-order mark (U+FEFF) from the texts it reads,
-    so that such a text is empty there; the library itself would take the mark
-    for text and find no sentence. The mark is kept in texts with more in
-    them, so that offsets index the caller's string."""
-    if text.startswith(_BYTE_ORDER_MARK) and not text[1:].strip(_WHITE_SPACE):
-        return "empty text"
-    return None
 
 
 def _printable(doc_id: str) -> str:

@@ -522,11 +522,20 @@ def test_too_many_threads_is_a_config_error_not_a_crash():
 
 
 def test_a_byte_order_mark_alone_is_an_empty_text(analyzer):
-    for text in ("\ufeff", "\ufeff \n\u3000"):
-        with pytest.raises(stance.InputError, match="^<text>: empty text$"):
+    """The library refuses a mark and blanks (Unicode's White_Space, as Rust's trim) as an empty text."""
+    blanks = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u200a\u2028\u2029\u202f\u205f\u3000"
+    for text in ("\ufeff", "\ufeff \n\u3000", "\ufeff" + blanks):
+        with pytest.raises(stance.InputError) as raised:
             analyzer.score(text)
+        assert str(raised.value) == "<text>: empty text"
     with pytest.raises(stance.InputError, match="^b: empty text$"):
         analyzer.score_many(["China.", "\ufeff"], ids=["a", "b"])
+    texts = ["\ufeff\u3000", "China.", "\ufeff\n", None]
+    with pytest.warns(stance.SkippedDocumentsWarning) as caught:
+        assert [r is None for r in analyzer.score_many(texts, errors="skip", batch_size=2)] == [True, False, True, True]
+    assert caught[0].message.skipped == [("0", "empty text"), ("2", "empty text"), ("3", "missing text")]
+    # U+001F is no White_Space (though Python's str.strip() strips it): after a mark, that is a text.
+    assert analyzer.score("\ufeff\x1f").stances == []
     # Otherwise the mark stays, so offsets index the caller's string; the scores are those without it.
     marked, plain = analyzer.score("\ufeffChina is bad."), analyzer.score("China is bad.")
     assert [(s.start, s.end, s.mentions[0].start) for s in marked.stances] == [(1, 14, 1)]

@@ -76,6 +76,9 @@ def test_empty_and_missing_texts(analyzer):
     assert rows["document_id"].tolist() == ["a"]
     with pytest.raises(stance.InputError, match="^c: missing text$"):
         analyzer.score_frame(documents.iloc[[0, 2]])
+    # A byte-order mark and blanks is as empty (the CLI drops the mark from what it reads).
+    with pytest.raises(stance.InputError, match="^m: empty text$"):
+        analyzer.score_frame(pd.DataFrame({"id": ["a", "m"], "text": ["China helps.", "\ufeff \u3000"]}))
 
 
 def test_a_frame_without_mentions_has_typed_empty_columns(analyzer):
