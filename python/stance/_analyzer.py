@@ -344,7 +344,10 @@ class Analyzer:
                 row labels (the pandas index, else the row number), as does the
                 default ``"id"`` when there is no such column. A missing id
                 (``None``, NaN, ``pd.NA``) becomes ``"<row L>"``, L being the
-                row's label (the CLI says ``"FILE:LINE"`` for these).
+                row's label (the CLI says ``"FILE:LINE"`` for these), or
+                ``"<text N>"``, N being its position, where the label is missing
+                too (a NaN in the index, or in every level of a MultiIndex): never
+                "nan", which all such rows would share.
             batch_size, errors, batch_across_documents: as for :meth:`score_many`;
                 with ``errors="skip"`` a document that cannot be scored (an empty
                 or missing text, say) has no rows.

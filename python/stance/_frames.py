@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import math
 import numbers
 import sys
@@ -84,20 +85,30 @@ def _no_column_message(name: Any, names: list[Any]) -> str:
 
 
 def row_labels(frame: Any, kind: str) -> list[Any]:
-    """Row labels used as ids when the frame has no id column: the pandas index, else row numbers."""
+    """Row labels used as ids when the frame has no id column: the pandas index, else row numbers.
+
+    A label of a MultiIndex whose every level is missing is ``None``, as a
+    missing label of a plain index is: as text, ``"(nan, nan)"``, it would be the
+    id of every such row."""
     if kind == "pandas":
-        return frame.index.tolist()
+        labels = frame.index.tolist()
+        if frame.index.nlevels > 1:
+            labels = [None if all(is_missing(level) for level in label) else label for label in labels]
+        return labels
     return list(range(frame.num_rows if kind == "pyarrow" else frame.height))
 
 
 def is_missing(value: Any) -> bool:
     """Whether ``value`` is how a data frame marks a missing value: ``None``
     (pyarrow, polars, pandas object columns), a NaN (pandas float and object
-    columns), ``pd.NA`` (pandas "string" and nullable integer columns) or ``pd.NaT``."""
+    columns; a ``Decimal`` NaN too, which pandas counts as missing), ``pd.NA``
+    (pandas "string" and nullable integer columns) or ``pd.NaT``."""
     if value is None:
         return True
     if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
         return math.isnan(value)
+    if isinstance(value, decimal.Decimal):
+        return value.is_nan()
     # pandas is imported by whoever made these values; importing it here would cost the others.
     pandas = sys.modules.get("pandas")
     return pandas is not None and (value is pandas.NA or value is pandas.NaT)

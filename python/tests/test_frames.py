@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 import pandas as pd
 import polars as pl
@@ -139,6 +140,29 @@ def test_ids_that_pandas_reads_as_floats_are_those_of_the_cli(analyzer, stance_c
     # Without an id column a row is named by its label, and by its position where that is missing too.
     unlabelled = pd.DataFrame({"text": ["China.", "India."]}, index=[7, float("nan")])
     assert analyzer.score_frame(unlabelled, id=None)["document_id"].tolist() == ["7", "<text 1>"]
+
+
+def test_rows_whose_label_is_missing_are_named_by_position_never_nan(analyzer):
+    """A missing id falls back to the row label, and to the position where that is missing too:
+    in a float, object or nullable index, as a Decimal NaN, or in every level of a MultiIndex."""
+    texts = ["China is bad.", "China is good.", "India is fine.", "China."]
+    indexes = {
+        "float": (pd.Index([7.0, math.nan, 9.0, math.nan]), "7", "9"),
+        "object": (pd.Index(["a", None, "c", math.nan], dtype=object), "a", "c"),
+        "nullable": (pd.Index([7, None, 9, None], dtype="Int64"), "7", "9"),
+        "decimal": (pd.Index([Decimal(7), Decimal("NaN"), Decimal(9), Decimal("NaN")], dtype=object), "7", "9"),
+        "multi": (
+            pd.MultiIndex.from_tuples([("a", "b"), (math.nan, math.nan), ("c", "d"), (None, None)]),
+            "('a', 'b')",
+            "('c', 'd')",
+        ),
+    }
+    for kind, (index, first, third) in indexes.items():
+        by_label = analyzer.score_frame(pd.DataFrame({"text": texts}, index=index), id=None)
+        assert by_label["document_id"].unique().tolist() == [first, "<text 1>", third, "<text 3>"], kind
+        documents = pd.DataFrame({"id": ["x", None, math.nan, pd.NA], "text": texts}, index=index)
+        by_id = analyzer.score_frame(documents)["document_id"].unique().tolist()
+        assert by_id == ["x", "<text 1>", f"<row {third}>", "<text 3>"], kind
 
 
 def test_aggregate_frame_counts_consecutive_documents_that_share_an_id(analyzer):
