@@ -12,7 +12,7 @@ use crate::backend::ort::{OrtBackend, SessionSettings};
 use crate::backend::{Backend, Device};
 use crate::batch::{plan_batches, plan_batches_by_group, BatchLimits, BatchTensors};
 use crate::context::{is_valid_weight, read_in_context, ContextKey, DEFAULT_DOCUMENT_CONTEXT};
-use crate::corpus::ErrorKind;
+use crate::corpus::{ErrorKind, ErrorRow};
 use crate::encode::{Encoded, Encoder};
 use crate::error::{Error, Result};
 use crate::mention::MentionFinder;
@@ -129,12 +129,16 @@ impl DocumentStances {
 
 /// A document that could not be scored, and why.
 ///
-/// It serializes as a line of a corpus run's `errors.jsonl` for a document
-/// given in memory (no `file` or `line`): `id`, `kind` (`"scoring"`, as there
-/// for a document the analyzer failed on) and `reason` (the error's message),
-/// plus `error`, the [`Error`] variant in snake case (`"input"`,
-/// `"tokenizer"`, `"inference"`...). It does not deserialize: the error's
-/// source (an ONNX Runtime or I/O error) cannot be rebuilt from its message.
+/// It serializes as the line a corpus run writes to `errors.jsonl` for the
+/// same failure, so that both can be read together (as
+/// [`ErrorRow`](crate::corpus::ErrorRow)s): `id`, `file` (empty: the document
+/// was given in memory), `line` (null), `kind` and `reason`. A blank text is
+/// `"empty_text"`, with the reason `"empty text"`; any other failure is
+/// `"scoring"`, with the error's message as the reason. It does not
+/// deserialize: the error's source (an ONNX Runtime or I/O error) cannot be
+/// rebuilt from its message.
+///
+/// Its message is the id and that reason; the [`Error`] is its source.
 ///
 /// ```
 /// use stance::{Analyzer, Document};
@@ -143,9 +147,10 @@ impl DocumentStances {
 ///     .score_stream(vec![Document::new("d1", " ")], 1)
 ///     .find_map(Result::err)
 ///     .expect("a blank text fails");
+/// assert_eq!(failed.to_string(), "d1: empty text");
 /// assert_eq!(
 ///     serde_json::to_string(&failed).unwrap(),
-///     r#"{"id":"d1","kind":"scoring","error":"input","reason":"d1: empty text"}"#
+///     r#"{"id":"d1","file":"","line":null,"kind":"empty_text","reason":"empty text"}"#
 /// );
 /// # Ok::<(), stance::Error>(())
 /// ```
@@ -157,15 +162,40 @@ pub struct DocumentError {
     pub error: Error,
 }
 
+impl DocumentError {
+    /// The kind and reason of the `errors.jsonl` line of a run for this
+    /// failure: its reader, not the analyzer, finds a blank text there.
+    fn kind_and_reason(&self) -> (ErrorKind, String) {
+        match &self.error {
+            Error::Input { reason, .. } if reason == EMPTY_TEXT => (ErrorKind::EmptyText, EMPTY_TEXT.to_owned()),
+            error => (ErrorKind::Scoring, error.to_string()),
+        }
+    }
+}
+
 impl Serialize for DocumentError {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut row = serializer.serialize_struct("DocumentError", 4)?;
-        row.serialize_field("id", &self.id)?;
-        row.serialize_field("kind", ErrorKind::Scoring.as_str())?;
-        row.serialize_field("error", self.error.variant_name())?;
-        row.serialize_field("reason", &self.error.to_string())?;
-        row.end()
+        let (kind, reason) = self.kind_and_reason();
+        let row = ErrorRow {
+            id: self.id.clone(),
+            file: String::new(),
+            line: None,
+            kind,
+            reason,
+        };
+        row.serialize(serializer)
+    }
+}
+
+impl std::fmt::Display for DocumentError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.id, self.kind_and_reason().1)
+    }
+}
+
+impl std::error::Error for DocumentError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
     }
 }
 
@@ -864,7 +894,7 @@ impl Analyzer {
 
     fn prepare(&self, doc: &Document) -> Result<Prepared> {
         if is_empty_text(&doc.text) {
-            return Err(Error::input(&doc.id, None, "empty text"));
+            return Err(Error::input(&doc.id, None, EMPTY_TEXT));
         }
         let sentences = split_sentences(&doc.text);
         // Found sentence by sentence across the document, so that a short name
@@ -1151,6 +1181,9 @@ fn batch_error_for_pair(error: &Error) -> Error {
         },
     }
 }
+
+/// Why a blank document fails: the reason a corpus run's reader gives too.
+const EMPTY_TEXT: &str = "empty text";
 
 /// Whether `text` holds nothing to score: only whitespace, after a leading
 /// byte-order mark. A file saved with a mark and no text reads as "\u{feff}";

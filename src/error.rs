@@ -106,22 +106,6 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    /// The variant's name in snake case, as serialized results give the kind of an error.
-    pub(crate) fn variant_name(&self) -> &'static str {
-        match self {
-            Error::Runtime { .. } => "runtime",
-            Error::Model { .. } => "model",
-            Error::Inference { .. } => "inference",
-            Error::Tokenizer { .. } => "tokenizer",
-            Error::Actors { .. } => "actors",
-            Error::Input { .. } => "input",
-            Error::Config(_) => "config",
-            Error::Device { .. } => "device",
-            Error::InUse { .. } => "in_use",
-            Error::Io { .. } => "io",
-        }
-    }
-
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use stance::corpus::{score_records, CorpusReader, ErrorRow, ReadOptions};
 use stance::{Analyzer, Document, Error};
 
 fn tiny_model() -> PathBuf {
@@ -98,35 +99,82 @@ fn a_stream_chunk_size_of_one_scores_every_document() {
     assert_eq!(ids, ["a", "b"]);
 }
 
+/// The `errors.jsonl` line a corpus run writes for the one document of a
+/// JSON Lines file holding `{"id": id, "text": text}`.
+fn run_error_line(analyzer: &Analyzer, id: &str, text: &str) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("docs.jsonl");
+    std::fs::write(&input, format!("{}\n", serde_json::json!({"id": id, "text": text}))).unwrap();
+    let records: Vec<_> = CorpusReader::new(&[input], ReadOptions::default()).unwrap().collect();
+    let items = score_records(analyzer, records, false);
+    let [item] = &items[..] else { panic!("one record") };
+    let error = item.result.as_ref().expect_err("the document fails");
+    serde_json::to_value(ErrorRow::new(&item.location, error)).unwrap()
+}
+
+/// `line` as a document given in memory has it: no file and no line.
+fn in_memory(mut line: serde_json::Value) -> serde_json::Value {
+    assert!(
+        line["file"].as_str().unwrap().ends_with("docs.jsonl") && line["line"] == 1,
+        "{line}"
+    );
+    line["file"] = "".into();
+    line["line"] = serde_json::Value::Null;
+    line
+}
+
 #[test]
-fn a_document_error_serializes_as_a_line_of_errors_jsonl() {
+fn a_document_error_serializes_as_the_line_of_errors_jsonl_a_run_writes() {
     let analyzer = analyzer();
-    let docs = vec![Document::new("a", "China spoke."), Document::new("b", " ")];
+    let docs = vec![Document::new("a", "China spoke."), Document::new("b", " \u{3000}\n")];
     let failed = analyzer
         .score_stream(docs, 2)
         .find_map(Result::err)
-        .expect("the empty document fails");
-    // errors.jsonl's fields for a document given in memory (no file or line), and the error's variant.
-    let expected = serde_json::json!({
-        "id": "b",
-        "kind": "scoring",
-        "error": "input",
-        "reason": "b: empty text",
-    });
-    assert_eq!(serde_json::to_value(&failed).unwrap(), expected);
+        .expect("the blank document fails");
+    let run_line = run_error_line(&analyzer, "b", " \u{3000}\n");
+    assert_eq!(run_line["kind"], "empty_text");
+    assert_eq!(serde_json::to_value(&failed).unwrap(), in_memory(run_line));
+    assert_eq!(
+        serde_json::to_string(&failed).unwrap(),
+        r#"{"id":"b","file":"","line":null,"kind":"empty_text","reason":"empty text"}"#
+    );
+    // A failure of the model itself.
     let model = tiny_model_failing_at_run_time();
     let failing = Analyzer::builder().model_dir(model.path()).threads(1).build().unwrap();
     let failed = failing
         .score_stream(vec![Document::new("c", "China spoke.")], 1)
         .next()
-        .unwrap();
-    let json = serde_json::to_value(failed.unwrap_err()).unwrap();
-    assert_eq!(
-        (&json["id"], &json["kind"], &json["error"]),
-        (&"c".into(), &"scoring".into(), &"inference".into())
-    );
+        .unwrap()
+        .unwrap_err();
+    let run_line = run_error_line(&failing, "c", "China spoke.");
+    assert_eq!(run_line["kind"], "scoring");
     assert!(
-        json["reason"].as_str().unwrap().starts_with("inference failed: "),
-        "{json}"
+        run_line["reason"].as_str().unwrap().starts_with("inference failed: "),
+        "{run_line}"
     );
+    assert_eq!(serde_json::to_value(&failed).unwrap(), in_memory(run_line));
+}
+
+#[test]
+fn a_document_error_is_an_error_naming_the_document_with_its_cause_as_source() {
+    let analyzer = analyzer();
+    let failed = analyzer
+        .score_stream(vec![Document::new("b", "\u{feff} ")], 1)
+        .next()
+        .unwrap()
+        .unwrap_err();
+    let error: &dyn std::error::Error = &failed;
+    assert_eq!(error.to_string(), "b: empty text");
+    let source = error.source().expect("the analyzer's error is its source");
+    assert_eq!(source.to_string(), failed.error.to_string());
+    assert!(matches!(source.downcast_ref::<Error>(), Some(Error::Input { .. })));
+    let model = tiny_model_failing_at_run_time();
+    let failing = Analyzer::builder().model_dir(model.path()).threads(1).build().unwrap();
+    let failed = failing
+        .score_stream(vec![Document::new("c", "China spoke.")], 1)
+        .next()
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(failed.to_string(), format!("c: {}", failed.error));
+    assert!(failed.to_string().starts_with("c: inference failed: "), "{failed}");
 }
