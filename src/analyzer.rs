@@ -649,6 +649,10 @@ struct Prepared {
     others: Vec<Vec<crate::mention::Mention>>,
 }
 
+/// The stance of each pair of a batch, in its rows' order; a pair whose logits
+/// cannot be read fails alone.
+type BatchStances = Vec<Result<Stance>>;
+
 /// Every actor the library knows (built-in and the analyzer's own), found in a
 /// sentence so that a model trained to see the *other* actors of a sentence
 /// gets them marked, whichever actors the user asked to score.
@@ -1133,10 +1137,6 @@ impl Analyzer {
         }
     }
 }
-
-/// The stance of each pair of a batch, in its rows' order; a pair whose logits
-/// cannot be read fails alone.
-type BatchStances = Vec<Result<Stance>>;
 
 /// The stance of each row of a batch's logits. A model whose rows are not one
 /// logit per label fails the batch; a row with a logit that is not a finite
