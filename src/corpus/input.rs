@@ -4,10 +4,10 @@
 //! Inputs are read in a fixed order (the order given; directory entries
 //! sorted by name, depth first), so a run, its resumption and its shards all
 //! see the same sequence of records. Hidden entries (names starting with `.`)
-//! and files with other extensions inside directories are skipped, and listed
-//! ([`CorpusReader::skipped_files`]); symbolic
+//! are passed over, and files with other extensions inside directories are
+//! skipped and listed ([`CorpusReader::skipped_files`]); symbolic
 //! links to files are followed, links to directories are not (they can loop:
-//! listed with the skipped files), and a link that leads nowhere, or a FIFO,
+//! listed with the skipped files, as links), and a link that leads nowhere, or a FIFO,
 //! socket or device under a name that would be read, is an [`ErrorKind::Io`]
 //! record. Output
 //! directories of runs and merges (those holding `stance.lock` together with
@@ -333,7 +333,7 @@ pub struct CorpusReader {
     excluded: Option<PathBuf>,
     /// Output directories of other runs met by the walk and not read.
     skipped: Vec<PathBuf>,
-    /// Files in walked directories whose extension names no format we read.
+    /// Files in walked directories whose extension names no format we read, and links to directories.
     skipped_files: SkippedFiles,
 }
 
@@ -475,8 +475,9 @@ impl CorpusReader {
 
     /// The entries inside walked directories that were not read because their extension names
     /// no format (a `.pdf`, a `.json`...), and links to directories (not followed: they can
-    /// loop): how many, and the first of them. A FIFO, socket or device under a name that
-    /// would be read is a failed record instead.
+    /// loop): how many, how many of them are links, and the first of them (see
+    /// [`SkippedFiles`]). A FIFO, socket or device under a name that would be read is a failed
+    /// record instead.
     #[must_use]
     pub fn skipped_files(&self) -> &SkippedFiles {
         &self.skipped_files
@@ -550,52 +551,63 @@ impl CorpusReader {
         let mut listed: Vec<(String, std::fs::DirEntry)> = Vec::new();
         for entry in std::fs::read_dir(path).map_err(io_error)? {
             let entry = entry.map_err(io_error)?;
-            let name = entry_name(&entry.file_name());
-            if !name.starts_with('.') {
-                listed.push((name, entry));
-            }
+            listed.push((entry_name(&entry.file_name()), entry));
         }
         // Sorted before they are classified, so that the skipped entries are listed in walk order too.
         listed.sort_by(|a, b| a.0.cmp(&b.0));
         let mut entries: Vec<(String, PathBuf, Entry)> = Vec::new();
         for (name, entry) in listed {
             let entry_path = entry.path();
-            if let Some(kind) = self.classify(&entry, &entry_path) {
-                entries.push((name, entry_path, kind));
+            match Entry::of(&entry, &name, &entry_path, self.excluded.as_deref()) {
+                Entry::Hidden | Entry::Output => {}
+                Entry::RunDir => self.skipped.push(entry_path),
+                Entry::Other => self.skipped_files.add(&entry_path, false),
+                Entry::LinkToDir => self.skipped_files.add(&entry_path, true),
+                kind => entries.push((name, entry_path, kind)),
             }
         }
         for (name, entry_path, kind) in entries.into_iter().rev() {
             let entry_rel = if rel.is_empty() { name } else { format!("{rel}/{name}") };
-            if let Entry::Unreadable(reason) = kind {
-                let label = entry_path.display().to_string();
-                let record = error_record(&label, None, entry_rel, ErrorKind::Io, reason);
-                self.pending.push(Pending::Failed(Box::new(record)));
-            } else if kind == Entry::Dir {
-                self.pending.push(Pending::Dir {
+            match kind {
+                Entry::Unreadable(reason) => {
+                    let label = entry_path.display().to_string();
+                    let record = error_record(&label, None, entry_rel, ErrorKind::Io, reason);
+                    self.pending.push(Pending::Failed(Box::new(record)));
+                }
+                Entry::Dir => self.pending.push(Pending::Dir {
                     path: entry_path,
                     rel: entry_rel,
-                });
-            } else if let Some(format) = Format::from_extension(&entry_path) {
-                let label = entry_path.display().to_string();
-                self.pending.push(Pending::File {
-                    path: entry_path,
-                    label,
-                    id: entry_rel,
-                    format,
-                });
+                }),
+                Entry::File { format, .. } => {
+                    let label = entry_path.display().to_string();
+                    self.pending.push(Pending::File {
+                        path: entry_path,
+                        label,
+                        id: entry_rel,
+                        format,
+                    });
+                }
+                Entry::Hidden | Entry::Output | Entry::RunDir | Entry::Other | Entry::LinkToDir => {}
             }
         }
         Ok(())
     }
 }
 
-/// Files a directory walk did not read (their extension names no format): the count, and the
-/// first [`SkippedFiles::MAX_LISTED`] paths, so that a directory of a million images costs no memory.
+/// Entries a directory walk did not read: files whose extension names no format (a `.pdf`, a
+/// `.json`...), and links to directories (not followed: they can loop), each told apart when the
+/// walk met it. The count, how many of them are links, and the first
+/// [`SkippedFiles::MAX_LISTED`] paths, so that a directory of a million images costs no memory.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SkippedFiles {
-    /// How many.
+    /// How many, links to directories included.
     pub count: u64,
-    /// The first of them, in walk order.
+    /// How many of them are links to directories (0 in the `run.json` of runs made before the
+    /// walk counted them apart).
+    #[serde(default)]
+    pub links: u64,
+    /// The first of them, in walk order (for runs merged, each run's in turn); the path of a link
+    /// to a directory ends with [`SkippedFiles::LINK_MARK`].
     pub first: Vec<String>,
 }
 
@@ -603,11 +615,28 @@ impl SkippedFiles {
     /// How many paths are listed at most.
     pub const MAX_LISTED: usize = 1000;
 
-    fn add(&mut self, path: &Path) {
+    /// What ends the listed path of a link to a directory (as `ls -p` marks directories): no
+    /// name of a directory entry holds it, so no file's path ends with it.
+    pub const LINK_MARK: char = '/';
+
+    fn add(&mut self, path: &Path, link: bool) {
         self.count += 1;
-        if self.first.len() < Self::MAX_LISTED {
-            self.first.push(entry_name(path.as_os_str()));
+        if link {
+            self.links += 1;
         }
+        if self.first.len() < Self::MAX_LISTED {
+            let mut name = entry_name(path.as_os_str());
+            if link {
+                name.push(Self::LINK_MARK);
+            }
+            self.first.push(name);
+        }
+    }
+
+    /// Whether a listed path (one of [`SkippedFiles::first`]) is a link to a directory.
+    #[must_use]
+    pub fn is_link(listed: &str) -> bool {
+        listed.ends_with(Self::LINK_MARK)
     }
 
     /// Nothing was skipped.
@@ -639,51 +668,6 @@ fn entry_name(name: &std::ffi::OsStr) -> String {
     }
     #[cfg(not(unix))]
     name.to_string_lossy().into_owned()
-}
-
-impl CorpusReader {
-    /// What a directory entry is to the walk; `None` to skip it.
-    fn classify(&mut self, entry: &std::fs::DirEntry, path: &Path) -> Option<Entry> {
-        // file_type() does not follow links: a linked directory is skipped (loops), a linked file is read.
-        let file_type = entry.file_type().ok()?;
-        if file_type.is_dir() {
-            let excluded = self
-                .excluded
-                .as_ref()
-                .is_some_and(|out| std::fs::canonicalize(path).is_ok_and(|p| &p == out));
-            if excluded {
-                return None;
-            }
-            if is_run_dir(path) {
-                self.skipped.push(path.to_path_buf());
-                return None;
-            }
-            return Some(Entry::Dir);
-        }
-        let readable = Format::from_extension(path).is_some();
-        match std::fs::metadata(path) {
-            Ok(meta) if meta.is_file() && readable => Some(Entry::File),
-            // A FIFO, socket or device under a name we would read is reported, not read: a FIFO
-            // with no writer would hold the walk for ever.
-            Ok(meta) if readable && !meta.is_dir() => Some(Entry::Unreadable(
-                "not a regular file (a FIFO, socket or device): not read".to_owned(),
-            )),
-            // Files of other extensions, and links to directories (not followed: they can loop).
-            Ok(_) => {
-                self.skipped_files.add(path);
-                None
-            }
-            // A link that leads nowhere (or around in circles) under a name we would read is reported, not skipped.
-            Err(e) if file_type.is_symlink() && readable => {
-                Some(Entry::Unreadable(format!("cannot open the linked file: {e}")))
-            }
-            Err(e) if readable => Some(Entry::Unreadable(format!("cannot open the file: {e}"))),
-            Err(_) => {
-                self.skipped_files.add(path);
-                None
-            }
-        }
-    }
 }
 
 /// Whether `dir` is the output directory of a run or a merge (it has their
@@ -731,8 +715,8 @@ fn walk_reaches(outer: &Path, inner: &Path) -> bool {
     })
 }
 
-/// The first file under `dir` that a walk would read as input, leaving out
-/// the run's own outputs when `dir` is the `top` one and holds a run, and other runs' directories.
+/// The first file under `dir` that a walk would read as input (or report as unreadable), leaving
+/// out the run's own outputs when `dir` is the `top` one and holds a run, and other runs' directories.
 fn input_file_in(dir: &Path, top: bool) -> Option<PathBuf> {
     let mut entries: Vec<_> = std::fs::read_dir(dir).ok()?.flatten().collect();
     entries.sort_by_key(std::fs::DirEntry::file_name);
@@ -740,33 +724,85 @@ fn input_file_in(dir: &Path, top: bool) -> Option<PathBuf> {
     let own_outputs = top && is_run_dir(dir);
     for entry in entries {
         let name = entry_name(&entry.file_name());
-        if name.starts_with('.')
-            || (own_outputs && [SENTENCES, DOCUMENTS, ERRORS, DOCUMENTS_JSONL, SUMMARY_CSV].contains(&name.as_str()))
-        {
+        if own_outputs && [SENTENCES, DOCUMENTS, ERRORS, DOCUMENTS_JSONL, SUMMARY_CSV].contains(&name.as_str()) {
             continue;
         }
         let path = entry.path();
-        let Ok(file_type) = entry.file_type() else { continue };
-        if file_type.is_dir() {
-            if !is_run_dir(&path) {
+        match Entry::of(&entry, &name, &path, None) {
+            Entry::Dir => {
                 if let Some(found) = input_file_in(&path, false) {
                     return Some(found);
                 }
             }
-        } else if Format::from_extension(&path).is_some() {
-            return Some(path);
+            Entry::File { .. } | Entry::Unreadable(_) => return Some(path),
+            Entry::Hidden | Entry::Output | Entry::RunDir | Entry::Other | Entry::LinkToDir => {}
         }
     }
     None
 }
 
-/// A directory entry the walk reads.
-#[derive(PartialEq)]
+/// What an entry of a walked directory is to the walk. [`Entry::of`] decides it for the walk
+/// itself, for the size of the input ([`input_size`]) and for the check of an output directory
+/// inside the input, so that the three cannot disagree.
+#[derive(Debug, PartialEq)]
 enum Entry {
+    /// A hidden entry (its name starts with `.`): passed over, and not listed.
+    Hidden,
+    /// A directory, walked in its turn.
     Dir,
-    File,
+    /// The run's own output directory: not walked.
+    Output,
+    /// The output directory of another run or merge: not walked, and listed
+    /// ([`CorpusReader::skipped_run_dirs`]).
+    RunDir,
+    /// A file read (or a link to one), and its size.
+    File { format: Format, bytes: u64 },
     /// An entry under a name we would read that cannot be read: reported as a failed record.
     Unreadable(String),
+    /// A file (or anything else) whose extension names no format: not read, and listed.
+    Other,
+    /// A link to a directory: not followed (it can loop), and listed.
+    LinkToDir,
+}
+
+impl Entry {
+    /// What `entry` (named `name`, at `path`) is to the walk; `excluded`, the run's own output
+    /// directory (canonical), is never walked.
+    fn of(entry: &std::fs::DirEntry, name: &str, path: &Path, excluded: Option<&Path>) -> Entry {
+        if name.starts_with('.') {
+            return Entry::Hidden;
+        }
+        let format = Format::from_extension(path);
+        // file_type() does not follow links: a linked directory is skipped (loops), a linked file is read.
+        let file_type = match entry.file_type() {
+            Ok(file_type) => file_type,
+            // Gone since it was listed, or unreadable: reported under a name we would read, listed otherwise.
+            Err(e) if format.is_some() => return Entry::Unreadable(format!("cannot open the file: {e}")),
+            Err(_) => return Entry::Other,
+        };
+        if file_type.is_dir() {
+            if excluded.is_some_and(|out| std::fs::canonicalize(path).is_ok_and(|p| p == out)) {
+                return Entry::Output;
+            }
+            return if is_run_dir(path) { Entry::RunDir } else { Entry::Dir };
+        }
+        match (std::fs::metadata(path), format) {
+            (Ok(meta), _) if meta.is_dir() => Entry::LinkToDir,
+            (Ok(meta), Some(format)) if meta.is_file() => Entry::File {
+                format,
+                bytes: meta.len(),
+            },
+            // A FIFO, socket or device under a name we would read is reported, not read: a FIFO
+            // with no writer would hold the walk for ever.
+            (Ok(_), Some(_)) => Entry::Unreadable("not a regular file (a FIFO, socket or device): not read".to_owned()),
+            // A link that leads nowhere (or around in circles) under a name we would read is reported, not skipped.
+            (Err(e), Some(_)) if file_type.is_symlink() => {
+                Entry::Unreadable(format!("cannot open the linked file: {e}"))
+            }
+            (Err(e), Some(_)) => Entry::Unreadable(format!("cannot open the file: {e}")),
+            (_, None) => Entry::Other,
+        }
+    }
 }
 
 /// Refuses an input named twice, or inside a directory also named, whose
@@ -871,21 +907,11 @@ pub fn input_size(inputs: &[PathBuf]) -> Option<u64> {
             continue;
         };
         for entry in entries.flatten() {
-            let (path, Ok(file_type)) = (entry.path(), entry.file_type()) else {
-                continue;
-            };
-            if entry_name(&entry.file_name()).starts_with('.') {
-                continue;
-            }
-            // As the walk: a directory is entered (not a link to one, whatever its name: links to
-            // directories are not followed, and one named `x.jsonl` is no file to count), a file
-            // named as one it reads, or a link to one, is counted.
-            if file_type.is_dir() {
-                if !is_run_dir(&path) {
-                    stack.push(path);
-                }
-            } else if Format::from_extension(&path).is_some() {
-                total += std::fs::metadata(&path).map_or(0, |meta| if meta.is_file() { meta.len() } else { 0 });
+            let path = entry.path();
+            match Entry::of(&entry, &entry_name(&entry.file_name()), &path, None) {
+                Entry::Dir => stack.push(path),
+                Entry::File { bytes, .. } => total += bytes,
+                _ => {}
             }
         }
     }
@@ -2500,12 +2526,41 @@ mod tests {
         let failed = records[1].document.as_ref().unwrap_err();
         assert_eq!((failed.id.as_str(), failed.kind), ("pipe.jsonl", ErrorKind::Io));
         assert!(failed.reason.contains("not a regular file"), "{}", failed.reason);
-        let names: Vec<&str> = reader
-            .skipped_files()
-            .first
-            .iter()
-            .map(|p| p.rsplit('/').next().unwrap())
-            .collect();
-        assert_eq!(names, ["linked", "pipe.bin"]);
+        let skipped = reader.skipped_files();
+        let prefix = format!("{}/", dir.path().display());
+        let names: Vec<&str> = skipped.first.iter().map(|p| p.strip_prefix(&prefix).unwrap()).collect();
+        assert_eq!(names, ["linked/", "pipe.bin"]);
+        assert_eq!((skipped.count, skipped.links), (2, 1));
+    }
+
+    /// The walk records which entries are links to directories, whatever their names, as it meets
+    /// them: a name that is not UTF-8 is listed escaped, and the account stands when the link is gone.
+    #[cfg(unix)]
+    #[test]
+    fn links_to_directories_are_recorded_as_links_by_the_walk() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), "China.").unwrap();
+        std::fs::write(dir.path().join("b.pdf"), "not read").unwrap();
+        let odd = std::ffi::OsStr::from_bytes(b"caf\xe9");
+        for name in [odd, "x.jsonl".as_ref(), "z".as_ref()] {
+            std::os::unix::fs::symlink(elsewhere.path(), dir.path().join(name)).unwrap();
+        }
+        // A link to a file of another extension is a file, and so is one that leads nowhere.
+        std::os::unix::fs::symlink(dir.path().join("b.pdf"), dir.path().join("c.pdf")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("missing"), dir.path().join("d.bin")).unwrap();
+        let mut reader = CorpusReader::new(&[dir.path().to_path_buf()], ReadOptions::default()).unwrap();
+        assert_eq!(reader.by_ref().count(), 1);
+        for name in [odd, "x.jsonl".as_ref(), "z".as_ref()] {
+            std::fs::remove_file(dir.path().join(name)).unwrap();
+        }
+        let skipped = reader.skipped_files();
+        let prefix = format!("{}/", dir.path().display());
+        let names: Vec<&str> = skipped.first.iter().map(|p| p.strip_prefix(&prefix).unwrap()).collect();
+        assert_eq!(names, ["b.pdf", "c.pdf", "caf\\xE9/", "d.bin", "x.jsonl/", "z/"]);
+        assert_eq!((skipped.count, skipped.links), (6, 3));
+        let links: Vec<&str> = names.iter().copied().filter(|n| SkippedFiles::is_link(n)).collect();
+        assert_eq!(links, ["caf\\xE9/", "x.jsonl/", "z/"]);
     }
 }

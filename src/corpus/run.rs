@@ -102,8 +102,8 @@ pub struct RunOutcome {
 /// inside `out` is refused, as is an `out` inside an input directory that
 /// already holds documents (they would be skipped). These checks come before
 /// anything is created. Other runs' directories met by the walk are skipped
-/// and listed in [`RunInfo::skipped_run_dirs`]; files of other extensions in
-/// [`RunInfo::skipped_files`].
+/// and listed in [`RunInfo::skipped_run_dirs`]; files of other extensions and
+/// links to directories in [`RunInfo::skipped_files`].
 ///
 /// # Errors
 /// A directory that another process is working in, or that holds another run

@@ -9,7 +9,7 @@ use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
 use stance::corpus::{
-    score_records, CorpusReader, Format, Location, ReadOptions, Record, RecordError, ScoredItem, SkippedFiles, Summary,
+    score_records, CorpusReader, Location, ReadOptions, Record, RecordError, ScoredItem, SkippedFiles, Summary,
 };
 use stance::{Analyzer, DocumentStances};
 
@@ -159,60 +159,53 @@ pub fn warn_skipped(run_dirs: &[String], files: &SkippedFiles, listed: &str) {
     }
 }
 
-/// Says how many files (and links to directories) the directory walk did not read, with the
-/// files' extensions and the first few names; `None` when it read them all.
+/// Says how many files and links to directories the directory walk did not read, with the
+/// extensions of the files listed and the first few names; `None` when it read them all. What is
+/// a link the walk recorded (the disk is not looked at again: the entry may be gone, or the
+/// account read from an old run.json).
 fn skipped_files_warning(skipped: &SkippedFiles) -> Option<String> {
     if skipped.is_empty() {
         return None;
     }
     let mut extensions = std::collections::BTreeMap::<String, u64>::new();
-    let mut links = 0u64;
-    for path in &skipped.first {
-        let path = Path::new(path);
-        if is_link_to_directory(path) {
-            links += 1;
-            continue;
-        }
-        let extension = path
+    let mut files_listed = 0u64;
+    for path in skipped.first.iter().filter(|path| !SkippedFiles::is_link(path)) {
+        files_listed += 1;
+        let extension = Path::new(path)
             .extension()
             .map_or_else(|| "(none)".to_owned(), |e| format!(".{}", e.to_string_lossy()));
         *extensions.entry(printable(&extension).into_owned()).or_default() += 1;
     }
-    let listed = skipped.first.len() as u64;
-    let files = listed - links;
+    let links = skipped.links.min(skipped.count);
+    let files = skipped.count - links;
     let what = match (files, links) {
         (_, 0) => "file(s)",
-        (0, _) if skipped.count == listed => "link(s) to directories",
+        (0, _) => "link(s) to directories",
         _ => "files and links to directories",
     };
     let mut kinds = Vec::new();
-    if files > 0 {
+    if files > 0 && files_listed > 0 {
         let counts: Vec<String> = extensions.iter().map(|(e, n)| format!("{e} {n}")).collect();
-        kinds.push(format!("extensions: {}", counts.join(", ")));
+        let among = if files > files_listed {
+            ", among the first listed"
+        } else {
+            ""
+        };
+        kinds.push(format!("extensions: {}{among}", counts.join(", ")));
     }
     if links > 0 {
         kinds.push(format!("links to directories: {links}"));
     }
-    let examples: Vec<Cow<str>> = skipped.first.iter().take(3).map(|name| printable(name)).collect();
+    if !skipped.first.is_empty() {
+        let examples: Vec<Cow<str>> = skipped.first.iter().take(3).map(|name| printable(name)).collect();
+        kinds.push(format!("e.g. {}", examples.join(", ")));
+    }
     Some(format!(
         "warning: {} {what} in the input directories were not read: only .txt, .text, .md, .markdown, \
-         .jsonl, .ndjson and .csv files are, and links to directories are not followed ({}{}; e.g. {})",
+         .jsonl, .ndjson and .csv files are, and links to directories are not followed ({})",
         skipped.count,
         kinds.join("; "),
-        if skipped.count > listed {
-            ", among the first listed"
-        } else {
-            ""
-        },
-        examples.join(", ")
     ))
-}
-
-/// Whether a skipped entry is a link to a directory rather than a file: one named as a file that
-/// would be read is (the walk reads such a file, or reports it when it cannot), and so is one
-/// that still leads to a directory.
-fn is_link_to_directory(path: &Path) -> bool {
-    Format::from_extension(path).is_some() || std::fs::metadata(path).is_ok_and(|meta| meta.is_dir())
 }
 
 /// Scores the documents of `chunk` and prints them and its failures in order.
@@ -401,15 +394,20 @@ mod tests {
         assert_eq!(shorten("  a \n\t b  ", 10), "a b");
     }
 
+    /// What is a link the walk recorded: the warning does not look at the disk, where the entry
+    /// may be gone (or the account was read from run.json later, elsewhere).
     #[test]
-    fn links_to_directories_are_not_counted_as_files_of_their_extension() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("photos")).unwrap();
-        let name = |file: &str| dir.path().join(file).display().to_string();
-        // A link to a directory named as a file the walk reads, and one with another name.
+    fn links_to_directories_are_told_from_files_by_what_the_walk_recorded() {
+        // None of these paths exists: a link named as a file the walk reads, one with another
+        // name, and a `.pdf` file.
         let skipped = SkippedFiles {
             count: 3,
-            first: vec![name("notes.pdf"), name("x.jsonl"), name("photos")],
+            links: 2,
+            first: vec![
+                "/gone/notes.pdf".into(),
+                "/gone/x.jsonl/".into(),
+                "/gone/photos/".into(),
+            ],
         };
         let warning = skipped_files_warning(&skipped).unwrap();
         assert!(
@@ -417,22 +415,57 @@ mod tests {
             "{warning}"
         );
         assert!(
-            warning.contains("(extensions: .pdf 1; links to directories: 2; e.g."),
+            warning.contains("(extensions: .pdf 1; links to directories: 2; e.g. /gone/notes.pdf, /gone/x.jsonl/,"),
             "{warning}"
         );
         let only_links = SkippedFiles {
             count: 1,
-            first: vec![name("x.jsonl")],
+            links: 1,
+            first: vec!["/gone/x.jsonl/".into()],
         };
         let warning = skipped_files_warning(&only_links).unwrap();
         assert!(warning.starts_with("warning: 1 link(s) to directories in"), "{warning}");
         assert!(!warning.contains("extensions:"), "{warning}");
+        // Past the list, the counts still tell links from files; the extensions are the listed
+        // files', said to be so only where some files were not listed.
+        let many = SkippedFiles {
+            count: 2500,
+            links: 1500,
+            first: (0..1000)
+                .map(|i| {
+                    if i % 2 == 0 {
+                        format!("d/{i}.pdf")
+                    } else {
+                        format!("d/{i}/")
+                    }
+                })
+                .collect(),
+        };
+        let warning = skipped_files_warning(&many).unwrap();
+        assert!(warning.starts_with("warning: 2500 files and links"), "{warning}");
+        assert!(
+            warning.contains("(extensions: .pdf 500, among the first listed; links to directories: 1500; e.g."),
+            "{warning}"
+        );
+        let every_file_listed = SkippedFiles { count: 2000, ..many };
+        let warning = skipped_files_warning(&every_file_listed).unwrap();
+        assert!(
+            warning.contains("(extensions: .pdf 500; links to directories: 1500; e.g. d/0.pdf, d/1/, d/2.pdf)"),
+            "{warning}"
+        );
+        // A run.json of a run made before links were counted apart: every entry reads as a file.
+        let old: SkippedFiles = serde_json::from_str(r#"{"count": 1, "first": ["d/photos"]}"#).unwrap();
+        assert_eq!(old.links, 0);
+        let warning = skipped_files_warning(&old).unwrap();
+        assert!(warning.starts_with("warning: 1 file(s) in"), "{warning}");
+        assert!(warning.contains("(extensions: (none) 1; e.g. d/photos)"), "{warning}");
     }
 
     #[test]
     fn skipped_names_are_shown_escaped() {
         let skipped = SkippedFiles {
             count: 1,
+            links: 0,
             first: vec!["dir/a\nwarning: fake\u{1b}[2J.p\u{202e}df".to_owned()],
         };
         let warning = skipped_files_warning(&skipped).unwrap();

@@ -113,7 +113,8 @@ pub struct RunInfo {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped_run_dirs: Vec<String>,
     /// Entries inside walked directories that were not read: their extension names no
-    /// format, or they link to a directory (how many, and the first of them).
+    /// format, or they link to a directory (how many, how many of them are links, and the first
+    /// of them).
     #[serde(default, skip_serializing_if = "SkippedFiles::is_empty")]
     pub skipped_files: SkippedFiles,
 }
