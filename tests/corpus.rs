@@ -1053,6 +1053,60 @@ fn merge_refuses_one_input_in_two_runs_however_it_is_named() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("runs over the same inputs"));
 }
 
+/// Whole runs over different inputs each skipped their own entries: their merge lists what every
+/// one of them did not read, files and links to directories; shards, which walked the same
+/// inputs, list it once.
+#[cfg(unix)]
+#[test]
+fn a_merge_of_whole_runs_lists_what_each_run_did_not_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    std::fs::create_dir(&a).unwrap();
+    std::fs::create_dir(&b).unwrap();
+    std::fs::copy(fixture("good/wire.jsonl"), a.join("wire.jsonl")).unwrap();
+    std::fs::copy(fixture("good/opinion.csv"), b.join("opinion.csv")).unwrap();
+    for i in 1..=3 {
+        std::fs::write(a.join(format!("{i}.pdf")), "not read").unwrap();
+    }
+    for i in 1..=2 {
+        std::fs::write(b.join(format!("{i}.docx")), "not read").unwrap();
+    }
+    std::os::unix::fs::symlink(elsewhere.path(), b.join("photos")).unwrap();
+    let run = |input: &Path, name: &str, extra: &[&str]| {
+        let out = tmp.path().join(name);
+        run_ok(&score_args(&[input.display().to_string()], &out, extra));
+        out
+    };
+    let (run_a, run_b) = (run(&a, "run-a", &[]), run(&b, "run-b", &[]));
+    let skipped = |dir: &Path| json(&dir.join("run.json"))["skipped_files"].clone();
+    let names = |dir: &Path, names: &[&str]| -> Vec<String> {
+        names.iter().map(|n| format!("{}/{n}", dir.display())).collect()
+    };
+    assert_eq!(
+        skipped(&run_b),
+        serde_json::json!({"count": 3, "links": 1, "first": names(&b, &["1.docx", "2.docx", "photos/"])})
+    );
+    let merged = tmp.path().join("ab");
+    let output = merge(&[&run_a, &run_b], &merged);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let mut first = names(&a, &["1.pdf", "2.pdf", "3.pdf"]);
+    first.extend(names(&b, &["1.docx", "2.docx", "photos/"]));
+    assert_eq!(
+        skipped(&merged),
+        serde_json::json!({"count": 6, "links": 1, "first": first})
+    );
+
+    let shards: Vec<PathBuf> = (1..=2)
+        .map(|i| run(&a, &format!("shard-{i}"), &["--shard", &format!("{i}/2")]))
+        .collect();
+    let merged = tmp.path().join("shards");
+    let output = merge(&[&shards[0], &shards[1]], &merged);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(skipped(&merged), skipped(&run_a));
+    assert_eq!(skipped(&merged)["count"], 3);
+}
+
 /// A commit interval longer than the clock can count is refused before anything is written; one
 /// that the clock can count but never reaches means: commit at the end.
 #[test]

@@ -633,6 +633,15 @@ impl SkippedFiles {
         }
     }
 
+    /// Adds what a walk over other inputs did not read: the counts add up, and its paths are
+    /// listed after these, as long as the list has room.
+    pub(crate) fn extend(&mut self, other: &SkippedFiles) {
+        self.count = self.count.saturating_add(other.count);
+        self.links = self.links.saturating_add(other.links);
+        let room = Self::MAX_LISTED.saturating_sub(self.first.len());
+        self.first.extend(other.first.iter().take(room).cloned());
+    }
+
     /// Whether a listed path (one of [`SkippedFiles::first`]) is a link to a directory.
     #[must_use]
     pub fn is_link(listed: &str) -> bool {
@@ -2562,5 +2571,31 @@ mod tests {
         assert_eq!((skipped.count, skipped.links), (6, 3));
         let links: Vec<&str> = names.iter().copied().filter(|n| SkippedFiles::is_link(n)).collect();
         assert_eq!(links, ["caf\\xE9/", "x.jsonl/", "z/"]);
+    }
+
+    /// Runs over different inputs skipped different entries: merged, the counts add up and the
+    /// lists follow one another, up to the limit.
+    #[test]
+    fn skipped_entries_of_two_walks_add_up() {
+        let mut a = SkippedFiles::default();
+        for i in 0..3 {
+            a.add(Path::new(&format!("/a/{i}.pdf")), false);
+        }
+        a.add(Path::new("/a/photos"), true);
+        let mut b = SkippedFiles::default();
+        for i in 0..SkippedFiles::MAX_LISTED + 5 {
+            b.add(Path::new(&format!("/b/{i}.docx")), i % 100 == 0);
+        }
+        let mut merged = a.clone();
+        merged.extend(&b);
+        assert_eq!(merged.count, 4 + SkippedFiles::MAX_LISTED as u64 + 5);
+        assert_eq!(merged.links, 1 + 11);
+        assert_eq!(merged.first.len(), SkippedFiles::MAX_LISTED);
+        assert_eq!(merged.first[..4], ["/a/0.pdf", "/a/1.pdf", "/a/2.pdf", "/a/photos/"]);
+        assert_eq!(merged.first[4..], b.first[..SkippedFiles::MAX_LISTED - 4]);
+        assert_eq!(merged.first[4], "/b/0.docx/");
+        // An account read from an older run.json, without `links`.
+        let old: SkippedFiles = serde_json::from_str(r#"{"count": 2, "first": ["/c/x.pdf", "/c/y"]}"#).unwrap();
+        assert_eq!((old.count, old.links), (2, 0));
     }
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 use super::checkpoint::Checkpoint;
+use super::input::SkippedFiles;
 use super::meta::{new_run_id, DirLock, InputHash, RunInfo, RunStatus};
 use super::output::{
     create_temporary, remove_stale_temporaries, write_parquet, OutputFormat, DOCUMENTS, DOCUMENTS_JSONL, ERRORS,
@@ -290,7 +291,8 @@ fn merged_info(mut info: RunInfo, dirs: &[PathBuf], runs: &[RunInfo], summary: &
     info.status = RunStatus::Complete;
     info.inputs = union(runs.iter().flat_map(|i| &i.inputs));
     info.input_paths = union(runs.iter().flat_map(|i| &i.input_paths));
-    if shards.is_empty() {
+    let whole = shards.is_empty();
+    if whole {
         // Whole runs over different inputs: their records add up, and each keeps its own hash.
         info.records = runs.iter().fold(0, |sum, i| sum.saturating_add(i.records));
         info.merged_input_hashes = runs
@@ -334,13 +336,20 @@ fn merged_info(mut info: RunInfo, dirs: &[PathBuf], runs: &[RunInfo], summary: &
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    // Shards walk the same inputs, so each met the same files; the fullest account is kept.
-    info.skipped_files = runs
-        .iter()
-        .map(|i| &i.skipped_files)
-        .max_by_key(|s| s.count)
-        .cloned()
-        .unwrap_or_default();
+    info.skipped_files = if whole {
+        // Whole runs walked different inputs: what each did not read adds up.
+        runs.iter().fold(SkippedFiles::default(), |mut all, i| {
+            all.extend(&i.skipped_files);
+            all
+        })
+    } else {
+        // Shards walk the same inputs, so each met the same files; the fullest account is kept.
+        runs.iter()
+            .map(|i| &i.skipped_files)
+            .max_by_key(|s| s.count)
+            .cloned()
+            .unwrap_or_default()
+    };
     info.run_id = new_run_id();
     info
 }

@@ -114,7 +114,8 @@ pub struct RunInfo {
     pub skipped_run_dirs: Vec<String>,
     /// Entries inside walked directories that were not read: their extension names no
     /// format, or they link to a directory (how many, how many of them are links, and the first
-    /// of them).
+    /// of them). For a merge of whole runs, every run's added up; of shards, one shard's (each
+    /// walked the same inputs).
     #[serde(default, skip_serializing_if = "SkippedFiles::is_empty")]
     pub skipped_files: SkippedFiles,
 }
