@@ -138,7 +138,11 @@ impl DocumentStances {
 /// deserialize: the error's source (an ONNX Runtime or I/O error) cannot be
 /// rebuilt from its message.
 ///
-/// Its message is the id and that reason; the [`Error`] is its source.
+/// Its message is the id and that reason, which says what the [`Error`]'s
+/// message says; so its source is not the [`Error`] (whose message a chain of
+/// causes would repeat) but the [`Error`]'s own source, if any (an ONNX Runtime
+/// or I/O error): the chain reads as the [`Error`]'s, the id in front. The
+/// [`Error`] itself is [`DocumentError::error`].
 ///
 /// ```
 /// use stance::{Analyzer, Document};
@@ -195,7 +199,8 @@ impl std::fmt::Display for DocumentError {
 
 impl std::error::Error for DocumentError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.error)
+        // The message holds the Error's already: as its source, it would be said twice.
+        std::error::Error::source(&self.error)
     }
 }
 

@@ -155,19 +155,29 @@ fn a_document_error_serializes_as_the_line_of_errors_jsonl_a_run_writes() {
     assert_eq!(serde_json::to_value(&failed).unwrap(), in_memory(run_line));
 }
 
+/// The messages of `error` and of its chain of sources, in order.
+fn chain(error: &dyn std::error::Error) -> Vec<String> {
+    std::iter::successors(Some(error), |e| e.source())
+        .map(ToString::to_string)
+        .collect()
+}
+
+/// A document's failure reads as the library's error with the id in front: its message holds
+/// the error's, so its source is the error's own source, and no message of the chain is said
+/// again by a later one (as anyhow's "Caused by:" would show it).
 #[test]
-fn a_document_error_is_an_error_naming_the_document_with_its_cause_as_source() {
+fn a_document_error_names_the_document_and_says_its_cause_once() {
     let analyzer = analyzer();
     let failed = analyzer
         .score_stream(vec![Document::new("b", "\u{feff} ")], 1)
         .next()
         .unwrap()
         .unwrap_err();
-    let error: &dyn std::error::Error = &failed;
-    assert_eq!(error.to_string(), "b: empty text");
-    let source = error.source().expect("the analyzer's error is its source");
-    assert_eq!(source.to_string(), failed.error.to_string());
-    assert!(matches!(source.downcast_ref::<Error>(), Some(Error::Input { .. })));
+    assert!(matches!(failed.error, Error::Input { .. }));
+    assert_eq!(chain(&failed), ["b: empty text"]);
+    let shown = format!("{:?}", anyhow::Error::new(failed));
+    assert_eq!(shown.matches("empty text").count(), 1, "{shown}");
+
     let model = tiny_model_failing_at_run_time();
     let failing = Analyzer::builder().model_dir(model.path()).threads(1).build().unwrap();
     let failed = failing
@@ -177,4 +187,17 @@ fn a_document_error_is_an_error_naming_the_document_with_its_cause_as_source() {
         .unwrap_err();
     assert_eq!(failed.to_string(), format!("c: {}", failed.error));
     assert!(failed.to_string().starts_with("c: inference failed: "), "{failed}");
+    let messages = chain(&failed);
+    let mut expected = chain(&failed.error);
+    expected[0] = format!("c: {}", expected[0]);
+    assert_eq!(messages, expected);
+    assert!(
+        messages.len() > 1,
+        "the runtime's error is kept as the source: {messages:?}"
+    );
+    for (i, earlier) in messages.iter().enumerate() {
+        for later in &messages[i + 1..] {
+            assert!(!later.contains(earlier.as_str()), "{earlier:?} said again in {later:?}");
+        }
+    }
 }
