@@ -12,6 +12,7 @@ use crate::backend::ort::{OrtBackend, SessionSettings};
 use crate::backend::{Backend, Device};
 use crate::batch::{plan_batches, plan_batches_by_group, BatchLimits, BatchTensors};
 use crate::context::{is_valid_weight, read_in_context, ContextKey, DEFAULT_DOCUMENT_CONTEXT};
+use crate::corpus::input::EMPTY_TEXT;
 use crate::corpus::{ErrorKind, ErrorRow};
 use crate::encode::{Encoded, Encoder};
 use crate::error::{Error, Result};
@@ -1186,9 +1187,6 @@ fn batch_error_for_pair(error: &Error) -> Error {
         },
     }
 }
-
-/// Why a blank document fails: the reason a corpus run's reader gives too.
-const EMPTY_TEXT: &str = "empty text";
 
 /// Whether `text` holds nothing to score: only whitespace, after a leading
 /// byte-order mark. A file saved with a mark and no text reads as "\u{feff}";

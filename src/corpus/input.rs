@@ -258,6 +258,10 @@ pub enum ErrorKind {
     Scoring,
 }
 
+/// The reason of an [`ErrorKind::EmptyText`] failure, given by the reader for a blank record and
+/// by the analyzer for a blank document, and by which the analyzer's error is told from others.
+pub(crate) const EMPTY_TEXT: &str = "empty text";
+
 impl ErrorKind {
     /// The name written in `errors.jsonl`.
     #[must_use]
@@ -977,7 +981,7 @@ fn checked_text(mut text: String) -> std::result::Result<String, (ErrorKind, Str
         text.drain(..'\u{feff}'.len_utf8());
     }
     if text.trim().is_empty() {
-        return Err((ErrorKind::EmptyText, "empty text".into()));
+        return Err((ErrorKind::EmptyText, EMPTY_TEXT.into()));
     }
     Ok(text)
 }
@@ -1477,7 +1481,7 @@ impl<R: Read + Send> CsvSource<R> {
         let text = text.ok_or_else(|| RecordError {
             id: id.clone(),
             kind: ErrorKind::EmptyText,
-            reason: "empty text".into(),
+            reason: EMPTY_TEXT.into(),
         })?;
         let text = checked_text(text).map_err(|(kind, reason)| RecordError {
             id: id.clone(),
