@@ -27,20 +27,26 @@ use crate::segment::Span;
 
 /// Sentences longer than this many bytes are tokenized from a window around
 /// the target, so a pathological 1 MB "sentence" costs about what a paragraph
-/// does. The window's edges are token boundaries ([`Breaks`]), and it is
-/// widened, `WINDOW_GROWTH` times at each step, until it holds every token
-/// the model reads of the whole sentence ([`Window::holds`]; the last step is
-/// the whole sentence): the ids are then exactly the whole sentence's. They
-/// can differ only when an edge has no token boundary within
-/// `BREAK_SEARCH_BYTES` (one "word" of more than 1 KB: a script other than
-/// CJK ideographs written without spaces, or, with a tokenizer other than
-/// BERT's, any text without ASCII blanks). Rather than tokenize megabytes,
-/// such an edge is cut inside that word, at a character boundary, and the
-/// window is read as it is: the model reads that word's part in the window
-/// instead of the whole word (for BERT's WordPiece both are one unknown token
-/// when the part keeps more than 100 characters after normalization), and
-/// nothing of the sentence beyond it, even where the whole sentence would
-/// have given it more to read.
+/// does. The window's edges are token boundaries ([`Breaks`]), and they are
+/// moved out, `WINDOW_GROWTH` times further at each step, until the window
+/// holds every token the model reads of the whole sentence
+/// ([`Window::holds`]), an edge stopping at the sentence's start or end: with
+/// both edges at token boundaries (or those ends), the ids are then exactly
+/// the whole sentence's. They can differ only when an edge has no token
+/// boundary within `BREAK_SEARCH_BYTES` of where it is looked for (one "word"
+/// of more than 1 KB: a script other than CJK ideographs written without
+/// spaces, or, with a tokenizer other than BERT's, any text without ASCII
+/// blanks). Rather than tokenize megabytes, such an edge is cut inside that
+/// word, at a character boundary, and stays there while the other edge is
+/// moved out as above: the model reads that word's part in the window instead
+/// of the whole word (for BERT's WordPiece both are one unknown token when the
+/// part keeps more than 100 characters after normalization), and nothing of
+/// the sentence past that edge, even where the whole sentence would have
+/// given it more to read. Such an encoding is always flagged
+/// [`Encoded::truncated`], as text past the cut is left unread; that includes
+/// the few where the whole sentence would have given the model nothing more
+/// (the word runs to the sentence's end, and is one unknown token read whole
+/// or cut).
 const LONG_SENTENCE_BYTES: usize = 12_000;
 const WINDOW_BEFORE_BYTES: usize = 3_000;
 const WINDOW_AFTER_BYTES: usize = 9_000;
@@ -62,7 +68,10 @@ const CONTEXT_BYTES_PER_TOKEN: usize = 400;
 pub(crate) struct Encoded {
     pub ids: Vec<i64>,
     pub type_ids: Vec<i64>,
-    /// Whether part of the sentence was cut to fit `max_length`.
+    /// Whether part of the sentence was left unread: its tokens did not fit
+    /// `max_length` (the model reads those around the target), or it was
+    /// tokenized from a window with an edge cut inside a word, leaving out the
+    /// text past that edge (see `LONG_SENTENCE_BYTES`).
     pub truncated: bool,
 }
 
@@ -155,17 +164,26 @@ impl Encoder {
         let mut b = self.token_ids(spans[0].slice(sentence))?;
         b.truncate(self.max_target_tokens);
         let budget = self.max_length - 3 - b.len();
-        let mut reach = 1;
+        // How far the window's start, its end, reaches from the target, in
+        // units of the first window's.
+        let mut reach = (1, 1);
         let (mut a, window) = loop {
             let window = Window::around_target(sentence, &spans, &others, long_bytes, reach, &self.breaks);
             let a = self.token_ids(&self.mark(window.text, &window.spans, &window.others))?;
-            if window.forced || window.holds(a.len(), self.kept_from(&a, budget), budget) {
-                break (a, window.text);
+            if window.holds(a.len(), self.kept_from(&a, budget), budget) {
+                break (a, window);
             }
-            reach = reach.saturating_mul(WINDOW_GROWTH);
+            // An edge cut inside a word stays where it is: moving it out
+            // would tokenize more of that word, however long.
+            if window.open_before() {
+                reach.0 = reach.0.saturating_mul(WINDOW_GROWTH);
+            }
+            if window.open_after() {
+                reach.1 = reach.1.saturating_mul(WINDOW_GROWTH);
+            }
         };
-        let truncated = a.len() > budget;
-        if truncated {
+        let truncated = a.len() > budget || window.forced();
+        if a.len() > budget {
             let begin = self.kept_from(&a, budget);
             a = a[begin..begin + budget].to_vec();
         }
@@ -187,7 +205,7 @@ impl Encoder {
             type_ids,
             truncated,
         };
-        Ok((encoded, window))
+        Ok((encoded, window.text))
     }
 
     /// Where the `budget` tokens of the marked sentence `a` that the model reads
@@ -334,64 +352,87 @@ struct Window<'a> {
     /// Words of the sentence were left out before the window, after it.
     cut_before: bool,
     cut_after: bool,
-    /// An edge is cut inside a word (no token boundary near it).
-    forced: bool,
+    /// The window's start, its end, is cut inside a word (no token boundary
+    /// near it).
+    forced_before: bool,
+    forced_after: bool,
 }
 
 impl<'a> Window<'a> {
-    /// The window of a sentence longer than `long_bytes`, `reach` times the
-    /// first one's size, with edges at token boundaries where `breaks` finds
-    /// one near them.
+    /// The window of a sentence longer than `long_bytes`, its start and end
+    /// `reach` (before, after) times as far from the target as the first
+    /// window's, with edges at token boundaries where `breaks` finds one near
+    /// them. The same reach gives the same edge.
     fn around_target(
         sentence: &'a str,
         spans: &[Span],
         others: &[Span],
         long_bytes: usize,
-        reach: usize,
+        reach: (usize, usize),
         breaks: &Breaks,
     ) -> Self {
         let first = spans[0];
         let long = sentence.len() > long_bytes;
-        let start = match first.start.checked_sub(WINDOW_BEFORE_BYTES.saturating_mul(reach)) {
+        let start = match first.start.checked_sub(WINDOW_BEFORE_BYTES.saturating_mul(reach.0)) {
             Some(at) if long && at > 0 => breaks.cut_before(sentence, at),
             _ => Cut::NONE,
         };
-        let end = match first.end.checked_add(WINDOW_AFTER_BYTES.saturating_mul(reach)) {
+        let end = match first.end.checked_add(WINDOW_AFTER_BYTES.saturating_mul(reach.1)) {
             Some(at) if long && at < sentence.len() => breaks.cut_after(sentence, at),
             _ => Cut {
                 at: sentence.len(),
                 forced: false,
             },
         };
-        let (start, end, forced) = (start.at, end.at, start.forced || end.forced);
         let shift = |spans: &[Span]| -> Vec<Span> {
             spans
                 .iter()
-                .filter(|s| s.start >= start && s.end <= end)
-                .map(|s| Span::new(s.start - start, s.end - start))
+                .filter(|s| s.start >= start.at && s.end <= end.at)
+                .map(|s| Span::new(s.start - start.at, s.end - start.at))
                 .collect()
         };
         Window {
-            text: &sentence[start..end],
+            text: &sentence[start.at..end.at],
             spans: shift(spans),
             others: shift(others),
-            cut_before: start > 0,
-            cut_after: end < sentence.len(),
-            forced,
+            cut_before: start.at > 0,
+            cut_after: end.at < sentence.len(),
+            forced_before: start.forced,
+            forced_after: end.forced,
         }
     }
 
-    /// Whether the window's `tokens` hold every token the model reads of the
-    /// whole sentence, the `budget` from `kept_from`, and at the same place
-    /// relative to the target: the window is truncated too, and neither a cut
-    /// edge nor the clamp at an edge of the window moves what is kept.
+    /// Whether an edge is cut inside a word: the text past it is not read.
+    fn forced(&self) -> bool {
+        self.forced_before || self.forced_after
+    }
+
+    /// Whether the start is cut at a token boundary, so moving it out could
+    /// give the model more to read.
+    fn open_before(&self) -> bool {
+        self.cut_before && !self.forced_before
+    }
+
+    /// Whether the end is cut at a token boundary, as `open_before`.
+    fn open_after(&self) -> bool {
+        self.cut_after && !self.forced_after
+    }
+
+    /// Whether moving the window's open edges (those cut at a token
+    /// boundary) out would not change what the model reads: the window holds
+    /// more than `budget` tokens, and neither an open edge nor the clamp at
+    /// one moves the `budget` from `kept_from` that the model reads. Unless an
+    /// edge is cut inside a word, those are then every token the model reads
+    /// of the whole sentence, at the same place relative to the target. An
+    /// edge cut inside a word is not counted: the window never moves past it.
     fn holds(&self, tokens: usize, kept_from: usize, budget: usize) -> bool {
-        if !self.cut_before && !self.cut_after {
+        let (before, after) = (self.open_before(), self.open_after());
+        if !before && !after {
             return true;
         }
         tokens > budget
-            && (!self.cut_before || kept_from >= WINDOW_EDGE_TOKENS)
-            && (!self.cut_after || kept_from + budget + WINDOW_EDGE_TOKENS <= tokens)
+            && (!before || kept_from >= WINDOW_EDGE_TOKENS)
+            && (!after || kept_from + budget + WINDOW_EDGE_TOKENS <= tokens)
     }
 }
 
@@ -666,10 +707,10 @@ mod tests {
             &[Span::new(at, at + 5)],
             &[],
             LONG_SENTENCE_BYTES,
-            1,
+            (1, 1),
             &encoder.breaks,
         );
-        assert!(window.text.len() < s.len() && window.cut_before && window.cut_after && !window.forced);
+        assert!(window.text.len() < s.len() && window.cut_before && window.cut_after && !window.forced());
         assert_eq!(window.spans[0].slice(window.text), "China");
         // Between words: each edge is next to a space.
         let (start, end) = (
@@ -755,26 +796,93 @@ mod tests {
     }
 
     #[test]
-    fn a_window_without_a_boundary_near_its_edge_is_cut_inside_a_word_and_read_as_it_is() {
+    fn a_window_without_a_boundary_near_its_edge_is_cut_inside_a_word_and_flagged_truncated() {
         let encoder = tiny_encoder(0);
-        // One word on each side: read whole or cut, it is one unknown token.
+        // One word on each side: read whole or cut, it is one unknown token,
+        // but what lies past a cut inside a word is not looked at.
         let word = "x".repeat(30_000);
         let sentence = format!("{word}，China，{word}");
         let at = word.len() + "，".len();
         let span = Span::new(at, at + 5);
-        let window = Window::around_target(&sentence, &[span], &[], LONG_SENTENCE_BYTES, 1, &encoder.breaks);
-        assert!(window.forced && window.cut_before && window.cut_after);
+        let window = Window::around_target(&sentence, &[span], &[], LONG_SENTENCE_BYTES, (1, 1), &encoder.breaks);
+        assert!(window.forced_before && window.forced_after && window.cut_before && window.cut_after);
         assert!(window.text.len() <= WINDOW_BEFORE_BYTES + WINDOW_AFTER_BYTES + 2 * BREAK_SEARCH_BYTES + 20);
         let (windowed, whole, tokenized) = windowed_and_whole(&encoder, &sentence, span);
         assert_eq!(tokenized, window.text);
-        assert_eq!(windowed, whole);
+        assert_eq!(windowed.ids, whole.ids);
+        assert_eq!(windowed.type_ids, whole.type_ids);
         assert_eq!(windowed.len(), 1 + 7 + 1 + 1 + 1);
-        // What lies beyond such a word is not read, though the whole sentence gives it.
+        assert!(windowed.truncated && !whole.truncated);
+        // What lies beyond such a word is not read, though the whole sentence
+        // gives it: the model reads fewer tokens, and is told so.
         let sentence = format!("China said {word} and then the talks went on for a while");
         let (windowed, whole, tokenized) = windowed_and_whole(&encoder, &sentence, Span::new(0, 5));
         assert!(tokenized.len() < sentence.len() / 2);
         assert_eq!(windowed.len() + 9, whole.len());
         assert_eq!(windowed.ids[..6], whole.ids[..6]);
+        assert!(windowed.truncated && !whole.truncated);
+    }
+
+    /// The marked sentence's ids of `encoded` before the target's first
+    /// marker, and from it on.
+    fn around_marker<'e>(encoder: &Encoder, encoded: &'e Encoded) -> (&'e [i64], &'e [i64]) {
+        let marker = encoded.ids.iter().position(|&id| id == encoder.open_id).unwrap();
+        let sep = encoded.ids.iter().position(|&id| id == encoder.sep).unwrap();
+        (&encoded.ids[1..marker], &encoded.ids[marker..sep])
+    }
+
+    #[test]
+    fn a_window_cut_inside_a_word_on_one_side_is_widened_on_the_other() {
+        // Words of 150 letters (one unknown token each) between known ones,
+        // so that a window's few kilobytes hold few tokens.
+        let encoder = tiny_encoder(0);
+        let words = |n: usize, seed: usize| -> String {
+            let known = ["talks", "border", "trade", "officials", "region", "minister", "water"];
+            let long = "y".repeat(150);
+            (0..n)
+                .map(|i| if i % 2 == 0 { known[(i / 2 + seed) % 7] } else { &long })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let giant = "x".repeat(20_000);
+        // The start falls inside a 20 KB word: the window keeps its part of it
+        // and no more, and reaches as far after the target as it takes.
+        let before = format!("{} {giant} ", words(60, 0));
+        let sentence = format!("{before}China {}", words(1_200, 3));
+        let span = Span::new(before.len(), before.len() + 5);
+        let (windowed, whole, window) = windowed_and_whole(&encoder, &sentence, span);
+        let start = offset_in(&sentence, window);
+        assert!(
+            start > 60 * 100 && start < before.len() - WINDOW_BEFORE_BYTES,
+            "{start}"
+        );
+        assert!(window.len() > WINDOW_BEFORE_BYTES + WINDOW_AFTER_BYTES + 2 * BREAK_SEARCH_BYTES);
+        assert!(window.len() < sentence.len() / 2);
+        assert_eq!((windowed.len(), whole.len()), (128, 128));
+        let ((w_before, w_after), (before_ids, after_ids)) =
+            (around_marker(&encoder, &windowed), around_marker(&encoder, &whole));
+        // Before the target, only the unknown token of the cut word; after
+        // it, what the whole sentence gives and more, as its start is not read.
+        assert_eq!(w_before, [100]);
+        assert!(before_ids.len() > 20 && before_ids.ends_with(&[100]));
+        assert!(w_after.len() > after_ids.len() && w_after.starts_with(after_ids));
+        assert!(windowed.truncated && whole.truncated);
+        // The same with the word after the target: the start is moved back.
+        let after = format!(" {giant} {}", words(20, 1));
+        let sentence = format!("{}China{after}", words(1_000, 2));
+        let at = sentence.len() - after.len() - 5;
+        let (windowed, whole, window) = windowed_and_whole(&encoder, &sentence, Span::new(at, at + 5));
+        let end = offset_in(&sentence, window) + window.len();
+        assert!(end > at + WINDOW_AFTER_BYTES && end < at + giant.len(), "{end}");
+        assert!(at - offset_in(&sentence, window) >= WINDOW_GROWTH * WINDOW_BEFORE_BYTES);
+        assert!(window.len() < sentence.len() / 2);
+        assert_eq!((windowed.len(), whole.len()), (128, 128));
+        let ((w_before, w_after), (before_ids, after_ids)) =
+            (around_marker(&encoder, &windowed), around_marker(&encoder, &whole));
+        assert!(w_before.len() > before_ids.len() && w_before.ends_with(before_ids));
+        assert!(after_ids.len() > w_after.len() && after_ids.starts_with(w_after));
+        assert_eq!(w_after[w_after.len() - 1], 100);
+        assert!(windowed.truncated && whole.truncated);
     }
 
     #[test]
