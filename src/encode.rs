@@ -19,7 +19,7 @@
 //! `... [TGT]Beijing[/TGT] and [OTH]Delhi[/OTH] ...`; those overlapping a
 //! target mention are left unmarked.
 
-use tokenizers::Tokenizer;
+use tokenizers::{NormalizedString, Normalizer, NormalizerWrapper, Tokenizer};
 
 use crate::error::{Error, Result};
 use crate::model::ModelConfig;
@@ -55,6 +55,9 @@ const WINDOW_AFTER_BYTES: usize = 9_000;
 const WINDOW_GROWTH: usize = 4;
 /// How far past a window's nominal edge a token boundary is looked for.
 const BREAK_SEARCH_BYTES: usize = 1_024;
+/// How much text on each side of a cut is normalized to look for an added
+/// token matched after normalization across it (see `Breaks::in_normalized_token`).
+const NORMALIZED_NEAR_BYTES: usize = 64;
 /// Tokens kept clear of a window's cut edge: there a multi-word alias may be
 /// cut, and read unmarked, where the whole sentence would mark it.
 const WINDOW_EDGE_TOKENS: usize = 16;
@@ -463,11 +466,16 @@ struct Breaks {
     /// it is split into words, so a cut may not fall inside one, nor, for
     /// those, next to one.
     added: Vec<(String, bool)>,
+    /// Those of them matched in the normalized text (`normalized: true`, as
+    /// `<unk>` is in MPNet's tokenizer), in their normalized form, and the
+    /// normalizer: such a token is also found where the text only becomes
+    /// it when normalized (`<U\u{200b}NK>`, `<ünk>`).
+    normalized: Vec<(String, bool)>,
+    normalizer: Option<NormalizerWrapper>,
 }
 
 impl Breaks {
     fn new(tokenizer: &Tokenizer) -> Self {
-        use tokenizers::normalizers::NormalizerWrapper;
         use tokenizers::pre_tokenizers::PreTokenizerWrapper;
         let bert_words = matches!(
             tokenizer.get_pre_tokenizer(),
@@ -482,13 +490,36 @@ impl Breaks {
             Some(NormalizerWrapper::BertNormalizer(n)) => (true, n.handle_chinese_chars),
             Some(_) => (false, false),
         };
-        let added = tokenizer
+        let tokens: Vec<_> = tokenizer
             .get_added_tokens_decoder()
             .into_values()
             .filter(|t| !t.content.is_empty())
+            .collect();
+        let added = tokens
+            .iter()
             .map(|t| (t.content.to_ascii_lowercase(), t.single_word || t.lstrip || t.rstrip))
             .collect();
-        Breaks { bert, cjk, added }
+        let normalizer = tokenizer.get_normalizer().cloned();
+        // Normalized as the tokenizer normalizes them to find them; one whose
+        // normalized form cannot be had is left to the raw comparison.
+        let normalized = match &normalizer {
+            None => Vec::new(),
+            Some(n) => tokens
+                .iter()
+                .filter(|t| t.normalized)
+                .filter_map(|t| {
+                    let content = normalize(n, &t.content)?;
+                    (!content.is_empty()).then_some((content, t.single_word || t.lstrip || t.rstrip))
+                })
+                .collect(),
+        };
+        Breaks {
+            bert,
+            cjk,
+            added,
+            normalized,
+            normalizer,
+        }
     }
 
     /// Whether `at`, a character boundary of `text`, is a token boundary
@@ -504,7 +535,7 @@ impl Breaks {
         } else {
             is_ascii_blank(after)
         };
-        splits && !self.in_added_token(text, at)
+        splits && !self.in_added_token(text, at) && !self.in_normalized_token(text, at)
     }
 
     /// A character BERT reads as a word of its own, or not at all.
@@ -518,6 +549,8 @@ impl Breaks {
             || (self.cjk && is_cjk_ideograph(c))
     }
 
+    /// Whether `at` lies inside an added token as the text has it (ASCII
+    /// case aside), or next to one of those whose match depends on that.
     fn in_added_token(&self, text: &str, at: usize) -> bool {
         self.added.iter().any(|(token, beside)| {
             (at.saturating_sub(token.len())..=at).any(|from| {
@@ -526,6 +559,43 @@ impl Breaks {
                     && text
                         .get(from..from + token.len())
                         .is_some_and(|found| found.eq_ignore_ascii_case(token))
+            })
+        })
+    }
+
+    /// Whether an added token matched in the normalized text (`normalized`)
+    /// could span `at`: whether its normalized form splits into a head and a
+    /// tail, neither empty (either may be, for one whose match depends on what
+    /// is next to it), such that the text before `at` normalizes to something
+    /// ending in the head and the text after it to something starting with
+    /// the tail. Only `NORMALIZED_NEAR_BYTES` on each side are normalized;
+    /// where those normalize to less than the head (the tail) and all of it
+    /// matches, the rest is taken to lie past them, so the answer errs only
+    /// towards yes. Thus, for a normalizer that normalizes each character on
+    /// its own, as BERT's does (it deletes control and format characters such
+    /// as U+200B, strips accents and lowercases), no cut falls inside a
+    /// stretch of text, however long, that normalizes to such a token, nor,
+    /// for one whose match depends on what is next to it, at either end of
+    /// one. A cut refused for a match that is not there moves to another
+    /// token boundary nearby.
+    fn in_normalized_token(&self, text: &str, at: usize) -> bool {
+        let Some(normalizer) = self.normalizer.as_ref().filter(|_| !self.normalized.is_empty()) else {
+            return false;
+        };
+        let lo = text.floor_char_boundary(at.saturating_sub(NORMALIZED_NEAR_BYTES));
+        let hi = text.ceil_char_boundary(at.saturating_add(NORMALIZED_NEAR_BYTES).min(text.len()));
+        let (Some(before), Some(after)) = (
+            normalize(normalizer, &text[lo..at]),
+            normalize(normalizer, &text[at..hi]),
+        ) else {
+            return true;
+        };
+        self.normalized.iter().any(|(token, beside)| {
+            let splits = token.char_indices().map(|(i, _)| i).chain([token.len()]);
+            splits.filter(|&k| *beside || (k > 0 && k < token.len())).any(|k| {
+                let (head, tail) = token.split_at(k);
+                (before.ends_with(head) || (lo > 0 && head.ends_with(before.as_str())))
+                    && (after.starts_with(tail) || (hi < text.len() && tail.starts_with(after.as_str())))
             })
         })
     }
@@ -561,6 +631,13 @@ impl Breaks {
             i = text.ceil_char_boundary(i + 1);
         }
     }
+}
+
+/// `text` as `normalizer` leaves it (`None` if it fails).
+fn normalize(normalizer: &NormalizerWrapper, text: &str) -> Option<String> {
+    let mut normalized = NormalizedString::from(text);
+    normalizer.normalize(&mut normalized).ok()?;
+    Some(normalized.get().to_string())
 }
 
 /// A space, tab or line break: where every tokenizer we know splits words.
@@ -899,36 +976,123 @@ mod tests {
         assert!(cut_between_tokens(&encoder, &sentence, window));
     }
 
+    /// An encoder with the tokenizer of models/stance-mid and stance-base:
+    /// MPNet's, BERT's normalizer and pre-tokenizer with `<unk>` matched
+    /// after normalization.
+    fn mid_encoder() -> Encoder {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let bundle = crate::model::ModelBundle::from_dir(&root.join("tests/data/tiny-model-two-inputs")).unwrap();
+        let tokenizer = std::fs::read(root.join("models/stance-mid/tokenizer.json")).unwrap();
+        Encoder::new(&tokenizer, &bundle.config, &bundle.origin).unwrap()
+    }
+
+    /// Checks that `text` cut at each of its token boundaries tokenizes as
+    /// it does whole; gives those boundaries.
+    fn cuts_keep_the_ids(encoder: &Encoder, text: &str) -> Vec<usize> {
+        let ids = |text: &str| encoder.token_ids(text).unwrap();
+        let whole = ids(text);
+        let cuts: Vec<usize> = (0..=text.len())
+            .filter(|&at| text.is_char_boundary(at) && encoder.breaks.splits_at(text, at))
+            .collect();
+        for &at in &cuts {
+            assert_eq!(
+                [ids(&text[..at]), ids(&text[at..])].concat(),
+                whole,
+                "{text:?} cut at {at}"
+            );
+        }
+        cuts
+    }
+
     #[test]
     fn cuts_leave_every_token_as_the_whole_text_has_it() {
-        let encoder = tiny_encoder(0);
-        let breaks = &encoder.breaks;
-        assert!(breaks.bert && breaks.cjk);
-        let ids = |text: &str| encoder.token_ids(text).unwrap();
-        let mut separators = 0;
-        for c in (0..=0x10_FFFF).filter_map(char::from_u32) {
-            // Every 97th ideograph: all of them would take long unoptimized.
-            if !breaks.separates(c) || (is_cjk_ideograph(c) && u32::from(c) % 97 != 0) {
-                continue;
+        for encoder in [tiny_encoder(0), mid_encoder()] {
+            let breaks = &encoder.breaks;
+            assert!(breaks.bert && breaks.cjk);
+            let ids = |text: &str| encoder.token_ids(text).unwrap();
+            let mut separators = 0;
+            for c in (0..=0x10_FFFF).filter_map(char::from_u32) {
+                // Every 97th ideograph: all of them would take long unoptimized.
+                if !breaks.separates(c) || (is_cjk_ideograph(c) && u32::from(c) % 97 != 0) {
+                    continue;
+                }
+                let text = format!("ab{c}cd");
+                for at in [2, 2 + c.len_utf8()] {
+                    assert!(breaks.splits_at(&text, at), "{c:?}");
+                }
+                assert_eq!(cuts_keep_the_ids(&encoder, &text), [2, 2 + c.len_utf8()], "{c:?}");
+                separators += 1;
             }
-            let text = format!("ab{c}cd");
-            for at in [2, 2 + c.len_utf8()] {
-                assert!(breaks.splits_at(&text, at), "{c:?}");
-                let mut parts = ids(&text[..at]);
-                parts.extend(ids(&text[at..]));
-                assert_eq!(parts, ids(&text), "{c:?} cut at {at}");
+            assert!(separators > 1_000, "{separators}");
+            // A form feed is deleted, joining the words around it; a cut inside
+            // an added token would read its pieces as text.
+            let text = "ab\u{c}cd [UNK]";
+            assert_ne!([ids("ab"), ids("\u{c}cd")].concat(), ids("ab\u{c}cd"));
+            assert!(!breaks.splits_at(text, 2) && !breaks.splits_at(text, 3));
+            assert!(breaks.splits_at(text, 5) && breaks.splits_at(text, 6));
+            assert!((7..text.len()).all(|at| !breaks.splits_at(text, at)));
+            assert!(!breaks.splits_at(text, 0) && !breaks.splits_at(text, text.len()));
+            // MPNet's `<mask>` is matched with the spaces before it (`lstrip`):
+            // not cut next to it either, nor, ASCII case aside, next to `<MASK>`.
+            let cuts = cuts_keep_the_ids(&encoder, "a <MASK>, b<mask>c [TGT]d");
+            if breaks.added.contains(&("<mask>".to_string(), true)) {
+                assert_eq!(cuts, [1, 9, 10, 18, 19, 24]);
+            } else {
+                assert_eq!(cuts, [1, 2, 3, 7, 8, 9, 10, 11, 12, 16, 17, 18, 19, 24]);
             }
-            separators += 1;
         }
-        assert!(separators > 1_000, "{separators}");
-        // A form feed is deleted, joining the words around it; a cut inside
-        // an added token would read its pieces as text.
-        let text = "ab\u{c}cd [UNK]";
-        assert_ne!([ids("ab"), ids("\u{c}cd")].concat(), ids("ab\u{c}cd"));
-        assert!(!breaks.splits_at(text, 2) && !breaks.splits_at(text, 3));
-        assert!(breaks.splits_at(text, 5) && breaks.splits_at(text, 6));
-        assert!((7..text.len()).all(|at| !breaks.splits_at(text, at)));
-        assert!(!breaks.splits_at(text, 0) && !breaks.splits_at(text, text.len()));
+    }
+
+    #[test]
+    fn cuts_leave_whole_an_added_token_matched_after_normalization() {
+        let encoder = mid_encoder();
+        let breaks = &encoder.breaks;
+        assert_eq!(breaks.normalized, [("<unk>".to_string(), false)]);
+        let ids = |text: &str| encoder.token_ids(text).unwrap();
+        let unk = 3;
+        // The tokenizer of stance-mini has no such token.
+        let mini = tiny_encoder(0);
+        assert!(mini.breaks.normalized.is_empty());
+        // Characters the normalizer deletes (a zero-width space, combining
+        // accents, however many) or folds (case, accents).
+        let zero_widths = format!("<{}u{}nk>", "\u{200b}".repeat(100), "\u{200b}".repeat(100));
+        let odd = [
+            "<UNK>",
+            "<U\u{200b}NK>",
+            "<\u{200b}unk>",
+            "<ünk>",
+            "<u\u{308}nk>",
+            "<unk\u{301}>",
+            "<Ùñķ>",
+            &zero_widths,
+        ];
+        for token in odd {
+            for text in [format!("a {token} b"), format!("a,{token}.b"), token.to_string()] {
+                let whole = ids(&text);
+                assert_eq!(whole.iter().filter(|&&id| id == unk).count(), 1, "{text:?}: {whole:?}");
+                // Cut after `<` or before `>`, the pieces would be read as text.
+                let (open, close) = (text.find('<').unwrap(), text.find('>').unwrap());
+                for at in [open + 1, close] {
+                    assert!(!breaks.splits_at(&text, at), "{text:?} at {at}");
+                    assert_ne!([ids(&text[..at]), ids(&text[at..])].concat(), whole, "{text:?} at {at}");
+                }
+                // It is cut next to the token, and nowhere inside it.
+                assert!(open == 0 || breaks.splits_at(&text, open), "{text:?}");
+                assert!(
+                    close + 1 == text.len() || breaks.splits_at(&text, close + 1),
+                    "{text:?}"
+                );
+                let mut inside = ((open + 1)..=close).filter(|&at| text.is_char_boundary(at));
+                assert!(inside.all(|at| !breaks.splits_at(&text, at)), "{text:?}");
+                cuts_keep_the_ids(&encoder, &text);
+                // Without it, the text is cut there.
+                let mini_cuts = cuts_keep_the_ids(&mini, &text);
+                assert!(
+                    mini_cuts.contains(&(open + 1)) && mini_cuts.contains(&close),
+                    "{text:?}"
+                );
+            }
+        }
     }
 
     #[test]
