@@ -1,26 +1,15 @@
 //! The library as an embedding program uses it: documented guarantees of the
 //! public API at its edges, on the tiny random-weight model (tests/data/tiny-model).
 
-use std::path::{Path, PathBuf};
-
 use stance::corpus::{score_records, CorpusReader, ErrorRow, ReadOptions};
 use stance::{Analyzer, Document, Error};
 
-fn tiny_model() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny-model")
-}
-
-fn analyzer() -> Analyzer {
-    Analyzer::builder()
-        .model_dir(tiny_model())
-        .threads(2)
-        .build()
-        .expect("tiny model loads")
-}
+mod common;
+use common::{tiny_analyzer, tiny_model_dir};
 
 #[test]
 fn a_byte_order_mark_and_blanks_are_an_empty_text() {
-    let analyzer = analyzer();
+    let analyzer = tiny_analyzer();
     for text in ["\u{feff}", "\u{feff} \n\u{3000}", " \t\r\n"] {
         let err = analyzer.score_text(text).unwrap_err();
         assert!(matches!(err, Error::Input { .. }), "{text:?}: {err}");
@@ -36,7 +25,7 @@ fn a_byte_order_mark_and_blanks_are_an_empty_text() {
 
 /// The message of `build()`'s error for a builder on the tiny model.
 fn build_error(configure: impl FnOnce(stance::AnalyzerBuilder) -> stance::AnalyzerBuilder) -> String {
-    let builder = Analyzer::builder().model_dir(tiny_model()).threads(1);
+    let builder = Analyzer::builder().model_dir(tiny_model_dir()).threads(1);
     match configure(builder).build() {
         Ok(_) => panic!("the settings were accepted"),
         Err(err) => err.to_string(),
@@ -59,9 +48,9 @@ fn each_batch_limit_is_refused_by_its_own_name() {
 fn tiny_model_failing_at_run_time() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for file in ["tokenizer.json", "model.onnx"] {
-        std::fs::copy(tiny_model().join(file), dir.path().join(file)).unwrap();
+        std::fs::copy(tiny_model_dir().join(file), dir.path().join(file)).unwrap();
     }
-    let config = std::fs::read_to_string(tiny_model().join("config.json")).unwrap();
+    let config = std::fs::read_to_string(tiny_model_dir().join("config.json")).unwrap();
     let mut config: serde_json::Value = serde_json::from_str(&config).unwrap();
     config["tokens"]["cls"] = 1_000_000.into();
     std::fs::write(dir.path().join("config.json"), config.to_string()).unwrap();
@@ -86,14 +75,14 @@ fn a_failed_batch_keeps_the_runtimes_reason() {
 #[test]
 #[should_panic(expected = "Analyzer::score_stream: chunk_size must be at least 1")]
 fn a_stream_chunk_size_of_zero_panics_naming_it() {
-    let analyzer = analyzer();
+    let analyzer = tiny_analyzer();
     // The call itself panics, before the stream is read.
     let _stream = analyzer.score_stream(vec![Document::new("a", "China spoke.")], 0);
 }
 
 #[test]
 fn a_stream_chunk_size_of_one_scores_every_document() {
-    let analyzer = analyzer();
+    let analyzer = tiny_analyzer();
     let docs = vec![Document::new("a", "China spoke."), Document::new("b", "India spoke.")];
     let ids: Vec<String> = analyzer.score_stream(docs, 1).map(|r| r.unwrap().id).collect();
     assert_eq!(ids, ["a", "b"]);
@@ -125,7 +114,7 @@ fn in_memory(mut line: serde_json::Value) -> serde_json::Value {
 
 #[test]
 fn a_document_error_serializes_as_the_line_of_errors_jsonl_a_run_writes() {
-    let analyzer = analyzer();
+    let analyzer = tiny_analyzer();
     let docs = vec![Document::new("a", "China spoke."), Document::new("b", " \u{3000}\n")];
     let failed = analyzer
         .score_stream(docs, 2)
@@ -167,7 +156,7 @@ fn chain(error: &dyn std::error::Error) -> Vec<String> {
 /// again by a later one (as anyhow's "Caused by:" would show it).
 #[test]
 fn a_document_error_names_the_document_and_says_its_cause_once() {
-    let analyzer = analyzer();
+    let analyzer = tiny_analyzer();
     let failed = analyzer
         .score_stream(vec![Document::new("b", "\u{feff} ")], 1)
         .next()

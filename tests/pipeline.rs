@@ -1,20 +1,11 @@
 //! End-to-end pipeline tests on the tiny random-weight model (tests/data/tiny-model).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use stance::{ActorSet, Analyzer, Document, Error, Label, Span, TargetedSentence};
 
-fn tiny_model() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny-model")
-}
-
-fn analyzer() -> Analyzer {
-    Analyzer::builder()
-        .model_dir(tiny_model())
-        .threads(2)
-        .build()
-        .expect("tiny model loads")
-}
+mod common;
+use common::{tiny_analyzer, tiny_model_dir};
 
 const OPED: &str = "Washington's renewed outreach to Islamabad offers short-term gains. \
 Beijing has been a reliable partner, Dr. Khan said on Jan. 5 at 10 a.m. in New Delhi.\n\n\
@@ -23,7 +14,7 @@ The U.S. Army and the Pentagon disagree. India and China traded barbs over the b
 
 #[test]
 fn scores_every_mentioned_actor_with_consistent_fields() {
-    let doc = analyzer().score_text(OPED).unwrap();
+    let doc = tiny_analyzer().score_text(OPED).unwrap();
     assert!(doc.sentences >= 5, "{} sentences", doc.sentences);
     let pairs: Vec<(usize, &str)> = doc
         .stances
@@ -51,7 +42,7 @@ fn scores_every_mentioned_actor_with_consistent_fields() {
 
 #[test]
 fn sentences_without_actors_produce_no_pairs() {
-    let doc = analyzer().score_text("It rained all day. Nobody came.").unwrap();
+    let doc = tiny_analyzer().score_text("It rained all day. Nobody came.").unwrap();
     assert_eq!(doc.sentences, 2);
     assert!(doc.stances.is_empty());
     assert!(doc.actors.is_empty());
@@ -98,7 +89,7 @@ fn score_all(
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
     pool.install(|| {
         let analyzer = Analyzer::builder()
-            .model_dir(tiny_model())
+            .model_dir(tiny_model_dir())
             .threads(threads)
             .token_budget(budget)
             .max_batch_rows(rows)
@@ -192,9 +183,9 @@ fn scored_separately_a_document_gets_the_same_bits_whatever_its_company() {
         "one batch per document"
     );
     // The tiny model is batch-invariant (tested bit for bit below): documents share batches.
-    assert!(analyzer_on(&tiny_model()).info().batch_invariant);
+    assert!(analyzer_on(&tiny_model_dir()).info().batch_invariant);
     assert_eq!(
-        batches_scoring_a_document_among_others(&tiny_model()),
+        batches_scoring_a_document_among_others(&tiny_model_dir()),
         1,
         "one batch for all"
     );
@@ -211,7 +202,7 @@ fn a_failing_document_does_not_hide_the_others() {
         Document::new("empty", "  \n "),
         Document::new("ok2", "India replied."),
     ];
-    let results = analyzer().score_documents(&docs);
+    let results = tiny_analyzer().score_documents(&docs);
     assert_eq!(results.len(), 3);
     assert!(results[0].is_ok() && results[2].is_ok());
     let err = results[1].as_ref().unwrap_err().to_string();
@@ -227,7 +218,7 @@ fn stream_yields_every_document_in_order() {
             Document::new(format!("d{i}"), "The US and China met.")
         }
     });
-    let a = analyzer();
+    let a = tiny_analyzer();
     let ids: Vec<(String, bool)> = a
         .score_stream(docs, 4)
         .map(|r| match r {
@@ -242,7 +233,7 @@ fn stream_yields_every_document_in_order() {
 
 #[test]
 fn empty_text_is_an_error() {
-    let err = analyzer().score_text("").unwrap_err();
+    let err = tiny_analyzer().score_text("").unwrap_err();
     assert!(matches!(err, Error::Input { .. }), "{err}");
 }
 
@@ -250,7 +241,7 @@ fn empty_text_is_an_error() {
 fn a_fifty_thousand_character_sentence_is_scored_and_flagged_truncated() {
     let long = format!("{} China {}", "word ".repeat(5_000), "more ".repeat(5_000));
     assert!(long.len() >= 50_000);
-    let doc = analyzer().score_text(&long).unwrap();
+    let doc = tiny_analyzer().score_text(&long).unwrap();
     assert_eq!(doc.stances.len(), 1);
     assert!(doc.stances[0].truncated);
     assert_eq!(doc.stances[0].mentions[0].text, "China");
@@ -258,7 +249,7 @@ fn a_fifty_thousand_character_sentence_is_scored_and_flagged_truncated() {
 
 #[test]
 fn explicit_targets_score_in_input_order() {
-    let a = analyzer();
+    let a = tiny_analyzer();
     let targets = vec![
         TargetedSentence {
             text: "Judge Gorsuch wrote for the majority.".into(),
@@ -286,7 +277,7 @@ fn explicit_targets_score_in_input_order() {
 #[test]
 fn a_short_name_is_scored_after_its_full_alias_in_an_earlier_sentence() {
     let a = Analyzer::builder()
-        .model_dir(tiny_model())
+        .model_dir(tiny_model_dir())
         .actors(ActorSet::select(&["pakistan"]).unwrap())
         .threads(1)
         .build()
@@ -345,7 +336,7 @@ fn a_model_chooses_its_document_context_weight_and_the_builder_overrides_it() {
 fn a_sentence_is_read_in_its_document_and_alone_with_weight_zero() {
     let build = |weight: Option<f32>| {
         let builder = Analyzer::builder()
-            .model_dir(tiny_model())
+            .model_dir(tiny_model_dir())
             .actors(ActorSet::select(&["china", "india"]).unwrap())
             .threads(1);
         match weight {
@@ -404,7 +395,7 @@ fn a_sentence_is_read_in_its_document_and_alone_with_weight_zero() {
         }
     }
     let negative = Analyzer::builder()
-        .model_dir(tiny_model())
+        .model_dir(tiny_model_dir())
         .document_context(-0.5)
         .build()
         .err()
@@ -423,7 +414,7 @@ fn custom_actor_sets_are_used() {
     )
     .unwrap();
     let a = Analyzer::builder()
-        .model_dir(tiny_model())
+        .model_dir(tiny_model_dir())
         .actors(actors)
         .threads(1)
         .build()
@@ -447,7 +438,7 @@ fn build_error(dir: &Path) -> String {
 
 fn copy_bundle(dir: &Path) {
     for f in ["model.onnx", "tokenizer.json", "config.json"] {
-        std::fs::copy(tiny_model().join(f), dir.join(f)).unwrap();
+        std::fs::copy(tiny_model_dir().join(f), dir.join(f)).unwrap();
     }
 }
 
@@ -458,7 +449,7 @@ fn copy_bundle(dir: &Path) {
 fn a_model_without_token_type_ids_scores_and_keeps_batch_invariance() {
     let two_inputs = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny-model-two-inputs");
     let doc = analyzer_on(&two_inputs).score_text(OPED).unwrap();
-    let three = analyzer().score_text(OPED).unwrap();
+    let three = tiny_analyzer().score_text(OPED).unwrap();
     assert_eq!(doc.stances.len(), three.stances.len(), "the same pairs");
     for s in &doc.stances {
         let p = s.stance.probabilities();
@@ -522,14 +513,14 @@ fn missing_tokenizer_and_bad_config_are_clear_errors() {
 #[test]
 fn invalid_builder_settings_are_rejected() {
     let err = Analyzer::builder()
-        .model_dir(tiny_model())
+        .model_dir(tiny_model_dir())
         .token_budget(10)
         .build()
         .err()
         .unwrap();
     assert!(matches!(err, Error::Config(_)), "{err}");
     let err = Analyzer::builder()
-        .model_dir(tiny_model())
+        .model_dir(tiny_model_dir())
         .threads(0)
         .build()
         .err()
@@ -541,7 +532,7 @@ fn invalid_builder_settings_are_rejected() {
 #[test]
 fn cuda_without_the_feature_is_an_error_not_a_fallback() {
     let err = Analyzer::builder()
-        .model_dir(tiny_model())
+        .model_dir(tiny_model_dir())
         .device(stance::Device::Cuda(0))
         .build()
         .err()
@@ -551,7 +542,7 @@ fn cuda_without_the_feature_is_an_error_not_a_fallback() {
 
 #[test]
 fn labels_follow_the_highest_probability() {
-    let doc = analyzer().score_text(OPED).unwrap();
+    let doc = tiny_analyzer().score_text(OPED).unwrap();
     for s in &doc.stances {
         let p = s.stance.probabilities();
         let best = Label::ALL
@@ -585,7 +576,7 @@ fn target(text: &str, mention: &str) -> TargetedSentence {
 fn the_tiny_model_runs_its_matmuls_in_per_row_int8() {
     // Without these ops the bit-identity test below would not exercise the int8 path
     // (tests/data/make_tiny_model.py builds them with training/per_row_quant.py).
-    let graph = std::fs::read(tiny_model().join("model.onnx")).unwrap();
+    let graph = std::fs::read(tiny_model_dir().join("model.onnx")).unwrap();
     let has = |op: &str| graph.windows(op.len()).any(|w| w == op.as_bytes());
     assert!(has("MatMulIntegerToFloat") && has("QuantizeLinear") && has("com.microsoft"));
 }
@@ -619,7 +610,7 @@ fn a_pairs_logits_are_bit_identical_alone_in_a_batch_of_64_padded_to_128_at_any_
             max_rows: 1024,
         };
         let analyzer = Analyzer::builder()
-            .model_dir(tiny_model())
+            .model_dir(tiny_model_dir())
             .threads(threads)
             .token_budget(limits.token_budget)
             .max_batch_rows(limits.max_rows)
@@ -670,9 +661,9 @@ fn a_pairs_logits_are_bit_identical_alone_in_a_batch_of_64_padded_to_128_at_any_
 /// The tiny model's bundle with `context_tokens` set: a model that reads the sentence before.
 fn tiny_model_reading_context(dir: &Path) -> Analyzer {
     for file in ["model.onnx", "tokenizer.json"] {
-        std::fs::copy(tiny_model().join(file), dir.join(file)).unwrap();
+        std::fs::copy(tiny_model_dir().join(file), dir.join(file)).unwrap();
     }
-    let config = std::fs::read_to_string(tiny_model().join("config.json")).unwrap();
+    let config = std::fs::read_to_string(tiny_model_dir().join("config.json")).unwrap();
     let with_context = config.replacen("\"kind\"", "\"context_tokens\": 48, \"kind\"", 1);
     assert_ne!(with_context, config);
     std::fs::write(dir.join("config.json"), with_context).unwrap();
@@ -727,11 +718,11 @@ fn a_document_feeds_each_sentence_the_one_before_it() {
 fn the_default_thread_count_stays_within_what_the_cores_can_use() {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let max = stance::AnalyzerBuilder::max_threads(cores);
-    let asked = Analyzer::builder().model_dir(tiny_model()).threads(max + 1).build();
+    let asked = Analyzer::builder().model_dir(tiny_model_dir()).threads(max + 1).build();
     assert!(matches!(asked, Err(Error::Config(_))));
     let pool = rayon::ThreadPoolBuilder::new().num_threads(max + 1).build().unwrap();
     let analyzer = pool
-        .install(|| Analyzer::builder().model_dir(tiny_model()).build())
+        .install(|| Analyzer::builder().model_dir(tiny_model_dir()).build())
         .expect("the default is clamped, not refused");
     let info = analyzer.info();
     assert!(

@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -24,6 +24,20 @@ pub fn fixture(name: &str) -> String {
 /// The path of the tiny test model.
 pub fn tiny_model() -> String {
     root().join("tests/data/tiny-model").display().to_string()
+}
+
+/// The tiny test model's directory, for the library's own builder.
+pub fn tiny_model_dir() -> PathBuf {
+    root().join("tests/data/tiny-model")
+}
+
+/// An analyzer on the tiny test model with two threads.
+pub fn tiny_analyzer() -> stance::Analyzer {
+    stance::Analyzer::builder()
+        .model_dir(tiny_model_dir())
+        .threads(2)
+        .build()
+        .expect("tiny model loads")
 }
 
 /// `stance ARGS` on the tiny model with two threads, not yet run.
