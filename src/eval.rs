@@ -154,7 +154,7 @@ pub fn parse_newsmtsc(mut reader: impl BufRead, origin: &str) -> Result<Dataset>
             continue;
         }
         let row: Row = serde_json::from_str(line)
-            .map_err(|e| Error::input(origin, Some(number), format!("malformed JSON: {e}")))?;
+            .map_err(|e| Error::input(origin, Some(number), crate::corpus::input::json_error(&e, line)))?;
         if row.targets.is_empty() {
             data.sentences_without_targets += 1;
             continue;
@@ -942,6 +942,24 @@ mod tests {
             r#""further_mentions": [{"from": 6, "to": 6}]}]}"#,
         );
         assert!(parse_error(empty_further).contains("targets[0].further_mentions[0] 6..6 is empty"));
+    }
+
+    #[test]
+    fn malformed_json_is_placed_by_column_not_by_a_line_of_its_own() {
+        let text = concat!(
+            r#"{"sentence_normalized": "a", "targets": []}"#,
+            "\n",
+            r#"{"sentence_normalized": "China", "targets": [{"from": 0, "to": 5}]}"#,
+        );
+        let err = parse_error(text);
+        // serde_json counts the line it was given as line 1; the file's line is 2.
+        assert_eq!(
+            err,
+            "d.jsonl, line 2: malformed JSON at column 65: missing field `polarity`"
+        );
+        let surrogate =
+            r#"{"sentence_normalized": "China \udc9f", "targets": [{"from": 0, "to": 5, "polarity": 4.0}]}"#;
+        assert!(parse_error(surrogate).contains("is half of a UTF-16 surrogate pair"));
     }
 
     #[test]

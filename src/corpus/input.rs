@@ -1229,7 +1229,7 @@ pub(crate) fn read_line_limited(
 }
 
 /// serde_json's message with the column, and without its "line 1" (the line is the file's, given separately).
-fn json_error(e: &serde_json::Error, line: &str) -> String {
+pub(crate) fn json_error(e: &serde_json::Error, line: &str) -> String {
     // Named only when it is the first thing wrong on the line, not after another error.
     if let Some((column, escape)) = lone_surrogate(line).filter(|&(column, _)| column <= e.column()) {
         return format!(
