@@ -78,6 +78,8 @@ struct Target {
 struct FurtherMention {
     from: usize,
     to: usize,
+    #[serde(default, deserialize_with = "identifier")]
+    mention: Option<String>,
 }
 
 /// An optional identifier or name: a string, or a number (some exports write
@@ -282,16 +284,38 @@ fn example(
 
 /// Byte spans of the `index`th target's own mention (`from`..`to`) and its
 /// further mentions; an error names the target and the span at fault.
+///
+/// A span given with its `mention` must hold that text: offsets counted in
+/// another unit (bytes, UTF-16 code units) or shifted by an edit of the
+/// sentence would otherwise have the model mark other words than the
+/// annotated ones, and the pair counted for an actor it is not about.
 fn target_spans(sentence: &str, target: &Target, index: usize) -> std::result::Result<Vec<Span>, String> {
-    let own = std::iter::once((format!("targets[{index}] from/to"), target.from, target.to));
-    let further = target
-        .further_mentions
-        .iter()
-        .enumerate()
-        .map(|(k, m)| (format!("targets[{index}].further_mentions[{k}]"), m.from, m.to));
+    let own = std::iter::once((
+        format!("targets[{index}] from/to"),
+        target.from,
+        target.to,
+        target.mention.as_deref(),
+    ));
+    let further = target.further_mentions.iter().enumerate().map(|(k, m)| {
+        (
+            format!("targets[{index}].further_mentions[{k}]"),
+            m.from,
+            m.to,
+            m.mention.as_deref(),
+        )
+    });
     own.chain(further)
-        .map(|(name, from, to)| {
-            mention_span(sentence, from, to).map_err(|problem| format!("{name} {from}..{to} {problem}"))
+        .map(|(name, from, to, mention)| {
+            let span = mention_span(sentence, from, to).map_err(|problem| format!("{name} {from}..{to} {problem}"))?;
+            let text = span.slice(sentence);
+            match mention {
+                // Mentions are read trimmed, as identifiers are.
+                Some(mention) if text.trim() != mention => Err(format!(
+                    "{name} {from}..{to} holds {text:?}, not its mention {mention:?}: from/to must count \
+                     characters (Unicode code points, as Python does) of sentence_normalized"
+                )),
+                _ => Ok(span),
+            }
         })
         .collect()
 }
@@ -942,6 +966,32 @@ mod tests {
             r#""further_mentions": [{"from": 6, "to": 6}]}]}"#,
         );
         assert!(parse_error(empty_further).contains("targets[0].further_mentions[0] 6..6 is empty"));
+    }
+
+    #[test]
+    fn a_span_that_does_not_hold_its_mention_is_refused() {
+        // Offsets of "India" given as "China"'s: the model would mark China and the
+        // pair would count for India.
+        let shifted = r#"{"sentence_normalized": "China helped India.", "targets": [{"from": 0, "to": 5, "mention": "India", "polarity": 6.0}]}"#;
+        let err = parse_error(shifted);
+        assert!(
+            err.starts_with(r#"d.jsonl, line 1: targets[0] from/to 0..5 holds "China", not its mention "India""#),
+            "{err}"
+        );
+        // UTF-16 offsets (as JavaScript counts) past an emoji are one character off.
+        let utf16 = r#"{"sentence_normalized": "🙂 China rose.", "targets": [{"from": 0, "to": 5, "mention": "China", "polarity": 4.0, "further_mentions": []}, {"from": 3, "to": 8, "mention": "China", "polarity": 4.0}]}"#;
+        assert!(parse_error(utf16).contains("targets[0] from/to 0..5 holds \"🙂 Chi\""));
+        let further = concat!(
+            r#"{"sentence_normalized": "China and China", "targets": [{"from": 0, "to": 5, "mention": "China", "#,
+            r#""polarity": 4.0, "further_mentions": [{"from": 9, "to": 14, "mention": "China"}]}]}"#,
+        );
+        assert!(parse_error(further).contains(r#"targets[0].further_mentions[0] 9..14 holds " Chin""#));
+        // Right offsets are read, with or without a mention, and a mention is compared trimmed.
+        let right = concat!(
+            r#"{"sentence_normalized": "🙂 China and China", "targets": [{"from": 2, "to": 7, "mention": " China ", "#,
+            r#""polarity": 4.0, "further_mentions": [{"from": 12, "to": 17, "mention": "China"}, {"from": 2, "to": 7}]}]}"#,
+        );
+        assert_eq!(parse_newsmtsc(right.as_bytes(), "d.jsonl").unwrap().examples.len(), 1);
     }
 
     #[test]
