@@ -396,6 +396,31 @@ fn a_failed_eval_leaves_an_existing_predictions_file_as_it_was() {
     assert_eq!(names_in(dir.path()), ["actors.toml", "p.jsonl"]);
 }
 
+/// A FIFO (as a shell's process substitution or `/dev/stdout` on a pipe
+/// gives) is written into, not replaced by a regular file that no reader sees.
+#[cfg(unix)]
+#[test]
+fn predictions_to_a_fifo_reach_its_reader() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("predictions.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo runs");
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let run = eval(&articles_fixture(), &["--predictions", fifo.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    // Checked before joining: a reader of a FIFO that was replaced would wait forever.
+    let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(kind.is_fifo(), "the FIFO was replaced: {kind:?}");
+    let printed: Value = serde_json::from_slice(&run.stdout).unwrap();
+    let read = reader.join().unwrap();
+    assert_eq!(Some(read.lines().count() as u64), printed["n"].as_u64());
+    assert_eq!(names_in(dir.path()), ["predictions.fifo"]);
+}
+
 #[test]
 fn bad_targets_are_named_before_the_model_loads() {
     let dir = tempfile::tempdir().unwrap();

@@ -521,10 +521,39 @@ impl AppendFile {
 /// or link planted under a predictable name is never written through; the
 /// rename replaces `path` itself, even when `path` is a link.
 ///
+/// A path that [`is_written_in_place`] (`/dev/null`, `/dev/stdout`, a FIFO)
+/// is opened and written instead: replacing it would put a regular file where
+/// the system's device or link was (and, for a user who may write `/dev`,
+/// break it for every other program), and the bytes would reach no reader.
+///
 /// # Errors
 /// [`Error::Io`] naming the file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    if is_written_in_place(path) {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
+        return file.write_all(bytes).map_err(|e| Error::io(path, e));
+    }
     replace_with(path, |tmp, file| file.write_all(bytes).map_err(|e| Error::io(tmp, e)))
+}
+
+/// Whether [`write_atomic`] writes into `path` rather than replacing it: a
+/// path that is (or links to) something other than a regular file or a
+/// directory, such as a device or a FIFO, and any path in `/dev`
+/// (`/dev/stdout` links to the process's standard output, which may be a
+/// regular file).
+#[must_use]
+pub fn is_written_in_place(path: &Path) -> bool {
+    let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    special || parent.canonicalize().is_ok_and(|dir| dir.starts_with("/dev"))
 }
 
 /// Replaces `path` with what `write` writes to a fresh temporary file (named
@@ -686,6 +715,23 @@ mod tests {
     }
 
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn devices_and_paths_in_dev_are_written_into_not_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        assert!(is_written_in_place(Path::new("/dev/null")));
+        assert!(is_written_in_place(Path::new("/dev/stdout")));
+        assert!(is_written_in_place(Path::new("/dev/../dev/null")));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.jsonl");
+        assert!(!is_written_in_place(&file));
+        std::fs::write(&file, "x").unwrap();
+        assert!(!is_written_in_place(&file));
+        assert!(!is_written_in_place(dir.path()));
+        write_atomic(Path::new("/dev/null"), b"nothing\n").unwrap();
+        assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());
+    }
     use crate::analyzer::SentenceStance;
     use crate::score::Stance;
 

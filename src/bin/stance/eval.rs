@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 use serde::Serialize;
-use stance::corpus::output::create_temporary;
+use stance::corpus::output::{create_temporary, is_written_in_place};
 use stance::corpus::write_atomic;
 use stance::eval::{Evaluation, Prediction};
 
@@ -31,7 +31,8 @@ pub struct EvalArgs {
     data: PathBuf,
     /// Also write one JSON line per (sentence, target) pair, in input order: gold and
     /// predicted labels, probabilities and score. Written whole once every pair is
-    /// scored: a failed eval leaves an existing file as it was.
+    /// scored: a failed eval leaves an existing file as it was. A device or FIFO
+    /// (/dev/stdout, /dev/null) is written into.
     #[arg(long, value_name = "OUT.jsonl")]
     predictions: Option<PathBuf>,
     #[command(flatten)]
@@ -86,6 +87,22 @@ fn check_predictions_path(path: &Path, data: &Path) -> Result<()> {
         "--predictions {} is a directory: name a file",
         path.display()
     );
+    if is_written_in_place(path) {
+        match std::fs::metadata(path) {
+            // A device or FIFO (/dev/null, /dev/stdout on a pipe) is written into
+            // at the end and not opened now: a FIFO's opening waits for its reader.
+            Ok(meta) if !meta.is_file() => return Ok(()),
+            // /dev/stdout on a regular file: opened, and left as it is.
+            Ok(_) => {
+                return std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map(drop)
+                    .with_context(|| format!("cannot write the predictions to {}", path.display()))
+            }
+            Err(_) => {}
+        }
+    }
     // The file itself is written at the end, through a temporary file beside
     // it: making (and removing) one now shows that it can be.
     let (temporary, file) =
