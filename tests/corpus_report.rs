@@ -418,3 +418,29 @@ fn max_sources_0_leaves_the_source_chart_out() {
     assert_eq!(page.counts.get("li"), None);
     assert!(page.text.contains("left out (--top 0)"));
 }
+
+#[test]
+fn sentences_cut_short_or_emptied_are_refused_not_reported_in_part() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    score(&["good/wire.jsonl"], &run);
+    let sentences = run.join("sentences.jsonl");
+    let whole = std::fs::read_to_string(&sentences).unwrap();
+    let rows = whole.lines().count();
+    assert!(rows > 1);
+    // Cut at the end of a line (as a copy stopped short leaves it), and emptied.
+    let first_line = format!("{}\n", whole.lines().next().unwrap());
+    for (kept, part) in [(1, first_line.as_str()), (0, "")] {
+        std::fs::write(&sentences, part).unwrap();
+        let err = stance_fails(&["report", run.to_str().unwrap()]);
+        assert!(
+            err.contains(&format!("holds {kept} rows where"))
+                && err.contains(&format!("counts {rows} (sentence, actor) pairs")),
+            "{err}"
+        );
+        assert!(!run.join("report.html").exists());
+    }
+    // The whole file, its last line without a newline, is reported.
+    std::fs::write(&sentences, whole.trim_end()).unwrap();
+    report(&run, &[]);
+}

@@ -53,6 +53,18 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
     let summary: Summary = read_json(&args.dir.join(SUMMARY_JSON))?;
     let info = RunInfo::load(&args.dir).ok();
     let scan = Scan::read(&args.dir.join(SENTENCES), args.top)?;
+    // summary.json counts the rows of sentences.jsonl: a page drawn from fewer
+    // (a file cut short at a line's end, emptied, or from another run) would
+    // show the summary's numbers beside evidence and histograms of a part.
+    anyhow::ensure!(
+        scan.rows == summary.pairs,
+        "{} holds {} rows where {} counts {} (sentence, actor) pairs: the two are not of one finished run \
+         (sentences.jsonl cut short or replaced?); score the corpus again",
+        args.dir.join(SENTENCES).display(),
+        scan.rows,
+        summary_path.display(),
+        summary.pairs
+    );
     let html = render(&args.dir, &summary, info.as_ref(), &scan, args);
     write_atomic(&out, html.as_bytes())?;
     eprintln!("wrote {}", out.display());
@@ -150,6 +162,8 @@ struct Scan {
     /// Per actor: the most unfavorable rows (score below 0), worst first.
     unfavorable: BTreeMap<String, Vec<SentenceRow>>,
     histogram: BTreeMap<String, [u64; HIST_BINS]>,
+    /// Rows read.
+    rows: u64,
 }
 
 impl Scan {
@@ -169,6 +183,7 @@ impl Scan {
     }
 
     fn add(&mut self, row: SentenceRow, top: usize) {
+        self.rows += 1;
         let bin = (((row.score + 1.0) / 2.0 * HIST_BINS as f32) as usize).min(HIST_BINS - 1);
         self.histogram.entry(row.actor.clone()).or_insert([0; HIST_BINS])[bin] += 1;
         // A list holds only sentences that lean its way, so none is in both
