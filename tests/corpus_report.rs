@@ -444,3 +444,41 @@ fn sentences_cut_short_or_emptied_are_refused_not_reported_in_part() {
     std::fs::write(&sentences, whole.trim_end()).unwrap();
     report(&run, &[]);
 }
+
+#[test]
+fn a_run_of_some_shards_only_says_which_are_missing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = root().join("tests/data/corpus/good/wire.jsonl");
+    let model = root().join("tests/data/tiny-model");
+    let shard = |i: &str| {
+        let out = tmp.path().join(format!("shard-{}", &i[..1]));
+        let (input, model, out_s) = (input.to_str().unwrap(), model.to_str().unwrap(), out.to_str().unwrap());
+        stance(&[
+            "score", input, "--out", out_s, "--quiet", "--model", model, "--shard", i,
+        ]);
+        out
+    };
+    let (one, two) = (shard("1/3"), shard("2/3"));
+    let merged = tmp.path().join("merged");
+    let out = run_stance(&[
+        "merge",
+        one.to_str().unwrap(),
+        two.to_str().unwrap(),
+        "--out",
+        merged.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for (run, missing) in [
+        (&one, "shards 2/3, 3/3 are not in this run"),
+        (&merged, "shards 3/3 are not in this run"),
+    ] {
+        let (html, _) = report(run, &[]);
+        assert!(html.contains(missing), "{missing}: {html}");
+    }
+    let three = shard("3/3");
+    let all = tmp.path().join("all");
+    let dirs = [&one, &two, &three].map(|d| d.to_str().unwrap().to_string());
+    stance(&["merge", &dirs[0], &dirs[1], &dirs[2], "--out", all.to_str().unwrap()]);
+    let (html, _) = report(&all, &[]);
+    assert!(!html.contains("are not in this run"), "{html}");
+}

@@ -304,6 +304,22 @@ fn header(html: &mut String, dir: &Path, summary: &Summary, info: Option<&RunInf
         .and_then(|i| i.analyzer.as_ref())
         .map(|a| a.model.as_str())
         .unwrap_or("");
+    if let Some(count) = info.and_then(|i| i.shards.first()).map(|s| s.count()) {
+        let have: Vec<u32> = info.map_or(Vec::new(), |i| i.shards.iter().map(|s| s.index()).collect());
+        let missing: Vec<String> = (1..=count)
+            .filter(|i| !have.contains(i))
+            .map(|i| format!("{i}/{count}"))
+            .collect();
+        if !missing.is_empty() {
+            let _ = write!(
+                html,
+                "<p class=\"warning\">Part of the corpus: shards {} are not in this run, so every number and \
+                 chart here is of the shards it holds only. Merge every shard's run with <code>stance merge</code> \
+                 and report that.</p>",
+                esc(&missing.join(", "))
+            );
+        }
+    }
     if crate::is_random_weight_model(model) {
         html.push_str("<p class=\"warning\">This run used a random-weight test model: its stances mean nothing.</p>");
     }
