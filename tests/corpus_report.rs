@@ -440,6 +440,16 @@ fn sentences_cut_short_or_emptied_are_refused_not_reported_in_part() {
         );
         assert!(!run.join("report.html").exists());
     }
+    // Cut inside its last row: named as such, with the file's line, not serde_json's "line 1".
+    let cut = &whole[..whole.trim_end().len() - 20];
+    std::fs::write(&sentences, cut).unwrap();
+    let err = stance_fails(&["report", run.to_str().unwrap()]);
+    assert!(
+        err.contains(&format!("sentences.jsonl, line {rows}: the row ends at column"))
+            && err.contains("the file is cut short"),
+        "{err}"
+    );
+    assert!(!err.contains("line 1 column"), "{err}");
     // The whole file, its last line without a newline, is reported.
     std::fs::write(&sentences, whole.trim_end()).unwrap();
     report(&run, &[]);

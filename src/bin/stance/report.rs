@@ -175,8 +175,7 @@ impl Scan {
             if line.trim().is_empty() {
                 continue;
             }
-            let row: SentenceRow =
-                serde_json::from_str(&line).with_context(|| format!("{}, line {}", path.display(), i + 1))?;
+            let row: SentenceRow = serde_json::from_str(&line).map_err(|e| row_error(path, i + 1, &e))?;
             scan.add(row, top);
         }
         Ok(scan)
@@ -201,6 +200,28 @@ impl Scan {
     /// The sentences that mention `actor`.
     fn sentences(&self, actor: &str) -> u64 {
         self.histogram.get(actor).map_or(0, |bins| bins.iter().sum())
+    }
+}
+
+/// Why line `line` of sentences.jsonl is no row: serde_json's reason, placed
+/// by column (its own "line 1" is the one line it was given), and for a row
+/// the file ends inside, that the file is cut short.
+fn row_error(path: &Path, line: usize, e: &serde_json::Error) -> anyhow::Error {
+    let reason = e.to_string();
+    let reason = reason.split(" at line ").next().unwrap_or(&reason);
+    if e.is_eof() {
+        anyhow::anyhow!(
+            "{}, line {line}: the row ends at column {} before it is complete ({reason}): the file is cut short; \
+             score the corpus again",
+            path.display(),
+            e.column()
+        )
+    } else {
+        anyhow::anyhow!(
+            "{}, line {line}: not a row of sentences.jsonl, at column {}: {reason}",
+            path.display(),
+            e.column()
+        )
     }
 }
 
