@@ -492,3 +492,24 @@ fn a_run_of_some_shards_only_says_which_are_missing() {
     let (html, _) = report(&all, &[]);
     assert!(!html.contains("are not in this run"), "{html}");
 }
+
+#[test]
+fn an_unfinished_run_is_named_as_such_with_how_to_finish_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    score(&["good/wire.jsonl"], &run);
+    // What a run stopped before its end leaves: run.json "running", no summary.json.
+    std::fs::remove_file(run.join("summary.json")).unwrap();
+    let info = std::fs::read_to_string(run.join("run.json")).unwrap();
+    let running = info.replace("\"status\": \"complete\"", "\"status\": \"running\"");
+    assert_ne!(running, info);
+    std::fs::write(run.join("run.json"), running).unwrap();
+    let err = stance_fails(&["report", run.to_str().unwrap()]);
+    assert!(
+        err.contains("holds a run that has not finished") && err.contains("--resume"),
+        "{err}"
+    );
+    // A directory that is no run is told what to give.
+    let err = stance_fails(&["report", tmp.path().to_str().unwrap()]);
+    assert!(err.contains("has no summary.json"), "{err}");
+}

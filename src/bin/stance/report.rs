@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 use stance::corpus::output::{is_run_file, SENTENCES, SUMMARY_JSON};
-use stance::corpus::{is_run_dir, write_atomic, DirLock, RunInfo, SentenceRow, Slice, Summary};
+use stance::corpus::{is_run_dir, write_atomic, DirLock, RunInfo, RunStatus, SentenceRow, Slice, Summary};
 use stance::ActorStats;
 
 #[derive(Args)]
@@ -41,6 +41,13 @@ pub struct ReportArgs {
 
 pub fn run(args: &ReportArgs) -> Result<ExitCode> {
     let summary_path = args.dir.join(SUMMARY_JSON);
+    let unfinished = RunInfo::load(&args.dir).is_ok_and(|info| info.status == RunStatus::Running);
+    anyhow::ensure!(
+        summary_path.is_file() || !unfinished,
+        "{} holds a run that has not finished (run.json says \"running\"; summary.json is written at its end): \
+         if it is no longer scoring, continue it with the same `stance score` command and --resume, then report it",
+        args.dir.display()
+    );
     anyhow::ensure!(
         summary_path.is_file(),
         "{} has no summary.json: give a directory written by `stance score --out` or `stance merge` \
