@@ -272,6 +272,19 @@ fn the_report_never_replaces_a_file_of_the_run() {
     let err = stance_fails(&["report", run.to_str().unwrap(), "--out", target.to_str().unwrap()]);
     assert!(err.contains("refusing to write the report"), "{err}");
     assert_eq!(std::fs::read(&target).unwrap(), summary);
+    // Nor any other file that is not a page, such as the corpus; a page is replaced.
+    let corpus = tmp.path().join("corpus.jsonl");
+    std::fs::write(&corpus, "{\"id\": \"a\", \"text\": \"China\"}\n").unwrap();
+    let err = stance_fails(&["report", run.to_str().unwrap(), "--out", corpus.to_str().unwrap()]);
+    assert!(err.contains("an existing file that is not an HTML page"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&corpus).unwrap(),
+        "{\"id\": \"a\", \"text\": \"China\"}\n"
+    );
+    let page = tmp.path().join("page.HTML");
+    std::fs::write(&page, "old").unwrap();
+    stance(&["report", run.to_str().unwrap(), "--out", page.to_str().unwrap()]);
+    assert!(std::fs::read_to_string(&page).unwrap().starts_with("<!DOCTYPE html>"));
 }
 
 /// Paths in `dir` that reach files of `run` through links: one through a link

@@ -79,8 +79,8 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
 }
 
 /// Refuses to write the page over a file of the run, or of another run: one a run writes, or
-/// any other existing file in DIR that is not an HTML page (notes, an actor
-/// file). Paths are compared resolved, so `DIR/./summary.json`, a link to DIR
+/// any other existing file that is not an HTML page (notes, an actor file,
+/// the corpus). Paths are compared resolved, so `DIR/./summary.json`, a link to DIR
 /// and a link to one of its files are all caught.
 fn check_out(dir: &Path, out: &Path) -> Result<()> {
     anyhow::ensure!(
@@ -100,6 +100,10 @@ fn check_out(dir: &Path, out: &Path) -> Result<()> {
             format!("the run's own {name}")
         } else if in_this_run && target.exists() && !is_html(&target) {
             format!("{name}, a file in the run's directory that is not an HTML page")
+        } else if target.is_file() && !is_html(&target) {
+            // A mistyped --out (the corpus, an actor file) is never replaced by the page;
+            // a device or FIFO (/dev/stdout) is no file and is written into.
+            format!("{}, an existing file that is not an HTML page", target.display())
         } else {
             continue;
         };
