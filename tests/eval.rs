@@ -421,6 +421,36 @@ fn predictions_to_a_fifo_reach_its_reader() {
     assert_eq!(names_in(dir.path()), ["predictions.fifo"]);
 }
 
+/// `--predictions /dev/stdout > all.jsonl`, or `--predictions all.jsonl >
+/// all.jsonl`: the predictions, then the metrics, in the one file.
+#[cfg(unix)]
+#[test]
+fn predictions_to_standard_output_come_before_the_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = dir.path().join("all.jsonl");
+    let model = tiny_model();
+    let data = articles_fixture();
+    let run = Command::new(env!("CARGO_BIN_EXE_stance"))
+        .args([
+            "eval",
+            "--data",
+            data.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+        ])
+        .args(["--threads", "1", "--predictions", all.to_str().unwrap()])
+        .stdout(std::fs::File::create(&all).unwrap())
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let text = std::fs::read_to_string(&all).unwrap();
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let (metrics, predictions) = lines.split_last().unwrap();
+    assert_eq!(Some(predictions.len() as u64), metrics["n"].as_u64(), "{text}");
+    assert!(predictions.iter().all(|p| p.get("gold").is_some()), "{text}");
+    assert_eq!(names_in(dir.path()), ["all.jsonl"]);
+}
+
 #[test]
 fn bad_targets_are_named_before_the_model_loads() {
     let dir = tempfile::tempdir().unwrap();

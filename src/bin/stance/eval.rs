@@ -32,7 +32,8 @@ pub struct EvalArgs {
     /// Also write one JSON line per (sentence, target) pair, in input order: gold and
     /// predicted labels, probabilities and score. Written whole once every pair is
     /// scored: a failed eval leaves an existing file as it was. A device or FIFO
-    /// (/dev/stdout, /dev/null) is written into.
+    /// (/dev/null) is written into, and standard output (/dev/stdout) gets the
+    /// predictions before the metrics.
     #[arg(long, value_name = "OUT.jsonl")]
     predictions: Option<PathBuf>,
     #[command(flatten)]
@@ -87,6 +88,9 @@ fn check_predictions_path(path: &Path, data: &Path) -> Result<()> {
         "--predictions {} is a directory: name a file",
         path.display()
     );
+    if is_standard_output(path) {
+        return Ok(());
+    }
     if is_written_in_place(path) {
         match std::fs::metadata(path) {
             // A device or FIFO (/dev/null, /dev/stdout on a pipe) is written into
@@ -119,5 +123,33 @@ fn write_predictions(path: &Path, predictions: &[Prediction]) -> Result<()> {
         serde_json::to_writer(&mut lines, prediction)?;
         lines.push(b'\n');
     }
+    if is_standard_output(path) {
+        // Through the handle the metrics are then printed on, in that order:
+        // the file opened again would be written from its start, and the
+        // metrics over it (or a file replaced would take them nowhere).
+        let mut stdout = std::io::stdout().lock();
+        return stdout
+            .write_all(&lines)
+            .and_then(|()| stdout.flush())
+            .with_context(|| format!("cannot write the predictions to {}", path.display()));
+    }
     write_atomic(path, &lines).with_context(|| format!("cannot write the predictions file {}", path.display()))
+}
+
+/// Whether `path` is the file (or pipe, or terminal) standard output writes
+/// to: `/dev/stdout`, or the file it is redirected to.
+fn is_standard_output(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(path), std::fs::metadata("/dev/stdout")) {
+            (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
 }
