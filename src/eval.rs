@@ -86,17 +86,25 @@ struct FurtherMention {
 /// numeric ids). Blank strings count as absent, so that `"source_url": ""`
 /// does not lump unrelated rows into one article.
 fn identifier<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Id {
-        Text(String),
-        Number(serde_json::Number),
+    use serde::de::Error as _;
+    use serde_json::Value;
+    // A Value rather than an untagged enum, whose error ("data did not match
+    // any variant of untagged enum") would not say what was wrong.
+    match Value::deserialize(deserializer)? {
+        Value::String(text) => Ok(Some(text.trim().to_string()).filter(|t| !t.is_empty())),
+        Value::Number(number) => Ok(Some(number.to_string())),
+        Value::Null => Ok(None),
+        other => {
+            let kind = match other {
+                Value::Bool(_) => "a boolean",
+                Value::Array(_) => "an array",
+                _ => "an object",
+            };
+            Err(D::Error::custom(format!(
+                "an id, actor or mention must be a string or a number, not {kind}"
+            )))
+        }
     }
-    Ok(match Option::<Id>::deserialize(deserializer)? {
-        Some(Id::Text(text)) => Some(text.trim().to_string()).filter(|t| !t.is_empty()),
-        Some(Id::Number(number)) => Some(number.to_string()),
-        None => None,
-    })
 }
 
 /// The pairs of a NewsMTSC-format file, and the rows that had none.
@@ -1010,6 +1018,25 @@ mod tests {
         let surrogate =
             r#"{"sentence_normalized": "China \udc9f", "targets": [{"from": 0, "to": 5, "polarity": 4.0}]}"#;
         assert!(parse_error(surrogate).contains("is half of a UTF-16 surrogate pair"));
+    }
+
+    #[test]
+    fn an_identifier_of_another_type_is_named_by_its_type() {
+        let boolean = r#"{"source_url": true, "sentence_normalized": "China", "targets": [{"from": 0, "to": 5, "polarity": 4.0}]}"#;
+        assert_eq!(
+            parse_error(boolean),
+            "d.jsonl, line 1: malformed JSON at column 19: an id, actor or mention must be a string or a number, not a boolean"
+        );
+        let array = r#"{"sentence_normalized": "China", "targets": [{"from": 0, "to": 5, "polarity": 4.0, "actor": ["China"]}]}"#;
+        assert!(parse_error(array).contains("must be a string or a number, not an array"));
+        let object =
+            r#"{"sentence_normalized": "China", "targets": [{"from": 0, "to": 5, "polarity": 4.0, "mention": {}}]}"#;
+        assert!(parse_error(object).contains("not an object"));
+        let null = r#"{"primary_gid": null, "sentence_normalized": "China", "targets": [{"from": 0, "to": 5, "polarity": 4.0}]}"#;
+        assert_eq!(
+            parse_newsmtsc(null.as_bytes(), "d.jsonl").unwrap().examples[0].sentence_id,
+            "d.jsonl:1"
+        );
     }
 
     #[test]
