@@ -137,8 +137,9 @@ pub fn read_newsmtsc(path: &Path) -> Result<Dataset> {
 /// # Errors
 /// [`Error::Input`] naming `origin` and the line for a line that cannot be
 /// read, is not UTF-8, is longer than [`MAX_LINE_BYTES`] or is malformed JSON,
-/// a bad polarity, and a mention span that is empty, reversed or outside the
-/// sentence; naming `origin` alone when there is no (sentence, target) pair to
+/// a bad polarity, a mention span that is empty, reversed, outside the
+/// sentence or not on its mention, and a row with targets that repeats an
+/// earlier one word for word; naming `origin` alone when there is no (sentence, target) pair to
 /// evaluate.
 ///
 /// # Example
@@ -156,6 +157,8 @@ pub fn read_newsmtsc(path: &Path) -> Result<Dataset> {
 pub fn parse_newsmtsc(mut reader: impl BufRead, origin: &str) -> Result<Dataset> {
     let mut data = Dataset::default();
     let mut buf = Vec::new();
+    // Each row with targets, by its text: a row given twice is refused.
+    let mut rows_seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for number in 1.. {
         let Some(line) = next_line(&mut reader, &mut buf, origin, number)? else {
             break;
@@ -168,6 +171,16 @@ pub fn parse_newsmtsc(mut reader: impl BufRead, origin: &str) -> Result<Dataset>
         if row.targets.is_empty() {
             data.sentences_without_targets += 1;
             continue;
+        }
+        if let Some(first) = rows_seen.insert(line.trim().to_string(), number) {
+            return Err(Error::input(
+                origin,
+                Some(number),
+                format!(
+                    "the row repeats line {first} word for word: its pairs would be scored and counted twice \
+                     (is the file, or part of it, in it twice?); remove one"
+                ),
+            ));
         }
         data.examples.extend(row_examples(&row, origin, number)?);
     }
@@ -1037,6 +1050,23 @@ mod tests {
             parse_newsmtsc(null.as_bytes(), "d.jsonl").unwrap().examples[0].sentence_id,
             "d.jsonl:1"
         );
+    }
+
+    #[test]
+    fn a_row_given_twice_is_refused_naming_both_lines() {
+        let row = r#"{"primary_gid": "p1", "sentence_normalized": "China", "targets": [{"from": 0, "to": 5, "polarity": 4.0}]}"#;
+        let empty = r#"{"sentence_normalized": "Nothing.", "targets": []}"#;
+        // As `cat dev.jsonl dev.jsonl` gives it, with CRLF on one copy.
+        let twice = format!("{row}\n{empty}\n{empty}\n{row}\r\n");
+        assert_eq!(
+            parse_error(&twice),
+            "d.jsonl, line 4: the row repeats line 1 word for word: its pairs would be scored and counted twice \
+             (is the file, or part of it, in it twice?); remove one"
+        );
+        // The same sentence with other annotations (another target, another id) is another row.
+        let other = row.replace("\"p1\"", "\"p2\"");
+        let data = parse_newsmtsc(format!("{row}\n{other}\n").as_bytes(), "d.jsonl").unwrap();
+        assert_eq!(data.examples.len(), 2);
     }
 
     #[test]
