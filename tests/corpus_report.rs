@@ -526,3 +526,23 @@ fn an_unfinished_run_is_named_as_such_with_how_to_finish_it() {
     let err = stance_fails(&["report", tmp.path().to_str().unwrap()]);
     assert!(err.contains("has no summary.json"), "{err}");
 }
+
+#[test]
+fn an_out_that_cannot_be_written_is_named_before_the_run_is_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    score(&["good/wire.jsonl"], &run);
+    // A sentences.jsonl that cannot be read: an --out that cannot be written is told first.
+    std::fs::write(run.join("sentences.jsonl"), "{oops\n").unwrap();
+    let out = tmp.path().join("no-such-dir").join("page.html");
+    let err = stance_fails(&["report", run.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(
+        err.starts_with(&format!("error: cannot write the report to {}", out.display())),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        1,
+        "only the run is left"
+    );
+}

@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use stance::corpus::output::{is_run_file, SENTENCES, SUMMARY_JSON};
+use stance::corpus::output::{create_temporary, is_run_file, is_written_in_place, SENTENCES, SUMMARY_JSON};
 use stance::corpus::{is_run_dir, write_atomic, DirLock, RunInfo, RunStatus, SentenceRow, Slice, Summary};
 use stance::ActorStats;
 
@@ -56,6 +56,7 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
     );
     let out = args.out.clone().unwrap_or_else(|| args.dir.join("report.html"));
     check_out(&args.dir, &out)?;
+    check_writable(&out)?;
     let _lock = lock(args)?;
     let summary: Summary = read_json(&args.dir.join(SUMMARY_JSON))?;
     let info = RunInfo::load(&args.dir).ok();
@@ -73,7 +74,7 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
         summary.pairs
     );
     let html = render(&args.dir, &summary, info.as_ref(), &scan, args);
-    write_atomic(&out, html.as_bytes())?;
+    write_atomic(&out, html.as_bytes()).with_context(|| format!("cannot write the report to {}", out.display()))?;
     eprintln!("wrote {}", out.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -115,6 +116,20 @@ fn check_out(dir: &Path, out: &Path) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Shows, before sentences.jsonl is read (minutes, on a large corpus), that
+/// the page can be written: by making and removing the temporary file it will
+/// be written through. A device or FIFO (`/dev/stdout`) is written into, and
+/// not opened before.
+fn check_writable(out: &Path) -> Result<()> {
+    if is_written_in_place(out) {
+        return Ok(());
+    }
+    let (temporary, file) =
+        create_temporary(out).with_context(|| format!("cannot write the report to {}", out.display()))?;
+    drop(file);
+    std::fs::remove_file(&temporary).with_context(|| format!("cannot remove {}", temporary.display()))
 }
 
 /// The files `out` names: itself with its directory resolved (what is
