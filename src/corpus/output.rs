@@ -543,9 +543,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Whether [`write_atomic`] writes into `path` rather than replacing it: a
 /// path that is (or links to) something other than a regular file or a
-/// directory, such as a device or a FIFO, and any path in `/dev`
-/// (`/dev/stdout` links to the process's standard output, which may be a
-/// regular file).
+/// directory, such as a device or a FIFO, and any path directly in `/dev`
+/// or in `/proc` (`/dev/stdout`, `/dev/fd/1`: links to the process's standard
+/// output, which may be a regular file). Files in a folder of `/dev` such as
+/// `/dev/shm` are replaced as anywhere else.
 #[must_use]
 pub fn is_written_in_place(path: &Path) -> bool {
     let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
@@ -553,7 +554,10 @@ pub fn is_written_in_place(path: &Path) -> bool {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    special || parent.canonicalize().is_ok_and(|dir| dir.starts_with("/dev"))
+    special
+        || parent
+            .canonicalize()
+            .is_ok_and(|dir| dir == Path::new("/dev") || dir.starts_with("/proc"))
 }
 
 /// Replaces `path` with what `write` writes to a fresh temporary file (named
@@ -723,6 +727,11 @@ mod tests {
         assert!(is_written_in_place(Path::new("/dev/null")));
         assert!(is_written_in_place(Path::new("/dev/stdout")));
         assert!(is_written_in_place(Path::new("/dev/../dev/null")));
+        assert!(is_written_in_place(Path::new("/dev/fd/1")));
+        // A run or a page in /dev/shm is replaced whole, as anywhere else.
+        if let Ok(shm) = tempfile::tempdir_in("/dev/shm") {
+            assert!(!is_written_in_place(&shm.path().join("checkpoint.json")));
+        }
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("p.jsonl");
         assert!(!is_written_in_place(&file));
