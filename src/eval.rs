@@ -358,6 +358,11 @@ fn mention_span(sentence: &str, from: usize, to: usize) -> std::result::Result<S
             .nth(c)
     };
     match (byte_at(from), byte_at(to)) {
+        // The model would mark a gap between words: offsets shifted onto a
+        // space, or a sentence of white space.
+        (Some(start), Some(end)) if sentence[start..end].trim().is_empty() => {
+            Err("holds only white space: a mention covers a word".into())
+        }
         (Some(start), Some(end)) => Ok(Span::new(start, end)),
         _ => Err(format!(
             "is outside the sentence, which has {} characters",
@@ -1067,6 +1072,17 @@ mod tests {
         let other = row.replace("\"p1\"", "\"p2\"");
         let data = parse_newsmtsc(format!("{row}\n{other}\n").as_bytes(), "d.jsonl").unwrap();
         assert_eq!(data.examples.len(), 2);
+    }
+
+    #[test]
+    fn a_span_of_white_space_is_refused() {
+        let space = r#"{"sentence_normalized": "China helped.", "targets": [{"from": 5, "to": 6, "polarity": 4.0}]}"#;
+        assert_eq!(
+            parse_error(space),
+            "d.jsonl, line 1: targets[0] from/to 5..6 holds only white space: a mention covers a word"
+        );
+        let blank = r#"{"sentence_normalized": "   ", "targets": [{"from": 0, "to": 2, "polarity": 4.0}]}"#;
+        assert!(parse_error(blank).contains("targets[0] from/to 0..2 holds only white space"));
     }
 
     #[test]
