@@ -546,3 +546,46 @@ fn an_out_that_cannot_be_written_is_named_before_the_run_is_read() {
         "only the run is left"
     );
 }
+
+/// The overview table's cells of one actor, after its name.
+fn overview_row(html: &str, actor: &str) -> Vec<String> {
+    let table = &html[html.find("id=\"overview\"").unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+    let start = table.find(&format!("<tr><td>{actor}</td>")).unwrap();
+    let row = &table[start..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    row.split("<td>")
+        .skip(2)
+        .map(|cell| cell.trim_end_matches("</td>").to_string())
+        .collect()
+}
+
+#[test]
+fn an_actor_without_sentences_or_with_one_has_no_mean_or_interval_shown_as_zero() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = score_docs(
+        tmp.path(),
+        &[
+            serde_json::json!({"id": "a", "text": "China opened a port. China paid for it. The US watched."}),
+            serde_json::json!({"id": "b", "text": "China spoke."}),
+        ],
+    );
+    let (html, _) = report(&run, &[]);
+    // india: never mentioned; us: one sentence; china: three.
+    assert_eq!(overview_row(&html, "india"), ["0", "0", "–", "–", "–", "–", "–", "–"]);
+    let us = overview_row(&html, "us");
+    assert_eq!(
+        (&us[..2], &us[3..5]),
+        (
+            &["1".to_string(), "1".to_string()][..],
+            &["–".to_string(), "–".to_string()][..]
+        ),
+        "{us:?}"
+    );
+    assert!(us[2].starts_with(['+', '-']) && us[5].ends_with('%'), "{us:?}");
+    let china = overview_row(&html, "china");
+    assert!(
+        china[3].starts_with('[') && !china.contains(&"–".to_string()),
+        "{china:?}"
+    );
+}

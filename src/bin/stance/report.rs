@@ -376,22 +376,43 @@ fn header(html: &mut String, dir: &Path, summary: &Summary, info: Option<&RunInf
 fn overview(html: &mut String, summary: &Summary) {
     html.push_str("<section id=\"overview\"><h2>Overview</h2><table><thead><tr><th>actor</th><th>sentences</th><th>documents</th>");
     html.push_str("<th>mean score</th><th>95% CI</th><th>std</th><th>unfavorable</th><th>neutral</th><th>favorable</th></tr></thead><tbody>");
+    // An actor no sentence mentions has no mean, spread or shares, and one
+    // sentence no interval or spread: "–" there, never a 0 or a zero-width
+    // interval that would read as a measured, certain neutral.
+    const NONE: &str = "–";
     for (actor, s) in &summary.actors {
+        let n = s.sentences();
         let (lo, hi) = s.ci95();
-        let [u, n, f] = s.label_shares();
+        let mean = if n == 0 {
+            NONE.to_string()
+        } else {
+            format!("{:+.3}", s.mean())
+        };
+        let ci = if n < 2 {
+            NONE.to_string()
+        } else {
+            format!("[{lo:+.3}, {hi:+.3}]")
+        };
+        let std = if n < 2 {
+            NONE.to_string()
+        } else {
+            format!("{:.3}", s.std_dev())
+        };
+        let shares = s.label_shares().map(|share| {
+            if n == 0 {
+                NONE.to_string()
+            } else {
+                format!("{:.0}%", share * 100.0)
+            }
+        });
         let _ = write!(
             html,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:+.3}</td><td>[{:+.3}, {:+.3}]</td><td>{:.3}</td><td>{:.0}%</td><td>{:.0}%</td><td>{:.0}%</td></tr>",
+            "<tr><td>{}</td><td>{n}</td><td>{}</td><td>{mean}</td><td>{ci}</td><td>{std}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(actor),
-            s.sentences(),
             s.documents(),
-            s.mean(),
-            lo,
-            hi,
-            s.std_dev(),
-            u * 100.0,
-            n * 100.0,
-            f * 100.0
+            shares[0],
+            shares[1],
+            shares[2]
         );
     }
     html.push_str("</tbody></table></section>\n");
