@@ -179,9 +179,15 @@ fn stats_row(scope: &str, key: &str, actor: &str, s: &ActorStats) -> Vec<String>
     let shares = s.label_shares();
     let mut row = vec![scope.to_owned(), csv_text(key), csv_text(actor)];
     row.extend([s.sentences(), s.documents(), s.mentions()].map(|n| n.to_string()));
-    row.extend([s.mean(), s.std_dev(), low, high].map(|x| x.to_string()));
+    // Undefined figures are empty cells (read as missing, NaN in pandas or R),
+    // never 0: an actor no sentence mentions has no mean or shares, and one
+    // sentence gives no spread or interval (a zero-width one would read as certain).
+    let n = s.sentences();
+    let defined = |x: f64, enough: bool| if enough { x.to_string() } else { String::new() };
+    row.push(defined(s.mean(), n >= 1));
+    row.extend([s.std_dev(), low, high].map(|x| defined(x, n >= 2)));
     row.extend([unfav, neutral, fav].map(|n| n.to_string()));
-    row.extend(shares.map(|x| x.to_string()));
+    row.extend(shares.map(|x| defined(x, n >= 1)));
     row
 }
 
@@ -271,5 +277,26 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         assert_eq!(text.lines().count(), 1 + 3 + 1 + 1, "{text}");
         assert!(text.contains("source,\"A, Inc.\",us,1,1,1,0.5"), "{text}");
+    }
+
+    #[test]
+    fn csv_cells_without_a_value_are_empty_not_zero() {
+        let mut s = Summary::new(&ActorSet::default());
+        s.add(&doc(&[("us", 0.5)]), None, None);
+        s.add(&doc(&[("china", 0.5), ("china", -0.25)]), None, None);
+        let mut out = Vec::new();
+        s.write_csv(&mut out, "summary.csv").unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let row = |actor: &str| {
+            let start = format!("all,,{actor},");
+            let line = text.lines().find(|l| l.starts_with(&start)).unwrap();
+            line.split(',').skip(3).map(str::to_string).collect::<Vec<_>>()
+        };
+        // sentences, documents, mentions, mean, std, ci95_low, ci95_high, counts, shares
+        assert_eq!(row("india"), ["0", "0", "0", "", "", "", "", "0", "0", "0", "", "", ""]);
+        assert_eq!(row("us")[3..7], ["0.5", "", "", ""]);
+        assert_eq!(row("us")[10..], ["0", "0", "1"]);
+        let china = row("china");
+        assert!(china[3..7].iter().all(|cell| !cell.is_empty()), "{china:?}");
     }
 }
