@@ -528,6 +528,28 @@ fn an_unfinished_run_is_named_as_such_with_how_to_finish_it() {
 }
 
 #[test]
+fn a_run_json_that_cannot_be_read_is_named_not_left_off_the_page() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    score(&["good/wire.jsonl"], &run);
+    let (html, _) = report(&run, &[]);
+    assert!(html.contains("random-weight test model"), "{html}");
+    std::fs::remove_file(run.join("report.html")).unwrap();
+    let run_json = run.join("run.json");
+    std::fs::write(&run_json, "x\n").unwrap();
+    let err = stance_fails(&["report", run.to_str().unwrap()]);
+    assert!(
+        err.starts_with(&format!("error: {}, line 1: invalid run.json", run_json.display())),
+        "{err}"
+    );
+    // A directory of a run without its run.json is named too, not drawn without the model.
+    std::fs::remove_file(&run_json).unwrap();
+    let err = stance_fails(&["report", run.to_str().unwrap()]);
+    assert!(err.contains("has summary.json but no run.json"), "{err}");
+    assert!(!run.join("report.html").exists(), "no page is written");
+}
+
+#[test]
 fn an_out_that_cannot_be_written_is_named_before_the_run_is_read() {
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("run");

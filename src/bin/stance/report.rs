@@ -41,7 +41,7 @@ pub struct ReportArgs {
 
 pub fn run(args: &ReportArgs) -> Result<ExitCode> {
     let summary_path = args.dir.join(SUMMARY_JSON);
-    let unfinished = RunInfo::load(&args.dir).is_ok_and(|info| info.status == RunStatus::Running);
+    let unfinished = run_info(&args.dir)?.is_some_and(|info| info.status == RunStatus::Running);
     anyhow::ensure!(
         summary_path.is_file() || !unfinished,
         "{} holds a run that has not finished (run.json says \"running\"; summary.json is written at its end): \
@@ -59,7 +59,14 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
     check_writable(&out)?;
     let _lock = lock(args)?;
     let summary: Summary = read_json(&args.dir.join(SUMMARY_JSON))?;
-    let info = RunInfo::load(&args.dir).ok();
+    let Some(info) = run_info(&args.dir)? else {
+        anyhow::bail!(
+            "{} has summary.json but no run.json, which names the model that scored the run (and says when its \
+             stances mean nothing): report the directory as `stance score --out` or `stance merge` wrote it, \
+             run.json included",
+            args.dir.display()
+        );
+    };
     let scan = Scan::read(&args.dir.join(SENTENCES), args.top)?;
     // summary.json counts the rows of sentences.jsonl: a page drawn from fewer
     // (a file cut short at a line's end, emptied, or from another run) would
@@ -73,7 +80,7 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
         summary_path.display(),
         summary.pairs
     );
-    let html = render(&args.dir, &summary, info.as_ref(), &scan, args);
+    let html = render(&args.dir, &summary, &info, &scan, args);
     write_atomic(&out, html.as_bytes()).with_context(|| format!("cannot write the report to {}", out.display()))?;
     eprintln!("wrote {}", out.display());
     Ok(ExitCode::SUCCESS)
@@ -169,6 +176,17 @@ fn lock(args: &ReportArgs) -> Result<Option<DirLock>> {
         {
             Ok(None)
         }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// DIR's `run.json`, or `None` where there is none (a directory that holds no run). One that
+/// exists but cannot be read or is no run.json is an error naming it: the page would otherwise
+/// lose, unsaid, the model's name and the warning that a random-weight model's stances mean nothing.
+fn run_info(dir: &Path) -> Result<Option<RunInfo>> {
+    match RunInfo::load(dir) {
+        Ok(info) => Ok(Some(info)),
+        Err(stance::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e.into()),
     }
 }
@@ -278,7 +296,7 @@ fn actor_color(index: usize) -> &'static str {
     PALETTE[index % PALETTE.len()]
 }
 
-fn render(dir: &Path, summary: &Summary, info: Option<&RunInfo>, scan: &Scan, args: &ReportArgs) -> String {
+fn render(dir: &Path, summary: &Summary, info: &RunInfo, scan: &Scan, args: &ReportArgs) -> String {
     let actors: Vec<&String> = summary.actors.keys().collect();
     let mut html = String::with_capacity(64 * 1024);
     html.push_str("<!DOCTYPE html>\n<html lang=\"en\" xmlns=\"http://www.w3.org/1999/xhtml\">\n<head>\n");
@@ -323,7 +341,7 @@ svg text { fill: #333; } .axis { stroke: #999; stroke-width: 1; } .grid { stroke
 mark { background: #fde68a; padding: 0 1px; }
 ";
 
-fn header(html: &mut String, dir: &Path, summary: &Summary, info: Option<&RunInfo>) {
+fn header(html: &mut String, dir: &Path, summary: &Summary, info: &RunInfo) {
     html.push_str("<header><h1>How the corpus portrays each actor</h1>");
     let _ = write!(
         html,
@@ -334,7 +352,7 @@ fn header(html: &mut String, dir: &Path, summary: &Summary, info: Option<&RunInf
         summary.sentences,
         summary.pairs
     );
-    if let Some(analyzer) = info.and_then(|i| i.analyzer.as_ref()) {
+    if let Some(analyzer) = &info.analyzer {
         let _ = write!(
             html,
             " · model {} on {}",
@@ -342,17 +360,14 @@ fn header(html: &mut String, dir: &Path, summary: &Summary, info: Option<&RunInf
             esc(&analyzer.device.to_string())
         );
     }
-    if let Some(info) = info.filter(|i| !i.shards.is_empty()) {
+    if !info.shards.is_empty() {
         let shards: Vec<String> = info.shards.iter().map(ToString::to_string).collect();
         let _ = write!(html, " · shards {}", esc(&shards.join(", ")));
     }
     html.push_str("</p>");
-    let model = info
-        .and_then(|i| i.analyzer.as_ref())
-        .map(|a| a.model.as_str())
-        .unwrap_or("");
-    if let Some(count) = info.and_then(|i| i.shards.first()).map(|s| s.count()) {
-        let have: Vec<u32> = info.map_or(Vec::new(), |i| i.shards.iter().map(|s| s.index()).collect());
+    let model = info.analyzer.as_ref().map_or("", |a| a.model.as_str());
+    if let Some(count) = info.shards.first().map(|s| s.count()) {
+        let have: Vec<u32> = info.shards.iter().map(|s| s.index()).collect();
         let missing: Vec<String> = (1..=count)
             .filter(|i| !have.contains(i))
             .map(|i| format!("{i}/{count}"))
