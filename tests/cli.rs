@@ -233,6 +233,50 @@ fn eval_names_a_malformed_line() {
     assert!(stderr.contains("bad.jsonl") && stderr.contains("line 2"), "{stderr}");
 }
 
+#[test]
+fn a_negative_value_after_a_space_gets_the_options_own_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = root().join("tests/data/eval_fixture.jsonl");
+    let model = tiny_model();
+    let (data, model, run) = (
+        data.to_str().unwrap(),
+        model.to_str().unwrap(),
+        dir.path().to_str().unwrap(),
+    );
+    let cases: [(&[&str], &str, &str); 4] = [
+        (
+            &["eval", "--data", data, "--model", model],
+            "--document-context",
+            "document context weight (-1) must be a number of at least 0",
+        ),
+        (&["report", run], "--top", "invalid value '-1' for '--top <N>'"),
+        (
+            &["score", data],
+            "--threads",
+            "invalid value '-1' for '--threads <THREADS>'",
+        ),
+        (&["mentions", data], "--max-record-size", "\"-1\" is not a size"),
+    ];
+    for (command, option, message) in cases {
+        let apart = stance(&[command, &[option, "-1"]].concat());
+        let joined = stance(&[command, &[format!("{option}=-1").as_str()]].concat());
+        let stderr = String::from_utf8_lossy(&apart.stderr);
+        assert_eq!(apart.status.code(), Some(2), "{option} -1: {stderr}");
+        assert!(stderr.contains(message), "{option} -1: {stderr}");
+        assert_eq!(
+            stderr,
+            String::from_utf8_lossy(&joined.stderr),
+            "{option} -1 and {option}=-1"
+        );
+    }
+    let out = bench(&["--compare-with", "scores.jsonl", "--tolerance", "-0.5"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("invalid value '-0.5' for '--tolerance <TOLERANCE>': must be a number of at least 0"),
+        "{stderr}"
+    );
+}
+
 /// The shipped model on hand-written, clear-cut sentences: a regression guard, not a benchmark
 /// (the dev-set figures are in models/stance-mini/MODEL_CARD.md).
 #[cfg(feature = "embedded-model")]

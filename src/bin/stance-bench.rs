@@ -48,25 +48,25 @@ struct Args {
     #[arg(long, default_value = "cpu")]
     device: String,
     /// Total threads (default: all cores; at most four per core).
-    #[arg(long, value_parser = parse_threads)]
+    #[arg(long, value_parser = parse_threads, allow_negative_numbers = true)]
     threads: Option<usize>,
     /// ONNX Runtime sessions (default: one per thread on CPU).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     sessions: Option<usize>,
     /// Token budget per batch.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     token_budget: Option<usize>,
     /// Maximum rows per batch.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     max_rows: Option<usize>,
     /// Documents scored per call (the streaming chunk).
-    #[arg(long, default_value = "512", value_parser = parse_count)]
+    #[arg(long, default_value = "512", value_parser = parse_count, allow_negative_numbers = true)]
     chunk: NonZeroUsize,
     /// Timed passes over the corpus (after one warm-up pass).
-    #[arg(long, default_value = "1", value_parser = parse_count)]
+    #[arg(long, default_value = "1", value_parser = parse_count, allow_negative_numbers = true)]
     repeat: NonZeroUsize,
     /// Stop reading the corpus after this many documents.
-    #[arg(long, value_parser = parse_count)]
+    #[arg(long, value_parser = parse_count, allow_negative_numbers = true)]
     limit: Option<NonZeroUsize>,
     /// Write every (sentence, actor) pair the pipeline scores to this JSONL file
     /// (`sentence`, `spans` as character offsets) and exit, for the side-by-side baselines.
@@ -86,7 +86,7 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     compare_with: Option<PathBuf>,
     /// Largest allowed |score difference| for `--compare-with`.
-    #[arg(long, default_value = "0.01", value_parser = parse_tolerance, requires = "compare_with")]
+    #[arg(long, default_value = "0.01", value_parser = parse_tolerance, requires = "compare_with", allow_negative_numbers = true)]
     tolerance: f64,
     /// A name copied into the JSON line as `tag` (to tell runs apart in a log).
     #[arg(long)]

@@ -33,7 +33,7 @@ pub struct CorpusArgs {
     #[arg(long, requires = "out")]
     resume: bool,
     /// Score only share I of N of the documents (by a fixed hash of their id); merge with `stance merge`.
-    #[arg(long, value_name = "I/N", requires = "out")]
+    #[arg(long, value_name = "I/N", requires = "out", allow_hyphen_values = true)]
     shard: Option<Shard>,
     /// JSON key / CSV column of the document text.
     #[arg(long, value_name = "NAME", default_value = "text")]
@@ -56,7 +56,13 @@ pub struct CorpusArgs {
     #[arg(long, short)]
     quiet: bool,
     /// Documents per scoring chunk.
-    #[arg(long, value_name = "N", default_value_t = 256, requires = "out")]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 256,
+        requires = "out",
+        allow_negative_numbers = true
+    )]
     chunk_docs: usize,
     /// Batch sentences of different documents together even when the model is not
     /// batch-invariant (a GPU, or a bundle that does not say so; the shipped model on the CPU
@@ -66,7 +72,13 @@ pub struct CorpusArgs {
     #[arg(long, requires = "out")]
     batch_across_documents: bool,
     /// Least seconds between two commits of the outputs (0: after every chunk).
-    #[arg(long, value_name = "SECS", default_value_t = 2.0, requires = "out")]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 2.0,
+        requires = "out",
+        allow_negative_numbers = true
+    )]
     commit_secs: f64,
 }
 
@@ -83,7 +95,7 @@ pub struct InputArgs {
     /// The largest record read: a text file, a JSON Lines line or a CSV row (bytes, or with
     /// K, M or G). A larger one is listed as too_large (in errors.jsonl with --out, else on
     /// stderr) and reading goes on after it (a too-large CSV header row skips its file).
-    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size, allow_hyphen_values = true)]
     max_record_size: u64,
 }
 

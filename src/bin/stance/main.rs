@@ -52,12 +52,12 @@ pub struct ModelArgs {
     #[arg(long, default_value = "cpu")]
     pub device: String,
     /// Threads (default: all cores; at most four per core).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub threads: Option<usize>,
     /// How much a document's other sentences about an actor weigh in each sentence's
     /// stance toward it; 0 reads every sentence alone [default: the weight chosen
     /// for the model (its config.json), else 0.5].
-    #[arg(long, value_name = "WEIGHT")]
+    #[arg(long, value_name = "WEIGHT", allow_negative_numbers = true)]
     pub document_context: Option<f32>,
     /// Which actors to look for.
     #[command(flatten)]

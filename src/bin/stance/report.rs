@@ -32,10 +32,10 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
     /// Evidence sentences per actor and direction; 0 leaves the evidence out.
-    #[arg(long, value_name = "N", default_value_t = 5)]
+    #[arg(long, value_name = "N", default_value_t = 5, allow_negative_numbers = true)]
     top: usize,
     /// Sources shown in the per-source chart (those with the most sentences); 0 leaves the chart out.
-    #[arg(long, value_name = "N", default_value_t = 15)]
+    #[arg(long, value_name = "N", default_value_t = 15, allow_negative_numbers = true)]
     max_sources: usize,
 }
 
