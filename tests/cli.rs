@@ -234,6 +234,40 @@ fn eval_names_a_malformed_line() {
 }
 
 #[test]
+fn eval_reads_standard_input_for_a_dash() {
+    let data = root().join("tests/data/eval_fixture.jsonl");
+    let model = tiny_model();
+    let model = model.to_str().unwrap();
+    let from_file = stance(&["eval", "--data", data.to_str().unwrap(), "--model", model]);
+    assert!(
+        from_file.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_file.stderr)
+    );
+    let text = std::fs::read_to_string(&data).unwrap();
+    let from_stdin = stance_with_stdin(&["eval", "--data", "-", "--model", model], &text);
+    assert!(
+        from_stdin.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_stdin.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&from_stdin.stdout),
+        String::from_utf8_lossy(&from_file.stdout),
+        "the same metrics"
+    );
+    // Errors name standard input as score does, with the line.
+    let first = text.lines().next().unwrap();
+    let out = stance_with_stdin(
+        &["eval", "--data", "-", "--model", model],
+        &format!("{first}\nnot json\n"),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.starts_with("error: -, line 2: "), "{stderr}");
+}
+
+#[test]
 fn a_negative_value_after_a_space_gets_the_options_own_message() {
     let dir = tempfile::tempdir().unwrap();
     let data = root().join("tests/data/eval_fixture.jsonl");
@@ -381,9 +415,13 @@ fn mentions_reads_a_jsonl_field_and_names_a_bad_line() {
 
 /// `stance mentions ARGS` with `stdin` on standard input.
 fn mentions_with_stdin(args: &[&str], stdin: &str) -> Output {
+    stance_with_stdin(&[&["mentions"], args].concat(), stdin)
+}
+
+/// `stance ARGS` with `stdin` on standard input.
+fn stance_with_stdin(args: &[&str], stdin: &str) -> Output {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_stance"))
-        .arg("mentions")
         .args(args)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

@@ -26,7 +26,8 @@ const ACTOR_FILE_UNUSED: &str = "Not used by eval (see --actors); the file is st
     mut_arg("actor_file", |arg| arg.help(ACTOR_FILE_UNUSED))
 )]
 pub struct EvalArgs {
-    /// NewsMTSC-format JSONL file (sentence_normalized, targets with from/to/polarity).
+    /// NewsMTSC-format JSONL file (sentence_normalized, targets with from/to/polarity), or `-`
+    /// for standard input (named `-` in errors and in the fallback sentence ids, as score names it).
     #[arg(long, value_name = "FILE.jsonl")]
     data: PathBuf,
     /// Also write one JSON line per (sentence, target) pair, in input order: gold and
@@ -52,7 +53,12 @@ struct Output {
 }
 
 pub fn run(args: &EvalArgs) -> Result<ExitCode> {
-    let data = stance::eval::read_newsmtsc(&args.data)?;
+    // Read once, whole, before the model loads: standard input serves as well as a file.
+    let data = if args.data.as_os_str() == "-" {
+        stance::eval::parse_newsmtsc(std::io::stdin().lock(), "-")?
+    } else {
+        stance::eval::read_newsmtsc(&args.data)?
+    };
     if let Some(path) = &args.predictions {
         check_predictions_path(path, &args.data)?;
     }
