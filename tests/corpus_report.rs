@@ -490,7 +490,9 @@ fn a_run_of_some_shards_only_says_which_are_missing() {
         "--out",
         merged.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("warning: shards 3/3 are missing"), "{stderr}");
     for (run, missing) in [
         (&one, "shards 2/3, 3/3 are not in this run"),
         (&merged, "shards 3/3 are not in this run"),

@@ -19,18 +19,12 @@ pub struct MergeArgs {
 pub fn run(args: &MergeArgs) -> Result<ExitCode> {
     let info = stance::corpus::merge_runs(&args.runs, &args.out)
         .with_context(|| format!("merging into {}", args.out.display()))?;
-    if let Some(count) = info.shards.first().map(|s| s.count()) {
-        let have: Vec<u32> = info.shards.iter().map(|s| s.index()).collect();
-        let missing: Vec<String> = (1..=count)
-            .filter(|i| !have.contains(i))
-            .map(|i| format!("{i}/{count}"))
-            .collect();
-        if !missing.is_empty() {
-            eprintln!(
-                "warning: shards {} are missing: the merge covers part of the corpus",
-                missing.join(", ")
-            );
-        }
+    let missing = info.missing_shards();
+    if !missing.is_empty() {
+        eprintln!(
+            "warning: shards {} are missing: the merge covers part of the corpus",
+            missing.join(", ")
+        );
     }
     eprintln!(
         "merged {} runs: {} documents, {} failed, {} sentence-actor pairs, into {}",

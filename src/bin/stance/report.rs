@@ -366,21 +366,15 @@ fn header(html: &mut String, dir: &Path, summary: &Summary, info: &RunInfo) {
     }
     html.push_str("</p>");
     let model = info.analyzer.as_ref().map_or("", |a| a.model.as_str());
-    if let Some(count) = info.shards.first().map(|s| s.count()) {
-        let have: Vec<u32> = info.shards.iter().map(|s| s.index()).collect();
-        let missing: Vec<String> = (1..=count)
-            .filter(|i| !have.contains(i))
-            .map(|i| format!("{i}/{count}"))
-            .collect();
-        if !missing.is_empty() {
-            let _ = write!(
-                html,
-                "<p class=\"warning\">Part of the corpus: shards {} are not in this run, so every number and \
-                 chart here is of the shards it holds only. Merge every shard's run with <code>stance merge</code> \
-                 and report that.</p>",
-                esc(&missing.join(", "))
-            );
-        }
+    let missing = info.missing_shards();
+    if !missing.is_empty() {
+        let _ = write!(
+            html,
+            "<p class=\"warning\">Part of the corpus: shards {} are not in this run, so every number and \
+             chart here is of the shards it holds only. Merge every shard's run with <code>stance merge</code> \
+             and report that.</p>",
+            esc(&missing.join(", "))
+        );
     }
     if crate::is_random_weight_model(model) {
         html.push_str("<p class=\"warning\">This run used a random-weight test model: its stances mean nothing.</p>");

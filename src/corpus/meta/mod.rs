@@ -170,6 +170,19 @@ impl RunInfo {
         bytes.push(b'\n');
         write_atomic(&dir.join(RUN_JSON), &bytes)
     }
+    /// The shards of the corpus that this run does not hold, as `I/N`: none for a whole run or
+    /// a merge of every shard. A run of some shards only counts part of the corpus.
+    #[must_use]
+    pub fn missing_shards(&self) -> Vec<String> {
+        let Some(count) = self.shards.first().map(|s| s.count()) else {
+            return Vec::new();
+        };
+        let held: Vec<u32> = self.shards.iter().map(|s| s.index()).collect();
+        (1..=count)
+            .filter(|i| !held.contains(i))
+            .map(|i| format!("{i}/{count}"))
+            .collect()
+    }
 
     /// The ids of the scoring runs this run holds: its own, or for a merge those of the runs merged.
     #[must_use]
