@@ -2,7 +2,7 @@
 //! public API at its edges, on the tiny random-weight model (tests/data/tiny-model).
 
 use stance::corpus::{score_records, CorpusReader, ErrorRow, ReadOptions};
-use stance::{Analyzer, Document, Error};
+use stance::{Analyzer, Document, DocumentError, Error};
 
 mod common;
 use common::{tiny_analyzer, tiny_model_dir};
@@ -130,11 +130,7 @@ fn a_document_error_serializes_as_the_line_of_errors_jsonl_a_run_writes() {
     // A failure of the model itself.
     let model = tiny_model_failing_at_run_time();
     let failing = Analyzer::builder().model_dir(model.path()).threads(1).build().unwrap();
-    let failed = failing
-        .score_stream(vec![Document::new("c", "China spoke.")], 1)
-        .next()
-        .unwrap()
-        .unwrap_err();
+    let failed = failure(&failing, "c", "China spoke.");
     let run_line = run_error_line(&failing, "c", "China spoke.");
     assert_eq!(run_line["kind"], "scoring");
     assert!(
@@ -142,6 +138,15 @@ fn a_document_error_serializes_as_the_line_of_errors_jsonl_a_run_writes() {
         "{run_line}"
     );
     assert_eq!(serde_json::to_value(&failed).unwrap(), in_memory(run_line));
+}
+
+/// The failure of the document `id` of `text`, scored as a stream.
+fn failure(analyzer: &Analyzer, id: &str, text: &str) -> DocumentError {
+    analyzer
+        .score_stream(vec![Document::new(id, text)], 1)
+        .next()
+        .expect("one result")
+        .expect_err("the document fails")
 }
 
 /// The messages of `error` and of its chain of sources, in order.
@@ -157,11 +162,7 @@ fn chain(error: &dyn std::error::Error) -> Vec<String> {
 #[test]
 fn a_document_error_names_the_document_and_says_its_cause_once() {
     let analyzer = tiny_analyzer();
-    let failed = analyzer
-        .score_stream(vec![Document::new("b", "\u{feff} ")], 1)
-        .next()
-        .unwrap()
-        .unwrap_err();
+    let failed = failure(&analyzer, "b", "\u{feff} ");
     assert!(matches!(failed.error, Error::Input { .. }));
     assert_eq!(chain(&failed), ["b: empty text"]);
     let shown = format!("{:?}", anyhow::Error::new(failed));
@@ -169,11 +170,7 @@ fn a_document_error_names_the_document_and_says_its_cause_once() {
 
     let model = tiny_model_failing_at_run_time();
     let failing = Analyzer::builder().model_dir(model.path()).threads(1).build().unwrap();
-    let failed = failing
-        .score_stream(vec![Document::new("c", "China spoke.")], 1)
-        .next()
-        .unwrap()
-        .unwrap_err();
+    let failed = failure(&failing, "c", "China spoke.");
     assert_eq!(failed.to_string(), format!("c: {}", failed.error));
     assert!(failed.to_string().starts_with("c: inference failed: "), "{failed}");
     let messages = chain(&failed);
