@@ -48,6 +48,42 @@ fn score_prints_sentences_and_summary_and_says_the_model_is_a_test_model() {
 }
 
 #[test]
+fn the_terminal_summary_shows_no_figure_an_actor_has_no_value_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a.txt");
+    std::fs::write(&file, "China rose. The US watched.").unwrap();
+    let out = stance(&[
+        "score",
+        "--model",
+        tiny_model().to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = stdout.split("per-actor summary").nth(1).expect("a summary");
+    let row = |actor: &str| -> Vec<String> {
+        let line = summary
+            .lines()
+            .find(|l| l.starts_with(actor))
+            .unwrap_or_else(|| panic!("{stdout}"));
+        line.split_whitespace().map(str::to_owned).collect()
+    };
+    // actor, sentences, documents, mean, 95% CI, unfav, neutral, fav
+    assert_eq!(row("india"), ["india", "0", "0", "–", "–", "–", "–", "–"], "{stdout}");
+    for actor in ["china", "us"] {
+        let cells = row(actor);
+        assert_eq!(cells[1..3], ["1", "1"], "{stdout}");
+        assert!(cells[3].parse::<f64>().is_ok(), "{stdout}");
+        assert_eq!(cells[4], "–", "a single sentence has no interval: {stdout}");
+        assert!(cells[5..].iter().all(|c| c.ends_with('%')), "{stdout}");
+    }
+}
+
+#[test]
 fn invalid_utf8_is_reported_and_the_other_files_still_scored() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.txt");

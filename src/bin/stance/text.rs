@@ -323,20 +323,40 @@ fn print_summary(out: &mut impl Write, summary: &Summary) -> Result<()> {
         "{:<10} {:>9} {:>9} {:>7} {:>17} {:>7} {:>7} {:>7}",
         "actor", "sentences", "documents", "mean", "95% CI", "unfav", "neutral", "fav"
     )?;
+    // An actor no sentence mentions has no mean or shares, and one sentence no
+    // interval: "–" there (as `stance report` shows), never 0 or a zero-width interval.
+    const NONE: &str = "–";
     for (id, s) in &summary.actors {
+        let n = s.sentences();
         let (lo, hi) = s.ci95();
-        let shares = s.label_shares();
+        let mean = if n == 0 {
+            NONE.to_owned()
+        } else {
+            format!("{:+.3}", s.mean())
+        };
+        let ci = if n < 2 {
+            NONE.to_owned()
+        } else {
+            format!("[{lo:+.3}, {hi:+.3}]")
+        };
+        let shares = s.label_shares().map(|share| {
+            if n == 0 {
+                NONE.to_owned()
+            } else {
+                format!("{:.0}%", share * 100.0)
+            }
+        });
         writeln!(
             out,
-            "{:<10} {:>9} {:>9} {:>+7.3} {:>17} {:>6.0}% {:>6.0}% {:>6.0}%",
+            "{:<10} {:>9} {:>9} {:>7} {:>17} {:>7} {:>7} {:>7}",
             id,
-            s.sentences(),
+            n,
             s.documents(),
-            s.mean(),
-            format!("[{lo:+.3}, {hi:+.3}]"),
-            shares[0] * 100.0,
-            shares[1] * 100.0,
-            shares[2] * 100.0
+            mean,
+            ci,
+            shares[0],
+            shares[1],
+            shares[2]
         )?;
     }
     Ok(())
