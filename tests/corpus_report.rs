@@ -613,3 +613,38 @@ fn an_actor_without_sentences_or_with_one_has_no_mean_or_interval_shown_as_zero(
         "{china:?}"
     );
 }
+
+/// The `<svg class="chart CLASS">` element of `html`.
+fn chart<'a>(html: &'a str, class: &str) -> &'a str {
+    let svg = &html[html.find(&format!("class=\"chart {class}\"")).unwrap()..];
+    &svg[..svg.find("</svg>").unwrap()]
+}
+
+#[test]
+fn a_month_or_source_with_one_sentence_of_an_actor_gets_a_point_but_no_whisker() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = score_docs(
+        tmp.path(),
+        &[
+            serde_json::json!({"id": "a", "text": "China opened a port. China paid for it.", "date": "2024-01-05", "source": "A"}),
+            serde_json::json!({"id": "b", "text": "China spoke.", "date": "2024-02-05", "source": "B"}),
+        ],
+    );
+    let (html, _) = report(&run, &[]);
+    // china: two sentences in January and in source A, one in February and in source B;
+    // the other actors none, so they get no point either.
+    for class in ["chart-timeline", "chart-sources"] {
+        let svg = chart(&html, class);
+        assert_eq!(svg.matches("<circle").count(), 2, "{class}: {svg}");
+        assert_eq!(
+            svg.matches("<line x1=").count(),
+            1,
+            "{class}: one whisker, for two sentences: {svg}"
+        );
+    }
+    // The timeline's band covers January alone: its polygon has January's two corners only.
+    let timeline = chart(&html, "chart-timeline");
+    let band = &timeline[timeline.find("<polygon points=\"").unwrap() + "<polygon points=\"".len()..];
+    let band = &band[..band.find('"').unwrap()];
+    assert_eq!(band.split_whitespace().count(), 2, "{timeline}");
+}

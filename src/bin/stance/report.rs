@@ -805,7 +805,10 @@ fn timeline_chart(actor: &str, axis: &TimeAxis, points: &[Option<&ActorStats>], 
             );
         }
     }
-    for segment in segments(points) {
+    // The band spans runs of months with an interval: a month of one sentence has none, so
+    // the band stops there rather than narrowing to nothing (which would read as certain).
+    let intervals: Vec<Option<&ActorStats>> = points.iter().map(|p| p.filter(|s| s.sentences() >= 2)).collect();
+    for segment in segments(&intervals) {
         let upper: Vec<String> = segment
             .iter()
             .map(|&(i, s)| format!("{:.1},{:.1}", x(i), y(s.ci95().1)))
@@ -821,6 +824,8 @@ fn timeline_chart(actor: &str, axis: &TimeAxis, points: &[Option<&ActorStats>], 
             upper.join(" "),
             lower.join(" ")
         );
+    }
+    for segment in segments(points) {
         let line: Vec<String> = segment
             .iter()
             .map(|&(i, s)| format!("{:.1},{:.1}", x(i), y(s.mean())))
@@ -832,15 +837,18 @@ fn timeline_chart(actor: &str, axis: &TimeAxis, points: &[Option<&ActorStats>], 
         );
     }
     for (i, s) in points.iter().enumerate().filter_map(|(i, p)| p.map(|s| (i, s))) {
-        // A whisker too, so that a month without neighbours still shows its interval.
-        let (low, high) = s.ci95();
-        let _ = write!(
-            svg,
-            "<line x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{0:.1}\" y2=\"{2:.1}\" stroke=\"{color}\" stroke-opacity=\"0.5\"/>",
-            x(i),
-            y(low),
-            y(high)
-        );
+        // A whisker too, so that a month without neighbours still shows its interval;
+        // none for a single sentence, which has no interval (a zero-width one would read as certain).
+        if s.sentences() >= 2 {
+            let (low, high) = s.ci95();
+            let _ = write!(
+                svg,
+                "<line x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{0:.1}\" y2=\"{2:.1}\" stroke=\"{color}\" stroke-opacity=\"0.5\"/>",
+                x(i),
+                y(low),
+                y(high)
+            );
+        }
         let _ = write!(
             svg,
             "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{color}\"><title>{}: {:+.3} (n = {})</title></circle>",
@@ -1003,12 +1011,15 @@ fn source_chart(actors: &[&String], ranked: &[(&String, &Slice)]) -> String {
                 continue;
             };
             let (cy, color, (l, u)) = (y0 + 9.0 + 12.0 * i as f64, actor_color(i), s.ci95());
-            let _ = write!(
-                svg,
-                "<line x1=\"{:.1}\" y1=\"{cy:.1}\" x2=\"{:.1}\" y2=\"{cy:.1}\" stroke=\"{color}\" stroke-width=\"2\"/>",
-                x(l),
-                x(u)
-            );
+            // No whisker for a single sentence: it has no interval.
+            if s.sentences() >= 2 {
+                let _ = write!(
+                    svg,
+                    "<line x1=\"{:.1}\" y1=\"{cy:.1}\" x2=\"{:.1}\" y2=\"{cy:.1}\" stroke=\"{color}\" stroke-width=\"2\"/>",
+                    x(l),
+                    x(u)
+                );
+            }
             let _ = write!(
                 svg,
                 "<circle cx=\"{:.1}\" cy=\"{cy:.1}\" r=\"4\" fill=\"{color}\"><title>{} · {}: {:+.3} (n = {})</title></circle>",
