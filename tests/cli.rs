@@ -18,23 +18,29 @@ fn stance(args: &[&str]) -> Output {
         .expect("binary runs")
 }
 
-#[test]
-fn score_prints_sentences_and_summary_and_says_the_model_is_a_test_model() {
+/// What `stance score` prints for a text file holding `text`, on the tiny model; it must succeed.
+fn score_text_file(text: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("a.txt");
-    std::fs::write(&file, "China and India met. The U.S. was absent.").unwrap();
+    std::fs::write(&file, text).unwrap();
     let out = stance(&[
         "score",
         "--model",
         tiny_model().to_str().unwrap(),
         file.to_str().unwrap(),
     ]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    stdout
+}
+
+#[test]
+fn score_prints_sentences_and_summary_and_says_the_model_is_a_test_model() {
+    let stdout = score_text_file("China and India met. The U.S. was absent.");
     assert!(stdout.contains("random-weight test model"), "{stdout}");
     assert!(
         stdout.contains("read in its document (--document-context 0.5)"),
@@ -49,21 +55,7 @@ fn score_prints_sentences_and_summary_and_says_the_model_is_a_test_model() {
 
 #[test]
 fn the_terminal_summary_shows_no_figure_an_actor_has_no_value_for() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("a.txt");
-    std::fs::write(&file, "China rose. The US watched.").unwrap();
-    let out = stance(&[
-        "score",
-        "--model",
-        tiny_model().to_str().unwrap(),
-        file.to_str().unwrap(),
-    ]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = score_text_file("China rose. The US watched.");
     let summary = stdout.split("per-actor summary").nth(1).expect("a summary");
     let row = |actor: &str| -> Vec<String> {
         let line = summary
