@@ -204,6 +204,22 @@ impl ActorStats {
         self.documents
     }
 
+    /// Whether the mean and the label shares have a value: at least one sentence
+    /// ([`ActorStats::mean`] and [`ActorStats::label_shares`] give 0 without one, a
+    /// placeholder that must not be shown or read as a measured neutral).
+    #[must_use]
+    pub fn has_mean(&self) -> bool {
+        self.sentences >= 1
+    }
+
+    /// Whether the spread and the interval have a value: at least two sentences
+    /// ([`ActorStats::std_dev`] gives 0 and [`ActorStats::ci95`] a zero-width interval with
+    /// fewer, which would read as a certain mean).
+    #[must_use]
+    pub fn has_spread(&self) -> bool {
+        self.sentences >= 2
+    }
+
     /// Count of each label, in [`Label::ALL`] order.
     #[must_use]
     pub fn label_counts(&self) -> [u64; 3] {

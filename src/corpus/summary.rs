@@ -182,12 +182,11 @@ fn stats_row(scope: &str, key: &str, actor: &str, s: &ActorStats) -> Vec<String>
     // Undefined figures are empty cells (read as missing, NaN in pandas or R),
     // never 0: an actor no sentence mentions has no mean or shares, and one
     // sentence gives no spread or interval (a zero-width one would read as certain).
-    let n = s.sentences();
-    let defined = |x: f64, enough: bool| if enough { x.to_string() } else { String::new() };
-    row.push(defined(s.mean(), n >= 1));
-    row.extend([s.std_dev(), low, high].map(|x| defined(x, n >= 2)));
+    let defined = |x: f64, has_value: bool| if has_value { x.to_string() } else { String::new() };
+    row.push(defined(s.mean(), s.has_mean()));
+    row.extend([s.std_dev(), low, high].map(|x| defined(x, s.has_spread())));
     row.extend([unfav, neutral, fav].map(|n| n.to_string()));
-    row.extend(shares.map(|x| defined(x, n >= 1)));
+    row.extend(shares.map(|x| defined(x, s.has_mean())));
     row
 }
 

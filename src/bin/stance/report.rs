@@ -23,6 +23,8 @@ use stance::corpus::output::{create_temporary, is_run_file, is_written_in_place,
 use stance::corpus::{is_run_dir, write_atomic, DirLock, RunInfo, RunStatus, SentenceRow, Slice, Summary};
 use stance::ActorStats;
 
+use crate::text::figure;
+
 #[derive(Args)]
 pub struct ReportArgs {
     /// Output directory of `stance score --out` or `stance merge`.
@@ -385,35 +387,15 @@ fn header(html: &mut String, dir: &Path, summary: &Summary, info: &RunInfo) {
 fn overview(html: &mut String, summary: &Summary) {
     html.push_str("<section id=\"overview\"><h2>Overview</h2><table><thead><tr><th>actor</th><th>sentences</th><th>documents</th>");
     html.push_str("<th>mean score</th><th>95% CI</th><th>std</th><th>unfavorable</th><th>neutral</th><th>favorable</th></tr></thead><tbody>");
-    // An actor no sentence mentions has no mean, spread or shares, and one
-    // sentence no interval or spread: "–" there, never a 0 or a zero-width
-    // interval that would read as a measured, certain neutral.
-    const NONE: &str = "–";
     for (actor, s) in &summary.actors {
         let n = s.sentences();
         let (lo, hi) = s.ci95();
-        let mean = if n == 0 {
-            NONE.to_string()
-        } else {
-            format!("{:+.3}", s.mean())
-        };
-        let ci = if n < 2 {
-            NONE.to_string()
-        } else {
-            format!("[{lo:+.3}, {hi:+.3}]")
-        };
-        let std = if n < 2 {
-            NONE.to_string()
-        } else {
-            format!("{:.3}", s.std_dev())
-        };
-        let shares = s.label_shares().map(|share| {
-            if n == 0 {
-                NONE.to_string()
-            } else {
-                format!("{:.0}%", share * 100.0)
-            }
-        });
+        let mean = figure(s.has_mean(), || format!("{:+.3}", s.mean()));
+        let ci = figure(s.has_spread(), || format!("[{lo:+.3}, {hi:+.3}]"));
+        let std = figure(s.has_spread(), || format!("{:.3}", s.std_dev()));
+        let shares = s
+            .label_shares()
+            .map(|share| figure(s.has_mean(), || format!("{:.0}%", share * 100.0)));
         let _ = write!(
             html,
             "<tr><td>{}</td><td>{n}</td><td>{}</td><td>{mean}</td><td>{ci}</td><td>{std}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -807,7 +789,7 @@ fn timeline_chart(actor: &str, axis: &TimeAxis, points: &[Option<&ActorStats>], 
     }
     // The band spans runs of months with an interval: a month of one sentence has none, so
     // the band stops there rather than narrowing to nothing (which would read as certain).
-    let intervals: Vec<Option<&ActorStats>> = points.iter().map(|p| p.filter(|s| s.sentences() >= 2)).collect();
+    let intervals: Vec<Option<&ActorStats>> = points.iter().map(|p| p.filter(|s| s.has_spread())).collect();
     for segment in segments(&intervals) {
         let upper: Vec<String> = segment
             .iter()
@@ -839,7 +821,7 @@ fn timeline_chart(actor: &str, axis: &TimeAxis, points: &[Option<&ActorStats>], 
     for (i, s) in points.iter().enumerate().filter_map(|(i, p)| p.map(|s| (i, s))) {
         // A whisker too, so that a month without neighbours still shows its interval;
         // none for a single sentence, which has no interval (a zero-width one would read as certain).
-        if s.sentences() >= 2 {
+        if s.has_spread() {
             let (low, high) = s.ci95();
             let _ = write!(
                 svg,
@@ -1012,7 +994,7 @@ fn source_chart(actors: &[&String], ranked: &[(&String, &Slice)]) -> String {
             };
             let (cy, color, (l, u)) = (y0 + 9.0 + 12.0 * i as f64, actor_color(i), s.ci95());
             // No whisker for a single sentence: it has no interval.
-            if s.sentences() >= 2 {
+            if s.has_spread() {
                 let _ = write!(
                     svg,
                     "<line x1=\"{:.1}\" y1=\"{cy:.1}\" x2=\"{:.1}\" y2=\"{cy:.1}\" stroke=\"{color}\" stroke-width=\"2\"/>",

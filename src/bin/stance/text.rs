@@ -312,6 +312,17 @@ fn print_document(out: &mut impl Write, doc: &DocumentStances) -> Result<()> {
     Ok(())
 }
 
+/// A figure as shown, or "–" where it has no value (an actor no sentence mentions has no mean
+/// or shares, one sentence no interval): never a 0 or a zero-width interval, which would read as
+/// a measured, certain neutral. The report's tables show figures the same way.
+pub(crate) fn figure(has_value: bool, shown: impl FnOnce() -> String) -> String {
+    if has_value {
+        shown()
+    } else {
+        "–".to_owned()
+    }
+}
+
 fn print_summary(out: &mut impl Write, summary: &Summary) -> Result<()> {
     writeln!(
         out,
@@ -323,29 +334,14 @@ fn print_summary(out: &mut impl Write, summary: &Summary) -> Result<()> {
         "{:<10} {:>9} {:>9} {:>7} {:>17} {:>7} {:>7} {:>7}",
         "actor", "sentences", "documents", "mean", "95% CI", "unfav", "neutral", "fav"
     )?;
-    // An actor no sentence mentions has no mean or shares, and one sentence no
-    // interval: "–" there (as `stance report` shows), never 0 or a zero-width interval.
-    const NONE: &str = "–";
     for (id, s) in &summary.actors {
         let n = s.sentences();
         let (lo, hi) = s.ci95();
-        let mean = if n == 0 {
-            NONE.to_owned()
-        } else {
-            format!("{:+.3}", s.mean())
-        };
-        let ci = if n < 2 {
-            NONE.to_owned()
-        } else {
-            format!("[{lo:+.3}, {hi:+.3}]")
-        };
-        let shares = s.label_shares().map(|share| {
-            if n == 0 {
-                NONE.to_owned()
-            } else {
-                format!("{:.0}%", share * 100.0)
-            }
-        });
+        let mean = figure(s.has_mean(), || format!("{:+.3}", s.mean()));
+        let ci = figure(s.has_spread(), || format!("[{lo:+.3}, {hi:+.3}]"));
+        let shares = s
+            .label_shares()
+            .map(|share| figure(s.has_mean(), || format!("{:.0}%", share * 100.0)));
         writeln!(
             out,
             "{:<10} {:>9} {:>9} {:>7} {:>17} {:>7} {:>7} {:>7}",
