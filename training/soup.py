@@ -64,12 +64,13 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
 
     metas = {run: read_json(Path(run) / "best" / "meta.json") for run in args.runs}
-    tokenizers = {m["config"]["tokenizer"] for m in metas.values()}
-    if len(tokenizers) != 1:
-        sys.exit(f"the runs use different tokenizers: {sorted(tokenizers)}")
+    # Each run writes its tokenizer into its own bundle, so compare the files, not their paths.
+    paths = {m["config"]["tokenizer"] for m in metas.values()}
+    if len({Path(path).read_bytes() for path in paths}) != 1:
+        sys.exit(f"the runs use different tokenizers: {sorted(paths)}")
     order = sorted(args.runs, key=lambda r: -metas[r]["dev"]["mean_macro_f1"]) if args.greedy else list(args.runs)
 
-    tok, encoder = make_encoder(tokenizers.pop())
+    tok, encoder = make_encoder(sorted(paths)[0])
     dev = load_dev(args.data_dir, encoder)
     states = {run: load_file(str(Path(run) / "best" / "model.safetensors")) for run in order}
     model = build_model(tok, init_markers=False, layers=encoder_layers_in(states[order[0]]))
