@@ -451,6 +451,35 @@ fn predictions_to_standard_output_come_before_the_metrics() {
     assert_eq!(names_in(dir.path()), ["all.jsonl"]);
 }
 
+/// `--predictions -` is standard output, as `--data -` is standard input: no
+/// file named `-` is made.
+#[test]
+fn predictions_to_a_dash_go_to_standard_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model();
+    let data = articles_fixture();
+    let run = Command::new(env!("CARGO_BIN_EXE_stance"))
+        .current_dir(dir.path())
+        .args([
+            "eval",
+            "--data",
+            data.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+        ])
+        .args(["--threads", "1", "--predictions", "-"])
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let text = String::from_utf8(run.stdout).unwrap();
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let (metrics, predictions) = lines.split_last().unwrap();
+    assert!(!predictions.is_empty(), "{text}");
+    assert_eq!(Some(predictions.len() as u64), metrics["n"].as_u64(), "{text}");
+    assert!(predictions.iter().all(|p| p.get("gold").is_some()), "{text}");
+    assert!(names_in(dir.path()).is_empty(), "{:?}", names_in(dir.path()));
+}
+
 #[test]
 fn bad_targets_are_named_before_the_model_loads() {
     let dir = tempfile::tempdir().unwrap();

@@ -33,7 +33,7 @@ pub struct EvalArgs {
     /// Also write one JSON line per (sentence, target) pair, in input order: gold and
     /// predicted labels, probabilities and score. Written whole once every pair is
     /// scored: a failed eval leaves an existing file as it was. A device or FIFO
-    /// (/dev/null) is written into, and standard output (/dev/stdout) gets the
+    /// (/dev/null) is written into, and standard output (`-` or /dev/stdout) gets the
     /// predictions before the metrics.
     #[arg(long, value_name = "OUT.jsonl")]
     predictions: Option<PathBuf>,
@@ -80,6 +80,9 @@ pub fn run(args: &EvalArgs) -> Result<ExitCode> {
 /// Refuses, before the model runs, a predictions path that would replace the
 /// gold data or cannot be written, rather than after the whole data set has been scored.
 fn check_predictions_path(path: &Path, data: &Path) -> Result<()> {
+    if is_standard_output(path) {
+        return Ok(());
+    }
     let same_file = match (std::fs::canonicalize(path), std::fs::canonicalize(data)) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
@@ -94,9 +97,6 @@ fn check_predictions_path(path: &Path, data: &Path) -> Result<()> {
         "--predictions {} is a directory: name a file",
         path.display()
     );
-    if is_standard_output(path) {
-        return Ok(());
-    }
     if is_written_in_place(path) {
         match std::fs::metadata(path) {
             // A device or FIFO (/dev/null, /dev/stdout on a pipe) is written into
@@ -143,8 +143,12 @@ fn write_predictions(path: &Path, predictions: &[Prediction]) -> Result<()> {
 }
 
 /// Whether `path` is the file (or pipe, or terminal) standard output writes
-/// to: `/dev/stdout`, or the file it is redirected to.
+/// to: `-` (as `--data -` is standard input), `/dev/stdout`, or the file it is
+/// redirected to.
 fn is_standard_output(path: &Path) -> bool {
+    if path.as_os_str() == "-" {
+        return true;
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
