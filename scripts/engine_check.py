@@ -7,6 +7,7 @@ Driver-side only: nothing here is shipped to the engines' worker processes.
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import tempfile
@@ -65,12 +66,24 @@ def compare(engine_rows, cli_rows, summary, exact, cli_actors, engine="engine") 
             if summary[actor][field] != scored[actor][field] or exact[actor][field] != scored[actor][field]:
                 problems.append(f"{actor} {field}: {engine} {summary[actor][field]}, CLI {scored[actor][field]}")
         for field in ("mean", "std"):
-            if abs(summary[actor][field] - scored[actor][field]) > TOLERANCE:
+            if _figures_differ(summary[actor][field], scored[actor][field]):
                 problems.append(f"{actor} {field}: {engine} {summary[actor][field]}, CLI {scored[actor][field]}")
         for field in ("mean", "std", "ci95_low", "ci95_high"):
-            if abs(exact[actor][field] - scored[actor][field]) > TOLERANCE:
+            if _figures_differ(exact[actor][field], scored[actor][field]):
                 problems.append(f"{actor} {field}: exact {exact[actor][field]}, CLI {scored[actor][field]}")
     return problems[:20]
+
+
+def _figures_differ(mine, theirs) -> bool:
+    """Whether two statistics differ. A figure without a value (the spread of a single
+    sentence) is null in summary.json, None or NaN from an engine: equal to each other."""
+
+    def missing(x):
+        return x is None or (isinstance(x, float) and math.isnan(x))
+
+    if missing(mine) or missing(theirs):
+        return missing(mine) != missing(theirs)
+    return abs(mine - theirs) > TOLERANCE
 
 
 def report(engine, prefix, n_docs, n_rows, timings, exact, cli_actors, problems):

@@ -334,22 +334,33 @@ fn t_975(df: u64) -> f64 {
 }
 
 /// The serialized form: exact sums (as strings, since JSON readers lose i128
-/// precision) for merging, plus the derived figures for readers.
+/// precision) for merging, plus the derived figures for readers. A figure
+/// without a value ([`ActorStats::has_mean`], [`ActorStats::has_spread`]) is
+/// `null`, never a 0 that reads as a measured neutral or a certain mean. The
+/// figures are not read back (the sums and counts hold everything), so files
+/// that wrote 0 there still merge.
 #[derive(Serialize, Deserialize)]
 struct ActorStatsRepr {
     sentences: u64,
     mentions: u64,
     documents: u64,
-    mean: f64,
-    std: f64,
-    ci95_low: f64,
-    ci95_high: f64,
+    #[serde(default)]
+    mean: Option<f64>,
+    #[serde(default)]
+    std: Option<f64>,
+    #[serde(default)]
+    ci95_low: Option<f64>,
+    #[serde(default)]
+    ci95_high: Option<f64>,
     unfavorable: u64,
     neutral: u64,
     favorable: u64,
-    share_unfavorable: f64,
-    share_neutral: f64,
-    share_favorable: f64,
+    #[serde(default)]
+    share_unfavorable: Option<f64>,
+    #[serde(default)]
+    share_neutral: Option<f64>,
+    #[serde(default)]
+    share_favorable: Option<f64>,
     /// sum of round(score * 2^32)
     sum_q32: String,
     /// sum of round(score * 2^32)^2
@@ -368,20 +379,22 @@ impl Serialize for ActorStats {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let (low, high) = self.ci95();
         let shares = self.label_shares();
+        let with_mean = |x: f64| self.has_mean().then_some(x);
+        let with_spread = |x: f64| self.has_spread().then_some(x);
         ActorStatsRepr {
             sentences: self.sentences,
             mentions: self.mentions,
             documents: self.documents,
-            mean: self.mean(),
-            std: self.std_dev(),
-            ci95_low: low,
-            ci95_high: high,
+            mean: with_mean(self.mean()),
+            std: with_spread(self.std_dev()),
+            ci95_low: with_spread(low),
+            ci95_high: with_spread(high),
             unfavorable: self.labels[0],
             neutral: self.labels[1],
             favorable: self.labels[2],
-            share_unfavorable: shares[0],
-            share_neutral: shares[1],
-            share_favorable: shares[2],
+            share_unfavorable: with_mean(shares[0]),
+            share_neutral: with_mean(shares[1]),
+            share_favorable: with_mean(shares[2]),
             sum_q32: self.sum_q.to_string(),
             sum_sq_q64: self.sum_sq_q.to_string(),
             doc_sum_sq_q64: self.by_document.map(|d| d.sum_sq.to_string()),
@@ -560,6 +573,33 @@ mod tests {
         let json = serde_json::to_string(&s).unwrap();
         let back: ActorStats = serde_json::from_str(&json).unwrap();
         assert_eq!(back, s);
+    }
+
+    #[test]
+    fn figures_without_a_value_serialize_as_null_and_read_back() {
+        let json = |s: &ActorStats| serde_json::to_value(s).unwrap();
+        let undefined = |v: &serde_json::Value, keys: &[&str]| keys.iter().all(|k| v[*k].is_null());
+        let spread = ["std", "ci95_low", "ci95_high"];
+        let location = ["mean", "share_unfavorable", "share_neutral", "share_favorable"];
+
+        let none = json(&ActorStats::default());
+        assert!(undefined(&none, &location) && undefined(&none, &spread), "{none}");
+        let one = json(&doc_stats(&[0.3]));
+        assert!(undefined(&one, &spread), "{one}");
+        assert!(location.iter().all(|k| one[*k].is_f64()), "{one}");
+        let two = json(&doc_stats(&[0.3, -0.1]));
+        assert!(spread.iter().chain(&location).all(|k| two[*k].is_f64()), "{two}");
+
+        // Read back from the sums alone, with null figures or with the 0 that
+        // earlier files wrote in their place.
+        for stats in [ActorStats::default(), doc_stats(&[0.3])] {
+            let mut value = json(&stats);
+            assert_eq!(serde_json::from_value::<ActorStats>(value.clone()).unwrap(), stats);
+            for key in spread.iter().chain(&location) {
+                value[*key] = serde_json::json!(0.0);
+            }
+            assert_eq!(serde_json::from_value::<ActorStats>(value).unwrap(), stats);
+        }
     }
 
     proptest! {

@@ -543,7 +543,8 @@ impl ActorStats {
     /// The statistics as in `summary.json`: counts, `mean`, `std`, `ci95_low`,
     /// `ci95_high`, label counts and `share_*`, and the exact sums `sum_q32`,
     /// `sum_sq_q64` and the per-document `doc_*` sums (strings) that `from_dict`
-    /// reads back.
+    /// reads back. A figure without a value is `None`: `mean` and `share_*`
+    /// without a sentence, `std` and the interval with fewer than two.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let value = serde_json::to_value(&self.inner)
             .map_err(|e| PyValueError::new_err(format!("cannot serialize ActorStats: {e}")))?;
@@ -665,6 +666,8 @@ fn json_to_py<'py>(py: Python<'py>, value: &serde_json::Value) -> PyResult<Bound
             (None, None) => Err(PyValueError::new_err(format!("ActorStats field out of range: {n}"))),
         },
         Value::String(s) => s.into_bound_py_any(py),
+        // A figure without a value (the mean of no sentence, the spread of one).
+        Value::Null => Ok(py.None().into_bound(py)),
         other => Err(PyValueError::new_err(format!("unexpected ActorStats field: {other}"))),
     }
 }

@@ -98,7 +98,8 @@ class ActorStats:
         """Share of each label: ``{"unfavorable": ..., "neutral": ..., "favorable": ...}``."""
     def to_dict(self) -> dict[str, Any]:
         """As an actor entry of ``summary.json``, with the exact sums ``sum_q32`` / ``sum_sq_q64``
-        and the per-document ``doc_*`` sums."""
+        and the per-document ``doc_*`` sums. A figure without a value is ``None``: ``mean`` and
+        ``share_*`` without a sentence, ``std``, ``ci95_low`` and ``ci95_high`` with fewer than two."""
     @staticmethod
     def from_dict(data: Mapping[str, Any]) -> ActorStats:
         """Reads what ``to_dict`` wrote (or an actor entry of a run's ``summary.json``)."""

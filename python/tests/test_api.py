@@ -313,6 +313,22 @@ def test_actor_stats_round_trip_through_dict_pickle_and_copy(analyzer):
         stance.ActorStats.from_dict({"sentences": 1})
 
 
+def test_figures_without_a_value_are_none_in_to_dict_and_read_back():
+    spread, location = (
+        ("std", "ci95_low", "ci95_high"),
+        ("mean", "share_unfavorable", "share_neutral", "share_favorable"),
+    )
+    empty = stance.ActorStats()
+    assert all(empty.to_dict()[key] is None for key in spread + location)
+    one = stance.ActorStats()
+    one.add(*_pair(0.4))
+    data = one.to_dict()
+    assert all(data[key] is None for key in spread)
+    assert data["mean"] == pytest.approx(0.4) and data["share_favorable"] == 1.0
+    for stats in (empty, one):
+        assert stance.ActorStats.from_dict(stats.to_dict()) == stats
+
+
 def test_configuration_errors_have_the_library_messages():
     with pytest.raises(stance.ConfigError) as raised:
         stance.Analyzer(actors=["atlantis"])
