@@ -421,16 +421,11 @@ fn predictions_to_a_fifo_reach_its_reader() {
     assert_eq!(names_in(dir.path()), ["predictions.fifo"]);
 }
 
-/// `--predictions /dev/stdout > all.jsonl`, or `--predictions all.jsonl >
-/// all.jsonl`: the predictions, then the metrics, in the one file.
-#[cfg(unix)]
-#[test]
-fn predictions_to_standard_output_come_before_the_metrics() {
-    let dir = tempfile::tempdir().unwrap();
-    let all = dir.path().join("all.jsonl");
-    let model = tiny_model();
-    let data = articles_fixture();
-    let run = Command::new(env!("CARGO_BIN_EXE_stance"))
+/// `stance eval` of the articles fixture on the tiny model, with `--predictions PREDICTIONS`.
+fn eval_fixture_with_predictions(predictions: &str) -> Command {
+    let (model, data) = (tiny_model(), articles_fixture());
+    let mut command = Command::new(env!("CARGO_BIN_EXE_stance"));
+    command
         .args([
             "eval",
             "--data",
@@ -438,16 +433,32 @@ fn predictions_to_standard_output_come_before_the_metrics() {
             "--model",
             model.to_str().unwrap(),
         ])
-        .args(["--threads", "1", "--predictions", all.to_str().unwrap()])
+        .args(["--threads", "1", "--predictions", predictions]);
+    command
+}
+
+/// Checks that `text` holds one prediction line per pair, then the metrics line.
+fn assert_predictions_then_metrics(text: &str) {
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let (metrics, predictions) = lines.split_last().unwrap();
+    assert!(!predictions.is_empty(), "{text}");
+    assert_eq!(Some(predictions.len() as u64), metrics["n"].as_u64(), "{text}");
+    assert!(predictions.iter().all(|p| p.get("gold").is_some()), "{text}");
+}
+
+/// `--predictions /dev/stdout > all.jsonl`, or `--predictions all.jsonl >
+/// all.jsonl`: the predictions, then the metrics, in the one file.
+#[cfg(unix)]
+#[test]
+fn predictions_to_standard_output_come_before_the_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = dir.path().join("all.jsonl");
+    let run = eval_fixture_with_predictions(all.to_str().unwrap())
         .stdout(std::fs::File::create(&all).unwrap())
         .output()
         .unwrap();
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let text = std::fs::read_to_string(&all).unwrap();
-    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let (metrics, predictions) = lines.split_last().unwrap();
-    assert_eq!(Some(predictions.len() as u64), metrics["n"].as_u64(), "{text}");
-    assert!(predictions.iter().all(|p| p.get("gold").is_some()), "{text}");
+    assert_predictions_then_metrics(&std::fs::read_to_string(&all).unwrap());
     assert_eq!(names_in(dir.path()), ["all.jsonl"]);
 }
 
@@ -456,27 +467,12 @@ fn predictions_to_standard_output_come_before_the_metrics() {
 #[test]
 fn predictions_to_a_dash_go_to_standard_output() {
     let dir = tempfile::tempdir().unwrap();
-    let model = tiny_model();
-    let data = articles_fixture();
-    let run = Command::new(env!("CARGO_BIN_EXE_stance"))
+    let run = eval_fixture_with_predictions("-")
         .current_dir(dir.path())
-        .args([
-            "eval",
-            "--data",
-            data.to_str().unwrap(),
-            "--model",
-            model.to_str().unwrap(),
-        ])
-        .args(["--threads", "1", "--predictions", "-"])
         .output()
         .unwrap();
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let text = String::from_utf8(run.stdout).unwrap();
-    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let (metrics, predictions) = lines.split_last().unwrap();
-    assert!(!predictions.is_empty(), "{text}");
-    assert_eq!(Some(predictions.len() as u64), metrics["n"].as_u64(), "{text}");
-    assert!(predictions.iter().all(|p| p.get("gold").is_some()), "{text}");
+    assert_predictions_then_metrics(&String::from_utf8(run.stdout).unwrap());
     assert!(names_in(dir.path()).is_empty(), "{:?}", names_in(dir.path()));
 }
 
