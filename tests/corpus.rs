@@ -700,6 +700,43 @@ fn planted_links_are_never_written_through() {
     assert_eq!(read(&victim), "precious");
 }
 
+/// Shards scored with one actor id but another alias find other mentions:
+/// their sum matches no run over the corpus, so merge refuses them, as resume does.
+#[test]
+fn shards_of_different_actor_definitions_are_not_merged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inputs = good_inputs();
+    let actor_file = |name: &str, aliases: &str| {
+        let path = tmp.path().join(name);
+        let toml = format!("[[actor]]\nid = \"eu\"\nname = \"European Union\"\naliases = [{aliases}]\n");
+        std::fs::write(&path, toml).unwrap();
+        path.display().to_string()
+    };
+    let (narrow, wide) = (
+        actor_file("narrow.toml", r#""EU""#),
+        actor_file("wide.toml", r#""EU", "Brussels""#),
+    );
+    let shards = [("1/2", &narrow), ("2/2", &wide)].map(|(shard, file)| {
+        let dir = tmp.path().join(shard.replace('/', "-"));
+        run_ok(&score_args(&inputs, &dir, &["--shard", shard, "--actor-file", file]));
+        dir
+    });
+    let merged = merge(&[&shards[0], &shards[1]], &tmp.path().join("merged"));
+    assert_eq!(merged.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&merged.stderr);
+    assert!(stderr.contains("actor definitions"), "{stderr}");
+    assert!(!tmp.path().join("merged").exists());
+    // The same definitions merge.
+    let same = tmp.path().join("2-2-narrow");
+    run_ok(&score_args(
+        &inputs,
+        &same,
+        &["--shard", "2/2", "--actor-file", &narrow],
+    ));
+    let merged = merge(&[&shards[0], &same], &tmp.path().join("merged"));
+    assert!(merged.status.success(), "{}", String::from_utf8_lossy(&merged.stderr));
+}
+
 #[test]
 fn a_run_merged_with_itself_or_its_copy_is_refused() {
     let tmp = tempfile::tempdir().unwrap();

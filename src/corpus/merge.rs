@@ -216,8 +216,15 @@ fn check_compatible(a_dir: &Path, a: &RunInfo, b_dir: &Path, b: &RunInfo) -> Res
     let model = |i: &RunInfo| i.analyzer.as_ref().map(|x| (x.model.clone(), x.actors.clone()));
     let context = |i: &RunInfo| i.analyzer.as_ref().map(|x| x.document_context);
     let shard_count = |i: &RunInfo| i.shards.first().map(|s| s.count());
+    // Recorded since the runs kept the definitions; older ones are compared by actor ids alone.
+    let definitions_differ = matches!(
+        (&a.actor_definitions, &b.actor_definitions),
+        (Some(x), Some(y)) if x != y
+    );
     let differs = if model(a) != model(b) {
         Some("model or actors")
+    } else if definitions_differ {
+        Some("actor definitions (names, aliases or exclusions: --actor-file)")
     } else if a.model_hash != b.model_hash {
         Some("model files (content hash)")
     } else if context(a) != context(b) {

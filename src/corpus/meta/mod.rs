@@ -95,6 +95,12 @@ pub struct RunInfo {
     /// named in two ways.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub input_paths: Vec<String>,
+    /// The actor definitions in full (names, aliases, exclusions), as a resume compares them:
+    /// runs with the same actor ids but other aliases find other mentions, so merge compares
+    /// these too. Absent from `run.json` of runs made before they were recorded (merge then
+    /// compares the ids).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_definitions: Option<serde_json::Value>,
     /// The first session, then one per resume.
     pub sessions: Vec<Session>,
     /// For a merge: the run directories merged.
@@ -153,6 +159,7 @@ impl RunInfo {
             sentences_per_sec: rate(s.sentences),
             input_hash: state.input_hash.clone(),
             model_hash: state.config.model_hash.clone(),
+            actor_definitions: Some(state.config.actors.clone()),
             sessions: state.sessions.clone(),
             input_paths: Vec::new(),
             merged_from: Vec::new(),
