@@ -1566,17 +1566,17 @@ impl<R: Read + Send> Source for CsvSource<R> {
                         return Some(record);
                     }
                 }
-                let _ = self.reader.get_mut().take_anomaly(start, end);
+                let anomaly = self.reader.get_mut().take_anomaly(start, end);
                 // After an I/O error the reader cannot go on; after a malformed row it can.
                 self.done = kind == ErrorKind::Io;
                 let id = format!("{}:{line}", self.id_base);
-                Some(error_record(
-                    &self.label,
-                    Some(line),
-                    id,
-                    kind,
-                    format!("malformed CSV row: {}", csv_error_text(&e)),
-                ))
+                let (kind, reason) = match anomaly {
+                    // A quote left open explains the row and names the rows it swallowed; the
+                    // field count or the bytes the merged row then gets wrong follow from it.
+                    Some(anomaly) if kind != ErrorKind::Io => (ErrorKind::MalformedCsv, anomaly.to_string()),
+                    _ => (kind, format!("malformed CSV row: {}", csv_error_text(&e))),
+                };
+                Some(error_record(&self.label, Some(line), id, kind, reason))
             }
         }
     }
@@ -2091,6 +2091,28 @@ mod tests {
         let reason = &records[2].document.as_ref().unwrap_err().reason;
         assert!(
             reason.contains("opened at line 4") && reason.contains("line 5"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn rows_swallowed_by_an_open_quote_are_named_when_the_merged_row_has_too_many_fields() {
+        // The commas of the row that closes the quote give the merged row four fields: the
+        // quote that caused it, and the lines it swallowed, are what the error must say.
+        let csv = b"id,text\nk1,China is a partner.\nk2,\"Beijing said the talks went well\nk3,India is a partner.\n\
+                    k4,\"The US said, again, it would help.\"\nk5,The US is a partner.\n";
+        let records = read("a.csv", csv, ReadOptions::default());
+        assert_eq!(
+            kinds(&records),
+            [
+                (Some(2), None),
+                (Some(3), Some(ErrorKind::MalformedCsv)),
+                (Some(6), None)
+            ]
+        );
+        let reason = &records[1].document.as_ref().unwrap_err().reason;
+        assert!(
+            reason.contains("opened at line 3") && reason.contains("line 5") && reason.contains("merged"),
             "{reason}"
         );
     }
