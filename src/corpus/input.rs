@@ -1437,6 +1437,15 @@ impl<R: Read + Send> CsvSource<R> {
                     .to_string()
             })
             .collect();
+        if names.iter().all(String::is_empty) {
+            return Err((
+                ErrorKind::MissingText,
+                format!(
+                    "the file has no header row (it is empty or blank): a CSV file needs one naming its {:?} column",
+                    fields.text
+                ),
+            ));
+        }
         let find = |name: &str| names.iter().position(|n| n == name);
         let text = find(&fields.text).ok_or_else(|| {
             (
@@ -2115,6 +2124,16 @@ mod tests {
             reason.contains("opened at line 3") && reason.contains("line 5") && reason.contains("merged"),
             "{reason}"
         );
+    }
+
+    #[test]
+    fn an_empty_csv_file_is_named_as_having_no_header_row() {
+        for bytes in [&b""[..], b"\n\n", b"\xef\xbb\xbf"] {
+            let records = read("a.csv", bytes, ReadOptions::default());
+            assert_eq!(kinds(&records), [(Some(1), Some(ErrorKind::MissingText))]);
+            let reason = &records[0].document.as_ref().unwrap_err().reason;
+            assert!(reason.contains("no header row"), "{reason}");
+        }
     }
 
     #[test]
