@@ -274,10 +274,13 @@ fn a_run_is_never_overwritten_and_resume_checks_its_settings() {
         stderr.contains("--document-context: the run used 0.5, now 0"),
         "{stderr}"
     );
-    // Resuming a finished run changes nothing.
+    // Resuming a finished run changes nothing, run.json's record of what scored it included.
     let before = read(&out.join("sentences.jsonl"));
-    run_ok(&score_args(&inputs, &out, &["--resume"]));
+    let provenance = |run: &Value| (run["command"].clone(), run["analyzer"].clone());
+    let scored_by = provenance(&json(&out.join("run.json")));
+    run_ok(&score_args(&inputs, &out, &["--resume", "--chunk-docs", "3"]));
     assert_eq!(read(&out.join("sentences.jsonl")), before);
+    assert_eq!(provenance(&json(&out.join("run.json"))), scored_by);
 }
 
 /// A JSON Lines corpus big enough that a run takes a few seconds on the tiny model, as its lines.

@@ -138,7 +138,13 @@ pub fn score_corpus(
         // They are made from the journals and the inputs as they are now, so both are checked first.
         state.check_journals(out)?;
         let skipped = check_finished_inputs(reader, &state)?;
-        let info = write_final(out, &state, Some(analyzer.info()), &options.command, skipped, true)?;
+        // Nothing is scored now: run.json keeps the command and settings that scored the run,
+        // unless the end was cut before it was written.
+        let (scored_by, command) = match RunInfo::load(out) {
+            Ok(previous) => (previous.analyzer, previous.command),
+            Err(_) => (Some(analyzer.info().clone()), options.command.clone()),
+        };
+        let info = write_final(out, &state, scored_by.as_ref(), &command, skipped, true)?;
         return Ok(RunOutcome {
             summary: state.summary,
             info,
