@@ -592,6 +592,11 @@ pub fn create_temporary(path: &Path) -> Result<(PathBuf, File)> {
             Ok(file) => return Ok((tmp, file)),
             // Left by a process of the same id, or planted: take the next name.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < u64::from(u32::MAX) => {}
+            // The directory is what is missing: name it rather than the temporary file.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let dir = tmp.parent().filter(|dir| !dir.as_os_str().is_empty() && !dir.is_dir());
+                return Err(Error::io(dir.unwrap_or(&tmp), e));
+            }
             Err(e) => return Err(Error::io(&tmp, e)),
         }
     }
@@ -687,6 +692,15 @@ mod tests {
         for formula in ["-inf", "-1e5", "-1.2.3", "-", "+", "-1+1", "=1"] {
             assert_eq!(csv_text(formula), format!("'{formula}"), "{formula}");
         }
+    }
+
+    #[test]
+    fn a_missing_directory_is_named_rather_than_the_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        let message = create_temporary(&missing.join("report.html")).unwrap_err().to_string();
+        assert!(message.starts_with(&format!("{}: ", missing.display())), "{message}");
+        assert!(!message.contains("report.html"), "{message}");
     }
 
     #[cfg(unix)]
