@@ -527,6 +527,10 @@ fn an_unfinished_run_is_named_as_such_with_how_to_finish_it() {
     // A directory that is no run is told what to give.
     let err = stance_fails(&["report", tmp.path().to_str().unwrap()]);
     assert!(err.contains("has no summary.json"), "{err}");
+    // A path that is no directory is named as such, not as a run without a summary.
+    let missing = tmp.path().join("missing");
+    let err = stance_fails(&["report", missing.to_str().unwrap()]);
+    assert!(err.contains("is not a directory"), "{err}");
 }
 
 #[test]

@@ -42,6 +42,11 @@ pub struct ReportArgs {
 }
 
 pub fn run(args: &ReportArgs) -> Result<ExitCode> {
+    anyhow::ensure!(
+        args.dir.is_dir(),
+        "{} is not a directory: give one written by `stance score --out` or `stance merge`",
+        args.dir.display()
+    );
     let summary_path = args.dir.join(SUMMARY_JSON);
     let unfinished = run_info(&args.dir)?.is_some_and(|info| info.status == RunStatus::Running);
     anyhow::ensure!(
