@@ -667,6 +667,20 @@ fn bench(args: &[&str]) -> Output {
 }
 
 #[test]
+fn score_refuses_a_chunk_of_zero_documents_as_it_refuses_zero_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let run = stance(&["score", "-", "--out", out.to_str().unwrap(), "--chunk-docs", "0"]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--chunk-docs") && stderr.contains("at least 1"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
 fn bench_refuses_zero_counts_and_threads_past_the_cores_before_starting() {
     let model = tiny_model();
     let model = model.to_str().unwrap();

@@ -1309,7 +1309,8 @@ fn document_from_object(
     };
     let text = match object.get(&fields.text) {
         Some(Value::String(text)) => text.clone(),
-        None | Some(Value::Null) => return fail(ErrorKind::MissingText, format!("no {:?} field", fields.text)),
+        None => return fail(ErrorKind::MissingText, format!("no {:?} field", fields.text)),
+        Some(Value::Null) => return fail(ErrorKind::MissingText, format!("the {:?} field is null", fields.text)),
         Some(other) => {
             let reason = format!("field {:?} must be a string, found {}", fields.text, kind_of(other));
             return fail(ErrorKind::InvalidField, reason);
@@ -2028,6 +2029,23 @@ mod tests {
                 (format!("{a}:4"), Some(4), Some(ErrorKind::MalformedJson)),
             ]
         );
+    }
+
+    #[test]
+    fn a_json_text_that_is_null_is_told_from_one_that_is_missing() {
+        let records = read(
+            "a.jsonl",
+            b"{\"text\": null}\n{\"body\": \"x\"}\n",
+            ReadOptions::default(),
+        );
+        let reasons: Vec<&str> = records
+            .iter()
+            .map(|r| r.document.as_ref().unwrap_err().reason.as_str())
+            .collect();
+        assert_eq!(reasons, ["the \"text\" field is null", "no \"text\" field"]);
+        assert!(records
+            .iter()
+            .all(|r| r.document.as_ref().unwrap_err().kind == ErrorKind::MissingText));
     }
 
     #[test]

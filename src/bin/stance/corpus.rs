@@ -61,7 +61,8 @@ pub struct CorpusArgs {
         value_name = "N",
         default_value_t = 256,
         requires = "out",
-        allow_negative_numbers = true
+        allow_negative_numbers = true,
+        value_parser = at_least_one
     )]
     chunk_docs: usize,
     /// Batch sentences of different documents together even when the model is not
@@ -134,7 +135,7 @@ impl CorpusArgs {
         options.read = self.read_options();
         options.shard = self.shard;
         options.resume = self.resume;
-        options.chunk_documents = self.chunk_docs.max(1);
+        options.chunk_documents = self.chunk_docs;
         options.commit_interval = commit_interval;
         options.batch_across_documents = self.batch_across_documents;
         options.format = self.format;
@@ -303,5 +304,14 @@ mod tests {
         assert!(parse_size("0").is_err());
         assert!(parse_size("lots").is_err());
         assert!(parse_size("99999999999G").is_err());
+    }
+}
+
+/// A count that must be at least 1 (`--chunk-docs 0` would score nothing per chunk).
+fn at_least_one(value: &str) -> std::result::Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
     }
 }
