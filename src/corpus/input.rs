@@ -1438,7 +1438,8 @@ impl<R: Read + Send> CsvSource<R> {
                     .to_string()
             })
             .collect();
-        if names.iter().all(String::is_empty) {
+        // No field, or one blank one: a file of blank lines or a byte-order mark alone.
+        if names.len() <= 1 && names.iter().all(String::is_empty) {
             return Err((
                 ErrorKind::MissingText,
                 format!(

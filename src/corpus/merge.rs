@@ -216,7 +216,7 @@ fn check_compatible(a_dir: &Path, a: &RunInfo, b_dir: &Path, b: &RunInfo) -> Res
     let model = |i: &RunInfo| i.analyzer.as_ref().map(|x| (x.model.clone(), x.actors.clone()));
     let context = |i: &RunInfo| i.analyzer.as_ref().map(|x| x.document_context);
     let shard_count = |i: &RunInfo| i.shards.first().map(|s| s.count());
-    // Recorded since the runs kept the definitions; older ones are compared by actor ids alone.
+    // Runs whose run.json predates the definitions are compared by actor ids alone.
     let definitions_differ = matches!(
         (&a.actor_definitions, &b.actor_definitions),
         (Some(x), Some(y)) if x != y

@@ -292,6 +292,15 @@ fn plain_line(progress: &Progress, rate: f64, start_bytes: u64, elapsed: Duratio
     line
 }
 
+/// A count that must be at least 1 (`--chunk-docs 0` would score nothing per chunk).
+fn at_least_one(value: &str) -> std::result::Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_size;
@@ -304,14 +313,5 @@ mod tests {
         assert!(parse_size("0").is_err());
         assert!(parse_size("lots").is_err());
         assert!(parse_size("99999999999G").is_err());
-    }
-}
-
-/// A count that must be at least 1 (`--chunk-docs 0` would score nothing per chunk).
-fn at_least_one(value: &str) -> std::result::Result<usize, String> {
-    match value.parse::<usize>() {
-        Ok(0) => Err("must be at least 1".into()),
-        Ok(n) => Ok(n),
-        Err(e) => Err(e.to_string()),
     }
 }
