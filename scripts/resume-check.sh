@@ -52,7 +52,7 @@ def walk(x, y, path):
             problems.append(f"{path}: keys {sorted(x.keys() ^ y.keys())}")
         for k in x.keys() & y.keys():
             walk(x[k], y[k], f"{path}.{k}")
-    elif isinstance(x, float) or isinstance(y, float):
+    elif isinstance(x, (int, float)) and isinstance(y, (int, float)) and (isinstance(x, float) or isinstance(y, float)):
         if not math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12):
             problems.append(f"{path}: {x!r} != {y!r}")
     elif x != y:
