@@ -276,8 +276,15 @@ fn a_run_is_never_overwritten_and_resume_checks_its_settings() {
     );
     // Resuming a finished run changes nothing, run.json's record of what scored it included.
     let before = read(&out.join("sentences.jsonl"));
-    let provenance = |run: &Value| (run["command"].clone(), run["analyzer"].clone());
-    let scored_by = provenance(&json(&out.join("run.json")));
+    let provenance = |run: &Value| {
+        let fields = ["command", "analyzer", "stance_version", "onnxruntime_version"];
+        fields.map(|field| run[field].clone())
+    };
+    // As if an earlier version had scored it: the version is part of what is kept.
+    let mut run = json(&out.join("run.json"));
+    run["stance_version"] = "0.0.0-earlier".into();
+    std::fs::write(out.join("run.json"), serde_json::to_string_pretty(&run).unwrap()).unwrap();
+    let scored_by = provenance(&run);
     run_ok(&score_args(&inputs, &out, &["--resume", "--chunk-docs", "3"]));
     assert_eq!(read(&out.join("sentences.jsonl")), before);
     assert_eq!(provenance(&json(&out.join("run.json"))), scored_by);
@@ -724,6 +731,10 @@ fn shards_of_different_actor_definitions_are_not_merged() {
         run_ok(&score_args(&inputs, &dir, &["--shard", shard, "--actor-file", file]));
         dir
     });
+    // The first as a run.json written before it recorded the definitions: its checkpoint has them.
+    let mut run = json(&shards[0].join("run.json"));
+    run.as_object_mut().unwrap().remove("actor_definitions").unwrap();
+    std::fs::write(shards[0].join("run.json"), serde_json::to_string_pretty(&run).unwrap()).unwrap();
     let merged = merge(&[&shards[0], &shards[1]], &tmp.path().join("merged"));
     assert_eq!(merged.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&merged.stderr);
@@ -738,6 +749,8 @@ fn shards_of_different_actor_definitions_are_not_merged() {
     ));
     let merged = merge(&[&shards[0], &same], &tmp.path().join("merged"));
     assert!(merged.status.success(), "{}", String::from_utf8_lossy(&merged.stderr));
+    let definitions = |dir: &Path| json(&dir.join("run.json"))["actor_definitions"].clone();
+    assert_eq!(definitions(&tmp.path().join("merged")), definitions(&same));
 }
 
 #[test]

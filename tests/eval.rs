@@ -364,6 +364,19 @@ fn predictions_are_never_written_over_the_data() {
         assert!(stderr.contains("is the --data file"), "{stderr}");
         assert_eq!(std::fs::read(&data).unwrap(), gold);
     }
+    // Standard output appended to the data file: /dev/stdout is that file.
+    #[cfg(unix)]
+    {
+        let appended = std::fs::OpenOptions::new().append(true).open(&data).unwrap();
+        let run = eval_with_predictions_to(&data, "/dev/stdout")
+            .stdout(appended)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("is the --data file"), "{stderr}");
+        assert_eq!(std::fs::read(&data).unwrap(), gold);
+    }
 }
 
 #[test]
@@ -421,9 +434,9 @@ fn predictions_to_a_fifo_reach_its_reader() {
     assert_eq!(names_in(dir.path()), ["predictions.fifo"]);
 }
 
-/// `stance eval` of the articles fixture on the tiny model, with `--predictions PREDICTIONS`.
-fn eval_fixture_with_predictions(predictions: &str) -> Command {
-    let (model, data) = (tiny_model(), articles_fixture());
+/// `stance eval --data DATA` on the tiny model, with `--predictions PREDICTIONS`.
+fn eval_with_predictions_to(data: &Path, predictions: &str) -> Command {
+    let model = tiny_model();
     let mut command = Command::new(env!("CARGO_BIN_EXE_stance"));
     command
         .args([
@@ -453,7 +466,7 @@ fn assert_predictions_then_metrics(text: &str) {
 fn predictions_to_standard_output_come_before_the_metrics() {
     let dir = tempfile::tempdir().unwrap();
     let all = dir.path().join("all.jsonl");
-    let run = eval_fixture_with_predictions(all.to_str().unwrap())
+    let run = eval_with_predictions_to(&articles_fixture(), all.to_str().unwrap())
         .stdout(std::fs::File::create(&all).unwrap())
         .output()
         .unwrap();
@@ -467,7 +480,7 @@ fn predictions_to_standard_output_come_before_the_metrics() {
 #[test]
 fn predictions_to_a_dash_go_to_standard_output() {
     let dir = tempfile::tempdir().unwrap();
-    let run = eval_fixture_with_predictions("-")
+    let run = eval_with_predictions_to(&articles_fixture(), "-")
         .current_dir(dir.path())
         .output()
         .unwrap();

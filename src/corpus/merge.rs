@@ -53,6 +53,7 @@ pub fn merge_runs(dirs: &[PathBuf], out: &Path) -> Result<RunInfo> {
     for (dir, info) in dirs.iter().zip(&runs).skip(1) {
         check_compatible(first_dir, first, dir, info)?;
     }
+    check_actor_definitions(dirs, &runs)?;
     check_disjoint_shards(dirs, &runs)?;
     first.format.check_available()?;
     let summary = merged_summary(dirs)?;
@@ -87,7 +88,7 @@ fn check_empty(out: &Path) -> Result<()> {
 }
 
 fn load_run(dir: &Path) -> Result<RunInfo> {
-    let info = RunInfo::load(dir)?;
+    let mut info = RunInfo::load(dir)?;
     if info.status != RunStatus::Complete {
         return Err(Error::Config(format!(
             "{}: the run has not finished; finish it with --resume first",
@@ -97,8 +98,33 @@ fn load_run(dir: &Path) -> Result<RunInfo> {
     // A scoring run (a merge has no checkpoint) says how long its journals are.
     if let Some(state) = Checkpoint::load(dir)? {
         state.check_journals(dir)?;
+        // Its checkpoint holds the actor definitions where run.json predates them.
+        info.actor_definitions.get_or_insert(state.config.actors);
     }
     Ok(info)
+}
+
+/// Refuses runs with the same actor ids but other definitions (names, aliases, short names,
+/// exclusions): they find other mentions, so their sum matches no run over the corpus. Each
+/// is compared with the first that records them (only a merge written before they were
+/// recorded lacks them).
+fn check_actor_definitions(dirs: &[PathBuf], runs: &[RunInfo]) -> Result<()> {
+    let mut recorded = dirs
+        .iter()
+        .zip(runs)
+        .filter_map(|(dir, info)| Some((dir, info.actor_definitions.as_ref()?)));
+    let Some((first_dir, first)) = recorded.next() else {
+        return Ok(());
+    };
+    match recorded.find(|(_, definitions)| definitions != &first) {
+        Some((dir, _)) => Err(Error::Config(format!(
+            "{} and {} differ in their actor definitions (names, aliases, short names or exclusions: \
+             --actor-file): only runs of the same settings merge",
+            first_dir.display(),
+            dir.display()
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// The summaries of the runs in `dirs`, merged. Each is read and added in turn, so that memory
@@ -216,15 +242,8 @@ fn check_compatible(a_dir: &Path, a: &RunInfo, b_dir: &Path, b: &RunInfo) -> Res
     let model = |i: &RunInfo| i.analyzer.as_ref().map(|x| (x.model.clone(), x.actors.clone()));
     let context = |i: &RunInfo| i.analyzer.as_ref().map(|x| x.document_context);
     let shard_count = |i: &RunInfo| i.shards.first().map(|s| s.count());
-    // Runs whose run.json predates the definitions are compared by actor ids alone.
-    let definitions_differ = matches!(
-        (&a.actor_definitions, &b.actor_definitions),
-        (Some(x), Some(y)) if x != y
-    );
     let differs = if model(a) != model(b) {
         Some("model or actors")
-    } else if definitions_differ {
-        Some("actor definitions (names, aliases or exclusions: --actor-file)")
     } else if a.model_hash != b.model_hash {
         Some("model files (content hash)")
     } else if context(a) != context(b) {
@@ -296,6 +315,8 @@ fn merged_info(mut info: RunInfo, dirs: &[PathBuf], runs: &[RunInfo], summary: &
     let mut shards: Vec<_> = runs.iter().flat_map(|i| i.shards.iter().copied()).collect();
     shards.sort_by_key(|s| s.index());
     info.status = RunStatus::Complete;
+    // One definition for all (check_actor_definitions), kept even where the first run lacks it.
+    info.actor_definitions = runs.iter().find_map(|i| i.actor_definitions.clone());
     info.inputs = union(runs.iter().flat_map(|i| &i.inputs));
     info.input_paths = union(runs.iter().flat_map(|i| &i.input_paths));
     let whole = shards.is_empty();

@@ -138,13 +138,18 @@ pub fn score_corpus(
         // They are made from the journals and the inputs as they are now, so both are checked first.
         state.check_journals(out)?;
         let skipped = check_finished_inputs(reader, &state)?;
-        // Nothing is scored now: run.json keeps the command and settings that scored the run,
-        // unless the end was cut before it was written.
-        let (scored_by, command) = match RunInfo::load(out) {
-            Ok(previous) => (previous.analyzer, previous.command),
-            Err(_) => (Some(analyzer.info().clone()), options.command.clone()),
-        };
-        let info = write_final(out, &state, scored_by.as_ref(), &command, skipped, true)?;
+        // Nothing is scored now: run.json keeps what scored the run (command, settings,
+        // versions), unless the end was cut before it was written.
+        let scored_by = RunInfo::load(out).ok();
+        let info = write_final(
+            out,
+            &state,
+            Some(analyzer.info()),
+            &options.command,
+            skipped,
+            true,
+            scored_by.as_ref(),
+        )?;
         return Ok(RunOutcome {
             summary: state.summary,
             info,
@@ -166,7 +171,15 @@ pub fn score_corpus(
         analyzer.info().clone(),
     )?;
     let (state, skipped) = pipeline(analyzer, reader, writer, skip, options, progress)?;
-    let info = write_final(out, &state, Some(analyzer.info()), &options.command, skipped, false)?;
+    let info = write_final(
+        out,
+        &state,
+        Some(analyzer.info()),
+        &options.command,
+        skipped,
+        false,
+        None,
+    )?;
     Ok(RunOutcome {
         summary: state.summary,
         info,
@@ -241,7 +254,8 @@ fn check_finished_inputs(mut reader: CorpusReader, state: &Checkpoint) -> Result
 
 /// Writes the Parquet files (with [`OutputFormat::Parquet`]; with
 /// `keep_parquet`, those there are kept), `summary.json`, `summary.csv` and
-/// `run.json` of a finished run.
+/// `run.json` of a finished run; with `scored_by` (the run.json of a run finished
+/// before), its command, analyzer settings and versions, which scored the rows.
 fn write_final(
     out: &Path,
     state: &Checkpoint,
@@ -249,12 +263,19 @@ fn write_final(
     command: &[String],
     skipped: Skipped,
     keep_parquet: bool,
+    scored_by: Option<&RunInfo>,
 ) -> Result<RunInfo> {
     if state.config.format == OutputFormat::Parquet {
         write_parquet(out, keep_parquet)?;
     }
     write_summaries(out, &state.summary)?;
     let mut info = RunInfo::from_checkpoint(state, analyzer, command);
+    if let Some(scored_by) = scored_by {
+        info.command.clone_from(&scored_by.command);
+        info.analyzer.clone_from(&scored_by.analyzer);
+        info.stance_version.clone_from(&scored_by.stance_version);
+        info.onnxruntime_version.clone_from(&scored_by.onnxruntime_version);
+    }
     info.skipped_run_dirs = skipped.run_dirs;
     info.skipped_files = skipped.files;
     info.input_paths = resolved_inputs(&state.config.inputs);

@@ -80,9 +80,11 @@ pub fn run(args: &EvalArgs) -> Result<ExitCode> {
 /// Refuses, before the model runs, a predictions path that would replace the
 /// gold data or cannot be written, rather than after the whole data set has been scored.
 fn check_predictions_path(path: &Path, data: &Path) -> Result<()> {
-    if is_standard_output(path) {
+    if path.as_os_str() == "-" {
         return Ok(());
     }
+    // /dev/stdout resolves to where standard output goes: the data file, when it is
+    // redirected there, is refused here.
     let same_file = match (std::fs::canonicalize(path), std::fs::canonicalize(data)) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
@@ -97,6 +99,9 @@ fn check_predictions_path(path: &Path, data: &Path) -> Result<()> {
         "--predictions {} is a directory: name a file",
         path.display()
     );
+    if is_standard_output(path) {
+        return Ok(());
+    }
     if is_written_in_place(path) {
         match std::fs::metadata(path) {
             // A device or FIFO (/dev/null, /dev/stdout on a pipe) is written into
