@@ -141,15 +141,8 @@ pub fn score_corpus(
         // Nothing is scored now: run.json keeps what scored the run (command, settings,
         // versions), unless the end was cut before it was written.
         let scored_by = RunInfo::load(out).ok();
-        let info = write_final(
-            out,
-            &state,
-            Some(analyzer.info()),
-            &options.command,
-            skipped,
-            true,
-            scored_by.as_ref(),
-        )?;
+        let ending = Ending::FinishedBefore(scored_by.as_ref());
+        let info = write_final(out, &state, analyzer.info(), &options.command, skipped, ending)?;
         return Ok(RunOutcome {
             summary: state.summary,
             info,
@@ -174,11 +167,10 @@ pub fn score_corpus(
     let info = write_final(
         out,
         &state,
-        Some(analyzer.info()),
+        analyzer.info(),
         &options.command,
         skipped,
-        false,
-        None,
+        Ending::ScoredNow,
     )?;
     Ok(RunOutcome {
         summary: state.summary,
@@ -252,25 +244,32 @@ fn check_finished_inputs(mut reader: CorpusReader, state: &Checkpoint) -> Result
     Ok(skipped_by(&reader))
 }
 
-/// Writes the Parquet files (with [`OutputFormat::Parquet`]; with
-/// `keep_parquet`, those there are kept), `summary.json`, `summary.csv` and
-/// `run.json` of a finished run; with `scored_by` (the run.json of a run finished
-/// before), its command, analyzer settings and versions, which scored the rows.
+/// How a run comes to its end.
+enum Ending<'a> {
+    /// Its last documents were scored now.
+    ScoredNow,
+    /// An earlier session finished it; the run.json it wrote, when it can be read, says what
+    /// scored the rows (command, analyzer settings, versions), and is kept.
+    FinishedBefore(Option<&'a RunInfo>),
+}
+
+/// Writes the Parquet files (with [`OutputFormat::Parquet`]; for a run finished
+/// before, those there are kept), `summary.json`, `summary.csv` and `run.json`
+/// of a finished run.
 fn write_final(
     out: &Path,
     state: &Checkpoint,
-    analyzer: Option<&AnalyzerInfo>,
+    analyzer: &AnalyzerInfo,
     command: &[String],
     skipped: Skipped,
-    keep_parquet: bool,
-    scored_by: Option<&RunInfo>,
+    ending: Ending<'_>,
 ) -> Result<RunInfo> {
     if state.config.format == OutputFormat::Parquet {
-        write_parquet(out, keep_parquet)?;
+        write_parquet(out, matches!(ending, Ending::FinishedBefore(_)))?;
     }
     write_summaries(out, &state.summary)?;
-    let mut info = RunInfo::from_checkpoint(state, analyzer, command);
-    if let Some(scored_by) = scored_by {
+    let mut info = RunInfo::from_checkpoint(state, Some(analyzer), command);
+    if let Ending::FinishedBefore(Some(scored_by)) = ending {
         info.command.clone_from(&scored_by.command);
         info.analyzer.clone_from(&scored_by.analyzer);
         info.stance_version.clone_from(&scored_by.stance_version);
