@@ -238,13 +238,19 @@ impl Scan {
         self.histogram.entry(row.actor.clone()).or_insert([0; HIST_BINS])[bin] += 1;
         // A list holds only sentences that lean its way, so none is in both
         // and a sentence is never shown as "favorable" for lack of better ones.
-        // Ties are broken by position in the corpus, so the evidence is the same on every run.
+        // Ties are broken by document id and sentence, not by row order, so that the evidence
+        // is the same on every run and for shards merged in any order.
+        let place = |r: &SentenceRow| (r.document_id.clone(), r.sentence_index);
         if row.score > 0.0 {
             let rows = self.favorable.entry(row.actor.clone()).or_default();
-            keep_top(rows, row, top, |a, b| b.score.total_cmp(&a.score));
+            keep_top(rows, row, top, |a, b| {
+                b.score.total_cmp(&a.score).then_with(|| place(a).cmp(&place(b)))
+            });
         } else if row.score < 0.0 {
             let rows = self.unfavorable.entry(row.actor.clone()).or_default();
-            keep_top(rows, row, top, |a, b| a.score.total_cmp(&b.score));
+            keep_top(rows, row, top, |a, b| {
+                a.score.total_cmp(&b.score).then_with(|| place(a).cmp(&place(b)))
+            });
         }
     }
 
@@ -1230,6 +1236,25 @@ mod tests {
             esc("\u{FFFD}\u{FDCF}\u{FDF0}\u{1F600}"),
             "\u{FFFD}\u{FDCF}\u{FDF0}\u{1F600}"
         );
+    }
+
+    #[test]
+    fn evidence_ties_are_ordered_by_document_not_by_row_order() {
+        let tied = |id: &str| {
+            let mut tied = row("China lied.", (0, 5), -0.5);
+            tied.document_id = id.to_owned();
+            tied
+        };
+        let chosen = |ids: &[&str]| {
+            let mut scan = Scan::default();
+            ids.iter().for_each(|id| scan.add(tied(id), 2));
+            scan.unfavorable["china"]
+                .iter()
+                .map(|r| r.document_id.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(chosen(&["c", "a", "b"]), ["a", "b"]);
+        assert_eq!(chosen(&["b", "c", "a"]), ["a", "b"]);
     }
 
     fn row(text: &str, mention: (usize, usize), score: f32) -> SentenceRow {
