@@ -180,6 +180,50 @@ fn field_names_are_configurable_and_stdin_is_read() {
     );
 }
 
+/// A field named by an option that no record holds (a misspelling) is warned of, by the run, by
+/// the terminal output and by a merge, and recorded in run.json; a default name is not.
+#[test]
+fn a_field_no_record_holds_is_warned_of_and_recorded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inputs = [fixture("good/wire.jsonl"), fixture("good/opinion.csv")];
+    let misspelled = ["--date-field", "pubdate", "--source-field", "source"];
+    let warning = "has the field --date-field \"pubdate\": is it misspelled?";
+    let shards: Vec<PathBuf> = (1..=2).map(|i| tmp.path().join(format!("shard-{i}"))).collect();
+    for (i, dir) in shards.iter().enumerate() {
+        let shard = format!("{}/2", i + 1);
+        let mut extra = misspelled.to_vec();
+        extra.extend(["--shard", &shard]);
+        let output = run_ok(&score_args(&inputs, dir, &extra));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(warning), "{stderr}");
+        assert_eq!(
+            json(&dir.join("run.json"))["unmatched_fields"],
+            serde_json::json!(["--date-field \"pubdate\""])
+        );
+    }
+    let merged = tmp.path().join("merged");
+    let output = merge(&shards.iter().map(PathBuf::as_path).collect::<Vec<_>>(), &merged);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        json(&merged.join("run.json"))["unmatched_fields"],
+        serde_json::json!(["--date-field \"pubdate\""])
+    );
+    // The per-month figures are gone, as the warning says.
+    assert_eq!(json(&merged.join("summary.json"))["by_month"], serde_json::json!({}));
+
+    let mut args = vec!["score"];
+    args.extend(inputs.iter().map(String::as_str));
+    args.extend(misspelled);
+    let output = stance(&args);
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains(warning));
+
+    let spelled = tmp.path().join("spelled");
+    let output = run_ok(&score_args(&inputs, &spelled, &[]));
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("misspelled"));
+    assert!(json(&spelled.join("run.json")).get("unmatched_fields").is_none());
+}
+
 #[test]
 fn bad_inputs_are_listed_with_their_reason_and_the_run_finishes() {
     let tmp = tempfile::tempdir().unwrap();
@@ -475,6 +519,14 @@ fn shards_merged_equal_one_run() {
     let run = json(&merged.join("run.json"));
     assert_eq!(run["shards"].as_array().map(Vec::len), Some(3));
     assert_eq!(run["documents"], 14);
+
+    // The whole run beside its shards, merged or not, is the corpus twice.
+    for shards in [&merged, &shard_dirs[0]] {
+        let twice = merge(&[&whole, shards], &tmp.path().join("whole-and-shards"));
+        assert_eq!(twice.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&twice.stderr);
+        assert!(stderr.contains("shards of the same corpus"), "{stderr}");
+    }
 
     // The same shard twice is refused: the same run directory by its run id,
     // and another run of the same shard by the shard.

@@ -23,7 +23,9 @@
 //! | `-` | standard input, [`ReadOptions::stdin_format`] (text by default) | as above | `-` or `-:LINE` |
 //!
 //! JSON and CSV records take their fields from [`Fields`]; a record's own id
-//! field wins over the default id.
+//! field wins over the default id. A field given a name of its own that no record
+//! holds is most likely misspelled: [`CorpusReader::unmatched_fields`] names it.
+//! CSV values other than the text are trimmed, as the header's names are.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -121,6 +123,45 @@ pub struct Fields {
     pub source: String,
     /// Its title (optional).
     pub title: String,
+}
+
+impl Fields {
+    /// The optional fields (id, date, source, title) as the command line option that names
+    /// each and its name here, in that order.
+    fn optional(&self) -> [(&'static str, &str); 4] {
+        [
+            ("--id-field", &self.id),
+            ("--date-field", &self.date),
+            ("--source-field", &self.source),
+            ("--title-field", &self.title),
+        ]
+    }
+}
+
+/// Which optional fields (in [`Fields::optional`]'s order) the JSON Lines objects and CSV
+/// headers read so far held, and whether one was read at all. A field given a name of its own
+/// that none of them holds is most likely misspelled.
+#[derive(Clone, Copy, Default)]
+struct FieldsFound {
+    read: bool,
+    found: [bool; 4],
+}
+
+impl FieldsFound {
+    /// Records one object or header, where `holds` says whether it has a field of that name.
+    fn see(&mut self, fields: &Fields, holds: impl Fn(&str) -> bool) {
+        self.read = true;
+        for (found, (_, name)) in self.found.iter_mut().zip(fields.optional()) {
+            *found |= holds(name);
+        }
+    }
+
+    fn add(&mut self, other: FieldsFound) {
+        self.read |= other.read;
+        for (found, other) in self.found.iter_mut().zip(other.found) {
+            *found |= other;
+        }
+    }
 }
 
 impl Default for Fields {
@@ -339,6 +380,8 @@ pub struct CorpusReader {
     skipped: Vec<PathBuf>,
     /// Files in walked directories whose extension names no format we read, and links to directories.
     skipped_files: SkippedFiles,
+    /// The optional fields that the sources already finished held.
+    found: FieldsFound,
 }
 
 /// An input not yet opened.
@@ -363,6 +406,10 @@ trait Source: Send {
     fn next_record(&mut self) -> Option<Record>;
     /// Input bytes consumed so far.
     fn bytes(&self) -> u64;
+    /// The optional fields its records held so far (text has none).
+    fn fields_found(&self) -> FieldsFound {
+        FieldsFound::default()
+    }
 }
 
 impl CorpusReader {
@@ -389,6 +436,7 @@ impl CorpusReader {
             excluded: None,
             skipped: Vec::new(),
             skipped_files: SkippedFiles::default(),
+            found: FieldsFound::default(),
         })
     }
 
@@ -485,6 +533,31 @@ impl CorpusReader {
     #[must_use]
     pub fn skipped_files(&self) -> &SkippedFiles {
         &self.skipped_files
+    }
+
+    /// The optional fields given a name other than the default (`--id-field doc_id`) that no
+    /// JSON Lines object and no CSV header read so far holds, each as the option and the name
+    /// (`--id-field "doc_id"`). Such a name is most likely misspelled: ids fall back to
+    /// `FILE:LINE`, and documents get no date (no per-month figures), source or title. Empty
+    /// until a JSON Lines or CSV record is read.
+    #[must_use]
+    pub fn unmatched_fields(&self) -> Vec<String> {
+        let mut found = self.found;
+        if let Some(source) = &self.current {
+            found.add(source.fields_found());
+        }
+        if !found.read {
+            return Vec::new();
+        }
+        let defaults = Fields::default();
+        self.fields
+            .optional()
+            .into_iter()
+            .zip(defaults.optional())
+            .zip(found.found)
+            .filter(|&(((_, name), (_, default)), found)| name != default && !found)
+            .map(|(((option, name), _), _)| format!("{option} {name:?}"))
+            .collect()
     }
 
     /// Input bytes consumed so far (for progress; standard input counts as it is read).
@@ -891,6 +964,7 @@ impl Iterator for CorpusReader {
                     return Some(record);
                 }
                 self.finished_bytes += source.bytes();
+                self.found.add(source.fields_found());
                 self.current = None;
             }
             match self.open_next()? {
@@ -1081,6 +1155,7 @@ struct JsonlSource<R> {
     buf: Vec<u8>,
     failed: bool,
     limit: usize,
+    found: FieldsFound,
 }
 
 impl<R: BufRead + Send> JsonlSource<R> {
@@ -1095,6 +1170,7 @@ impl<R: BufRead + Send> JsonlSource<R> {
             buf: Vec::new(),
             failed: false,
             limit: usize::try_from(limit).unwrap_or(usize::MAX),
+            found: FieldsFound::default(),
         }
     }
 
@@ -1102,7 +1178,7 @@ impl<R: BufRead + Send> JsonlSource<R> {
         format!("{}:{}", self.id_base, self.line)
     }
 
-    fn parse_line(&self) -> Record {
+    fn parse_line(&mut self) -> Record {
         let id = self.default_id();
         let fail = |kind, reason: String| error_record(&self.label, Some(self.line), id.clone(), kind, reason);
         let line = match std::str::from_utf8(&self.buf) {
@@ -1125,6 +1201,7 @@ impl<R: BufRead + Send> JsonlSource<R> {
             }
             Err(e) => return fail(ErrorKind::MalformedJson, json_error(&e, line)),
         };
+        self.found.see(&self.fields, |name| object.contains_key(name));
         let document = document_from_object(&object, line, &self.fields, id);
         Record {
             location: Location {
@@ -1186,6 +1263,10 @@ impl<R: BufRead + Send> Source for JsonlSource<R> {
 
     fn bytes(&self) -> u64 {
         self.bytes
+    }
+
+    fn fields_found(&self) -> FieldsFound {
+        self.found
     }
 }
 
@@ -1366,7 +1447,9 @@ fn number_as_written(line: &str, name: &str) -> Option<String> {
 /// Column positions of the document fields in a CSV header.
 #[derive(Clone, Copy, Default)]
 struct Columns {
-    text: usize,
+    /// `None`: every row is a failed record, named by its id, as a JSON Lines object without
+    /// the text field is (see `missing_text`).
+    text: Option<usize>,
     id: Option<usize>,
     date: Option<usize>,
     source: Option<usize>,
@@ -1379,8 +1462,10 @@ struct CsvSource<R: Read> {
     label: String,
     id_base: String,
     columns: Option<Columns>,
+    /// Why each row fails when the header has no text column: it names the columns there are.
+    missing_text: String,
     record: csv::ByteRecord,
-    /// An error about the whole file (unreadable header, no text column), reported once.
+    /// An error about the whole file (no header row, or one that cannot be read), reported once.
     header_error: Option<Record>,
     done: bool,
 }
@@ -1390,7 +1475,8 @@ impl<R: Read + Send> CsvSource<R> {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
             .from_reader(QuoteWatch::new(input, limit));
-        let columns = Self::columns(&mut reader, fields);
+        let mut missing_text = String::new();
+        let columns = Self::columns(&mut reader, fields, &mut missing_text);
         let end = reader.position().byte();
         let columns = if reader.get_mut().take_truncated(0, end).is_some() {
             // Only the header's first bytes were read: nothing after it can be trusted.
@@ -1416,15 +1502,19 @@ impl<R: Read + Send> CsvSource<R> {
             label,
             id_base,
             columns,
+            missing_text,
             record: csv::ByteRecord::new(),
             header_error,
             done: false,
         }
     }
 
+    /// The header's columns; `missing_text` gets the reason rows fail when the text column is
+    /// not among them.
     fn columns(
         reader: &mut csv::Reader<QuoteWatch<R>>,
         fields: &Fields,
+        missing_text: &mut String,
     ) -> std::result::Result<Columns, (ErrorKind, String)> {
         let headers = reader
             .byte_headers()
@@ -1449,16 +1539,14 @@ impl<R: Read + Send> CsvSource<R> {
             ));
         }
         let find = |name: &str| names.iter().position(|n| n == name);
-        let text = find(&fields.text).ok_or_else(|| {
-            (
-                ErrorKind::MissingText,
-                format!(
-                    "no {:?} column in the header row (columns: {})",
-                    fields.text,
-                    names.join(", ")
-                ),
-            )
-        })?;
+        let text = find(&fields.text);
+        if text.is_none() {
+            *missing_text = format!(
+                "no {:?} column in the header row (columns: {})",
+                fields.text,
+                names.join(", ")
+            );
+        }
         Ok(Columns {
             text,
             id: find(&fields.id),
@@ -1470,16 +1558,20 @@ impl<R: Read + Send> CsvSource<R> {
 
     fn document(&self, columns: &Columns, line: u64) -> std::result::Result<Document, RecordError> {
         let default_id = format!("{}:{line}", self.id_base);
-        let field = |index: Option<usize>, name: &str| -> std::result::Result<Option<String>, String> {
+        let raw_field = |index: Option<usize>, name: &str| -> std::result::Result<Option<&str>, String> {
             let Some(bytes) = index.and_then(|i| self.record.get(i)) else {
                 return Ok(None);
             };
             match std::str::from_utf8(bytes) {
                 Ok(s) if s.trim().is_empty() => Ok(None),
-                Ok(s) => Ok(Some(s.to_owned())),
+                Ok(s) => Ok(Some(s)),
                 Err(e) => Err(format!("invalid UTF-8 at byte {} of column {name:?}", e.valid_up_to())),
             }
         };
+        // The header's names are trimmed, and so are these values: the spaces of `1, 2020-01`,
+        // or after a closing quote (`"7" ,`), are layout, not part of an id or a date.
+        let field =
+            |index: Option<usize>, name: &str| raw_field(index, name).map(|value| value.map(|v| v.trim().to_owned()));
         let utf8 = |id: &str, reason| RecordError {
             id: id.to_owned(),
             kind: ErrorKind::InvalidUtf8,
@@ -1488,8 +1580,15 @@ impl<R: Read + Send> CsvSource<R> {
         let id = field(columns.id, "id")
             .map_err(|r| utf8(&default_id, r))?
             .unwrap_or(default_id);
-        let text = field(Some(columns.text), "text").map_err(|r| utf8(&id, r))?;
-        let text = text.ok_or_else(|| RecordError {
+        let Some(text_column) = columns.text else {
+            return Err(RecordError {
+                id,
+                kind: ErrorKind::MissingText,
+                reason: self.missing_text.clone(),
+            });
+        };
+        let text = raw_field(Some(text_column), "text").map_err(|r| utf8(&id, r))?;
+        let text = text.map(str::to_owned).ok_or_else(|| RecordError {
             id: id.clone(),
             kind: ErrorKind::EmptyText,
             reason: EMPTY_TEXT.into(),
@@ -1595,6 +1694,16 @@ impl<R: Read + Send> Source for CsvSource<R> {
     fn bytes(&self) -> u64 {
         let watch = self.reader.get_ref();
         (self.reader.position().byte() + watch.dropped).saturating_sub(watch.injected)
+    }
+
+    fn fields_found(&self) -> FieldsFound {
+        let mut found = FieldsFound::default();
+        if let Some(columns) = &self.columns {
+            let held = [columns.id, columns.date, columns.source, columns.title];
+            found.read = true;
+            found.found = held.map(|column| column.is_some());
+        }
+        found
     }
 }
 
@@ -2050,12 +2159,74 @@ mod tests {
     }
 
     #[test]
-    fn csv_without_the_text_column_is_one_error_naming_the_columns() {
-        let records = read("a.csv", b"id,body\n1,China spoke.\n", ReadOptions::default());
-        assert_eq!(records.len(), 1);
-        let error = records[0].document.as_ref().unwrap_err();
-        assert_eq!(error.kind, ErrorKind::MissingText);
-        assert!(error.reason.contains("id, body"), "{}", error.reason);
+    fn csv_without_the_text_column_fails_every_row_naming_the_columns() {
+        let records = read(
+            "a.csv",
+            b"id,body\n1,China spoke.\n\n2,India spoke.\n",
+            ReadOptions::default(),
+        );
+        assert_eq!(
+            summary(&records),
+            [
+                ("1".to_owned(), Some(2), Some(ErrorKind::MissingText)),
+                ("2".to_owned(), Some(4), Some(ErrorKind::MissingText)),
+            ]
+        );
+        let error = records[1].document.as_ref().unwrap_err();
+        assert_eq!(error.reason, "no \"text\" column in the header row (columns: id, body)");
+    }
+
+    #[test]
+    fn csv_values_other_than_the_text_are_trimmed() {
+        let records = read(
+            "a.csv",
+            b"id, date, text\n\"7\" , 2021-03 ,\" China spoke. \"\n",
+            ReadOptions::default(),
+        );
+        let doc = records[0].document.as_ref().unwrap();
+        assert_eq!(
+            (doc.id.as_str(), doc.date.as_deref(), doc.text.as_str()),
+            ("7", Some("2021-03"), " China spoke. ")
+        );
+    }
+
+    /// The fields `reader` reports unmatched once it has read everything.
+    fn unmatched(files: &[(&str, &[u8])], fields: Fields) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, content) in files {
+            std::fs::write(dir.path().join(name), content).unwrap();
+        }
+        let options = ReadOptions {
+            fields,
+            ..ReadOptions::default()
+        };
+        let mut reader = CorpusReader::new(&[dir.path().to_path_buf()], options).unwrap();
+        reader.by_ref().for_each(drop);
+        reader.unmatched_fields()
+    }
+
+    #[test]
+    fn fields_given_a_name_no_record_holds_are_named() {
+        let fields = Fields {
+            id: "doc_id".into(),
+            date: "published".into(),
+            source: "outlet".into(),
+            ..Fields::default()
+        };
+        // The id is in the second file's objects, the date in the CSV header only, the source nowhere.
+        let files: [(&str, &[u8]); 3] = [
+            ("a.jsonl", b"{\"text\": \"China spoke.\", \"id\": 1}\n"),
+            (
+                "b.jsonl",
+                b"{\"text\": \"India spoke.\"}\n{\"text\": \"x\", \"doc_id\": null}\n",
+            ),
+            ("c.csv", b"text,published\n"),
+        ];
+        assert_eq!(unmatched(&files, fields.clone()), ["--source-field \"outlet\""]);
+        // Default names are optional: a corpus without ids or dates is no mistake.
+        assert!(unmatched(&files[..1], Fields::default()).is_empty());
+        // Text files hold no fields, so they say nothing about them.
+        assert!(unmatched(&[("a.txt", b"China spoke.")], fields).is_empty());
     }
 
     #[test]
@@ -2249,10 +2420,16 @@ mod tests {
         // The rows after it read as without a limit (line numbers included).
         assert_eq!(records[0].location.line, Some(2));
         assert_eq!(kinds(&records[1..]), kinds(&unlimited[1..]));
-        // A header without the text column stays that error, whatever follows.
-        let csv = format!("id,body\n1,\"{long}\"\n");
+        // Without the text column every row fails, and one over the limit fails for that.
+        let csv = format!("id,body\n1,\"{long}\"\n2,short\n");
         let records = read("a.csv", csv.as_bytes(), limited(100));
-        assert_eq!(kinds(&records), [(Some(1), Some(ErrorKind::MissingText))]);
+        assert_eq!(
+            kinds(&records),
+            [
+                (Some(2), Some(ErrorKind::TooLarge)),
+                (Some(3), Some(ErrorKind::MissingText))
+            ]
+        );
         // A header over the limit ends the file.
         let csv = format!("id,text{}\n1,after\n", ",x".repeat(100));
         let records = read("a.csv", csv.as_bytes(), limited(100));

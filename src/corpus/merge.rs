@@ -252,6 +252,15 @@ fn check_compatible(a_dir: &Path, a: &RunInfo, b_dir: &Path, b: &RunInfo) -> Res
         Some("input options")
     } else if a.format != b.format {
         Some("output format (--format)")
+    } else if shard_count(a).is_some() != shard_count(b).is_some()
+        && !a.input_hash.is_empty()
+        && a.input_hash == b.input_hash
+    {
+        // Shards hash the whole input, as the run that read it whole does.
+        Some(
+            "that one holds the corpus whole and the other shards of the same corpus (content hash): merged, \
+             their documents would be counted twice; merge the shards alone",
+        )
     } else if shard_count(a) != shard_count(b) {
         Some("shard count")
     } else if shard_count(a).is_some() && a.input_hash != b.input_hash {
@@ -378,6 +387,18 @@ fn merged_info(mut info: RunInfo, dirs: &[PathBuf], runs: &[RunInfo], summary: &
             .cloned()
             .unwrap_or_default()
     };
+    // Every run read with the same field names (checked above), so a field is unmatched in the
+    // merge when no run's records held it.
+    info.unmatched_fields = runs
+        .iter()
+        .map(|i| &i.unmatched_fields)
+        .fold(None, |common: Option<Vec<String>>, fields| {
+            Some(match common {
+                None => fields.clone(),
+                Some(common) => common.into_iter().filter(|f| fields.contains(f)).collect(),
+            })
+        })
+        .unwrap_or_default();
     info.run_id = new_run_id();
     info
 }

@@ -277,6 +277,7 @@ fn write_final(
     }
     info.skipped_run_dirs = skipped.run_dirs;
     info.skipped_files = skipped.files;
+    info.unmatched_fields = skipped.unmatched_fields;
     info.input_paths = resolved_inputs(&state.config.inputs);
     info.save(out)?;
     Ok(info)
@@ -306,11 +307,12 @@ pub(crate) struct ReadChunk {
     pub last: bool,
 }
 
-/// What a directory walk met and did not read (listed in run.json).
+/// What a directory walk met and did not read, and the fields no record held (listed in run.json).
 #[derive(Default)]
 struct Skipped {
     run_dirs: Vec<String>,
     files: SkippedFiles,
+    unmatched_fields: Vec<String>,
 }
 
 fn pipeline(
@@ -382,6 +384,7 @@ fn skipped_by(reader: &CorpusReader) -> Skipped {
             .map(|p| p.display().to_string())
             .collect(),
         files: reader.skipped_files().clone(),
+        unmatched_fields: reader.unmatched_fields(),
     }
 }
 

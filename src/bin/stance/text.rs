@@ -91,15 +91,15 @@ fn print_all(args: &ScoreArgs, analyzer: &Analyzer, reader: &mut CorpusReader, s
     Ok(())
 }
 
-/// Warns, on stderr, of what `reader`'s directory walk did not read (see [`warn_skipped`]),
-/// once the reading is done.
+/// Warns, on stderr, of what `reader`'s directory walk did not read and of the fields no record
+/// held (see [`warn_skipped`]), once the reading is done.
 pub fn warn_unread(reader: &CorpusReader) {
     let run_dirs: Vec<String> = reader
         .skipped_run_dirs()
         .iter()
         .map(|d| d.display().to_string())
         .collect();
-    warn_skipped(&run_dirs, reader.skipped_files(), "");
+    warn_skipped(&run_dirs, reader.skipped_files(), &reader.unmatched_fields(), "");
 }
 
 /// Names, on stderr, a record that could not be read or scored: file, line, kind, document id.
@@ -147,15 +147,24 @@ fn push_printable(shown: &mut String, c: char) {
 }
 
 /// Warns, on stderr, of what the directory walk did not read: other runs' output directories
-/// (their rows are results, not documents) and files of other extensions. `listed` ends each
-/// warning (where the run records them). Shown even with --quiet: documents there were not scored.
-pub fn warn_skipped(run_dirs: &[String], files: &SkippedFiles, listed: &str) {
+/// (their rows are results, not documents) and files of other extensions; and of the fields
+/// named by an option that no record held (`--id-field "doc_id"`: likely misspelled). `listed`
+/// ends each warning (where the run records them). Shown even with --quiet: documents there were
+/// not scored, or not as asked.
+pub fn warn_skipped(run_dirs: &[String], files: &SkippedFiles, unmatched_fields: &[String], listed: &str) {
     for dir in run_dirs {
         let dir = printable(dir);
         eprintln!("warning: skipped {dir}: it holds the outputs of another stance run{listed}");
     }
     if let Some(warning) = skipped_files_warning(files) {
         eprintln!("{warning}{listed}");
+    }
+    for field in unmatched_fields {
+        let field = printable(field);
+        eprintln!(
+            "warning: no JSON Lines object or CSV header of the inputs has the field {field}: is it misspelled? \
+             No document got one{listed}"
+        );
     }
 }
 

@@ -124,6 +124,10 @@ pub struct RunInfo {
     /// walked the same inputs).
     #[serde(default, skip_serializing_if = "SkippedFiles::is_empty")]
     pub skipped_files: SkippedFiles,
+    /// The fields given a name of their own that no record held, most likely misspelled
+    /// (`--id-field "doc_id"`: see [`CorpusReader::unmatched_fields`](crate::corpus::CorpusReader::unmatched_fields)).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmatched_fields: Vec<String>,
 }
 
 impl RunInfo {
@@ -167,6 +171,7 @@ impl RunInfo {
             merged_input_hashes: Vec::new(),
             skipped_run_dirs: Vec::new(),
             skipped_files: SkippedFiles::default(),
+            unmatched_fields: Vec::new(),
         }
     }
 
