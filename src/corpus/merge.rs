@@ -33,7 +33,8 @@ use super::summary::Summary;
 ///
 /// # Errors
 /// A run that is unfinished or unreadable, a run given twice, two whole
-/// (unsharded) runs over the same inputs, runs with
+/// (unsharded) runs over the same inputs, a whole run with shards of the same
+/// corpus, runs with
 /// different models (by name or by content), actors, input options, output
 /// formats or shard counts, shards of different inputs, a shard given twice,
 /// an `out` that already holds outputs or that another process is working in,
