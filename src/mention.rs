@@ -35,8 +35,10 @@
 //!   opens the sentence ("But Khan").
 //!
 //! In aliases and exclusions a straight apostrophe also matches a curly one
-//! ("People's" / "People’s"), and in text any run of spaces, tabs and line
-//! breaks matches a space ("United\nStates", "United\r\nStates", "United  States").
+//! ("People's" / "People’s"), and in text any run of spaces, tabs, line
+//! breaks and Unicode spaces matches a space ("United\nStates", "United\r\nStates",
+//! "United  States", "United\u{a0}States"). An exclusion's capitalized words must be
+//! capitalized in the text ("India Today" is not "India today"); its other words may be either.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -344,7 +346,7 @@ impl MentionFinder {
             for &role in roles {
                 match role {
                     Role::Exclusion { actor } => {
-                        if bounded(text, start, end) {
+                        if exclusion_case_matches(matched, pattern) && bounded(text, start, end) {
                             exclusions.push(Hit {
                                 start,
                                 end,
@@ -481,6 +483,19 @@ fn case_matches(rule: CaseRule, matched: &str, pattern: &str) -> bool {
             .is_some_and(char::is_uppercase),
         CaseRule::Any => true,
     }
+}
+
+/// An exclusion's capitalized words must be capitalized in the text too, its other words may be
+/// either ("Indian Subcontinent" as "Indian subcontinent"), so that a name excluded is not read
+/// into prose: "India today is", "the US open to criticism", "Washington times its sanctions"
+/// keep their mention. `matched` differs from `pattern` only in ASCII case.
+fn exclusion_case_matches(matched: &str, pattern: &str) -> bool {
+    let mut in_word = false;
+    matched.chars().zip(pattern.chars()).all(|(m, p)| {
+        let word_start = !in_word;
+        in_word = is_word_char(p);
+        !(word_start && p.is_uppercase()) || m.is_uppercase()
+    })
 }
 
 /// Letters, digits and combining marks continue a word; apostrophes,
@@ -743,9 +758,14 @@ fn inside_another_name(text: &str, start: usize, end: usize) -> bool {
     names_before || next.is_some_and(capitalized)
 }
 
-/// A space, tab or line break: what separates the words of an alias in text.
+/// A space, tab or line break, or a Unicode space (the no-break space of text taken from HTML,
+/// thin and narrow spaces...): what separates the words of an alias in text.
 fn is_blank(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\n' | '\r' | '\u{0b}' | '\u{0c}')
+    matches!(
+        c,
+        ' ' | '\t' | '\n' | '\r' | '\u{0b}' | '\u{0c}' | '\u{85}' | '\u{a0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200a}' | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}'
+    )
 }
 
 /// `phrase` with each run of blanks as one space, as the matcher reads text.
@@ -757,8 +777,9 @@ fn collapse_blanks(phrase: &str) -> String {
         .join(" ")
 }
 
-/// The text as the alias matcher reads it: each run of spaces, tabs and line breaks as one
-/// space, so that a multi-word alias matches across hard wraps (`\r\n` too) and doubled spaces.
+/// The text as the alias matcher reads it: each run of blanks ([`is_blank`]: spaces, tabs, line
+/// breaks, Unicode spaces) as one space, so that a multi-word alias matches across hard wraps
+/// (`\r\n` too), doubled spaces and the no-break spaces of text taken from HTML.
 struct Haystack<'a> {
     bytes: Cow<'a, [u8]>,
     /// Where in the text each byte of `bytes` is, when runs were collapsed.
@@ -767,12 +788,11 @@ struct Haystack<'a> {
 
 impl<'a> Haystack<'a> {
     fn new(text: &'a str) -> Self {
-        let is_space = |b: u8| is_blank(char::from(b));
         // One pass: a blank other than a space, or a space right after a blank.
         let mut after_blank = false;
-        let collapses = text.bytes().any(|b| {
-            let blank = is_space(b);
-            let changes = blank && (b != b' ' || after_blank);
+        let collapses = text.chars().any(|c| {
+            let blank = is_blank(c);
+            let changes = blank && (c != ' ' || after_blank);
             after_blank = blank;
             changes
         });
@@ -786,11 +806,17 @@ impl<'a> Haystack<'a> {
         }
         let (mut bytes, mut origin) = (Vec::with_capacity(text.len()), Vec::with_capacity(text.len()));
         let mut after_space = false;
-        for (position, byte) in text.bytes().enumerate() {
-            let space = is_space(byte);
-            if !(space && after_space) {
-                bytes.push(if space { b' ' } else { byte });
+        for (position, c) in text.char_indices() {
+            let space = is_blank(c);
+            if space && !after_space {
+                bytes.push(b' ');
                 origin.push(position as u32); // below u32::MAX: checked above
+            } else if !space {
+                let mut utf8 = [0; 4];
+                for (i, &byte) in c.encode_utf8(&mut utf8).as_bytes().iter().enumerate() {
+                    bytes.push(byte);
+                    origin.push((position + i) as u32);
+                }
             }
             after_space = space;
         }
@@ -805,7 +831,9 @@ impl<'a> Haystack<'a> {
         std::str::from_utf8(self.bytes.get(start..end)?).ok()
     }
 
-    /// The span of the text that the bytes `start..end` (not empty) came from.
+    /// The span of the text that the bytes `start..end` (not empty) came from. A match starts and
+    /// ends on a character (patterns are whole strings) and never on a blank (patterns are
+    /// trimmed), so its last byte is the last byte of a character of the text.
     fn text_span(&self, start: usize, end: usize) -> (usize, usize) {
         match &self.origin {
             Some(origin) => (origin[start] as usize, origin[end - 1] as usize + 1),
@@ -1089,6 +1117,14 @@ mod tests {
         assert_found("Taiwan, the Republic of China, objected.", &[]);
         assert_found("An Indian summer of Russian roulette.", &[]);
         assert_found("Melania Trump and Trump.", &[("us", "Trump")]);
+        // A capitalized word of an exclusion must be capitalized in the text: prose keeps its mention.
+        assert_found("India today is a very different country.", &[("india", "India")]);
+        assert_found("This move leaves the US open to criticism.", &[("us", "US")]);
+        assert_found("Washington times its sanctions carefully.", &[("us", "Washington")]);
+        assert_found("He read India Today and the Washington Times.", &[]);
+        // Its other words may be capitalized or not, and a headline in capitals is excluded too.
+        assert_found("The Indian Subcontinent and the Indian subcontinent.", &[]);
+        assert_found("SHIPS IN THE SOUTH CHINA SEA.", &[]);
     }
 
     #[test]
@@ -1171,6 +1207,12 @@ mod tests {
                 ("china", "People's \t Republic of  China"),
                 ("india", "New  Delhi"),
             ],
+        );
+        // Unicode spaces (no-break, thin, narrow no-break) too, for aliases and exclusions.
+        assert_found(
+            "The United\u{a0}States. The Washington\u{a0}Post said. The South\u{a0}China\u{202f}Sea. \
+             Indian\u{2009}Ocean waves. New\u{a0}\u{a0}Delhi.",
+            &[("us", "United\u{a0}States"), ("india", "New\u{a0}\u{a0}Delhi")],
         );
     }
 
