@@ -88,11 +88,15 @@ struct FurtherMention {
 fn identifier<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
     use serde::de::Error as _;
     use serde_json::Value;
-    // A Value rather than an untagged enum, whose error ("data did not match
-    // any variant of untagged enum") would not say what was wrong.
-    match Value::deserialize(deserializer)? {
+    // The raw text first: a number is a name here, kept as written (`1e2`, `1.50`, or two long
+    // ids that a float would round into one), as `stance score` keeps numeric ids. Then a Value
+    // rather than an untagged enum, whose error ("data did not match any variant of untagged
+    // enum") would not say what was wrong.
+    let raw = Box::<serde_json::value::RawValue>::deserialize(deserializer)?;
+    let value: Value = serde_json::from_str(raw.get()).map_err(D::Error::custom)?;
+    match value {
         Value::String(text) => Ok(Some(text.trim().to_string()).filter(|t| !t.is_empty())),
-        Value::Number(number) => Ok(Some(number.to_string())),
+        Value::Number(_) => Ok(Some(raw.get().trim().to_owned())),
         Value::Null => Ok(None),
         other => {
             let kind = match other {
@@ -1143,7 +1147,7 @@ mod tests {
             r#"{"Input.gid": "g1", "from": 0, "to": 5, "mention": "China", "actor": "china", "polarity": 6.0, "x": 1},"#,
             r#"{"Input.gid": "g2", "from": 10, "to": 15, "mention": "India", "polarity": 2.0}]}"#,
             "\n\n",
-            r#"{"primary_gid": 42, "sentence_normalized": "Delhi", "targets": [{"from": 0, "to": 5, "polarity": 4.0}]}"#,
+            r#"{"primary_gid": 42, "source_url": 123456789012345678901234, "sentence_normalized": "Delhi", "targets": [{"from": 0, "to": 5, "actor": 1.50, "polarity": 4.0}]}"#,
             "\n",
             r#"{"source_url": " ", "sentence_normalized": "Beijing", "targets": [{"Input.gid": "g4", "from": 0, "to": 7, "polarity": 4.0}]}"#,
             "\n",
@@ -1168,7 +1172,8 @@ mod tests {
                 (1, 0, "p1", "china", Some("https://x.org/1")),
                 (1, 1, "p1", "India", Some("https://x.org/1")),
                 // Line 2 is blank: lines count as in the file.
-                (3, 0, "42", "Delhi", Some("42")),
+                // Numbers stay as written: a float would round this long id, and read 1.50 as 1.5.
+                (3, 0, "42", "1.50", Some("123456789012345678901234")),
                 // A blank source_url is no article; no mention: the text at the offsets.
                 (4, 0, "g4", "Beijing", None),
                 (5, 0, "d.jsonl:5", "Moscow", None),

@@ -999,3 +999,54 @@ fn bench_compares_with_a_reference_made_from_another_spelling_of_the_corpus() {
         assert_eq!(compare["compared"], 3, "{corpus}: {line}");
     }
 }
+
+#[test]
+fn bench_reads_standard_input_as_json_lines() {
+    use std::io::Write;
+    let model = tiny_model();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stance-bench"))
+        .args(["-", "--model", model.to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    let corpus = "{\"text\": \"China spoke. India replied.\"}\n{\"text\": \"The US spoke.\"}\n";
+    child.stdin.take().unwrap().write_all(corpus.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(line["documents"], 2, "{line}");
+}
+
+#[test]
+fn an_empty_actor_selection_with_an_actor_file_looks_for_the_file_actors_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let actors = dir.path().join("actors.toml");
+    let file = "[[actor]]\nid = \"eu\"\nname = \"EU\"\naliases = [\"EU\"]\n\n\
+                [[actor]]\nid = \"india\"\nname = \"India\"\naliases = [\"Hindustan\"]\n";
+    std::fs::write(&actors, file).unwrap();
+    let text = "The EU and China met. India spoke. Hindustan replied.";
+    let found = |selection: &[&str]| {
+        let mut args = vec!["mentions", "--actor-file", actors.to_str().unwrap(), "-"];
+        args.extend(selection);
+        let out = stance_with_stdin(&args, text);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let mut found: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .flat_map(|l| {
+                let row: serde_json::Value = serde_json::from_str(l).unwrap();
+                let targets = row["targets"].as_array().unwrap().clone();
+                targets.into_iter().map(|t| t["mention"].as_str().unwrap().to_owned())
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    // India keeps its built-in aliases, extended by the file; China is not looked for.
+    assert_eq!(found(&["--actors", ""]), ["EU", "Hindustan", "India"]);
+    assert_eq!(found(&[]), ["China", "EU", "Hindustan", "India"]);
+    // Without a file an empty selection is still refused.
+    let out = stance_with_stdin(&["mentions", "--actors", "", "-"], text);
+    assert_eq!(out.status.code(), Some(2));
+}

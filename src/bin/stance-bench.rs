@@ -156,7 +156,9 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// naming its line, since the figures would leave it out.
 fn read_corpus(path: &Path, limit: Option<NonZeroUsize>) -> Result<Vec<Document>> {
     let mut read = ReadOptions::default();
+    // JSON Lines, from a file or from standard input (`-`).
     read.format = Some(Format::Jsonl);
+    read.stdin_format = Format::Jsonl;
     let reader = CorpusReader::new(&[path.to_path_buf()], read)?;
     let mut docs = Vec::new();
     for record in reader.take(limit.map_or(usize::MAX, NonZeroUsize::get)) {

@@ -67,7 +67,8 @@ pub struct ModelArgs {
 /// Which actors to look for.
 #[derive(Args, Clone, Debug)]
 pub struct ActorArgs {
-    /// Built-in actors, comma-separated (us, china, india, pakistan, russia).
+    /// Built-in actors, comma-separated (us, china, india, pakistan, russia); with
+    /// --actor-file, `--actors ""` looks for the file's actors only.
     #[arg(long, value_delimiter = ',', default_value = "us,china,india")]
     pub actors: Vec<String>,
     /// A TOML or JSON file of actors, added to (or extending) the built-in selection.
@@ -76,7 +77,9 @@ pub struct ActorArgs {
 }
 
 impl ActorArgs {
-    /// The selected built-in actors plus those of `--actor-file`.
+    /// The selected built-in actors plus those of `--actor-file`; none selected and a file given,
+    /// the file's actors alone (an id that is built in still extends the built-in actor), as the
+    /// Python package's `actors=[]` with an `actor_file` gives.
     pub fn actor_set(&self) -> Result<ActorSet> {
         let ids: Vec<&str> = self
             .actors
@@ -84,11 +87,11 @@ impl ActorArgs {
             .map(String::as_str)
             .filter(|s| !s.is_empty())
             .collect();
-        let mut set = ActorSet::select(&ids)?;
-        if let Some(path) = &self.actor_file {
-            set = set.extend(ActorSet::from_path(path)?);
+        match &self.actor_file {
+            Some(path) if ids.is_empty() => Ok(ActorSet::with_builtins(ActorSet::from_path(path)?)),
+            Some(path) => Ok(ActorSet::select(&ids)?.extend(ActorSet::from_path(path)?)),
+            None => Ok(ActorSet::select(&ids)?),
         }
-        Ok(set)
     }
 }
 
