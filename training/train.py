@@ -16,7 +16,8 @@ Op-ed natural (--natural-copies N): every actor-mentioning sentence of 681 artic
 mostly neutral, as users' corpora are. Its articles are split into --folds folds by a
 stable hash of the article (stance_format.article_fold); --holdout-fold I keeps fold I
 out of training and scores it each epoch as the dev split natural_fI, so a run is one
-fold of a cross-validation grouped by article. With --distill, natural pairs added by
+fold of a cross-validation grouped by article; --drop-folds J leaves fold J unused, to
+measure what less in-domain data costs on the held-out fold (a learning curve). With --distill, natural pairs added by
 --natural-copies get the gold cross-entropy only (a teacher not trained on that
 distribution over-reads polarity there); a teacher that was gives its soft labels on them
 through `teacher_logits.py --natural-holdout-fold I` (then --natural-copies 0, the same
@@ -89,6 +90,9 @@ def parse_args(argv=None):
     p.add_argument("--folds", type=int, default=5, help="article-grouped folds of opeds/natural.jsonl")
     p.add_argument("--holdout-fold", type=int, default=-1,
                    help="keep this fold of opeds/natural.jsonl out of training and score it as a dev split")
+    p.add_argument("--drop-folds", type=int, nargs="+", default=[], metavar="J",
+                   help="leave these folds of opeds/natural.jsonl unused (neither trained on nor scored): "
+                        "a learning curve, what less in-domain data costs on the held-out fold")
     p.add_argument("--train-vocab", action="store_true",
                    help="also train the pretrained word-embedding rows (default: only the two marker rows)")
     p.add_argument("--distill", nargs="+", metavar="SOFT_LABELS.jsonl",
@@ -245,15 +249,19 @@ def label_balanced_weights(labels, confidences, weight_of):
     return weights
 
 
-def load_natural(data_dir, encoder, folds, holdout, log):
+def load_natural(data_dir, encoder, folds, holdout, log, dropped=()):
     """((ids, types, labels, contrast, confidence) to train on, {dev name: (ids, types, labels)} held
-    out) from opeds/natural.jsonl: every fold but `holdout` (-1: none) for training. `contrast` marks
-    the pairs of contrast sentences: rows whose actors do not all share one gold label."""
+    out) from opeds/natural.jsonl: every fold but `holdout` (-1: none) and `dropped` for training.
+    `contrast` marks the pairs of contrast sentences: rows whose actors do not all share one gold
+    label."""
     train, held = ([], [], [], [], []), ([], [], [])
     labels_of_row = {}
     for sentence, spans, label, meta in read_examples(Path(data_dir) / NATURAL):
+        fold = article_fold(meta["article"], folds)
+        if fold in dropped:
+            continue
         labels_of_row.setdefault(meta["line"], set()).add(label)
-        part = held if article_fold(meta["article"], folds) == holdout else train
+        part = held if fold == holdout else train
         i, t = encoder.encode(sentence, spans, meta["others"], meta["context"])
         part[0].append(i)
         part[1].append(t)
@@ -264,7 +272,8 @@ def load_natural(data_dir, encoder, folds, holdout, log):
     contrast = np.array([len(labels_of_row[line]) > 1 for line in train[3]], dtype=bool)
     train = (train[0], train[1], np.array(train[2], dtype=np.int64), contrast, train[4])
     log(f"{NATURAL}: {len(train[0])} training pairs ({int(contrast.sum())} of contrast sentences), labels "
-        f"{np.bincount(train[2], minlength=3).tolist()}; fold {holdout} of {folds} held out: {len(held[0])} pairs")
+        f"{np.bincount(train[2], minlength=3).tolist()}; fold {holdout} of {folds} held out: {len(held[0])} pairs"
+        + (f"; folds {sorted(dropped)} unused" if dropped else ""))
     dev = {f"{HELD_OUT_PREFIX}{holdout}": (held[0], held[1], np.array(held[2], dtype=np.int64))} if holdout >= 0 else {}
     return train, dev
 
@@ -568,7 +577,9 @@ def main(argv=None):
     weights = np.ones(len(labels), dtype=np.float32)
     dev = load_dev(data_dir, encoder)
     if args.natural_copies or args.holdout_fold >= 0:
-        natural, held_out = load_natural(data_dir, encoder, args.folds, args.holdout_fold, log)
+        if args.holdout_fold in args.drop_folds:
+            raise SystemExit(f"--drop-folds {args.holdout_fold}: that is the held-out fold")
+        natural, held_out = load_natural(data_dir, encoder, args.folds, args.holdout_fold, log, set(args.drop_folds))
         if args.distill:
             check_not_held_out(args.distill, held_out, encoder)
         ids, types, labels, soft, weights = add_natural(
