@@ -103,7 +103,9 @@ pub struct Actor {
     /// Display name, "United States"; files may omit it and get the id.
     #[serde(default)]
     pub name: String,
-    /// Surface forms matched in text.
+    /// Surface forms matched in text. A file's actor with a built-in id extends the built-in
+    /// actor, so it may leave them out and add only exclusions or short names.
+    #[serde(default)]
     pub aliases: Vec<String>,
     /// Phrases whose alias matches are not mentions ("Washington Post").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -245,7 +247,7 @@ impl ActorSet {
     /// not one word of one of the actor's multi-word aliases.
     pub fn new(actors: Vec<Actor>) -> Result<ActorSet> {
         let mut actors = actors;
-        validate(&mut actors).map_err(|invalid| Error::Actors {
+        validate(&mut actors, false).map_err(|invalid| Error::Actors {
             origin: IN_MEMORY.to_owned(),
             line: None,
             reason: invalid.reason,
@@ -273,8 +275,11 @@ impl ActorSet {
     /// # Errors
     ///
     /// [`Error::Actors`] naming `origin` and, where it can be found, the
-    /// 1-based line: for syntax errors and unknown keys, and for the checks of
-    /// [`ActorSet::new`] (pointing at the offending actor's `id`).
+    /// 1-based line: for syntax errors and unknown keys, for the checks of
+    /// [`ActorSet::new`], and for an alias that names two of the file's actors or is an
+    /// exclusion of its own (pointing at the offending actor's `id`). An actor with a built-in
+    /// id extends the built-in actor ([`ActorSet::extend`]): it is checked with the built-in
+    /// aliases (a short name may be a word of one of them, and aliases of its own are optional).
     pub fn from_toml_str(text: &str, origin: &str) -> Result<ActorSet> {
         let file: ActorFile = toml::from_str(text).map_err(|e| toml_error(text, origin, &e))?;
         Self::from_file_actors(file.actor, text, origin)
@@ -416,7 +421,7 @@ impl ActorSet {
     }
 
     fn from_file_actors(mut actors: Vec<Actor>, text: &str, origin: &str) -> Result<ActorSet> {
-        validate(&mut actors).map_err(|invalid| {
+        let error = |actors: &[Actor], invalid: Invalid| {
             let line = invalid.actor.and_then(|index| {
                 let id = &actors.get(index)?.id;
                 let nth = actors.iter().take(index).filter(|a| &a.id == id).count();
@@ -427,8 +432,21 @@ impl ActorSet {
                 line,
                 reason: invalid.reason,
             }
-        })?;
-        Ok(Self { actors })
+        };
+        validate(&mut actors, true).map_err(|invalid| error(&actors, invalid))?;
+        let set = Self {
+            actors: actors.iter().cloned().map(with_builtin).collect(),
+        };
+        if let Some((actor, reason)) = crate::mention::ambiguity(&set) {
+            return Err(error(
+                &actors,
+                Invalid {
+                    actor: Some(actor),
+                    reason,
+                },
+            ));
+        }
+        Ok(set)
     }
 }
 
@@ -542,8 +560,9 @@ fn same_id(a: &str, b: &str) -> bool {
         .eq(b.chars().flat_map(char::to_lowercase))
 }
 
-/// Checks the rules of [`ActorSet::new`] and tidies names and duplicates.
-fn validate(actors: &mut [Actor]) -> std::result::Result<(), Invalid> {
+/// Checks the rules of [`ActorSet::new`] and tidies names and duplicates; with `builtins`, an
+/// actor with a built-in id is checked as the extension of the built-in actor it is.
+fn validate(actors: &mut [Actor], builtins: bool) -> std::result::Result<(), Invalid> {
     if actors.is_empty() {
         return Err(Invalid {
             actor: None,
@@ -567,7 +586,12 @@ fn validate(actors: &mut [Actor]) -> std::result::Result<(), Invalid> {
                 other + 1
             )));
         }
-        check_actor(actor).map_err(fail)?;
+        let inherited = if builtins {
+            builtin_aliases(&actor.id)
+        } else {
+            Vec::new()
+        };
+        check_actor(actor, &inherited).map_err(fail)?;
         tidy(actor);
     }
     Ok(())
@@ -583,8 +607,19 @@ fn check_id(id: &str, index: usize) -> std::result::Result<(), String> {
     }
 }
 
-fn check_actor(actor: &Actor) -> std::result::Result<(), String> {
-    if actor.aliases.is_empty() {
+/// The aliases of the built-in actor with this id; none for another id.
+fn builtin_aliases(id: &str) -> Vec<String> {
+    let builtin = ActorSet::builtin();
+    builtin
+        .position(id)
+        .and_then(|i| builtin.actors.into_iter().nth(i))
+        .map(|actor| actor.aliases)
+        .unwrap_or_default()
+}
+
+/// Checks one actor; `inherited`: the aliases of the built-in actor it extends.
+fn check_actor(actor: &Actor, inherited: &[String]) -> std::result::Result<(), String> {
+    if actor.aliases.is_empty() && inherited.is_empty() {
         return Err(format!("actor '{}' has no aliases", actor.id));
     }
     for (kind, phrase) in actor
@@ -608,21 +643,22 @@ fn check_actor(actor: &Actor) -> std::result::Result<(), String> {
         }
     }
     for short in &actor.short_names {
-        check_short_name(actor, short)?;
+        check_short_name(actor, inherited, short)?;
     }
     Ok(())
 }
 
-/// A short name must be a whole word of a longer alias, whose mention is what
-/// lets it count: "Khan" of "Imran Khan".
-fn check_short_name(actor: &Actor, short: &str) -> std::result::Result<(), String> {
+/// A short name must be a whole word of a longer alias (its actor's own, or `inherited`), whose
+/// mention is what lets it count: "Khan" of "Imran Khan".
+fn check_short_name(actor: &Actor, inherited: &[String], short: &str) -> std::result::Result<(), String> {
     let id = &actor.id;
-    if actor.aliases.iter().any(|a| a == short) {
+    let aliases = || actor.aliases.iter().chain(inherited);
+    if aliases().any(|a| a == short) {
         return Err(format!(
             "short name '{short}' of actor '{id}' is also an alias; an alias is matched everywhere, so drop one of them"
         ));
     }
-    if !actor.aliases.iter().any(|alias| alias_words(alias).any(|w| w == short)) {
+    if !aliases().any(|alias| alias_words(alias).any(|w| w == short)) {
         return Err(format!(
             "short name '{short}' of actor '{id}' is not a word of any of its aliases (it counts only after such an alias, as \"Khan\" after \"Imran Khan\")"
         ));
@@ -1080,6 +1116,35 @@ aliases = ["United Kingdom", "UK", "Britain"]
         assert!(set.actors()[1].short_names.is_empty());
         assert_eq!(set.actors()[1].name, "uk");
         assert_eq!(set.position("UK"), Some(1));
+    }
+
+    #[test]
+    fn a_file_actor_with_a_built_in_id_is_checked_as_the_built_in_actor_extended() {
+        // A short name of a built-in alias ("Xi Jinping"), and exclusions alone without aliases.
+        let text = "[[actor]]\nid = \"china\"\naliases = [\"Zhongnanhai\"]\nshort_names = [\"Jinping\"]\n\n\
+                    [[actor]]\nid = \"india\"\nexclusions = [\"Indian Railways\"]\n";
+        let set = ActorSet::from_toml_str(text, "actors.toml").unwrap_or_else(|e| panic!("{e}"));
+        let (china, india) = (&set.actors()[0], &set.actors()[1]);
+        assert!(china.aliases.iter().any(|a| a == "Xi Jinping") && china.aliases.iter().any(|a| a == "Zhongnanhai"));
+        assert_eq!(china.short_names, ["Jinping"]);
+        assert!(india.aliases.iter().any(|a| a == "New Delhi"));
+        assert!(india.exclusions.iter().any(|e| e == "Indian Railways"));
+        // Another id still needs aliases of its own, and is named with its line.
+        let (_, line, reason) = actors_error(ActorSet::from_toml_str("[[actor]]\nid = \"eu\"\n", "a.toml"));
+        assert_eq!((line, reason.as_str()), (Some(2), "actor 'eu' has no aliases"));
+    }
+
+    #[test]
+    fn an_alias_of_two_actors_of_a_file_is_named_with_its_line() {
+        let text = "[[actor]]\nid = \"eu\"\naliases = [\"Europe\"]\n\n[[actor]]\nid = \"uk\"\naliases = [\"europe\"]\n";
+        let (origin, line, reason) = actors_error(ActorSet::from_toml_str(text, "a.toml"));
+        assert_eq!((origin.as_str(), line), ("a.toml", Some(6)));
+        assert!(reason.contains("names two actors, eu and uk"), "{reason}");
+        // An alias that is also an exclusion of its actor, built-in ones included.
+        let text = "[[actor]]\nid = \"us\"\nexclusions = [\"America\"]\n";
+        let (_, line, reason) = actors_error(ActorSet::from_toml_str(text, "a.toml"));
+        assert_eq!(line, Some(2));
+        assert!(reason.contains("both an alias and an exclusion of us"), "{reason}");
     }
 
     fn actors_error(result: Result<ActorSet>) -> (String, Option<usize>, String) {

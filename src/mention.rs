@@ -154,38 +154,13 @@ impl MentionFinder {
     }
 
     fn build(actors: &ActorSet, check: bool) -> Result<MentionFinder> {
-        let mut table = PatternTable::default();
-        let mut short_names = Vec::new();
-        for (actor, definition) in actors.actors().iter().enumerate() {
-            for alias in &definition.aliases {
-                let role = Role::Alias {
-                    actor,
-                    case: case_rule(alias),
-                    combining: alias.len() > 1 && alias.ends_with('-'),
-                };
-                for variant in apostrophe_variants(alias) {
-                    table.add(variant, role);
-                }
-            }
-            for phrase in &definition.exclusions {
-                for variant in exclusion_variants(phrase) {
-                    table.add(variant, Role::Exclusion { actor });
-                }
-            }
-            for word in &definition.short_names {
-                let role = Role::ShortName {
-                    short: short_names.len(),
-                    case: case_rule(word),
-                };
-                table.add(word.clone(), role);
-                short_names.push(ShortName {
-                    actor,
-                    word: word.clone(),
-                });
-            }
-        }
-        if check {
-            check_unambiguous(&table, actors)?;
+        let (table, short_names) = pattern_table(actors);
+        if let (true, Some((_, reason))) = (check, first_ambiguity(&table, actors)) {
+            return Err(Error::Actors {
+                origin: "the actors selected".to_owned(),
+                line: None,
+                reason,
+            });
         }
         // Overlapping search reports every candidate, so that one failing the
         // case or boundary rules cannot hide a shorter valid one; the
@@ -391,9 +366,51 @@ impl MentionFinder {
     }
 }
 
-/// Refuses an alias that names two actors (only one of them would ever be found) and an
-/// exclusion that is one of its actor's own aliases (that alias would never be found).
-fn check_unambiguous(table: &PatternTable, actors: &ActorSet) -> Result<()> {
+/// Every alias, exclusion and short name of `actors` with its role, and the short names.
+fn pattern_table(actors: &ActorSet) -> (PatternTable, Vec<ShortName>) {
+    let mut table = PatternTable::default();
+    let mut short_names = Vec::new();
+    for (actor, definition) in actors.actors().iter().enumerate() {
+        for alias in &definition.aliases {
+            let role = Role::Alias {
+                actor,
+                case: case_rule(alias),
+                combining: alias.len() > 1 && alias.ends_with('-'),
+            };
+            for variant in apostrophe_variants(alias) {
+                table.add(variant, role);
+            }
+        }
+        for phrase in &definition.exclusions {
+            for variant in exclusion_variants(phrase) {
+                table.add(variant, Role::Exclusion { actor });
+            }
+        }
+        for word in &definition.short_names {
+            let role = Role::ShortName {
+                short: short_names.len(),
+                case: case_rule(word),
+            };
+            table.add(word.clone(), role);
+            short_names.push(ShortName {
+                actor,
+                word: word.clone(),
+            });
+        }
+    }
+    (table, short_names)
+}
+
+/// An alias of `actors` that names two of them, or that is also an exclusion of its own actor,
+/// as the index of the actor that makes it so (the later of the two) and the reason.
+pub(crate) fn ambiguity(actors: &ActorSet) -> Option<(usize, String)> {
+    first_ambiguity(&pattern_table(actors).0, actors)
+}
+
+/// In `table`: an alias that names two actors (only one of them would ever be found), or an
+/// exclusion that is one of its actor's own aliases (that alias would never be found); the
+/// actor that makes it so (the later of two) and why.
+fn first_ambiguity(table: &PatternTable, actors: &ActorSet) -> Option<(usize, String)> {
     let id = |index: usize| actors.get(index).map_or("?", |a| a.id.as_str());
     // The matcher ignores ASCII case, so "China" and "CHINA" are one alias here.
     let mut by_key: HashMap<String, Vec<(&str, Role)>> = HashMap::new();
@@ -401,7 +418,10 @@ fn check_unambiguous(table: &PatternTable, actors: &ActorSet) -> Result<()> {
         let entry = by_key.entry(pattern.to_ascii_lowercase()).or_default();
         entry.extend(roles.iter().map(|&role| (pattern.as_str(), role)));
     }
-    for roles in by_key.values() {
+    // In the patterns' alphabetical order, so that the same actors always get the same refusal.
+    let mut keyed: Vec<(&String, &Vec<(&str, Role)>)> = by_key.iter().collect();
+    keyed.sort_unstable_by_key(|(key, _)| *key);
+    for (_, roles) in keyed {
         let named: Vec<(&str, usize)> = roles
             .iter()
             .filter_map(|&(pattern, role)| match role {
@@ -413,24 +433,27 @@ fn check_unambiguous(table: &PatternTable, actors: &ActorSet) -> Result<()> {
             continue;
         };
         if let Some(&(_, other)) = named.iter().find(|&&(_, actor)| actor != first) {
-            return Err(Error::Config(format!(
+            let (first, other) = (first.min(other), first.max(other));
+            let reason = format!(
                 "the alias \"{pattern}\" names two actors, {} and {}: a mention is given to one actor, so the \
                  other would never get it; keep it in one of them",
                 id(first),
                 id(other)
-            )));
+            );
+            return Some((other, reason));
         }
         let excluded = roles
             .iter()
             .any(|(_, role)| matches!(role, Role::Exclusion { actor } if *actor == first));
         if excluded {
-            return Err(Error::Config(format!(
+            let reason = format!(
                 "\"{pattern}\" is both an alias and an exclusion of {}: it would never be found; remove one",
                 id(first)
-            )));
+            );
+            return Some((first, reason));
         }
     }
-    Ok(())
+    None
 }
 
 /// Pattern strings and their roles, one entry per distinct string.
