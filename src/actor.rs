@@ -602,6 +602,11 @@ fn check_id(id: &str, index: usize) -> std::result::Result<(), String> {
         Err(format!("actor #{} has an empty id", index + 1))
     } else if id.trim() != id {
         Err(format!("actor id '{id}' has leading or trailing whitespace"))
+    } else if id.chars().any(char::is_control) {
+        // It would break the lines of the terminal table and of every file that names it.
+        Err(format!(
+            "actor id {id:?} holds a control character (a line break, a tab...)"
+        ))
     } else {
         Ok(())
     }
@@ -1047,6 +1052,7 @@ mod tests {
             (vec![], "no actors"),
             (vec![Actor::new("", "X", ["X"])], "empty id"),
             (vec![Actor::new(" eu", "X", ["X"])], "whitespace"),
+            (vec![Actor::new("e\nu", "X", ["X"])], "control character"),
             (
                 vec![eu(), Actor::new("EU", "Europe", ["Europe"])],
                 "duplicate actor id 'EU'",

@@ -128,8 +128,12 @@ pub const MAX_LINE_BYTES: u64 = crate::corpus::input::DEFAULT_MAX_RECORD_BYTES;
 /// Reads a NewsMTSC-format JSONL file.
 ///
 /// # Errors
-/// As [`parse_newsmtsc`]; [`Error::Io`] when the file cannot be opened.
+/// As [`parse_newsmtsc`]; [`Error::Io`] when the file cannot be opened or is a directory.
 pub fn read_newsmtsc(path: &Path) -> Result<Dataset> {
+    if path.is_dir() {
+        let is_dir = std::io::Error::other("it is a directory: give a NewsMTSC-format JSON Lines file");
+        return Err(Error::io(path, is_dir));
+    }
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     parse_newsmtsc(std::io::BufReader::new(file), &path.display().to_string())
 }
@@ -140,7 +144,7 @@ pub fn read_newsmtsc(path: &Path) -> Result<Dataset> {
 ///
 /// # Errors
 /// [`Error::Input`] naming `origin` and the line for a line that cannot be
-/// read, is not UTF-8, is longer than [`MAX_LINE_BYTES`] or is malformed JSON,
+/// read, is not UTF-8, is longer than [`MAX_LINE_BYTES`], is malformed JSON or not a row,
 /// a bad polarity, a mention span that is empty, reversed, outside the
 /// sentence or not on its mention, and a row with targets that repeats an
 /// earlier one word for word; naming `origin` alone when there is no (sentence, target) pair to
@@ -170,8 +174,8 @@ pub fn parse_newsmtsc(mut reader: impl BufRead, origin: &str) -> Result<Dataset>
         if line.trim().is_empty() {
             continue;
         }
-        let row: Row = serde_json::from_str(line)
-            .map_err(|e| Error::input(origin, Some(number), crate::corpus::input::json_error(&e, line)))?;
+        let row: Row =
+            serde_json::from_str(line).map_err(|e| Error::input(origin, Some(number), row_error(&e, line)))?;
         if row.targets.is_empty() {
             data.sentences_without_targets += 1;
             continue;
@@ -196,6 +200,22 @@ pub fn parse_newsmtsc(mut reader: impl BufRead, origin: &str) -> Result<Dataset>
         ));
     }
     Ok(data)
+}
+
+/// What is wrong with a line that is no row: its JSON, or, for valid JSON, what it holds.
+fn row_error(error: &serde_json::Error, line: &str) -> String {
+    use crate::corpus::input::{json_error, kind_of};
+    if !error.is_data() {
+        return json_error(error, line);
+    }
+    match serde_json::from_str::<serde_json::Value>(line) {
+        Ok(value) if !value.is_object() => format!("expected a JSON object (a row), found {}", kind_of(&value)),
+        _ => {
+            let message = error.to_string();
+            let message = message.split(" at line ").next().unwrap_or(&message);
+            format!("not a NewsMTSC-format row at column {}: {message}", error.column())
+        }
+    }
 }
 
 /// Why a file gives nothing to evaluate.
@@ -1035,11 +1055,23 @@ mod tests {
         // serde_json counts the line it was given as line 1; the file's line is 2.
         assert_eq!(
             err,
-            "d.jsonl, line 2: malformed JSON at column 65: missing field `polarity`"
+            "d.jsonl, line 2: not a NewsMTSC-format row at column 65: missing field `polarity`"
         );
+        assert_eq!(
+            parse_error(r#"["China"]"#),
+            "d.jsonl, line 1: expected a JSON object (a row), found an array"
+        );
+        assert!(parse_error(r#"{"sentence_normalized": "#).contains("malformed JSON at column"));
         let surrogate =
             r#"{"sentence_normalized": "China \udc9f", "targets": [{"from": 0, "to": 5, "polarity": 4.0}]}"#;
         assert!(parse_error(surrogate).contains("is half of a UTF-16 surrogate pair"));
+    }
+
+    #[test]
+    fn a_directory_is_named_as_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = read_newsmtsc(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("it is a directory"), "{error}");
     }
 
     #[test]
@@ -1047,7 +1079,7 @@ mod tests {
         let boolean = r#"{"source_url": true, "sentence_normalized": "China", "targets": [{"from": 0, "to": 5, "polarity": 4.0}]}"#;
         assert_eq!(
             parse_error(boolean),
-            "d.jsonl, line 1: malformed JSON at column 19: an id, actor or mention must be a string or a number, not a boolean"
+            "d.jsonl, line 1: not a NewsMTSC-format row at column 19: an id, actor or mention must be a string or a number, not a boolean"
         );
         let array = r#"{"sentence_normalized": "China", "targets": [{"from": 0, "to": 5, "polarity": 4.0, "actor": ["China"]}]}"#;
         assert!(parse_error(array).contains("must be a string or a number, not an array"));

@@ -195,7 +195,13 @@ fn read_corpus(path: &Path, limit: Option<NonZeroUsize>) -> Result<Vec<Document>
 
 fn build(args: &Args, threads: usize) -> Result<Analyzer> {
     let device: Device = args.device.parse()?;
-    let ids: Vec<&str> = args.actors.iter().map(String::as_str).collect();
+    // Empty entries (`us,,china`) are passed over, as `stance` does.
+    let ids: Vec<&str> = args
+        .actors
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !s.is_empty())
+        .collect();
     let mut builder = Analyzer::builder()
         .actors(ActorSet::select(&ids)?)
         .device(device)

@@ -1350,7 +1350,7 @@ fn lone_surrogate(line: &str) -> Option<(usize, &str)> {
     None
 }
 
-fn kind_of(value: &Value) -> &'static str {
+pub(crate) fn kind_of(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
