@@ -446,9 +446,12 @@ impl ActorStats {
     /// A `ValueError` when the probabilities are not a distribution: each in
     /// [0, 1] and summing to 1 within `PROBABILITY_SUM_TOLERANCE`.
     #[pyo3(signature = (p_unfavorable, p_neutral, p_favorable, mentions = 1))]
-    fn add(&mut self, p_unfavorable: f64, p_neutral: f64, p_favorable: f64, mentions: usize) -> PyResult<()> {
+    fn add(&mut self, p_unfavorable: f64, p_neutral: f64, p_favorable: f64, mentions: i64) -> PyResult<()> {
         let probabilities = [p_unfavorable, p_neutral, p_favorable];
         check_probabilities(probabilities)?;
+        // Taken signed so that a negative count is named, not a bare OverflowError.
+        let mentions = usize::try_from(mentions)
+            .map_err(|_| PyValueError::new_err(format!("mentions must be at least 0, got {mentions}")))?;
         // The library's probabilities are f32: the values of a sentence row, read back exactly.
         let stance = stance::Stance::from_probabilities(probabilities.map(|p| p as f32));
         self.inner.add(&stance, mentions);

@@ -68,6 +68,8 @@ def test_score_many_checks_ids_and_options(analyzer):
         analyzer.score_many(["China."], ids=["a", "b"])
     with pytest.raises(ValueError, match="batch_size"):
         analyzer.score_many(["China."], batch_size=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        analyzer.score_many(["China."], batch_size=True)
     with pytest.raises(ValueError, match="errors must be one of"):
         analyzer.score_many(["China."], errors="ignore")
     with pytest.raises(TypeError, match="text must be str, not int"):
@@ -196,6 +198,8 @@ def test_actor_stats_merge_mean_ci_exactly():
     b.add(0.2, 0.2, 0.6, mentions=2)  # 0.4
     b.add(0.1, 0.7, 0.2)  # 0.1, neutral
     assert (a.sentences, a.documents, a.mentions, a.favorable) == (1, 1, 1, 1)
+    with pytest.raises(ValueError, match="mentions must be at least 0, got -1"):
+        a.add(0.3, 0.2, 0.5, mentions=-1)
     total = a + b
     assert (total.sentences, total.documents, total.mentions) == (3, 2, 4)
     assert (total.unfavorable, total.neutral, total.favorable) == (0, 1, 2)
