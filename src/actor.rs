@@ -241,7 +241,8 @@ impl ActorSet {
     /// # Errors
     ///
     /// [`Error::Actors`] when there are no actors, an id is empty, has
-    /// surrounding whitespace or repeats another (case-insensitively), an
+    /// surrounding whitespace, holds a control character or line separator, or repeats
+    /// another (case-insensitively), an
     /// actor has no aliases, an alias, exclusion or short name is blank, has
     /// surrounding whitespace or holds no letter or digit, or a short name is
     /// not one word of one of the actor's multi-word aliases.
@@ -420,8 +421,56 @@ impl ActorSet {
         self.actors.iter().position(|a| same_id(&a.id, id))
     }
 
-    fn from_file_actors(mut actors: Vec<Actor>, text: &str, origin: &str) -> Result<ActorSet> {
-        let error = |actors: &[Actor], invalid: Invalid| {
+    /// A set of the given actors in which an actor with a built-in id extends the built-in actor,
+    /// as an actor file's actors do ([`ActorSet::from_toml_str`]): checked as the built-in actor
+    /// extended, and holding its aliases, exclusions and short names.
+    ///
+    /// ```
+    /// use stance::{Actor, ActorSet};
+    /// // Exclusions alone, and a short name of a built-in alias ("Xi Jinping").
+    /// let china = Actor::new("china", "China", Vec::<String>::new())
+    ///     .with_exclusions(["China Daily"])
+    ///     .with_short_names(["Jinping"]);
+    /// let set = ActorSet::extending_builtins(vec![china])?;
+    /// assert!(set.actors()[0].aliases.iter().any(|a| a == "Beijing"));
+    /// # Ok::<(), stance::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`ActorSet::new`], and [`Error::Actors`] for an alias that names two of the actors
+    /// or is an exclusion of its own.
+    pub fn extending_builtins(actors: Vec<Actor>) -> Result<ActorSet> {
+        Self::checked_extending_builtins(actors).map_err(|(_, invalid)| Error::Actors {
+            origin: IN_MEMORY.to_owned(),
+            line: None,
+            reason: invalid.reason,
+        })
+    }
+
+    /// [`ActorSet::extending_builtins`]; a failed check comes with the actors as given, whose
+    /// index it names.
+    fn checked_extending_builtins(mut actors: Vec<Actor>) -> std::result::Result<ActorSet, (Vec<Actor>, Invalid)> {
+        if let Err(invalid) = validate(&mut actors, true) {
+            return Err((actors, invalid));
+        }
+        let set = Self {
+            actors: actors.iter().cloned().map(with_builtin).collect(),
+        };
+        if let Some((involved, pattern, reason)) = crate::mention::ambiguity(&set) {
+            // The actor that wrote the pattern, rather than one that has it from the built-in actor.
+            let writer = involved
+                .iter()
+                .rev()
+                .find(|&&i| actors.get(i).is_some_and(|a| writes(a, &pattern)));
+            let actor = writer.or(involved.last()).copied();
+            return Err((actors, Invalid { actor, reason }));
+        }
+        Ok(set)
+    }
+
+    fn from_file_actors(actors: Vec<Actor>, text: &str, origin: &str) -> Result<ActorSet> {
+        Self::checked_extending_builtins(actors).map_err(|(actors, invalid)| {
             let line = invalid.actor.and_then(|index| {
                 let id = &actors.get(index)?.id;
                 let nth = actors.iter().take(index).filter(|a| &a.id == id).count();
@@ -432,21 +481,7 @@ impl ActorSet {
                 line,
                 reason: invalid.reason,
             }
-        };
-        validate(&mut actors, true).map_err(|invalid| error(&actors, invalid))?;
-        let set = Self {
-            actors: actors.iter().cloned().map(with_builtin).collect(),
-        };
-        if let Some((actor, reason)) = crate::mention::ambiguity(&set) {
-            return Err(error(
-                &actors,
-                Invalid {
-                    actor: Some(actor),
-                    reason,
-                },
-            ));
-        }
-        Ok(set)
+        })
     }
 }
 
@@ -602,7 +637,10 @@ fn check_id(id: &str, index: usize) -> std::result::Result<(), String> {
         Err(format!("actor #{} has an empty id", index + 1))
     } else if id.trim() != id {
         Err(format!("actor id '{id}' has leading or trailing whitespace"))
-    } else if id.chars().any(char::is_control) {
+    } else if id
+        .chars()
+        .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
+    {
         // It would break the lines of the terminal table and of every file that names it.
         Err(format!(
             "actor id {id:?} holds a control character (a line break, a tab...)"
@@ -610,6 +648,17 @@ fn check_id(id: &str, index: usize) -> std::result::Result<(), String> {
     } else {
         Ok(())
     }
+}
+
+/// Whether `actor` lists `pattern` (as the mention matcher holds it) among its own aliases or
+/// exclusions: the same words, whatever the ASCII case, apostrophes, hyphens and blanks.
+fn writes(actor: &Actor, pattern: &str) -> bool {
+    let key = |phrase: &str| {
+        let phrase = phrase.replace('’', "'").replace('-', " ").to_ascii_lowercase();
+        phrase.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    let pattern = key(pattern);
+    actor.aliases.iter().chain(&actor.exclusions).any(|p| key(p) == pattern)
 }
 
 /// The aliases of the built-in actor with this id; none for another id.
@@ -774,7 +823,9 @@ const US: Builtin = Builtin {
     exclusions: &[
         "Washington Post",
         "Washington Times",
-        "Washington State",
+        // Exclusions match their lowercase words in either case ("Washington State" too), their
+        // capitalized ones only capitalized: these are written lowercase where prose has them so.
+        "Washington state",
         "George Washington",
         "Denzel Washington",
         "University of Washington",
@@ -799,8 +850,8 @@ const US: Builtin = Builtin {
         "North America",
         "North American",
         "North Americans",
-        "Native American",
-        "Native Americans",
+        "native American",
+        "native Americans",
         "African American",
         "African Americans",
         "Asian American",
@@ -1151,6 +1202,22 @@ aliases = ["United Kingdom", "UK", "Britain"]
         let (_, line, reason) = actors_error(ActorSet::from_toml_str(text, "a.toml"));
         assert_eq!(line, Some(2));
         assert!(reason.contains("both an alias and an exclusion of us"), "{reason}");
+        // The line of the actor that wrote the alias, not of one that has it from a built-in actor.
+        let text = "[[actor]]\nid = \"eu\"\naliases = [\"America\"]\n\n[[actor]]\nid = \"us\"\nexclusions = [\"Yankee Stadium\"]\n";
+        let (_, line, reason) = actors_error(ActorSet::from_toml_str(text, "a.toml"));
+        assert_eq!(line, Some(2), "{reason}");
+    }
+
+    #[test]
+    fn actors_given_in_memory_can_extend_the_built_in_ones_as_a_file_does() {
+        let china = Actor::new("china", "", Vec::<String>::new()).with_short_names(["Jinping"]);
+        let set = ActorSet::extending_builtins(vec![china.clone()]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(set.actors()[0].name, "China");
+        assert!(ActorSet::new(vec![china]).is_err(), "new keeps to the actors as given");
+        let clash = vec![Actor::new("eu", "EU", ["Beijing"]), Actor::new("china", "", ["PRC"])];
+        let (origin, line, reason) = actors_error(ActorSet::extending_builtins(clash));
+        assert_eq!((origin.as_str(), line), (IN_MEMORY, None));
+        assert!(reason.contains("names two actors, eu and china"), "{reason}");
     }
 
     fn actors_error(result: Result<ActorSet>) -> (String, Option<usize>, String) {

@@ -212,7 +212,9 @@ fn row_error(error: &serde_json::Error, line: &str) -> String {
         Ok(value) if !value.is_object() => format!("expected a JSON object (a row), found {}", kind_of(&value)),
         _ => {
             let message = error.to_string();
-            let message = message.split(" at line ").next().unwrap_or(&message);
+            let message = message
+                .rsplit_once(" at line ")
+                .map_or(message.as_str(), |(message, _)| message);
             format!("not a NewsMTSC-format row at column {}: {message}", error.column())
         }
     }
@@ -1062,6 +1064,14 @@ mod tests {
             "d.jsonl, line 1: expected a JSON object (a row), found an array"
         );
         assert!(parse_error(r#"{"sentence_normalized": "#).contains("malformed JSON at column"));
+        // The value is quoted whole, even when it holds the words serde_json ends its message with.
+        let words =
+            r#"{"sentence_normalized": "China", "targets": [{"from": 0, "to": 5, "polarity": "x at line 9 y"}]}"#;
+        assert!(
+            parse_error(words).contains(r#""x at line 9 y""#),
+            "{}",
+            parse_error(words)
+        );
         let surrogate =
             r#"{"sentence_normalized": "China \udc9f", "targets": [{"from": 0, "to": 5, "polarity": 4.0}]}"#;
         assert!(parse_error(surrogate).contains("is half of a UTF-16 surrogate pair"));

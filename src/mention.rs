@@ -19,9 +19,10 @@
 //!   that hyphen follows; the mention covers the word without it, so
 //!   "Sino-Indian" gives a China and an India mention.
 //! * **Exclusions.** A match that lies inside an occurrence of one of its own
-//!   actor's exclusion phrases (case-insensitive, word-bounded) is dropped:
-//!   "Washington" in "Washington Post". In exclusions a space also matches a
-//!   hyphen and the other way round ("African-American").
+//!   actor's exclusion phrases (word-bounded; its capitalized words capitalized
+//!   in the text, its lowercase words in either case) is dropped: "Washington"
+//!   in "Washington Post", not in "Washington posts". In exclusions a space also
+//!   matches a hyphen and the other way round ("African-American").
 //! * **Overlaps.** Of overlapping matches that pass the rules, the leftmost
 //!   wins, then the longest ("United States" over "States"), then the actor
 //!   that comes first in the set.
@@ -139,9 +140,9 @@ impl MentionFinder {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] when an alias names two actors, or is an exclusion of its own
-    /// actor (one of them would never be found), and when the automaton cannot be built
-    /// (far more alias text than any real actor set has).
+    /// [`Error::Actors`] when an alias names two actors, or is an exclusion of its own
+    /// actor (one of them would never be found); [`Error::Config`] when the automaton cannot
+    /// be built (far more alias text than any real actor set has).
     pub fn new(actors: &ActorSet) -> Result<MentionFinder> {
         Self::build(actors, true)
     }
@@ -155,9 +156,9 @@ impl MentionFinder {
 
     fn build(actors: &ActorSet, check: bool) -> Result<MentionFinder> {
         let (table, short_names) = pattern_table(actors);
-        if let (true, Some((_, reason))) = (check, first_ambiguity(&table, actors)) {
+        if let (true, Some((_, _, reason))) = (check, first_ambiguity(&table, actors)) {
             return Err(Error::Actors {
-                origin: "the actors selected".to_owned(),
+                origin: "<actor set>".to_owned(),
                 line: None,
                 reason,
             });
@@ -401,16 +402,16 @@ fn pattern_table(actors: &ActorSet) -> (PatternTable, Vec<ShortName>) {
     (table, short_names)
 }
 
-/// An alias of `actors` that names two of them, or that is also an exclusion of its own actor,
-/// as the index of the actor that makes it so (the later of the two) and the reason.
-pub(crate) fn ambiguity(actors: &ActorSet) -> Option<(usize, String)> {
+/// An alias of `actors` that names two of them, or that is also an exclusion of its own actor:
+/// the actors concerned (in order), the pattern and why.
+pub(crate) fn ambiguity(actors: &ActorSet) -> Option<(Vec<usize>, String, String)> {
     first_ambiguity(&pattern_table(actors).0, actors)
 }
 
 /// In `table`: an alias that names two actors (only one of them would ever be found), or an
 /// exclusion that is one of its actor's own aliases (that alias would never be found); the
-/// actor that makes it so (the later of two) and why.
-fn first_ambiguity(table: &PatternTable, actors: &ActorSet) -> Option<(usize, String)> {
+/// actors concerned (in order), the pattern and why.
+fn first_ambiguity(table: &PatternTable, actors: &ActorSet) -> Option<(Vec<usize>, String, String)> {
     let id = |index: usize| actors.get(index).map_or("?", |a| a.id.as_str());
     // The matcher ignores ASCII case, so "China" and "CHINA" are one alias here.
     let mut by_key: HashMap<String, Vec<(&str, Role)>> = HashMap::new();
@@ -440,7 +441,7 @@ fn first_ambiguity(table: &PatternTable, actors: &ActorSet) -> Option<(usize, St
                 id(first),
                 id(other)
             );
-            return Some((other, reason));
+            return Some((vec![first, other], pattern.to_owned(), reason));
         }
         let excluded = roles
             .iter()
@@ -450,7 +451,7 @@ fn first_ambiguity(table: &PatternTable, actors: &ActorSet) -> Option<(usize, St
                 "\"{pattern}\" is both an alias and an exclusion of {}: it would never be found; remove one",
                 id(first)
             );
-            return Some((first, reason));
+            return Some((vec![first], pattern.to_owned(), reason));
         }
     }
     None
@@ -954,10 +955,9 @@ mod tests {
     #[test]
     fn an_alias_of_two_actors_or_excluded_by_its_own_actor_is_refused() {
         let mk = |alias: &str| ActorSet::new(vec![Actor::new("mk", "Middle Kingdom", [alias])]).unwrap();
-        let error = MentionFinder::new(&ActorSet::default().extend(mk("CHINA")))
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        let error = MentionFinder::new(&ActorSet::default().extend(mk("CHINA"))).err();
+        assert!(matches!(error, Some(Error::Actors { .. })), "{error:?}");
+        let error = error.map(|e| e.to_string()).unwrap_or_default();
         assert!(error.contains("names two actors, china and mk"), "case aside: {error}");
         let shared =
             ActorSet::default().extend(ActorSet::new(vec![Actor::new("mk", "Middle Kingdom", ["China"])]).unwrap());
@@ -1148,6 +1148,9 @@ mod tests {
         // Its other words may be capitalized or not, and a headline in capitals is excluded too.
         assert_found("The Indian Subcontinent and the Indian subcontinent.", &[]);
         assert_found("SHIPS IN THE SOUTH CHINA SEA.", &[]);
+        // A lowercase word of an exclusion matches either case.
+        assert_found("Fires in Washington state and Washington State.", &[]);
+        assert_found("Native Americans and native Americans.", &[]);
     }
 
     #[test]

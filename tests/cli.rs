@@ -1020,6 +1020,20 @@ fn bench_reads_standard_input_as_json_lines() {
 }
 
 #[test]
+fn bench_passes_over_empty_actor_entries_as_stance_does() {
+    let model = tiny_model();
+    let out = bench(&[
+        "--model",
+        model.to_str().unwrap(),
+        "--limit",
+        "2",
+        "--actors",
+        "us,,china",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
 fn an_empty_actor_selection_with_an_actor_file_looks_for_the_file_actors_only() {
     let dir = tempfile::tempdir().unwrap();
     let actors = dir.path().join("actors.toml");
@@ -1046,7 +1060,9 @@ fn an_empty_actor_selection_with_an_actor_file_looks_for_the_file_actors_only() 
     // India keeps its built-in aliases, extended by the file; China is not looked for.
     assert_eq!(found(&["--actors", ""]), ["EU", "Hindustan", "India"]);
     assert_eq!(found(&[]), ["China", "EU", "Hindustan", "India"]);
-    // Without a file an empty selection is still refused.
-    let out = stance_with_stdin(&["mentions", "--actors", "", "-"], text);
+    // Without a file an empty selection is still refused (before reading any input).
+    let input = dir.path().join("a.txt");
+    std::fs::write(&input, text).unwrap();
+    let out = stance(&["mentions", "--actors", "", input.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
 }

@@ -525,7 +525,12 @@ fn shards_merged_equal_one_run() {
         let twice = merge(&[&whole, shards], &tmp.path().join("whole-and-shards"));
         assert_eq!(twice.status.code(), Some(2));
         let stderr = String::from_utf8_lossy(&twice.stderr);
-        assert!(stderr.contains("shards of the same corpus"), "{stderr}");
+        let expected = format!(
+            "{} holds a whole corpus and {} shards of the same corpus",
+            whole.display(),
+            shards.display()
+        );
+        assert!(stderr.contains(&expected), "{stderr}");
     }
 
     // The same shard twice is refused: the same run directory by its run id,

@@ -109,7 +109,8 @@ fn actor_set(
                     .with_short_names(short_names)
             })
             .collect();
-        add(ActorSet::new(actors)?);
+        // A built-in id extends the built-in actor, checked as such, as in an actor file.
+        add(ActorSet::extending_builtins(actors)?);
     }
     if let Some(path) = actor_file {
         add(ActorSet::from_path(path)?);

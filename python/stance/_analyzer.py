@@ -58,7 +58,8 @@ class Analyzer:
         ConfigError: unknown actor id or device, impossible settings (the
             message names the parameter): a count below 1 or not an integer,
             ``threads`` beyond 4 per core (each holds a model session), ...
-        ActorError: an invalid actor or actor file (the message names file and line).
+        ActorError: an invalid actor or actor file (the message names the file and line where
+            the problem is in a file).
         ModelError: a model directory that is missing or incomplete.
         RuntimeLibraryError: ONNX Runtime could not be loaded.
         DeviceError: the GPU asked for cannot be used.

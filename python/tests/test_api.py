@@ -129,6 +129,13 @@ def test_custom_short_names_count_after_the_full_name():
     assert alone.stances == []
     with pytest.raises(stance.ActorError, match="short name 'Leyen' of actor 'vdl' is not a word"):
         stance.Analyzer(actors=[stance.Actor("vdl", "VDL", ["VDL"], short_names=["Leyen"])], model=TINY_MODEL)
+    # A built-in id extends the built-in actor, as in an actor file: a short name of "Xi Jinping".
+    china = stance.Actor("china", "China", [], short_names=["Jinping"])
+    doc = stance.Analyzer(actors=[china], model=TINY_MODEL, threads=1).score("Xi Jinping spoke. Later Jinping left.")
+    assert [s.mentions[0].text for s in doc.stances] == ["Xi Jinping", "Jinping"]
+    # Two actors claiming one alias are an actor error, not a configuration error.
+    with pytest.raises(stance.ActorError, match='"Beijing" names two actors'):
+        stance.Analyzer(actors=["china", stance.Actor("mk", "MK", ["Beijing"])], model=TINY_MODEL)
 
 
 def test_sentences_are_read_in_their_document():

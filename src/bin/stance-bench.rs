@@ -37,7 +37,7 @@ mod message;
 struct Args {
     /// JSONL corpus with `text` (and optionally `id`) fields, read as `stance score` reads JSON
     /// Lines (default id: `line-N`, N its line, however the path is spelled); a record it cannot
-    /// read stops the benchmark.
+    /// read stops the benchmark; `-` reads it from standard input.
     #[arg(default_value = "benches/data/fixture.jsonl")]
     corpus: PathBuf,
     /// Model: `mini` (default), `mid` or `base` (builds with `--features embedded-mid` /

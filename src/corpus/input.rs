@@ -25,7 +25,6 @@
 //! JSON and CSV records take their fields from [`Fields`]; a record's own id
 //! field wins over the default id. A field given a name of its own that no record
 //! holds is most likely misspelled: [`CorpusReader::unmatched_fields`] names it.
-//! CSV values other than the text are trimmed, as the header's names are.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -1320,7 +1319,10 @@ pub(crate) fn json_error(e: &serde_json::Error, line: &str) -> String {
         );
     }
     let message = e.to_string();
-    let message = message.split(" at line ").next().unwrap_or(&message);
+    // serde_json ends its message with " at line L column C"; the text may hold those words too.
+    let message = message
+        .rsplit_once(" at line ")
+        .map_or(message.as_str(), |(message, _)| message);
     format!("malformed JSON at column {}: {message}", e.column())
 }
 
@@ -1464,6 +1466,9 @@ struct CsvSource<R: Read> {
     columns: Option<Columns>,
     /// Why each row fails when the header has no text column: it names the columns there are.
     missing_text: String,
+    /// Row reads so far, the one that met the end of the file included (a file of no rows and
+    /// no text column is still one error).
+    reads: u64,
     record: csv::ByteRecord,
     /// An error about the whole file (no header row, or one that cannot be read), reported once.
     header_error: Option<Record>,
@@ -1503,6 +1508,7 @@ impl<R: Read + Send> CsvSource<R> {
             id_base,
             columns,
             missing_text,
+            reads: 0,
             record: csv::ByteRecord::new(),
             header_error,
             done: false,
@@ -1558,20 +1564,16 @@ impl<R: Read + Send> CsvSource<R> {
 
     fn document(&self, columns: &Columns, line: u64) -> std::result::Result<Document, RecordError> {
         let default_id = format!("{}:{line}", self.id_base);
-        let raw_field = |index: Option<usize>, name: &str| -> std::result::Result<Option<&str>, String> {
+        let field = |index: Option<usize>, name: &str| -> std::result::Result<Option<String>, String> {
             let Some(bytes) = index.and_then(|i| self.record.get(i)) else {
                 return Ok(None);
             };
             match std::str::from_utf8(bytes) {
                 Ok(s) if s.trim().is_empty() => Ok(None),
-                Ok(s) => Ok(Some(s)),
+                Ok(s) => Ok(Some(s.to_owned())),
                 Err(e) => Err(format!("invalid UTF-8 at byte {} of column {name:?}", e.valid_up_to())),
             }
         };
-        // The header's names are trimmed, and so are these values: the spaces of `1, 2020-01`,
-        // or after a closing quote (`"7" ,`), are layout, not part of an id or a date.
-        let field =
-            |index: Option<usize>, name: &str| raw_field(index, name).map(|value| value.map(|v| v.trim().to_owned()));
         let utf8 = |id: &str, reason| RecordError {
             id: id.to_owned(),
             kind: ErrorKind::InvalidUtf8,
@@ -1587,8 +1589,8 @@ impl<R: Read + Send> CsvSource<R> {
                 reason: self.missing_text.clone(),
             });
         };
-        let text = raw_field(Some(text_column), "text").map_err(|r| utf8(&id, r))?;
-        let text = text.map(str::to_owned).ok_or_else(|| RecordError {
+        let text = field(Some(text_column), "text").map_err(|r| utf8(&id, r))?;
+        let text = text.ok_or_else(|| RecordError {
             id: id.clone(),
             kind: ErrorKind::EmptyText,
             reason: EMPTY_TEXT.into(),
@@ -1642,8 +1644,24 @@ impl<R: Read + Send> Source for CsvSource<R> {
         }
         let columns = self.columns?;
         let start = self.reader.position().byte();
-        match self.reader.read_byte_record(&mut self.record) {
-            Ok(false) => None,
+        let read = self.reader.read_byte_record(&mut self.record);
+        self.reads += 1;
+        match read {
+            Ok(false) => {
+                self.done = true;
+                // No rows to fail: the missing column (a misspelled --text-field) is said once.
+                let silent = columns.text.is_none() && self.reads == 1;
+                silent.then(|| {
+                    let reason = self.missing_text.clone();
+                    error_record(
+                        &self.label,
+                        Some(1),
+                        self.id_base.clone(),
+                        ErrorKind::MissingText,
+                        reason,
+                    )
+                })
+            }
             Ok(true) => {
                 let end = self.reader.position().byte();
                 let line = self.row_line(start, end, self.record.position().map(csv::Position::line));
@@ -2174,19 +2192,11 @@ mod tests {
         );
         let error = records[1].document.as_ref().unwrap_err();
         assert_eq!(error.reason, "no \"text\" column in the header row (columns: id, body)");
-    }
-
-    #[test]
-    fn csv_values_other_than_the_text_are_trimmed() {
-        let records = read(
-            "a.csv",
-            b"id, date, text\n\"7\" , 2021-03 ,\" China spoke. \"\n",
-            ReadOptions::default(),
-        );
-        let doc = records[0].document.as_ref().unwrap();
+        // Without rows, the header is the one error.
+        let records = read("a.csv", b"id,body\n", ReadOptions::default());
         assert_eq!(
-            (doc.id.as_str(), doc.date.as_deref(), doc.text.as_str()),
-            ("7", Some("2021-03"), " China spoke. ")
+            summary(&records),
+            [("a.csv".to_owned(), Some(1), Some(ErrorKind::MissingText))]
         );
     }
 

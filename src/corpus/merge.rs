@@ -240,6 +240,7 @@ fn overlapping_path<'a>(paths: &BTreeMap<&'a Path, &'a Path>, path: &Path) -> Op
 }
 
 fn check_compatible(a_dir: &Path, a: &RunInfo, b_dir: &Path, b: &RunInfo) -> Result<()> {
+    check_not_whole_and_shards(a_dir, a, b_dir, b)?;
     let model = |i: &RunInfo| i.analyzer.as_ref().map(|x| (x.model.clone(), x.actors.clone()));
     let context = |i: &RunInfo| i.analyzer.as_ref().map(|x| x.document_context);
     let shard_count = |i: &RunInfo| i.shards.first().map(|s| s.count());
@@ -253,15 +254,6 @@ fn check_compatible(a_dir: &Path, a: &RunInfo, b_dir: &Path, b: &RunInfo) -> Res
         Some("input options")
     } else if a.format != b.format {
         Some("output format (--format)")
-    } else if shard_count(a).is_some() != shard_count(b).is_some()
-        && !a.input_hash.is_empty()
-        && a.input_hash == b.input_hash
-    {
-        // Shards hash the whole input, as the run that read it whole does.
-        Some(
-            "that one holds the corpus whole and the other shards of the same corpus (content hash): merged, \
-             their documents would be counted twice; merge the shards alone",
-        )
     } else if shard_count(a) != shard_count(b) {
         Some("shard count")
     } else if shard_count(a).is_some() && a.input_hash != b.input_hash {
@@ -281,6 +273,25 @@ fn check_compatible(a_dir: &Path, a: &RunInfo, b_dir: &Path, b: &RunInfo) -> Res
         ))),
         None => Ok(()),
     }
+}
+
+/// Refuses a run over a whole corpus with shards (or a merge of shards) of the same corpus: every
+/// shard hashes the whole input, as the run that read it whole does.
+fn check_not_whole_and_shards(a_dir: &Path, a: &RunInfo, b_dir: &Path, b: &RunInfo) -> Result<()> {
+    if a.input_hash.is_empty() || a.input_hash != b.input_hash {
+        return Ok(());
+    }
+    let (whole_dir, sharded) = match (a.shards.is_empty(), b.shards.is_empty()) {
+        (true, false) => (a_dir, b_dir),
+        (false, true) => (b_dir, a_dir),
+        _ => return Ok(()),
+    };
+    Err(Error::Config(format!(
+        "{} holds a whole corpus and {} shards of the same corpus (the same content hash): merged, their \
+         documents would be counted twice; merge the shards alone",
+        whole_dir.display(),
+        sharded.display()
+    )))
 }
 
 fn check_disjoint_shards(dirs: &[PathBuf], runs: &[RunInfo]) -> Result<()> {
