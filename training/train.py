@@ -484,7 +484,9 @@ def load_resume_state(path, args):
         return None
     state = torch.load(path, weights_only=False)
     now = {k: v for k, v in vars(args).items() if k not in RESUME_FREE_ARGS}
-    changed = sorted(k for k in now.keys() | state["args"].keys() if now.get(k) != state["args"].get(k))
+    # An option added since the state was saved had its default then.
+    saved = {k: v for k, v in vars(parse_args([])).items() if k in now} | state["args"]
+    changed = sorted(k for k in now.keys() | saved.keys() if now.get(k) != saved.get(k))
     if changed:
         raise SystemExit(f"{path}: saved with other arguments ({', '.join(changed)}); "
                          "resume with the same ones, or remove it to start over")

@@ -285,9 +285,9 @@ def all_folds_text(t):
 This model trained on every fold of `opeds/natural.jsonl`, so no op-ed article is held out from it.
 Its recipe, run once with each fold held out (the same command with `HOLDOUT=I`), is measured on
 the fold it left out: those figures, fold by fold, are under "Document context" below and in the
-README's table of tiers. They estimate this model's from below: each of those runs saw a fifth fewer
-natural pairs, and with a fourth fewer still the recipe read its held-out fold 0.6 points lower
-(`training/EXPERIMENTS.md`, "What a fold less of natural data costs").
+README's table of tiers. They are likely to understate this model's a little: each of those runs saw
+a fifth fewer natural pairs, and with a fourth fewer still the recipe read its held-out fold 0.6
+points lower (`training/EXPERIMENTS.md`, "What a fold less of natural data costs").
 """
 
 
