@@ -433,12 +433,14 @@ def _settings(
         actors = [actors]
     if not isinstance(device, str):
         raise ConfigError(f"invalid configuration: device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    # Paths are made absolute, so that a pickled analyzer reads the same files in a worker started
+    # in another directory.
     return {
         "actors": None if actors is None else list(actors),
-        "model": None if model is None else os.fspath(model),
+        "model": None if model is None else os.path.abspath(os.fspath(model)),
         "device": device,
         "threads": _count("threads", threads),
-        "actor_file": None if actor_file is None else os.fspath(actor_file),
+        "actor_file": None if actor_file is None else os.path.abspath(os.fspath(actor_file)),
         "sessions": _count("sessions", sessions),
         "token_budget": _count("token_budget", token_budget),
         "max_batch_rows": _count("max_batch_rows", max_batch_rows),

@@ -188,6 +188,16 @@ def test_analyzer_pickles_as_its_settings(analyzer):
     assert pickle.loads(pickle.dumps(custom)) is clone
 
 
+def test_a_pickled_analyzer_finds_its_files_from_another_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(DATA)
+    analyzer = stance.Analyzer(actor_file="actors.toml", model=os.path.relpath(TINY_MODEL), threads=1)
+    rebuild, (settings,) = analyzer.__reduce__()
+    monkeypatch.chdir(tmp_path)
+    # What a worker process unpickles: the settings alone, read from here.
+    assert rebuild(settings).actors == analyzer.actors
+    assert os.path.isabs(settings["actor_file"]) and os.path.isabs(settings["model"])
+
+
 def test_shared_analyzer_is_one_per_process_and_settings():
     first = stance.Analyzer.shared(actors=["china"], model=TINY_MODEL, threads=1)
     assert stance.Analyzer.shared(actors="china", model=str(TINY_MODEL), threads=1) is first
