@@ -621,6 +621,9 @@ fn validate(actors: &mut [Actor], builtins: bool) -> std::result::Result<(), Inv
                 other + 1
             )));
         }
+        if builtins {
+            check_not_a_builtin_name(&actor.id).map_err(fail)?;
+        }
         let inherited = if builtins {
             builtin_aliases(&actor.id)
         } else {
@@ -659,6 +662,19 @@ fn writes(actor: &Actor, pattern: &str) -> bool {
     };
     let pattern = key(pattern);
     actor.aliases.iter().chain(&actor.exclusions).any(|p| key(p) == pattern)
+}
+
+/// Refuses an id that is another name of a built-in actor (`USA`, `PRC`): `--actors USA` selects
+/// the US, so the same id in a file would be taken to extend it, yet it would make a new actor
+/// beside it.
+fn check_not_a_builtin_name(id: &str) -> std::result::Result<(), String> {
+    match canonical_id(id) {
+        Some(builtin) if !same_id(id, builtin) => Err(format!(
+            "actor id '{id}' is another name of the built-in actor {builtin}: write id = \"{builtin}\" to \
+             extend it, or give a new actor an id of its own"
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The aliases of the built-in actor with this id; none for another id.
@@ -1186,6 +1202,13 @@ aliases = ["United Kingdom", "UK", "Britain"]
         assert_eq!(china.short_names, ["Jinping"]);
         assert!(india.aliases.iter().any(|a| a == "New Delhi"));
         assert!(india.exclusions.iter().any(|e| e == "Indian Railways"));
+        // Another name of a built-in actor is not taken for a new actor.
+        let (_, line, reason) = actors_error(ActorSet::from_toml_str(
+            "[[actor]]\nid = \"PRC\"\naliases = [\"Zhongnanhai\"]\n",
+            "a.toml",
+        ));
+        assert_eq!(line, Some(2));
+        assert!(reason.contains("another name of the built-in actor china"), "{reason}");
         // Another id still needs aliases of its own, and is named with its line.
         let (_, line, reason) = actors_error(ActorSet::from_toml_str("[[actor]]\nid = \"eu\"\n", "a.toml"));
         assert_eq!((line, reason.as_str()), (Some(2), "actor 'eu' has no aliases"));
