@@ -211,10 +211,7 @@ fn row_error(error: &serde_json::Error, line: &str) -> String {
     match serde_json::from_str::<serde_json::Value>(line) {
         Ok(value) if !value.is_object() => format!("expected a JSON object (a row), found {}", kind_of(&value)),
         _ => {
-            let message = error.to_string();
-            let message = message
-                .rsplit_once(" at line ")
-                .map_or(message.as_str(), |(message, _)| message);
+            let message = crate::corpus::input::json_message(error);
             format!("not a NewsMTSC-format row at column {}: {message}", error.column())
         }
     }

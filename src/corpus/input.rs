@@ -1318,12 +1318,17 @@ pub(crate) fn json_error(e: &serde_json::Error, line: &str) -> String {
              decoded with errors=\"surrogateescape\"; decode or clean it before writing)"
         );
     }
+    format!("malformed JSON at column {}: {}", e.column(), json_message(e))
+}
+
+/// serde_json's message without the position it ends with (" at line L column C"), which is
+/// wrong for a line read on its own; cut from the end, as the text quoted may hold those words.
+pub(crate) fn json_message(e: &serde_json::Error) -> String {
     let message = e.to_string();
-    // serde_json ends its message with " at line L column C"; the text may hold those words too.
-    let message = message
-        .rsplit_once(" at line ")
-        .map_or(message.as_str(), |(message, _)| message);
-    format!("malformed JSON at column {}: {message}", e.column())
+    match message.rsplit_once(" at line ") {
+        Some((message, _)) => message.to_owned(),
+        None => message,
+    }
 }
 
 /// The first `\uD800`-`\uDFFF` escape in a JSON string of `line` that is not a high surrogate

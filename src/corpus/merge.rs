@@ -401,16 +401,9 @@ fn merged_info(mut info: RunInfo, dirs: &[PathBuf], runs: &[RunInfo], summary: &
     };
     // Every run read with the same field names (checked above), so a field is unmatched in the
     // merge when no run's records held it.
-    info.unmatched_fields = runs
-        .iter()
-        .map(|i| &i.unmatched_fields)
-        .fold(None, |common: Option<Vec<String>>, fields| {
-            Some(match common {
-                None => fields.clone(),
-                Some(common) => common.into_iter().filter(|f| fields.contains(f)).collect(),
-            })
-        })
-        .unwrap_or_default();
+    let mut unmatched = runs.first().map(|i| i.unmatched_fields.clone()).unwrap_or_default();
+    unmatched.retain(|field| runs.iter().all(|i| i.unmatched_fields.contains(field)));
+    info.unmatched_fields = unmatched;
     info.run_id = new_run_id();
     info
 }
