@@ -422,7 +422,7 @@ impl<'de> Deserialize<'de> for ActorStats {
                 ))
             }
         };
-        Ok(ActorStats {
+        let stats = ActorStats {
             sentences: repr.sentences,
             mentions: repr.mentions,
             documents: repr.documents,
@@ -431,7 +431,43 @@ impl<'de> Deserialize<'de> for ActorStats {
             sum_sq_q: parse(&repr.sum_sq_q64)?,
             by_document,
             open: None,
-        })
+        };
+        stats.check_consistent().map_err(serde::de::Error::custom)?;
+        Ok(stats)
+    }
+}
+
+impl ActorStats {
+    /// Refuses counts and sums that no sequence of pairs gives (statistics edited by hand,
+    /// or fields taken from two files): merged, they would read as a mean outside [-1, 1],
+    /// a negative variance or label shares that do not add up.
+    fn check_consistent(&self) -> std::result::Result<(), String> {
+        let n = self.sentences;
+        let labelled: u64 = self.labels.iter().sum();
+        if labelled != n {
+            return Err(format!("the label counts add up to {labelled}, not to sentences ({n})"));
+        }
+        if self.documents > n || (n > 0 && self.documents == 0) {
+            return Err(format!(
+                "{} documents for {n} sentences: each document holds at least one",
+                self.documents
+            ));
+        }
+        // Each pair's score is in [-1, 1]: |q| <= 2^32 and q^2 <= 2^64.
+        let n_wide = i128::from(n);
+        let sums_in_range = self.sum_q.abs() <= n_wide.saturating_mul(1 << 32)
+            && (0..=n_wide.saturating_mul(1 << 64)).contains(&self.sum_sq_q);
+        // Cauchy-Schwarz: (sum q)^2 <= n sum q^2, a variance that is not negative (in f64,
+        // since the square may leave i128 for huge counts).
+        let sum_q = self.sum_q as f64;
+        let spread_possible = sum_q * sum_q <= n as f64 * self.sum_sq_q as f64 * (1.0 + 1e-12);
+        if !sums_in_range || !spread_possible {
+            return Err(format!(
+                "sum_q32 {} and sum_sq_q64 {} are not the sums of {n} scores in [-1, 1]",
+                self.sum_q, self.sum_sq_q
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -573,6 +609,37 @@ mod tests {
         let json = serde_json::to_string(&s).unwrap();
         let back: ActorStats = serde_json::from_str(&json).unwrap();
         assert_eq!(back, s);
+    }
+
+    #[test]
+    fn counts_and_sums_no_pairs_give_are_refused_when_read() {
+        let good = serde_json::to_value(corpus(&[&[0.5, -0.25], &[1.0]])).unwrap();
+        let refused = |edit: &dyn Fn(&mut serde_json::Value)| {
+            let mut value = good.clone();
+            edit(&mut value);
+            serde_json::from_value::<ActorStats>(value).unwrap_err().to_string()
+        };
+        let labels = refused(&|v| v["neutral"] = serde_json::json!(5));
+        assert!(
+            labels.contains("label counts add up to 8, not to sentences (3)"),
+            "{labels}"
+        );
+        let documents = refused(&|v| v["documents"] = serde_json::json!(4));
+        assert!(documents.contains("4 documents for 3 sentences"), "{documents}");
+        let none = refused(&|v| v["documents"] = serde_json::json!(0));
+        assert!(none.contains("0 documents for 3 sentences"), "{none}");
+        // A mean above 1.
+        let mean = refused(&|v| v["sum_q32"] = serde_json::json!((4i128 << 32).to_string()));
+        assert!(mean.contains("not the sums of 3 scores"), "{mean}");
+        // A sum of squares too small for the sum: a negative variance.
+        let variance = refused(&|v| v["sum_sq_q64"] = serde_json::json!("1"));
+        assert!(variance.contains("not the sums of 3 scores"), "{variance}");
+        // The extremes are possible: every score at -1, or at +1.
+        for score in [-1.0, 1.0] {
+            let stats = doc_stats(&[score; 4]);
+            let back: ActorStats = serde_json::from_value(serde_json::to_value(&stats).unwrap()).unwrap();
+            assert_eq!(back, stats);
+        }
     }
 
     #[test]

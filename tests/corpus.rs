@@ -810,6 +810,55 @@ fn shards_of_different_actor_definitions_are_not_merged() {
     assert_eq!(definitions(&tmp.path().join("merged")), definitions(&same));
 }
 
+/// A run made by an earlier build: its checkpoint and run.json predate the scoring rules' version.
+fn as_if_made_before_scoring_rules_were_recorded(dir: &Path) {
+    for (name, object) in [("checkpoint.json", "config"), ("run.json", "")] {
+        let path = dir.join(name);
+        let mut value = json(&path);
+        let holder = if object.is_empty() {
+            &mut value
+        } else {
+            &mut value[object]
+        };
+        assert!(
+            holder.as_object_mut().unwrap().remove("scoring_rules").is_some(),
+            "{name}"
+        );
+        std::fs::write(&path, value.to_string()).unwrap();
+    }
+}
+
+#[test]
+fn runs_of_builds_with_other_scoring_rules_are_neither_resumed_nor_merged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inputs = good_inputs();
+    let shards = ["1/2", "2/2"].map(|shard| {
+        let dir = tmp.path().join(shard.replace('/', "-"));
+        run_ok(&score_args(&inputs, &dir, &["--shard", shard]));
+        dir
+    });
+    let version = stance::SCORING_RULES_VERSION;
+    assert_eq!(json(&shards[0].join("run.json"))["scoring_rules"], version);
+    as_if_made_before_scoring_rules_were_recorded(&shards[0]);
+
+    let merged = merge(&[&shards[0], &shards[1]], &tmp.path().join("merged"));
+    assert_eq!(merged.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&merged.stderr);
+    assert!(
+        stderr.contains("scoring_rules") && stderr.contains("different builds"),
+        "{stderr}"
+    );
+    assert!(!tmp.path().join("merged").exists());
+    reopen(&shards[0]);
+    let resumed = stance(&score_args(&inputs, &shards[0], &["--shard", "1/2", "--resume"]));
+    assert_eq!(resumed.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert!(
+        stderr.contains(&format!("scoring rules version 0, now {version}")),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn a_run_merged_with_itself_or_its_copy_is_refused() {
     let tmp = tempfile::tempdir().unwrap();

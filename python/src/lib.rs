@@ -10,9 +10,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyBool, PyDict, PyList};
 use pyo3::{intern, IntoPyObjectExt};
 use stance::{Actor, ActorSet, Analyzer, Device, Document, DocumentStances, SentenceStance};
 
@@ -446,10 +446,26 @@ impl ActorStats {
     ///
     /// A `ValueError` when the probabilities are not a distribution: each in
     /// [0, 1] and summing to 1 within `PROBABILITY_SUM_TOLERANCE`.
-    #[pyo3(signature = (p_unfavorable, p_neutral, p_favorable, mentions = 1))]
-    fn add(&mut self, p_unfavorable: f64, p_neutral: f64, p_favorable: f64, mentions: i64) -> PyResult<()> {
+    #[pyo3(signature = (p_unfavorable, p_neutral, p_favorable, mentions = None))]
+    fn add(
+        &mut self,
+        p_unfavorable: f64,
+        p_neutral: f64,
+        p_favorable: f64,
+        mentions: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
         let probabilities = [p_unfavorable, p_neutral, p_favorable];
         check_probabilities(probabilities)?;
+        let mentions: i64 = match mentions {
+            None => 1,
+            // A bool is an int to Python: `mentions=True` (meant as a flag) would count one mention.
+            Some(m) if m.is_instance_of::<PyBool>() => {
+                return Err(PyTypeError::new_err(
+                    "mentions must be an int (a count of mentions), not a bool",
+                ))
+            }
+            Some(m) => m.extract()?,
+        };
         // Taken signed so that a negative count is named, not a bare OverflowError.
         let mentions = usize::try_from(mentions)
             .map_err(|_| PyValueError::new_err(format!("mentions must be at least 0, got {mentions}")))?;

@@ -32,6 +32,8 @@ class Actor:
     ``aliases``, ``exclusions`` and ``short_names`` are lists (any iterable is
     made one); a single ``str`` is one entry: ``Actor("eu", "EU", "EU")`` has
     the alias ``"EU"``, not ``"E"`` and ``"U"``.
+
+    Actors are frozen and hashable: equal actors are one key of a dict or set.
     """
 
     id: str
@@ -45,6 +47,10 @@ class Actor:
             value = getattr(self, name)
             # Frozen: set the normalised list as the dataclass's own __init__ does.
             object.__setattr__(self, name, [value] if isinstance(value, str) else list(value))
+
+    def __hash__(self) -> int:
+        # The generated hash would hash the lists, which cannot be hashed: hash them as tuples.
+        return hash((self.id, self.name, tuple(self.aliases), tuple(self.exclusions), tuple(self.short_names)))
 
 
 @dataclass(frozen=True)

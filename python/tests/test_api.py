@@ -123,6 +123,8 @@ def test_custom_short_names_count_after_the_full_name():
     leyen = stance.Actor("vdl", "Ursula von der Leyen", ["Ursula von der Leyen"], short_names=["Leyen"])
     analyzer = stance.Analyzer(actors=[leyen], model=TINY_MODEL, threads=1)
     assert analyzer.actors == [leyen]
+    # Frozen, so usable as a key; equal actors hash alike.
+    assert {leyen: 1}[stance.Actor("vdl", "Ursula von der Leyen", ("Ursula von der Leyen",), short_names=["Leyen"])]
     doc = analyzer.score("Ursula von der Leyen spoke. Later that day Leyen left. They met Anna Leyen.")
     assert [s.mentions[0].text for s in doc.stances] == ["Ursula von der Leyen", "Leyen"]
     alone = analyzer.score("Leyen left.")
@@ -217,6 +219,8 @@ def test_actor_stats_merge_mean_ci_exactly():
     assert (a.sentences, a.documents, a.mentions, a.favorable) == (1, 1, 1, 1)
     with pytest.raises(ValueError, match="mentions must be at least 0, got -1"):
         a.add(0.3, 0.2, 0.5, mentions=-1)
+    with pytest.raises(TypeError, match="not a bool"):
+        a.add(0.3, 0.2, 0.5, mentions=True)
     total = a + b
     assert (total.sentences, total.documents, total.mentions) == (3, 2, 4)
     assert (total.unfavorable, total.neutral, total.favorable) == (0, 1, 2)
@@ -332,6 +336,9 @@ def test_actor_stats_round_trip_through_dict_pickle_and_copy(analyzer):
     assert "sentences=3" in repr(stats)
     with pytest.raises(ValueError, match="not ActorStats data"):
         stance.ActorStats.from_dict({"sentences": 1})
+    # Counts no pairs give: merged, they would read as shares that do not add up.
+    with pytest.raises(ValueError, match="label counts add up to 4, not to sentences \\(3\\)"):
+        stance.ActorStats.from_dict({**data, "neutral": data["neutral"] + 1})
 
 
 def test_figures_without_a_value_are_none_in_to_dict_and_read_back():

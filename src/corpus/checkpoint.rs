@@ -45,6 +45,10 @@ pub(crate) struct RunConfig {
     /// 0, from checkpoints of runs that read every sentence alone).
     #[serde(default)]
     pub document_context: f32,
+    /// [`crate::SCORING_RULES_VERSION`] of the build that started the run (absent, so 0,
+    /// from checkpoints written before it was recorded).
+    #[serde(default)]
+    pub scoring_rules: u32,
 }
 
 impl RunConfig {
@@ -70,12 +74,21 @@ impl RunConfig {
             model_hash: model_hash(info)?,
             format,
             document_context: info.document_context,
+            scoring_rules: crate::SCORING_RULES_VERSION,
         })
     }
 
     /// Names the first setting that differs from `other`, if any, in the
     /// words of the command line.
     pub fn difference(&self, other: &RunConfig) -> Option<String> {
+        if self.scoring_rules != other.scoring_rules {
+            return Some(format!(
+                "the run was started by a build of stance whose sentence splitting, mention matching or model \
+                 input differ from this one's (scoring rules version {}, now {}): finish it with the build that \
+                 started it",
+                self.scoring_rules, other.scoring_rules
+            ));
+        }
         if self.inputs != other.inputs {
             return Some(format!(
                 "inputs: the run read {}, now {}",

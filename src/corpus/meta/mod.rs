@@ -51,6 +51,11 @@ pub struct RunInfo {
     pub stance_version: String,
     /// Version of ONNX Runtime it loads.
     pub onnxruntime_version: String,
+    /// [`SCORING_RULES_VERSION`](crate::SCORING_RULES_VERSION) of the build that started the
+    /// run: merge refuses runs of different versions (absent, so 0, from `run.json` of runs
+    /// made before it was recorded).
+    #[serde(default)]
+    pub scoring_rules: u32,
     /// The command line, when given.
     pub command: Vec<String>,
     /// Inputs, as given.
@@ -146,6 +151,7 @@ impl RunInfo {
             },
             stance_version: env!("CARGO_PKG_VERSION").to_owned(),
             onnxruntime_version: crate::ORT_VERSION.to_owned(),
+            scoring_rules: state.config.scoring_rules,
             command: command.to_vec(),
             inputs: state.config.inputs.clone(),
             read: state.config.read.clone(),
