@@ -538,14 +538,39 @@ fn is_word_char(c: char) -> bool {
             | '\u{200d}')
 }
 
+/// Whether `outside`, next to a match whose edge character is `edge`, continues its word.
+/// Scripts written without spaces between words (Chinese, Japanese kana, Thai, Lao, Khmer,
+/// Myanmar) never do: "美国和China的关系" mentions China, as "US(美国)" mentions the US.
+fn continues_word(outside: char, edge: Option<char>) -> bool {
+    is_word_char(outside) && !is_unspaced_script(outside) && !edge.is_some_and(is_unspaced_script)
+}
+
+fn is_unspaced_script(c: char) -> bool {
+    matches!(c,
+        '\u{0e00}'..='\u{0eff}'       // Thai, Lao
+        | '\u{1000}'..='\u{109f}'     // Myanmar
+        | '\u{1780}'..='\u{17ff}'     // Khmer
+        | '\u{3040}'..='\u{30ff}'     // Hiragana, Katakana
+        | '\u{31f0}'..='\u{31ff}'     // Katakana phonetic extensions
+        | '\u{3400}'..='\u{4dbf}'     // CJK extension A
+        | '\u{4e00}'..='\u{9fff}'     // CJK unified ideographs
+        | '\u{f900}'..='\u{faff}'     // CJK compatibility ideographs
+        | '\u{ff66}'..='\u{ff9f}'     // halfwidth Katakana
+        | '\u{20000}'..='\u{3134f}') // CJK extensions B-G
+}
+
 fn word_char_before(text: &str, at: usize) -> bool {
+    let edge = text.get(at..).and_then(|s| s.chars().next());
     text.get(..at)
         .and_then(|s| s.chars().next_back())
-        .is_some_and(is_word_char)
+        .is_some_and(|c| continues_word(c, edge))
 }
 
 fn word_char_at(text: &str, at: usize) -> bool {
-    text.get(at..).and_then(|s| s.chars().next()).is_some_and(is_word_char)
+    let edge = text.get(..at).and_then(|s| s.chars().next_back());
+    text.get(at..)
+        .and_then(|s| s.chars().next())
+        .is_some_and(|c| continues_word(c, edge))
 }
 
 fn bounded(text: &str, start: usize, end: usize) -> bool {
@@ -1240,6 +1265,24 @@ mod tests {
              Indian\u{2009}Ocean waves. New\u{a0}\u{a0}Delhi.",
             &[("us", "United\u{a0}States"), ("india", "New\u{a0}\u{a0}Delhi")],
         );
+    }
+
+    #[test]
+    fn scripts_without_spaces_do_not_join_an_alias_to_their_words() {
+        assert_found(
+            "美国和China的关系。インドとIndiaの関係。ไทยกับUSA",
+            &[("china", "China"), ("india", "India"), ("us", "USA")],
+        );
+        // Letters of spaced scripts still do: Cyrillic, Hangul, accented Latin.
+        assert_found("ЧChina 한China Chinaé", &[]);
+        // An alias in such a script matches inside its words, as they have no boundaries.
+        let chinese = ActorSet::new(vec![Actor::new("cn", "China", ["中国"])]).unwrap();
+        let spans: Vec<String> = finder(&chinese)
+            .find("中国人民和中国政府")
+            .iter()
+            .map(|m| m.span.slice("中国人民和中国政府").to_owned())
+            .collect();
+        assert_eq!(spans, ["中国", "中国"]);
     }
 
     #[test]

@@ -187,7 +187,7 @@ fn a_field_no_record_holds_is_warned_of_and_recorded() {
     let tmp = tempfile::tempdir().unwrap();
     let inputs = [fixture("good/wire.jsonl"), fixture("good/opinion.csv")];
     let misspelled = ["--date-field", "pubdate", "--source-field", "source"];
-    let warning = "has the field --date-field \"pubdate\": is it misspelled?";
+    let warning = "has the field --date-field \"pubdate\" (plain text files have no fields): is it misspelled?";
     let shards: Vec<PathBuf> = (1..=2).map(|i| tmp.path().join(format!("shard-{i}"))).collect();
     for (i, dir) in shards.iter().enumerate() {
         let shard = format!("{}/2", i + 1);
@@ -222,6 +222,49 @@ fn a_field_no_record_holds_is_warned_of_and_recorded() {
     let output = run_ok(&score_args(&inputs, &spelled, &[]));
     assert!(!String::from_utf8_lossy(&output.stderr).contains("misspelled"));
     assert!(json(&spelled.join("run.json")).get("unmatched_fields").is_none());
+}
+
+/// JSON Lines saved as `.txt` and read with `--text-field` would be one document of raw JSON:
+/// named inputs that are all plain text refuse field names, and a walk that found only plain
+/// text warns of them.
+#[test]
+fn fields_named_for_plain_text_are_refused_or_warned_of() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = tmp.path().join("dump.txt");
+    std::fs::write(&dump, "{\"body\": \"China is bad.\"}\n{\"body\": \"India is good.\"}\n").unwrap();
+    let inputs = [dump.display().to_string()];
+    let out = tmp.path().join("run");
+    let refused = stance(&score_args(&inputs, &out, &["--text-field", "body"]));
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("dump.txt is read as text by its extension") && stderr.contains("--input-format"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+    // Read as what it is, it is two documents.
+    let read = run_ok(&score_args(
+        &inputs,
+        &out,
+        &["--text-field", "body", "--input-format", "jsonl"],
+    ));
+    assert!(!String::from_utf8_lossy(&read.stderr).contains("warning"));
+    assert_eq!(json(&out.join("summary.json"))["documents"], 2);
+
+    let texts = tmp.path().join("texts");
+    std::fs::create_dir(&texts).unwrap();
+    std::fs::copy(&dump, texts.join("dump.txt")).unwrap();
+    let walked = tmp.path().join("walked");
+    let output = run_ok(&score_args(
+        &[texts.display().to_string()],
+        &walked,
+        &["--text-field", "body"],
+    ));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--text-field \"body\" (plain text files have no fields)"));
+    assert_eq!(
+        json(&walked.join("run.json"))["unmatched_fields"],
+        serde_json::json!(["--text-field \"body\""])
+    );
 }
 
 #[test]

@@ -108,6 +108,34 @@ impl FromStr for Format {
     }
 }
 
+/// Refuses field names of their own (`--text-field body`) when every input is read as plain
+/// text, which has no fields: JSON Lines saved as `dump.txt` and read with `--text-field body`
+/// would otherwise be scored as one document of raw JSON. A directory may hold JSON Lines or
+/// CSV files, so with one among the inputs the fields are checked as the records are read
+/// ([`CorpusReader::unmatched_fields`]).
+fn check_fields_can_apply(pending: &[Pending], options: &ReadOptions) -> Result<()> {
+    let named = options.fields.named();
+    let Some((option, name)) = named.first() else {
+        return Ok(());
+    };
+    let as_text = |p: &Pending| match p {
+        Pending::File { format, .. } => *format == Format::Text,
+        Pending::Stdin => options.stdin_format == Format::Text,
+        _ => false,
+    };
+    if pending.is_empty() || !pending.iter().all(as_text) {
+        return Ok(());
+    }
+    let first = match &pending[0] {
+        Pending::File { label, .. } => format!("{label} is read as text by its extension"),
+        _ => "standard input is read as text (--stdin-format)".to_owned(),
+    };
+    Err(Error::Config(format!(
+        "{option} {name:?} names a JSON key or CSV column, but every input is read as plain text, which has \
+         no fields ({first}): pass --input-format jsonl or csv (--stdin-format for -), or leave the option out"
+    )))
+}
+
 /// Names of the fields (JSON keys, CSV columns) that hold each part of a document.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -127,6 +155,18 @@ pub struct Fields {
 impl Fields {
     /// The optional fields (id, date, source, title) as the command line option that names
     /// each and its name here, in that order.
+    /// Every field given a name other than its default, as the option that names it and the
+    /// name (`("--text-field", "body")`), text first.
+    fn named(&self) -> Vec<(&'static str, &str)> {
+        let defaults = Fields::default();
+        std::iter::once(("--text-field", self.text.as_str()))
+            .chain(self.optional())
+            .zip(std::iter::once(("", defaults.text.as_str())).chain(defaults.optional()))
+            .filter(|((_, name), (_, default))| name != default)
+            .map(|(named, _)| named)
+            .collect()
+    }
+
     fn optional(&self) -> [(&'static str, &str); 4] {
         [
             ("--id-field", &self.id),
@@ -144,6 +184,8 @@ impl Fields {
 struct FieldsFound {
     read: bool,
     found: [bool; 4],
+    /// Whether a plain text document was read (it has no fields).
+    plain_text: bool,
 }
 
 impl FieldsFound {
@@ -157,6 +199,7 @@ impl FieldsFound {
 
     fn add(&mut self, other: FieldsFound) {
         self.read |= other.read;
+        self.plain_text |= other.plain_text;
         for (found, other) in self.found.iter_mut().zip(other.found) {
             *found |= other;
         }
@@ -425,6 +468,7 @@ impl CorpusReader {
         for input in inputs {
             pending.push(Self::plan(input, &options)?);
         }
+        check_fields_can_apply(&pending, &options)?;
         pending.reverse();
         Ok(CorpusReader {
             fields: Arc::new(options.fields.clone()),
@@ -537,8 +581,9 @@ impl CorpusReader {
     /// The optional fields given a name other than the default (`--id-field doc_id`) that no
     /// JSON Lines object and no CSV header read so far holds, each as the option and the name
     /// (`--id-field "doc_id"`). Such a name is most likely misspelled: ids fall back to
-    /// `FILE:LINE`, and documents get no date (no per-month figures), source or title. Empty
-    /// until a JSON Lines or CSV record is read.
+    /// `FILE:LINE`, and documents get no date (no per-month figures), source or title. When
+    /// only plain text was read (a directory of `.txt` files), every field given a name of its
+    /// own, `--text-field` included: text has no fields. Empty until a record is read.
     #[must_use]
     pub fn unmatched_fields(&self) -> Vec<String> {
         let mut found = self.found;
@@ -546,7 +591,15 @@ impl CorpusReader {
             found.add(source.fields_found());
         }
         if !found.read {
-            return Vec::new();
+            let named = if found.plain_text {
+                self.fields.named()
+            } else {
+                Vec::new()
+            };
+            return named
+                .into_iter()
+                .map(|(option, name)| format!("{option} {name:?}"))
+                .collect();
         }
         let defaults = Fields::default();
         self.fields
@@ -1081,6 +1134,13 @@ impl TextSource {
 }
 
 impl Source for TextSource {
+    fn fields_found(&self) -> FieldsFound {
+        FieldsFound {
+            plain_text: self.reader.is_none(),
+            ..FieldsFound::default()
+        }
+    }
+
     fn next_record(&mut self) -> Option<Record> {
         let reader = self.reader.take()?;
         let mut bytes = Vec::new();
@@ -2221,6 +2281,41 @@ mod tests {
     }
 
     #[test]
+    fn fields_named_for_inputs_that_are_all_plain_text_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let dump = dir.path().join("dump.txt");
+        std::fs::write(&dump, "{\"body\": \"China spoke.\"}\n").unwrap();
+        let options = |format: Option<Format>| {
+            let mut options = ReadOptions::default();
+            options.fields.text = "body".into();
+            options.format = format;
+            options
+        };
+        let error = CorpusReader::new(std::slice::from_ref(&dump), options(None))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            error.contains("--text-field \"body\" names a JSON key or CSV column")
+                && error.contains("dump.txt is read as text by its extension")
+                && error.contains("--input-format jsonl"),
+            "{error}"
+        );
+        let mut stdin = ReadOptions::default();
+        stdin.fields.id = "doc_id".into();
+        let error = CorpusReader::new(&["-".into()], stdin).err().unwrap().to_string();
+        assert!(
+            error.contains("--id-field \"doc_id\"") && error.contains("standard input"),
+            "{error}"
+        );
+        // Read as JSON Lines, beside a directory that may hold some, or with the default names: read.
+        assert!(CorpusReader::new(std::slice::from_ref(&dump), options(Some(Format::Jsonl))).is_ok());
+        let other = tempfile::tempdir().unwrap();
+        assert!(CorpusReader::new(&[dump.clone(), other.path().to_path_buf()], options(None)).is_ok());
+        assert!(CorpusReader::new(&[dump], ReadOptions::default()).is_ok());
+    }
+
+    #[test]
     fn fields_given_a_name_no_record_holds_are_named() {
         let fields = Fields {
             id: "doc_id".into(),
@@ -2240,8 +2335,26 @@ mod tests {
         assert_eq!(unmatched(&files, fields.clone()), ["--source-field \"outlet\""]);
         // Default names are optional: a corpus without ids or dates is no mistake.
         assert!(unmatched(&files[..1], Fields::default()).is_empty());
-        // Text files hold no fields, so they say nothing about them.
-        assert!(unmatched(&[("a.txt", b"China spoke.")], fields).is_empty());
+        // Plain text has no fields: read alone, every name given is unmatched, the text's too.
+        let text = Fields {
+            text: "body".into(),
+            ..fields.clone()
+        };
+        assert_eq!(
+            unmatched(&[("a.txt", b"China spoke.")], text.clone()),
+            [
+                "--text-field \"body\"",
+                "--id-field \"doc_id\"",
+                "--date-field \"published\"",
+                "--source-field \"outlet\""
+            ]
+        );
+        assert!(unmatched(&[("a.txt", b"China spoke.")], Fields::default()).is_empty());
+        // Beside a JSON Lines file, the text files say nothing of the fields.
+        assert_eq!(
+            unmatched(&[("a.txt", b"China spoke."), ("b.jsonl", files[1].1)], fields.clone()),
+            ["--date-field \"published\"", "--source-field \"outlet\""]
+        );
     }
 
     #[test]

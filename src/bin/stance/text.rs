@@ -162,8 +162,8 @@ pub fn warn_skipped(run_dirs: &[String], files: &SkippedFiles, unmatched_fields:
     for field in unmatched_fields {
         let field = printable(field);
         eprintln!(
-            "warning: no JSON Lines object or CSV header of the inputs has the field {field}: is it misspelled? \
-             No document got one{listed}"
+            "warning: no JSON Lines object or CSV header of the inputs has the field {field} (plain text files \
+             have no fields): is it misspelled? No document got one{listed}"
         );
     }
 }
