@@ -26,7 +26,7 @@
 //! field wins over the default id. A field given a name of its own that no record
 //! holds is most likely misspelled: [`CorpusReader::unmatched_fields`] names it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -424,6 +424,59 @@ pub struct CorpusReader {
     skipped_files: SkippedFiles,
     /// The optional fields that the sources already finished held.
     found: FieldsFound,
+    /// What the inputs read anyway, so that a link to one of those files is not read twice.
+    read_anyway: ReadAnyway,
+}
+
+/// The files that the inputs read under their own names, as canonical paths: the files named
+/// and what the walks of the directories named reach. A link inside a walked directory to one
+/// of them is not read, so that no document is scored twice under two names.
+#[derive(Default)]
+struct ReadAnyway {
+    files: HashSet<PathBuf>,
+    roots: Vec<PathBuf>,
+}
+
+impl ReadAnyway {
+    fn of(inputs: &[PathBuf]) -> ReadAnyway {
+        let mut read = ReadAnyway::default();
+        for input in inputs.iter().filter(|input| input.as_os_str() != "-") {
+            let Ok(canonical) = std::fs::canonicalize(input) else {
+                continue;
+            };
+            if canonical.is_dir() {
+                read.roots.push(canonical);
+            } else {
+                read.files.insert(canonical);
+            }
+        }
+        read
+    }
+
+    /// Where the link at `link` leads when that file is read anyway: named, or reached by a
+    /// walk (inside a walked directory, under a name of a format read, with no hidden
+    /// directory, run directory or `excluded` output directory on the way).
+    fn target_of(&self, link: &Path, excluded: Option<&Path>) -> Option<PathBuf> {
+        let target = std::fs::canonicalize(link).ok()?;
+        if self.files.contains(&target) {
+            return Some(target);
+        }
+        let walked = |root: &PathBuf| {
+            let Ok(inside) = target.strip_prefix(root) else {
+                return false;
+            };
+            let hidden = inside
+                .components()
+                .any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
+            let skipped_dir = target
+                .ancestors()
+                .skip(1)
+                .take_while(|dir| dir != root)
+                .any(|dir| Some(dir) == excluded || is_run_dir(dir));
+            Format::from_extension(&target).is_some() && !hidden && !skipped_dir
+        };
+        self.roots.iter().any(walked).then_some(target)
+    }
 }
 
 /// An input not yet opened.
@@ -480,6 +533,7 @@ impl CorpusReader {
             skipped: Vec::new(),
             skipped_files: SkippedFiles::default(),
             found: FieldsFound::default(),
+            read_anyway: ReadAnyway::of(inputs),
         })
     }
 
@@ -692,6 +746,12 @@ impl CorpusReader {
                 Entry::RunDir => self.skipped.push(entry_path),
                 Entry::Other => self.skipped_files.add(&entry_path, false),
                 Entry::LinkToDir => self.skipped_files.add(&entry_path, true),
+                kind @ Entry::File { link: true, .. } => {
+                    match self.read_anyway.target_of(&entry_path, self.excluded.as_deref()) {
+                        Some(target) => self.skipped_files.add_link_to_read_file(&entry_path, &target),
+                        None => entries.push((name, entry_path, kind)),
+                    }
+                }
                 kind => entries.push((name, entry_path, kind)),
             }
         }
@@ -738,6 +798,18 @@ pub struct SkippedFiles {
     /// The first of them, in walk order (for runs merged, each run's in turn); the path of a link
     /// to a directory ends with [`SkippedFiles::LINK_MARK`].
     pub first: Vec<String>,
+    /// Links to files that the inputs read anyway under their own names (a file of a walked
+    /// directory, or one named): not read, so that no document is scored twice. Not counted in
+    /// `count` (0 in the `run.json` of runs made before they were told apart).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub links_to_read_files: u64,
+    /// The first of those links, each as `LINK -> FILE`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub first_links_to_read_files: Vec<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl SkippedFiles {
@@ -762,6 +834,14 @@ impl SkippedFiles {
         }
     }
 
+    fn add_link_to_read_file(&mut self, link: &Path, target: &Path) {
+        self.links_to_read_files += 1;
+        if self.first_links_to_read_files.len() < Self::MAX_LISTED {
+            let listed = format!("{} -> {}", entry_name(link.as_os_str()), entry_name(target.as_os_str()));
+            self.first_links_to_read_files.push(listed);
+        }
+    }
+
     /// Adds what a walk over other inputs did not read: the counts add up, and its paths are
     /// listed after these, as long as the list has room.
     pub(crate) fn extend(&mut self, other: &SkippedFiles) {
@@ -769,6 +849,10 @@ impl SkippedFiles {
         self.links = self.links.saturating_add(other.links);
         let room = Self::MAX_LISTED.saturating_sub(self.first.len());
         self.first.extend(other.first.iter().take(room).cloned());
+        self.links_to_read_files = self.links_to_read_files.saturating_add(other.links_to_read_files);
+        let room = Self::MAX_LISTED.saturating_sub(self.first_links_to_read_files.len());
+        let links = other.first_links_to_read_files.iter().take(room).cloned();
+        self.first_links_to_read_files.extend(links);
     }
 
     /// Whether a listed path (one of [`SkippedFiles::first`]) is a link to a directory.
@@ -780,7 +864,7 @@ impl SkippedFiles {
     /// Nothing was skipped.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.count == 0
+        self.count == 0 && self.links_to_read_files == 0
     }
 }
 
@@ -893,8 +977,9 @@ enum Entry {
     /// The output directory of another run or merge: not walked, and listed
     /// ([`CorpusReader::skipped_run_dirs`]).
     RunDir,
-    /// A file read (or a link to one), and its size.
-    File { format: Format, bytes: u64 },
+    /// A file read (or a link to one), its size, and whether it is a link (not read when the
+    /// file it leads to is read anyway: [`ReadAnyway`]).
+    File { format: Format, bytes: u64, link: bool },
     /// An entry under a name we would read that cannot be read: reported as a failed record.
     Unreadable(String),
     /// A file (or anything else) whose extension names no format: not read, and listed.
@@ -929,6 +1014,7 @@ impl Entry {
             (Ok(meta), Some(format)) if meta.is_file() => Entry::File {
                 format,
                 bytes: meta.len(),
+                link: file_type.is_symlink(),
             },
             // A FIFO, socket or device under a name we would read is reported, not read: a FIFO
             // with no writer would hold the walk for ever.
@@ -1032,6 +1118,7 @@ impl Iterator for CorpusReader {
 #[must_use]
 pub fn input_size(inputs: &[PathBuf]) -> Option<u64> {
     let mut total = 0u64;
+    let read_anyway = ReadAnyway::of(inputs);
     let mut stack: Vec<PathBuf> = inputs.to_vec();
     while let Some(path) = stack.pop() {
         if path.as_os_str() == "-" {
@@ -1049,6 +1136,7 @@ pub fn input_size(inputs: &[PathBuf]) -> Option<u64> {
             let path = entry.path();
             match Entry::of(&entry, &entry_name(&entry.file_name()), &path, None) {
                 Entry::Dir => stack.push(path),
+                Entry::File { link: true, .. } if read_anyway.target_of(&path, None).is_some() => {}
                 Entry::File { bytes, .. } => total += bytes,
                 _ => {}
             }
@@ -2858,13 +2946,68 @@ mod tests {
         std::fs::write(other.path().join("e.txt"), "not read either").unwrap();
         std::os::unix::fs::symlink(other.path(), dir.path().join("elsewhere.jsonl")).unwrap();
         std::os::unix::fs::symlink(dir.path(), dir.path().join("sub/loop.txt")).unwrap();
-        assert_eq!(input_size(&[dir.path().to_path_buf()]), Some(25));
+        // d.txt leads to a.txt, which the walk reads anyway.
+        assert_eq!(input_size(&[dir.path().to_path_buf()]), Some(15));
         let read: u64 = CorpusReader::new(&[dir.path().to_path_buf()], ReadOptions::default())
             .unwrap()
             .filter_map(|record| record.document.ok())
             .map(|doc| doc.text.len() as u64)
             .sum();
-        assert_eq!(read, 25);
+        assert_eq!(read, 15);
+    }
+
+    /// A link to a file that the inputs read anyway would score its document twice; a link to a
+    /// file they do not read is its only way in.
+    #[cfg(unix)]
+    #[test]
+    fn links_to_files_read_anyway_are_listed_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let other = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        let files = [
+            ("a.txt", "China one."),
+            (".hidden.txt", "China two."),
+            ("b.pdf", "China three."),
+        ];
+        for (name, text) in files {
+            std::fs::write(root.join(name), text).unwrap();
+        }
+        std::fs::create_dir(root.join("sub")).unwrap();
+        std::fs::write(other.path().join("named.txt"), "China four.").unwrap();
+        std::fs::write(other.path().join("outside.txt"), "China five.").unwrap();
+        let links = [
+            ("sub/to-a.txt", root.join("a.txt")),
+            ("to-hidden.txt", root.join(".hidden.txt")),
+            ("to-pdf.txt", root.join("b.pdf")),
+            ("to-named.txt", other.path().join("named.txt")),
+            ("to-outside.txt", other.path().join("outside.txt")),
+        ];
+        for (link, target) in &links {
+            std::os::unix::fs::symlink(target, root.join(link)).unwrap();
+        }
+        let inputs = [root.clone(), other.path().join("named.txt")];
+        let mut reader = CorpusReader::new(&inputs, ReadOptions::default()).unwrap();
+        let mut ids: Vec<String> = reader.by_ref().map(|record| record.document.unwrap().id).collect();
+        ids.sort();
+        let named = other.path().join("named.txt").display().to_string();
+        let mut expected = vec![
+            named,
+            "a.txt".into(),
+            "to-hidden.txt".into(),
+            "to-outside.txt".into(),
+            "to-pdf.txt".into(),
+        ];
+        expected.sort();
+        assert_eq!(ids, expected);
+        let skipped = reader.skipped_files();
+        assert_eq!(skipped.links_to_read_files, 2);
+        let listed: Vec<&str> = skipped
+            .first_links_to_read_files
+            .iter()
+            .map(|l| l.split(" -> ").next().unwrap().rsplit('/').next().unwrap())
+            .collect();
+        assert_eq!(listed, ["to-named.txt", "to-a.txt"]);
+        assert!(skipped.first_links_to_read_files[1].ends_with(&format!(" -> {}", root.join("a.txt").display())));
     }
 
     #[test]

@@ -159,6 +159,9 @@ pub fn warn_skipped(run_dirs: &[String], files: &SkippedFiles, unmatched_fields:
     if let Some(warning) = skipped_files_warning(files) {
         eprintln!("{warning}{listed}");
     }
+    if let Some(warning) = links_to_read_files_warning(files) {
+        eprintln!("{warning}{listed}");
+    }
     for field in unmatched_fields {
         let field = printable(field);
         eprintln!(
@@ -173,7 +176,7 @@ pub fn warn_skipped(run_dirs: &[String], files: &SkippedFiles, unmatched_fields:
 /// a link the walk recorded (the disk is not looked at again: the entry may be gone, or the
 /// account read from an old run.json).
 fn skipped_files_warning(skipped: &SkippedFiles) -> Option<String> {
-    if skipped.is_empty() {
+    if skipped.count == 0 {
         return None;
     }
     let mut extensions = std::collections::BTreeMap::<String, u64>::new();
@@ -214,6 +217,26 @@ fn skipped_files_warning(skipped: &SkippedFiles) -> Option<String> {
          .jsonl, .ndjson and .csv files are, and links to directories are not followed ({})",
         skipped.count,
         kinds.join("; "),
+    ))
+}
+
+/// Says how many links to files read anyway under their own names the walk did not read, with
+/// the first few; `None` when there were none.
+fn links_to_read_files_warning(skipped: &SkippedFiles) -> Option<String> {
+    if skipped.links_to_read_files == 0 {
+        return None;
+    }
+    let examples: Vec<Cow<str>> = skipped
+        .first_links_to_read_files
+        .iter()
+        .take(3)
+        .map(|link| printable(link))
+        .collect();
+    Some(format!(
+        "warning: {} link(s) in the input directories lead to files read anyway under their own names and were \
+         not read, so that no document is scored twice (e.g. {})",
+        skipped.links_to_read_files,
+        examples.join(", ")
     ))
 }
 
@@ -433,6 +456,7 @@ mod tests {
                 "/gone/x.jsonl/".into(),
                 "/gone/photos/".into(),
             ],
+            ..SkippedFiles::default()
         };
         let warning = skipped_files_warning(&skipped).unwrap();
         assert!(
@@ -447,6 +471,7 @@ mod tests {
             count: 1,
             links: 1,
             first: vec!["/gone/x.jsonl/".into()],
+            ..SkippedFiles::default()
         };
         let warning = skipped_files_warning(&only_links).unwrap();
         assert!(warning.starts_with("warning: 1 link(s) to directories in"), "{warning}");
@@ -465,6 +490,7 @@ mod tests {
                     }
                 })
                 .collect(),
+            ..SkippedFiles::default()
         };
         let warning = skipped_files_warning(&many).unwrap();
         assert!(warning.starts_with("warning: 2500 files and links"), "{warning}");
@@ -487,11 +513,28 @@ mod tests {
     }
 
     #[test]
+    fn links_to_files_read_anyway_are_warned_of_apart() {
+        let skipped: SkippedFiles = serde_json::from_str(
+            r#"{"count": 0, "first": [], "links_to_read_files": 4, "first_links_to_read_files": ["d/a.txt -> /c/b.txt"]}"#,
+        )
+        .unwrap();
+        assert!(skipped_files_warning(&skipped).is_none());
+        let warning = links_to_read_files_warning(&skipped).unwrap();
+        assert!(
+            warning.starts_with("warning: 4 link(s) in the input directories lead to files read anyway")
+                && warning.ends_with("(e.g. d/a.txt -> /c/b.txt)"),
+            "{warning}"
+        );
+        assert!(links_to_read_files_warning(&SkippedFiles::default()).is_none());
+    }
+
+    #[test]
     fn skipped_names_are_shown_escaped() {
         let skipped = SkippedFiles {
             count: 1,
             links: 0,
             first: vec!["dir/a\nwarning: fake\u{1b}[2J.p\u{202e}df".to_owned()],
+            ..SkippedFiles::default()
         };
         let warning = skipped_files_warning(&skipped).unwrap();
         assert!(!warning.contains(['\n', '\u{1b}', '\u{202e}']), "{warning}");
