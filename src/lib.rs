@@ -88,10 +88,10 @@ pub use score::{Label, Stance};
 pub use segment::{split_sentences, Span};
 
 /// Version of how a document becomes scored rows: sentence splitting, mention
-/// matching (aliases, exclusions, short names) and the model's input (the pair
-/// encoding, the document context). Raised by every change that can give a
-/// document other sentences, mentions or stances with the same model and
-/// actors. A run records it: resuming a run, or merging runs, across versions
+/// matching (aliases, exclusions, short names), the model's input (the pair
+/// encoding, the document context) and the month read from its date. Raised by
+/// every change that can give a document other sentences, mentions, stances or
+/// month with the same model and actors. A run records it: resuming a run, or merging runs, across versions
 /// is refused, since the result would hold rows of two rule sets.
 pub const SCORING_RULES_VERSION: u32 = 1;
 

@@ -199,6 +199,42 @@ fn a_run_without_dates_or_sources_says_so() {
     assert!(page.text.contains("no time series") && page.text.contains("no comparison"));
 }
 
+/// Dates that name no month are counted and named by the run and the page, not read as no date.
+#[test]
+fn dates_that_name_no_month_are_counted_and_said() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = score_docs(
+        tmp.path(),
+        &[
+            serde_json::json!({"id": "a", "date": "15/03/2024", "text": "China signed the treaty."}),
+            serde_json::json!({"id": "b", "date": "2024-02-30", "text": "China praised the deal."}),
+        ],
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["dates_without_month"], 2);
+    assert_eq!(summary["date_without_month"], "15/03/2024");
+    let (_, page) = report(&run, &[]);
+    assert!(
+        page.text
+            .contains("2 document(s) have a date that names no month (e.g. 15/03/2024)")
+            && !page.text.contains("No document has a date"),
+        "{}",
+        page.text
+    );
+    // Read as RSS feeds write them, they are in a month.
+    let rss = tmp.path().join("rss");
+    std::fs::create_dir(&rss).unwrap();
+    let run = score_docs(
+        &rss,
+        &[serde_json::json!({"id": "c", "date": "Mon, 02 Sep 2024 10:00:00 +0000", "text": "China spoke."})],
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["by_month"]["2024-09"]["documents"], 1);
+    assert!(summary.get("dates_without_month").is_none());
+}
+
 #[test]
 fn a_placeholder_date_does_not_hide_the_later_months() {
     let tmp = tempfile::tempdir().unwrap();

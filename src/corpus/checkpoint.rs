@@ -83,8 +83,8 @@ impl RunConfig {
     pub fn difference(&self, other: &RunConfig) -> Option<String> {
         if self.scoring_rules != other.scoring_rules {
             return Some(format!(
-                "the run was started by a build of stance whose sentence splitting, mention matching or model \
-                 input differ from this one's (scoring rules version {}, now {}): finish it with the build that \
+                "the run was started by a build of stance whose sentence splitting, mention matching, model \
+                 input or reading of dates differ from this one's (scoring rules version {}, now {}): finish it with the build that \
                  started it",
                 self.scoring_rules, other.scoring_rules
             ));

@@ -245,7 +245,10 @@ fn check_compatible(a_dir: &Path, a: &RunInfo, b_dir: &Path, b: &RunInfo) -> Res
     let context = |i: &RunInfo| i.analyzer.as_ref().map(|x| x.document_context);
     let shard_count = |i: &RunInfo| i.shards.first().map(|s| s.count());
     let differs = if a.scoring_rules != b.scoring_rules {
-        Some("the version of their sentence splitting, mention matching and model input (scoring_rules): made by different builds of stance")
+        Some(
+            "the version of their sentence splitting, mention matching, model input and reading of dates \
+             (scoring_rules): made by different builds of stance",
+        )
     } else if model(a) != model(b) {
         Some("model or actors")
     } else if a.model_hash != b.model_hash {

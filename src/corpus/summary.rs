@@ -80,6 +80,17 @@ pub struct Summary {
     /// Per source, then per actor.
     #[serde(default)]
     pub by_source: BTreeMap<String, Slice>,
+    /// Scored documents with a date that names no month ([`month_of`]: `15/03/2024`, `2024-02-30`):
+    /// they are in no per-month statistics.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dates_without_month: u64,
+    /// The first of those dates in byte order (so that merged shards agree with one run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_without_month: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Summary {
@@ -102,11 +113,21 @@ impl Summary {
         self.sentences += doc.sentences as u64;
         self.pairs += doc.stances.len() as u64;
         merge_actors(&mut self.actors, &doc.actors);
-        if let Some(month) = date.and_then(month_of) {
-            self.by_month.entry(month).or_default().add(doc);
+        if let Some(date) = date.map(str::trim).filter(|d| !d.is_empty()) {
+            match month_of(date) {
+                Some(month) => self.by_month.entry(month).or_default().add(doc),
+                None => self.add_date_without_month(1, date),
+            }
         }
         if let Some(source) = source.map(str::trim).filter(|s| !s.is_empty()) {
             self.by_source.entry(source.to_owned()).or_default().add(doc);
+        }
+    }
+
+    fn add_date_without_month(&mut self, documents: u64, date: &str) {
+        self.dates_without_month += documents;
+        if self.date_without_month.as_deref().is_none_or(|first| date < first) {
+            self.date_without_month = Some(date.to_owned());
         }
     }
 
@@ -127,6 +148,9 @@ impl Summary {
         }
         for (source, slice) in &other.by_source {
             self.by_source.entry(source.clone()).or_default().merge(slice);
+        }
+        if let Some(date) = &other.date_without_month {
+            self.add_date_without_month(other.dates_without_month, date);
         }
     }
 
@@ -190,28 +214,129 @@ fn stats_row(scope: &str, key: &str, actor: &str, s: &ActorStats) -> Vec<String>
     row
 }
 
-/// The month (`YYYY-MM`) of a date written `YYYY-MM...`, `YYYY/MM...` or
-/// `YYYY.MM...` (ISO 8601 and its common variants); `None` otherwise.
+/// The month (`YYYY-MM`) of a date, or `None` when it names none for certain:
+///
+/// - `YYYY-MM`, `YYYY/MM` or `YYYY.MM`, then the same separator and a day of that month, then
+///   the end or a time (ISO 8601 and its common variants: `2024-03-15T10:00:00Z`, `2024/3/5`);
+/// - `YYYYMMDD`, then the end or a time (ISO 8601's basic form);
+/// - a month's English name (or its abbreviation) and a four-digit year, in any order and with
+///   any day and time (`Mon, 02 Sep 2024 10:00:00 +0000` as RSS feeds write it, `March 3, 2024`,
+///   `3 March 2024`, `Sept. 2024`).
+///
+/// All-number dates that do not start with the year (`15/03/2024`, `03/15/2024`) are `None`:
+/// day and month cannot be told apart. So are dates with a day the month does not have and
+/// dates followed by something that is no time.
 ///
 /// ```
 /// use stance::corpus::month_of;
 /// assert_eq!(month_of("2024-03-15T10:00:00Z").as_deref(), Some("2024-03"));
 /// assert_eq!(month_of("2024/3/5").as_deref(), Some("2024-03"));
-/// assert_eq!(month_of("March 2024"), None);
+/// assert_eq!(month_of("20240801").as_deref(), Some("2024-08"));
+/// assert_eq!(month_of("Mon, 02 Sep 2024 10:00:00 +0000").as_deref(), Some("2024-09"));
+/// assert_eq!(month_of("March 2024").as_deref(), Some("2024-03"));
+/// assert_eq!(month_of("15/03/2024"), None);
 /// assert_eq!(month_of("2024-13-01"), None);
+/// assert_eq!(month_of("2024-02-30"), None);
 /// ```
 #[must_use]
 pub fn month_of(date: &str) -> Option<String> {
     let date = date.trim();
-    let year = date.get(..4).filter(|y| y.bytes().all(|b| b.is_ascii_digit()))?;
-    let rest = date.get(4..)?;
-    let rest = rest.strip_prefix(['-', '/', '.'])?;
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).take(3).collect();
-    let month: u32 = match digits.len() {
-        1 | 2 => digits.parse().ok()?,
-        _ => return None,
+    let (year, month) = numeric_month(date).or_else(|| named_month(date))?;
+    Some(format!("{year:04}-{month:02}"))
+}
+
+/// (year, month) of `YYYY-MM[-DD]...` (or `/`, `.`) and `YYYYMMDD...`.
+fn numeric_month(date: &str) -> Option<(u32, u32)> {
+    let year = digits(date.get(..4)?)?;
+    let rest = &date[4..];
+    if let Some(compact) = rest.get(..4).and_then(digits) {
+        let (month, day) = (compact / 100, compact % 100);
+        return (is_day_of(year, month, day) && ends_date(&rest[4..])).then_some((year, month));
+    }
+    let separator = rest.chars().next().filter(|c| matches!(c, '-' | '/' | '.'))?;
+    let (month, rest) = leading_number(&rest[1..])?;
+    if !(1..=12).contains(&month) {
+        return None;
+    }
+    let Some(day_part) = rest.strip_prefix(separator) else {
+        return ends_date(rest).then_some((year, month));
     };
-    (1..=12).contains(&month).then(|| format!("{year}-{month:02}"))
+    let (day, rest) = leading_number(day_part)?;
+    (is_day_of(year, month, day) && ends_date(rest)).then_some((year, month))
+}
+
+/// The value of `text` when it is all ASCII digits.
+fn digits(text: &str) -> Option<u32> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// A number of one or two digits at the start of `text`, and what follows it.
+fn leading_number(text: &str) -> Option<(u32, &str)> {
+    let len = text.bytes().take_while(u8::is_ascii_digit).count();
+    if !matches!(len, 1 | 2) {
+        return None;
+    }
+    Some((digits(&text[..len])?, &text[len..]))
+}
+
+/// What may follow a date: nothing, or a time (`T10:00`, ` 10:00`).
+fn ends_date(rest: &str) -> bool {
+    rest.is_empty() || rest.starts_with(['T', 't', ' '])
+}
+
+fn is_day_of(year: u32, month: u32, day: u32) -> bool {
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&day)
+}
+
+/// (year, month) of a date with one English month name and one four-digit year (1800-2199).
+fn named_month(date: &str) -> Option<(u32, u32)> {
+    const MONTHS: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    let mut months = Vec::new();
+    let mut years = Vec::new();
+    for word in date
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        let lower = word.to_ascii_lowercase();
+        // The full name, or its first three or four letters ("Sep", "Sept").
+        let abbreviation = (3..=4).contains(&lower.len());
+        let named = MONTHS
+            .iter()
+            .position(|name| *name == lower || (abbreviation && name.starts_with(lower.as_str())));
+        if let Some(index) = named {
+            months.push(index as u32 + 1);
+        } else if word.len() == 4 {
+            years.extend(digits(word).filter(|y| (1800..=2199).contains(y)));
+        }
+    }
+    match (months.as_slice(), years.as_slice()) {
+        ([month], [year]) => Some((*year, *month)),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -243,6 +368,9 @@ mod tests {
             (doc(&[("us", -1.0)]), Some("2024-02"), None),
             (doc(&[("india", 0.125), ("us", 0.75)]), None, Some("B")),
             (doc(&[("china", 1.0)]), Some("2024/01/30"), Some("A")),
+            (doc(&[("china", 0.5)]), Some("2024-02-30"), None),
+            (doc(&[("us", 0.5)]), Some("15/03/2024"), None),
+            (doc(&[("us", 0.5)]), Some("  "), None),
         ];
         let actors = ActorSet::default();
         let mut whole = Summary::new(&actors);
@@ -262,9 +390,43 @@ mod tests {
             serde_json::to_string(&whole).unwrap()
         );
         assert_eq!(whole.by_month["2024-01"].documents, 2);
+        // Dates that name no month are counted, a blank one is no date.
+        assert_eq!(
+            (whole.dates_without_month, whole.date_without_month.as_deref()),
+            (2, Some("15/03/2024"))
+        );
         assert_eq!(whole.by_source["A"].actors["china"].sentences(), 2);
         let back: Summary = serde_json::from_str(&serde_json::to_string(&whole).unwrap()).unwrap();
         assert_eq!(back, whole);
+    }
+
+    #[test]
+    fn months_are_read_from_the_forms_dates_take_and_only_for_certain() {
+        let cases = [
+            ("2024-03-15T10:00:00Z", Some("2024-03")),
+            ("2024-03-15 10:00", Some("2024-03")),
+            ("2024.3", Some("2024-03")),
+            ("2024-02-29", Some("2024-02")),
+            ("20240801", Some("2024-08")),
+            ("20240801T101500Z", Some("2024-08")),
+            ("Mon, 02 Sep 2024 10:00:00 +0000", Some("2024-09")),
+            ("March 3, 2024", Some("2024-03")),
+            ("3 MARCH 2024", Some("2024-03")),
+            ("Sept. 2024", Some("2024-09")),
+            ("2023-02-29", None),
+            ("2024-02x", None),
+            ("2024-13-01", None),
+            ("2024-03/15", None),
+            ("202401", None),
+            ("15/03/2024", None),
+            ("2024\u{2013}11-01", None),
+            ("March 2024 to April 2024", None),
+            ("Monday 2024", None),
+            ("", None),
+        ];
+        for (date, month) in cases {
+            assert_eq!(month_of(date).as_deref(), month, "{date:?}");
+        }
     }
 
     #[test]

@@ -180,6 +180,7 @@ pub fn run(args: &CorpusArgs) -> Result<ExitCode> {
         &outcome.info.unmatched_fields,
         " (listed in run.json)",
     );
+    text::warn_dates_without_month(&outcome.summary, " (counted in summary.json)");
     let s = &outcome.summary;
     if !args.quiet {
         let what = if outcome.already_complete {

@@ -329,7 +329,7 @@ fn render(dir: &Path, summary: &Summary, info: &RunInfo, scan: &Scan, args: &Rep
     html.push_str("<p class=\"note\">Scores (P(favorable) − P(unfavorable)) of those sentences, from −1 to +1.</p>");
     html.push_str(&histogram_chart(&actors, scan));
     html.push_str("</section>\n");
-    timeline(&mut html, &actors, &summary.by_month);
+    timeline(&mut html, &actors, summary);
     sources(&mut html, &actors, &summary.by_source, args.max_sources);
     evidence(&mut html, &actors, scan, args.top);
     html.push_str("</body>\n</html>\n");
@@ -539,14 +539,27 @@ fn histogram_chart(actors: &[&String], scan: &Scan) -> String {
     svg
 }
 
-fn timeline(html: &mut String, actors: &[&String], by_month: &BTreeMap<String, Slice>) {
+fn timeline(html: &mut String, actors: &[&String], summary: &Summary) {
+    let by_month = &summary.by_month;
     html.push_str("<section id=\"timeline\"><h2>Mean score over time</h2>");
+    // Documents dated in a way that names no month are in no slot: say so, not "no date".
+    let undated_note = summary.date_without_month.as_ref().map(|first| {
+        format!(
+            "<p class=\"note\">{} document(s) have a date that names no month (e.g. {}) and are not in the \
+             time series: write dates as YYYY-MM-DD.</p>",
+            summary.dates_without_month,
+            esc(first)
+        )
+    });
     if by_month.is_empty() {
-        html.push_str(
-            "<p class=\"note\">No document has a date (YYYY-MM...), so there is no time series.</p></section>\n",
-        );
+        if undated_note.is_none() {
+            html.push_str("<p class=\"note\">No document has a date (YYYY-MM...), so there is no time series.</p>");
+        }
+        html.push_str(undated_note.as_deref().unwrap_or_default());
+        html.push_str("</section>\n");
         return;
     }
+    html.push_str(undated_note.as_deref().unwrap_or_default());
     let axis = time_axis(by_month);
     timeline_notes(html, &axis);
     for (i, actor) in actors.iter().enumerate() {

@@ -43,7 +43,22 @@ pub fn run(args: &ScoreArgs, read: ReadOptions) -> Result<ExitCode> {
     let mut summary = Summary::new(analyzer.actors());
     until_the_reader_stops(print_all(args, &analyzer, &mut reader, &mut summary))?;
     warn_unread(&reader);
+    warn_dates_without_month(&summary, "");
     Ok(status(summary.failed))
+}
+
+/// Warns, on stderr, of the scored documents whose date names no month: they are in no
+/// per-month statistics, which a reader of them would not know.
+pub fn warn_dates_without_month(summary: &Summary, listed: &str) {
+    let Some(first) = &summary.date_without_month else {
+        return;
+    };
+    eprintln!(
+        "warning: {} document(s) have a date that names no month (e.g. {:?}) and are in no per-month statistics: \
+         write dates as YYYY-MM-DD (day/month/year and month/day/year cannot be told apart){listed}",
+        summary.dates_without_month,
+        printable(first)
+    );
 }
 
 /// The outcome of printing records to stdout, where a reader that stopped reading (`stance ...
