@@ -244,7 +244,8 @@ impl ActorSet {
     /// surrounding whitespace, holds a control character or line separator, or repeats
     /// another (case-insensitively), an
     /// actor has no aliases, an alias, exclusion or short name is blank, has
-    /// surrounding whitespace or holds no letter or digit, or a short name is
+    /// surrounding whitespace, holds no letter or digit or holds an invisible character
+    /// (a zero-width space, a byte-order mark), or a short name is
     /// not one word of one of the actor's multi-word aliases.
     pub fn new(actors: Vec<Actor>) -> Result<ActorSet> {
         let mut actors = actors;
@@ -711,12 +712,22 @@ fn check_actor(actor: &Actor, inherited: &[String]) -> std::result::Result<(), S
         if !phrase.chars().any(char::is_alphanumeric) {
             return Err(format!("{kind} '{phrase}' of actor '{id}' holds no letter or digit"));
         }
+        // Pasted from the web, these are invisible in the file and in no text the matcher reads.
+        if let Some(c) = phrase.chars().find(|c| INVISIBLE.contains(c)) {
+            return Err(format!(
+                "{kind} {phrase:?} of actor '{id}' holds the invisible character U+{:04X}: remove it",
+                u32::from(c)
+            ));
+        }
     }
     for short in &actor.short_names {
         check_short_name(actor, inherited, short)?;
     }
     Ok(())
 }
+
+/// Characters an alias may not hold: zero-width space, word joiner, byte-order mark and soft hyphen.
+const INVISIBLE: [char; 4] = ['\u{200b}', '\u{2060}', '\u{feff}', '\u{ad}'];
 
 /// A short name must be a whole word of a longer alias (its actor's own, or `inherited`), whose
 /// mention is what lets it count: "Khan" of "Imran Khan".
@@ -1128,6 +1139,14 @@ mod tests {
             (vec![Actor::new("eu", "X", ["EU", ""])], "empty alias"),
             (vec![Actor::new("eu", "X", ["EU", " EU"])], "whitespace"),
             (vec![Actor::new("eu", "X", ["--"])], "no letter"),
+            (
+                vec![Actor::new("eu", "X", ["\u{200b}EU"])],
+                "invisible character U+200B",
+            ),
+            (
+                vec![eu().with_exclusions(["EU\u{feff}rope"])],
+                "invisible character U+FEFF",
+            ),
             (vec![eu().with_exclusions(["  "])], "empty exclusion"),
             (vec![eu().with_short_names([""])], "empty short name"),
             (

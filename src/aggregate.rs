@@ -443,8 +443,9 @@ impl ActorStats {
     /// a negative variance or label shares that do not add up.
     fn check_consistent(&self) -> std::result::Result<(), String> {
         let n = self.sentences;
-        let labelled: u64 = self.labels.iter().sum();
-        if labelled != n {
+        // Summed wide: counts near u64::MAX must not wrap round to `n`.
+        let labelled: u128 = self.labels.iter().map(|&c| u128::from(c)).sum();
+        if labelled != u128::from(n) {
             return Err(format!("the label counts add up to {labelled}, not to sentences ({n})"));
         }
         if self.documents > n || (n > 0 && self.documents == 0) {
@@ -466,6 +467,16 @@ impl ActorStats {
                 "sum_q32 {} and sum_sq_q64 {} are not the sums of {n} scores in [-1, 1]",
                 self.sum_q, self.sum_sq_q
             ));
+        }
+        // Documents of n_d pairs: sum n_d^2 lies between n (one pair each) and n^2 (one document).
+        if let Some(d) = &self.by_document {
+            let pairs_possible = (n_wide..=n_wide.saturating_mul(n_wide)).contains(&d.n_sq) || (n == 0 && d.n_sq == 0);
+            if !pairs_possible || d.sum_sq < 0 {
+                return Err(format!(
+                    "doc_n_sq {} and doc_sum_sq_q64 {} are not the sums of documents holding {n} pairs",
+                    d.n_sq, d.sum_sq
+                ));
+            }
         }
         Ok(())
     }
@@ -634,6 +645,18 @@ mod tests {
         // A sum of squares too small for the sum: a negative variance.
         let variance = refused(&|v| v["sum_sq_q64"] = serde_json::json!("1"));
         assert!(variance.contains("not the sums of 3 scores"), "{variance}");
+        // Counts that wrap round to `sentences` when added in u64.
+        let wrapped = refused(&|v| {
+            v["unfavorable"] = serde_json::json!(u64::MAX);
+            v["neutral"] = serde_json::json!(4);
+            v["favorable"] = serde_json::json!(0);
+        });
+        assert!(wrapped.contains("label counts add up to"), "{wrapped}");
+        let documents = refused(&|v| v["doc_n_sq"] = serde_json::json!("-1"));
+        assert!(
+            documents.contains("not the sums of documents holding 3 pairs"),
+            "{documents}"
+        );
         // The extremes are possible: every score at -1, or at +1.
         for score in [-1.0, 1.0] {
             let stats = doc_stats(&[score; 4]);

@@ -170,7 +170,7 @@ pub struct DocumentError {
 impl DocumentError {
     /// The kind and reason of the `errors.jsonl` line of a run for this
     /// failure: its reader, not the analyzer, finds a blank text there.
-    fn kind_and_reason(&self) -> (ErrorKind, String) {
+    pub(crate) fn kind_and_reason(&self) -> (ErrorKind, String) {
         match &self.error {
             Error::Input { reason, .. } if reason == EMPTY_TEXT => (ErrorKind::EmptyText, EMPTY_TEXT.to_owned()),
             error => (ErrorKind::Scoring, error.to_string()),
@@ -1188,11 +1188,11 @@ fn batch_error_for_pair(error: &Error) -> Error {
     }
 }
 
-/// Whether `text` holds nothing to score: only whitespace, after a leading
-/// byte-order mark. A file saved with a mark and no text reads as "\u{feff}";
-/// that is as empty as a blank file, and the CLI (which drops the mark) says so.
+/// Whether `text` holds nothing to score: only whitespace as the splitter reads it (byte-order
+/// marks and zero-width spaces included). A file saved with a mark and no text reads as
+/// "\u{feff}"; that is as empty as a blank file, and the CLI (which drops the mark) says so.
 fn is_empty_text(text: &str) -> bool {
-    text.strip_prefix('\u{feff}').unwrap_or(text).trim().is_empty()
+    text.chars().all(crate::segment::is_space)
 }
 
 /// Every (sentence, actor) pair of the successfully prepared documents, in

@@ -124,8 +124,8 @@ fn char_at(text: &str, at: usize) -> Option<char> {
 }
 
 /// Whitespace for splitting and trimming; BOM and zero-width space included
-/// because they arrive at the edges of scraped articles.
-fn is_space(c: char) -> bool {
+/// because they arrive at the edges of scraped articles. A text of nothing else is empty.
+pub(crate) fn is_space(c: char) -> bool {
     c.is_whitespace() || c == '\u{feff}' || c == '\u{200b}'
 }
 

@@ -1,7 +1,7 @@
 //! The library as an embedding program uses it: documented guarantees of the
 //! public API at its edges, on the tiny random-weight model (tests/data/tiny-model).
 
-use stance::corpus::{score_records, CorpusReader, ErrorRow, ReadOptions};
+use stance::corpus::{score_records, CorpusReader, ErrorKind, ErrorRow, Location, ReadOptions, Record};
 use stance::{Analyzer, Document, DocumentError, Error};
 
 mod common;
@@ -10,7 +10,13 @@ use common::{tiny_analyzer, tiny_model_dir};
 #[test]
 fn a_byte_order_mark_and_blanks_are_an_empty_text() {
     let analyzer = tiny_analyzer();
-    for text in ["\u{feff}", "\u{feff} \n\u{3000}", " \t\r\n"] {
+    for text in [
+        "\u{feff}",
+        "\u{feff} \n\u{3000}",
+        " \t\r\n",
+        "\u{200b}",
+        "\u{feff}\u{feff}",
+    ] {
         let err = analyzer.score_text(text).unwrap_err();
         assert!(matches!(err, Error::Input { .. }), "{text:?}: {err}");
         assert_eq!(err.to_string(), "<text>: empty text", "{text:?}");
@@ -138,6 +144,32 @@ fn a_document_error_serializes_as_the_line_of_errors_jsonl_a_run_writes() {
         "{run_line}"
     );
     assert_eq!(serde_json::to_value(&failed).unwrap(), in_memory(run_line));
+}
+
+/// A record built in memory with a blank text fails as the reader's blank records do.
+#[test]
+fn a_blank_document_of_a_record_built_in_memory_is_an_empty_text() {
+    let analyzer = tiny_analyzer();
+    let record = |id: &str, text: &str| Record {
+        location: Location {
+            file: "mem".into(),
+            line: Some(1),
+        },
+        document: Ok(Document::new(id, text)),
+    };
+    let items = score_records(
+        &analyzer,
+        vec![record("1", "   "), record("2", "\u{200b}"), record("3", "China.")],
+        false,
+    );
+    for item in &items[..2] {
+        let error = item.result.as_ref().expect_err("a blank text fails");
+        assert_eq!(
+            (error.kind, error.reason.as_str()),
+            (ErrorKind::EmptyText, "empty text")
+        );
+    }
+    assert!(items[2].result.is_ok());
 }
 
 /// The failure of the document `id` of `text`, scored as a stream.

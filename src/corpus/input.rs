@@ -1194,7 +1194,7 @@ fn checked_text(mut text: String) -> std::result::Result<String, (ErrorKind, Str
     if text.starts_with('\u{feff}') {
         text.drain(..'\u{feff}'.len_utf8());
     }
-    if text.trim().is_empty() {
+    if text.chars().all(crate::segment::is_space) {
         return Err((ErrorKind::EmptyText, EMPTY_TEXT.into()));
     }
     Ok(text)

@@ -62,7 +62,7 @@ pub use meta::{model_hash, DirLock, InputHash, RunInfo, RunStatus, SCHEMA_VERSIO
 pub use output::{csv_text, write_atomic, OutputFormat};
 pub use output::{DocumentRow, ErrorRow, SentenceRow};
 pub use progress::Progress;
-pub use run::{score_corpus, score_records, RunOptions, RunOutcome};
+pub use run::{score_corpus, score_records, RunOptions, RunOutcome, MAX_QUEUE_CHUNKS};
 pub use shard::Shard;
 pub use summary::{month_of, Slice, Summary};
 pub use writer::ScoredItem;

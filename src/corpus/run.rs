@@ -4,11 +4,11 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::analyzer::{Analyzer, AnalyzerInfo, Document, DocumentStances};
+use crate::analyzer::{Analyzer, AnalyzerInfo, Document, DocumentError, DocumentStances};
 use crate::error::{Error, Result};
 
 use super::checkpoint::{Checkpoint, RunConfig, Session};
-use super::input::{CorpusReader, ErrorKind, ReadOptions, Record, RecordError, SkippedFiles};
+use super::input::{CorpusReader, ReadOptions, Record, RecordError, SkippedFiles};
 use super::meta::{timestamp, DirLock, InputHash, RunInfo};
 use super::output::{
     remove_parquet, remove_stale_temporaries, write_atomic, write_parquet, OutputFormat, RESULTS, SUMMARY_CSV,
@@ -29,11 +29,14 @@ pub struct RunOptions {
     pub shard: Option<Shard>,
     /// Continue the run in the output directory instead of refusing to touch it.
     pub resume: bool,
-    /// Documents per scoring chunk (more batch across documents better; fewer commit more often).
+    /// Documents per scoring chunk (more batch across documents better; fewer commit more often;
+    /// 0 reads as 1).
     pub chunk_documents: usize,
-    /// Text bytes per scoring chunk, whatever the number of documents: bounds memory.
+    /// Text bytes per scoring chunk, whatever the number of documents: bounds memory (a chunk
+    /// holds one document at least, so 0 reads as 1).
     pub chunk_bytes: usize,
-    /// Chunks that may wait in each queue between the threads.
+    /// Chunks that may wait in each queue between the threads: 1 to [`MAX_QUEUE_CHUNKS`], values
+    /// outside are clamped (each queued chunk holds up to `chunk_bytes` of text).
     pub queue_chunks: usize,
     /// Least time between two commits. A commit also waits ten times its own
     /// cost, so that a large checkpoint cannot dominate the run.
@@ -324,8 +327,9 @@ fn pipeline(
     progress: &Progress,
 ) -> Result<(Checkpoint, Skipped)> {
     let clock = StageClock::default();
-    let (read_tx, read_rx) = sync_channel::<ReadChunk>(options.queue_chunks.max(1));
-    let (scored_tx, scored_rx) = sync_channel::<ScoredChunk>(options.queue_chunks.max(1));
+    let queue = options.queue_chunks.clamp(1, MAX_QUEUE_CHUNKS);
+    let (read_tx, read_rx) = sync_channel::<ReadChunk>(queue);
+    let (scored_tx, scored_rx) = sync_channel::<ScoredChunk>(queue);
     std::thread::scope(|scope| {
         let clock = &clock;
         let read = scope.spawn(move || read_loop(reader, skip, options, read_tx, clock));
@@ -422,6 +426,10 @@ fn skip_done(reader: &mut CorpusReader, (done, expected): (u64, String)) -> Resu
     Ok(hash)
 }
 
+/// The most chunks [`RunOptions::queue_chunks`] lets wait in a queue: more would only hold
+/// memory (the queues' slots are allocated up front), not speed.
+pub const MAX_QUEUE_CHUNKS: usize = 64;
+
 /// Records scanned per chunk at most, so that a shard that keeps few documents still commits progress.
 const MAX_SCANNED_PER_CHUNK: u64 = 10_000;
 
@@ -436,7 +444,7 @@ fn next_chunk(reader: &mut CorpusReader, position: &mut u64, hash: &mut InputHas
     };
     let (mut text_bytes, mut scanned) = (0usize, 0u64);
     while chunk.records.len() < options.chunk_documents.max(1)
-        && text_bytes < options.chunk_bytes
+        && text_bytes < options.chunk_bytes.max(1)
         && scanned < MAX_SCANNED_PER_CHUNK
     {
         let Some(record) = reader.next() else {
@@ -524,10 +532,19 @@ pub fn score_records(analyzer: &Analyzer, records: Vec<Record>, across: bool) ->
                 let result = results
                     .next()
                     .unwrap_or_else(|| Err(Error::Config("document was not scored".into())));
-                let result = result.map_err(|e| RecordError {
-                    id: meta.id.clone(),
-                    kind: ErrorKind::Scoring,
-                    reason: e.to_string(),
+                // As a document's error reads everywhere: a blank text is `empty_text`, and the
+                // reason does not repeat the id.
+                let result = result.map_err(|error| {
+                    let (kind, reason) = DocumentError {
+                        id: meta.id.clone(),
+                        error,
+                    }
+                    .kind_and_reason();
+                    RecordError {
+                        id: meta.id.clone(),
+                        kind,
+                        reason,
+                    }
                 });
                 ScoredItem {
                     location,

@@ -28,9 +28,26 @@ use crate::error::{Error, Result};
 /// # Ok::<(), stance::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "ShardFields")]
 pub struct Shard {
     index: u32,
     count: u32,
+}
+
+/// A shard as written, checked by [`Shard::new`] when read: a shard 5/3 would hold no document,
+/// and a run of it would count every one as another shard's.
+#[derive(Deserialize)]
+struct ShardFields {
+    index: u32,
+    count: u32,
+}
+
+impl TryFrom<ShardFields> for Shard {
+    type Error = Error;
+
+    fn try_from(fields: ShardFields) -> Result<Shard> {
+        Shard::new(fields.index, fields.count)
+    }
 }
 
 impl Shard {
@@ -120,6 +137,18 @@ fn fmix64(mut h: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shard_read_back_is_checked_as_a_new_one() {
+        let shard = Shard::new(2, 3).unwrap();
+        let json = serde_json::to_string(&shard).unwrap();
+        assert_eq!(json, r#"{"index":2,"count":3}"#);
+        assert_eq!(serde_json::from_str::<Shard>(&json).unwrap(), shard);
+        for bad in [r#"{"index":5,"count":3}"#, r#"{"index":0,"count":0}"#] {
+            let error = serde_json::from_str::<Shard>(bad).unwrap_err().to_string();
+            assert!(error.contains("expected I/N with 1 <= I <= N"), "{error}");
+        }
+    }
 
     #[test]
     fn fnv1a_matches_the_published_test_vectors() {
