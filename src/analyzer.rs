@@ -811,11 +811,23 @@ impl Analyzer {
     /// Scores sentences whose target spans are already known (annotated data), in input order.
     ///
     /// # Errors
-    /// [`Error::Input`] for a span outside its sentence; tokenizer or inference failures.
+    /// [`Error::Input`] for a span outside its sentence, naming the target by its 0-based place
+    /// in `targets` (`target 3: sentence "...": ...`); tokenizer or inference failures.
     pub fn score_targets(&self, targets: &[TargetedSentence]) -> Result<Vec<Stance>> {
         let encoded: Vec<Encoded> = targets
             .par_iter()
-            .map(|t| self.encoder.encode(&t.text, &t.spans, &t.others, &t.context))
+            .enumerate()
+            .map(|(index, t)| {
+                self.encoder
+                    .encode(&t.text, &t.spans, &t.others, &t.context)
+                    .map_err(|error| match error {
+                        // Which of many targets, some with the same sentence, is at fault.
+                        Error::Input { origin, line, reason } => {
+                            Error::input(format!("target {index}: {origin}"), line, reason)
+                        }
+                        other => other,
+                    })
+            })
             .collect::<Result<_>>()?;
         let scored = self.infer(&encoded);
         scored.into_iter().collect()

@@ -69,13 +69,18 @@ pub struct ContextKey<G, S> {
 /// ```
 ///
 /// # Panics
-/// If `keys` and `stances` differ in length.
+/// If `keys` and `stances` differ in length, or `weight` is not a finite number of at least 0
+/// (it would make every stance NaN; the builder refuses such weights with an error).
 pub fn read_in_context<G, S>(stances: &mut [Stance], keys: &[Option<ContextKey<G, S>>], weight: f32)
 where
     G: Hash + Eq,
     S: Hash + Eq,
 {
     assert_eq!(stances.len(), keys.len(), "one key per stance");
+    assert!(
+        is_valid_weight(weight),
+        "document context weight {weight} is not a finite number of at least 0"
+    );
     if weight == 0.0 {
         return;
     }
@@ -146,6 +151,13 @@ mod tests {
 
     fn close(a: [f32; 3], b: [f64; 3]) -> bool {
         a.iter().zip(b).all(|(x, y)| (f64::from(*x) - y).abs() < 1e-6)
+    }
+
+    #[test]
+    #[should_panic(expected = "document context weight NaN is not a finite number of at least 0")]
+    fn a_weight_that_is_no_number_is_refused_not_spread() {
+        let mut stances = [Stance::from_probabilities([0.2, 0.5, 0.3]); 2];
+        read_in_context(&mut stances, &[key("a", 0), key("a", 1)], f32::NAN);
     }
 
     #[test]

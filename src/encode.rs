@@ -102,6 +102,23 @@ pub(crate) struct Encoder {
     breaks: Breaks,
 }
 
+/// Refuses special token ids outside the vocabulary: the model's embedding table has no row for
+/// them, and every document would fail at inference with a message that names no file.
+fn check_special_tokens(tokenizer: &Tokenizer, config: &ModelConfig, origin: &std::path::Path) -> Result<()> {
+    let vocabulary = tokenizer.get_vocab_size(true);
+    let tokens = config.tokens;
+    let outside = [("cls", tokens.cls), ("sep", tokens.sep), ("pad", tokens.pad)]
+        .into_iter()
+        .find(|&(_, id)| usize::try_from(id).map_or(true, |id| id >= vocabulary));
+    match outside {
+        Some((name, id)) => Err(Error::model(
+            origin.join("config.json"),
+            format!("tokens.{name} is {id}, outside the tokenizer's vocabulary of {vocabulary} tokens"),
+        )),
+        None => Ok(()),
+    }
+}
+
 impl Encoder {
     pub fn new(tokenizer_json: &[u8], config: &ModelConfig, origin: &std::path::Path) -> Result<Self> {
         let tokenizer = Tokenizer::from_bytes(tokenizer_json)
@@ -114,6 +131,7 @@ impl Encoder {
             )
         })?;
         let other_markers = other_markers(&tokenizer, fmt, origin)?;
+        check_special_tokens(&tokenizer, config, origin)?;
         let breaks = Breaks::new(&tokenizer);
         Ok(Encoder {
             tokenizer,
@@ -709,6 +727,22 @@ mod tests {
         let mut bundle = crate::model::ModelBundle::from_dir(&root.join("tests/data/tiny-model")).unwrap();
         bundle.config.input_format.context_tokens = context_tokens;
         Encoder::new(&bundle.tokenizer_json, &bundle.config, &bundle.origin).unwrap()
+    }
+
+    #[test]
+    fn special_token_ids_outside_the_vocabulary_are_refused() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut bundle = crate::model::ModelBundle::from_dir(&root.join("tests/data/tiny-model")).unwrap();
+        bundle.config.tokens.pad = 99_999_999;
+        let error = Encoder::new(&bundle.tokenizer_json, &bundle.config, &bundle.origin)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            error.contains("config.json")
+                && error.contains("tokens.pad is 99999999, outside the tokenizer's vocabulary"),
+            "{error}"
+        );
     }
 
     #[test]

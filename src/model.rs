@@ -64,6 +64,7 @@ impl InputFormat {
 
 /// Ids of the special tokens the encoder inserts itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SpecialTokens {
     /// Sequence start (`[CLS]`).
     pub cls: u32,
@@ -75,6 +76,7 @@ pub struct SpecialTokens {
 
 /// Names of the ONNX graph's inputs and output.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OnnxNames {
     /// Input names, in the order input ids, attention mask and, for backbones
     /// with segment embeddings (BERT, MiniLM), token type ids. MPNet and
@@ -84,8 +86,10 @@ pub struct OnnxNames {
     pub output: String,
 }
 
-/// A model bundle's `config.json`.
+/// A model bundle's `config.json`. A field the library does not know is an error (a misspelled
+/// `"temperture"` would silently score at temperature 1), except the ones written for people.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ModelConfig {
     /// Model name, reported in results and run metadata.
@@ -123,6 +127,21 @@ pub struct ModelConfig {
     /// [`crate::context::DEFAULT_DOCUMENT_CONTEXT`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub document_context: Option<f32>,
+    /// The pretrained encoder the model was made from: written for people, not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backbone: Option<serde_json::Value>,
+    /// How it was trained: written for people, not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training: Option<serde_json::Value>,
+    /// How its weights were quantized: written for people, not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantization: Option<serde_json::Value>,
+    /// What it scored where it was measured: written for people, not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<serde_json::Value>,
+    /// Anything else a person should know: not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<serde_json::Value>,
 }
 
 fn one() -> f32 {
@@ -392,6 +411,19 @@ impl ModelSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_config_field_the_library_does_not_know_is_an_error() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny-model");
+        let text = std::fs::read_to_string(root.join("config.json")).unwrap();
+        assert!(ModelConfig::from_json(&text, &root).is_ok());
+        let misspelled = text.replacen("\"temperature\"", "\"temperture\"", 1);
+        let error = ModelConfig::from_json(&misspelled, &root).unwrap_err().to_string();
+        assert!(error.contains("unknown field `temperture`"), "{error}");
+        let in_tokens = text.replacen("\"pad\"", "\"padding\": 0, \"pad\"", 1);
+        let error = ModelConfig::from_json(&in_tokens, &root).unwrap_err().to_string();
+        assert!(error.contains("unknown field `padding`"), "{error}");
+    }
 
     #[test]
     fn tier_names_read_as_embedded_models_and_anything_else_as_a_directory() {

@@ -271,7 +271,15 @@ fn explicit_targets_score_in_input_order() {
         spans: vec![Span::new(0, 50)],
         ..TargetedSentence::default()
     };
-    assert!(a.score_targets(&[bad]).is_err());
+    // Among many, the bad one is named by its place.
+    let error = a
+        .score_targets(&[targets[0].clone(), targets[1].clone(), bad])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with("target 2: ") && error.contains("\"short\""),
+        "{error}"
+    );
 }
 
 #[test]
