@@ -1617,8 +1617,11 @@ struct CsvSource<R: Read> {
     label: String,
     id_base: String,
     columns: Option<Columns>,
-    /// Why each row fails when the header has no text column: it names the columns there are.
+    /// Why each row fails when the header has no usable text column: it names the columns there
+    /// are, or the column named twice.
     missing_text: String,
+    /// The kind of those failures: `MissingText`, or `InvalidField` for a column named twice.
+    missing_kind: ErrorKind,
     /// Row reads so far, the one that met the end of the file included (a file of no rows and
     /// no text column is still one error).
     reads: u64,
@@ -1634,7 +1637,8 @@ impl<R: Read + Send> CsvSource<R> {
             .has_headers(true)
             .from_reader(QuoteWatch::new(input, limit));
         let mut missing_text = String::new();
-        let columns = Self::columns(&mut reader, fields, &mut missing_text);
+        let mut missing_kind = ErrorKind::MissingText;
+        let columns = Self::columns(&mut reader, fields, &mut missing_text, &mut missing_kind);
         let end = reader.position().byte();
         let columns = if reader.get_mut().take_truncated(0, end).is_some() {
             // Only the header's first bytes were read: nothing after it can be trusted.
@@ -1661,6 +1665,7 @@ impl<R: Read + Send> CsvSource<R> {
             id_base,
             columns,
             missing_text,
+            missing_kind,
             reads: 0,
             record: csv::ByteRecord::new(),
             header_error,
@@ -1674,6 +1679,7 @@ impl<R: Read + Send> CsvSource<R> {
         reader: &mut csv::Reader<QuoteWatch<R>>,
         fields: &Fields,
         missing_text: &mut String,
+        missing_kind: &mut ErrorKind,
     ) -> std::result::Result<Columns, (ErrorKind, String)> {
         let headers = reader
             .byte_headers()
@@ -1698,12 +1704,32 @@ impl<R: Read + Send> CsvSource<R> {
             ));
         }
         let find = |name: &str| names.iter().position(|n| n == name);
-        let text = find(&fields.text);
+        let mut text = find(&fields.text);
         if text.is_none() {
             *missing_text = format!(
                 "no {:?} column in the header row (columns: {})",
                 fields.text,
                 names.join(", ")
+            );
+        }
+        // A field's column named twice: which one holds it cannot be told, so no row is read
+        // from either (the first alone would drop the other's text without a word).
+        let named = [&fields.text, &fields.id, &fields.date, &fields.source, &fields.title];
+        let twice = named.into_iter().find_map(|name| {
+            let at: Vec<String> = (names.iter().enumerate())
+                .filter(|(_, n)| *n == name)
+                .map(|(i, _)| (i + 1).to_string())
+                .collect();
+            (at.len() > 1).then(|| (name, at))
+        });
+        if let Some((name, at)) = twice {
+            text = None;
+            *missing_kind = ErrorKind::InvalidField;
+            *missing_text = format!(
+                "the header row names {} columns {name:?} (columns {}): which one to read cannot be told; \
+                 rename all but one",
+                at.len(),
+                at.join(", ")
             );
         }
         Ok(Columns {
@@ -1738,7 +1764,7 @@ impl<R: Read + Send> CsvSource<R> {
         let Some(text_column) = columns.text else {
             return Err(RecordError {
                 id,
-                kind: ErrorKind::MissingText,
+                kind: self.missing_kind,
                 reason: self.missing_text.clone(),
             });
         };
@@ -1806,13 +1832,7 @@ impl<R: Read + Send> Source for CsvSource<R> {
                 let silent = columns.text.is_none() && self.reads == 1;
                 silent.then(|| {
                     let reason = self.missing_text.clone();
-                    error_record(
-                        &self.label,
-                        Some(1),
-                        self.id_base.clone(),
-                        ErrorKind::MissingText,
-                        reason,
-                    )
+                    error_record(&self.label, Some(1), self.id_base.clone(), self.missing_kind, reason)
                 })
             }
             Ok(true) => {
@@ -2351,6 +2371,40 @@ mod tests {
             summary(&records),
             [("a.csv".to_owned(), Some(1), Some(ErrorKind::MissingText))]
         );
+    }
+
+    #[test]
+    fn csv_with_a_field_s_column_named_twice_fails_every_row() {
+        let records = read(
+            "a.csv",
+            b"id,text,text\na,China one.,India two.\nb,x,y\n",
+            ReadOptions::default(),
+        );
+        assert_eq!(
+            summary(&records),
+            [
+                ("a".to_owned(), Some(2), Some(ErrorKind::InvalidField)),
+                ("b".to_owned(), Some(3), Some(ErrorKind::InvalidField)),
+            ]
+        );
+        let error = records[0].document.as_ref().unwrap_err();
+        assert!(
+            error
+                .reason
+                .starts_with("the header row names 2 columns \"text\" (columns 2, 3)"),
+            "{}",
+            error.reason
+        );
+        // An id column twice is as unclear; one column named by two options is not.
+        let records = read("a.csv", b"id,text,id\n1,China.,2\n", ReadOptions::default());
+        assert_eq!(
+            summary(&records),
+            [("1".to_owned(), Some(2), Some(ErrorKind::InvalidField))]
+        );
+        let mut options = ReadOptions::default();
+        options.fields.id = "text".into();
+        let records = read("a.csv", b"text\nChina.\n", options);
+        assert!(records[0].document.is_ok());
     }
 
     /// The fields `reader` reports unmatched once it has read everything.
