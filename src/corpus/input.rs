@@ -1720,7 +1720,7 @@ impl<R: Read + Send> CsvSource<R> {
                 .filter(|(_, n)| *n == name)
                 .map(|(i, _)| (i + 1).to_string())
                 .collect();
-            (at.len() > 1).then(|| (name, at))
+            (at.len() > 1).then_some((name, at))
         });
         if let Some((name, at)) = twice {
             text = None;
