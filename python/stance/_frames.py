@@ -127,6 +127,11 @@ def build_frame(columns: dict[str, list], kind: str) -> Any:
         types = {name: "int64" for name in _INTEGER}
         types.update({name: "float64" for name in _FLOAT})
         types["truncated"] = "bool"
+        if frame.empty:
+            # Empty columns would be float64: give them the types pandas infers when rows are
+            # there ("str" is object before pandas 3), so that every batch converts to one schema.
+            types.update({name: "str" for name in SENTENCE_COLUMNS if name not in types})
+            types["mentions"] = "object"
         return frame.astype(types)
     if kind == "pyarrow":
         import pyarrow as pa

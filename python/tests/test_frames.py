@@ -86,6 +86,10 @@ def test_a_frame_without_mentions_has_typed_empty_columns(analyzer):
     rows = analyzer.score_frame(pd.DataFrame({"text": ["Nothing to see.", "Still nothing."]}))
     assert rows.empty and list(rows.columns) == list(stance.SENTENCE_COLUMNS)
     assert str(rows["score"].dtype) == "float64" and str(rows["end"].dtype) == "int64"
+    # The types of a frame with rows: a batch without mentions converts to the same schema.
+    full = analyzer.score_frame(pd.DataFrame({"text": ["China spoke."]}))
+    assert dict(rows.dtypes) == dict(full.dtypes)
+    assert pa.Table.from_pandas(rows, schema=stance._frames.arrow_schema(), preserve_index=False).num_rows == 0
     assert analyzer.score_frame(pa.table({"text": ["Nothing."]})).schema == stance._frames.arrow_schema()
     assert stance.aggregate_frame(rows) == {}
 
