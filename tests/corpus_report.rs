@@ -185,6 +185,27 @@ fn the_report_has_every_chart_and_the_evidence() {
     assert!(page.text.contains("random-weight test model"));
 }
 
+/// `--out /dev/stdout` with standard output sent to a file (`> page.html`, `> page.txt`) writes
+/// the page there, as it does into a pipe.
+#[cfg(unix)]
+#[test]
+fn the_page_goes_to_standard_output_redirected_to_a_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    score(&["good/articles"], &run);
+    for name in ["page.html", "page.txt"] {
+        let page = tmp.path().join(name);
+        std::fs::write(&page, "old").unwrap();
+        let status = Command::new(env!("CARGO_BIN_EXE_stance"))
+            .args(["report", run.to_str().unwrap(), "--out", "/dev/stdout"])
+            .stdout(std::fs::File::create(&page).unwrap())
+            .status()
+            .unwrap();
+        assert!(status.success(), "{name}");
+        parse(&std::fs::read_to_string(&page).unwrap());
+    }
+}
+
 #[test]
 fn a_run_without_dates_or_sources_says_so() {
     let tmp = tempfile::tempdir().unwrap();

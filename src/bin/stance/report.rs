@@ -107,6 +107,9 @@ fn check_out(dir: &Path, out: &Path) -> Result<()> {
     let run_dir = dir
         .canonicalize()
         .with_context(|| format!("cannot resolve {}", dir.display()))?;
+    // `--out /dev/stdout` is written into, wherever the shell sent standard output: to a file
+    // the shell has already opened (and emptied) for it, `> page.html` or not.
+    let redirected = is_written_in_place(out);
     for target in resolved(out) {
         let name = target.file_name().and_then(OsStr::to_str).unwrap_or_default();
         let in_this_run = target.parent() == Some(run_dir.as_path());
@@ -115,7 +118,7 @@ fn check_out(dir: &Path, out: &Path) -> Result<()> {
             format!("the run's own {name}")
         } else if in_this_run && target.exists() && !is_html(&target) {
             format!("{name}, a file in the run's directory that is not an HTML page")
-        } else if target.is_file() && !is_html(&target) {
+        } else if target.is_file() && !is_html(&target) && !redirected {
             // A mistyped --out (the corpus, an actor file) is never replaced by the page;
             // a device or FIFO (/dev/stdout) is no file and is written into.
             format!("{}, an existing file that is not an HTML page", target.display())
