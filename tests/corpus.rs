@@ -703,6 +703,16 @@ fn a_refused_run_leaves_nothing_behind_and_no_input_is_skipped_silently() {
     let refused = stance(&score_args(&[corpus.display().to_string()], &corpus, &[]));
     assert_eq!(refused.status.code(), Some(2));
     assert!(!corpus.join("stance.lock").exists());
+    // An output that is a file is named as such, and left as it was.
+    let file = corpus.join("a.txt");
+    let refused = stance(&score_args(&[corpus.join("b.jsonl").display().to_string()], &file, &[]));
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("a.txt is not a directory"), "{stderr}");
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        std::fs::read(fixture("good/articles/a-trade.txt")).unwrap()
+    );
     let first = tmp.path().join("first");
     run_ok(&score_args(&all, &first, &[]));
     assert_eq!(document_ids(&first).len(), 8);

@@ -124,6 +124,12 @@ pub fn score_corpus(
     // Checked before anything is created in `out`, so that a refused run leaves nothing behind.
     options.format.check_available()?;
     let reader = CorpusReader::new(inputs, options.read.clone())?.excluding_output(out)?;
+    if out.exists() && !out.is_dir() {
+        return Err(Error::Config(format!(
+            "{} is not a directory: a run writes its files into one; give a new or empty directory",
+            out.display()
+        )));
+    }
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let holder = if options.command.is_empty() {
         "stance score".to_owned()
