@@ -105,15 +105,16 @@ pub(crate) struct Encoder {
 /// Refuses special token ids outside the vocabulary: the model's embedding table has no row for
 /// them, and every document would fail at inference with a message that names no file.
 fn check_special_tokens(tokenizer: &Tokenizer, config: &ModelConfig, origin: &std::path::Path) -> Result<()> {
-    let vocabulary = tokenizer.get_vocab_size(true);
+    // The largest id, not the count: a vocabulary may have gaps in its ids.
+    let largest = tokenizer.get_vocab(true).into_values().max().unwrap_or(0);
     let tokens = config.tokens;
     let outside = [("cls", tokens.cls), ("sep", tokens.sep), ("pad", tokens.pad)]
         .into_iter()
-        .find(|&(_, id)| usize::try_from(id).map_or(true, |id| id >= vocabulary));
+        .find(|&(_, id)| id > largest);
     match outside {
         Some((name, id)) => Err(Error::model(
             origin.join("config.json"),
-            format!("tokens.{name} is {id}, outside the tokenizer's vocabulary of {vocabulary} tokens"),
+            format!("tokens.{name} is {id}, past the tokenizer's largest token id ({largest})"),
         )),
         None => Ok(()),
     }
