@@ -456,7 +456,7 @@ impl ActorStats {
         }
         // Each pair's score is in [-1, 1]: |q| <= 2^32 and q^2 <= 2^64.
         let n_wide = i128::from(n);
-        let sums_in_range = self.sum_q.abs() <= n_wide.saturating_mul(1 << 32)
+        let sums_in_range = self.sum_q.unsigned_abs() <= n_wide.unsigned_abs().saturating_mul(1 << 32)
             && (0..=n_wide.saturating_mul(1 << 64)).contains(&self.sum_sq_q);
         // Cauchy-Schwarz: (sum q)^2 <= n sum q^2, a variance that is not negative (in f64,
         // since the square may leave i128 for huge counts).

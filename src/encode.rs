@@ -741,7 +741,7 @@ mod tests {
             .to_string();
         assert!(
             error.contains("config.json")
-                && error.contains("tokens.pad is 99999999, outside the tokenizer's vocabulary"),
+                && error.contains("tokens.pad is 99999999, past the tokenizer's largest token id"),
             "{error}"
         );
     }

@@ -538,11 +538,14 @@ fn is_word_char(c: char) -> bool {
             | '\u{200d}')
 }
 
-/// Whether `outside`, next to a match whose edge character is `edge`, continues its word.
-/// Scripts written without spaces between words (Chinese, Japanese kana, Thai, Lao, Khmer,
-/// Myanmar) never do: "美国和China的关系" mentions China, as "US(美国)" mentions the US.
+/// Whether `outside`, next to a match whose edge character is `edge`, continues its word. A
+/// letter of a script written without spaces between words (Chinese, Japanese kana, Thai, Lao,
+/// Khmer, Myanmar) does not continue a word of a spaced script, nor the other way round:
+/// "美国和China的关系" mentions China, as "US(美国)" mentions the US. Within such a script a
+/// neighbour continues the word, so that an alias "印度" (India) is not read in "印度尼西亚"
+/// (Indonesia).
 fn continues_word(outside: char, edge: Option<char>) -> bool {
-    is_word_char(outside) && !is_unspaced_script(outside) && !edge.is_some_and(is_unspaced_script)
+    is_word_char(outside) && edge.is_none_or(|edge| is_unspaced_script(edge) == is_unspaced_script(outside))
 }
 
 fn is_unspaced_script(c: char) -> bool {
@@ -1275,14 +1278,12 @@ mod tests {
         );
         // Letters of spaced scripts still do: Cyrillic, Hangul, accented Latin.
         assert_found("ЧChina 한China Chinaé", &[]);
-        // An alias in such a script matches inside its words, as they have no boundaries.
-        let chinese = ActorSet::new(vec![Actor::new("cn", "China", ["中国"])]).unwrap();
-        let spans: Vec<String> = finder(&chinese)
-            .find("中国人民和中国政府")
-            .iter()
-            .map(|m| m.span.slice("中国人民和中国政府").to_owned())
-            .collect();
-        assert_eq!(spans, ["中国", "中国"]);
+        // An alias in such a script is bounded by its own script's letters ("印度尼西亚" is
+        // Indonesia), not by a spaced script's.
+        let india = ActorSet::new(vec![Actor::new("in", "India", ["印度"])]).unwrap();
+        let text = "印度尼西亚, India印度, 印度。";
+        let spans: Vec<&str> = finder(&india).find(text).iter().map(|m| m.span.slice(text)).collect();
+        assert_eq!(spans, ["印度", "印度"]);
     }
 
     #[test]

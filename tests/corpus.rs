@@ -546,6 +546,14 @@ fn shards_merged_equal_one_run() {
         "shards {sizes:?}: the hash does not spread"
     );
 
+    // Into a file: named as such, and the file left as it was.
+    let file = tmp.path().join("notes.txt");
+    std::fs::write(&file, "notes").unwrap();
+    let into_file = merge(&shard_dirs.iter().map(PathBuf::as_path).collect::<Vec<_>>(), &file);
+    assert_eq!(into_file.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&into_file.stderr).contains("notes.txt is not a directory"));
+    assert_eq!(read(&file), "notes");
+
     let merged = tmp.path().join("merged");
     let out = merge(&shard_dirs.iter().map(PathBuf::as_path).collect::<Vec<_>>(), &merged);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -430,11 +430,14 @@ pub struct CorpusReader {
 
 /// The files that the inputs read under their own names, as canonical paths: the files named
 /// and what the walks of the directories named reach. A link inside a walked directory to one
-/// of them is not read, so that no document is scored twice under two names.
+/// of them is not read, so that no document is scored twice under two names; nor is a second
+/// link to a file outside them that an earlier link led to.
 #[derive(Default)]
 struct ReadAnyway {
     files: HashSet<PathBuf>,
     roots: Vec<PathBuf>,
+    /// Where the links read so far led (only links: memory stays flat for plain files).
+    linked: HashSet<PathBuf>,
 }
 
 impl ReadAnyway {
@@ -453,14 +456,20 @@ impl ReadAnyway {
         read
     }
 
-    /// Where the link at `link` leads when that file is read anyway: named, or reached by a
-    /// walk (inside a walked directory, under a name of a format read, with no hidden
-    /// directory, run directory or `excluded` output directory on the way).
-    fn target_of(&self, link: &Path, excluded: Option<&Path>) -> Option<PathBuf> {
+    /// Where the link at `link` leads when that file is read anyway: named, reached by a walk
+    /// (inside a walked directory, under a name of a format read, with no hidden directory, run
+    /// directory or `excluded` output directory on the way), or led to by a link read before.
+    /// A link to a file read nowhere else is noted, so that the next link to it is not read.
+    fn target_of(&mut self, link: &Path, excluded: Option<&Path>) -> Option<PathBuf> {
         let target = std::fs::canonicalize(link).ok()?;
-        if self.files.contains(&target) {
+        if self.files.contains(&target) || self.linked.contains(&target) || self.walks_to(&target, excluded) {
             return Some(target);
         }
+        self.linked.insert(target);
+        None
+    }
+
+    fn walks_to(&self, target: &Path, excluded: Option<&Path>) -> bool {
         let walked = |root: &PathBuf| {
             let Ok(inside) = target.strip_prefix(root) else {
                 return false;
@@ -473,9 +482,9 @@ impl ReadAnyway {
                 .skip(1)
                 .take_while(|dir| dir != root)
                 .any(|dir| Some(dir) == excluded || is_run_dir(dir));
-            Format::from_extension(&target).is_some() && !hidden && !skipped_dir
+            Format::from_extension(target).is_some() && !hidden && !skipped_dir
         };
-        self.roots.iter().any(walked).then_some(target)
+        self.roots.iter().any(walked)
     }
 }
 
@@ -1118,7 +1127,7 @@ impl Iterator for CorpusReader {
 #[must_use]
 pub fn input_size(inputs: &[PathBuf]) -> Option<u64> {
     let mut total = 0u64;
-    let read_anyway = ReadAnyway::of(inputs);
+    let mut read_anyway = ReadAnyway::of(inputs);
     let mut stack: Vec<PathBuf> = inputs.to_vec();
     while let Some(path) = stack.pop() {
         if path.as_os_str() == "-" {
@@ -1712,17 +1721,15 @@ impl<R: Read + Send> CsvSource<R> {
                 names.join(", ")
             );
         }
-        // A field's column named twice: which one holds it cannot be told, so no row is read
-        // from either (the first alone would drop the other's text without a word).
-        let named = [&fields.text, &fields.id, &fields.date, &fields.source, &fields.title];
-        let twice = named.into_iter().find_map(|name| {
-            let at: Vec<String> = (names.iter().enumerate())
-                .filter(|(_, n)| *n == name)
-                .map(|(i, _)| (i + 1).to_string())
-                .collect();
-            (at.len() > 1).then_some((name, at))
-        });
-        if let Some((name, at)) = twice {
+        // The text column named twice: which one is the document cannot be told, so no row is
+        // read (the first alone would drop the other's text without a word). Of an optional
+        // field's, the first is read, as before.
+        let at: Vec<String> = (names.iter().enumerate())
+            .filter(|(_, n)| **n == fields.text)
+            .map(|(i, _)| (i + 1).to_string())
+            .collect();
+        if at.len() > 1 {
+            let name = &fields.text;
             text = None;
             *missing_kind = ErrorKind::InvalidField;
             *missing_text = format!(
@@ -2374,7 +2381,7 @@ mod tests {
     }
 
     #[test]
-    fn csv_with_a_field_s_column_named_twice_fails_every_row() {
+    fn csv_with_the_text_column_named_twice_fails_every_row() {
         let records = read(
             "a.csv",
             b"id,text,text\na,China one.,India two.\nb,x,y\n",
@@ -2395,12 +2402,10 @@ mod tests {
             "{}",
             error.reason
         );
-        // An id column twice is as unclear; one column named by two options is not.
+        // Of an optional field's column named twice, the first is read; one column named by two
+        // options is no column named twice.
         let records = read("a.csv", b"id,text,id\n1,China.,2\n", ReadOptions::default());
-        assert_eq!(
-            summary(&records),
-            [("1".to_owned(), Some(2), Some(ErrorKind::InvalidField))]
-        );
+        assert_eq!(summary(&records), [("1".to_owned(), Some(2), None)]);
         let mut options = ReadOptions::default();
         options.fields.id = "text".into();
         let records = read("a.csv", b"text\nChina.\n", options);
@@ -3035,6 +3040,9 @@ mod tests {
             ("to-pdf.txt", root.join("b.pdf")),
             ("to-named.txt", other.path().join("named.txt")),
             ("to-outside.txt", other.path().join("outside.txt")),
+            // A second link to the same outside file, and one through the first link.
+            ("to-outside-again.txt", other.path().join("outside.txt")),
+            ("sub/via-link.txt", root.join("to-outside.txt")),
         ];
         for (link, target) in &links {
             std::os::unix::fs::symlink(target, root.join(link)).unwrap();
@@ -3048,20 +3056,21 @@ mod tests {
             named,
             "a.txt".into(),
             "to-hidden.txt".into(),
-            "to-outside.txt".into(),
+            "to-outside-again.txt".into(),
             "to-pdf.txt".into(),
         ];
         expected.sort();
         assert_eq!(ids, expected);
         let skipped = reader.skipped_files();
-        assert_eq!(skipped.links_to_read_files, 2);
+        assert_eq!(skipped.links_to_read_files, 4);
         let listed: Vec<&str> = skipped
             .first_links_to_read_files
             .iter()
             .map(|l| l.split(" -> ").next().unwrap().rsplit('/').next().unwrap())
             .collect();
-        assert_eq!(listed, ["to-named.txt", "to-a.txt"]);
-        assert!(skipped.first_links_to_read_files[1].ends_with(&format!(" -> {}", root.join("a.txt").display())));
+        // In walk order: the top directory's entries, then sub's (its to-a.txt, via-link.txt).
+        assert_eq!(listed, ["to-named.txt", "to-outside.txt", "to-a.txt", "via-link.txt"]);
+        assert!(skipped.first_links_to_read_files[2].ends_with(&format!(" -> {}", root.join("a.txt").display())));
     }
 
     #[test]

@@ -59,6 +59,7 @@ pub fn merge_runs(dirs: &[PathBuf], out: &Path) -> Result<RunInfo> {
     first.format.check_available()?;
     let summary = merged_summary(dirs)?;
     // Before anything is created in `out` (a refused merge leaves nothing), and again under the lock.
+    super::run::check_out_is_no_file(out)?;
     check_empty(out)?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let _lock = DirLock::acquire(out, "stance merge")?;

@@ -124,12 +124,7 @@ pub fn score_corpus(
     // Checked before anything is created in `out`, so that a refused run leaves nothing behind.
     options.format.check_available()?;
     let reader = CorpusReader::new(inputs, options.read.clone())?.excluding_output(out)?;
-    if out.exists() && !out.is_dir() {
-        return Err(Error::Config(format!(
-            "{} is not a directory: a run writes its files into one; give a new or empty directory",
-            out.display()
-        )));
-    }
+    check_out_is_no_file(out)?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let holder = if options.command.is_empty() {
         "stance score".to_owned()
@@ -430,6 +425,18 @@ fn skip_done(reader: &mut CorpusReader, (done, expected): (u64, String)) -> Resu
         )));
     }
     Ok(hash)
+}
+
+/// Refuses an output directory that is an existing file, by name (creating it said "File
+/// exists").
+pub(crate) fn check_out_is_no_file(out: &Path) -> Result<()> {
+    if out.exists() && !out.is_dir() {
+        return Err(Error::Config(format!(
+            "{} is not a directory: a run writes its files into one; give a new or empty directory",
+            out.display()
+        )));
+    }
+    Ok(())
 }
 
 /// The most chunks [`RunOptions::queue_chunks`] lets wait in a queue: more would only hold

@@ -84,10 +84,14 @@ pub struct Summary {
     /// they are in no per-month statistics.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub dates_without_month: u64,
-    /// The first of those dates in byte order (so that merged shards agree with one run).
+    /// The first of those dates in byte order (so that merged shards agree with one run), cut to
+    /// its first 80 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_without_month: Option<String>,
 }
+
+/// The most characters of [`Summary::date_without_month`].
+const DATE_EXAMPLE_CHARS: usize = 80;
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
@@ -126,6 +130,11 @@ impl Summary {
 
     fn add_date_without_month(&mut self, documents: u64, date: &str) {
         self.dates_without_month += documents;
+        // An example, not a copy of whatever a date field holds: its first 80 characters.
+        let date = match date.char_indices().nth(DATE_EXAMPLE_CHARS) {
+            Some((end, _)) => &date[..end],
+            None => date,
+        };
         if self.date_without_month.as_deref().is_none_or(|first| date < first) {
             self.date_without_month = Some(date.to_owned());
         }
@@ -282,9 +291,13 @@ fn leading_number(text: &str) -> Option<(u32, &str)> {
     Some((digits(&text[..len])?, &text[len..]))
 }
 
-/// What may follow a date: nothing, or a time (`T10:00`, ` 10:00`).
+/// What may follow a date: nothing, a time (`T10:00`, ` 10:00`) or UTC's `Z`; not another
+/// date (`2024-03 to 2024-05` names no one month).
 fn ends_date(rest: &str) -> bool {
-    rest.is_empty() || rest.starts_with(['T', 't', ' '])
+    let time = rest
+        .strip_prefix(['T', 't', ' '])
+        .is_some_and(|time| time.starts_with(|c: char| c.is_ascii_digit()));
+    rest.is_empty() || rest == "Z" || time
 }
 
 fn is_day_of(year: u32, month: u32, day: u32) -> bool {
@@ -417,6 +430,9 @@ mod tests {
             ("2024-02x", None),
             ("2024-13-01", None),
             ("2024-03/15", None),
+            ("2024-03-15Z", Some("2024-03")),
+            ("2024-03 to 2024-05", None),
+            ("2024-03-15 (approx.)", None),
             ("202401", None),
             ("15/03/2024", None),
             ("2024\u{2013}11-01", None),
