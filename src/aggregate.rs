@@ -468,16 +468,8 @@ impl ActorStats {
                 self.sum_q, self.sum_sq_q
             ));
         }
-        // Documents of n_d pairs: sum n_d^2 lies between n (one pair each) and n^2 (one document).
-        if let Some(d) = &self.by_document {
-            let pairs_possible = (n_wide..=n_wide.saturating_mul(n_wide)).contains(&d.n_sq) || (n == 0 && d.n_sq == 0);
-            if !pairs_possible || d.sum_sq < 0 {
-                return Err(format!(
-                    "doc_n_sq {} and doc_sum_sq_q64 {} are not the sums of documents holding {n} pairs",
-                    d.n_sq, d.sum_sq
-                ));
-            }
-        }
+        // The per-document sums are not checked: builds before add-after-merge was mended wrote
+        // some that no pairs give, and they only widen or narrow an interval.
         Ok(())
     }
 }
@@ -652,11 +644,6 @@ mod tests {
             v["favorable"] = serde_json::json!(0);
         });
         assert!(wrapped.contains("label counts add up to"), "{wrapped}");
-        let documents = refused(&|v| v["doc_n_sq"] = serde_json::json!("-1"));
-        assert!(
-            documents.contains("not the sums of documents holding 3 pairs"),
-            "{documents}"
-        );
         // The extremes are possible: every score at -1, or at +1.
         for score in [-1.0, 1.0] {
             let stats = doc_stats(&[score; 4]);
