@@ -808,7 +808,8 @@ pub struct SkippedFiles {
     /// to a directory ends with [`SkippedFiles::LINK_MARK`].
     pub first: Vec<String>,
     /// Links to files that the inputs read anyway under their own names (a file of a walked
-    /// directory, or one named): not read, so that no document is scored twice. Not counted in
+    /// directory, or one named), or that an earlier link led to: not read, so that no document
+    /// is scored twice. Not counted in
     /// `count` (0 in the `run.json` of runs made before they were told apart).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub links_to_read_files: u64,
