@@ -54,7 +54,7 @@ pub fn warn_dates_without_month(summary: &Summary, listed: &str) {
         return;
     };
     eprintln!(
-        "warning: {} document(s) have a date that names no month (e.g. {:?}) and are in no per-month statistics: \
+        "warning: {} document(s) have a date that names no month (e.g. \"{}\") and are in no per-month statistics: \
          write dates as YYYY-MM-DD (day/month/year and month/day/year cannot be told apart){listed}",
         summary.dates_without_month,
         printable(first)
