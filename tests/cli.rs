@@ -757,7 +757,11 @@ fn bench_reads_its_corpus_as_score_reads_json_lines_and_counts_every_pass() {
     let out = bench(&[bad.to_str().unwrap(), "--model", model]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
-    assert!(stderr.contains("bad.jsonl, line 2 (malformed_json"), "{stderr}");
+    // By the id its rows would have had.
+    assert!(
+        stderr.contains("bad.jsonl, line 2 (malformed_json, document line-2)"),
+        "{stderr}"
+    );
 }
 
 #[test]

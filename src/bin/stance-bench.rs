@@ -162,27 +162,26 @@ fn read_corpus(path: &Path, limit: Option<NonZeroUsize>) -> Result<Vec<Document>
     let reader = CorpusReader::new(&[path.to_path_buf()], read)?;
     let mut docs = Vec::new();
     for record in reader.take(limit.map_or(usize::MAX, NonZeroUsize::get)) {
+        // The reader's default id, `FILE:LINE`, holds the path as it was spelled on the command
+        // line: a --compare-with reference written by a run given `./c.jsonl`, an absolute path,
+        // or a copy of the corpus on another machine would share no id with this run, and its
+        // documents would not be taken for the same. The line alone names the document in the
+        // one corpus a run reads, whatever the path, directory or file name; `line-N` is also
+        // what references written before the corpus was read as `stance score` reads it hold.
+        let bench_id = |id: &str| match record.location.line {
+            Some(line) if id == format!("{}:{line}", record.location.file) => format!("line-{line}"),
+            _ => id.to_owned(),
+        };
         match record.document {
             Ok(mut doc) => {
-                if let Some(line) = record.location.line {
-                    // The reader's default id, `FILE:LINE`, holds the path as it was spelled on the
-                    // command line: a --compare-with reference written by a run given `./c.jsonl`,
-                    // an absolute path, or a copy of the corpus on another machine would share no
-                    // id with this run, and its documents would not be taken for the same. The
-                    // line alone names the document in the one corpus a run reads, whatever the
-                    // path, directory or file name; `line-N` is also what references written
-                    // before the corpus was read as `stance score` reads it hold.
-                    if doc.id == format!("{}:{line}", record.location.file) {
-                        doc.id = format!("line-{line}");
-                    }
-                }
+                doc.id = bench_id(&doc.id);
                 docs.push(doc);
             }
             Err(e) => bail!(
                 "{} ({}, document {}): {}",
                 record.location,
                 e.kind.as_str(),
-                e.id,
+                bench_id(&e.id),
                 e.reason
             ),
         }
