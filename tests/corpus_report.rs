@@ -220,6 +220,11 @@ fn a_run_without_dates_or_sources_says_so() {
     assert!(page.text.contains("no time series") && page.text.contains("no comparison"));
 }
 
+/// The run's summary.json.
+fn summary_of(run: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap()
+}
+
 /// Dates that name no month are counted and named by the run and the page, not read as no date.
 #[test]
 fn dates_that_name_no_month_are_counted_and_said() {
@@ -231,8 +236,7 @@ fn dates_that_name_no_month_are_counted_and_said() {
             serde_json::json!({"id": "b", "date": "2024-02-30", "text": "China praised the deal."}),
         ],
     );
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    let summary = summary_of(&run);
     assert_eq!(summary["dates_without_month"], 2);
     assert_eq!(summary["date_without_month"], "15/03/2024");
     let (_, page) = report(&run, &[]);
@@ -250,8 +254,7 @@ fn dates_that_name_no_month_are_counted_and_said() {
         &rss,
         &[serde_json::json!({"id": "c", "date": "Mon, 02 Sep 2024 10:00:00 +0000", "text": "China spoke."})],
     );
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    let summary = summary_of(&run);
     assert_eq!(summary["by_month"]["2024-09"]["documents"], 1);
     assert!(summary.get("dates_without_month").is_none());
 }
