@@ -241,6 +241,32 @@ impl CorpusReport {
         }
     }
 
+    /// Counts a document that could not be scored, so that the report accounts for every one.
+    pub fn add_failure(&mut self) {
+        self.failed += 1;
+    }
+
+    /// Adds one result of [`Analyzer::score_stream`] (or of `score_documents`, its error named
+    /// by the document): a scored document, or a failure.
+    ///
+    /// ```
+    /// use stance::{Analyzer, CorpusReport, Document};
+    /// let analyzer = Analyzer::builder().build()?;
+    /// let docs = [Document::new("a", "China and India met."), Document::new("b", " ")];
+    /// let mut report = CorpusReport::new(analyzer.actors());
+    /// for result in analyzer.score_stream(docs, 256) {
+    ///     report.add_result(&result);
+    /// }
+    /// assert_eq!((report.documents, report.failed), (1, 1));
+    /// # Ok::<(), stance::Error>(())
+    /// ```
+    pub fn add_result(&mut self, result: &std::result::Result<DocumentStances, DocumentError>) {
+        match result {
+            Ok(doc) => self.add(doc),
+            Err(_) => self.add_failure(),
+        }
+    }
+
     /// Adds another report (for example another shard's). Exact and order-independent.
     pub fn merge(&mut self, other: &CorpusReport) {
         self.documents += other.documents;
