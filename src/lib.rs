@@ -95,6 +95,12 @@ pub use segment::{split_sentences, Span};
 /// is refused, since the result would hold rows of two rule sets.
 pub const SCORING_RULES_VERSION: u32 = 1;
 
+/// Whether a count is 0, for serde's `skip_serializing_if` (which passes a reference): fields
+/// added to an output leave the files of runs that have none as they were.
+pub(crate) fn is_zero<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
+}
+
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -45,13 +45,8 @@ pub struct InputFormat {
     /// its document are appended as a third part, `[CLS] A [SEP] B [SEP] C
     /// [SEP]`: the end of that sentence, in whatever room A and B leave. 0 (or
     /// absent): the model reads each sentence alone.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "crate::is_zero")]
     pub context_tokens: usize,
-}
-
-#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
-fn is_zero(n: &usize) -> bool {
-    *n == 0
 }
 
 impl InputFormat {

@@ -811,15 +811,11 @@ pub struct SkippedFiles {
     /// directory, or one named), or that an earlier link led to: not read, so that no document
     /// is scored twice. Not counted in
     /// `count` (0 in the `run.json` of runs made before they were told apart).
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "crate::is_zero")]
     pub links_to_read_files: u64,
     /// The first of those links, each as `LINK -> FILE`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub first_links_to_read_files: Vec<String>,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }
 
 impl SkippedFiles {

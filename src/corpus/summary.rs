@@ -82,7 +82,7 @@ pub struct Summary {
     pub by_source: BTreeMap<String, Slice>,
     /// Scored documents with a date that names no month ([`month_of`]: `15/03/2024`, `2024-02-30`):
     /// they are in no per-month statistics.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "crate::is_zero")]
     pub dates_without_month: u64,
     /// The first of those dates in byte order (so that merged shards agree with one run), cut to
     /// its first 80 characters.
@@ -92,10 +92,6 @@ pub struct Summary {
 
 /// The most characters of [`Summary::date_without_month`].
 const DATE_EXAMPLE_CHARS: usize = 80;
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
-}
 
 impl Summary {
     /// An empty summary listing every actor of `actors`.
