@@ -143,6 +143,44 @@ fn every_input_format_is_read_and_every_output_written() {
     assert!(run["sessions"][0]["wall_secs"].as_f64().is_some());
 }
 
+/// A corpus dump is scored compressed as it would be uncompressed: the same rows, under the
+/// compressed files' names.
+#[test]
+fn compressed_inputs_give_the_rows_of_the_files_uncompressed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (plain, packed) = (tmp.path().join("plain"), tmp.path().join("packed"));
+    std::fs::create_dir_all(&plain).unwrap();
+    std::fs::create_dir_all(&packed).unwrap();
+    std::fs::copy(fixture("good/opinion.csv"), plain.join("opinion.csv")).unwrap();
+    // A line with no id of its own, so that one id is the file's name and line.
+    let mut wire = std::fs::read(fixture("good/wire.jsonl")).unwrap();
+    wire.extend_from_slice(b"{\"text\": \"India and China agreed to talk again.\"}\n");
+    std::fs::write(plain.join("wire.jsonl"), &wire).unwrap();
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gzip.write_all(&wire).unwrap();
+    std::fs::write(packed.join("wire.jsonl.gz"), gzip.finish().unwrap()).unwrap();
+    let opinion = std::fs::read(plain.join("opinion.csv")).unwrap();
+    std::fs::write(
+        packed.join("opinion.csv.zst"),
+        zstd::encode_all(&opinion[..], 19).unwrap(),
+    )
+    .unwrap();
+
+    let dir_arg = |dir: &Path| vec![dir.to_str().unwrap().to_owned()];
+    let (plain_run, packed_run) = (tmp.path().join("plain-run"), tmp.path().join("packed-run"));
+    run_ok(&score_args(&dir_arg(&plain), &plain_run, &[]));
+    run_ok(&score_args(&dir_arg(&packed), &packed_run, &[]));
+    assert!(row_keys(&packed_run)
+        .iter()
+        .any(|(id, _, _)| id.starts_with("wire.jsonl.gz:")));
+    let unpacked = |name: &str| read(&packed_run.join(name)).replace(".jsonl.gz:", ".jsonl:");
+    for name in ["sentences.jsonl", "documents.csv", "errors.jsonl"] {
+        assert_eq!(unpacked(name), read(&plain_run.join(name)), "{name}");
+    }
+    let summary = |dir: &Path| json(&dir.join("summary.json"))["actors"].clone();
+    assert_eq!(summary(&packed_run), summary(&plain_run));
+}
+
 #[test]
 fn field_names_are_configurable_and_stdin_is_read() {
     let tmp = tempfile::tempdir().unwrap();

@@ -1,5 +1,5 @@
 //! Reading documents from text and Markdown files, directories, JSON Lines,
-//! CSV and standard input.
+//! CSV (any of them gzip- or Zstandard-compressed) and standard input.
 //!
 //! Inputs are read in a fixed order (the order given; directory entries
 //! sorted by name, depth first), so a run, its resumption and its shards all
@@ -21,6 +21,7 @@
 //! | `*.jsonl`, `*.ndjson` | JSON Lines | non-blank line (an object) | `FILE:LINE` |
 //! | `*.csv` | CSV with a header row | row | `FILE:LINE` |
 //! | `-` | standard input, [`ReadOptions::stdin_format`] (text by default) | as above | `-` or `-:LINE` |
+//! | `*.jsonl.gz`, `*.csv.zst`, ... | the format before `.gz` (gzip) or `.zst` (Zstandard), decompressed as read | as above | `FILE:LINE` with `FILE` the compressed file's name |
 //!
 //! JSON and CSV records take their fields from [`Fields`]; a record's own id
 //! field wins over the default id. A field given a name of its own that no record
@@ -31,6 +32,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -39,6 +41,7 @@ use serde_json::Value;
 use crate::analyzer::Document;
 use crate::error::{Error, Result};
 
+use super::compressed::{self, Compression};
 use super::output::{CHECKPOINT, DOCUMENTS, DOCUMENTS_JSONL, ERRORS, LOCK, RUN_JSON, SENTENCES, SUMMARY_CSV};
 
 /// How an input is laid out.
@@ -63,9 +66,17 @@ impl Format {
     /// assert_eq!(Format::from_extension("a/b.ndjson".as_ref()), Some(Format::Jsonl));
     /// assert_eq!(Format::from_extension("notes.MD".as_ref()), Some(Format::Text));
     /// assert_eq!(Format::from_extension("image.png".as_ref()), None);
+    /// // A compressed file's format is the one before `.gz` or `.zst`.
+    /// assert_eq!(Format::from_extension("dump.jsonl.gz".as_ref()), Some(Format::Jsonl));
+    /// assert_eq!(Format::from_extension("notes.gz".as_ref()), None);
     /// ```
     #[must_use]
     pub fn from_extension(path: &Path) -> Option<Format> {
+        // `dump.jsonl.gz` is JSON Lines: the compression's own extension is looked through.
+        let path = match Compression::of(path) {
+            Some(_) => Path::new(path.file_stem()?),
+            None => path,
+        };
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         match ext.as_str() {
             "txt" | "text" | "md" | "markdown" => Some(Format::Text),
@@ -1168,17 +1179,65 @@ fn open_file(
             format!("cannot open: {e}"),
         ))
     })?;
-    Ok(match format {
-        Format::Text => Box::new(TextSource::new(Box::new(file), label, id, limit)),
+    let Some(compression) = Compression::of(path) else {
+        return Ok(source_of(Box::new(file), format, label, id, fields, limit));
+    };
+    let consumed = Arc::new(AtomicU64::new(0));
+    let reader = compression.reader(file, consumed.clone()).map_err(|e| {
+        Box::new(error_record(
+            &label,
+            None,
+            id.clone(),
+            ErrorKind::Io,
+            format!("cannot start decompressing: {e}"),
+        ))
+    })?;
+    Ok(Box::new(CompressedSource {
+        inner: source_of(reader, format, label, id, fields, limit),
+        consumed,
+    }))
+}
+
+fn source_of(
+    reader: Box<dyn Read + Send>,
+    format: Format,
+    label: String,
+    id: String,
+    fields: &Arc<Fields>,
+    limit: u64,
+) -> Box<dyn Source> {
+    match format {
+        Format::Text => Box::new(TextSource::new(reader, label, id, limit)),
         Format::Jsonl => Box::new(JsonlSource::new(
-            BufReader::with_capacity(1 << 16, file),
+            BufReader::with_capacity(1 << 16, reader),
             label,
             id,
             fields.clone(),
             limit,
         )),
-        Format::Csv => Box::new(CsvSource::new(file, label, id, fields, limit)),
-    })
+        Format::Csv => Box::new(CsvSource::new(reader, label, id, fields, limit)),
+    }
+}
+
+/// A compressed file's records, its progress counted in the compressed bytes read, as
+/// [`input_size`] counts the files on disk.
+struct CompressedSource {
+    inner: Box<dyn Source>,
+    consumed: Arc<AtomicU64>,
+}
+
+impl Source for CompressedSource {
+    fn next_record(&mut self) -> Option<Record> {
+        self.inner.next_record()
+    }
+
+    fn bytes(&self) -> u64 {
+        self.consumed.load(Ordering::Relaxed)
+    }
+
+    fn fields_found(&self) -> FieldsFound {
+        self.inner.fields_found()
+    }
 }
 
 fn error_record(file: &str, line: Option<u64>, id: String, kind: ErrorKind, reason: impl Into<String>) -> Record {
@@ -1267,7 +1326,13 @@ impl Source for TextSource {
             Ok(text) => text,
             Err(e) => {
                 let at = e.utf8_error().valid_up_to();
-                let reason = format!("invalid UTF-8 at byte {at} (is this a text file?)");
+                let hint = compressed::hint(e.as_bytes());
+                let hint = if hint.is_empty() {
+                    " (is this a text file?)".to_owned()
+                } else {
+                    hint
+                };
+                let reason = format!("invalid UTF-8 at byte {at}{hint}");
                 return Some(error_record(
                     &self.label,
                     None,
@@ -1337,10 +1402,16 @@ impl<R: BufRead + Send> JsonlSource<R> {
         let line = match std::str::from_utf8(&self.buf) {
             Ok(line) => line,
             Err(e) => {
+                // Only a file's first line can start like compressed data.
+                let hint = if self.line == 1 {
+                    compressed::hint(&self.buf)
+                } else {
+                    String::new()
+                };
                 return fail(
                     ErrorKind::InvalidUtf8,
-                    format!("invalid UTF-8 at byte {} of the line", e.valid_up_to()),
-                )
+                    format!("invalid UTF-8 at byte {} of the line{hint}", e.valid_up_to()),
+                );
             }
         };
         let line = line.trim_start_matches('\u{feff}').trim_end_matches(['\n', '\r']);
@@ -3010,6 +3081,107 @@ mod tests {
             .map(|doc| doc.text.len() as u64)
             .sum();
         assert_eq!(read, 15);
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(data).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    fn texts(records: &[Record]) -> Vec<String> {
+        records
+            .iter()
+            .map(|r| match &r.document {
+                Ok(doc) => doc.text.clone(),
+                Err(e) => format!("{:?}", e.kind),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn compressed_files_are_read_as_the_format_before_their_extension() {
+        let lines = b"{\"text\": \"one\"}\n{\"text\": \"two\"}\n";
+        // Two gzip members, as `bgzip` and `pigz` write large files.
+        let two_members = [gzip(b"{\"text\": \"one\"}\n"), gzip(b"{\"text\": \"two\"}\n")].concat();
+        let zstd = zstd::encode_all(&lines[..], 3).unwrap();
+        for (name, content) in [("a.jsonl.gz", &two_members), ("a.jsonl.zst", &zstd)] {
+            let records = read(name, content, ReadOptions::default());
+            assert_eq!(texts(&records), ["one", "two"], "{name}");
+            assert_eq!(records[1].location.line, Some(2), "{name}");
+            assert!(records[1].id().ends_with(&format!("{name}:2")), "{}", records[1].id());
+        }
+        let csv = read("a.CSV.GZ", &gzip(b"id,text\nx,one\n"), ReadOptions::default());
+        assert_eq!((texts(&csv), csv[0].id()), (vec!["one".to_owned()], "x"));
+        // Named, a compressed file with no format before `.gz` is text, like any unknown extension.
+        assert_eq!(texts(&read("notes.gz", &gzip(b"one"), ReadOptions::default())), ["one"]);
+    }
+
+    #[test]
+    fn a_compressed_file_cut_short_keeps_its_records_and_says_where_reading_stopped() {
+        let content: String = (1..=2000)
+            .map(|i| format!("{{\"text\": \"document {i}\"}}\n"))
+            .collect();
+        let whole = gzip(content.as_bytes());
+        let records = read("a.jsonl.gz", &whole[..whole.len() / 2], ReadOptions::default());
+        let (last, scored) = records.split_last().unwrap();
+        assert!(!scored.is_empty() && scored.iter().all(|r| r.document.is_ok()));
+        let error = last.document.as_ref().unwrap_err();
+        assert_eq!(
+            (error.kind, last.location.line),
+            (ErrorKind::Io, Some(scored.len() as u64 + 1))
+        );
+        assert!(
+            error.reason.contains("cannot decompress the gzip data"),
+            "{}",
+            error.reason
+        );
+        // Not gzip at all: the first line says so.
+        let records = read("b.jsonl.gz", b"{\"text\": \"plain\"}\n", ReadOptions::default());
+        let error = records[0].document.as_ref().unwrap_err();
+        assert_eq!((records.len(), error.kind), (1, ErrorKind::Io));
+        assert!(error.reason.contains("gzip"), "{}", error.reason);
+    }
+
+    #[test]
+    fn a_compressed_file_not_named_so_is_an_error_that_says_what_it_looks_like() {
+        let records = read("a.jsonl", &gzip(b"{\"text\": \"one\"}\n"), ReadOptions::default());
+        let error = records[0].document.as_ref().unwrap_err();
+        assert_eq!(error.kind, ErrorKind::InvalidUtf8);
+        assert!(
+            error.reason.contains("gzip-compressed") && error.reason.contains(".gz"),
+            "{}",
+            error.reason
+        );
+        let records = read(
+            "a.txt",
+            &zstd::encode_all(&b"one"[..], 3).unwrap(),
+            ReadOptions::default(),
+        );
+        let reason = &records[0].document.as_ref().unwrap_err().reason;
+        assert!(
+            reason.contains("zstd-compressed") && reason.contains(".zst"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn walks_read_compressed_files_and_count_their_size_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let jsonl = gzip(b"{\"text\": \"one\"}\n");
+        std::fs::write(dir.path().join("a.jsonl.gz"), &jsonl).unwrap();
+        std::fs::write(dir.path().join("b.txt.zst"), zstd::encode_all(&b"two"[..], 3).unwrap()).unwrap();
+        // No format before `.gz`, or one not read: listed as skipped, as a `.pdf` is.
+        std::fs::write(dir.path().join("c.tar.gz"), gzip(b"archive")).unwrap();
+        std::fs::write(dir.path().join("d.gz"), gzip(b"unknown")).unwrap();
+        let inputs = [dir.path().to_path_buf()];
+        let mut reader = CorpusReader::new(&inputs, ReadOptions::default()).unwrap();
+        let records: Vec<Record> = reader.by_ref().collect();
+        assert_eq!(texts(&records), ["one", "two"]);
+        assert_eq!(reader.skipped_files().count, 2);
+        let on_disk = jsonl.len() as u64 + std::fs::metadata(dir.path().join("b.txt.zst")).unwrap().len();
+        assert_eq!((input_size(&inputs), reader.bytes_read()), (Some(on_disk), on_disk));
     }
 
     /// A link to a file that the inputs read anyway would score its document twice; a link to a

@@ -40,6 +40,7 @@
 //! ```
 
 mod checkpoint;
+mod compressed;
 pub mod input;
 mod merge;
 mod meta;

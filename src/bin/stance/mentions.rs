@@ -23,8 +23,8 @@ use crate::{text, ActorArgs};
 #[derive(Args)]
 pub struct MentionsArgs {
     /// Text or Markdown files (one document each), directories, JSON Lines (.jsonl) and CSV
-    /// (.csv) files (a document per line or row), or `-` for standard input: read as
-    /// `stance score` reads them.
+    /// (.csv) files (a document per line or row), any of them compressed (.jsonl.gz, .csv.zst),
+    /// or `-` for standard input: read as `stance score` reads them.
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,
     /// JSON key / CSV column of the text (e.g. sentence_normalized), as score's --text-field

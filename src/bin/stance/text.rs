@@ -20,7 +20,8 @@ use crate::ModelArgs;
 // arguments and fall back to this module's stdout output when `--out` is absent.
 pub struct ScoreArgs {
     /// Text or Markdown files (one document each), directories, JSON Lines (.jsonl) and
-    /// CSV (.csv) files (a document per line or row), or `-` for standard input.
+    /// CSV (.csv) files (a document per line or row), any of them compressed (.jsonl.gz,
+    /// .csv.zst), or `-` for standard input.
     #[arg(required = true, value_name = "INPUT")]
     pub(crate) inputs: Vec<PathBuf>,
     /// Print JSON lines instead of a table: one per document (with its date, source and title
