@@ -629,7 +629,8 @@ pub struct GroupCorrelation {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AggregateMetrics {
     /// Share of all pairs whose gold and predicted labels are opposite polar
-    /// labels (unfavorable vs favorable): the errors that flip a reading.
+    /// labels (unfavorable vs favorable): the errors that flip a reading. 0 when there are no
+    /// pairs (`stance eval` refuses data with none).
     pub opposite_polarity_rate: f64,
     /// Per actor key (the target's `actor`, else its `mention`), sorted.
     pub per_actor: BTreeMap<String, ActorAggregate>,

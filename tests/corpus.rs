@@ -181,6 +181,36 @@ fn compressed_inputs_give_the_rows_of_the_files_uncompressed() {
     assert_eq!(summary(&packed_run), summary(&plain_run));
 }
 
+/// A dump that came out empty is no failure (no document is lost) but is said, and a merge of
+/// shards lists it once.
+#[test]
+fn files_that_hold_no_record_are_warned_of_and_recorded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("2024-03.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    let inputs = vec![fixture("good/wire.jsonl"), empty.to_str().unwrap().to_owned()];
+    let mut shards = Vec::new();
+    for shard in ["1/2", "2/2"] {
+        let out = tmp.path().join(format!("shard-{}", &shard[..1]));
+        let output = run_ok(&score_args(&inputs, &out, &["--shard", shard]));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("1 input file(s) held no record") && stderr.contains("2024-03.jsonl"),
+            "{stderr}"
+        );
+        let listed = &json(&out.join("run.json"))["empty_files"];
+        assert_eq!(
+            (listed["count"].as_u64(), listed["first"][0].as_str()),
+            (Some(1), empty.to_str())
+        );
+        shards.push(out);
+    }
+    let merged = tmp.path().join("merged");
+    let output = merge(&[&shards[0], &shards[1]], &merged);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(json(&merged.join("run.json"))["empty_files"]["count"], 1);
+}
+
 #[test]
 fn field_names_are_configurable_and_stdin_is_read() {
     let tmp = tempfile::tempdir().unwrap();

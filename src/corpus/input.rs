@@ -435,6 +435,10 @@ pub struct CorpusReader {
     skipped_files: SkippedFiles,
     /// The optional fields that the sources already finished held.
     found: FieldsFound,
+    /// Records the current source has given so far.
+    current_records: u64,
+    /// Files (and standard input) that gave no record at all.
+    empty_files: EmptyFiles,
     /// What the inputs read anyway, so that a link to one of those files is not read twice.
     read_anyway: ReadAnyway,
 }
@@ -519,6 +523,8 @@ enum Pending {
 /// An opened input that yields records.
 trait Source: Send {
     fn next_record(&mut self) -> Option<Record>;
+    /// The file's path as given (`-` for standard input).
+    fn label(&self) -> &str;
     /// Input bytes consumed so far.
     fn bytes(&self) -> u64;
     /// The optional fields its records held so far (text has none).
@@ -548,6 +554,8 @@ impl CorpusReader {
             options,
             pending,
             current: None,
+            current_records: 0,
+            empty_files: EmptyFiles::default(),
             finished_bytes: 0,
             excluded: None,
             skipped: Vec::new(),
@@ -650,6 +658,14 @@ impl CorpusReader {
     #[must_use]
     pub fn skipped_files(&self) -> &SkippedFiles {
         &self.skipped_files
+    }
+
+    /// The JSON Lines and CSV files (and standard input) read so far that held no record: empty,
+    /// only blank lines, or a CSV header with no row. Not failures (they hold no document to
+    /// lose), but listed so that a dump that came out empty is seen.
+    #[must_use]
+    pub fn empty_files(&self) -> &EmptyFiles {
+        &self.empty_files
     }
 
     /// The optional fields given a name other than the default (`--id-field doc_id`) that no
@@ -885,6 +901,38 @@ impl SkippedFiles {
     }
 }
 
+/// Input files that held no record ([`CorpusReader::empty_files`]): how many, and the first
+/// [`SkippedFiles::MAX_LISTED`] of them, as they were named or reached by the walk.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmptyFiles {
+    /// How many.
+    pub count: u64,
+    /// The first of them, in reading order (for runs merged, each run's in turn).
+    pub first: Vec<String>,
+}
+
+impl EmptyFiles {
+    fn add(&mut self, label: &str) {
+        self.count += 1;
+        if self.first.len() < SkippedFiles::MAX_LISTED {
+            self.first.push(label.to_owned());
+        }
+    }
+
+    /// Adds the empty files of other inputs.
+    pub(crate) fn extend(&mut self, other: &EmptyFiles) {
+        self.count = self.count.saturating_add(other.count);
+        let room = SkippedFiles::MAX_LISTED.saturating_sub(self.first.len());
+        self.first.extend(other.first.iter().take(room).cloned());
+    }
+
+    /// No input was empty.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
 /// A directory entry's name (or a path) as text, for ids, sorting and listings. A name that is
 /// not UTF-8 (possible on Unix) is read all the same, its file opened by its real name: the
 /// bytes that are not UTF-8 are written `\xNN`, so no two such names read alike.
@@ -1116,8 +1164,13 @@ impl Iterator for CorpusReader {
         loop {
             if let Some(source) = self.current.as_mut() {
                 if let Some(record) = source.next_record() {
+                    self.current_records += 1;
                     return Some(record);
                 }
+                if self.current_records == 0 {
+                    self.empty_files.add(source.label());
+                }
+                self.current_records = 0;
                 self.finished_bytes += source.bytes();
                 self.found.add(source.fields_found());
                 self.current = None;
@@ -1229,6 +1282,10 @@ struct CompressedSource {
 impl Source for CompressedSource {
     fn next_record(&mut self) -> Option<Record> {
         self.inner.next_record()
+    }
+
+    fn label(&self) -> &str {
+        self.inner.label()
     }
 
     fn bytes(&self) -> u64 {
@@ -1360,6 +1417,10 @@ impl Source for TextSource {
     fn bytes(&self) -> u64 {
         self.bytes
     }
+
+    fn label(&self) -> &str {
+        &self.label
+    }
 }
 
 /// JSON Lines: one object per non-blank line.
@@ -1487,6 +1548,10 @@ impl<R: BufRead + Send> Source for JsonlSource<R> {
 
     fn bytes(&self) -> u64 {
         self.bytes
+    }
+
+    fn label(&self) -> &str {
+        &self.label
     }
 
     fn fields_found(&self) -> FieldsFound {
@@ -1955,6 +2020,10 @@ impl<R: Read + Send> Source for CsvSource<R> {
                 Some(error_record(&self.label, Some(line), id, kind, reason))
             }
         }
+    }
+
+    fn label(&self) -> &str {
+        &self.label
     }
 
     fn bytes(&self) -> u64 {
@@ -3098,6 +3167,37 @@ mod tests {
                 Err(e) => format!("{:?}", e.kind),
             })
             .collect()
+    }
+
+    #[test]
+    fn files_that_hold_no_record_are_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let files: [(&str, &[u8]); 5] = [
+            ("a.jsonl", b""),
+            ("b.jsonl", b"\n  \r\n"),
+            ("c.csv", b"id,text\n"),
+            ("d.jsonl", b"{\"text\": \"one\"}\n"),
+            // One record, failed: not empty.
+            ("e.jsonl", b"{\"text\"\n"),
+        ];
+        for (name, content) in files {
+            std::fs::write(dir.path().join(name), content).unwrap();
+        }
+        let mut reader = CorpusReader::new(&[dir.path().to_path_buf()], ReadOptions::default()).unwrap();
+        assert_eq!(reader.by_ref().count(), 2);
+        let listed: Vec<String> = reader
+            .empty_files()
+            .first
+            .iter()
+            .map(|p| p.rsplit('/').next().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            (reader.empty_files().count, listed),
+            (3, vec!["a.jsonl".to_owned(), "b.jsonl".into(), "c.csv".into()])
+        );
+        let mut all = reader.empty_files().clone();
+        all.extend(reader.empty_files());
+        assert_eq!((all.count, all.first.len()), (6, 6));
     }
 
     #[test]

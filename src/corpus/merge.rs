@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 use super::checkpoint::Checkpoint;
-use super::input::SkippedFiles;
+use super::input::{EmptyFiles, SkippedFiles};
 use super::meta::{new_run_id, DirLock, InputHash, RunInfo, RunStatus};
 use super::output::{
     create_temporary, remove_stale_temporaries, write_parquet, OutputFormat, DOCUMENTS, DOCUMENTS_JSONL, ERRORS,
@@ -391,20 +391,8 @@ fn merged_info(mut info: RunInfo, dirs: &[PathBuf], runs: &[RunInfo], summary: &
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    info.skipped_files = if whole {
-        // Whole runs walked different inputs: what each did not read adds up.
-        runs.iter().fold(SkippedFiles::default(), |mut all, i| {
-            all.extend(&i.skipped_files);
-            all
-        })
-    } else {
-        // Shards walk the same inputs, so each met the same files; the fullest account is kept.
-        runs.iter()
-            .map(|i| &i.skipped_files)
-            .max_by_key(|s| s.count)
-            .cloned()
-            .unwrap_or_default()
-    };
+    info.skipped_files = walk_account(runs, whole, |i| &i.skipped_files, SkippedFiles::extend, |s| s.count);
+    info.empty_files = walk_account(runs, whole, |i| &i.empty_files, EmptyFiles::extend, |e| e.count);
     // Every run read with the same field names (checked above), so a field is unmatched in the
     // merge when no run's records held it.
     let mut unmatched = runs.first().map(|i| i.unmatched_fields.clone()).unwrap_or_default();
@@ -412,6 +400,30 @@ fn merged_info(mut info: RunInfo, dirs: &[PathBuf], runs: &[RunInfo], summary: &
     info.unmatched_fields = unmatched;
     info.run_id = new_run_id();
     info
+}
+
+/// The merge's account of what the runs' walks met (files not read, files that held no record).
+/// Whole runs walked different inputs, so their accounts add up; shards walk the same inputs, so
+/// each met the same files, and the fullest account is kept.
+fn walk_account<T: Clone + Default>(
+    runs: &[RunInfo],
+    whole: bool,
+    of: impl Fn(&RunInfo) -> &T,
+    add: impl Fn(&mut T, &T),
+    count: impl Fn(&T) -> u64,
+) -> T {
+    if whole {
+        runs.iter().fold(T::default(), |mut all, i| {
+            add(&mut all, of(i));
+            all
+        })
+    } else {
+        runs.iter()
+            .map(of)
+            .max_by_key(|a| count(a))
+            .cloned()
+            .unwrap_or_default()
+    }
 }
 
 /// The distinct strings of `items`, in their first order.

@@ -55,8 +55,8 @@ mod writer;
 
 pub use checkpoint::Session;
 pub use input::{
-    input_size, is_run_dir, CorpusReader, ErrorKind, Fields, Format, Location, ReadOptions, Record, RecordError,
-    SkippedFiles,
+    input_size, is_run_dir, CorpusReader, EmptyFiles, ErrorKind, Fields, Format, Location, ReadOptions, Record,
+    RecordError, SkippedFiles,
 };
 pub use merge::merge_runs;
 pub use meta::{model_hash, DirLock, InputHash, RunInfo, RunStatus, SCHEMA_VERSION};

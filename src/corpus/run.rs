@@ -8,7 +8,7 @@ use crate::analyzer::{Analyzer, AnalyzerInfo, Document, DocumentError, DocumentS
 use crate::error::{Error, Result};
 
 use super::checkpoint::{Checkpoint, RunConfig, Session};
-use super::input::{CorpusReader, ReadOptions, Record, RecordError, SkippedFiles};
+use super::input::{CorpusReader, EmptyFiles, ReadOptions, Record, RecordError, SkippedFiles};
 use super::meta::{timestamp, DirLock, InputHash, RunInfo};
 use super::output::{
     remove_parquet, remove_stale_temporaries, write_atomic, write_parquet, OutputFormat, RESULTS, SUMMARY_CSV,
@@ -281,6 +281,7 @@ fn write_final(
     }
     info.skipped_run_dirs = skipped.run_dirs;
     info.skipped_files = skipped.files;
+    info.empty_files = skipped.empty_files;
     info.unmatched_fields = skipped.unmatched_fields;
     info.input_paths = resolved_inputs(&state.config.inputs);
     info.save(out)?;
@@ -316,6 +317,7 @@ pub(crate) struct ReadChunk {
 struct Skipped {
     run_dirs: Vec<String>,
     files: SkippedFiles,
+    empty_files: EmptyFiles,
     unmatched_fields: Vec<String>,
 }
 
@@ -389,6 +391,7 @@ fn skipped_by(reader: &CorpusReader) -> Skipped {
             .map(|p| p.display().to_string())
             .collect(),
         files: reader.skipped_files().clone(),
+        empty_files: reader.empty_files().clone(),
         unmatched_fields: reader.unmatched_fields(),
     }
 }

@@ -177,6 +177,7 @@ pub fn run(args: &CorpusArgs) -> Result<ExitCode> {
     text::warn_skipped(
         &outcome.info.skipped_run_dirs,
         &outcome.info.skipped_files,
+        &outcome.info.empty_files,
         &outcome.info.unmatched_fields,
         " (listed in run.json)",
     );

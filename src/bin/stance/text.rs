@@ -9,7 +9,8 @@ use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
 use stance::corpus::{
-    score_records, CorpusReader, Location, ReadOptions, Record, RecordError, ScoredItem, SkippedFiles, Summary,
+    score_records, CorpusReader, EmptyFiles, Location, ReadOptions, Record, RecordError, ScoredItem, SkippedFiles,
+    Summary,
 };
 use stance::{Analyzer, DocumentStances};
 
@@ -115,7 +116,13 @@ pub fn warn_unread(reader: &CorpusReader) {
         .iter()
         .map(|d| d.display().to_string())
         .collect();
-    warn_skipped(&run_dirs, reader.skipped_files(), &reader.unmatched_fields(), "");
+    warn_skipped(
+        &run_dirs,
+        reader.skipped_files(),
+        reader.empty_files(),
+        &reader.unmatched_fields(),
+        "",
+    );
 }
 
 /// Names, on stderr, a record that could not be read or scored: file, line, kind, document id.
@@ -164,10 +171,17 @@ fn push_printable(shown: &mut String, c: char) {
 
 /// Warns, on stderr, of what the directory walk did not read: other runs' output directories
 /// (their rows are results, not documents) and files of other extensions; and of the fields
-/// named by an option that no record held (`--id-field "doc_id"`: likely misspelled). `listed`
-/// ends each warning (where the run records them). Shown even with --quiet: documents there were
-/// not scored, or not as asked.
-pub fn warn_skipped(run_dirs: &[String], files: &SkippedFiles, unmatched_fields: &[String], listed: &str) {
+/// named by an option that no record held (`--id-field "doc_id"`: likely misspelled); and of
+/// the files that held no record (a dump that came out empty). `listed` ends each warning (where
+/// the run records them). Shown even with --quiet: documents there were not scored, or not as
+/// asked, or may be missing.
+pub fn warn_skipped(
+    run_dirs: &[String],
+    files: &SkippedFiles,
+    empty: &EmptyFiles,
+    unmatched_fields: &[String],
+    listed: &str,
+) {
     for dir in run_dirs {
         let dir = printable(dir);
         eprintln!("warning: skipped {dir}: it holds the outputs of another stance run{listed}");
@@ -176,6 +190,9 @@ pub fn warn_skipped(run_dirs: &[String], files: &SkippedFiles, unmatched_fields:
         eprintln!("{warning}{listed}");
     }
     if let Some(warning) = links_to_read_files_warning(files) {
+        eprintln!("{warning}{listed}");
+    }
+    if let Some(warning) = empty_files_warning(empty) {
         eprintln!("{warning}{listed}");
     }
     for field in unmatched_fields {
@@ -230,9 +247,23 @@ fn skipped_files_warning(skipped: &SkippedFiles) -> Option<String> {
     }
     Some(format!(
         "warning: {} {what} in the input directories were not read: only .txt, .text, .md, .markdown, \
-         .jsonl, .ndjson and .csv files are, and links to directories are not followed ({})",
+         .jsonl, .ndjson and .csv files are (and those compressed, .gz or .zst), and links to directories are not followed ({})",
         skipped.count,
         kinds.join("; "),
+    ))
+}
+
+/// Says how many input files held no record, with the first few; `None` when none was empty.
+fn empty_files_warning(empty: &EmptyFiles) -> Option<String> {
+    if empty.is_empty() {
+        return None;
+    }
+    let examples: Vec<Cow<str>> = empty.first.iter().take(3).map(|name| printable(name)).collect();
+    let more = if empty.count > 3 { ", ..." } else { "" };
+    Some(format!(
+        "warning: {} input file(s) held no record (empty, only blank lines, or a CSV header with no row): {}{more}",
+        empty.count,
+        examples.join(", "),
     ))
 }
 

@@ -14,7 +14,7 @@ use crate::analyzer::AnalyzerInfo;
 use crate::error::{Error, Result};
 
 use super::checkpoint::{Checkpoint, Session};
-use super::input::{ReadOptions, SkippedFiles};
+use super::input::{EmptyFiles, ReadOptions, SkippedFiles};
 use super::output::{write_atomic, OutputFormat, RUN_JSON};
 use super::shard::Shard;
 
@@ -129,6 +129,11 @@ pub struct RunInfo {
     /// walked the same inputs).
     #[serde(default, skip_serializing_if = "SkippedFiles::is_empty")]
     pub skipped_files: SkippedFiles,
+    /// Input files (and standard input) that held no record: empty, only blank lines, or a CSV
+    /// header with no row. For a merge of whole runs, every run's added up; of shards, one
+    /// shard's (each read the same inputs).
+    #[serde(default, skip_serializing_if = "EmptyFiles::is_empty")]
+    pub empty_files: EmptyFiles,
     /// The fields given a name of their own that no record held, most likely misspelled
     /// (`--id-field "doc_id"`: see [`CorpusReader::unmatched_fields`](crate::corpus::CorpusReader::unmatched_fields)).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -177,6 +182,7 @@ impl RunInfo {
             merged_input_hashes: Vec::new(),
             skipped_run_dirs: Vec::new(),
             skipped_files: SkippedFiles::default(),
+            empty_files: EmptyFiles::default(),
             unmatched_fields: Vec::new(),
         }
     }
