@@ -19,6 +19,19 @@ fn without_the_feature_parquet_is_refused_before_anything_is_written() {
     assert!(!out.exists());
 }
 
+#[cfg(not(feature = "parquet"))]
+#[test]
+fn without_the_feature_a_parquet_input_fails_naming_the_feature() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("articles.parquet");
+    std::fs::write(&input, b"PAR1").unwrap();
+    let out = tmp.path().join("run");
+    let output = stance(&score_args(&[input.to_str().unwrap().to_owned()], &out, &[]));
+    assert_eq!(output.status.code(), Some(1));
+    let errors = read(&out.join("errors.jsonl"));
+    assert!(errors.contains("`parquet` feature"), "{errors}");
+}
+
 #[cfg(feature = "parquet")]
 mod with_parquet {
     use super::*;
@@ -401,6 +414,63 @@ mod with_parquet {
         let mut rows: Vec<String> = rows.iter().map(|r| json_of_row(r, |_, f| json_of(f))).collect();
         rows.sort();
         rows
+    }
+
+    /// Writes `wire.jsonl`'s records as a Parquet file of string columns (the numeric id as
+    /// written), as a pandas or polars export of the same data would hold them.
+    fn wire_as_parquet(path: &Path) {
+        use parquet::data_type::{ByteArray, ByteArrayType};
+        use parquet::file::properties::WriterProperties;
+        use parquet::file::writer::SerializedFileWriter;
+        use std::sync::Arc;
+
+        let wire = read(Path::new(&fixture("good/wire.jsonl")));
+        let records: Vec<serde_json::Value> = wire
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        let names = ["id", "date", "source", "title", "text"];
+        let schema = "message wire { optional binary id (STRING); optional binary date (STRING); \
+            optional binary source (STRING); optional binary title (STRING); optional binary text (STRING); }";
+        let schema = Arc::new(parquet::schema::parser::parse_message_type(schema).unwrap());
+        let file = std::fs::File::create(path).unwrap();
+        let mut writer = SerializedFileWriter::new(file, schema, Arc::new(WriterProperties::default())).unwrap();
+        let mut group = writer.next_row_group().unwrap();
+        for name in names {
+            let values: Vec<Option<String>> = records
+                .iter()
+                .map(|r| match &r[name] {
+                    serde_json::Value::Null => None,
+                    serde_json::Value::String(s) => Some(s.clone()),
+                    other => Some(other.to_string()),
+                })
+                .collect();
+            let present: Vec<ByteArray> = values.iter().flatten().map(|v| ByteArray::from(v.as_str())).collect();
+            let levels: Vec<i16> = values.iter().map(|v| i16::from(v.is_some())).collect();
+            let mut column = group.next_column().unwrap().unwrap();
+            column
+                .typed::<ByteArrayType>()
+                .write_batch(&present, Some(&levels), None)
+                .unwrap();
+            column.close().unwrap();
+        }
+        group.close().unwrap();
+        writer.close().unwrap();
+    }
+
+    #[test]
+    fn a_parquet_corpus_scores_as_its_json_lines() {
+        let tmp = tempfile::tempdir().unwrap();
+        let input = tmp.path().join("wire.parquet");
+        wire_as_parquet(&input);
+        let (from_parquet, from_jsonl) = (tmp.path().join("parquet-run"), tmp.path().join("jsonl-run"));
+        run_ok(&score_args(&[input.to_str().unwrap().to_owned()], &from_parquet, &[]));
+        run_ok(&score_args(&[fixture("good/wire.jsonl")], &from_jsonl, &[]));
+        for name in ["sentences.jsonl", "documents.csv", "summary.json"] {
+            assert_eq!(read(&from_parquet.join(name)), read(&from_jsonl.join(name)), "{name}");
+        }
+        assert!(read(&from_parquet.join("documents.csv")).contains("w-001"));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Reading documents from text and Markdown files, directories, JSON Lines,
-//! CSV (any of them gzip- or Zstandard-compressed) and standard input.
+//! CSV (any of them gzip- or Zstandard-compressed), Parquet and standard input.
 //!
 //! Inputs are read in a fixed order (the order given; directory entries
 //! sorted by name, depth first), so a run, its resumption and its shards all
@@ -21,6 +21,7 @@
 //! | `*.jsonl`, `*.ndjson` | JSON Lines | non-blank line (an object) | `FILE:LINE` |
 //! | `*.csv` | CSV with a header row | row | `FILE:LINE` |
 //! | `-` | standard input, [`ReadOptions::stdin_format`] (text by default) | as above | `-` or `-:LINE` |
+//! | `*.parquet` | Parquet, its top-level columns the fields (not from standard input, nor compressed) | row | `FILE:ROW` |
 //! | `*.jsonl.gz`, `*.csv.zst`, ... | the format before `.gz` (gzip) or `.zst` (Zstandard), decompressed as read | as above | `FILE:LINE` with `FILE` the compressed file's name |
 //!
 //! JSON and CSV records take their fields from [`Fields`]; a record's own id
@@ -56,6 +57,9 @@ pub enum Format {
     Jsonl,
     /// CSV with a header row: one document per row.
     Csv,
+    /// Parquet: one document per row, fields from its top-level columns (not from standard
+    /// input, which cannot seek; builds with the `parquet` feature, the default).
+    Parquet,
 }
 
 impl Format {
@@ -82,6 +86,7 @@ impl Format {
             "txt" | "text" | "md" | "markdown" => Some(Format::Text),
             "jsonl" | "ndjson" => Some(Format::Jsonl),
             "csv" => Some(Format::Csv),
+            "parquet" => Some(Format::Parquet),
             _ => None,
         }
     }
@@ -93,6 +98,7 @@ impl Format {
             Format::Text => "text",
             Format::Jsonl => "jsonl",
             Format::Csv => "csv",
+            Format::Parquet => "parquet",
         }
     }
 }
@@ -106,14 +112,15 @@ impl std::fmt::Display for Format {
 impl FromStr for Format {
     type Err = Error;
 
-    /// Parses `text` (or `txt`, `md`), `jsonl` (or `ndjson`) and `csv`.
+    /// Parses `text` (or `txt`, `md`), `jsonl` (or `ndjson`), `csv` and `parquet`.
     fn from_str(s: &str) -> Result<Self> {
         match s.trim().to_ascii_lowercase().as_str() {
             "text" | "txt" | "md" | "markdown" => Ok(Format::Text),
             "jsonl" | "ndjson" => Ok(Format::Jsonl),
             "csv" => Ok(Format::Csv),
+            "parquet" => Ok(Format::Parquet),
             other => Err(Error::Config(format!(
-                "unknown input format {other:?}: expected text, jsonl or csv"
+                "unknown input format {other:?}: expected text, jsonl, csv or parquet"
             ))),
         }
     }
@@ -192,7 +199,7 @@ impl Fields {
 /// headers read so far held, and whether one was read at all. A field given a name of its own
 /// that none of them holds is most likely misspelled.
 #[derive(Clone, Copy, Default)]
-struct FieldsFound {
+pub(super) struct FieldsFound {
     read: bool,
     found: [bool; 4],
     /// Whether a plain text document was read (it has no fields).
@@ -201,7 +208,7 @@ struct FieldsFound {
 
 impl FieldsFound {
     /// Records one object or header, where `holds` says whether it has a field of that name.
-    fn see(&mut self, fields: &Fields, holds: impl Fn(&str) -> bool) {
+    pub(super) fn see(&mut self, fields: &Fields, holds: impl Fn(&str) -> bool) {
         self.read = true;
         for (found, (_, name)) in self.found.iter_mut().zip(fields.optional()) {
             *found |= holds(name);
@@ -521,7 +528,7 @@ enum Pending {
 }
 
 /// An opened input that yields records.
-trait Source: Send {
+pub(super) trait Source: Send {
     fn next_record(&mut self) -> Option<Record>;
     /// The file's path as given (`-` for standard input).
     fn label(&self) -> &str;
@@ -567,6 +574,13 @@ impl CorpusReader {
 
     fn plan(input: &Path, options: &ReadOptions) -> Result<Pending> {
         if input.as_os_str() == "-" {
+            if options.stdin_format == Format::Parquet {
+                return Err(Error::Config(
+                    "standard input is not read as Parquet (its reader must seek to the file's end): \
+                     give the file itself"
+                        .into(),
+                ));
+            }
             return Ok(Pending::Stdin);
         }
         let meta = std::fs::metadata(input).map_err(|e| Error::io(input, e))?;
@@ -735,24 +749,15 @@ impl CorpusReader {
 
     fn open_stdin(&self) -> Box<dyn Source> {
         let label = "-".to_string();
-        let limit = self.options.max_record_bytes;
-        match self.options.stdin_format {
-            Format::Text => Box::new(TextSource::new(Box::new(std::io::stdin()), label.clone(), label, limit)),
-            Format::Jsonl => Box::new(JsonlSource::new(
-                BufReader::new(std::io::stdin()),
-                label.clone(),
-                label,
-                self.fields.clone(),
-                limit,
-            )),
-            Format::Csv => Box::new(CsvSource::new(
-                std::io::stdin(),
-                label.clone(),
-                label,
-                &self.fields,
-                limit,
-            )),
-        }
+        let (format, limit) = (self.options.stdin_format, self.options.max_record_bytes);
+        source_of(
+            Box::new(std::io::stdin()),
+            format,
+            label.clone(),
+            label,
+            &self.fields,
+            limit,
+        )
     }
 
     /// Pushes a directory's entries, sorted by name, so that they are read next.
@@ -1232,6 +1237,9 @@ fn open_file(
             format!("cannot open: {e}"),
         ))
     })?;
+    if format == Format::Parquet && Compression::of(path).is_none() {
+        return Ok(parquet_source(file, label, id, fields, limit));
+    }
     let Some(compression) = Compression::of(path) else {
         return Ok(source_of(Box::new(file), format, label, id, fields, limit));
     };
@@ -1249,6 +1257,53 @@ fn open_file(
         inner: source_of(reader, format, label, id, fields, limit),
         consumed,
     }))
+}
+
+/// A Parquet file's rows (in builds without the `parquet` feature, one error that says so).
+fn parquet_source(file: File, label: String, id: String, fields: &Arc<Fields>, limit: u64) -> Box<dyn Source> {
+    #[cfg(feature = "parquet")]
+    return Box::new(super::parquet_input::ParquetSource::new(
+        file,
+        label,
+        id,
+        fields.clone(),
+        limit,
+    ));
+    #[cfg(not(feature = "parquet"))]
+    {
+        let _ = (file, fields, limit);
+        let reason = "this build of stance reads no Parquet: build it with the `parquet` feature (a default)";
+        Box::new(FailedSource::new(error_record(&label, None, id, ErrorKind::Io, reason)))
+    }
+}
+
+/// A source that gives one error and ends: an input that cannot be read in the format asked.
+struct FailedSource {
+    record: Option<Record>,
+    label: String,
+}
+
+impl FailedSource {
+    fn new(record: Record) -> Self {
+        FailedSource {
+            label: record.location.file.clone(),
+            record: Some(record),
+        }
+    }
+}
+
+impl Source for FailedSource {
+    fn next_record(&mut self) -> Option<Record> {
+        self.record.take()
+    }
+
+    fn label(&self) -> &str {
+        &self.label
+    }
+
+    fn bytes(&self) -> u64 {
+        0
+    }
 }
 
 fn source_of(
@@ -1269,6 +1324,15 @@ fn source_of(
             limit,
         )),
         Format::Csv => Box::new(CsvSource::new(reader, label, id, fields, limit)),
+        // Parquet must seek to its footer: a stream (a compressed file, standard input) is no use.
+        Format::Parquet => Box::new(FailedSource::new(error_record(
+            &label,
+            None,
+            id,
+            ErrorKind::Io,
+            "Parquet is not read from a compressed file or standard input (its reader must seek; \
+             Parquet compresses its own pages): give the file itself",
+        ))),
     }
 }
 
@@ -1297,7 +1361,13 @@ impl Source for CompressedSource {
     }
 }
 
-fn error_record(file: &str, line: Option<u64>, id: String, kind: ErrorKind, reason: impl Into<String>) -> Record {
+pub(super) fn error_record(
+    file: &str,
+    line: Option<u64>,
+    id: String,
+    kind: ErrorKind,
+    reason: impl Into<String>,
+) -> Record {
     Record {
         location: Location {
             file: file.to_owned(),
@@ -1312,7 +1382,7 @@ fn error_record(file: &str, line: Option<u64>, id: String, kind: ErrorKind, reas
 }
 
 /// Checks a document's text: a byte-order mark is dropped, and blank text is an error.
-fn checked_text(mut text: String) -> std::result::Result<String, (ErrorKind, String)> {
+pub(super) fn checked_text(mut text: String) -> std::result::Result<String, (ErrorKind, String)> {
     if text.starts_with('\u{feff}') {
         text.drain(..'\u{feff}'.len_utf8());
     }

@@ -47,6 +47,8 @@ mod meta;
 pub mod output;
 #[cfg(feature = "parquet")]
 mod parquet;
+#[cfg(feature = "parquet")]
+mod parquet_input;
 mod progress;
 mod run;
 pub mod shard;

@@ -90,7 +90,7 @@ pub struct InputArgs {
     /// What `-` (standard input) holds: text (one document), jsonl or csv.
     #[arg(long, value_name = "FORMAT", default_value = "text")]
     stdin_format: Format,
-    /// Read the files named (not directory contents) as this format: text, jsonl or csv.
+    /// Read the files named (not directory contents) as this format: text, jsonl, csv or parquet.
     #[arg(long, value_name = "FORMAT")]
     input_format: Option<Format>,
     /// The largest record read: a text file, a JSON Lines line or a CSV row (bytes, or with

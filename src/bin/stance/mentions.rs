@@ -22,9 +22,10 @@ use crate::{text, ActorArgs};
 
 #[derive(Args)]
 pub struct MentionsArgs {
-    /// Text or Markdown files (one document each), directories, JSON Lines (.jsonl) and CSV
-    /// (.csv) files (a document per line or row), any of them compressed (.jsonl.gz, .csv.zst),
-    /// or `-` for standard input: read as `stance score` reads them.
+    /// Text or Markdown files (one document each), directories, JSON Lines (.jsonl), CSV (.csv)
+    /// and Parquet (.parquet) files (a document per line or row), the first three also
+    /// compressed (.jsonl.gz, .csv.zst), or `-` for standard input: read as `stance score`
+    /// reads them.
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,
     /// JSON key / CSV column of the text (e.g. sentence_normalized), as score's --text-field
@@ -46,13 +47,17 @@ fn refuse_text_files(inputs: &[PathBuf], input: &InputArgs) -> Result<()> {
     if input.input_format().is_some() {
         return Ok(());
     }
-    let as_text = inputs
-        .iter()
-        .find(|path| path.is_file() && !matches!(Format::from_extension(path), Some(Format::Jsonl | Format::Csv)));
+    let as_text = inputs.iter().find(|path| {
+        path.is_file()
+            && !matches!(
+                Format::from_extension(path),
+                Some(Format::Jsonl | Format::Csv | Format::Parquet)
+            )
+    });
     match as_text {
         Some(path) => anyhow::bail!(
             "--field names a JSON key or CSV column, but {} is read as text (by its extension): pass \
-             --input-format jsonl or csv",
+             --input-format jsonl, csv or parquet",
             path.display()
         ),
         None => Ok(()),

@@ -20,9 +20,9 @@ use crate::ModelArgs;
 // Fields are pub(crate) so that `stance score --out` (corpus.rs) can flatten these
 // arguments and fall back to this module's stdout output when `--out` is absent.
 pub struct ScoreArgs {
-    /// Text or Markdown files (one document each), directories, JSON Lines (.jsonl) and
-    /// CSV (.csv) files (a document per line or row), any of them compressed (.jsonl.gz,
-    /// .csv.zst), or `-` for standard input.
+    /// Text or Markdown files (one document each), directories, JSON Lines (.jsonl), CSV
+    /// (.csv) and Parquet (.parquet) files (a document per line or row), the first three also
+    /// compressed (.jsonl.gz, .csv.zst), or `-` for standard input.
     #[arg(required = true, value_name = "INPUT")]
     pub(crate) inputs: Vec<PathBuf>,
     /// Print JSON lines instead of a table: one per document (with its date, source and title
@@ -247,7 +247,7 @@ fn skipped_files_warning(skipped: &SkippedFiles) -> Option<String> {
     }
     Some(format!(
         "warning: {} {what} in the input directories were not read: only .txt, .text, .md, .markdown, \
-         .jsonl, .ndjson and .csv files are (and those compressed, .gz or .zst), and links to directories are not followed ({})",
+         .jsonl, .ndjson, .csv and .parquet files are (and the first ones compressed, .gz or .zst), and links to directories are not followed ({})",
         skipped.count,
         kinds.join("; "),
     ))

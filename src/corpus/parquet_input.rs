@@ -1,0 +1,594 @@
+//! Parquet input files (`*.parquet`): one document per row, its fields the file's top-level
+//! columns named by [`Fields`], as a pandas, polars, Spark or Hugging Face datasets export has
+//! them.
+//!
+//! Only the columns named are read (a projection), a batch of rows at a time, so memory follows
+//! the row group's pages, not the file. A row's "line" (in ids, `FILE:ROW`, and in errors) is its
+//! number in the file, from 1.
+
+use std::fs::File;
+use std::sync::Arc;
+
+use ::parquet::basic::{LogicalType, TimeUnit, TimestampType};
+use ::parquet::file::reader::{FileReader, SerializedFileReader};
+use ::parquet::record::reader::RowIter;
+use ::parquet::record::{Field, Row};
+use ::parquet::schema::types::Type;
+
+use crate::analyzer::Document;
+
+use super::input::{checked_text, error_record, ErrorKind, Fields, FieldsFound, Location, Record, RecordError, Source};
+
+/// Rows decoded at a time: a few hundred articles' text.
+const BATCH_ROWS: usize = 128;
+
+/// A Parquet file's rows as records.
+pub(super) struct ParquetSource {
+    rows: Option<RowIter<'static>>,
+    label: String,
+    id_base: String,
+    fields: Arc<Fields>,
+    /// Whether the file has a top-level column of the text's name: without one each row fails.
+    has_text: bool,
+    /// Columns of nanosecond timestamps (pandas' and polars' `datetime64[ns]`), which the record
+    /// reader gives as plain integers.
+    nanos: Vec<String>,
+    row: u64,
+    rows_total: u64,
+    file_bytes: u64,
+    limit: u64,
+    found: FieldsFound,
+    /// The error that ends reading (a file that is no Parquet, a corrupt page), given once.
+    failure: Option<Record>,
+}
+
+impl ParquetSource {
+    pub(super) fn new(file: File, label: String, id_base: String, fields: Arc<Fields>, limit: u64) -> Self {
+        let file_bytes = file.metadata().map_or(0, |m| m.len());
+        let mut source = ParquetSource {
+            rows: None,
+            label,
+            id_base,
+            fields,
+            has_text: false,
+            nanos: Vec::new(),
+            row: 0,
+            rows_total: 0,
+            file_bytes,
+            limit,
+            found: FieldsFound::default(),
+            failure: None,
+        };
+        if let Err(e) = source.open(file) {
+            let reason = format!("cannot read the Parquet file, so none of its rows: {e}");
+            source.failure = Some(error_record(
+                &source.label,
+                None,
+                source.id_base.clone(),
+                ErrorKind::Io,
+                reason,
+            ));
+        }
+        source
+    }
+
+    fn open(&mut self, file: File) -> ::parquet::errors::Result<()> {
+        let reader = SerializedFileReader::new(file)?;
+        let metadata = reader.metadata().file_metadata();
+        self.rows_total = u64::try_from(metadata.num_rows()).unwrap_or(0);
+        let schema = metadata.schema();
+        let names: Vec<&str> = schema.get_fields().iter().map(|f| f.name()).collect();
+        self.has_text = names.contains(&self.fields.text.as_str());
+        self.found.see(&self.fields, |name| names.contains(&name));
+        // Only the columns named are decoded, in the file's order.
+        let wanted = [
+            &self.fields.text,
+            &self.fields.id,
+            &self.fields.date,
+            &self.fields.source,
+            &self.fields.title,
+        ];
+        let columns: Vec<Arc<Type>> = schema
+            .get_fields()
+            .iter()
+            .filter(|f| wanted.iter().any(|name| name.as_str() == f.name()))
+            .cloned()
+            .collect();
+        self.nanos = columns
+            .iter()
+            .filter(|c| is_nanosecond_timestamp(c.get_basic_info().logical_type_ref()))
+            .map(|c| c.name().to_owned())
+            .collect();
+        let projection = Type::group_type_builder(schema.name()).with_fields(columns).build()?;
+        let rows = RowIter::from_file_into(Box::new(reader))
+            .project(Some(projection))?
+            .with_batch_size(BATCH_ROWS);
+        self.rows = Some(rows);
+        Ok(())
+    }
+
+    fn default_id(&self) -> String {
+        format!("{}:{}", self.id_base, self.row)
+    }
+
+    fn record(&self, document: std::result::Result<Document, RecordError>) -> Record {
+        Record {
+            location: Location {
+                file: self.label.clone(),
+                line: Some(self.row),
+            },
+            document,
+        }
+    }
+
+    fn document(&self, row: &Row) -> std::result::Result<Document, RecordError> {
+        let field = |name: &str| {
+            let column = row.get_column_iter().find(|(column, _)| column.as_str() == name);
+            column.map(|(_, value)| value)
+        };
+        let value = |name: &str| match field(name) {
+            Some(Field::Long(nanos)) if self.nanos.iter().any(|c| c == name) => Value::Nanos(*nanos),
+            value => Value::Field(value),
+        };
+        let default_id = self.default_id();
+        let id = match scalar(value(&self.fields.id)) {
+            Ok(Some(id)) if !id.trim().is_empty() => id,
+            Ok(_) => default_id,
+            Err(found) => {
+                let reason = format!(
+                    "column {:?} must be a string or a number, found {found}",
+                    self.fields.id
+                );
+                return Err(RecordError {
+                    id: default_id,
+                    kind: ErrorKind::InvalidField,
+                    reason,
+                });
+            }
+        };
+        let fail = |kind, reason: String| {
+            Err(RecordError {
+                id: id.clone(),
+                kind,
+                reason,
+            })
+        };
+        let text = match field(&self.fields.text) {
+            Some(Field::Str(text)) => text.clone(),
+            Some(Field::Bytes(bytes)) => match std::str::from_utf8(bytes.data()) {
+                Ok(text) => text.to_owned(),
+                Err(e) => {
+                    let reason = format!("invalid UTF-8 at byte {} of the text", e.valid_up_to());
+                    return fail(ErrorKind::InvalidUtf8, reason);
+                }
+            },
+            Some(Field::Null) | None => {
+                return fail(
+                    ErrorKind::MissingText,
+                    format!("the {:?} column is null", self.fields.text),
+                )
+            }
+            Some(other) => {
+                let reason = format!(
+                    "column {:?} must be a string, found {}",
+                    self.fields.text,
+                    kind_of(other)
+                );
+                return fail(ErrorKind::InvalidField, reason);
+            }
+        };
+        if text.len() as u64 > self.limit {
+            let reason = format!(
+                "the text is larger than {} bytes (--max-record-size); it is skipped",
+                self.limit
+            );
+            return fail(ErrorKind::TooLarge, reason);
+        }
+        let text = match checked_text(text) {
+            Ok(text) => text,
+            Err((kind, reason)) => return fail(kind, reason),
+        };
+        let mut doc = Document::new(id.clone(), text);
+        for (name, slot) in [
+            (&self.fields.date, &mut doc.date),
+            (&self.fields.source, &mut doc.source),
+            (&self.fields.title, &mut doc.title),
+        ] {
+            match scalar(value(name)) {
+                Ok(value) => *slot = value.filter(|v| !v.trim().is_empty()),
+                Err(found) => {
+                    let reason = format!("column {name:?} must be a string, a number or a date, found {found}");
+                    return fail(ErrorKind::InvalidField, reason);
+                }
+            }
+        }
+        Ok(doc)
+    }
+
+    /// Every row fails when the file has no text column, as a CSV's rows do: so the count of
+    /// failed documents is the file's rows, and a misspelled `--text-field` is never silent.
+    fn missing_text(&self) -> Record {
+        let reason = format!("the file has no column {:?} (the text)", self.fields.text);
+        let id = self.default_id();
+        self.record(Err(RecordError {
+            id,
+            kind: ErrorKind::MissingText,
+            reason,
+        }))
+    }
+}
+
+impl Source for ParquetSource {
+    fn next_record(&mut self) -> Option<Record> {
+        if let Some(failure) = self.failure.take() {
+            self.rows = None;
+            return Some(failure);
+        }
+        let next = self.rows.as_mut()?.next()?;
+        self.row += 1;
+        match next {
+            Ok(_) if !self.has_text => Some(self.missing_text()),
+            Ok(row) => Some(self.record(self.document(&row))),
+            Err(e) => {
+                self.rows = None;
+                let reason = format!("read failed, the rest of the file is skipped: {e}");
+                let id = self.default_id();
+                Some(error_record(&self.label, Some(self.row), id, ErrorKind::Io, reason))
+            }
+        }
+    }
+
+    fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// The file's size in proportion to the rows read: the bytes behind each row are not known.
+    fn bytes(&self) -> u64 {
+        if self.rows.is_none() || self.rows_total == 0 {
+            return if self.row > 0 || self.failure.is_none() {
+                self.file_bytes
+            } else {
+                0
+            };
+        }
+        let share = self.row.min(self.rows_total) as f64 / self.rows_total as f64;
+        (self.file_bytes as f64 * share) as u64
+    }
+
+    fn fields_found(&self) -> FieldsFound {
+        self.found
+    }
+}
+
+/// A row's value of a column.
+enum Value<'a> {
+    Field(Option<&'a Field>),
+    /// A nanosecond timestamp.
+    Nanos(i64),
+}
+
+fn is_nanosecond_timestamp(logical: Option<&LogicalType>) -> bool {
+    matches!(
+        logical,
+        Some(LogicalType::Timestamp(TimestampType {
+            unit: TimeUnit::NANOS,
+            ..
+        }))
+    )
+}
+
+/// An optional field's value as text: a string, a number as Parquet holds it, a date as
+/// `YYYY-MM-DD` and a timestamp in UTC as `YYYY-MM-DDTHH:MM:SS[.fraction]Z` (so that its month
+/// is read); `Ok(None)` when the column is absent or the value null; `Err(kind)` for other types.
+fn scalar(value: Value<'_>) -> std::result::Result<Option<String>, &'static str> {
+    let value = match value {
+        Value::Nanos(ns) => {
+            let (seconds, nanos) = (ns.div_euclid(1_000_000_000), ns.rem_euclid(1_000_000_000));
+            return Ok(Some(timestamp_of(seconds, nanos, 9)));
+        }
+        Value::Field(value) => value,
+    };
+    let text = match value {
+        None | Some(Field::Null) => return Ok(None),
+        Some(Field::Str(s)) => s.clone(),
+        Some(Field::Bytes(bytes)) => match std::str::from_utf8(bytes.data()) {
+            Ok(s) => s.to_owned(),
+            Err(_) => return Err("binary data that is not UTF-8"),
+        },
+        Some(Field::Byte(n)) => n.to_string(),
+        Some(Field::Short(n)) => n.to_string(),
+        Some(Field::Int(n)) => n.to_string(),
+        Some(Field::Long(n)) => n.to_string(),
+        Some(Field::UByte(n)) => n.to_string(),
+        Some(Field::UShort(n)) => n.to_string(),
+        Some(Field::UInt(n)) => n.to_string(),
+        Some(Field::ULong(n)) => n.to_string(),
+        Some(Field::Date(days)) => date_of(i64::from(*days)),
+        Some(Field::TimestampMillis(ms)) => timestamp_of(ms.div_euclid(1000), ms.rem_euclid(1000) * 1_000_000, 3),
+        Some(Field::TimestampMicros(us)) => timestamp_of(us.div_euclid(1_000_000), us.rem_euclid(1_000_000) * 1000, 6),
+        Some(other) => return Err(kind_of(other)),
+    };
+    Ok(Some(text))
+}
+
+/// What a value that does not belong is, for an error.
+fn kind_of(value: &Field) -> &'static str {
+    match value {
+        Field::Bool(_) => "a boolean",
+        Field::Float(_) | Field::Double(_) | Field::Float16(_) | Field::Decimal(_) => "a fraction",
+        Field::Group(_) => "a struct",
+        Field::ListInternal(_) => "a list",
+        Field::MapInternal(_) => "a map",
+        Field::TimeMillis(_) | Field::TimeMicros(_) => "a time of day",
+        Field::Str(_) | Field::Bytes(_) => "a string",
+        Field::Null => "null",
+        _ => "a number or date",
+    }
+}
+
+/// `YYYY-MM-DD` of a count of days since 1970-01-01 (the proleptic Gregorian calendar).
+fn date_of(days: i64) -> String {
+    let (year, month, day) = civil_from_days(days);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fraction]Z` of seconds since the epoch and nanoseconds past them,
+/// the fraction in `digits` digits, left out when zero.
+fn timestamp_of(seconds: i64, nanos: i64, digits: u32) -> String {
+    let (days, second_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    let (h, m, s) = (second_of_day / 3600, second_of_day % 3600 / 60, second_of_day % 60);
+    let fraction = match nanos {
+        0 => String::new(),
+        _ => format!(".{:0width$}", nanos / 10_i64.pow(9 - digits), width = digits as usize),
+    };
+    format!("{}T{h:02}:{m:02}:{s:02}{fraction}Z", date_of(days))
+}
+
+/// Year, month and day of a day count since 1970-01-01, by Howard Hinnant's `civil_from_days`.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use ::parquet::basic::{Compression, ZstdLevel};
+    use ::parquet::data_type::{ByteArray, ByteArrayType, Int32Type, Int64Type};
+    use ::parquet::file::properties::WriterProperties;
+    use ::parquet::file::writer::SerializedFileWriter;
+    use ::parquet::schema::parser::parse_message_type;
+
+    use crate::corpus::{CorpusReader, ReadOptions};
+
+    /// One optional column's values, `None` for null.
+    enum Column {
+        Strings(Vec<Option<&'static str>>),
+        Longs(Vec<Option<i64>>),
+        /// DATE (days since 1970) or any other int32.
+        Ints(Vec<Option<i32>>),
+    }
+
+    fn levels<T: Clone>(values: &[Option<T>]) -> (Vec<T>, Vec<i16>) {
+        let present = values.iter().flatten().cloned().collect();
+        (present, values.iter().map(|v| i16::from(v.is_some())).collect())
+    }
+
+    /// Writes a Parquet file of one row group with `schema` (every column optional) and `columns`.
+    fn write(path: &std::path::Path, schema: &str, columns: &[Column], compression: Compression) {
+        let schema = Arc::new(parse_message_type(schema).unwrap());
+        let props = Arc::new(WriterProperties::builder().set_compression(compression).build());
+        let mut writer = SerializedFileWriter::new(File::create(path).unwrap(), schema, props).unwrap();
+        let mut group = writer.next_row_group().unwrap();
+        for column in columns {
+            let mut writer = group.next_column().unwrap().unwrap();
+            match column {
+                Column::Strings(values) => {
+                    let (present, def) = levels(values);
+                    let present: Vec<ByteArray> = present.into_iter().map(ByteArray::from).collect();
+                    writer
+                        .typed::<ByteArrayType>()
+                        .write_batch(&present, Some(&def), None)
+                        .unwrap();
+                }
+                Column::Longs(values) => {
+                    let (present, def) = levels(values);
+                    writer
+                        .typed::<Int64Type>()
+                        .write_batch(&present, Some(&def), None)
+                        .unwrap();
+                }
+                Column::Ints(values) => {
+                    let (present, def) = levels(values);
+                    writer
+                        .typed::<Int32Type>()
+                        .write_batch(&present, Some(&def), None)
+                        .unwrap();
+                }
+            }
+            writer.close().unwrap();
+        }
+        group.close().unwrap();
+        writer.close().unwrap();
+    }
+
+    fn read(path: &std::path::Path, options: ReadOptions) -> (Vec<Record>, CorpusReader) {
+        let mut reader = CorpusReader::new(&[path.to_path_buf()], options).unwrap();
+        let records = reader.by_ref().collect();
+        (records, reader)
+    }
+
+    const ARTICLES: &str = "message articles {
+        optional int64 id;
+        optional binary body (STRING);
+        optional int32 published (DATE);
+        optional binary title (STRING);
+    }";
+
+    fn articles(dir: &std::path::Path, compression: Compression) -> std::path::PathBuf {
+        let path = dir.join("articles.parquet");
+        let columns = [
+            Column::Longs(vec![Some(12_345_678_901), None, Some(7), Some(8)]),
+            Column::Strings(vec![
+                Some("China and India met."),
+                Some("The US spoke."),
+                None,
+                Some(" "),
+            ]),
+            // 2024-03-01, null, 2024-02-29, 1970-01-01
+            Column::Ints(vec![Some(19_783), None, Some(19_782), Some(0)]),
+            Column::Strings(vec![Some("Talks"), None, None, None]),
+        ];
+        write(&path, ARTICLES, &columns, compression);
+        path
+    }
+
+    fn body_options() -> ReadOptions {
+        let mut options = ReadOptions::default();
+        options.fields.text = "body".into();
+        options.fields.date = "published".into();
+        options
+    }
+
+    #[test]
+    fn rows_are_documents_with_their_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        for compression in [
+            Compression::SNAPPY,
+            Compression::ZSTD(ZstdLevel::default()),
+            Compression::UNCOMPRESSED,
+        ] {
+            let path = articles(dir.path(), compression);
+            let (records, reader) = read(&path, body_options());
+            assert_eq!(records.len(), 4, "{compression:?}");
+            let first = records[0].document.as_ref().unwrap();
+            assert_eq!(
+                (
+                    first.id.as_str(),
+                    first.text.as_str(),
+                    first.date.as_deref(),
+                    first.title.as_deref()
+                ),
+                ("12345678901", "China and India met.", Some("2024-03-01"), Some("Talks"))
+            );
+            let second = records[1].document.as_ref().unwrap();
+            let label = path.display().to_string();
+            assert_eq!((second.id.clone(), second.date.clone()), (format!("{label}:2"), None));
+            let third = records[2].document.as_ref().unwrap_err();
+            assert_eq!(
+                (third.id.as_str(), third.kind, records[2].location.line),
+                ("7", ErrorKind::MissingText, Some(3))
+            );
+            assert_eq!(records[3].document.as_ref().unwrap_err().kind, ErrorKind::EmptyText);
+            assert!(reader.unmatched_fields().is_empty(), "{:?}", reader.unmatched_fields());
+            assert_eq!(reader.bytes_read(), std::fs::metadata(&path).unwrap().len());
+        }
+    }
+
+    /// pandas and polars write `datetime64[ns]` as nanosecond timestamps, which the record reader
+    /// gives as plain integers.
+    #[test]
+    fn nanosecond_timestamps_are_dates_with_their_month() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ns.parquet");
+        let schema = "message m { optional binary text (STRING); optional int64 date (TIMESTAMP(NANOS,false)); }";
+        let columns = [
+            Column::Strings(vec![Some("China spoke."), Some("India spoke.")]),
+            Column::Longs(vec![Some(1_704_067_199_123_456_789), Some(-1)]),
+        ];
+        write(&path, schema, &columns, Compression::SNAPPY);
+        let (records, _) = read(&path, ReadOptions::default());
+        let dates: Vec<String> = records
+            .iter()
+            .map(|r| r.document.as_ref().unwrap().date.clone().unwrap())
+            .collect();
+        assert_eq!(
+            dates,
+            ["2023-12-31T23:59:59.123456789Z", "1969-12-31T23:59:59.999999999Z"]
+        );
+        assert_eq!(crate::corpus::month_of(&dates[0]).as_deref(), Some("2023-12"));
+    }
+
+    #[test]
+    fn a_missing_text_column_fails_every_row_and_a_misnamed_field_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = articles(dir.path(), Compression::SNAPPY);
+        let mut options = ReadOptions::default();
+        options.fields.source = "outlet".into();
+        let (records, reader) = read(&path, options);
+        let failures: Vec<_> = records.iter().map(|r| r.document.as_ref().unwrap_err()).collect();
+        assert_eq!(failures.len(), 4);
+        assert!(failures
+            .iter()
+            .all(|e| e.kind == ErrorKind::MissingText && e.reason.contains("no column \"text\"")));
+        assert_eq!(reader.unmatched_fields(), ["--source-field \"outlet\""]);
+    }
+
+    #[test]
+    fn a_text_of_another_type_or_a_file_that_is_no_parquet_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("numbers.parquet");
+        write(
+            &path,
+            "message m { optional int32 text; }",
+            &[Column::Ints(vec![Some(3)])],
+            Compression::SNAPPY,
+        );
+        let (records, _) = read(&path, ReadOptions::default());
+        let error = records[0].document.as_ref().unwrap_err();
+        assert_eq!(error.kind, ErrorKind::InvalidField);
+        assert!(error.reason.contains("must be a string"), "{}", error.reason);
+
+        let fake = dir.path().join("fake.parquet");
+        std::fs::write(&fake, "id,text\n1,China\n").unwrap();
+        let (records, _) = read(&fake, ReadOptions::default());
+        assert_eq!(records.len(), 1);
+        let error = records[0].document.as_ref().unwrap_err();
+        assert_eq!((error.kind, records[0].location.line), (ErrorKind::Io, None));
+        assert!(
+            error.reason.contains("cannot read the Parquet file"),
+            "{}",
+            error.reason
+        );
+        // Compressed, it cannot seek.
+        let packed = dir.path().join("a.parquet.gz");
+        std::fs::write(&packed, b"").unwrap();
+        let (records, _) = read(&packed, ReadOptions::default());
+        assert!(records[0]
+            .document
+            .as_ref()
+            .unwrap_err()
+            .reason
+            .contains("not read from a compressed file"));
+    }
+
+    #[test]
+    fn standard_input_is_not_read_as_parquet() {
+        let options = ReadOptions {
+            stdin_format: crate::corpus::Format::Parquet,
+            ..ReadOptions::default()
+        };
+        let refused = CorpusReader::new(&["-".into()], options).err().unwrap().to_string();
+        assert!(refused.contains("standard input is not read as Parquet"), "{refused}");
+    }
+
+    #[test]
+    fn dates_and_timestamps_read_as_iso_8601() {
+        assert_eq!(date_of(0), "1970-01-01");
+        assert_eq!(date_of(19_783), "2024-03-01");
+        assert_eq!(date_of(19_782), "2024-02-29");
+        assert_eq!(date_of(-1), "1969-12-31");
+        assert_eq!(timestamp_of(1_709_251_200, 0, 3), "2024-03-01T00:00:00Z");
+        assert_eq!(timestamp_of(1_709_337_599, 5_000_000, 3), "2024-03-01T23:59:59.005Z");
+        assert_eq!(timestamp_of(-1, 999_999_000, 6), "1969-12-31T23:59:59.999999Z");
+    }
+}
