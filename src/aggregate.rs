@@ -144,7 +144,8 @@ impl ActorStats {
         open.sum_q += q;
         open.pairs += 1;
         self.sentences += 1;
-        self.mentions += mentions as u64;
+        // Saturating: a count read back from a file may be any u64, and wrapping would shrink it.
+        self.mentions = self.mentions.saturating_add(mentions as u64);
         self.labels[stance.label.index()] += 1;
         self.sum_q += q;
         self.sum_sq_q += q * q;
@@ -170,7 +171,7 @@ impl ActorStats {
     pub fn merge(&mut self, other: &ActorStats) {
         self.open = None;
         self.sentences += other.sentences;
-        self.mentions += other.mentions;
+        self.mentions = self.mentions.saturating_add(other.mentions);
         self.documents += other.documents;
         for (mine, theirs) in self.labels.iter_mut().zip(other.labels) {
             *mine += theirs;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyList};
+use pyo3::types::{PyBool, PyDict, PyList, PyMapping};
 use pyo3::{intern, IntoPyObjectExt};
 use stance::{Actor, ActorSet, Analyzer, Device, Document, DocumentStances, SentenceStance};
 
@@ -446,32 +446,13 @@ impl ActorStats {
     ///
     /// A `ValueError` when the probabilities are not a distribution: each in
     /// [0, 1] and summing to 1 within `PROBABILITY_SUM_TOLERANCE`.
-    #[pyo3(signature = (p_unfavorable, p_neutral, p_favorable, mentions = None))]
-    fn add(
-        &mut self,
-        p_unfavorable: f64,
-        p_neutral: f64,
-        p_favorable: f64,
-        mentions: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<()> {
+    #[pyo3(signature = (p_unfavorable, p_neutral, p_favorable, mentions = MentionCount(1)))]
+    fn add(&mut self, p_unfavorable: f64, p_neutral: f64, p_favorable: f64, mentions: MentionCount) -> PyResult<()> {
         let probabilities = [p_unfavorable, p_neutral, p_favorable];
         check_probabilities(probabilities)?;
-        let mentions: i64 = match mentions {
-            None => 1,
-            // A bool is an int to Python: `mentions=True` (meant as a flag) would count one mention.
-            Some(m) if m.is_instance_of::<PyBool>() => {
-                return Err(PyTypeError::new_err(
-                    "mentions must be an int (a count of mentions), not a bool",
-                ))
-            }
-            Some(m) => m.extract()?,
-        };
-        // Taken signed so that a negative count is named, not a bare OverflowError.
-        let mentions = usize::try_from(mentions)
-            .map_err(|_| PyValueError::new_err(format!("mentions must be at least 0, got {mentions}")))?;
         // The library's probabilities are f32: the values of a sentence row, read back exactly.
         let stance = stance::Stance::from_probabilities(probabilities.map(|p| p as f32));
-        self.inner.add(&stance, mentions);
+        self.inner.add(&stance, mentions.0);
         Ok(())
     }
 
@@ -580,12 +561,21 @@ impl ActorStats {
 
     /// Reads statistics written by `to_dict` (or an actor entry of a run's `summary.json`).
     #[staticmethod]
-    fn from_dict(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let text: String = py
-            .import(intern!(py, "json"))?
-            .call_method1(intern!(py, "dumps"), (data,))?
-            .extract()?;
-        let inner = serde_json::from_str(&text)
+    fn from_dict(data: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let mapping = data.cast::<PyMapping>().map_err(|_| {
+            let kind = data
+                .get_type()
+                .name()
+                .map_or_else(|_| "?".to_owned(), |n| n.to_string());
+            PyTypeError::new_err(format!("from_dict takes a mapping (as to_dict gives), got {kind}"))
+        })?;
+        let mut object = serde_json::Map::new();
+        for item in mapping.items()?.iter() {
+            let (key, value): (String, Bound<'_, PyAny>) = item.extract()?;
+            let value = json_scalar(&key, &value)?;
+            object.insert(key, value);
+        }
+        let inner = serde_json::from_value(serde_json::Value::Object(object))
             .map_err(|e| PyValueError::new_err(format!("not ActorStats data (as written by to_dict): {e}")))?;
         Ok(Self { inner })
     }
@@ -595,8 +585,8 @@ impl ActorStats {
         self.to_dict(py)
     }
 
-    fn __setstate__(&mut self, py: Python<'_>, state: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.inner = Self::from_dict(py, state)?.inner;
+    fn __setstate__(&mut self, state: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.inner = Self::from_dict(state)?.inner;
         Ok(())
     }
 
@@ -639,6 +629,64 @@ impl ActorStats {
 /// model's are f32 (off by ~1e-7), and rows written with four decimals are off
 /// by at most 1.5e-4.
 const PROBABILITY_SUM_TOLERANCE: f64 = 1e-3;
+
+/// A value of an `ActorStats` dict as JSON: `None`, a bool, a str, an int (numpy's too: anything
+/// with `__index__`) or a finite float (numpy's too).
+fn json_scalar(key: &str, value: &Bound<'_, PyAny>) -> PyResult<serde_json::Value> {
+    use serde_json::Value;
+    if value.is_none() {
+        return Ok(Value::Null);
+    }
+    if value.is_instance_of::<PyBool>() {
+        return Ok(Value::Bool(value.extract()?));
+    }
+    if let Ok(text) = value.extract::<String>() {
+        return Ok(Value::String(text));
+    }
+    if value.hasattr(intern!(value.py(), "__index__"))? {
+        let number: i128 = value.extract()?;
+        let out_of_range = || PyValueError::new_err(format!("ActorStats field {key:?}: {number} is out of range"));
+        return match (u64::try_from(number), i64::try_from(number)) {
+            (Ok(n), _) => Ok(Value::from(n)),
+            (_, Ok(n)) => Ok(Value::from(n)),
+            _ => Err(out_of_range()),
+        };
+    }
+    if let Ok(number) = value.extract::<f64>() {
+        return serde_json::Number::from_f64(number)
+            .map(Value::Number)
+            .ok_or_else(|| PyValueError::new_err(format!("ActorStats field {key:?}: {number} is not finite")));
+    }
+    let kind = value
+        .get_type()
+        .name()
+        .map_or_else(|_| "?".to_owned(), |n| n.to_string());
+    Err(PyTypeError::new_err(format!(
+        "ActorStats field {key:?}: expected a number, a str or None, got {kind}"
+    )))
+}
+
+/// The `mentions` argument of `ActorStats.add`: an int of at least 0. A bool (an int to Python:
+/// `mentions=True`, meant as a flag) and `None` are refused rather than counted as one mention.
+struct MentionCount(usize);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for MentionCount {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if obj.is_instance_of::<PyBool>() || obj.is_none() {
+            let what = if obj.is_none() { "None" } else { "a bool" };
+            return Err(PyTypeError::new_err(format!(
+                "mentions must be an int (a count of mentions), not {what}"
+            )));
+        }
+        // Taken signed so that a negative count is named, not a bare OverflowError.
+        let count: i64 = obj.extract()?;
+        let count = usize::try_from(count)
+            .map_err(|_| PyValueError::new_err(format!("mentions must be at least 0, got {count}")))?;
+        Ok(MentionCount(count))
+    }
+}
 
 /// Refuses what would make statistics meaningless without a word: NaN, values
 /// outside [0, 1], or three that are no distribution (all zero, say).

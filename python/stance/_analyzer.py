@@ -242,11 +242,9 @@ class Analyzer:
                 the shipped model on the CPU is batch-invariant and shares
                 batches across documents exactly anyway.
         """
-        return list(
-            self.iter_scores(
-                texts, ids, batch_size=batch_size, errors=errors, batch_across_documents=batch_across_documents
-            )
-        )
+        batch_size = self._check_iteration(texts, ids, batch_size, errors)
+        # The warning of skipped documents names the caller of score_many, a frame further out.
+        return list(self._iter_scores(texts, ids, batch_size, errors, batch_across_documents, warn_level=4))
 
     def iter_scores(
         self,
@@ -263,11 +261,17 @@ class Analyzer:
         With ``errors="skip"``, the :class:`SkippedDocumentsWarning` comes when
         the iteration ends, or when it is stopped early (the generator closed
         or collected) for the documents skipped until then."""
-        _check_options(batch_size, errors)
+        batch_size = self._check_iteration(texts, ids, batch_size, errors)
+        return self._iter_scores(texts, ids, batch_size, errors, batch_across_documents)
+
+    @staticmethod
+    def _check_iteration(texts: Iterable[str], ids: Iterable[Any] | None, batch_size: int, errors: str) -> int:
+        """The arguments of score_many and iter_scores checked, before any document is read; the batch size."""
+        batch_size = _check_options(batch_size, errors)
         _check_not_one_str(texts, "texts", "a document", " (score(text) scores one text)")
         if ids is not None:
             _check_not_one_str(ids, "ids", "an id")
-        return self._iter_scores(texts, ids, batch_size, errors, batch_across_documents)
+        return batch_size
 
     def _iter_scores(
         self,
@@ -276,6 +280,7 @@ class Analyzer:
         batch_size: int,
         errors: str,
         batch_across_documents: bool,
+        warn_level: int = 3,
     ) -> Iterator[DocumentStances | None]:
         skipped: list[tuple[str, str]] = []
         try:
@@ -291,7 +296,7 @@ class Analyzer:
                         yield DocumentStances._from_native(result)
         finally:
             # Also when the consumer stops early: the documents skipped so far are still reported.
-            _warn_skipped(skipped)
+            _warn_skipped(skipped, warn_level)
 
     def score_sentences(self, sentences: Sequence[str]) -> list[SentenceStance]:
         """Scores sentences as given, without splitting them: one entry per
@@ -363,7 +368,7 @@ class Analyzer:
         :func:`stance.aggregate_frame` turns the result into per-actor
         :class:`ActorStats`, the ``summary.json`` of a CLI run.
         """
-        _check_options(batch_size, errors)
+        batch_size = _check_options(batch_size, errors)
         kind = _frames.frame_kind(frame)
         texts = _frames.column_values(frame, kind, text)
         labels = _frames.row_labels(frame, kind)
@@ -473,11 +478,13 @@ def _weight(value: Any) -> float | None:
     return float(value)
 
 
-def _check_options(batch_size: int, errors: str) -> None:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+def _check_options(batch_size: int, errors: str) -> int:
+    """``batch_size`` as an int (Python's or numpy's integers), checked with ``errors``."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     if errors not in _ERRORS:
         raise ValueError(f"errors must be one of {_ERRORS}, got {errors!r}")
+    return int(batch_size)
 
 
 def _check_not_one_str(values: Any, name: str, entry: str, hint: str = "") -> None:
@@ -544,15 +551,18 @@ def _id_text(value: Any) -> str:
     """A document id as text: ``str(value)``, but a whole-number float as an
     integer, since pandas reads an integer id column with a missing value as
     floats (``1`` as ``1.0``) and the CLI, reading the same file, says ``"1"``."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    # numpy's float32 and float64 too (numbers.Real), not ints or bools (Integral).
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
+        number = float(value)
+        if number.is_integer():
+            return str(int(number))
     return str(value)
 
 
 def _check_texts(ids: list[str], texts: list[Any]) -> tuple[list[int], list[tuple[int, BaseException]]]:
-    """Positions of the texts to score, and an ``InputError`` naming the id for
-    each document that cannot be: see :func:`_problem`. Any other non-``str``
-    text is a ``TypeError``."""
+    """Positions of the texts to score, and the error of each document that cannot
+    be (see :func:`_problem`), as the library's own failures are: raised in order,
+    or skipped."""
     valid: list[int] = []
     failures: list[tuple[int, BaseException]] = []
     for i, (doc_id, text) in enumerate(zip(ids, texts)):
@@ -560,20 +570,23 @@ def _check_texts(ids: list[str], texts: list[Any]) -> tuple[list[int], list[tupl
         if problem is None:
             valid.append(i)
         else:
-            failures.append((i, InputError(f"{_printable(doc_id)}: {problem}")))
+            failures.append((i, problem))
     return valid, failures
 
 
-def _problem(doc_id: str, text: Any) -> str | None:
-    """Why a document cannot be handed to the library, or ``None``: a missing
-    text (``None``, NaN, ``pd.NA``, ``pd.NaT``), or an id or text that is not
-    valid Unicode. An empty text (blanks, after a leading byte-order mark) the
-    library refuses itself, with an ``InputError`` "ID: empty text"."""
+def _problem(doc_id: str, text: Any) -> BaseException | None:
+    """Why a document cannot be handed to the library, or ``None``: an
+    ``InputError`` for a missing text (``None``, NaN, ``pd.NA``, ``pd.NaT``) or
+    an id or text that is not valid Unicode, a ``TypeError`` for a text of
+    another type (a number in a text column). An empty text (blanks, after a
+    leading byte-order mark) the library refuses itself, with an ``InputError``
+    "ID: empty text"."""
     if not isinstance(text, str):
         if _frames.is_missing(text):
-            return "missing text"
-        raise TypeError(f"{_printable(doc_id)}: text must be str, not {type(text).__name__}")
-    return _unicode_problem("id", doc_id) or _unicode_problem("text", text)
+            return InputError(f"{_printable(doc_id)}: missing text")
+        return TypeError(f"{_printable(doc_id)}: text must be str, not {type(text).__name__}")
+    problem = _unicode_problem("id", doc_id) or _unicode_problem("text", text)
+    return InputError(f"{_printable(doc_id)}: {problem}") if problem else None
 
 
 def _unicode_problem(what: str, value: str) -> str | None:
@@ -630,13 +643,14 @@ def _skipped(doc_id: str, error: BaseException) -> tuple[str, str]:
     return doc_id, message[len(prefix) :] if message.startswith(prefix) else message
 
 
-def _warn_skipped(skipped: list[tuple[str, str]]) -> None:
+def _warn_skipped(skipped: list[tuple[str, str]], stacklevel: int = 3) -> None:
     """One warning for the documents skipped in a call: the first few in its
-    message, every one in its ``skipped``."""
+    message, every one in its ``skipped``. ``stacklevel`` is warnings.warn's, here:
+    the default 3 names the frame two calls out from this function's caller."""
     if not skipped:
         return
     shown = "; ".join(f"{_printable(doc_id)}: {reason}" for doc_id, reason in skipped[:_SKIPPED_SHOWN])
     if len(skipped) > _SKIPPED_SHOWN:
         shown += f"; ... ({len(skipped) - _SKIPPED_SHOWN} more, in the warning's `skipped`)"
     message = f"{len(skipped)} document(s) not scored: {shown}"
-    warnings.warn(SkippedDocumentsWarning(message, skipped), stacklevel=3)
+    warnings.warn(SkippedDocumentsWarning(message, skipped), stacklevel=stacklevel)

@@ -34,13 +34,18 @@ _STRING = ("document_id", "text", "actor", "label")
 
 
 def frame_kind(frame: Any) -> str:
-    """``"pandas"``, ``"pyarrow"`` or ``"polars"``; ``TypeError`` for anything else."""
-    module = type(frame).__module__.split(".", 1)[0]
-    if module == "pandas" and hasattr(frame, "columns"):
+    """``"pandas"``, ``"pyarrow"`` (a Table), ``"pyarrow-batch"`` (a RecordBatch) or
+    ``"polars"``, subclasses included (a GeoDataFrame is a pandas DataFrame);
+    ``TypeError`` for anything else. A frame's library is imported already: none is
+    imported here."""
+    pd, pa, pl = (sys.modules.get(name) for name in ("pandas", "pyarrow", "polars"))
+    if pd is not None and isinstance(frame, pd.DataFrame):
         return "pandas"
-    if module == "pyarrow" and hasattr(frame, "column_names"):
+    if pa is not None and isinstance(frame, pa.Table):
         return "pyarrow"
-    if module == "polars" and hasattr(frame, "get_column"):
+    if pa is not None and isinstance(frame, pa.RecordBatch):
+        return "pyarrow-batch"
+    if pl is not None and isinstance(frame, pl.DataFrame):
         return "polars"
     raise TypeError(
         f"expected a pandas DataFrame, a pyarrow Table or a polars DataFrame, got {type(frame).__module__}."
@@ -50,7 +55,7 @@ def frame_kind(frame: Any) -> str:
 
 def column_names(frame: Any, kind: str) -> list[Any]:
     """The column labels as they are: pandas allows any label, and its column ``0`` is not ``"0"``."""
-    if kind == "pyarrow":
+    if kind.startswith("pyarrow"):
         return list(frame.column_names)
     return list(frame.columns)
 
@@ -70,7 +75,7 @@ def column_values(frame: Any, kind: str, name: Any) -> list[Any]:
         raise ValueError(f"the frame has {count} columns named {name!r}; rename them so that one name is one column")
     if kind == "pandas":
         return frame[name].tolist()
-    if kind == "pyarrow":
+    if kind.startswith("pyarrow"):
         return frame.column(name).to_pylist()
     return frame.get_column(name).to_list()
 
@@ -95,7 +100,7 @@ def row_labels(frame: Any, kind: str) -> list[Any]:
         if frame.index.nlevels > 1:
             labels = [None if all(is_missing(level) for level in label) else label for label in labels]
         return labels
-    return list(range(frame.num_rows if kind == "pyarrow" else frame.height))
+    return list(range(frame.num_rows if kind.startswith("pyarrow") else frame.height))
 
 
 def is_missing(value: Any) -> bool:
@@ -133,10 +138,15 @@ def build_frame(columns: dict[str, list], kind: str) -> Any:
             types.update({name: "str" for name in SENTENCE_COLUMNS if name not in types})
             types["mentions"] = "object"
         return frame.astype(types)
-    if kind == "pyarrow":
+    if kind.startswith("pyarrow"):
         import pyarrow as pa
 
-        return pa.table({name: columns[name] for name in SENTENCE_COLUMNS}, schema=arrow_schema())
+        table = pa.table({name: columns[name] for name in SENTENCE_COLUMNS}, schema=arrow_schema())
+        if kind == "pyarrow":
+            return table
+        # A batch in, a batch out.
+        arrays = [table.column(name).combine_chunks() for name in SENTENCE_COLUMNS]
+        return pa.RecordBatch.from_arrays(arrays, schema=arrow_schema())
     import polars as pl
 
     mention = pl.Struct({"start": pl.Int64, "end": pl.Int64, "text": pl.String})
@@ -198,6 +208,7 @@ def aggregate_frame(rows: Any) -> dict[str, ActorStats]:
 
     Raises:
         KeyError: a column is missing.
+        TypeError: a row's ``mentions`` is no list (a CSV round trip makes it text).
         ValueError: a row's ``p_*`` are not probabilities (each in [0, 1],
             summing to 1 within 0.001); the message names the row and document.
     """
@@ -217,6 +228,12 @@ def aggregate_frame(rows: Any) -> dict[str, ActorStats]:
             previous = doc_id
             pairs.clear()
         pairs.add((sentence, actor))
+        if isinstance(found, (str, bytes)) or not hasattr(found, "__len__"):
+            # A CSV round trip leaves the list as its text, whose length is no count of mentions.
+            raise TypeError(
+                f"row {row} (document {doc_id}, actor {actor}): mentions must be a list of mentions, "
+                f"got {type(found).__name__}"
+            )
         stats = document.setdefault(actor, ActorStats())
         try:
             stats.add(*p, len(found))

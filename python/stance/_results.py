@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ._stance import ActorStats
@@ -29,28 +29,35 @@ class Actor:
     An actor whose id is a built-in one (``"china"``) adds its aliases,
     exclusions and short names to the built-in actor.
 
-    ``aliases``, ``exclusions`` and ``short_names`` are lists (any iterable is
-    made one); a single ``str`` is one entry: ``Actor("eu", "EU", "EU")`` has
-    the alias ``"EU"``, not ``"E"`` and ``"U"``.
+    ``aliases``, ``exclusions`` and ``short_names`` are tuples of ``str`` (any
+    iterable is made one); a single ``str`` is one entry: ``Actor("eu", "EU", "EU")``
+    has the alias ``"EU"``, not ``"E"`` and ``"U"``. A field of another type is a
+    ``TypeError`` that names the actor and the field.
 
-    Actors are frozen and hashable: equal actors are one key of a dict or set.
+    Actors are frozen and hashable: equal actors are one key of a dict or set, and
+    an analyzer (and every copy of it pickled to a worker) scores with the actor
+    it was given.
     """
 
     id: str
     name: str = ""
-    aliases: list[str] = field(default_factory=list)
-    exclusions: list[str] = field(default_factory=list)
-    short_names: list[str] = field(default_factory=list)
+    aliases: tuple[str, ...] = ()
+    exclusions: tuple[str, ...] = ()
+    short_names: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if not isinstance(self.id, str):
+            raise TypeError(f"Actor id must be a str, got {type(self.id).__name__} {self.id!r}")
+        if not isinstance(self.name, str):
+            raise TypeError(f"Actor {self.id!r}: name must be a str, got {type(self.name).__name__} {self.name!r}")
         for name in ("aliases", "exclusions", "short_names"):
             value = getattr(self, name)
-            # Frozen: set the normalised list as the dataclass's own __init__ does.
-            object.__setattr__(self, name, [value] if isinstance(value, str) else list(value))
-
-    def __hash__(self) -> int:
-        # The generated hash would hash the lists, which cannot be hashed: hash them as tuples.
-        return hash((self.id, self.name, tuple(self.aliases), tuple(self.exclusions), tuple(self.short_names)))
+            entries = (value,) if isinstance(value, str) else tuple(value)
+            for entry in entries:
+                if not isinstance(entry, str):
+                    raise TypeError(f"Actor {self.id!r}: {name} must hold str, got {type(entry).__name__} {entry!r}")
+            # Frozen: set the normalised tuple as the dataclass's own __init__ does.
+            object.__setattr__(self, name, entries)
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,7 @@ def test_actors_builtin_custom_and_file():
     actors = analyzer.actors
     assert [a.id for a in actors] == ["india", "us", "eu"]
     assert "Bharat" in actors[0].aliases
-    assert actors[2].exclusions == ["Brussels sprouts"]
+    assert actors[2].exclusions == ("Brussels sprouts",)
     assert analyzer.info["actors"] == ["india", "us", "eu"]
     doc = analyzer.score("Brussels criticised Bharat. Brussels sprouts are green.")
     assert [(s.actor, s.mentions[0].text) for s in doc.stances] == [("india", "Bharat"), ("eu", "Brussels")]
@@ -221,6 +221,8 @@ def test_actor_stats_merge_mean_ci_exactly():
         a.add(0.3, 0.2, 0.5, mentions=-1)
     with pytest.raises(TypeError, match="not a bool"):
         a.add(0.3, 0.2, 0.5, mentions=True)
+    with pytest.raises(TypeError, match="not None"):
+        a.add(0.3, 0.2, 0.5, mentions=None)
     total = a + b
     assert (total.sentences, total.documents, total.mentions) == (3, 2, 4)
     assert (total.unfavorable, total.neutral, total.favorable) == (0, 1, 2)
@@ -336,6 +338,21 @@ def test_actor_stats_round_trip_through_dict_pickle_and_copy(analyzer):
     assert "sentences=3" in repr(stats)
     with pytest.raises(ValueError, match="not ActorStats data"):
         stance.ActorStats.from_dict({"sentences": 1})
+    # Any mapping, numpy's numbers too (a row of a pandas frame of statistics).
+    import collections
+    import types
+
+    import numpy as np
+
+    assert stance.ActorStats.from_dict(types.MappingProxyType(data)) == stats
+    assert stance.ActorStats.from_dict(collections.UserDict(data)) == stats
+    numpy_data = {k: np.int64(v) if isinstance(v, int) else np.float64(v) if isinstance(v, float) else v
+                  for k, v in data.items()}  # fmt: skip
+    assert stance.ActorStats.from_dict(numpy_data) == stats
+    with pytest.raises(TypeError, match="takes a mapping .* got list"):
+        stance.ActorStats.from_dict([("sentences", 1)])
+    with pytest.raises(TypeError, match='field "mean": expected a number, a str or None, got object'):
+        stance.ActorStats.from_dict({**data, "mean": object()})
     # Counts no pairs give: merged, they would read as shares that do not add up.
     with pytest.raises(ValueError, match="label counts add up to 4, not to sentences \\(3\\)"):
         stance.ActorStats.from_dict({**data, "neutral": data["neutral"] + 1})
@@ -611,11 +628,24 @@ def test_one_str_where_a_list_is_expected_is_refused(analyzer):
         analyzer.score_sentences("China is bad.")
     # An actor's single alias (exclusion, short name) may be given as a str.
     eu = stance.Actor("eu", "EU", "EU", exclusions="EU-style")
-    assert (eu.aliases, eu.exclusions, eu.short_names) == (["EU"], ["EU-style"], [])
+    assert (eu.aliases, eu.exclusions, eu.short_names) == (("EU",), ("EU-style",), ())
     assert eu == stance.Actor("eu", "EU", ("EU",), ["EU-style"])
     custom = stance.Analyzer(actors=[eu], model=TINY_MODEL, threads=1)
-    assert custom.actors[0].aliases == ["EU"]
+    assert custom.actors[0].aliases == ("EU",)
     assert [s.mentions[0].text for s in custom.score("The EU met. E and U did not.").stances] == ["EU"]
+
+
+def test_an_actor_cannot_change_under_an_analyzer_and_names_a_field_of_the_wrong_type():
+    eu = stance.Actor("eu", "EU", ["EU"])
+    with pytest.raises(AttributeError):
+        eu.aliases.append("Brussels")
+    assert eu in {stance.Actor("eu", "EU", ["EU"])}
+    with pytest.raises(TypeError, match="Actor 'eu': aliases must hold str, got int 5"):
+        stance.Actor("eu", "EU", ["EU", 5])
+    with pytest.raises(TypeError, match="Actor 'eu': name must be a str, got NoneType"):
+        stance.Actor("eu", None, ["EU"])
+    with pytest.raises(TypeError, match="Actor id must be a str"):
+        stance.Actor(7, "EU", ["EU"])
 
 
 def test_actor_stats_refuses_what_are_not_probabilities():

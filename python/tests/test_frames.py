@@ -227,3 +227,49 @@ def test_duplicate_and_integer_column_names(analyzer):
     assert rows["document_id"].tolist() == ["0", "1"] and rows["actor"].tolist() == ["china", "india"]
     with pytest.raises(KeyError, match=r"no column '0'; the frame has \[0\] \(pass 0, a int, not the str '0'\)"):
         analyzer.score_frame(numbered, text="0")
+
+
+def test_a_text_of_another_type_fails_its_document_only(analyzer):
+    frame = pd.DataFrame({"id": ["a", "b", "c"], "text": ["China rose.", 42, "The US fell."]})
+    with pytest.warns(stance.SkippedDocumentsWarning, match="b: text must be str, not int"):
+        rows = analyzer.score_frame(frame, errors="skip")
+    assert rows["document_id"].tolist() == ["a", "c"]
+    with pytest.warns(stance.SkippedDocumentsWarning) as caught:
+        results = analyzer.score_many(["China rose.", 42, ""], errors="skip")
+    assert [r is None for r in results] == [False, True, True]
+    assert caught[0].filename == __file__  # named at the caller's line, not inside the package
+    # Raised in order: the first document that cannot be scored, whatever its error.
+    with pytest.raises(stance.InputError, match="0: empty text"):
+        analyzer.score_many(["", 5])
+    with pytest.raises(TypeError, match="0: text must be str, not int"):
+        analyzer.score_many([5, ""])
+
+
+def test_frame_subclasses_and_record_batches(analyzer):
+    class Articles(pd.DataFrame):
+        pass
+
+    rows = analyzer.score_frame(Articles({"id": ["a"], "text": ["China rose."]}))
+    assert rows["document_id"].tolist() == ["a"]
+    batch = pa.RecordBatch.from_pylist([{"id": "a", "text": "China rose."}, {"id": "b", "text": "No one."}])
+    out = analyzer.score_frame(batch)
+    assert isinstance(out, pa.RecordBatch) and out.schema == stance._frames.arrow_schema()
+    assert out.column("document_id").to_pylist() == ["a"]
+    assert stance.aggregate_frame(out) == stance.aggregate_frame(out.to_pandas())
+    empty = analyzer.score_frame(pa.RecordBatch.from_pylist([{"id": "b", "text": "No one."}]))
+    assert isinstance(empty, pa.RecordBatch) and empty.num_rows == 0
+
+
+def test_numpy_ids_and_batch_sizes_read_as_python_numbers(analyzer):
+    import numpy as np
+
+    results = analyzer.score_many(["China rose."], ids=np.array([1.0], dtype="float32"), batch_size=np.int64(4))
+    assert results[0].id == "1"
+    assert analyzer.score_many(["China rose."], ids=[np.float64(2.5)])[0].id == "2.5"
+
+
+def test_aggregate_frame_refuses_mentions_read_back_as_text(analyzer):
+    rows = analyzer.score_frame(pd.DataFrame({"id": ["a"], "text": ["China rose."]}))
+    rows["mentions"] = rows["mentions"].astype(str)
+    with pytest.raises(TypeError, match="row 0 .*mentions must be a list of mentions, got str"):
+        stance.aggregate_frame(rows)
