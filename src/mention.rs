@@ -46,6 +46,7 @@ use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
 
 use crate::actor::ActorSet;
 use crate::error::{Error, Result};
@@ -378,12 +379,18 @@ fn pattern_table(actors: &ActorSet) -> (PatternTable, Vec<ShortName>) {
                 case: case_rule(alias),
                 combining: alias.len() > 1 && alias.ends_with('-'),
             };
-            for variant in apostrophe_variants(alias) {
+            for variant in apostrophe_variants(alias)
+                .iter()
+                .flat_map(|v| normalization_variants(v))
+            {
                 table.add(variant, role);
             }
         }
         for phrase in &definition.exclusions {
-            for variant in exclusion_variants(phrase) {
+            for variant in exclusion_variants(phrase)
+                .iter()
+                .flat_map(|v| normalization_variants(v))
+            {
                 table.add(variant, Role::Exclusion { actor });
             }
         }
@@ -392,7 +399,9 @@ fn pattern_table(actors: &ActorSet) -> (PatternTable, Vec<ShortName>) {
                 short: short_names.len(),
                 case: case_rule(word),
             };
-            table.add(word.clone(), role);
+            for variant in normalization_variants(word) {
+                table.add(variant, role);
+            }
             short_names.push(ShortName {
                 actor,
                 word: word.clone(),
@@ -541,11 +550,25 @@ fn is_word_char(c: char) -> bool {
 /// Whether `outside`, next to a match whose edge character is `edge`, continues its word. A
 /// letter of a script written without spaces between words (Chinese, Japanese kana, Thai, Lao,
 /// Khmer, Myanmar) does not continue a word of a spaced script, nor the other way round:
-/// "美国和China的关系" mentions China, as "US(美国)" mentions the US. Within such a script a
+/// "美国和China的关系" mentions China, as "US(美国)" mentions the US. Nor does Hangul, whose
+/// particles join the word before them: "China는" mentions China. Within such a script a
 /// neighbour continues the word, so that an alias "印度" (India) is not read in "印度尼西亚"
-/// (Indonesia).
+/// (Indonesia), nor "인도" (India) in "인도네시아".
 fn continues_word(outside: char, edge: Option<char>) -> bool {
-    is_word_char(outside) && edge.is_none_or(|edge| is_unspaced_script(edge) == is_unspaced_script(outside))
+    is_word_char(outside) && edge.is_none_or(|edge| joined_script(edge) == joined_script(outside))
+}
+
+/// The scripts whose letters join a neighbouring word with no space: `Some` of one of them
+/// (unspaced scripts, Hangul), `None` for the others.
+fn joined_script(c: char) -> Option<u8> {
+    if is_unspaced_script(c) {
+        Some(0)
+    } else if matches!(c, '\u{1100}'..='\u{11ff}' | '\u{3130}'..='\u{318f}' | '\u{a960}'..='\u{a97f}' | '\u{ac00}'..='\u{d7af}' | '\u{d7b0}'..='\u{d7ff}')
+    {
+        Some(1)
+    } else {
+        None
+    }
 }
 
 fn is_unspaced_script(c: char) -> bool {
@@ -892,6 +915,19 @@ impl<'a> Haystack<'a> {
             None => (start, end),
         }
     }
+}
+
+/// `phrase` as written, composed (NFC) and decomposed (NFD): text copied from macOS or some web
+/// pages writes "é" as "e" and a combining accent, and an alias "Türkiye" must match it either
+/// way. The same phrase when it has nothing to compose or decompose.
+fn normalization_variants(phrase: &str) -> Vec<String> {
+    let mut out = vec![phrase.to_owned()];
+    for variant in [phrase.nfc().collect::<String>(), phrase.nfd().collect::<String>()] {
+        if !out.contains(&variant) {
+            out.push(variant);
+        }
+    }
+    out
 }
 
 fn apostrophe_variants(phrase: &str) -> Vec<String> {
@@ -1276,14 +1312,45 @@ mod tests {
             "美国和China的关系。インドとIndiaの関係。ไทยกับUSA",
             &[("china", "China"), ("india", "India"), ("us", "USA")],
         );
-        // Letters of spaced scripts still do: Cyrillic, Hangul, accented Latin.
-        assert_found("ЧChina 한China Chinaé", &[]);
+        // Letters of spaced scripts still do: Cyrillic, accented Latin.
+        assert_found("ЧChina Chinaé", &[]);
+        // Hangul particles join the word before them: "China는" (China + topic particle).
+        assert_found(
+            "China는 India와 USA를",
+            &[("china", "China"), ("india", "India"), ("us", "USA")],
+        );
+        let korean = ActorSet::new(vec![Actor::new("in", "India", ["인도"])]).unwrap();
+        let text = "인도네시아, India인도";
+        let spans: Vec<&str> = finder(&korean).find(text).iter().map(|m| m.span.slice(text)).collect();
+        assert_eq!(spans, ["인도"]);
         // An alias in such a script is bounded by its own script's letters ("印度尼西亚" is
         // Indonesia), not by a spaced script's.
         let india = ActorSet::new(vec![Actor::new("in", "India", ["印度"])]).unwrap();
         let text = "印度尼西亚, India印度, 印度。";
         let spans: Vec<&str> = finder(&india).find(text).iter().map(|m| m.span.slice(text)).collect();
         assert_eq!(spans, ["印度", "印度"]);
+    }
+
+    /// Text copied from macOS or some web pages writes "ü" as "u" and a combining diaeresis.
+    #[test]
+    fn accented_aliases_match_composed_and_decomposed_text() {
+        let turkey = ActorSet::new(vec![
+            Actor::new("tr", "Türkiye", ["Türkiye", "Erdoğan"]).with_exclusions(["Türkiye Today"])
+        ])
+        .unwrap();
+        let decomposed = "Tu\u{308}rkiye said. Erdog\u{306}an agreed. Tu\u{308}rkiye Today reported.";
+        let composed = "Türkiye said. Erdoğan agreed. Türkiye Today reported.";
+        for text in [decomposed, composed] {
+            let spans: Vec<&str> = finder(&turkey).find(text).iter().map(|m| m.span.slice(text)).collect();
+            let composed: Vec<String> = spans.iter().map(|span| span.nfc().collect()).collect();
+            assert_eq!(composed, ["Türkiye", "Erdoğan"], "{text}");
+        }
+        // A decomposed alias matches composed text too.
+        let decomposed_alias = ActorSet::new(vec![Actor::new("tr", "Türkiye", ["Tu\u{308}rkiye"])]).unwrap();
+        assert_eq!(finder(&decomposed_alias).find(composed).len(), 2);
+        // The combining mark is part of the word: "Tu" + U+0308 is not the alias "Tu".
+        let tu = ActorSet::new(vec![Actor::new("tu", "Tu", ["Tu"])]).unwrap();
+        assert!(finder(&tu).find(decomposed).is_empty());
     }
 
     #[test]
