@@ -278,9 +278,9 @@ impl ModelBundle {
 }
 
 /// The files of an embedded bundle: config.json, tokenizer.json, model.onnx.
-type EmbeddedFiles = (&'static str, &'static [u8], &'static [u8]);
+pub(crate) type EmbeddedFiles = (&'static str, &'static [u8], &'static [u8]);
 
-fn embedded_files(which: EmbeddedModel) -> Option<EmbeddedFiles> {
+pub(crate) fn embedded_files(which: EmbeddedModel) -> Option<EmbeddedFiles> {
     match which {
         #[cfg(stance_embedded_model)]
         EmbeddedModel::Mini => Some((

@@ -672,6 +672,32 @@ fn shards_merged_equal_one_run() {
     );
 }
 
+/// Machines that score with the embedded model and machines that load its bundle directory run
+/// one model: their shards merge.
+#[test]
+fn shards_of_the_embedded_model_and_of_its_bundle_directory_merge() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inputs = vec![fixture("good/wire.jsonl")];
+    let (embedded, from_dir) = (tmp.path().join("embedded"), tmp.path().join("from-dir"));
+    let bundle = concat!(env!("CARGO_MANIFEST_DIR"), "/models/stance-mini");
+    for (out, shard, model) in [(&embedded, "1/2", "mini"), (&from_dir, "2/2", bundle)] {
+        // The test helpers score with the tiny model: these runs name theirs.
+        let mut command = Command::new(env!("CARGO_BIN_EXE_stance"));
+        command.args(score_args(
+            &inputs,
+            out,
+            &["--shard", shard, "--model", model, "--threads", "2"],
+        ));
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    }
+    let hash = |dir: &Path| json(&dir.join("run.json"))["model_hash"].clone();
+    assert_eq!(hash(&embedded), hash(&from_dir));
+    let merged = tmp.path().join("merged");
+    let output = merge(&[&embedded, &from_dir], &merged);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
 #[test]
 fn shards_read_through_different_paths_are_refused_with_the_reason() {
     let tmp = tempfile::tempdir().unwrap();

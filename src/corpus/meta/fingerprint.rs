@@ -8,7 +8,7 @@ use std::path::Path;
 
 use crate::analyzer::AnalyzerInfo;
 use crate::error::{Error, Result};
-use crate::model::{EmbeddedModel, ModelBundle};
+use crate::model::EmbeddedModel;
 
 use super::super::input::Record;
 
@@ -133,17 +133,18 @@ pub fn model_hash(info: &AnalyzerInfo) -> Result<String> {
         }
         return Ok(h.hex());
     }
+    // The compiled-in bytes of the same three files: the embedded model and its bundle directory
+    // (`--model models/stance-mini`) are one model, and shards scored with either merge.
     let embedded = EmbeddedModel::ALL.into_iter().find(|which| which.origin() == dir);
-    let Some(bundle) = embedded.and_then(|which| ModelBundle::embedded(which).ok()) else {
+    let Some((config, tokenizer, onnx)) = embedded.and_then(crate::model::embedded_files) else {
         return Err(Error::model(
             dir,
             "the model's directory is gone: it cannot be hashed to check that it is the one the run uses",
         ));
     };
-    let config = serde_json::to_vec(&bundle.config).map_err(|e| Error::model(dir, e.to_string()))?;
-    h.field(&config);
-    h.field(&bundle.tokenizer_json);
-    h.field(&bundle.onnx);
+    for bytes in [config.as_bytes(), tokenizer, onnx] {
+        h.field(bytes);
+    }
     Ok(h.hex())
 }
 
