@@ -208,7 +208,10 @@ fn files_that_hold_no_record_are_warned_of_and_recorded() {
     let merged = tmp.path().join("merged");
     let output = merge(&[&shards[0], &shards[1]], &merged);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert_eq!(json(&merged.join("run.json"))["empty_files"]["count"], 1);
+    let run = json(&merged.join("run.json"));
+    assert_eq!(run["empty_files"]["count"], 1);
+    // What ran is the merge.
+    assert_eq!(run["command"][1], "merge", "{}", run["command"]);
 }
 
 #[test]

@@ -40,6 +40,15 @@ use super::summary::Summary;
 /// an `out` that already holds outputs or that another process is working in,
 /// or Parquet runs when the library was built without its `parquet` feature.
 pub fn merge_runs(dirs: &[PathBuf], out: &Path) -> Result<RunInfo> {
+    merge_runs_recording(dirs, out, &[])
+}
+
+/// [`merge_runs`], recording `command` (the merge's command line) in the merged `run.json`; the
+/// commands that scored the runs merged stay in their own `run.json`.
+///
+/// # Errors
+/// As [`merge_runs`].
+pub fn merge_runs_recording(dirs: &[PathBuf], out: &Path, command: &[String]) -> Result<RunInfo> {
     let runs = dirs.iter().map(|dir| load_run(dir)).collect::<Result<Vec<_>>>()?;
     let (first_dir, first) = match (dirs.first(), runs.first()) {
         (Some(dir), Some(info)) => (dir, info),
@@ -73,7 +82,8 @@ pub fn merge_runs(dirs: &[PathBuf], out: &Path) -> Result<RunInfo> {
         write_parquet(out, false)?;
     }
     write_summaries(out, &summary)?;
-    let info = merged_info(first.clone(), dirs, &runs, &summary);
+    let mut info = merged_info(first.clone(), dirs, &runs, &summary);
+    info.command = command.to_vec();
     info.save(out)?;
     Ok(info)
 }

@@ -60,7 +60,7 @@ pub use input::{
     input_size, is_run_dir, CorpusReader, EmptyFiles, ErrorKind, Fields, Format, Location, ReadOptions, Record,
     RecordError, SkippedFiles,
 };
-pub use merge::merge_runs;
+pub use merge::{merge_runs, merge_runs_recording};
 pub use meta::{model_hash, DirLock, InputHash, RunInfo, RunStatus, SCHEMA_VERSION};
 pub use output::{csv_text, write_atomic, OutputFormat};
 pub use output::{DocumentRow, ErrorRow, SentenceRow};

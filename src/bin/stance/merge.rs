@@ -17,7 +17,8 @@ pub struct MergeArgs {
 }
 
 pub fn run(args: &MergeArgs) -> Result<ExitCode> {
-    let info = stance::corpus::merge_runs(&args.runs, &args.out)
+    let command: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+    let info = stance::corpus::merge_runs_recording(&args.runs, &args.out, &command)
         .with_context(|| format!("merging into {}", args.out.display()))?;
     let missing = info.missing_shards();
     if !missing.is_empty() {
