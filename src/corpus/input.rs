@@ -453,13 +453,34 @@ pub struct CorpusReader {
 /// The files that the inputs read under their own names, as canonical paths: the files named
 /// and what the walks of the directories named reach. A link inside a walked directory to one
 /// of them is not read, so that no document is scored twice under two names; nor is a second
-/// link to a file outside them that an earlier link led to.
+/// link to a file outside them that an earlier link led to; nor a second hard link to a file
+/// (one name of several for the same data, as `ln` or `cp -l` make): the first name met is read.
 #[derive(Default)]
 struct ReadAnyway {
     files: HashSet<PathBuf>,
     roots: Vec<PathBuf>,
     /// Where the links read so far led (only links: memory stays flat for plain files).
     linked: HashSet<PathBuf>,
+    /// The name read of each file with several hard links (only those: plain files cost nothing).
+    hard_linked: HashMap<FileIdentity, PathBuf>,
+}
+
+/// A file's device and inode, the same for every hard link to it.
+type FileIdentity = (u64, u64);
+
+/// `path`'s identity when it has more than one hard link (following a symbolic link); `None`
+/// for a file with one name, or where the platform does not say.
+fn hard_link_identity(meta: &std::fs::Metadata) -> Option<FileIdentity> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        (meta.is_file() && meta.nlink() > 1).then(|| (meta.dev(), meta.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        None
+    }
 }
 
 impl ReadAnyway {
@@ -472,10 +493,38 @@ impl ReadAnyway {
             if canonical.is_dir() {
                 read.roots.push(canonical);
             } else {
+                if let Some(identity) = std::fs::metadata(input).ok().as_ref().and_then(hard_link_identity) {
+                    read.hard_linked.insert(identity, input.clone());
+                }
                 read.files.insert(canonical);
             }
         }
         read
+    }
+
+    /// Where the walked file at `path` is read under another name: for a symbolic link (`link`),
+    /// see [`ReadAnyway::target_of`]; for a file of several hard links (`identity`), the name
+    /// read first. `None` when `path` is the name to read (and noted as such).
+    fn read_elsewhere(
+        &mut self,
+        path: &Path,
+        link: bool,
+        identity: Option<FileIdentity>,
+        excluded: Option<&Path>,
+    ) -> Option<PathBuf> {
+        if link {
+            if let Some(target) = self.target_of(path, excluded) {
+                return Some(target);
+            }
+        }
+        let identity = identity?;
+        match self.hard_linked.get(&identity) {
+            Some(first) => Some(first.clone()),
+            None => {
+                self.hard_linked.insert(identity, path.to_path_buf());
+                None
+            }
+        }
     }
 
     /// Where the link at `link` leads when that file is read anyway: named, reached by a walk
@@ -787,8 +836,9 @@ impl CorpusReader {
                 Entry::RunDir => self.skipped.push(entry_path),
                 Entry::Other => self.skipped_files.add(&entry_path, false),
                 Entry::LinkToDir => self.skipped_files.add(&entry_path, true),
-                kind @ Entry::File { link: true, .. } => {
-                    match self.read_anyway.target_of(&entry_path, self.excluded.as_deref()) {
+                kind @ Entry::File { link, identity, .. } => {
+                    let excluded = self.excluded.as_deref();
+                    match self.read_anyway.read_elsewhere(&entry_path, link, identity, excluded) {
                         Some(target) => self.skipped_files.add_link_to_read_file(&entry_path, &target),
                         None => entries.push((name, entry_path, kind)),
                     }
@@ -1049,7 +1099,12 @@ enum Entry {
     RunDir,
     /// A file read (or a link to one), its size, and whether it is a link (not read when the
     /// file it leads to is read anyway: [`ReadAnyway`]).
-    File { format: Format, bytes: u64, link: bool },
+    File {
+        format: Format,
+        bytes: u64,
+        link: bool,
+        identity: Option<FileIdentity>,
+    },
     /// An entry under a name we would read that cannot be read: reported as a failed record.
     Unreadable(String),
     /// A file (or anything else) whose extension names no format: not read, and listed.
@@ -1085,6 +1140,7 @@ impl Entry {
                 format,
                 bytes: meta.len(),
                 link: file_type.is_symlink(),
+                identity: hard_link_identity(&meta),
             },
             // A FIFO, socket or device under a name we would read is reported, not read: a FIFO
             // with no writer would hold the walk for ever.
@@ -1107,6 +1163,7 @@ impl Entry {
 /// comparing every pair of them took minutes before the first document.
 fn check_distinct(inputs: &[PathBuf]) -> Result<()> {
     let mut given: HashMap<PathBuf, &PathBuf> = HashMap::with_capacity(inputs.len());
+    let mut hard_linked: HashMap<FileIdentity, &PathBuf> = HashMap::new();
     let mut resolved_inputs = Vec::with_capacity(inputs.len());
     for input in inputs {
         // Missing inputs are reported when planned.
@@ -1119,6 +1176,16 @@ fn check_distinct(inputs: &[PathBuf]) -> Result<()> {
                 other.display(),
                 input.display()
             )));
+        }
+        // Two names of one file (hard links) are one input too.
+        if let Some(identity) = std::fs::metadata(input).ok().as_ref().and_then(hard_link_identity) {
+            if let Some(other) = hard_linked.insert(identity, input) {
+                return Err(Error::Config(format!(
+                    "{} and {} are the same file (hard links to it): name each input once",
+                    other.display(),
+                    input.display()
+                )));
+            }
         }
         given.insert(resolved.clone(), input);
         resolved_inputs.push((input, resolved));
@@ -1211,7 +1278,8 @@ pub fn input_size(inputs: &[PathBuf]) -> Option<u64> {
             let path = entry.path();
             match Entry::of(&entry, &entry_name(&entry.file_name()), &path, None) {
                 Entry::Dir => stack.push(path),
-                Entry::File { link: true, .. } if read_anyway.target_of(&path, None).is_some() => {}
+                Entry::File { link, identity, .. }
+                    if read_anyway.read_elsewhere(&path, link, identity, None).is_some() => {}
                 Entry::File { bytes, .. } => total += bytes,
                 _ => {}
             }
@@ -3410,6 +3478,43 @@ mod tests {
         // In walk order: the top directory's entries, then sub's (its to-a.txt, via-link.txt).
         assert_eq!(listed, ["to-named.txt", "to-outside.txt", "to-a.txt", "via-link.txt"]);
         assert!(skipped.first_links_to_read_files[2].ends_with(&format!(" -> {}", root.join("a.txt").display())));
+    }
+
+    /// Hard links are names of one file, as a symbolic link is a pointer to one: the first name
+    /// met is read, the others listed.
+    #[cfg(unix)]
+    #[test]
+    fn hard_links_to_one_file_are_read_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::create_dir(root.join("sub")).unwrap();
+        std::fs::write(root.join("a.jsonl"), "{\"text\": \"China one.\"}\n").unwrap();
+        std::fs::hard_link(root.join("a.jsonl"), root.join("b.jsonl")).unwrap();
+        std::fs::hard_link(root.join("a.jsonl"), root.join("sub/c.jsonl")).unwrap();
+        let mut reader = CorpusReader::new(std::slice::from_ref(&root), ReadOptions::default()).unwrap();
+        let ids: Vec<String> = reader.by_ref().map(|record| record.document.unwrap().id).collect();
+        assert_eq!(ids, ["a.jsonl:1"]);
+        let skipped = reader.skipped_files();
+        assert_eq!(skipped.links_to_read_files, 2);
+        let first = format!("b.jsonl -> {}", root.join("a.jsonl").display());
+        assert!(skipped.first_links_to_read_files[0].ends_with(&first), "{skipped:?}");
+        let on_disk = std::fs::metadata(root.join("a.jsonl")).unwrap().len();
+        assert_eq!(input_size(std::slice::from_ref(&root)), Some(on_disk));
+        // A name given beside the directory is the one read; two names given are one input.
+        let named = root.join("sub/c.jsonl");
+        let mut reader = CorpusReader::new(&[root.clone(), named.clone()], ReadOptions::default());
+        assert!(reader.is_err(), "sub/c.jsonl is inside the directory given");
+        let elsewhere = tempfile::tempdir().unwrap();
+        let outside = elsewhere.path().join("d.jsonl");
+        std::fs::hard_link(root.join("a.jsonl"), &outside).unwrap();
+        reader = CorpusReader::new(&[root.clone(), outside.clone()], ReadOptions::default());
+        let ids: Vec<String> = reader.unwrap().map(|record| record.document.unwrap().id).collect();
+        assert_eq!(ids, [format!("{}:1", outside.display())]);
+        let refused = CorpusReader::new(&[named, outside], ReadOptions::default())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(refused.contains("are the same file (hard links to it)"), "{refused}");
     }
 
     #[test]
