@@ -76,13 +76,15 @@ struct Args {
     #[arg(long, value_delimiter = ',', default_value = "us,china,india")]
     actors: Vec<String>,
     /// Write the score of every pair of the warm-up pass to this JSONL file
-    /// (`doc` = 0-based place in the corpus, `id`, `sentence`, `actor`, `score`, `label`).
+    /// (`doc` = 0-based place in the corpus, `id`, `sentence`, `actor`, `score`, `label`), then
+    /// a closing line `{"documents": N, "pairs": N}` by which a file cut short is told.
     #[arg(long, value_name = "FILE")]
     scores_out: Option<PathBuf>,
     /// Compare the warm-up pass's scores with a `--scores-out` file of another run
-    /// (same corpus; pairs of documents beyond this run's `--limit` are skipped):
-    /// adds `compare` to the JSON line, and fails when a pair is missing or a score
-    /// differs by more than `--tolerance`.
+    /// (same corpus; documents beyond either run's `--limit` are not compared, and their pairs
+    /// are counted as `skipped` and `beyond_reference`): adds `compare` to the JSON line, and
+    /// fails when a pair is missing or extra, a score differs by more than `--tolerance`, or the
+    /// file is cut short.
     #[arg(long, value_name = "FILE")]
     compare_with: Option<PathBuf>,
     /// Largest allowed |score difference| for `--compare-with`.
@@ -269,15 +271,104 @@ fn score_pass(analyzer: &Analyzer, docs: &[Document], chunk: usize, mut scores: 
     pass
 }
 
-fn write_scores(path: &Path, scores: &[PairScore]) -> Result<()> {
-    let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+/// The last line of a `--scores-out` file: how many documents were scored and how many pair
+/// lines come before it, so that a file cut short (or a part of one) is told from a whole one.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScoresEnd {
+    documents: usize,
+    pairs: usize,
+}
+
+/// A line of a `--scores-out` file.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ScoresLine {
+    Pair(PairScore),
+    End(ScoresEnd),
+}
+
+/// Writes the pairs, then their [`ScoresEnd`], to a temporary file renamed into place: a
+/// reference is whole or absent.
+fn write_scores(path: &Path, scores: &[PairScore], documents: usize) -> Result<()> {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let file = std::fs::File::create(&partial).with_context(|| format!("cannot create {}", partial.display()))?;
     let mut out = std::io::BufWriter::new(file);
     for s in scores {
         serde_json::to_writer(&mut out, s)?;
         out.write_all(b"\n")?;
     }
+    let end = ScoresEnd {
+        documents,
+        pairs: scores.len(),
+    };
+    serde_json::to_writer(&mut out, &end)?;
+    out.write_all(b"\n")?;
     out.flush()?;
+    drop(out);
+    std::fs::rename(&partial, path)
+        .with_context(|| format!("cannot rename {} to {}", partial.display(), path.display()))?;
     Ok(())
+}
+
+/// The pairs of a `--scores-out` file and its closing line; an error for a file cut short (no
+/// closing line, or fewer pairs than it says), lines after it, or a pair given twice.
+fn read_scores(path: &Path) -> Result<(Vec<PairScore>, ScoresEnd)> {
+    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let (mut pairs, mut end) = (Vec::new(), None);
+    let mut seen = std::collections::HashSet::new();
+    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let at = || format!("{}, line {}", path.display(), i + 1);
+        let line = line.with_context(at)?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        if end.is_some() {
+            bail!("{}: a line after the closing line", at());
+        }
+        match serde_json::from_str(&line)
+            .with_context(|| format!("{}: not a pair or closing line of --scores-out", at()))?
+        {
+            ScoresLine::Pair(pair) => {
+                if !seen.insert((pair.doc, pair.sentence, pair.actor.clone())) {
+                    bail!(
+                        "{}: the pair (document {}, sentence {}, {}) comes twice",
+                        at(),
+                        pair.doc,
+                        pair.sentence,
+                        pair.actor
+                    );
+                }
+                pairs.push(pair);
+            }
+            ScoresLine::End(closing) => end = Some(closing),
+        }
+    }
+    let Some(end) = end else {
+        bail!(
+            "{} ends without its closing line ({{\"documents\": N, \"pairs\": N}}): cut short, or not written by --scores-out",
+            path.display()
+        );
+    };
+    if end.pairs != pairs.len() {
+        bail!(
+            "{} holds {} pairs where its closing line says {}: lines are missing",
+            path.display(),
+            pairs.len(),
+            end.pairs
+        );
+    }
+    if let Some(pair) = pairs.iter().find(|p| p.doc >= end.documents) {
+        bail!(
+            "{}: a pair of document {}, past the {} documents its closing line says it scored",
+            path.display(),
+            pair.doc,
+            end.documents
+        );
+    }
+    Ok((pairs, end))
 }
 
 /// Agreement of this run's scores with a reference file's.
@@ -285,11 +376,15 @@ fn write_scores(path: &Path, scores: &[PairScore]) -> Result<()> {
 struct Comparison {
     reference: String,
     compared: usize,
+    /// Documents the reference scored (its `--limit`).
+    reference_documents: usize,
     /// Reference pairs of documents this run did not score (beyond its `--limit`).
     skipped: usize,
+    /// Pairs of this run in documents the reference did not score (beyond its `--limit`).
+    beyond_reference: usize,
     /// Reference pairs of documents this run scored that it did not produce.
     missing: usize,
-    /// Pairs this run produced that the reference lacks, up to the reference's last document with pairs.
+    /// Pairs this run produced, in documents both scored, that the reference lacks.
     extra: usize,
     max_abs_diff: f64,
     mean_abs_diff: f64,
@@ -302,7 +397,7 @@ struct Comparison {
 }
 
 fn compare_scores(ours: &[PairScore], documents: usize, path: &Path, tolerance: f64) -> Result<Comparison> {
-    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let (reference, end) = read_scores(path)?;
     let by_key: HashMap<(usize, usize, &str), &PairScore> = ours
         .iter()
         .map(|s| ((s.doc, s.sentence, s.actor.as_str()), s))
@@ -310,7 +405,9 @@ fn compare_scores(ours: &[PairScore], documents: usize, path: &Path, tolerance: 
     let mut c = Comparison {
         reference: path.display().to_string(),
         compared: 0,
+        reference_documents: end.documents,
         skipped: 0,
+        beyond_reference: 0,
         missing: 0,
         extra: 0,
         max_abs_diff: 0.0,
@@ -320,19 +417,12 @@ fn compare_scores(ours: &[PairScore], documents: usize, path: &Path, tolerance: 
         worst: None,
         ok: false,
     };
-    let (mut sum, mut same_label, mut last_doc) = (0.0f64, 0usize, 0usize);
-    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.with_context(|| format!("{}, line {}", path.display(), i + 1))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let r: PairScore =
-            serde_json::from_str(&line).with_context(|| format!("{}, line {}", path.display(), i + 1))?;
+    let (mut sum, mut same_label) = (0.0f64, 0usize);
+    for r in &reference {
         if r.doc >= documents {
             c.skipped += 1;
             continue;
         }
-        last_doc = last_doc.max(r.doc);
         let Some(s) = by_key.get(&(r.doc, r.sentence, r.actor.as_str())) else {
             c.missing += 1;
             continue;
@@ -355,9 +445,10 @@ fn compare_scores(ours: &[PairScore], documents: usize, path: &Path, tolerance: 
         }
         same_label += usize::from(s.label == r.label);
     }
-    // Both runs read the same corpus from its start; the reference may stop earlier (its own --limit).
-    let ours_in_range = ours.iter().filter(|s| s.doc <= last_doc).count();
-    c.extra = ours_in_range.saturating_sub(c.compared);
+    // Both runs read the same corpus from its start; either may stop earlier (its own --limit).
+    let ours_in_common = ours.iter().filter(|s| s.doc < end.documents).count();
+    c.beyond_reference = ours.len() - ours_in_common;
+    c.extra = ours_in_common.saturating_sub(c.compared);
     if c.compared > 0 {
         c.mean_abs_diff = sum / c.compared as f64;
         c.label_agreement = same_label as f64 / c.compared as f64;
@@ -432,7 +523,7 @@ fn run(args: &Args) -> Result<()> {
     let warmup_seconds = warm_started.elapsed().as_secs_f64();
     analyzer.take_batch_timings();
     if let Some(path) = &args.scores_out {
-        write_scores(path, &scores)?;
+        write_scores(path, &scores, docs.len())?;
     }
     let comparison = match &args.compare_with {
         Some(path) => Some(compare_scores(&scores, docs.len(), path, args.tolerance)?),
@@ -522,19 +613,22 @@ mod tests {
         }
     }
 
-    fn reference(pairs: &[PairScore]) -> tempfile::NamedTempFile {
+    fn reference(pairs: &[PairScore], documents: usize) -> tempfile::NamedTempFile {
         let file = tempfile::NamedTempFile::new().unwrap();
-        write_scores(file.path(), pairs).unwrap();
+        write_scores(file.path(), pairs, documents).unwrap();
         file
     }
 
     #[test]
     fn scores_within_tolerance_agree_and_later_documents_are_skipped() {
-        let file = reference(&[
-            pair(0, 0, "us", 0.5),
-            pair(0, 1, "china", -0.5),
-            pair(2, 0, "india", 0.0),
-        ]);
+        let file = reference(
+            &[
+                pair(0, 0, "us", 0.5),
+                pair(0, 1, "china", -0.5),
+                pair(2, 0, "india", 0.0),
+            ],
+            3,
+        );
         let ours = [pair(0, 0, "us", 0.505), pair(0, 1, "china", -0.5)];
         let c = compare_scores(&ours, 2, file.path(), 1e-2).unwrap();
         assert!(c.ok);
@@ -546,7 +640,7 @@ mod tests {
 
     #[test]
     fn a_large_difference_a_missing_or_an_extra_pair_fails() {
-        let file = reference(&[pair(0, 0, "us", 0.5), pair(1, 0, "china", -0.5)]);
+        let file = reference(&[pair(0, 0, "us", 0.5), pair(1, 0, "china", -0.5)], 2);
         let far = compare_scores(
             &[pair(0, 0, "us", 0.1), pair(1, 0, "china", -0.5)],
             2,
@@ -568,5 +662,37 @@ mod tests {
             },
         ];
         assert!(compare_scores(&other_corpus, 2, file.path(), 1e-2).is_err());
+    }
+
+    /// A reference cut short, or only part of one, is no evidence that the runs agree.
+    #[test]
+    fn a_reference_cut_short_or_with_a_pair_twice_is_an_error() {
+        let pairs = [
+            pair(0, 0, "us", 0.5),
+            pair(1, 0, "china", -0.5),
+            pair(2, 0, "india", 0.1),
+        ];
+        let whole = std::fs::read_to_string(reference(&pairs, 3).path()).unwrap();
+        let lines: Vec<&str> = whole.lines().collect();
+        let check = |content: String, expected: &str| {
+            let file = tempfile::NamedTempFile::new().unwrap();
+            std::fs::write(file.path(), content).unwrap();
+            let error = compare_scores(&pairs, 3, file.path(), 1e-2)
+                .err()
+                .map(|e| format!("{e:#}"));
+            assert!(error.as_deref().is_some_and(|e| e.contains(expected)), "{error:?}");
+        };
+        check(lines[..2].join("\n"), "ends without its closing line");
+        check(
+            format!("{}\n{}\n", lines[0], lines[3]),
+            "holds 1 pairs where its closing line says 3",
+        );
+        check(format!("{}\n{}\n", lines[0], whole), "comes twice");
+        check(String::new(), "ends without its closing line");
+        // A reference over fewer documents (its own --limit) compares those; the rest are counted.
+        let limited = reference(&pairs[..2], 2);
+        let c = compare_scores(&pairs, 3, limited.path(), 1e-2).unwrap();
+        assert!(c.ok);
+        assert_eq!((c.compared, c.beyond_reference, c.reference_documents), (2, 1, 2));
     }
 }
