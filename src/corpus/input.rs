@@ -1746,7 +1746,16 @@ pub(crate) fn json_error(e: &serde_json::Error, line: &str) -> String {
              decoded with errors=\"surrogateescape\"; decode or clean it before writing)"
         );
     }
-    format!("malformed JSON at column {}: {}", e.column(), json_message(e))
+    let message = json_message(e);
+    if message == "recursion limit exceeded" {
+        // Valid JSON, maybe: serde_json stops at 128 levels, so that a line cannot overflow the stack.
+        return format!(
+            "unreadable JSON at column {}: arrays or objects nested more than 128 levels deep, more than \
+             the JSON reader takes (even in a field not read); flatten or drop that field",
+            e.column()
+        );
+    }
+    format!("malformed JSON at column {}: {message}", e.column())
 }
 
 /// serde_json's message without the position it ends with (" at line L column C"), which is
@@ -2611,6 +2620,23 @@ mod tests {
                 ("7".to_owned(), Some(3), None),
                 (format!("{a}:4"), Some(4), Some(ErrorKind::MalformedJson)),
             ]
+        );
+    }
+
+    #[test]
+    fn json_nested_past_the_readers_depth_is_named_so() {
+        let deep = format!(
+            "{{\"text\": \"China.\", \"meta\": {}{}}}\n",
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        let records = read("a.jsonl", deep.as_bytes(), ReadOptions::default());
+        let error = records[0].document.as_ref().unwrap_err();
+        assert_eq!(error.kind, ErrorKind::MalformedJson);
+        assert!(
+            error.reason.contains("nested more than 128 levels deep"),
+            "{}",
+            error.reason
         );
     }
 
