@@ -18,6 +18,7 @@ use ::parquet::schema::types::Type;
 use crate::analyzer::Document;
 
 use super::input::{checked_text, error_record, ErrorKind, Fields, FieldsFound, Location, Record, RecordError, Source};
+use super::meta::{utc_date, utc_timestamp};
 
 /// Rows decoded at a time: a few hundred articles' text.
 const BATCH_ROWS: usize = 128;
@@ -38,8 +39,13 @@ pub(super) struct ParquetSource {
     file_bytes: u64,
     limit: u64,
     found: FieldsFound,
-    /// The error that ends reading (a file that is no Parquet, a corrupt page), given once.
+    /// The error that ends reading (a file that is no Parquet), given once.
     failure: Option<Record>,
+    /// Why reading stopped at a row (a corrupt page, a codec this build lacks): each row left
+    /// fails with it, so that every row of the file is accounted for.
+    stopped: Option<(u64, String)>,
+    /// Whether the one error of a file with no rows and no text column was given.
+    said_missing_text: bool,
 }
 
 impl ParquetSource {
@@ -58,6 +64,8 @@ impl ParquetSource {
             limit,
             found: FieldsFound::default(),
             failure: None,
+            stopped: None,
+            said_missing_text: false,
         };
         if let Err(e) = source.open(file) {
             let reason = format!("cannot read the Parquet file, so none of its rows: {e}");
@@ -224,16 +232,53 @@ impl Source for ParquetSource {
             self.rows = None;
             return Some(failure);
         }
-        let next = self.rows.as_mut()?.next()?;
+        if let Some((at, reason)) = &self.stopped {
+            if self.row >= self.rows_total {
+                return None;
+            }
+            self.row += 1;
+            let reason = format!("not read: reading stopped at row {at}: {reason}");
+            return Some(error_record(
+                &self.label,
+                Some(self.row),
+                self.default_id(),
+                ErrorKind::Io,
+                reason,
+            ));
+        }
+        let Some(next) = self.rows.as_mut()?.next() else {
+            // No rows, and no text column: said once, as for a CSV header without it.
+            if !self.has_text && self.row == 0 && !self.said_missing_text {
+                self.said_missing_text = true;
+                self.row = 1;
+                return Some(self.missing_text());
+            }
+            return None;
+        };
         self.row += 1;
         match next {
             Ok(_) if !self.has_text => Some(self.missing_text()),
             Ok(row) => Some(self.record(self.document(&row))),
             Err(e) => {
+                // The record reader cannot go on past a value it cannot decode (a page that is
+                // corrupt or compressed with a codec this build lacks, a string that is not UTF-8):
+                // this row and each after it fail.
                 self.rows = None;
-                let reason = format!("read failed, the rest of the file is skipped: {e}");
-                let id = self.default_id();
-                Some(error_record(&self.label, Some(self.row), id, ErrorKind::Io, reason))
+                let message = e.to_string();
+                let reason = if message.contains("as String") {
+                    "a value of a string column is not UTF-8, which breaks the Parquet format".to_owned()
+                } else {
+                    short(&message)
+                };
+                let record = format!("read failed: {reason}");
+                self.stopped = Some((self.row, reason));
+                Some(error_record(
+                    &self.label,
+                    Some(self.row),
+                    self.default_id(),
+                    ErrorKind::Io,
+                    record,
+                ))
             }
         }
     }
@@ -244,12 +289,8 @@ impl Source for ParquetSource {
 
     /// The file's size in proportion to the rows read: the bytes behind each row are not known.
     fn bytes(&self) -> u64 {
-        if self.rows.is_none() || self.rows_total == 0 {
-            return if self.row > 0 || self.failure.is_none() {
-                self.file_bytes
-            } else {
-                0
-            };
+        if self.rows_total == 0 {
+            return self.file_bytes;
         }
         let share = self.row.min(self.rows_total) as f64 / self.rows_total as f64;
         (self.file_bytes as f64 * share) as u64
@@ -257,6 +298,15 @@ impl Source for ParquetSource {
 
     fn fields_found(&self) -> FieldsFound {
         self.found
+    }
+}
+
+/// A reader's message cut to 300 characters: a failed value may be quoted whole, byte by byte.
+fn short(message: &str) -> String {
+    const MAX_CHARS: usize = 300;
+    match message.char_indices().nth(MAX_CHARS) {
+        Some((cut, _)) => format!("{}...", &message[..cut]),
+        None => message.to_owned(),
     }
 }
 
@@ -284,7 +334,7 @@ fn scalar(value: Value<'_>) -> std::result::Result<Option<String>, &'static str>
     let value = match value {
         Value::Nanos(ns) => {
             let (seconds, nanos) = (ns.div_euclid(1_000_000_000), ns.rem_euclid(1_000_000_000));
-            return Ok(Some(timestamp_of(seconds, nanos, 9)));
+            return Ok(Some(utc_timestamp(seconds, nanos, 9)));
         }
         Value::Field(value) => value,
     };
@@ -303,19 +353,31 @@ fn scalar(value: Value<'_>) -> std::result::Result<Option<String>, &'static str>
         Some(Field::UShort(n)) => n.to_string(),
         Some(Field::UInt(n)) => n.to_string(),
         Some(Field::ULong(n)) => n.to_string(),
-        Some(Field::Date(days)) => date_of(i64::from(*days)),
-        Some(Field::TimestampMillis(ms)) => timestamp_of(ms.div_euclid(1000), ms.rem_euclid(1000) * 1_000_000, 3),
-        Some(Field::TimestampMicros(us)) => timestamp_of(us.div_euclid(1_000_000), us.rem_euclid(1_000_000) * 1000, 6),
+        // pandas writes an integer column with a gap as floats: 1.0 is the id 1.
+        Some(Field::Float(x)) => float_text(f64::from(*x)),
+        Some(Field::Double(x)) => float_text(*x),
+        Some(Field::Date(days)) => utc_date(i64::from(*days)),
+        Some(Field::TimestampMillis(ms)) => utc_timestamp(ms.div_euclid(1000), ms.rem_euclid(1000) * 1_000_000, 3),
+        Some(Field::TimestampMicros(us)) => utc_timestamp(us.div_euclid(1_000_000), us.rem_euclid(1_000_000) * 1000, 6),
         Some(other) => return Err(kind_of(other)),
     };
     Ok(Some(text))
+}
+
+/// A float as text, a whole number without its `.0` (as the Python package writes ids).
+fn float_text(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{x:.0}")
+    } else {
+        x.to_string()
+    }
 }
 
 /// What a value that does not belong is, for an error.
 fn kind_of(value: &Field) -> &'static str {
     match value {
         Field::Bool(_) => "a boolean",
-        Field::Float(_) | Field::Double(_) | Field::Float16(_) | Field::Decimal(_) => "a fraction",
+        Field::Float16(_) | Field::Decimal(_) => "a decimal or half-precision number",
         Field::Group(_) => "a struct",
         Field::ListInternal(_) => "a list",
         Field::MapInternal(_) => "a map",
@@ -326,44 +388,12 @@ fn kind_of(value: &Field) -> &'static str {
     }
 }
 
-/// `YYYY-MM-DD` of a count of days since 1970-01-01 (the proleptic Gregorian calendar).
-fn date_of(days: i64) -> String {
-    let (year, month, day) = civil_from_days(days);
-    format!("{year:04}-{month:02}-{day:02}")
-}
-
-/// `YYYY-MM-DDTHH:MM:SS[.fraction]Z` of seconds since the epoch and nanoseconds past them,
-/// the fraction in `digits` digits, left out when zero.
-fn timestamp_of(seconds: i64, nanos: i64, digits: u32) -> String {
-    let (days, second_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
-    let (h, m, s) = (second_of_day / 3600, second_of_day % 3600 / 60, second_of_day % 60);
-    let fraction = match nanos {
-        0 => String::new(),
-        _ => format!(".{:0width$}", nanos / 10_i64.pow(9 - digits), width = digits as usize),
-    };
-    format!("{}T{h:02}:{m:02}:{s:02}{fraction}Z", date_of(days))
-}
-
-/// Year, month and day of a day count since 1970-01-01, by Howard Hinnant's `civil_from_days`.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     use ::parquet::basic::{Compression, ZstdLevel};
-    use ::parquet::data_type::{ByteArray, ByteArrayType, Int32Type, Int64Type};
+    use ::parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int32Type, Int64Type};
     use ::parquet::file::properties::WriterProperties;
     use ::parquet::file::writer::SerializedFileWriter;
     use ::parquet::schema::parser::parse_message_type;
@@ -373,9 +403,12 @@ mod tests {
     /// One optional column's values, `None` for null.
     enum Column {
         Strings(Vec<Option<&'static str>>),
+        /// Strings that need not be UTF-8.
+        Bytes(Vec<Option<&'static [u8]>>),
         Longs(Vec<Option<i64>>),
         /// DATE (days since 1970) or any other int32.
         Ints(Vec<Option<i32>>),
+        Doubles(Vec<Option<f64>>),
     }
 
     fn levels<T: Clone>(values: &[Option<T>]) -> (Vec<T>, Vec<i16>) {
@@ -385,9 +418,21 @@ mod tests {
 
     /// Writes a Parquet file of one row group with `schema` (every column optional) and `columns`.
     fn write(path: &std::path::Path, schema: &str, columns: &[Column], compression: Compression) {
+        write_groups(path, schema, &[columns], compression);
+    }
+
+    /// Writes a Parquet file of a row group for each of `groups`.
+    fn write_groups(path: &std::path::Path, schema: &str, groups: &[&[Column]], compression: Compression) {
         let schema = Arc::new(parse_message_type(schema).unwrap());
         let props = Arc::new(WriterProperties::builder().set_compression(compression).build());
         let mut writer = SerializedFileWriter::new(File::create(path).unwrap(), schema, props).unwrap();
+        for columns in groups {
+            write_group(&mut writer, columns);
+        }
+        writer.close().unwrap();
+    }
+
+    fn write_group(writer: &mut SerializedFileWriter<File>, columns: &[Column]) {
         let mut group = writer.next_row_group().unwrap();
         for column in columns {
             let mut writer = group.next_column().unwrap().unwrap();
@@ -400,10 +445,25 @@ mod tests {
                         .write_batch(&present, Some(&def), None)
                         .unwrap();
                 }
+                Column::Bytes(values) => {
+                    let (present, def) = levels(values);
+                    let present: Vec<ByteArray> = present.into_iter().map(|b| ByteArray::from(b.to_vec())).collect();
+                    writer
+                        .typed::<ByteArrayType>()
+                        .write_batch(&present, Some(&def), None)
+                        .unwrap();
+                }
                 Column::Longs(values) => {
                     let (present, def) = levels(values);
                     writer
                         .typed::<Int64Type>()
+                        .write_batch(&present, Some(&def), None)
+                        .unwrap();
+                }
+                Column::Doubles(values) => {
+                    let (present, def) = levels(values);
+                    writer
+                        .typed::<DoubleType>()
                         .write_batch(&present, Some(&def), None)
                         .unwrap();
                 }
@@ -418,7 +478,6 @@ mod tests {
             writer.close().unwrap();
         }
         group.close().unwrap();
-        writer.close().unwrap();
     }
 
     fn read(path: &std::path::Path, options: ReadOptions) -> (Vec<Record>, CorpusReader) {
@@ -492,6 +551,115 @@ mod tests {
             assert!(reader.unmatched_fields().is_empty(), "{:?}", reader.unmatched_fields());
             assert_eq!(reader.bytes_read(), std::fs::metadata(&path).unwrap().len());
         }
+    }
+
+    /// The record reader stops at a string that is not UTF-8 (pyarrow and polars never write
+    /// one): that row and the ones after it fail, each named.
+    #[test]
+    fn a_value_that_is_not_utf8_stops_the_file_and_whole_float_ids_are_integers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.parquet");
+        let schema = "message m { optional double id; optional binary text (STRING); }";
+        let columns = [
+            Column::Doubles(vec![Some(1.0), Some(2.5), Some(3.0)]),
+            Column::Bytes(vec![
+                Some(b"China spoke."),
+                Some(b"India \xff spoke."),
+                Some(b"The US spoke."),
+            ]),
+        ];
+        write(&path, schema, &columns, Compression::SNAPPY);
+        let (records, _) = read(&path, ReadOptions::default());
+        let summary: Vec<(String, Option<ErrorKind>)> = records
+            .iter()
+            .map(|r| (r.id().to_owned(), r.document.as_ref().err().map(|e| e.kind)))
+            .collect();
+        let label = path.display().to_string();
+        let expected = [
+            ("1".to_owned(), None),
+            (format!("{label}:2"), Some(ErrorKind::Io)),
+            (format!("{label}:3"), Some(ErrorKind::Io)),
+        ];
+        assert_eq!(summary, expected);
+        let reason = &records[1].document.as_ref().unwrap_err().reason;
+        assert!(reason.contains("a value of a string column is not UTF-8"), "{reason}");
+    }
+
+    /// A page that cannot be decoded stops the reader: the rows from there on each fail, so the
+    /// file's every row is accounted for.
+    #[test]
+    fn rows_past_a_page_that_cannot_be_read_each_fail() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("corrupt.parquet");
+        let schema = "message m { optional binary text (STRING); }";
+        let first = [Column::Strings(vec![Some("China spoke."), Some("India spoke.")])];
+        let second = [Column::Strings(vec![
+            Some("The US spoke."),
+            Some("China again."),
+            Some("India again."),
+        ])];
+        write_groups(&path, schema, &[&first, &second], Compression::SNAPPY);
+        // Garble the second row group's data page (its header included).
+        let metadata = SerializedFileReader::new(File::open(&path).unwrap())
+            .unwrap()
+            .metadata()
+            .clone();
+        let (start, length) = metadata.row_group(1).column(0).byte_range();
+        let mut bytes = std::fs::read(&path).unwrap();
+        for b in &mut bytes[start as usize..(start + length) as usize] {
+            *b = 0xAB;
+        }
+        std::fs::write(&path, bytes).unwrap();
+        let (records, reader) = read(&path, ReadOptions::default());
+        let kinds: Vec<Option<ErrorKind>> = records
+            .iter()
+            .map(|r| r.document.as_ref().err().map(|e| e.kind))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                None,
+                None,
+                Some(ErrorKind::Io),
+                Some(ErrorKind::Io),
+                Some(ErrorKind::Io)
+            ]
+        );
+        let last = records[4].document.as_ref().unwrap_err();
+        assert!(
+            last.reason.starts_with("not read: reading stopped at row 3: "),
+            "{}",
+            last.reason
+        );
+        assert!(last.reason.len() < 400, "{}", last.reason);
+        assert_eq!(records[4].location.line, Some(5));
+        assert_eq!(reader.bytes_read(), std::fs::metadata(&path).unwrap().len());
+    }
+
+    #[test]
+    fn a_file_with_no_rows_and_no_text_column_is_one_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty.parquet");
+        write(
+            &path,
+            "message m { optional binary body (STRING); }",
+            &[Column::Strings(vec![])],
+            Compression::SNAPPY,
+        );
+        let (records, reader) = read(&path, ReadOptions::default());
+        let kinds: Vec<_> = records.iter().map(|r| r.document.as_ref().unwrap_err().kind).collect();
+        assert_eq!(kinds, [ErrorKind::MissingText]);
+        assert!(reader.empty_files().is_empty());
+        // With its text column, a file of no rows is an empty file.
+        write(
+            &path,
+            "message m { optional binary text (STRING); }",
+            &[Column::Strings(vec![])],
+            Compression::SNAPPY,
+        );
+        let (records, reader) = read(&path, ReadOptions::default());
+        assert!(records.is_empty());
+        assert_eq!(reader.empty_files().count, 1);
     }
 
     /// pandas and polars write `datetime64[ns]` as nanosecond timestamps, which the record reader
@@ -579,16 +747,5 @@ mod tests {
         };
         let refused = CorpusReader::new(&["-".into()], options).err().unwrap().to_string();
         assert!(refused.contains("standard input is not read as Parquet"), "{refused}");
-    }
-
-    #[test]
-    fn dates_and_timestamps_read_as_iso_8601() {
-        assert_eq!(date_of(0), "1970-01-01");
-        assert_eq!(date_of(19_783), "2024-03-01");
-        assert_eq!(date_of(19_782), "2024-02-29");
-        assert_eq!(date_of(-1), "1969-12-31");
-        assert_eq!(timestamp_of(1_709_251_200, 0, 3), "2024-03-01T00:00:00Z");
-        assert_eq!(timestamp_of(1_709_337_599, 5_000_000, 3), "2024-03-01T23:59:59.005Z");
-        assert_eq!(timestamp_of(-1, 999_999_000, 6), "1969-12-31T23:59:59.999999Z");
     }
 }

@@ -271,33 +271,60 @@ pub(crate) fn new_run_id() -> String {
 /// RFC 3339 in UTC, to the second.
 pub(crate) fn timestamp(time: SystemTime) -> String {
     let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    utc_timestamp(i64::try_from(secs).unwrap_or(i64::MAX), 0, 0)
 }
 
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
+/// `YYYY-MM-DD` of a count of days since 1970-01-01 (the proleptic Gregorian calendar).
+pub(crate) fn utc_date(days: i64) -> String {
+    let (year, month, day) = civil_from_days(days);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fraction]Z` of seconds since the epoch and nanoseconds past them, the
+/// fraction in `digits` digits (at most 9), left out when zero.
+pub(crate) fn utc_timestamp(seconds: i64, nanos: i64, digits: u32) -> String {
+    let (days, second_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    let (h, m, s) = (second_of_day / 3600, second_of_day % 3600 / 60, second_of_day % 60);
+    let fraction = match nanos {
+        0 => String::new(),
+        _ => format!(
+            ".{:0width$}",
+            nanos / 10_i64.pow(9 - digits.min(9)),
+            width = digits as usize
+        ),
+    };
+    format!("{}T{h:02}:{m:02}:{s:02}{fraction}Z", utc_date(days))
+}
+
+/// Year, month and day of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
+    let year = yoe + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_and_timestamps_read_as_iso_8601() {
+        assert_eq!(utc_date(0), "1970-01-01");
+        assert_eq!(utc_date(19_783), "2024-03-01");
+        assert_eq!(utc_date(19_782), "2024-02-29");
+        assert_eq!(utc_date(-1), "1969-12-31");
+        assert_eq!(utc_timestamp(1_709_251_200, 0, 3), "2024-03-01T00:00:00Z");
+        assert_eq!(utc_timestamp(1_709_337_599, 5_000_000, 3), "2024-03-01T23:59:59.005Z");
+        assert_eq!(utc_timestamp(-1, 999_999_000, 6), "1969-12-31T23:59:59.999999Z");
+    }
+
     use std::time::Duration;
 
     #[test]
