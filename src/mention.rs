@@ -250,7 +250,7 @@ impl MentionFinder {
             for (index, short) in self.short_names.iter().enumerate() {
                 let names_it = short.actor == mention.actor
                     && introduced_at[index].is_none()
-                    && crate::actor::alias_words(mention.span.slice(text)).any(|w| w.eq_ignore_ascii_case(&short.word));
+                    && words(mention.span.slice(text)).any(|w| same_word(w, &short.word));
                 if names_it {
                     introduced_at[index] = Some(mention.span.end);
                 }
@@ -917,6 +917,21 @@ impl<'a> Haystack<'a> {
     }
 }
 
+/// The words of a mention: combining accents stay in their word (decomposed text).
+fn words(mention: &str) -> impl Iterator<Item = &str> {
+    mention.split(|c: char| !is_word_char(c)).filter(|w| !w.is_empty())
+}
+
+/// Whether `a` and `b` are one word, whatever their ASCII case and however their accents are
+/// written (composed or decomposed).
+fn same_word(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        return a.eq_ignore_ascii_case(b);
+    }
+    let folded = |s: &str| s.nfc().map(|c| c.to_ascii_lowercase()).collect::<String>();
+    folded(a) == folded(b)
+}
+
 /// `phrase` as written, composed (NFC) and decomposed (NFD): text copied from macOS or some web
 /// pages writes "é" as "e" and a combining accent, and an alias "Türkiye" must match it either
 /// way. The same phrase when it has nothing to compose or decompose.
@@ -1348,6 +1363,18 @@ mod tests {
         // A decomposed alias matches composed text too.
         let decomposed_alias = ActorSet::new(vec![Actor::new("tr", "Türkiye", ["Tu\u{308}rkiye"])]).unwrap();
         assert_eq!(finder(&decomposed_alias).find(composed).len(), 2);
+        // A short name counts after its full alias however either is written.
+        let erdogan = ActorSet::new(vec![
+            Actor::new("tr", "Türkiye", ["Recep Tayyip Erdoğan"]).with_short_names(["Erdoğan"])
+        ])
+        .unwrap();
+        for text in [
+            "Recep Tayyip Erdoğan spoke, then Erdoğan left.",
+            "Recep Tayyip Erdog\u{306}an spoke, then Erdog\u{306}an left.",
+        ] {
+            let spans: Vec<&str> = finder(&erdogan).find(text).iter().map(|m| m.span.slice(text)).collect();
+            assert_eq!(spans.len(), 2, "{text}: {spans:?}");
+        }
         // The combining mark is part of the word: "Tu" + U+0308 is not the alias "Tu".
         let tu = ActorSet::new(vec![Actor::new("tu", "Tu", ["Tu"])]).unwrap();
         assert!(finder(&tu).find(decomposed).is_empty());
