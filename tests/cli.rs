@@ -741,12 +741,16 @@ fn bench_reads_its_corpus_as_score_reads_json_lines_and_counts_every_pass() {
         (line["pairs_per_s"].as_f64().unwrap() * seconds - 9.0).abs() < 1e-6,
         "{line}"
     );
-    let ids: Vec<String> = std::fs::read_to_string(&scores)
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&scores)
         .unwrap()
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].to_string())
+        .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    let (closing, pairs) = lines.split_last().unwrap();
+    let ids: Vec<String> = pairs.iter().map(|pair| pair["id"].to_string()).collect();
     assert_eq!(ids, ["\"7\"", "\"7\"", "\"line-3\""], "{ids:?}");
+    // The closing line, by which a file cut short is told from a whole one.
+    assert_eq!(*closing, serde_json::json!({"documents": 2, "pairs": 3}));
     // A record it cannot read is named with its line, not left out of the figures.
     std::fs::write(
         dir.path().join("bad.jsonl"),
