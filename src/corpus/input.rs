@@ -828,6 +828,7 @@ impl CorpusReader {
         }
         // Sorted before they are classified, so that the skipped entries are listed in walk order too.
         listed.sort_by(|a, b| a.0.cmp(&b.0));
+        let names: HashSet<String> = listed.iter().map(|(name, _)| name.clone()).collect();
         let mut entries: Vec<(String, PathBuf, Entry)> = Vec::new();
         for (name, entry) in listed {
             let entry_path = entry.path();
@@ -836,6 +837,9 @@ impl CorpusReader {
                 Entry::RunDir => self.skipped.push(entry_path),
                 Entry::Other => self.skipped_files.add(&entry_path, false),
                 Entry::LinkToDir => self.skipped_files.add(&entry_path, true),
+                Entry::File { .. } if uncompressed_sibling(&name, &names).is_some() => {
+                    self.skipped_files.add_compressed_copy(&entry_path);
+                }
                 kind @ Entry::File { link, identity, .. } => {
                     let excluded = self.excluded.as_deref();
                     match self.read_anyway.read_elsewhere(&entry_path, link, identity, excluded) {
@@ -898,6 +902,14 @@ pub struct SkippedFiles {
     /// The first of those links, each as `LINK -> FILE`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub first_links_to_read_files: Vec<String>,
+    /// Compressed files beside the same name uncompressed (`d.jsonl.gz` beside `d.jsonl`, as
+    /// `gzip -k` leaves them): not read, so that no document is scored twice. Not counted in
+    /// `count`.
+    #[serde(default, skip_serializing_if = "crate::is_zero")]
+    pub compressed_copies: u64,
+    /// The first of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub first_compressed_copies: Vec<String>,
 }
 
 impl SkippedFiles {
@@ -930,6 +942,13 @@ impl SkippedFiles {
         }
     }
 
+    fn add_compressed_copy(&mut self, path: &Path) {
+        self.compressed_copies += 1;
+        if self.first_compressed_copies.len() < Self::MAX_LISTED {
+            self.first_compressed_copies.push(entry_name(path.as_os_str()));
+        }
+    }
+
     /// Adds what a walk over other inputs did not read: the counts add up, and its paths are
     /// listed after these, as long as the list has room.
     pub(crate) fn extend(&mut self, other: &SkippedFiles) {
@@ -941,6 +960,10 @@ impl SkippedFiles {
         let room = Self::MAX_LISTED.saturating_sub(self.first_links_to_read_files.len());
         let links = other.first_links_to_read_files.iter().take(room).cloned();
         self.first_links_to_read_files.extend(links);
+        self.compressed_copies = self.compressed_copies.saturating_add(other.compressed_copies);
+        let room = Self::MAX_LISTED.saturating_sub(self.first_compressed_copies.len());
+        let copies = other.first_compressed_copies.iter().take(room).cloned();
+        self.first_compressed_copies.extend(copies);
     }
 
     /// Whether a listed path (one of [`SkippedFiles::first`]) is a link to a directory.
@@ -952,7 +975,7 @@ impl SkippedFiles {
     /// Nothing was skipped.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.count == 0 && self.links_to_read_files == 0
+        self.count == 0 && self.links_to_read_files == 0 && self.compressed_copies == 0
     }
 }
 
@@ -986,6 +1009,17 @@ impl EmptyFiles {
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
+}
+
+/// The uncompressed file beside which the entry `name` (`d.jsonl.gz`) lies among its directory's
+/// `names` (`d.jsonl`), as `gzip -k` leaves the two: such a compressed copy is not read, so that
+/// its documents are not scored twice.
+fn uncompressed_sibling<'a>(name: &str, names: &'a HashSet<String>) -> Option<&'a String> {
+    let path = Path::new(name);
+    Compression::of(path)?;
+    let stem = path.file_stem()?.to_str()?;
+    Format::from_extension(Path::new(stem))?;
+    names.get(stem)
 }
 
 /// A directory entry's name (or a path) as text, for ids, sorting and listings. A name that is
@@ -1274,10 +1308,14 @@ pub fn input_size(inputs: &[PathBuf]) -> Option<u64> {
         let Ok(entries) = std::fs::read_dir(&path) else {
             continue;
         };
-        for entry in entries.flatten() {
+        let entries: Vec<(String, std::fs::DirEntry)> =
+            entries.flatten().map(|e| (entry_name(&e.file_name()), e)).collect();
+        let names: HashSet<String> = entries.iter().map(|(name, _)| name.clone()).collect();
+        for (name, entry) in entries {
             let path = entry.path();
-            match Entry::of(&entry, &entry_name(&entry.file_name()), &path, None) {
+            match Entry::of(&entry, &name, &path, None) {
                 Entry::Dir => stack.push(path),
+                Entry::File { .. } if uncompressed_sibling(&name, &names).is_some() => {}
                 Entry::File { link, identity, .. }
                     if read_anyway.read_elsewhere(&path, link, identity, None).is_some() => {}
                 Entry::File { bytes, .. } => total += bytes,
@@ -3439,12 +3477,18 @@ mod tests {
         // No format before `.gz`, or one not read: listed as skipped, as a `.pdf` is.
         std::fs::write(dir.path().join("c.tar.gz"), gzip(b"archive")).unwrap();
         std::fs::write(dir.path().join("d.gz"), gzip(b"unknown")).unwrap();
+        // A compressed copy beside its file uncompressed (`gzip -k`): the file is read, the copy listed.
+        std::fs::write(dir.path().join("e.txt"), "three").unwrap();
+        std::fs::write(dir.path().join("e.txt.gz"), gzip(b"three")).unwrap();
         let inputs = [dir.path().to_path_buf()];
         let mut reader = CorpusReader::new(&inputs, ReadOptions::default()).unwrap();
         let records: Vec<Record> = reader.by_ref().collect();
-        assert_eq!(texts(&records), ["one", "two"]);
+        assert_eq!(texts(&records), ["one", "two", "three"]);
         assert_eq!(reader.skipped_files().count, 2);
-        let on_disk = jsonl.len() as u64 + std::fs::metadata(dir.path().join("b.txt.zst")).unwrap().len();
+        let copies = &reader.skipped_files().first_compressed_copies;
+        assert_eq!((reader.skipped_files().compressed_copies, copies.len()), (1, 1));
+        assert!(copies[0].ends_with("e.txt.gz"), "{copies:?}");
+        let on_disk = jsonl.len() as u64 + std::fs::metadata(dir.path().join("b.txt.zst")).unwrap().len() + 5;
         assert_eq!((input_size(&inputs), reader.bytes_read()), (Some(on_disk), on_disk));
     }
 

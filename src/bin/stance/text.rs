@@ -192,13 +192,16 @@ pub fn warn_skipped(
     if let Some(warning) = links_to_read_files_warning(files) {
         eprintln!("{warning}{listed}");
     }
+    if let Some(warning) = compressed_copies_warning(files) {
+        eprintln!("{warning}{listed}");
+    }
     if let Some(warning) = empty_files_warning(empty) {
         eprintln!("{warning}{listed}");
     }
     for field in unmatched_fields {
         let field = printable(field);
         eprintln!(
-            "warning: no JSON Lines object or CSV header of the inputs has the field {field} (plain text files \
+            "warning: no JSON Lines object, CSV header or Parquet column of the inputs has the field {field} (plain text files \
              have no fields): is it misspelled? No document got one{listed}"
         );
     }
@@ -283,6 +286,26 @@ fn links_to_read_files_warning(skipped: &SkippedFiles) -> Option<String> {
         "warning: {} link(s) in the input directories lead to files read anyway under their own names and were \
          not read, so that no document is scored twice (e.g. {})",
         skipped.links_to_read_files,
+        examples.join(", ")
+    ))
+}
+
+/// Says how many compressed files lie beside the same name uncompressed and were not read, with
+/// the first few; `None` when there were none.
+fn compressed_copies_warning(skipped: &SkippedFiles) -> Option<String> {
+    if skipped.compressed_copies == 0 {
+        return None;
+    }
+    let examples: Vec<Cow<str>> = skipped
+        .first_compressed_copies
+        .iter()
+        .take(3)
+        .map(|c| printable(c))
+        .collect();
+    Some(format!(
+        "warning: {} compressed file(s) lie beside the same file uncompressed (as `gzip -k` leaves them) and were \
+         not read, so that no document is scored twice; rename one if they hold different documents (e.g. {})",
+        skipped.compressed_copies,
         examples.join(", ")
     ))
 }
