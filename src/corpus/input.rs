@@ -2147,7 +2147,7 @@ impl<R: Read + Send> Source for CsvSource<R> {
             return None;
         }
         let columns = self.columns?;
-        let start = self.reader.position().byte();
+        let (start, start_line) = (self.reader.position().byte(), self.reader.position().line());
         let read = self.reader.read_byte_record(&mut self.record);
         self.reads += 1;
         match read {
@@ -2184,7 +2184,9 @@ impl<R: Read + Send> Source for CsvSource<R> {
             }
             Err(e) => {
                 let end = self.reader.position().byte();
-                let line = self.row_line(start, end, e.position().map(csv::Position::line));
+                // An I/O error (a compressed file cut short) has no position: the row starts where the last ended.
+                let csv_line = e.position().map(csv::Position::line).or(Some(start_line));
+                let line = self.row_line(start, end, csv_line);
                 let kind = csv_error_kind(&e);
                 if kind != ErrorKind::Io {
                     // A row cut at the limit may lack fields: it is too large, not malformed.
@@ -2200,6 +2202,10 @@ impl<R: Read + Send> Source for CsvSource<R> {
                     // A quote left open explains the row and names the rows it swallowed; the
                     // field count or the bytes the merged row then gets wrong follow from it.
                     Some(anomaly) if kind != ErrorKind::Io => (ErrorKind::MalformedCsv, anomaly.to_string()),
+                    // csv_error_text says "read failed: ...".
+                    _ if kind == ErrorKind::Io => {
+                        (kind, format!("{}; the rest of the file is skipped", csv_error_text(&e)))
+                    }
                     _ => (kind, format!("malformed CSV row: {}", csv_error_text(&e))),
                 };
                 Some(error_record(&self.label, Some(line), id, kind, reason))
@@ -3439,6 +3445,23 @@ mod tests {
             "{}",
             error.reason
         );
+        // A CSV cut short names the line where reading stopped, after its last whole row.
+        let rows: String = (1..=2000).map(|i| format!("{i},document {i}\n")).collect();
+        let whole = gzip(format!("id,text\n{rows}").as_bytes());
+        let records = read("a.csv.gz", &whole[..whole.len() / 2], ReadOptions::default());
+        let (last, scored) = records.split_last().unwrap();
+        assert!(!scored.is_empty() && scored.iter().all(|r| r.document.is_ok()));
+        let error = last.document.as_ref().unwrap_err();
+        assert_eq!(
+            (error.kind, last.location.line),
+            (ErrorKind::Io, Some(scored.len() as u64 + 2))
+        );
+        let reason = &error.reason;
+        assert!(
+            reason.starts_with("read failed: cannot decompress the gzip data: "),
+            "{reason}"
+        );
+        assert!(reason.ends_with("; the rest of the file is skipped"), "{reason}");
         // Not gzip at all: the first line says so.
         let records = read("b.jsonl.gz", b"{\"text\": \"plain\"}\n", ReadOptions::default());
         let error = records[0].document.as_ref().unwrap_err();
