@@ -1343,8 +1343,19 @@ fn open_file(
             format!("cannot open: {e}"),
         ))
     })?;
-    if format == Format::Parquet && Compression::of(path).is_none() {
-        return Ok(parquet_source(file, label, id, fields, limit));
+    if format == Format::Parquet {
+        if Compression::of(path).is_none() {
+            return Ok(parquet_source(file, label, id, fields, limit));
+        }
+        let size = file.metadata().map_or(0, |m| m.len());
+        let record = error_record(&label, None, id, ErrorKind::Io, PARQUET_NOT_STREAMED);
+        return Ok(Box::new(FailedSource::new(record).counting(size)));
+    }
+    let mut file = file;
+    if Compression::of(path).is_none() {
+        if let Some(reason) = compressed_without_saying_so(&mut file) {
+            return Err(Box::new(error_record(&label, None, id, ErrorKind::InvalidUtf8, reason)));
+        }
     }
     let Some(compression) = Compression::of(path) else {
         return Ok(source_of(Box::new(file), format, label, id, fields, limit));
@@ -1363,6 +1374,21 @@ fn open_file(
         inner: source_of(reader, format, label, id, fields, limit),
         consumed,
     }))
+}
+
+/// Why a regular file whose name says nothing of compression cannot be read: it starts as gzip
+/// or Zstandard data do (bytes no UTF-8 text starts with), so every format would read garbage.
+/// `None` otherwise, the file rewound; a pipe (`<(zcat ...)`) is not looked at, as it cannot rewind.
+fn compressed_without_saying_so(file: &mut File) -> Option<String> {
+    use std::io::{Seek, SeekFrom};
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return None;
+    }
+    let mut head = [0u8; 4];
+    let read = file.read(&mut head).ok()?;
+    file.seek(SeekFrom::Start(0)).ok()?;
+    let hint = compressed::hint(&head[..read]);
+    (!hint.is_empty()).then(|| format!("the file is not text{hint}"))
 }
 
 /// A Parquet file's rows (in builds without the `parquet` feature, one error that says so).
@@ -1387,6 +1413,8 @@ fn parquet_source(file: File, label: String, id: String, fields: &Arc<Fields>, l
 struct FailedSource {
     record: Option<Record>,
     label: String,
+    /// The input's size, counted as read: progress is measured against it.
+    bytes: u64,
 }
 
 impl FailedSource {
@@ -1394,9 +1422,18 @@ impl FailedSource {
         FailedSource {
             label: record.location.file.clone(),
             record: Some(record),
+            bytes: 0,
         }
     }
+
+    fn counting(self, bytes: u64) -> Self {
+        FailedSource { bytes, ..self }
+    }
 }
+
+/// Why a Parquet input given as a stream is not read.
+const PARQUET_NOT_STREAMED: &str = "Parquet is not read from a compressed file or standard input (its reader must \
+    seek; Parquet compresses its own pages): give the file itself";
 
 impl Source for FailedSource {
     fn next_record(&mut self) -> Option<Record> {
@@ -1408,7 +1445,7 @@ impl Source for FailedSource {
     }
 
     fn bytes(&self) -> u64 {
-        0
+        self.bytes
     }
 }
 
@@ -1436,8 +1473,7 @@ fn source_of(
             None,
             id,
             ErrorKind::Io,
-            "Parquet is not read from a compressed file or standard input (its reader must seek; \
-             Parquet compresses its own pages): give the file itself",
+            PARQUET_NOT_STREAMED,
         ))),
     }
 }
@@ -3489,6 +3525,12 @@ mod tests {
             reason.contains("zstd-compressed") && reason.contains(".zst"),
             "{reason}"
         );
+        // A CSV too: one error for the file, not rows of garbled columns.
+        let records = read("a.csv", &gzip(b"id,text\n1,China\n"), ReadOptions::default());
+        assert_eq!(records.len(), 1);
+        let error = records[0].document.as_ref().unwrap_err();
+        assert_eq!((error.kind, records[0].location.line), (ErrorKind::InvalidUtf8, None));
+        assert!(error.reason.contains("gzip-compressed"), "{}", error.reason);
     }
 
     #[test]
