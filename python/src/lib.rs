@@ -562,6 +562,14 @@ impl ActorStats {
     /// Reads statistics written by `to_dict` (or an actor entry of a run's `summary.json`).
     #[staticmethod]
     fn from_dict(data: &Bound<'_, PyAny>) -> PyResult<Self> {
+        // A row of a pandas frame of statistics (a Series) is no Mapping, but says what it holds.
+        let converted;
+        let data = if data.cast::<PyMapping>().is_err() && data.hasattr(intern!(data.py(), "to_dict"))? {
+            converted = data.call_method0(intern!(data.py(), "to_dict"))?;
+            &converted
+        } else {
+            data
+        };
         let mapping = data.cast::<PyMapping>().map_err(|_| {
             let kind = data
                 .get_type()
@@ -631,7 +639,8 @@ impl ActorStats {
 const PROBABILITY_SUM_TOLERANCE: f64 = 1e-3;
 
 /// A value of an `ActorStats` dict as JSON: `None`, a bool, a str, an int (numpy's too: anything
-/// with `__index__`) or a finite float (numpy's too).
+/// with `__index__`) or a finite float (numpy's too); NaN is `None`, as pandas writes a missing
+/// figure (the spread of one pair).
 fn json_scalar(key: &str, value: &Bound<'_, PyAny>) -> PyResult<serde_json::Value> {
     use serde_json::Value;
     if value.is_none() {
@@ -653,6 +662,9 @@ fn json_scalar(key: &str, value: &Bound<'_, PyAny>) -> PyResult<serde_json::Valu
         };
     }
     if let Ok(number) = value.extract::<f64>() {
+        if number.is_nan() {
+            return Ok(Value::Null);
+        }
         return serde_json::Number::from_f64(number)
             .map(Value::Number)
             .ok_or_else(|| PyValueError::new_err(format!("ActorStats field {key:?}: {number} is not finite")));

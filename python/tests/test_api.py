@@ -349,6 +349,14 @@ def test_actor_stats_round_trip_through_dict_pickle_and_copy(analyzer):
     numpy_data = {k: np.int64(v) if isinstance(v, int) else np.float64(v) if isinstance(v, float) else v
                   for k, v in data.items()}  # fmt: skip
     assert stance.ActorStats.from_dict(numpy_data) == stats
+    # A row of a pandas frame of statistics: a Series, its missing figures NaN.
+    import pandas as pd
+
+    single = stance.aggregate(analyzer.score_many(["China lies."]))["china"]
+    frame = pd.DataFrame([single.to_dict(), data])
+    assert math.isnan(frame.iloc[0]["std"])
+    assert stance.ActorStats.from_dict(frame.iloc[0]) == single
+    assert stance.ActorStats.from_dict(frame.iloc[1]) == stats
     with pytest.raises(TypeError, match="takes a mapping .* got list"):
         stance.ActorStats.from_dict([("sentences", 1)])
     with pytest.raises(TypeError, match='field "mean": expected a number, a str or None, got object'):
