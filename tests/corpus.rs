@@ -642,16 +642,29 @@ fn shards_merged_equal_one_run() {
     assert_eq!(run["shards"].as_array().map(Vec::len), Some(3));
     assert_eq!(run["documents"], 14);
 
-    // The whole run beside its shards, merged or not, is the corpus twice.
-    for shards in [&merged, &shard_dirs[0]] {
+    // The whole run beside its shards, merged or not, is the corpus twice: all of them merged are
+    // a run over the same inputs, one of them a shard of the same corpus.
+    for (shards, expected) in [
+        (
+            &merged,
+            format!(
+                "{} and {} hold runs over the same inputs",
+                whole.display(),
+                merged.display()
+            ),
+        ),
+        (
+            &shard_dirs[0],
+            format!(
+                "{} holds a whole corpus and {} shards of the same corpus",
+                whole.display(),
+                shard_dirs[0].display()
+            ),
+        ),
+    ] {
         let twice = merge(&[&whole, shards], &tmp.path().join("whole-and-shards"));
         assert_eq!(twice.status.code(), Some(2));
         let stderr = String::from_utf8_lossy(&twice.stderr);
-        let expected = format!(
-            "{} holds a whole corpus and {} shards of the same corpus",
-            whole.display(),
-            shards.display()
-        );
         assert!(stderr.contains(&expected), "{stderr}");
     }
 
@@ -699,6 +712,49 @@ fn shards_of_the_embedded_model_and_of_its_bundle_directory_merge() {
     let merged = tmp.path().join("merged");
     let output = merge(&[&embedded, &from_dir], &merged);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// Corpora scored in shards (one year, then the next) merge into one, as runs over each would:
+/// a merge of every shard of a corpus merges on as a run over the whole corpus.
+#[test]
+fn complete_merges_of_sharded_corpora_merge_as_whole_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpora = [fixture("good/wire.jsonl"), fixture("good/opinion.csv")];
+    let mut complete = Vec::new();
+    for (c, corpus) in corpora.iter().enumerate() {
+        let inputs = vec![corpus.clone()];
+        let shards: Vec<PathBuf> = (1..=2).map(|i| tmp.path().join(format!("c{c}-shard-{i}"))).collect();
+        for (i, dir) in shards.iter().enumerate() {
+            run_ok(&score_args(&inputs, dir, &["--shard", &format!("{}/2", i + 1)]));
+        }
+        let merged = tmp.path().join(format!("c{c}-merged"));
+        let output = merge(&[&shards[0], &shards[1]], &merged);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        complete.push((merged, shards));
+    }
+    let both = tmp.path().join("both");
+    let output = merge(&[&complete[0].0, &complete[1].0], &both);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let whole = tmp.path().join("whole");
+    run_ok(&score_args(&corpora, &whole, &[]));
+    assert_eq!(read(&both.join("summary.json")), read(&whole.join("summary.json")));
+    assert_eq!(row_keys(&both), row_keys(&whole));
+    assert_eq!(json(&both.join("run.json"))["shards"], serde_json::json!([]));
+    // A corpus's complete merge beside one of its own shards, or beside the same corpus sharded
+    // another way, would count documents twice.
+    let own_shard = merge(&[&complete[0].0, &complete[0].1[0]], &tmp.path().join("own-shard"));
+    assert_eq!(own_shard.status.code(), Some(2));
+    let resharded: Vec<PathBuf> = (1..=3).map(|i| tmp.path().join(format!("c0-of-3-{i}"))).collect();
+    for (i, dir) in resharded.iter().enumerate() {
+        run_ok(&score_args(&corpora[..1], dir, &["--shard", &format!("{}/3", i + 1)]));
+    }
+    let dirs: Vec<&Path> = resharded.iter().map(PathBuf::as_path).collect();
+    let merged_3 = tmp.path().join("c0-merged-3");
+    assert!(merge(&dirs, &merged_3).status.success());
+    let twice = merge(&[&complete[0].0, &merged_3], &tmp.path().join("twice"));
+    assert_eq!(twice.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&twice.stderr);
+    assert!(stderr.contains("the same inputs"), "{stderr}");
 }
 
 #[test]

@@ -16,6 +16,7 @@ use super::output::{
     RESULTS, SENTENCES, SUMMARY_JSON,
 };
 use super::run::write_summaries;
+use super::shard::Shard;
 use super::summary::Summary;
 
 /// Merges finished runs into `out`: their summaries exactly (the merge of
@@ -205,7 +206,7 @@ fn check_distinct_inputs(dirs: &[PathBuf], runs: &[RunInfo]) -> Result<()> {
     let mut paths: BTreeMap<&Path, &Path> = BTreeMap::new();
     // A run that read no record holds no document to count twice.
     let nothing_read = InputHash::default().hex();
-    let whole = |(_, info): &(&PathBuf, &RunInfo)| info.shards.is_empty() && info.records > 0;
+    let whole = |(_, info): &(&PathBuf, &RunInfo)| partial_shards(info).is_empty() && info.records > 0;
     for (dir, info) in dirs.iter().zip(runs).filter(whole) {
         for hash in info
             .constituent_input_hashes()
@@ -250,11 +251,22 @@ fn overlapping_path<'a>(paths: &BTreeMap<&'a Path, &'a Path>, path: &Path) -> Op
     holder.or_else(inside).map(|(seen, first)| (*seen, *first))
 }
 
+/// The shards `info` holds when they are part of a corpus; none when it holds every shard of its
+/// corpus (a merge of 1/N ... N/N), which merges on as one run over the whole corpus would: so
+/// corpora scored in shards (2024, 2025) merge into one.
+fn partial_shards(info: &RunInfo) -> &[Shard] {
+    if info.missing_shards().is_empty() {
+        &[]
+    } else {
+        &info.shards
+    }
+}
+
 fn check_compatible(a_dir: &Path, a: &RunInfo, b_dir: &Path, b: &RunInfo) -> Result<()> {
     check_not_whole_and_shards(a_dir, a, b_dir, b)?;
     let model = |i: &RunInfo| i.analyzer.as_ref().map(|x| (x.model.clone(), x.actors.clone()));
     let context = |i: &RunInfo| i.analyzer.as_ref().map(|x| x.document_context);
-    let shard_count = |i: &RunInfo| i.shards.first().map(|s| s.count());
+    let shard_count = |i: &RunInfo| partial_shards(i).first().map(|s| s.count());
     let differs = if a.scoring_rules != b.scoring_rules {
         Some(
             "the version of their sentence splitting, mention matching, model input and reading of dates \
@@ -297,7 +309,7 @@ fn check_not_whole_and_shards(a_dir: &Path, a: &RunInfo, b_dir: &Path, b: &RunIn
     if a.input_hash.is_empty() || a.input_hash != b.input_hash {
         return Ok(());
     }
-    let (whole_dir, sharded) = match (a.shards.is_empty(), b.shards.is_empty()) {
+    let (whole_dir, sharded) = match (partial_shards(a).is_empty(), partial_shards(b).is_empty()) {
         (true, false) => (a_dir, b_dir),
         (false, true) => (b_dir, a_dir),
         _ => return Ok(()),
@@ -313,7 +325,7 @@ fn check_not_whole_and_shards(a_dir: &Path, a: &RunInfo, b_dir: &Path, b: &RunIn
 fn check_disjoint_shards(dirs: &[PathBuf], runs: &[RunInfo]) -> Result<()> {
     let mut seen = BTreeSet::new();
     for (dir, info) in dirs.iter().zip(runs) {
-        for shard in &info.shards {
+        for shard in partial_shards(info) {
             if !seen.insert(shard.index()) {
                 return Err(Error::Config(format!(
                     "{}: shard {shard} is already among the runs merged; each shard must be given once",
@@ -349,7 +361,7 @@ fn concatenate(dirs: &[PathBuf], out: &Path, name: &str, header: bool) -> Result
 
 /// `run.json` of the merge: `first`'s settings, everyone's shards, counts and sessions.
 fn merged_info(mut info: RunInfo, dirs: &[PathBuf], runs: &[RunInfo], summary: &Summary) -> RunInfo {
-    let mut shards: Vec<_> = runs.iter().flat_map(|i| i.shards.iter().copied()).collect();
+    let mut shards: Vec<_> = runs.iter().flat_map(|i| partial_shards(i).iter().copied()).collect();
     shards.sort_by_key(|s| s.index());
     info.status = RunStatus::Complete;
     // One definition for all (check_actor_definitions), kept even where the first run lacks it.
