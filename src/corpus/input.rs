@@ -1887,37 +1887,68 @@ fn document_from_object(
     fields: &Fields,
     default_id: String,
 ) -> std::result::Result<Document, RecordError> {
-    let id = match scalar_field(object, line, &fields.id) {
+    let text = || match object.get(&fields.text) {
+        Some(Value::String(text)) => Ok(text.clone()),
+        None => Err((ErrorKind::MissingText, format!("no {:?} field", fields.text))),
+        Some(Value::Null) => Err((ErrorKind::MissingText, format!("the {:?} field is null", fields.text))),
+        Some(other) => Err((
+            ErrorKind::InvalidField,
+            format!("field {:?} must be a string, found {}", fields.text, kind_of(other)),
+        )),
+    };
+    let named = FieldNames {
+        field: "field",
+        scalars: "a string or a number",
+    };
+    document_of(
+        fields,
+        default_id,
+        &named,
+        |name| scalar_field(object, line, name),
+        text,
+    )
+}
+
+/// How a record's fields are named in errors: `field` ("field", "column") and the kinds of
+/// value an optional field may hold.
+pub(super) struct FieldNames {
+    pub field: &'static str,
+    pub scalars: &'static str,
+}
+
+/// A document from a record's fields, as JSON Lines and Parquet hold them: `scalar` reads an
+/// optional field (id, date, source, title) as text (`Err` names what it found instead), `text`
+/// the text field. An id that is absent or blank falls back to `default_id`; blank metadata is
+/// none; the text is checked by [`checked_text`].
+pub(super) fn document_of(
+    fields: &Fields,
+    default_id: String,
+    named: &FieldNames,
+    scalar: impl Fn(&str) -> std::result::Result<Option<String>, &'static str>,
+    text: impl FnOnce() -> std::result::Result<String, (ErrorKind, String)>,
+) -> std::result::Result<Document, RecordError> {
+    let FieldNames { field, scalars } = named;
+    let id = match scalar(&fields.id) {
         Ok(Some(id)) if !id.trim().is_empty() => id,
         Ok(_) => default_id,
         Err(found) => {
-            let reason = format!("field {:?} must be a string or a number, found {found}", fields.id);
             return Err(RecordError {
                 id: default_id,
                 kind: ErrorKind::InvalidField,
-                reason,
+                reason: format!("{field} {:?} must be a string or a number, found {found}", fields.id),
             });
         }
     };
-    let fail = |kind, reason: String| {
+    let fail = |(kind, reason): (ErrorKind, String)| {
         Err(RecordError {
             id: id.clone(),
             kind,
             reason,
         })
     };
-    let text = match object.get(&fields.text) {
-        Some(Value::String(text)) => text.clone(),
-        None => return fail(ErrorKind::MissingText, format!("no {:?} field", fields.text)),
-        Some(Value::Null) => return fail(ErrorKind::MissingText, format!("the {:?} field is null", fields.text)),
-        Some(other) => {
-            let reason = format!("field {:?} must be a string, found {}", fields.text, kind_of(other));
-            return fail(ErrorKind::InvalidField, reason);
-        }
-    };
-    let text = match checked_text(text) {
+    let text = match text().and_then(checked_text) {
         Ok(text) => text,
-        Err((kind, reason)) => return fail(kind, reason),
+        Err(error) => return fail(error),
     };
     let mut doc = Document::new(id.clone(), text);
     for (name, slot) in [
@@ -1925,13 +1956,11 @@ fn document_from_object(
         (&fields.source, &mut doc.source),
         (&fields.title, &mut doc.title),
     ] {
-        match scalar_field(object, line, name) {
+        match scalar(name) {
             Ok(value) => *slot = value.filter(|v| !v.trim().is_empty()),
             Err(found) => {
-                return fail(
-                    ErrorKind::InvalidField,
-                    format!("field {name:?} must be a string or a number, found {found}"),
-                )
+                let reason = format!("{field} {name:?} must be {scalars}, found {found}");
+                return fail((ErrorKind::InvalidField, reason));
             }
         }
     }

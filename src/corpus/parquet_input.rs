@@ -17,7 +17,9 @@ use ::parquet::schema::types::Type;
 
 use crate::analyzer::Document;
 
-use super::input::{checked_text, error_record, ErrorKind, Fields, FieldsFound, Location, Record, RecordError, Source};
+use super::input::{
+    document_of, error_record, ErrorKind, FieldNames, Fields, FieldsFound, Location, Record, RecordError, Source,
+};
 use super::meta::{utc_date, utc_timestamp};
 
 /// Rows decoded at a time: a few hundred articles' text.
@@ -138,79 +140,49 @@ impl ParquetSource {
             Some(Field::Long(nanos)) if self.nanos.iter().any(|c| c == name) => Value::Nanos(*nanos),
             value => Value::Field(value),
         };
-        let default_id = self.default_id();
-        let id = match scalar(value(&self.fields.id)) {
-            Ok(Some(id)) if !id.trim().is_empty() => id,
-            Ok(_) => default_id,
-            Err(found) => {
-                let reason = format!(
-                    "column {:?} must be a string or a number, found {found}",
-                    self.fields.id
-                );
-                return Err(RecordError {
-                    id: default_id,
-                    kind: ErrorKind::InvalidField,
-                    reason,
-                });
-            }
-        };
-        let fail = |kind, reason: String| {
-            Err(RecordError {
-                id: id.clone(),
-                kind,
-                reason,
-            })
-        };
-        let text = match field(&self.fields.text) {
-            Some(Field::Str(text)) => text.clone(),
-            Some(Field::Bytes(bytes)) => match std::str::from_utf8(bytes.data()) {
-                Ok(text) => text.to_owned(),
-                Err(e) => {
-                    let reason = format!("invalid UTF-8 at byte {} of the text", e.valid_up_to());
-                    return fail(ErrorKind::InvalidUtf8, reason);
-                }
-            },
-            Some(Field::Null) | None => {
-                return fail(
-                    ErrorKind::MissingText,
-                    format!("the {:?} column is null", self.fields.text),
-                )
-            }
-            Some(other) => {
-                let reason = format!(
+        let text = || match field(&self.fields.text) {
+            Some(Field::Str(text)) => Ok(text.clone()),
+            Some(Field::Bytes(bytes)) => std::str::from_utf8(bytes.data()).map(str::to_owned).map_err(|e| {
+                let reason = format!("invalid UTF-8 at byte {} of the text", e.valid_up_to());
+                (ErrorKind::InvalidUtf8, reason)
+            }),
+            Some(Field::Null) | None => Err((
+                ErrorKind::MissingText,
+                format!("the {:?} column is null", self.fields.text),
+            )),
+            Some(other) => Err((
+                ErrorKind::InvalidField,
+                format!(
                     "column {:?} must be a string, found {}",
                     self.fields.text,
                     kind_of(other)
-                );
-                return fail(ErrorKind::InvalidField, reason);
-            }
+                ),
+            )),
         };
-        if text.len() as u64 > self.limit {
-            let reason = format!(
-                "the text is larger than {} bytes (--max-record-size); it is skipped",
-                self.limit
-            );
-            return fail(ErrorKind::TooLarge, reason);
-        }
-        let text = match checked_text(text) {
-            Ok(text) => text,
-            Err((kind, reason)) => return fail(kind, reason),
+        // Checked before the text is: a text that large is not looked at further.
+        let text = || {
+            text().and_then(|text| match text.len() as u64 > self.limit {
+                true => Err((
+                    ErrorKind::TooLarge,
+                    format!(
+                        "the text is larger than {} bytes (--max-record-size); it is skipped",
+                        self.limit
+                    ),
+                )),
+                false => Ok(text),
+            })
         };
-        let mut doc = Document::new(id.clone(), text);
-        for (name, slot) in [
-            (&self.fields.date, &mut doc.date),
-            (&self.fields.source, &mut doc.source),
-            (&self.fields.title, &mut doc.title),
-        ] {
-            match scalar(value(name)) {
-                Ok(value) => *slot = value.filter(|v| !v.trim().is_empty()),
-                Err(found) => {
-                    let reason = format!("column {name:?} must be a string, a number or a date, found {found}");
-                    return fail(ErrorKind::InvalidField, reason);
-                }
-            }
-        }
-        Ok(doc)
+        let named = FieldNames {
+            field: "column",
+            scalars: "a string, a number or a date",
+        };
+        document_of(
+            &self.fields,
+            self.default_id(),
+            &named,
+            |name| scalar(value(name)),
+            text,
+        )
     }
 
     /// Every row fails when the file has no text column, as a CSV's rows do: so the count of
