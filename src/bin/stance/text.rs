@@ -250,7 +250,8 @@ fn skipped_files_warning(skipped: &SkippedFiles) -> Option<String> {
     }
     Some(format!(
         "warning: {} {what} in the input directories were not read: only .txt, .text, .md, .markdown, \
-         .jsonl, .ndjson, .csv and .parquet files are (and the first ones compressed, .gz or .zst), and links to directories are not followed ({})",
+         .jsonl, .ndjson, .csv and .parquet files are (and the first ones compressed, .gz or .zst), and links \
+         to directories are not followed ({})",
         skipped.count,
         kinds.join("; "),
     ))
@@ -258,56 +259,33 @@ fn skipped_files_warning(skipped: &SkippedFiles) -> Option<String> {
 
 /// Says how many input files held no record, with the first few; `None` when none was empty.
 fn empty_files_warning(empty: &EmptyFiles) -> Option<String> {
-    if empty.is_empty() {
-        return None;
-    }
-    let examples: Vec<Cow<str>> = empty.first.iter().take(3).map(|name| printable(name)).collect();
-    let more = if empty.count > 3 { ", ..." } else { "" };
-    Some(format!(
-        "warning: {} input file(s) held no record (empty, only blank lines, or a CSV header with no row): {}{more}",
-        empty.count,
-        examples.join(", "),
-    ))
+    let what = "input file(s) held no record (empty, only blank lines, or a CSV header with no row)";
+    listed_warning(empty.count, &empty.first, what)
 }
 
 /// Says how many links to files read anyway under their own names the walk did not read, with
 /// the first few; `None` when there were none.
 fn links_to_read_files_warning(skipped: &SkippedFiles) -> Option<String> {
-    if skipped.links_to_read_files == 0 {
-        return None;
-    }
-    let examples: Vec<Cow<str>> = skipped
-        .first_links_to_read_files
-        .iter()
-        .take(3)
-        .map(|link| printable(link))
-        .collect();
-    Some(format!(
-        "warning: {} link(s) in the input directories lead to files read anyway under their own names and were \
-         not read, so that no document is scored twice (e.g. {})",
-        skipped.links_to_read_files,
-        examples.join(", ")
-    ))
+    let what = "link(s) in the input directories lead to files read anyway under their own names and were \
+                not read, so that no document is scored twice";
+    listed_warning(skipped.links_to_read_files, &skipped.first_links_to_read_files, what)
 }
 
 /// Says how many compressed files lie beside the same name uncompressed and were not read, with
 /// the first few; `None` when there were none.
 fn compressed_copies_warning(skipped: &SkippedFiles) -> Option<String> {
-    if skipped.compressed_copies == 0 {
+    let what = "compressed file(s) lie beside the same file uncompressed (as `gzip -k` leaves them) and were \
+                not read, so that no document is scored twice; rename one if they hold different documents";
+    listed_warning(skipped.compressed_copies, &skipped.first_compressed_copies, what)
+}
+
+/// "warning: COUNT WHAT (e.g. the first three listed)"; `None` when `count` is 0.
+fn listed_warning(count: u64, listed: &[String], what: &str) -> Option<String> {
+    if count == 0 {
         return None;
     }
-    let examples: Vec<Cow<str>> = skipped
-        .first_compressed_copies
-        .iter()
-        .take(3)
-        .map(|c| printable(c))
-        .collect();
-    Some(format!(
-        "warning: {} compressed file(s) lie beside the same file uncompressed (as `gzip -k` leaves them) and were \
-         not read, so that no document is scored twice; rename one if they hold different documents (e.g. {})",
-        skipped.compressed_copies,
-        examples.join(", ")
-    ))
+    let examples: Vec<Cow<str>> = listed.iter().take(3).map(|name| printable(name)).collect();
+    Some(format!("warning: {count} {what} (e.g. {})", examples.join(", ")))
 }
 
 /// Scores the documents of `chunk` and prints them and its failures in order.
