@@ -828,18 +828,27 @@ impl CorpusReader {
         }
         // Sorted before they are classified, so that the skipped entries are listed in walk order too.
         listed.sort_by(|a, b| a.0.cmp(&b.0));
-        let names: HashSet<String> = listed.iter().map(|(name, _)| name.clone()).collect();
+        let classified: Vec<(String, PathBuf, Entry)> = listed
+            .into_iter()
+            .map(|(name, entry)| {
+                let entry_path = entry.path();
+                let kind = Entry::of(&entry, &name, &entry_path, self.excluded.as_deref());
+                (name, entry_path, kind)
+            })
+            .collect();
+        let plain = plain_files(&classified);
+        let copies: Vec<bool> = classified
+            .iter()
+            .map(|(name, _, kind)| is_compressed_copy(name, kind, &plain))
+            .collect();
         let mut entries: Vec<(String, PathBuf, Entry)> = Vec::new();
-        for (name, entry) in listed {
-            let entry_path = entry.path();
-            match Entry::of(&entry, &name, &entry_path, self.excluded.as_deref()) {
+        for ((name, entry_path, kind), copy) in classified.into_iter().zip(copies) {
+            match kind {
                 Entry::Hidden | Entry::Output => {}
                 Entry::RunDir => self.skipped.push(entry_path),
                 Entry::Other => self.skipped_files.add(&entry_path, false),
                 Entry::LinkToDir => self.skipped_files.add(&entry_path, true),
-                Entry::File { .. } if uncompressed_sibling(&name, &names).is_some() => {
-                    self.skipped_files.add_compressed_copy(&entry_path);
-                }
+                Entry::File { .. } if copy => self.skipped_files.add_compressed_copy(&entry_path),
                 kind @ Entry::File { link, identity, .. } => {
                     let excluded = self.excluded.as_deref();
                     match self.read_anyway.read_elsewhere(&entry_path, link, identity, excluded) {
@@ -1011,15 +1020,40 @@ impl EmptyFiles {
     }
 }
 
-/// The uncompressed file beside which the entry `name` (`d.jsonl.gz`) lies among its directory's
-/// `names` (`d.jsonl`), as `gzip -k` leaves the two: such a compressed copy is not read, so that
-/// its documents are not scored twice.
-fn uncompressed_sibling<'a>(name: &str, names: &'a HashSet<String>) -> Option<&'a String> {
+/// The regular files of a directory's classified entries (not links, which may lead anywhere), by
+/// name, with their identity when they have several hard links.
+fn plain_files(entries: &[(String, PathBuf, Entry)]) -> HashMap<&str, Option<FileIdentity>> {
+    entries
+        .iter()
+        .filter_map(|(name, _, kind)| match kind {
+            Entry::File {
+                link: false, identity, ..
+            } => Some((name.as_str(), *identity)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether the entry `name` (`d.jsonl.gz`) is a compressed copy of a regular file beside it that
+/// the walk reads (`d.jsonl`), as `gzip -k` leaves the two: such a copy is not read, so that its
+/// documents are not scored twice. Not when the two are hard links to one file (read once as such).
+fn is_compressed_copy(name: &str, kind: &Entry, plain: &HashMap<&str, Option<FileIdentity>>) -> bool {
+    let Entry::File { identity, .. } = kind else {
+        return false;
+    };
     let path = Path::new(name);
-    Compression::of(path)?;
-    let stem = path.file_stem()?.to_str()?;
-    Format::from_extension(Path::new(stem))?;
-    names.get(stem)
+    if Compression::of(path).is_none() {
+        return false;
+    }
+    let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+        return false;
+    };
+    if Format::from_extension(Path::new(stem)).is_none() {
+        return false;
+    }
+    plain
+        .get(stem)
+        .is_some_and(|sibling| identity.is_none() || sibling != identity)
 }
 
 /// A directory entry's name (or a path) as text, for ids, sorting and listings. A name that is
@@ -1308,14 +1342,23 @@ pub fn input_size(inputs: &[PathBuf]) -> Option<u64> {
         let Ok(entries) = std::fs::read_dir(&path) else {
             continue;
         };
-        let entries: Vec<(String, std::fs::DirEntry)> =
-            entries.flatten().map(|e| (entry_name(&e.file_name()), e)).collect();
-        let names: HashSet<String> = entries.iter().map(|(name, _)| name.clone()).collect();
-        for (name, entry) in entries {
-            let path = entry.path();
-            match Entry::of(&entry, &name, &path, None) {
+        let classified: Vec<(String, PathBuf, Entry)> = entries
+            .flatten()
+            .map(|entry| {
+                let (name, path) = (entry_name(&entry.file_name()), entry.path());
+                let kind = Entry::of(&entry, &name, &path, None);
+                (name, path, kind)
+            })
+            .collect();
+        let plain = plain_files(&classified);
+        let copies: Vec<bool> = classified
+            .iter()
+            .map(|(name, _, kind)| is_compressed_copy(name, kind, &plain))
+            .collect();
+        for ((_, path, kind), copy) in classified.into_iter().zip(copies) {
+            match kind {
                 Entry::Dir => stack.push(path),
-                Entry::File { .. } if uncompressed_sibling(&name, &names).is_some() => {}
+                Entry::File { .. } if copy => {}
                 Entry::File { link, identity, .. }
                     if read_anyway.read_elsewhere(&path, link, identity, None).is_some() => {}
                 Entry::File { bytes, .. } => total += bytes,
@@ -3562,6 +3605,7 @@ mod tests {
         assert!(error.reason.contains("gzip-compressed"), "{}", error.reason);
     }
 
+    #[cfg(unix)]
     #[test]
     fn walks_read_compressed_files_and_count_their_size_on_disk() {
         let dir = tempfile::tempdir().unwrap();
@@ -3574,15 +3618,23 @@ mod tests {
         // A compressed copy beside its file uncompressed (`gzip -k`): the file is read, the copy listed.
         std::fs::write(dir.path().join("e.txt"), "three").unwrap();
         std::fs::write(dir.path().join("e.txt.gz"), gzip(b"three")).unwrap();
+        // Beside a link or a directory of the uncompressed name, the compressed file is no copy: read.
+        std::fs::write(dir.path().join("f.txt.gz"), gzip(b"four")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("f.txt.gz"), dir.path().join("f.txt")).unwrap();
+        std::fs::write(dir.path().join("g.txt.gz"), gzip(b"five")).unwrap();
+        std::fs::create_dir(dir.path().join("g.txt")).unwrap();
         let inputs = [dir.path().to_path_buf()];
         let mut reader = CorpusReader::new(&inputs, ReadOptions::default()).unwrap();
         let records: Vec<Record> = reader.by_ref().collect();
-        assert_eq!(texts(&records), ["one", "two", "three"]);
+        // f.txt, a link to f.txt.gz read under its own name, is not read (it is gzip).
+        assert_eq!(texts(&records), ["one", "two", "three", "four", "five"]);
+        assert_eq!(reader.skipped_files().links_to_read_files, 1);
         assert_eq!(reader.skipped_files().count, 2);
         let copies = &reader.skipped_files().first_compressed_copies;
         assert_eq!((reader.skipped_files().compressed_copies, copies.len()), (1, 1));
         assert!(copies[0].ends_with("e.txt.gz"), "{copies:?}");
-        let on_disk = jsonl.len() as u64 + std::fs::metadata(dir.path().join("b.txt.zst")).unwrap().len() + 5;
+        let size = |name: &str| std::fs::metadata(dir.path().join(name)).unwrap().len();
+        let on_disk = jsonl.len() as u64 + size("b.txt.zst") + size("e.txt") + size("f.txt.gz") + size("g.txt.gz");
         assert_eq!((input_size(&inputs), reader.bytes_read()), (Some(on_disk), on_disk));
     }
 
