@@ -1258,6 +1258,20 @@ fn check_distinct(inputs: &[PathBuf]) -> Result<()> {
         given.insert(resolved.clone(), input);
         resolved_inputs.push((input, resolved));
     }
+    for (input, resolved) in &resolved_inputs {
+        let uncompressed = Compression::of(resolved)
+            .and_then(|_| resolved.file_stem())
+            .map(|stem| resolved.with_file_name(stem))
+            .filter(|stem| Format::from_extension(stem).is_some());
+        if let Some(original) = uncompressed.and_then(|stem| given.get(&stem)) {
+            return Err(Error::Config(format!(
+                "{} is a compressed copy of {}, also given (as `gzip -k` leaves them): its documents would be \
+                 read twice; name one of them (or rename one, if they hold different documents)",
+                input.display(),
+                original.display()
+            )));
+        }
+    }
     for (inner, resolved) in &resolved_inputs {
         let outer = resolved
             .ancestors()
@@ -2061,7 +2075,7 @@ struct CsvSource<R: Read> {
     /// no text column is still one error).
     reads: u64,
     record: csv::ByteRecord,
-    /// An error about the whole file (no header row, or one that cannot be read), reported once.
+    /// An error about the whole file (a header row that cannot be read), reported once.
     header_error: Option<Record>,
     done: bool,
 }
@@ -2091,7 +2105,7 @@ impl<R: Read + Send> CsvSource<R> {
             })
         };
         let (columns, header_error) = match columns {
-            Ok(columns) => (Some(columns), None),
+            Ok(columns) => (columns, None),
             Err((kind, reason)) => (None, Some(error_record(&label, Some(1), id_base.clone(), kind, reason))),
         };
         CsvSource {
@@ -2115,7 +2129,7 @@ impl<R: Read + Send> CsvSource<R> {
         fields: &Fields,
         missing_text: &mut String,
         missing_kind: &mut ErrorKind,
-    ) -> std::result::Result<Columns, (ErrorKind, String)> {
+    ) -> std::result::Result<Option<Columns>, (ErrorKind, String)> {
         let headers = reader
             .byte_headers()
             .map_err(|e| (csv_error_kind(&e), format!("cannot read the header row: {e}")))?;
@@ -2128,15 +2142,10 @@ impl<R: Read + Send> CsvSource<R> {
                     .to_string()
             })
             .collect();
-        // No field, or one blank one: a file of blank lines or a byte-order mark alone.
+        // No field, or one blank one: an empty file, blank lines or a byte-order mark alone. It
+        // holds no row, so no document, and is listed with the files that held no record.
         if names.len() <= 1 && names.iter().all(String::is_empty) {
-            return Err((
-                ErrorKind::MissingText,
-                format!(
-                    "the file has no header row (it is empty or blank): a CSV file needs one naming its {:?} column",
-                    fields.text
-                ),
-            ));
+            return Ok(None);
         }
         let find = |name: &str| names.iter().position(|n| n == name);
         let mut text = find(&fields.text);
@@ -2165,13 +2174,13 @@ impl<R: Read + Send> CsvSource<R> {
                 at.join(", ")
             );
         }
-        Ok(Columns {
+        Ok(Some(Columns {
             text,
             id: find(&fields.id),
             date: find(&fields.date),
             source: find(&fields.source),
             title: find(&fields.title),
-        })
+        }))
     }
 
     fn document(&self, columns: &Columns, line: u64) -> std::result::Result<Document, RecordError> {
@@ -3045,12 +3054,14 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_csv_file_is_named_as_having_no_header_row() {
+    fn an_empty_csv_file_holds_no_record_and_is_listed_as_such() {
         for bytes in [&b""[..], b"\n\n", b"\xef\xbb\xbf"] {
-            let records = read("a.csv", bytes, ReadOptions::default());
-            assert_eq!(kinds(&records), [(Some(1), Some(ErrorKind::MissingText))]);
-            let reason = &records[0].document.as_ref().unwrap_err().reason;
-            assert!(reason.contains("no header row"), "{reason}");
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("a.csv");
+            std::fs::write(&path, bytes).unwrap();
+            let mut reader = CorpusReader::new(&[path], ReadOptions::default()).unwrap();
+            assert_eq!(reader.by_ref().count(), 0);
+            assert_eq!(reader.empty_files().count, 1);
         }
     }
 
@@ -3514,6 +3525,28 @@ mod tests {
         let mut all = reader.empty_files().clone();
         all.extend(reader.empty_files());
         assert_eq!((all.count, all.first.len()), (6, 6));
+    }
+
+    #[test]
+    fn a_file_and_its_compressed_copy_given_together_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (plain, packed) = (dir.path().join("a.jsonl"), dir.path().join("a.jsonl.gz"));
+        std::fs::write(&plain, "{\"text\": \"one\"}\n").unwrap();
+        std::fs::write(&packed, gzip(b"{\"text\": \"one\"}\n")).unwrap();
+        let refused = CorpusReader::new(&[packed.clone(), plain], ReadOptions::default())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(refused.contains("a.jsonl.gz is a compressed copy of"), "{refused}");
+        // Alone, each is read.
+        assert_eq!(
+            texts(
+                &CorpusReader::new(&[packed], ReadOptions::default())
+                    .unwrap()
+                    .collect::<Vec<_>>()
+            ),
+            ["one"]
+        );
     }
 
     #[test]
