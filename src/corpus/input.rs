@@ -639,7 +639,14 @@ impl CorpusReader {
                 rel: String::new(),
             });
         }
-        let is_json = input.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        // `dump.json.gz` as well: the compression's extension is looked through.
+        let inner = match Compression::of(input) {
+            Some(_) => input.file_stem().map(Path::new),
+            None => Some(input),
+        };
+        let is_json = inner
+            .and_then(Path::extension)
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
         if is_json && options.format.is_none() {
             return Err(Error::Config(format!(
                 "{}: JSON files are not read as a stream; convert to JSON Lines (one object per line, \
@@ -3538,6 +3545,14 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(refused.contains("a.jsonl.gz is a compressed copy of"), "{refused}");
+        // A JSON file compressed is refused as one uncompressed is: it is not streamed.
+        let json = dir.path().join("b.json.gz");
+        std::fs::write(&json, gzip(b"[{\"text\": \"one\"}]")).unwrap();
+        let refused = CorpusReader::new(&[json], ReadOptions::default())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(refused.contains("JSON files are not read as a stream"), "{refused}");
         // Alone, each is read.
         assert_eq!(
             texts(

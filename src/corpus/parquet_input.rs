@@ -326,8 +326,13 @@ fn scalar(value: Value<'_>) -> std::result::Result<Option<String>, &'static str>
         Some(Field::UInt(n)) => n.to_string(),
         Some(Field::ULong(n)) => n.to_string(),
         // pandas writes an integer column with a gap as floats: 1.0 is the id 1.
+        // NaN is pandas' missing value.
+        Some(Field::Float(x)) if x.is_nan() => return Ok(None),
+        Some(Field::Double(x)) if x.is_nan() => return Ok(None),
         Some(Field::Float(x)) => float_text(f64::from(*x)),
         Some(Field::Double(x)) => float_text(*x),
+        // As written: 12.50 stays 12.50 (Spark writes integer ids as decimals too).
+        Some(decimal @ Field::Decimal(_)) => decimal.to_string(),
         Some(Field::Date(days)) => utc_date(i64::from(*days)),
         Some(Field::TimestampMillis(ms)) => utc_timestamp(ms.div_euclid(1000), ms.rem_euclid(1000) * 1_000_000, 3),
         Some(Field::TimestampMicros(us)) => utc_timestamp(us.div_euclid(1_000_000), us.rem_euclid(1_000_000) * 1000, 6),
@@ -349,7 +354,7 @@ fn float_text(x: f64) -> String {
 fn kind_of(value: &Field) -> &'static str {
     match value {
         Field::Bool(_) => "a boolean",
-        Field::Float16(_) | Field::Decimal(_) => "a decimal or half-precision number",
+        Field::Float16(_) => "a half-precision number",
         Field::Group(_) => "a struct",
         Field::ListInternal(_) => "a list",
         Field::MapInternal(_) => "a map",
@@ -632,6 +637,32 @@ mod tests {
         let (records, reader) = read(&path, ReadOptions::default());
         assert!(records.is_empty());
         assert_eq!(reader.empty_files().count, 1);
+    }
+
+    #[test]
+    fn decimal_ids_read_as_written_and_nan_is_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("decimals.parquet");
+        let schema =
+            "message m { optional int64 id (DECIMAL(10,2)); optional binary text (STRING); optional double date; }";
+        let columns = [
+            Column::Longs(vec![Some(1250), Some(700)]),
+            Column::Strings(vec![Some("China spoke."), Some("India spoke.")]),
+            Column::Doubles(vec![Some(f64::NAN), Some(20_240_305.0)]),
+        ];
+        write(&path, schema, &columns, Compression::SNAPPY);
+        let (records, _) = read(&path, ReadOptions::default());
+        let docs: Vec<(String, Option<String>)> = records
+            .iter()
+            .map(|r| r.document.as_ref().map(|d| (d.id.clone(), d.date.clone())).unwrap())
+            .collect();
+        assert_eq!(
+            docs,
+            [
+                ("12.50".to_owned(), None),
+                ("7.00".to_owned(), Some("20240305".to_owned()))
+            ]
+        );
     }
 
     /// pandas and polars write `datetime64[ns]` as nanosecond timestamps, which the record reader
