@@ -179,6 +179,29 @@ fn compressed_inputs_give_the_rows_of_the_files_uncompressed() {
     }
     let summary = |dir: &Path| json(&dir.join("summary.json"))["actors"].clone();
     assert_eq!(summary(&packed_run), summary(&plain_run));
+
+    // Compressed data on standard input is decompressed too.
+    let stdin_run = tmp.path().join("stdin-run");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stance"))
+        .args(score_args(&["-".to_owned()], &stdin_run, &["--stdin-format", "jsonl"]))
+        .args(["--model", &tiny_model(), "--threads", "2"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let packed = std::fs::read(packed.join("wire.jsonl.gz")).unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || stdin.write_all(&packed));
+    let output = child.wait_with_output().unwrap();
+    feeder.join().unwrap().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let wire_run = tmp.path().join("wire-run");
+    run_ok(&score_args(
+        &[plain.join("wire.jsonl").display().to_string()],
+        &wire_run,
+        &[],
+    ));
+    assert_eq!(summary(&stdin_run), summary(&wire_run));
 }
 
 /// A dump that came out empty is no failure (no document is lost) but is said, and a merge of

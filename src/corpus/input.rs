@@ -806,14 +806,21 @@ impl CorpusReader {
     fn open_stdin(&self) -> Box<dyn Source> {
         let label = "-".to_string();
         let (format, limit) = (self.options.stdin_format, self.options.max_record_bytes);
-        source_of(
-            Box::new(std::io::stdin()),
-            format,
-            label.clone(),
-            label,
-            &self.fields,
-            limit,
-        )
+        let mut stdin = BufReader::new(std::io::stdin());
+        // Compressed data (`cat dump.jsonl.gz | stance score -`) is decompressed: no text starts
+        // with the bytes gzip and Zstandard data start with.
+        let reader: Box<dyn Read + Send> = match stdin.fill_buf().ok().and_then(compressed::sniffed) {
+            Some(compression) => match compression.reader(stdin, Arc::new(AtomicU64::new(0))) {
+                Ok(reader) => reader,
+                Err(e) => {
+                    let reason = format!("cannot start decompressing: {e}");
+                    let record = error_record(&label, None, label.clone(), ErrorKind::Io, reason);
+                    return Box::new(FailedSource::new(record));
+                }
+            },
+            None => Box::new(stdin),
+        };
+        source_of(reader, format, label.clone(), label, &self.fields, limit)
     }
 
     /// Pushes a directory's entries, sorted by name, so that they are read next.
@@ -1659,13 +1666,7 @@ impl Source for TextSource {
             Ok(text) => text,
             Err(e) => {
                 let at = e.utf8_error().valid_up_to();
-                let hint = compressed::hint(e.as_bytes());
-                let hint = if hint.is_empty() {
-                    " (is this a text file?)".to_owned()
-                } else {
-                    hint
-                };
-                let reason = format!("invalid UTF-8 at byte {at}{hint}");
+                let reason = format!("invalid UTF-8 at byte {at} (is this a text file?)");
                 return Some(error_record(
                     &self.label,
                     None,
@@ -1739,15 +1740,9 @@ impl<R: BufRead + Send> JsonlSource<R> {
         let line = match std::str::from_utf8(&self.buf) {
             Ok(line) => line,
             Err(e) => {
-                // Only a file's first line can start like compressed data.
-                let hint = if self.line == 1 {
-                    compressed::hint(&self.buf)
-                } else {
-                    String::new()
-                };
                 return fail(
                     ErrorKind::InvalidUtf8,
-                    format!("invalid UTF-8 at byte {} of the line{hint}", e.valid_up_to()),
+                    format!("invalid UTF-8 at byte {} of the line", e.valid_up_to()),
                 );
             }
         };
