@@ -780,6 +780,41 @@ fn complete_merges_of_sharded_corpora_merge_as_whole_runs() {
     assert!(stderr.contains("the same inputs"), "{stderr}");
 }
 
+/// Standard input has no path to compare: a complete merge of its shards is told from a whole run
+/// of the same stream, and from the stream sharded another way, by the content hash alone.
+#[test]
+fn a_complete_merge_of_a_stream_and_the_stream_again_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = generated_corpus(12);
+    let scored = |name: &str, extra: &[&str]| {
+        let out = tmp.path().join(name);
+        let output = score_stdin(&corpus, &out, &[&["--stdin-format", "jsonl"], extra].concat());
+        assert!(
+            output.status.code().is_some_and(|c| c <= 1),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        out
+    };
+    let halves = [scored("s1", &["--shard", "1/2"]), scored("s2", &["--shard", "2/2"])];
+    let complete = tmp.path().join("complete");
+    assert!(merge(&[&halves[0], &halves[1]], &complete)
+        .status
+        .code()
+        .is_some_and(|c| c <= 1));
+    let whole = scored("whole", &[]);
+    let thirds: Vec<PathBuf> = (1..=3)
+        .map(|i| scored(&format!("t{i}"), &["--shard", &format!("{i}/3")]))
+        .collect();
+    let thirds_merged = tmp.path().join("thirds");
+    let dirs: Vec<&Path> = thirds.iter().map(PathBuf::as_path).collect();
+    assert!(merge(&dirs, &thirds_merged).status.code().is_some_and(|c| c <= 1));
+    for other in [&whole, &thirds_merged, &thirds[0]] {
+        let twice = merge(&[&complete, other], &tmp.path().join("twice"));
+        assert_eq!(twice.status.code(), Some(2), "{}", other.display());
+    }
+}
+
 #[test]
 fn shards_read_through_different_paths_are_refused_with_the_reason() {
     let tmp = tempfile::tempdir().unwrap();

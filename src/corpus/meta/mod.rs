@@ -218,11 +218,12 @@ impl RunInfo {
         }
     }
 
-    /// The input hashes of the whole runs this run holds: its own, or for a merge of whole runs
-    /// those of the runs merged (none for shards, which all hash the whole corpus).
+    /// The input hashes of the whole corpora this run holds: its own, or for a merge of whole runs
+    /// those of the runs merged; a merge of every shard of a corpus holds that corpus, whose hash
+    /// each shard has. None for a part of a corpus's shards.
     #[must_use]
     pub fn constituent_input_hashes(&self) -> Vec<&str> {
-        if !self.shards.is_empty() {
+        if !self.shards.is_empty() && !self.missing_shards().is_empty() {
             Vec::new()
         } else if !self.merged_input_hashes.is_empty() {
             self.merged_input_hashes.iter().map(String::as_str).collect()
