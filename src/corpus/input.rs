@@ -806,10 +806,12 @@ impl CorpusReader {
     fn open_stdin(&self) -> Box<dyn Source> {
         let label = "-".to_string();
         let (format, limit) = (self.options.stdin_format, self.options.max_record_bytes);
-        let mut stdin = BufReader::new(std::io::stdin());
         // Compressed data (`cat dump.jsonl.gz | stance score -`) is decompressed: no text starts
-        // with the bytes gzip and Zstandard data start with.
-        let reader: Box<dyn Read + Send> = match stdin.fill_buf().ok().and_then(compressed::sniffed) {
+        // with the bytes gzip and Zstandard data start with. They are looked at whatever the
+        // pipe's first chunk holds, so that the same bytes are always read the same way.
+        let (head, stdin) = peek(std::io::stdin(), 4);
+        let stdin = std::io::Cursor::new(head.clone()).chain(stdin);
+        let reader: Box<dyn Read + Send> = match compressed::sniffed(&head) {
             Some(compression) => match compression.reader(stdin, Arc::new(AtomicU64::new(0))) {
                 Ok(reader) => reader,
                 Err(e) => {
@@ -1425,7 +1427,10 @@ fn open_file(
     let mut file = file;
     if Compression::of(path).is_none() {
         if let Some(reason) = compressed_without_saying_so(&mut file) {
-            return Err(Box::new(error_record(&label, None, id, ErrorKind::InvalidUtf8, reason)));
+            // Counted as read, as input_size counts it.
+            let size = file.metadata().map_or(0, |m| m.len());
+            let record = error_record(&label, None, id, ErrorKind::InvalidUtf8, reason);
+            return Ok(Box::new(FailedSource::new(record).counting(size)));
         }
     }
     let Some(compression) = Compression::of(path) else {
@@ -1445,6 +1450,23 @@ fn open_file(
         inner: source_of(reader, format, label, id, fields, limit),
         consumed,
     }))
+}
+
+/// The first `n` bytes of `reader` (fewer at its end or on an error, which the next read meets
+/// again), read however many reads they take, and the reader.
+fn peek<R: Read>(mut reader: R, n: usize) -> (Vec<u8>, R) {
+    let mut head = vec![0u8; n];
+    let mut filled = 0;
+    while filled < n {
+        match reader.read(&mut head[filled..]) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    head.truncate(filled);
+    (head, reader)
 }
 
 /// Why a regular file whose name says nothing of compression cannot be read: it starts as gzip
@@ -3529,6 +3551,26 @@ mod tests {
         assert_eq!((all.count, all.first.len()), (6, 6));
     }
 
+    /// A pipe may deliver a byte at a time: the bytes that tell compressed data are read all the same.
+    #[test]
+    fn peek_reads_its_bytes_across_short_reads() {
+        struct Trickle(std::io::Cursor<Vec<u8>>);
+        impl Read for Trickle {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let one = buf.len().min(1);
+                self.0.read(&mut buf[..one])
+            }
+        }
+        let (head, rest) = peek(Trickle(std::io::Cursor::new(gzip(b"one"))), 4);
+        assert_eq!(compressed::sniffed(&head), Some(Compression::Gzip));
+        let mut text = String::new();
+        let whole = std::io::Cursor::new(head).chain(rest);
+        flate2::read::GzDecoder::new(whole).read_to_string(&mut text).unwrap();
+        assert_eq!(text, "one");
+        let (head, _) = peek(&b"ab"[..], 4);
+        assert_eq!(head, b"ab");
+    }
+
     #[test]
     fn a_file_and_its_compressed_copy_given_together_are_refused() {
         let dir = tempfile::tempdir().unwrap();
@@ -3640,8 +3682,13 @@ mod tests {
             reason.contains("zstd-compressed") && reason.contains(".zst"),
             "{reason}"
         );
-        // A CSV too: one error for the file, not rows of garbled columns.
-        let records = read("a.csv", &gzip(b"id,text\n1,China\n"), ReadOptions::default());
+        // A CSV too: one error for the file, not rows of garbled columns; its size counts as read.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.csv");
+        std::fs::write(&path, gzip(b"id,text\n1,China\n")).unwrap();
+        let mut reader = CorpusReader::new(std::slice::from_ref(&path), ReadOptions::default()).unwrap();
+        let records: Vec<Record> = reader.by_ref().collect();
+        assert_eq!(reader.bytes_read(), std::fs::metadata(&path).unwrap().len());
         assert_eq!(records.len(), 1);
         let error = records[0].document.as_ref().unwrap_err();
         assert_eq!((error.kind, records[0].location.line), (ErrorKind::InvalidUtf8, None));

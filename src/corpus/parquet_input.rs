@@ -84,8 +84,11 @@ impl ParquetSource {
 
     fn open(&mut self, file: File) -> ::parquet::errors::Result<()> {
         let reader = SerializedFileReader::new(file)?;
+        // The rows the file's row groups hold (the footer's total too, where it is smaller: rows
+        // past a page that cannot be read fail one by one, and a corrupt count must not run on).
+        let groups = (reader.metadata().row_groups().iter()).fold(0i64, |sum, g| sum.saturating_add(g.num_rows()));
         let metadata = reader.metadata().file_metadata();
-        self.rows_total = u64::try_from(metadata.num_rows()).unwrap_or(0);
+        self.rows_total = u64::try_from(metadata.num_rows().min(groups)).unwrap_or(0);
         let schema = metadata.schema();
         let names: Vec<&str> = schema.get_fields().iter().map(|f| f.name()).collect();
         self.has_text = names.contains(&self.fields.text.as_str());
@@ -329,10 +332,12 @@ fn scalar(value: Value<'_>) -> std::result::Result<Option<String>, &'static str>
         // NaN is pandas' missing value.
         Some(Field::Float(x)) if x.is_nan() => return Ok(None),
         Some(Field::Double(x)) if x.is_nan() => return Ok(None),
-        Some(Field::Float(x)) => float_text(f64::from(*x)),
-        Some(Field::Double(x)) => float_text(*x),
+        // Each in its own precision: 0.1 as an f32 is 0.1, not 0.10000000149011612.
+        Some(Field::Float(x)) => float_text(f64::from(*x), x.to_string()),
+        Some(Field::Double(x)) => float_text(*x, x.to_string()),
         // As written: 12.50 stays 12.50 (Spark writes integer ids as decimals too).
-        Some(decimal @ Field::Decimal(_)) => decimal.to_string(),
+        // The parquet crate writes a decimal of scale 0 with a trailing point ("12345.").
+        Some(decimal @ Field::Decimal(_)) => decimal.to_string().trim_end_matches('.').to_owned(),
         Some(Field::Date(days)) => utc_date(i64::from(*days)),
         Some(Field::TimestampMillis(ms)) => utc_timestamp(ms.div_euclid(1000), ms.rem_euclid(1000) * 1_000_000, 3),
         Some(Field::TimestampMicros(us)) => utc_timestamp(us.div_euclid(1_000_000), us.rem_euclid(1_000_000) * 1000, 6),
@@ -341,12 +346,15 @@ fn scalar(value: Value<'_>) -> std::result::Result<Option<String>, &'static str>
     Ok(Some(text))
 }
 
-/// A float as text, a whole number without its `.0` (as the Python package writes ids).
-fn float_text(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 1e15 {
+/// A float as text: a whole number without its `.0` (as the Python package writes ids), others
+/// as `written` in their own precision.
+fn float_text(x: f64, written: String) -> String {
+    if x == 0.0 {
+        "0".to_owned() // -0.0 too
+    } else if x.fract() == 0.0 && x.abs() < 1e15 {
         format!("{x:.0}")
     } else {
-        x.to_string()
+        written
     }
 }
 
@@ -370,7 +378,7 @@ mod tests {
     use super::*;
 
     use ::parquet::basic::{Compression, ZstdLevel};
-    use ::parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int32Type, Int64Type};
+    use ::parquet::data_type::{ByteArray, ByteArrayType, DoubleType, FloatType, Int32Type, Int64Type};
     use ::parquet::file::properties::WriterProperties;
     use ::parquet::file::writer::SerializedFileWriter;
     use ::parquet::schema::parser::parse_message_type;
@@ -386,6 +394,7 @@ mod tests {
         /// DATE (days since 1970) or any other int32.
         Ints(Vec<Option<i32>>),
         Doubles(Vec<Option<f64>>),
+        Floats(Vec<Option<f32>>),
     }
 
     fn levels<T: Clone>(values: &[Option<T>]) -> (Vec<T>, Vec<i16>) {
@@ -434,6 +443,13 @@ mod tests {
                     let (present, def) = levels(values);
                     writer
                         .typed::<Int64Type>()
+                        .write_batch(&present, Some(&def), None)
+                        .unwrap();
+                }
+                Column::Floats(values) => {
+                    let (present, def) = levels(values);
+                    writer
+                        .typed::<FloatType>()
                         .write_batch(&present, Some(&def), None)
                         .unwrap();
                 }
@@ -662,6 +678,22 @@ mod tests {
                 ("12.50".to_owned(), None),
                 ("7.00".to_owned(), Some("20240305".to_owned()))
             ]
+        );
+        // Scale 0, as Spark writes integer ids; and a source of -0.0 and a title of f32 0.1.
+        let schema = "message m { optional int64 id (DECIMAL(18,0)); optional binary text (STRING); \
+                      optional double source; optional float title; }";
+        let columns = [
+            Column::Longs(vec![Some(12_345)]),
+            Column::Strings(vec![Some("China spoke.")]),
+            Column::Doubles(vec![Some(-0.0)]),
+            Column::Floats(vec![Some(0.1)]),
+        ];
+        write(&path, schema, &columns, Compression::SNAPPY);
+        let (records, _) = read(&path, ReadOptions::default());
+        let doc = records[0].document.as_ref().unwrap();
+        assert_eq!(
+            (doc.id.as_str(), doc.source.as_deref(), doc.title.as_deref()),
+            ("12345", Some("0"), Some("0.1"))
         );
     }
 
