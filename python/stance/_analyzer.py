@@ -331,7 +331,7 @@ class Analyzer:
     ) -> Any:
         """Scores the documents of a data frame into a frame of sentence rows.
 
-        Takes a pandas DataFrame, a pyarrow Table or a polars DataFrame and
+        Takes a pandas DataFrame, a pyarrow Table or RecordBatch or a polars DataFrame and
         returns the same kind, one row per (sentence, actor) pair with the
         columns of ``sentences.jsonl``: ``document_id``, ``sentence_index``,
         ``start``, ``end``, ``text``, ``actor``, ``mentions`` (a list of

@@ -48,8 +48,8 @@ def frame_kind(frame: Any) -> str:
     if pl is not None and isinstance(frame, pl.DataFrame):
         return "polars"
     raise TypeError(
-        f"expected a pandas DataFrame, a pyarrow Table or a polars DataFrame, got {type(frame).__module__}."
-        f"{type(frame).__qualname__}"
+        "expected a pandas DataFrame, a pyarrow Table or RecordBatch or a polars DataFrame, "
+        f"got {type(frame).__module__}.{type(frame).__qualname__}"
     )
 
 

@@ -64,7 +64,7 @@ def test_missing_columns_and_other_types_are_refused(analyzer):
         analyzer.score_frame(pd.DataFrame({"text": ["China."]}), text="body")
     with pytest.raises(KeyError, match="no column 'url'"):
         analyzer.score_frame(pd.DataFrame({"text": ["China."]}), id="url")
-    with pytest.raises(TypeError, match="expected a pandas DataFrame, a pyarrow Table or a polars DataFrame"):
+    with pytest.raises(TypeError, match="expected a pandas DataFrame, a pyarrow Table or RecordBatch or a polars"):
         analyzer.score_frame([{"text": "China."}])
 
 
