@@ -809,7 +809,13 @@ impl CorpusReader {
         // Compressed data (`cat dump.jsonl.gz | stance score -`) is decompressed: no text starts
         // with the bytes gzip and Zstandard data start with. They are looked at whatever the
         // pipe's first chunk holds, so that the same bytes are always read the same way.
-        let (head, stdin) = peek(std::io::stdin(), 4);
+        let (head, stdin) = match peek(std::io::stdin(), 4) {
+            Ok(peeked) => peeked,
+            Err(e) => {
+                let record = error_record(&label, None, label.clone(), ErrorKind::Io, format!("cannot read: {e}"));
+                return Box::new(FailedSource::new(record));
+            }
+        };
         let stdin = std::io::Cursor::new(head.clone()).chain(stdin);
         let reader: Box<dyn Read + Send> = match compressed::sniffed(&head) {
             Some(compression) => match compression.reader(stdin, Arc::new(AtomicU64::new(0))) {
@@ -1452,9 +1458,9 @@ fn open_file(
     }))
 }
 
-/// The first `n` bytes of `reader` (fewer at its end or on an error, which the next read meets
-/// again), read however many reads they take, and the reader.
-fn peek<R: Read>(mut reader: R, n: usize) -> (Vec<u8>, R) {
+/// The first `n` bytes of `reader` (fewer at its end), read however many reads they take, and
+/// the reader; an error other than an interruption is returned, not guessed past.
+fn peek<R: Read>(mut reader: R, n: usize) -> std::io::Result<(Vec<u8>, R)> {
     let mut head = vec![0u8; n];
     let mut filled = 0;
     while filled < n {
@@ -1462,11 +1468,11 @@ fn peek<R: Read>(mut reader: R, n: usize) -> (Vec<u8>, R) {
             Ok(0) => break,
             Ok(read) => filled += read,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => break,
+            Err(e) => return Err(e),
         }
     }
     head.truncate(filled);
-    (head, reader)
+    Ok((head, reader))
 }
 
 /// Why a regular file whose name says nothing of compression cannot be read: it starts as gzip
@@ -3561,13 +3567,13 @@ mod tests {
                 self.0.read(&mut buf[..one])
             }
         }
-        let (head, rest) = peek(Trickle(std::io::Cursor::new(gzip(b"one"))), 4);
+        let (head, rest) = peek(Trickle(std::io::Cursor::new(gzip(b"one"))), 4).unwrap();
         assert_eq!(compressed::sniffed(&head), Some(Compression::Gzip));
         let mut text = String::new();
         let whole = std::io::Cursor::new(head).chain(rest);
         flate2::read::GzDecoder::new(whole).read_to_string(&mut text).unwrap();
         assert_eq!(text, "one");
-        let (head, _) = peek(&b"ab"[..], 4);
+        let (head, _) = peek(&b"ab"[..], 4).unwrap();
         assert_eq!(head, b"ab");
     }
 

@@ -84,11 +84,11 @@ impl ParquetSource {
 
     fn open(&mut self, file: File) -> ::parquet::errors::Result<()> {
         let reader = SerializedFileReader::new(file)?;
-        // The rows the file's row groups hold (the footer's total too, where it is smaller: rows
-        // past a page that cannot be read fail one by one, and a corrupt count must not run on).
+        // The rows of the file's row groups, which the reader steps through: rows past a page that
+        // cannot be read fail one by one up to this count.
         let groups = (reader.metadata().row_groups().iter()).fold(0i64, |sum, g| sum.saturating_add(g.num_rows()));
         let metadata = reader.metadata().file_metadata();
-        self.rows_total = u64::try_from(metadata.num_rows().min(groups)).unwrap_or(0);
+        self.rows_total = u64::try_from(groups).unwrap_or(0);
         let schema = metadata.schema();
         let names: Vec<&str> = schema.get_fields().iter().map(|f| f.name()).collect();
         self.has_text = names.contains(&self.fields.text.as_str());
@@ -351,7 +351,7 @@ fn scalar(value: Value<'_>) -> std::result::Result<Option<String>, &'static str>
 fn float_text(x: f64, written: String) -> String {
     if x == 0.0 {
         "0".to_owned() // -0.0 too
-    } else if x.fract() == 0.0 && x.abs() < 1e15 {
+    } else if x.fract() == 0.0 {
         format!("{x:.0}")
     } else {
         written

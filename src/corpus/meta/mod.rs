@@ -114,8 +114,8 @@ pub struct RunInfo {
     /// For a merge: the ids of every run it holds, so that merging it again with one of them is refused.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_run_ids: Vec<String>,
-    /// For a merge of whole (unsharded) runs: each run's `input_hash`, so that merging it again
-    /// with a run over the same inputs is refused.
+    /// For a merge of whole runs (unsharded, or merges of every shard of a corpus): each one's
+    /// `input_hash`, so that merging it again with a run over the same inputs is refused.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_input_hashes: Vec<String>,
     /// Output directories of other runs inside the inputs, skipped by the walk
