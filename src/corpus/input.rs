@@ -858,11 +858,7 @@ impl CorpusReader {
                 (name, entry_path, kind)
             })
             .collect();
-        let plain = plain_files(&classified);
-        let copies: Vec<bool> = classified
-            .iter()
-            .map(|(name, _, kind)| is_compressed_copy(name, kind, &plain))
-            .collect();
+        let copies = compressed_copies(&classified);
         let mut entries: Vec<(String, PathBuf, Entry)> = Vec::new();
         for ((name, entry_path, kind), copy) in classified.into_iter().zip(copies) {
             match kind {
@@ -1040,6 +1036,16 @@ impl EmptyFiles {
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
+}
+
+/// For each of a directory's classified entries, whether it is a compressed copy (see
+/// [`is_compressed_copy`]): the walk and [`input_size`] pass over the same ones.
+fn compressed_copies(entries: &[(String, PathBuf, Entry)]) -> Vec<bool> {
+    let plain = plain_files(entries);
+    entries
+        .iter()
+        .map(|(name, _, kind)| is_compressed_copy(name, kind, &plain))
+        .collect()
 }
 
 /// The regular files of a directory's classified entries (not links, which may lead anywhere), by
@@ -1386,11 +1392,7 @@ pub fn input_size(inputs: &[PathBuf]) -> Option<u64> {
                 (name, path, kind)
             })
             .collect();
-        let plain = plain_files(&classified);
-        let copies: Vec<bool> = classified
-            .iter()
-            .map(|(name, _, kind)| is_compressed_copy(name, kind, &plain))
-            .collect();
+        let copies = compressed_copies(&classified);
         for ((_, path, kind), copy) in classified.into_iter().zip(copies) {
             match kind {
                 Entry::Dir => stack.push(path),
