@@ -59,6 +59,13 @@ impl Compression {
     }
 }
 
+/// The name `path` has uncompressed, the file name alone (`dump.jsonl` of `a/dump.jsonl.gz`);
+/// `None` when its name says no compression.
+pub(crate) fn uncompressed_name(path: &Path) -> Option<&Path> {
+    Compression::of(path)?;
+    path.file_stem().map(Path::new)
+}
+
 /// The compression a file's first bytes show, for the hint of an error on text that is not UTF-8.
 pub(crate) fn sniffed(bytes: &[u8]) -> Option<Compression> {
     if bytes.starts_with(&[0x1f, 0x8b]) {

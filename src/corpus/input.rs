@@ -77,10 +77,7 @@ impl Format {
     #[must_use]
     pub fn from_extension(path: &Path) -> Option<Format> {
         // `dump.jsonl.gz` is JSON Lines: the compression's own extension is looked through.
-        let path = match Compression::of(path) {
-            Some(_) => Path::new(path.file_stem()?),
-            None => path,
-        };
+        let path = compressed::uncompressed_name(path).unwrap_or(path);
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         match ext.as_str() {
             "txt" | "text" | "md" | "markdown" => Some(Format::Text),
@@ -640,13 +637,8 @@ impl CorpusReader {
             });
         }
         // `dump.json.gz` as well: the compression's extension is looked through.
-        let inner = match Compression::of(input) {
-            Some(_) => input.file_stem().map(Path::new),
-            None => Some(input),
-        };
-        let is_json = inner
-            .and_then(Path::extension)
-            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        let inner = compressed::uncompressed_name(input).unwrap_or(input);
+        let is_json = inner.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
         if is_json && options.format.is_none() {
             return Err(Error::Config(format!(
                 "{}: JSON files are not read as a stream; convert to JSON Lines (one object per line, \
@@ -948,49 +940,49 @@ impl SkippedFiles {
     pub const LINK_MARK: char = '/';
 
     fn add(&mut self, path: &Path, link: bool) {
-        self.count += 1;
         if link {
             self.links += 1;
         }
-        if self.first.len() < Self::MAX_LISTED {
+        note(&mut self.count, &mut self.first, || {
             let mut name = entry_name(path.as_os_str());
             if link {
                 name.push(Self::LINK_MARK);
             }
-            self.first.push(name);
-        }
+            name
+        });
     }
 
     fn add_link_to_read_file(&mut self, link: &Path, target: &Path) {
-        self.links_to_read_files += 1;
-        if self.first_links_to_read_files.len() < Self::MAX_LISTED {
-            let listed = format!("{} -> {}", entry_name(link.as_os_str()), entry_name(target.as_os_str()));
-            self.first_links_to_read_files.push(listed);
-        }
+        note(
+            &mut self.links_to_read_files,
+            &mut self.first_links_to_read_files,
+            || format!("{} -> {}", entry_name(link.as_os_str()), entry_name(target.as_os_str())),
+        );
     }
 
     fn add_compressed_copy(&mut self, path: &Path) {
-        self.compressed_copies += 1;
-        if self.first_compressed_copies.len() < Self::MAX_LISTED {
-            self.first_compressed_copies.push(entry_name(path.as_os_str()));
-        }
+        note(&mut self.compressed_copies, &mut self.first_compressed_copies, || {
+            entry_name(path.as_os_str())
+        });
     }
 
     /// Adds what a walk over other inputs did not read: the counts add up, and its paths are
     /// listed after these, as long as the list has room.
     pub(crate) fn extend(&mut self, other: &SkippedFiles) {
-        self.count = self.count.saturating_add(other.count);
         self.links = self.links.saturating_add(other.links);
-        let room = Self::MAX_LISTED.saturating_sub(self.first.len());
-        self.first.extend(other.first.iter().take(room).cloned());
-        self.links_to_read_files = self.links_to_read_files.saturating_add(other.links_to_read_files);
-        let room = Self::MAX_LISTED.saturating_sub(self.first_links_to_read_files.len());
-        let links = other.first_links_to_read_files.iter().take(room).cloned();
-        self.first_links_to_read_files.extend(links);
-        self.compressed_copies = self.compressed_copies.saturating_add(other.compressed_copies);
-        let room = Self::MAX_LISTED.saturating_sub(self.first_compressed_copies.len());
-        let copies = other.first_compressed_copies.iter().take(room).cloned();
-        self.first_compressed_copies.extend(copies);
+        add_notes(&mut self.count, &mut self.first, other.count, &other.first);
+        add_notes(
+            &mut self.links_to_read_files,
+            &mut self.first_links_to_read_files,
+            other.links_to_read_files,
+            &other.first_links_to_read_files,
+        );
+        add_notes(
+            &mut self.compressed_copies,
+            &mut self.first_compressed_copies,
+            other.compressed_copies,
+            &other.first_compressed_copies,
+        );
     }
 
     /// Whether a listed path (one of [`SkippedFiles::first`]) is a link to a directory.
@@ -1018,17 +1010,12 @@ pub struct EmptyFiles {
 
 impl EmptyFiles {
     fn add(&mut self, label: &str) {
-        self.count += 1;
-        if self.first.len() < SkippedFiles::MAX_LISTED {
-            self.first.push(label.to_owned());
-        }
+        note(&mut self.count, &mut self.first, || label.to_owned());
     }
 
     /// Adds the empty files of other inputs.
     pub(crate) fn extend(&mut self, other: &EmptyFiles) {
-        self.count = self.count.saturating_add(other.count);
-        let room = SkippedFiles::MAX_LISTED.saturating_sub(self.first.len());
-        self.first.extend(other.first.iter().take(room).cloned());
+        add_notes(&mut self.count, &mut self.first, other.count, &other.first);
     }
 
     /// No input was empty.
@@ -1036,6 +1023,22 @@ impl EmptyFiles {
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
+}
+
+/// Counts one more path and lists it while the list holds fewer than [`SkippedFiles::MAX_LISTED`]
+/// (a walk over a million images costs no memory).
+fn note(count: &mut u64, first: &mut Vec<String>, listed: impl FnOnce() -> String) {
+    *count += 1;
+    if first.len() < SkippedFiles::MAX_LISTED {
+        first.push(listed());
+    }
+}
+
+/// Adds another account's count, and its paths after these as long as the list has room.
+fn add_notes(count: &mut u64, first: &mut Vec<String>, other_count: u64, other_first: &[String]) {
+    *count = count.saturating_add(other_count);
+    let room = SkippedFiles::MAX_LISTED.saturating_sub(first.len());
+    first.extend(other_first.iter().take(room).cloned());
 }
 
 /// For each of a directory's classified entries, whether it is a compressed copy (see
@@ -1069,11 +1072,7 @@ fn is_compressed_copy(name: &str, kind: &Entry, plain: &HashMap<&str, Option<Fil
     let Entry::File { identity, .. } = kind else {
         return false;
     };
-    let path = Path::new(name);
-    if Compression::of(path).is_none() {
-        return false;
-    }
-    let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+    let Some(stem) = compressed::uncompressed_name(Path::new(name)).and_then(Path::to_str) else {
         return false;
     };
     if Format::from_extension(Path::new(stem)).is_none() {
@@ -1287,8 +1286,7 @@ fn check_distinct(inputs: &[PathBuf]) -> Result<()> {
         resolved_inputs.push((input, resolved));
     }
     for (input, resolved) in &resolved_inputs {
-        let uncompressed = Compression::of(resolved)
-            .and_then(|_| resolved.file_stem())
+        let uncompressed = compressed::uncompressed_name(resolved)
             .map(|stem| resolved.with_file_name(stem))
             .filter(|stem| Format::from_extension(stem).is_some());
         if let Some(original) = uncompressed.and_then(|stem| given.get(&stem)) {
