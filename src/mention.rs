@@ -16,8 +16,17 @@
 //!   boundaries, so "Sino-US", "US-China", "India-Pakistan" and possessives
 //!   ("China's", "America’s") all match.
 //! * **Combining forms.** An alias ending in `-` ("Sino-") matches only when
-//!   that hyphen follows; the mention covers the word without it, so
-//!   "Sino-Indian" gives a China and an India mention.
+//!   that hyphen (or an en dash, or a non-breaking hyphen) follows; the mention
+//!   covers the word without it, so "Sino-Indian" gives a China and an India
+//!   mention.
+//! * **Currency codes.** An alias right before `$` is not a mention: "US$3
+//!   billion".
+//! * **Datelines.** An alias that opens a line (or the text) as a news story's
+//!   place of writing is not a mention: followed by a dash or colon, after an
+//!   optional date and an agency in brackets (`WASHINGTON (Reuters) - …`,
+//!   `BEIJING, March 5 (Xinhua) -- …`, `New Delhi [India], May 5 (ANI): …`),
+//!   in capitals, with a date or an agency; a built-in capital also in other
+//!   case before a colon (`New Delhi: …`).
 //! * **Exclusions.** A match that lies inside an occurrence of one of its own
 //!   actor's exclusion phrases (word-bounded; its capitalized words capitalized
 //!   in the text, its lowercase words in either case) is dropped: "Washington"
@@ -310,6 +319,7 @@ impl MentionFinder {
         let haystack = Haystack::new(text);
         let mut hits = Vec::new();
         let mut exclusions = Vec::new();
+        let mut datelines = Vec::new();
         for found in self.matcher.find_overlapping_iter(haystack.bytes.as_ref()) {
             let index = found.pattern().as_usize();
             let (Some(pattern), Some(roles)) = (self.patterns.get(index), self.roles.get(index)) else {
@@ -349,10 +359,19 @@ impl MentionFinder {
                         if !case_matches(case, matched, pattern) {
                             continue;
                         }
-                        // The trailing '-' of a combining form is one byte.
-                        let end = if combining { end.saturating_sub(1) } else { end };
-                        let after_ok = combining || !word_char_at(text, end);
-                        if after_ok && !word_char_before(text, start) {
+                        // The mention leaves out the trailing hyphen or dash of a combining form.
+                        let end = if combining {
+                            end.saturating_sub(last_char_len(pattern))
+                        } else {
+                            end
+                        };
+                        let after_ok = combining || (!word_char_at(text, end) && !is_currency_code(text, end));
+                        if !after_ok || word_char_before(text, start) {
+                            continue;
+                        }
+                        if let Some(dateline_end) = dateline(text, start, end) {
+                            datelines.push(Span::new(start, dateline_end));
+                        } else {
                             hits.push(Hit {
                                 start,
                                 end,
@@ -364,6 +383,9 @@ impl MentionFinder {
                 }
             }
         }
+        // Nothing a dateline names is an actor: not the shorter alias in its place ("Delhi" of
+        // "New Delhi"), nor its region in brackets ("[India]").
+        hits.retain(|hit| !datelines.iter().any(|d| d.start <= hit.start && hit.end <= d.end));
         (hits, exclusions)
     }
 }
@@ -381,7 +403,8 @@ fn pattern_table(actors: &ActorSet) -> (PatternTable, Vec<ShortName>) {
             };
             for variant in apostrophe_variants(alias)
                 .iter()
-                .flat_map(|v| normalization_variants(v))
+                .flat_map(|v| dash_variants(v))
+                .flat_map(|v| normalization_variants(&v))
             {
                 table.add(variant, role);
             }
@@ -945,6 +968,117 @@ fn normalization_variants(phrase: &str) -> Vec<String> {
     out
 }
 
+/// A combining form (`Sino-`) as typeset too: with an en dash (`Sino–Indian`) or a non-breaking
+/// hyphen (U+2011).
+fn dash_variants(phrase: &str) -> Vec<String> {
+    match phrase.strip_suffix('-') {
+        Some(stem) if !stem.is_empty() => vec![phrase.to_owned(), format!("{stem}–"), format!("{stem}\u{2011}")],
+        _ => vec![phrase.to_owned()],
+    }
+}
+
+fn last_char_len(pattern: &str) -> usize {
+    pattern.chars().next_back().map_or(0, char::len_utf8)
+}
+
+/// `US$3 billion`, `HK$`: an alias right before a dollar sign is a currency's code.
+fn is_currency_code(text: &str, end: usize) -> bool {
+    text.get(end..).is_some_and(|rest| rest.starts_with('$'))
+}
+
+/// Capitals of the built-in actors, which open news stories as their place of writing.
+const DATELINE_CITIES: &[&str] = &[
+    "Washington",
+    "Beijing",
+    "New Delhi",
+    "Delhi",
+    "Islamabad",
+    "Rawalpindi",
+    "Moscow",
+];
+
+/// Where the dateline ends that the match `start..end` opens, if it opens one: a news story's
+/// place of writing, not an actor (nor is what its brackets name). At the start of a line, followed by an optional place or date after a comma, an
+/// optional agency or region in brackets, and a dash or colon. `WASHINGTON (Reuters) - …`,
+/// `BEIJING, March 5 (Xinhua) -- …`, `New Delhi [India], May 5 (ANI): …`, `New Delhi: …`. A
+/// match of four or more capitals, or with a date or an agency, is a dateline whatever the alias;
+/// one in other case without them only when a built-in capital precedes a colon, since
+/// "Washington — not Beijing — sets the rules" opens a sentence about the state.
+fn dateline(text: &str, start: usize, end: usize) -> Option<usize> {
+    let line_before = text.get(..start).unwrap_or("");
+    let line_before = line_before.rsplit(['\n', '\r', '\u{2028}']).next().unwrap_or("");
+    if !line_before.chars().all(is_blank) {
+        return None;
+    }
+    let matched = text.get(start..end).unwrap_or("");
+    let tail = DatelineTail::read(text.get(end..).unwrap_or(""))?;
+    // Four letters or more: "US: …" and "PRC: …" open headlines about the state.
+    let capitals =
+        matched.chars().filter(|c| c.is_alphabetic()).count() >= 4 && !matched.chars().any(char::is_lowercase);
+    let city = DATELINE_CITIES
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case(&collapse_blanks(matched)));
+    (capitals || tail.dated || tail.bracketed || (city && tail.colon)).then_some(end + tail.len)
+}
+
+/// What follows a place at the start of a dateline.
+struct DatelineTail {
+    /// `, March 5` or `, 5 March 2025`: a comma part with a digit.
+    dated: bool,
+    /// `(Reuters)`, `[India]`.
+    bracketed: bool,
+    /// It ends in a colon rather than a dash.
+    colon: bool,
+    /// Its length in bytes, up to the dash or colon.
+    len: usize,
+}
+
+impl DatelineTail {
+    /// The tail at the start of `rest`, or `None` when `rest` does not go on as a dateline.
+    fn read(rest: &str) -> Option<DatelineTail> {
+        // A dateline is short: what comes before its dash fits in a few words.
+        let head: String = rest.chars().take(60).collect();
+        let (before, colon) = Self::cut(&head)?;
+        let mut dated = false;
+        let mut bracketed = false;
+        for part in before.split(',').skip(1) {
+            dated |= part.chars().any(|c| c.is_ascii_digit());
+        }
+        let first = before.split(',').next().unwrap_or("");
+        for (open, close) in [('(', ')'), ('[', ']')] {
+            bracketed |= before.contains(open) && before.contains(close);
+        }
+        // Between the place and its comma or bracket there is nothing but blanks.
+        let lead = first.split(['(', '[']).next().unwrap_or("");
+        let clean = lead.chars().all(is_blank)
+            && !before.contains(['.', '!', '?', '"', '“', '”'])
+            && before.split(',').count() <= 3;
+        clean.then_some(DatelineTail {
+            dated,
+            bracketed,
+            colon,
+            len: before.len(),
+        })
+    }
+
+    /// The text before the dateline's dash or colon, and whether it was a colon.
+    fn cut(head: &str) -> Option<(&str, bool)> {
+        let mut chars = head.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            let next = chars.peek().map(|&(_, n)| n);
+            let dash =
+                matches!(c, '—' | '–') || (c == '-' && matches!(next, Some('-' | ' ')) && head[..i].ends_with(' '));
+            if dash || c == ':' {
+                return Some((&head[..i], c == ':'));
+            }
+            if c == '\n' {
+                return None;
+            }
+        }
+        None
+    }
+}
+
 fn apostrophe_variants(phrase: &str) -> Vec<String> {
     let mut out = vec![phrase.to_owned()];
     if phrase.contains('\'') {
@@ -961,7 +1095,10 @@ fn exclusion_variants(phrase: &str) -> Vec<String> {
     for variant in apostrophe_variants(phrase) {
         let hyphenated = variant.replace(' ', "-");
         let spaced = variant.replace('-', " ");
-        for v in [variant, hyphenated, spaced] {
+        // Typeset: "Indo–Pacific" with an en dash or a non-breaking hyphen.
+        let dashed = variant.replace('-', "–");
+        let unbroken = variant.replace('-', "\u{2011}");
+        for v in [variant, hyphenated, spaced, dashed, unbroken] {
             if !out.contains(&v) {
                 out.push(v);
             }
@@ -1203,6 +1340,50 @@ mod tests {
         assert_found("the U.S.-led bloc", &[("us", "U.S.")]);
         assert_found("the Indo-China border", &[("india", "Indo"), ("china", "China")]);
         assert_found("the Indo-Pacific and Russo-Ukrainian war", &[("russia", "Russo")]);
+        assert_found(
+            "The Sino–Indian war and Sino\u{2011}US ties.",
+            &[("china", "Sino"), ("india", "Indian"), ("china", "Sino"), ("us", "US")],
+        );
+        assert_found("the Indo–Pacific and Indo\u{2011}Pacific", &[]);
+    }
+
+    #[test]
+    fn currency_codes_are_not_mentions() {
+        assert_found("Pakistan received a US$3 billion loan.", &[("pakistan", "Pakistan")]);
+        assert_found("worth US$ 1.2 trillion to the US economy", &[("us", "US")]);
+    }
+
+    #[test]
+    fn datelines_are_not_mentions() {
+        let found_in = |text: &str| found(text).into_iter().map(|(id, _)| id).collect::<Vec<_>>();
+        assert_eq!(
+            found_in("WASHINGTON (Reuters) - India and Pakistan agreed."),
+            ["india", "pakistan"]
+        );
+        assert_eq!(found_in("BEIJING, March 5 (Xinhua) -- India protested."), ["india"]);
+        assert_eq!(found_in("MOSCOW — Talks with India ended."), ["india"]);
+        assert_eq!(found_in("New Delhi [India], May 5 (ANI): China objected."), ["china"]);
+        assert_eq!(found_in("New Delhi: The war in Gaza goes on."), Vec::<String>::new());
+        assert_eq!(found_in("Intro.\n  ISLAMABAD: Talks ended."), Vec::<String>::new());
+        // Mentions of the state at the start of a line.
+        assert_eq!(found_in("Washington — not Beijing — sets the rules."), ["us", "china"]);
+        assert_eq!(found_in("Washington: the view from abroad"), Vec::<String>::new());
+        assert_eq!(found_in("US: tariffs to rise"), ["us"]);
+        assert_eq!(found_in("China: a rising power"), ["china"]);
+        assert_eq!(found_in("Washington-based analysts said: no."), ["us"]);
+        assert_eq!(found_in("Washington and Beijing: two capitals"), ["us", "china"]);
+        assert_eq!(found_in("He met officials in New Delhi: they agreed."), ["india"]);
+        assert_eq!(found_in("WASHINGTON, D.C. — The vote failed."), ["us"]);
+    }
+
+    #[test]
+    fn more_newspapers_and_a_city_are_not_actors() {
+        assert_found("A USA Today poll and the Washington Examiner agree.", &[]);
+        assert_found("The Moscow Times and Pakistan Today reported it.", &[]);
+        assert_found(
+            "After meeting Ishaq Dar, he flew to Dar es Salaam. Dar said no.",
+            &[("pakistan", "Ishaq Dar"), ("pakistan", "Dar")],
+        );
     }
 
     #[test]

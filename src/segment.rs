@@ -6,30 +6,44 @@
 //!
 //! 1. **Blocks.** Blank lines (and U+2029, form feed) always end a sentence, as
 //!    do single newlines that start a list item (`- `, `* `, `+ `, `• `, `1. `,
-//!    `2) `) or a Markdown heading (`# `). So a headline without final
-//!    punctuation followed by a blank line is a sentence of its own. Other single
-//!    newlines are hard wraps and count as spaces. List and heading markers are
-//!    not part of the sentence span.
+//!    `2) `), a quote line (`> `) or a Markdown heading (`# `). So a headline
+//!    without final punctuation followed by a blank line is a sentence of its
+//!    own. A numbered line other than `1.` starts an item only after a line that
+//!    ends a sentence (or with a colon) or another item, since hard-wrapped text
+//!    puts numbers at line starts ("on May\n10. India said"); a quote line
+//!    continues a quote line that did not end its sentence. Other single
+//!    newlines are hard wraps and count as spaces. List, quote and heading
+//!    markers are not part of the sentence span.
 //! 2. **Quotes and brackets.** Within a block, matched `“…”`, `"…"`, `«…»`,
 //!    `(…)`, `[…]` and `{…}` are protected: a `.` inside them followed by more
 //!    quoted text does not end the sentence. A sentence that ends with `."`,
 //!    `.”` or `?)` ends after the closing mark. Unmatched marks protect nothing,
 //!    so one stray quote cannot swallow a paragraph.
 //! 3. **Terminators.** `!` and `?` end a sentence unless the next word starts
-//!    in lowercase (`“Why?” he asked`). Ellipses (`...`, `…`, `. . .`) never end
-//!    one. A `.` ends one when followed by whitespace and a word that can start
-//!    a sentence (capital letter, digit, opening quote), except after:
+//!    in lowercase (`“Why?” he asked`) or a closing quote is followed by a
+//!    speaker and a speech verb (`“Why?” Sharif asked`). `。`,
+//!    `！`, `？` and the danda `।` always end one. Ellipses (`...`, `…`,
+//!    `. . .`) never end one; a lone ` . ` does. A `.` ends one when followed by
+//!    whitespace and a word that can start a sentence (capital letter, digit,
+//!    opening quote), except after:
 //!    * titles and other abbreviations that precede what they qualify
 //!      (`Mr.`, `Dr.`, `Gen.`, `Sen.`, `St.`, `vs.`, `e.g.`, `i.e.`, `Jan.` …
-//!      `Dec.`, `Sept.`) and `No.` before a number;
+//!      `Dec.`, `Sept.`, joined `Lt.Gen.`; capitalized `Rs.`, `Art.`, `Sec.`,
+//!      `Wg.`, `Cdr.`, `Smt.`, `Adv.` of South Asian news) and `No.` (`art.`,
+//!      `sec.`, `para.`) before a number;
 //!    * abbreviations that may also close a sentence (`U.S.`, `U.K.`, `U.N.`,
 //!      `E.U.`, `Jr.`, `Inc.`, `Corp.`, `Ltd.`, `Co.`, any dotted acronym):
 //!      these end one only before a common sentence starter such as `The`,
 //!      `But`, `It`, `He`, `We`, `A` (so `the U.S. Army` stays whole while
-//!      `in the U.S. The next day` splits);
+//!      `in the U.S. The next day` splits), or before any capital after a
+//!      closing quote (`“… the U.S.” China`);
 //!    * single-letter initials (`Narendra D. Modi`, `J. K. Rowling`), which end
 //!      one only before a sentence starter of two or more letters;
-//!    * `a.m.` / `p.m.` before a time zone (`5 p.m. EST`) or `… time`.
+//!    * `a.m.` / `p.m.` before a time zone (`5 p.m. EST`), `… time`, a weekday
+//!      or a month (`6 p.m. Tuesday`).
+//!
+//!    Footnote markers right after a terminator (`rising.[12]`, `rising.¹`) stay
+//!    with its sentence.
 //!
 //! Decimals (`3.5`), `U.S.-led` and URLs never split because a cut needs
 //! whitespace after the terminator. Spans are trimmed of whitespace, never
@@ -175,26 +189,84 @@ fn blocks(text: &str) -> Vec<Span> {
     let mut out = Vec::new();
     let mut current: Option<Span> = None;
     let mut after_heading = false;
+    // What the line before was: a list item or quote line, and whether it ended a sentence.
+    let mut previous = PreviousLine::default();
     for line in lines(text) {
         let content = sub(text, line.start, line.end).trim_start_matches(is_space);
         if content.trim_end_matches(is_space).is_empty() {
             out.extend(current.take());
             after_heading = false;
+            previous = PreviousLine::default();
             continue;
         }
         let heading = is_heading(content);
-        if heading || after_heading || list_marker_len(content).is_some() {
+        let item = list_marker_len(content).is_some() && opens_item(content, previous);
+        if heading || after_heading || item {
             out.extend(current.take());
         }
         let block = current.get_or_insert(Span::new(line.start, line.end));
         block.end = line.end;
         after_heading = heading;
+        previous = PreviousLine {
+            item: item || (previous.item && !is_quote_line(content)),
+            quote: is_quote_line(content),
+            ended: ends_sentence(content) || heading,
+        };
         if line.paragraph_after {
             out.extend(current.take());
+            previous = PreviousLine::default();
         }
     }
     out.extend(current);
     out
+}
+
+/// The line before, as far as whether the next line starts a list item: at the start of a
+/// block (the default) anything that looks like one does.
+#[derive(Clone, Copy)]
+struct PreviousLine {
+    /// A list item or a line of one.
+    item: bool,
+    /// A `> ` quote line.
+    quote: bool,
+    /// It ends with a terminator or a colon, or is a heading.
+    ended: bool,
+}
+
+impl Default for PreviousLine {
+    fn default() -> Self {
+        Self {
+            item: false,
+            quote: false,
+            ended: true,
+        }
+    }
+}
+
+/// Whether a line that starts with a list marker starts a list item rather than continuing the
+/// line before. Hard-wrapped text puts numbers at the start of lines ("…a ceasefire on May\n10.
+/// India said…"), so a numbered line other than `1.` starts an item only after a sentence's end
+/// or another item. A `> ` quote line continues a quote line that did not end its sentence (a
+/// wrapped quotation).
+fn opens_item(content: &str, previous: PreviousLine) -> bool {
+    if is_quote_line(content) {
+        return !previous.quote || previous.ended;
+    }
+    let number = content.bytes().take_while(u8::is_ascii_digit).count();
+    number == 0 || previous.ended || previous.item || content.get(..number) == Some("1")
+}
+
+fn is_quote_line(content: &str) -> bool {
+    content.starts_with('>') && list_marker_len(content).is_some()
+}
+
+/// Whether a line ends a sentence or introduces what follows: a terminator or colon last,
+/// possibly before closing quotes or brackets.
+fn ends_sentence(content: &str) -> bool {
+    content
+        .trim_end_matches(is_space)
+        .trim_end_matches(is_closer)
+        .ends_with(['.', '!', '?', '…', ':', '。', '！', '？', '।'])
 }
 
 fn is_heading(line: &str) -> bool {
@@ -209,6 +281,8 @@ fn list_marker_len(line: &str) -> Option<usize> {
     let (_, first) = chars.next()?;
     let marker_end = match first {
         '-' | '*' | '+' | '•' | '‣' | '◦' | '▪' | '●' => first.len_utf8(),
+        // A Markdown or e-mail quote, nested or not (`> `, `>> `).
+        '>' => line.bytes().take_while(|&b| b == b'>').count(),
         '#' if is_heading(line) => line.bytes().take_while(|&b| b == b'#').count(),
         '0'..='9' => {
             // At most three digits, so a wrapped line starting with a year
@@ -357,7 +431,10 @@ impl Depth {
 /// Characters that may close a sentence after its terminator: quotes,
 /// brackets and Markdown emphasis.
 fn is_closer(c: char) -> bool {
-    matches!(c, '"' | '\'' | '”' | '’' | '»' | '›' | ')' | ']' | '}' | '*' | '_')
+    matches!(
+        c,
+        '"' | '\'' | '”' | '’' | '»' | '›' | ')' | ']' | '}' | '*' | '_' | '」' | '』' | '）' | '】' | '》'
+    )
 }
 
 fn is_opener(c: char) -> bool {
@@ -391,17 +468,23 @@ fn split_block(text: &str, block: Span, out: &mut Vec<Span>) {
     let mut sentence_start = content_start;
     let mut i = content_start;
     while let Some(c) = char_at(text, i).filter(|_| i < end) {
-        if !matches!(c, '.' | '!' | '?' | '…') {
+        let unspaced = is_unspaced_terminator(c);
+        if !unspaced && !matches!(c, '.' | '!' | '?' | '…') {
             i += c.len_utf8();
             continue;
         }
-        let run_end = skip_while(text, i, end, |c| matches!(c, '.' | '!' | '?' | '…'));
-        let after = skip_while(text, run_end, end, is_closer);
+        let run_end = skip_while(text, i, end, |c| {
+            matches!(c, '.' | '!' | '?' | '…') || is_unspaced_terminator(c)
+        });
+        let closed = skip_while(text, run_end, end, is_closer);
+        let after = skip_footnotes(text, closed, end);
         let next = skip_while(text, after, end, is_space);
-        let spaced = next > after;
+        // Chinese and Japanese put no space after a full stop.
+        let spaced = next > after || unspaced;
         if spaced && next < end && depth.at(after) == 0 {
             let kind = terminator_kind(sub(text, i, run_end));
-            if is_boundary(text, block.start, i, next, end, kind) {
+            let quoted = sub(text, run_end, closed).contains(['"', '”', '’', '»', '\'']);
+            if unspaced || is_boundary(text, block.start, i, next, end, kind, quoted) {
                 push_trimmed(text, sentence_start, after, out);
                 sentence_start = next;
             }
@@ -410,6 +493,36 @@ fn split_block(text: &str, block: Span, out: &mut Vec<Span>) {
         i = after;
     }
     push_trimmed(text, sentence_start, end, out);
+}
+
+/// The full stops of scripts written without spaces (`。`, `！`, `？`) and the Devanagari danda:
+/// they always end a sentence.
+fn is_unspaced_terminator(c: char) -> bool {
+    matches!(c, '。' | '！' | '？' | '।' | '॥')
+}
+
+/// Past the footnote markers right after a sentence's end: `[12]`, `[3][4]`, `¹²`.
+fn skip_footnotes(text: &str, from: usize, end: usize) -> usize {
+    let mut at = from;
+    loop {
+        let rest = sub(text, at, end);
+        let superscripts = rest.len()
+            - rest
+                .trim_start_matches(['¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹', '⁰'])
+                .len();
+        if superscripts > 0 {
+            at += superscripts;
+            continue;
+        }
+        let Some(inside) = rest.strip_prefix('[') else {
+            return at;
+        };
+        let digits = inside.bytes().take_while(u8::is_ascii_digit).count();
+        if !(1..=3).contains(&digits) || inside.as_bytes().get(digits) != Some(&b']') {
+            return at;
+        }
+        at += digits + 2;
+    }
 }
 
 fn skip_while(text: &str, from: usize, end: usize, keep: impl Fn(char) -> bool) -> usize {
@@ -438,13 +551,83 @@ fn push_trimmed(text: &str, start: usize, end: usize, out: &mut Vec<Span>) {
 
 /// Whether the terminator at `at` ends the sentence, given that whitespace
 /// follows it and the next sentence would start at `next`.
-fn is_boundary(text: &str, block_start: usize, at: usize, next: usize, end: usize, kind: Terminator) -> bool {
+/// `quoted`: a closing quote follows the terminator.
+fn is_boundary(
+    text: &str,
+    block_start: usize,
+    at: usize,
+    next: usize,
+    end: usize,
+    kind: Terminator,
+    quoted: bool,
+) -> bool {
     let following = sub(text, next, end);
     match kind {
         Terminator::Ellipsis => false,
-        Terminator::Strong => !continues_sentence(following),
-        Terminator::Stop => stop_ends_sentence(previous_word(text, block_start, at), following),
+        // “Will India retaliate?” Sharif asked. (After `.”` the quotation was a sentence of its
+        // own: an attribution would have had a comma, “…,” Modi said.)
+        Terminator::Strong => !(continues_sentence(following) || quoted && names_a_speaker(following)),
+        Terminator::Stop => match previous_word(text, block_start, at) {
+            // A `.` after a space: the middle of ". . ." or a stray space before a full stop.
+            Some("") => !is_spaced_ellipsis(text, block_start, at, following) && starts_sentence(following),
+            word => stop_ends_sentence(word, following, quoted),
+        },
     }
+}
+
+/// Whether the `.` at `at`, after a space, is one dot of ". . .".
+fn is_spaced_ellipsis(text: &str, block_start: usize, at: usize, following: &str) -> bool {
+    let before = sub(text, block_start, at).trim_end_matches(is_space);
+    before.ends_with('.') || following.starts_with('.')
+}
+
+/// Verbs that follow a quotation's speaker: `“No!” Modi told Pakistan.`
+const SPEECH_VERBS: &[&str] = &[
+    "said",
+    "says",
+    "asked",
+    "asks",
+    "told",
+    "tells",
+    "added",
+    "adds",
+    "replied",
+    "wrote",
+    "writes",
+    "tweeted",
+    "posted",
+    "declared",
+    "insisted",
+    "warned",
+    "remarked",
+    "exclaimed",
+    "shouted",
+    "retorted",
+    "countered",
+    "argued",
+    "noted",
+    "stated",
+    "explained",
+    "responded",
+    "quipped",
+    "demanded",
+    "wondered",
+];
+
+/// Whether `following` is a quotation's attribution: up to four capitalized words (a name, a
+/// title) and then a speech verb. Not when it opens with a word that starts sentences ("He
+/// said that…", "The ministry said…").
+fn names_a_speaker(following: &str) -> bool {
+    for (n, word) in following.split(is_space).filter(|w| !w.is_empty()).take(5).enumerate() {
+        let word = word.trim_end_matches([',', ';', ':', '.']);
+        if n > 0 && SPEECH_VERBS.contains(&word) {
+            return true;
+        }
+        if !word.starts_with(|c: char| c.is_uppercase()) || (n == 0 && STARTERS.contains(&word)) {
+            return false;
+        }
+    }
+    false
 }
 
 /// After `?` or `!`: a lowercase word or a dash or comma means the sentence
@@ -501,9 +684,20 @@ fn starts_sentence(following: &str) -> bool {
 const NEVER_FINAL: &[&str] = &[
     "mr", "mrs", "ms", "messrs", "dr", "prof", "gen", "sen", "sens", "rep", "reps", "gov", "lt", "col", "capt", "cmdr",
     "adm", "maj", "sgt", "cpl", "brig", "rev", "hon", "pres", "supt", "insp", "mt", "vs", "v", "e.g", "i.e", "cf",
-    "viz", "a.k.a", "approx", "ca", "fig", "figs", "vol", "vols", "nos", "pp", "jan", "feb", "mar", "apr", "jun",
-    "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+    "viz", "a.k.a", "approx", "ca", "fig", "figs", "vol", "vols", "nos", "pp", "retd", "jan", "feb", "mar", "apr",
+    "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
 ];
+
+/// Abbreviations, written capitalized, of titles and of what precedes a name or number in South
+/// Asian and Philippine news (`Rs. 50 crore`, `Art. 370`, `Defense Sec. Teodoro`, `Wg. Cdr.`,
+/// `Smt.`, `Adv.`). Lowercase, some are words that end sentences (`art`).
+const CAPITALIZED_NEVER_FINAL: &[&str] = &[
+    "Rs", "Art", "Sec", "Secy", "Amb", "Wg", "Cdr", "Sh", "Smt", "Adv", "Ft", "Rt", "Hon'ble",
+];
+
+/// Abbreviations that end a sentence only when no number follows, as `No.` does (`No. 10`,
+/// `under sec. 124A`, `Para. 5`), as written.
+const BEFORE_NUMBERS: &[&str] = &["Para", "para", "sec", "art"];
 
 /// Abbreviations that can also be the last word of a sentence.
 const MAYBE_FINAL: &[&str] = &[
@@ -628,29 +822,82 @@ const TIME_ZONES: &[&str] = &[
     "IST", "PKT", "JST", "KST", "MSK", "HKT", "SGT", "AEST", "AEDT", "Eastern", "Central", "Mountain", "Pacific",
 ];
 
-fn stop_ends_sentence(word: Option<&str>, following: &str) -> bool {
+/// `quoted`: a closing quote follows the `.`, which makes an abbreviation that may close a
+/// sentence close it (`“We cannot trust the U.S.” China walked out.`).
+fn stop_ends_sentence(word: Option<&str>, following: &str, quoted: bool) -> bool {
     let Some(word) = word else {
         return starts_sentence(following);
     };
     let next = next_word(following);
     let lower = word.to_lowercase();
     let lower = lower.as_str();
-    if word.is_empty() {
-        // " . " is part of a spaced ellipsis.
+    // `ends_with_title`: joined titles, `Lt.Gen. Asim Munir`.
+    if NEVER_FINAL.contains(&lower)
+        || CAPITALIZED_NEVER_FINAL.contains(&word)
+        || is_lowercase_letter(word)
+        || ends_with_title(lower)
+    {
         false
-    } else if lower == "no" {
+    } else if lower == "no" || BEFORE_NUMBERS.contains(&word) {
         !following.starts_with(|c: char| c.is_ascii_digit()) && starts_sentence(following)
-    } else if NEVER_FINAL.contains(&lower) || is_lowercase_letter(word) {
-        false
     } else if lower == "a.m" || lower == "p.m" {
-        starts_sentence(following) && !TIME_ZONES.contains(&next) && !is_time_phrase(following)
+        starts_sentence(following) && !TIME_ZONES.contains(&next) && !is_date_word(next) && !is_time_phrase(following)
     } else if MAYBE_FINAL.contains(&lower) || is_dotted_acronym(word) {
-        STARTERS.contains(&next)
+        if quoted {
+            starts_sentence(following)
+        } else {
+            STARTERS.contains(&next)
+        }
     } else if is_initial(word) {
         STARTERS.contains(&next) && next.chars().count() >= 2
     } else {
         starts_sentence(following)
     }
+}
+
+/// A dotted word whose last part is a title (`lt.gen`): not an acronym such as `u.s`.
+fn ends_with_title(lower: &str) -> bool {
+    lower
+        .rsplit_once('.')
+        .is_some_and(|(_, last)| last.chars().count() >= 2 && NEVER_FINAL.contains(&last))
+}
+
+/// A weekday or a month, which continues a sentence after `a.m.` / `p.m.` (`6 p.m. Tuesday`).
+fn is_date_word(word: &str) -> bool {
+    const DATE_WORDS: &[&str] = &[
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+        "Jan",
+        "Feb",
+        "Mar",
+        "Apr",
+        "Jun",
+        "Jul",
+        "Aug",
+        "Sep",
+        "Sept",
+        "Oct",
+        "Nov",
+        "Dec",
+    ];
+    DATE_WORDS.contains(&word)
 }
 
 /// `5 p.m. Beijing time`: the word after the next one is "time".
@@ -984,7 +1231,7 @@ mod tests {
         check_spans(text, &spans);
         assert_eq!(
             sentences(text),
-            ["Émigrés fled.", "Ça va?", "中国崛起。 Yes… 🇺🇸 won.", "Ünder way."]
+            ["Émigrés fled.", "Ça va?", "中国崛起。", "Yes… 🇺🇸 won.", "Ünder way."]
         );
     }
 
@@ -1003,9 +1250,131 @@ mod tests {
         assert_one("Why? — and how — nobody asked.");
     }
 
+    #[test]
+    fn times_before_dates() {
+        assert_one("Chinese warships arrived about 6 p.m. Tuesday, the Pentagon said.");
+        assert_one("The talks begin at 10 a.m. Monday in New Delhi, officials said.");
+        assert_one("It ended at 9 p.m. May 3, after a day of talks.");
+    }
+
+    #[test]
+    fn south_asian_abbreviations() {
+        assert_eq!(
+            sentences("India allocated Rs. 2.5 lakh crore to defence. Pakistan responded."),
+            ["India allocated Rs. 2.5 lakh crore to defence.", "Pakistan responded."]
+        );
+        assert_one("The abrogation of Art. 370 by India angered Pakistan.");
+        assert_one("He was charged under sec. 124A of the IPC in India.");
+        assert_one("Foreign Affairs Sec. Enrique Manalo and Defense Sec. Gilberto Teodoro met.");
+        assert_one("The captured Indian pilot, Wg. Cdr. Abhinandan, would be released.");
+        assert_one("Lt. Gen. (retd.) Talat Masood said Pakistan must talk to India.");
+        assert_one("Pakistan appointed Lt.Gen. Asim Munir as ISI chief.");
+        assert_eq!(
+            sentences("It was pure art. The critics agreed."),
+            ["It was pure art.", "The critics agreed."]
+        );
+        assert_eq!(
+            sentences("The court struck down sec. The law fell."),
+            ["The court struck down sec.", "The law fell."]
+        );
+    }
+
+    #[test]
+    fn footnote_markers_after_a_full_stop() {
+        assert_eq!(
+            sentences("China is rising.[12] India is not.[3][4] Russia is stuck."),
+            ["China is rising.[12]", "India is not.[3][4]", "Russia is stuck."]
+        );
+        assert_eq!(
+            sentences("China is rising.¹ India is not."),
+            ["China is rising.¹", "India is not."]
+        );
+        assert_one("See the list.[note] It goes on.");
+    }
+
+    #[test]
+    fn a_space_before_a_full_stop() {
+        assert_eq!(
+            sentences("The event was postponed . Pakistan objected to India."),
+            ["The event was postponed .", "Pakistan objected to India."]
+        );
+        assert_one("And then . . . The US blinked.");
+        assert_one("He waited . . . and then . . . China moved.");
+    }
+
+    #[test]
+    fn a_quotation_keeps_its_named_speaker() {
+        assert_one("“Will India retaliate?” Sharif asked reporters in Islamabad.");
+        assert_one("\"What is America doing?\" Xi asked Biden during the call.");
+        assert_one("“Enough!” Modi told Pakistan.");
+        assert_one("“Can India win?” Prime Minister Sharif asked.");
+        assert_eq!(
+            sentences("He said “Detroit is back.” He added that Americans agree."),
+            ["He said “Detroit is back.”", "He added that Americans agree."]
+        );
+        assert_eq!(
+            sentences("“Is this fair?” The Chinese ministry said it was not."),
+            ["“Is this fair?”", "The Chinese ministry said it was not."]
+        );
+        assert_eq!(
+            sentences("“Will China attack?” Nobody Knows That. The US waits."),
+            ["“Will China attack?”", "Nobody Knows That.", "The US waits."]
+        );
+        assert_eq!(
+            sentences("“We will never trust the U.S.” China then walked out."),
+            ["“We will never trust the U.S.”", "China then walked out."]
+        );
+        assert_one("He spoke to the U.S. China Desk officers.");
+    }
+
+    #[test]
+    fn quote_lines() {
+        assert_eq!(
+            sentences("Intro on Russia.\n> China is a threat.\n> India is a partner.\nEnd."),
+            ["Intro on Russia.", "China is a threat.", "India is a partner.", "End."]
+        );
+        assert_eq!(
+            sentences("> A quotation that\n> wraps. And goes on.\n>> Nested."),
+            ["A quotation that\n> wraps.", "And goes on.", "Nested."]
+        );
+    }
+
+    #[test]
+    fn numbers_at_the_start_of_a_wrapped_line() {
+        assert_eq!(
+            sentences("India and Pakistan agreed to a ceasefire on May\n10. India said Pakistan must act."),
+            [
+                "India and Pakistan agreed to a ceasefire on May\n10.",
+                "India said Pakistan must act."
+            ]
+        );
+        assert_eq!(
+            sentences("Three reasons\n1. Trade\n2. Arms\n10. Water"),
+            ["Three reasons", "Trade", "Arms", "Water"]
+        );
+        assert_eq!(sentences("Reasons:\n3. Trade\n4. Arms"), ["Reasons:", "Trade", "Arms"]);
+    }
+
+    #[test]
+    fn chinese_and_hindi_full_stops() {
+        assert_eq!(
+            sentences("美国批评中国。印度表示关切！为什么？"),
+            ["美国批评中国。", "印度表示关切！", "为什么？"]
+        );
+        assert_eq!(
+            sentences("भारत ने कहा। पाकिस्तान चुप रहा।"),
+            ["भारत ने कहा।", "पाकिस्तान चुप रहा।"]
+        );
+        assert_eq!(
+            sentences("他说：「中国崛起。」然后离开。"),
+            ["他说：「中国崛起。」", "然后离开。"]
+        );
+    }
+
     const VOCAB: &[&str] = &[
         "U.S.", "Dr.", "\n\n", "\n", "\r\n", "“", "”", "\"", "(", ")", "é", "🇺🇸", "China", " ", ".", "...", "…", "?",
-        "!", "- ", "1. ", "# ", "The", "a", "p.m.", "No.", "3.5", "\u{2029}", "’", "e\u{301}", "\u{feff}",
+        "!", "- ", "1. ", "# ", "The", "a", "p.m.", "No.", "3.5", "\u{2029}", "’", "e\u{301}", "\u{feff}", "> ", "。",
+        "[1]", "¹", " . ", "said", "Rs.",
     ];
 
     proptest! {

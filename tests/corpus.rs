@@ -1250,12 +1250,13 @@ fn resume_refuses_other_inputs_and_a_replaced_model() {
     for name in ["config.json", "tokenizer.json", "model.onnx"] {
         std::fs::copy(Path::new(&tiny_model()).join(name), model.join(name)).unwrap();
     }
-    let with_model = |extra: &[&str]| {
-        let mut args = score_args(&inputs, &tmp.path().join("model-run"), extra)
+    let model_run = tmp.path().join("model-run");
+    let with_model_at = |extra: &[&str], path: &str| {
+        let mut args = score_args(&inputs, &model_run, extra)
             .into_iter()
             .map(String::from)
             .collect::<Vec<_>>();
-        args.extend(["--model".to_owned(), model.display().to_string()]);
+        args.extend(["--model".to_owned(), path.to_owned()]);
         Command::new(env!("CARGO_BIN_EXE_stance"))
             .args(&args)
             .arg("--threads")
@@ -1263,7 +1264,13 @@ fn resume_refuses_other_inputs_and_a_replaced_model() {
             .output()
             .unwrap()
     };
+    let with_model = |extra: &[&str]| with_model_at(extra, &model.display().to_string());
     assert!(with_model(&[]).status.success());
+    // The same files by another path are the same model.
+    reopen(&model_run);
+    let resumed = with_model_at(&["--resume"], &format!("{}/", model.display()));
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    reopen(&model_run);
     let mut tokenizer = std::fs::read(model.join("tokenizer.json")).unwrap();
     tokenizer.push(b'\n');
     std::fs::write(model.join("tokenizer.json"), tokenizer).unwrap();

@@ -191,13 +191,16 @@ class Analyzer:
                 ``"<text>"``); converted as the ids of :meth:`score_many`.
 
         Raises:
-            InputError: the text is empty or blank (a byte-order mark counts as
-                blank), or not valid Unicode (a lone UTF-16 surrogate).
+            InputError: the text is missing (``None``, NaN), empty or blank (a
+                byte-order mark counts as blank), or not valid Unicode (a lone
+                UTF-16 surrogate), as in :meth:`score_many`.
+            TypeError: the text is another type (a number).
             InferenceError: the tokenizer or ONNX Runtime failed.
         """
         doc_id = "<text>" if _frames.is_missing(id) else _id_text(id)
         if not isinstance(text, str):
-            raise TypeError(f"{_printable(doc_id)}: text must be str, not {type(text).__name__}")
+            problem = _problem(doc_id, text)
+            raise problem if problem else TypeError(f"{_printable(doc_id)}: text must be str")
         (result,) = self._score_chunk([doc_id], [text], True)
         if isinstance(result, BaseException):
             raise result

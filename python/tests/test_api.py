@@ -85,6 +85,14 @@ def test_empty_text_raises_input_error_with_the_library_message(analyzer):
         analyzer.score_many(["China.", "", "India."], ids=["a", "b", "c"])
 
 
+def test_score_of_a_missing_text_is_an_input_error_as_in_score_many(analyzer):
+    for missing in [None, float("nan")]:
+        with pytest.raises(stance.InputError, match="^<text>: missing text$"):
+            analyzer.score(missing)
+    with pytest.raises(TypeError, match="^d: text must be str, not int$"):
+        analyzer.score(42, id="d")
+
+
 def test_errors_skip_returns_none_and_warns(analyzer):
     with pytest.warns(
         stance.SkippedDocumentsWarning, match=r"2 document\(s\) not scored: b: empty text; c: missing text"

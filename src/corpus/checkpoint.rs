@@ -110,7 +110,10 @@ impl RunConfig {
         if self.actors != other.actors {
             return Some("actors: the actor definitions differ".into());
         }
-        if (&self.model, &self.model_origin) != (&other.model, &other.model_origin) {
+        // The same files are the same model however they are reached: the embedded bundle or its
+        // directory, a relative or absolute path, a trailing slash, a link.
+        let same_files = !self.model_hash.is_empty() && self.model_hash == other.model_hash;
+        if !same_files && (&self.model, &self.model_origin) != (&other.model, &other.model_origin) {
             return Some(format!(
                 "model: the run used {} ({}), now {} ({})",
                 self.model, self.model_origin, other.model, other.model_origin
