@@ -11,9 +11,11 @@
 //!    own. A numbered line other than `1.` starts an item only after a line that
 //!    ends a sentence (or with a colon) or another item, since hard-wrapped text
 //!    puts numbers at line starts ("on May\n10. India said"); a quote line
-//!    continues a quote line that did not end its sentence. Other single
-//!    newlines are hard wraps and count as spaces. List, quote and heading
-//!    markers are not part of the sentence span.
+//!    continues a quote line that did not end its sentence. In text with a
+//!    line longer than 200 bytes (one paragraph per line, as scraped pages
+//!    hold it) every line break ends a sentence, so a headline or byline line
+//!    stands alone. Otherwise other single newlines are hard wraps and count as
+//!    spaces. List, quote and heading markers are not part of the sentence span.
 //! 2. **Quotes and brackets.** Within a block, matched `“…”`, `"…"`, `«…»`,
 //!    `(…)`, `[…]` and `{…}` are protected: a `.` inside them followed by more
 //!    quoted text does not end the sentence. A sentence that ends with `."`,
@@ -191,7 +193,12 @@ fn blocks(text: &str) -> Vec<Span> {
     let mut after_heading = false;
     // What the line before was: a list item or quote line, and whether it ended a sentence.
     let mut previous = PreviousLine::default();
-    for line in lines(text) {
+    let lines = lines(text);
+    // Text with one paragraph per line (as scraped pages and many JSON exports hold it) has long
+    // lines; hard-wrapped text has none. In the first, a headline, byline or subheading line
+    // without final punctuation is no part of the paragraph below it.
+    let paragraph_per_line = lines.iter().any(|line| line.end - line.start > LONG_LINE);
+    for line in lines {
         let content = sub(text, line.start, line.end).trim_start_matches(is_space);
         if content.trim_end_matches(is_space).is_empty() {
             out.extend(current.take());
@@ -212,7 +219,7 @@ fn blocks(text: &str) -> Vec<Span> {
             quote: is_quote_line(content),
             ended: ends_sentence(content) || heading,
         };
-        if line.paragraph_after {
+        if line.paragraph_after || paragraph_per_line {
             out.extend(current.take());
             previous = PreviousLine::default();
         }
@@ -220,6 +227,10 @@ fn blocks(text: &str) -> Vec<Span> {
     out.extend(current);
     out
 }
+
+/// Bytes of a line longer than hard-wrapped text makes its lines (72-80 characters, a few
+/// more for letters outside ASCII).
+const LONG_LINE: usize = 200;
 
 /// The line before, as far as whether the next line starts a list item: at the start of a
 /// block (the default) anything that looks like one does.
@@ -1248,6 +1259,27 @@ mod tests {
             ["Shame!", "Is this fair?!", "No??", "Really."]
         );
         assert_one("Why? — and how — nobody asked.");
+    }
+
+    #[test]
+    fn a_line_break_ends_a_sentence_in_text_of_one_paragraph_per_line() {
+        let paragraph = "Officials in New Delhi said the talks with Beijing had made progress on the border, \
+                         though neither side would say when troops would pull back from the valley, \
+                         and analysts in Washington, who have watched three such rounds end without a deal, \
+                         doubted it";
+        let text = format!("India and China clash again\nBy Rajesh Kumar\n{paragraph}\nThe U.S.\nChina was absent.");
+        assert_eq!(
+            sentences(&text),
+            [
+                "India and China clash again",
+                "By Rajesh Kumar",
+                paragraph,
+                "The U.S.",
+                "China was absent."
+            ]
+        );
+        // Hard-wrapped, the same lines read on.
+        assert_one("India and China clash again\nBy Rajesh Kumar\nofficials said.");
     }
 
     #[test]
