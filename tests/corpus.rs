@@ -1565,3 +1565,112 @@ fn a_commit_interval_is_any_duration_the_clock_can_hold() {
     run_ok(&score_args(&inputs, &out, &["--commit-secs", "1e19"]));
     assert_eq!(json(&out.join("run.json"))["status"], "complete");
 }
+
+/// A run or merge directory named as an input (as `corpus/*` names one) holds results, as it does
+/// when a walk meets it: it is skipped and listed, not read as documents.
+#[test]
+fn a_run_directory_named_as_an_input_is_skipped_and_listed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("corpus");
+    std::fs::create_dir(&corpus).unwrap();
+    std::fs::copy(fixture("good/wire.jsonl"), corpus.join("b.jsonl")).unwrap();
+    let first = corpus.join("run1");
+    run_ok(&score_args(
+        &[corpus.join("b.jsonl").display().to_string()],
+        &first,
+        &[],
+    ));
+    let inputs = [
+        corpus.join("b.jsonl").display().to_string(),
+        first.display().to_string(),
+    ];
+    let second = tmp.path().join("run2");
+    let output = run_ok(&score_args(&inputs, &second, &[]));
+    assert_eq!(document_ids(&second), document_ids(&first));
+    let info = json(&second.join("run.json"));
+    assert_eq!(info["records"], json(&first.join("run.json"))["records"]);
+    assert_eq!(
+        info["skipped_run_dirs"],
+        serde_json::json!([first.display().to_string()])
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("run1"));
+}
+
+/// Rows cut after a run finished are refused by a merge where no checkpoint says how long they
+/// were: a run whose checkpoint was deleted, and a merge (which has none).
+#[test]
+fn merge_checks_the_row_files_of_runs_and_merges_without_a_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inputs = vec![fixture("good/wire.jsonl")];
+    let shards: Vec<PathBuf> = (1..=2).map(|i| tmp.path().join(format!("shard-{i}"))).collect();
+    for (i, dir) in shards.iter().enumerate() {
+        run_ok(&score_args(&inputs, dir, &["--shard", &format!("{}/2", i + 1)]));
+    }
+    let merged = tmp.path().join("merged");
+    assert!(merge(&[&shards[0], &shards[1]], &merged).status.success());
+    let other = tmp.path().join("other");
+    run_ok(&score_args(&[fixture("good/opinion.csv")], &other, &[]));
+    let cut_last_row = |path: &Path| {
+        let text = read(path);
+        let kept = text.trim_end_matches('\n').rsplit_once('\n').unwrap().0;
+        std::fs::write(path, format!("{kept}\n")).unwrap();
+    };
+    let refused = |dirs: &[&Path], out: &str, file: &str| {
+        let output = merge(dirs, &tmp.path().join(out));
+        assert_eq!(output.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(file) && stderr.contains("changed after the run"),
+            "{stderr}"
+        );
+    };
+    // A merge's rows, cut, and then merged with another run.
+    let merged_documents = merged.join("documents.csv");
+    let intact = std::fs::read(&merged_documents).unwrap();
+    cut_last_row(&merged_documents);
+    refused(&[&merged, &other], "m1", "documents.csv");
+    std::fs::write(&merged_documents, intact).unwrap();
+    assert!(merge(&[&merged, &other], &tmp.path().join("m2")).status.success());
+    // A shard whose checkpoint is gone: run.json says how long its rows were.
+    std::fs::remove_file(shards[1].join("checkpoint.json")).unwrap();
+    assert!(merge(&[&shards[0], &shards[1]], &tmp.path().join("m3"))
+        .status
+        .success());
+    cut_last_row(&shards[1].join("sentences.jsonl"));
+    refused(&[&shards[0], &shards[1]], "m4", "sentences.jsonl");
+}
+
+/// A merge writes run.json first, as running: stopped midway, its directory is no corpus to a
+/// walk and no run to a merge, and the same merge run again replaces what it left.
+#[test]
+fn a_merge_stopped_midway_is_neither_read_nor_merged_and_can_run_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inputs = vec![fixture("good/wire.jsonl")];
+    let shards: Vec<PathBuf> = (1..=2).map(|i| tmp.path().join(format!("shard-{i}"))).collect();
+    for (i, dir) in shards.iter().enumerate() {
+        run_ok(&score_args(&inputs, dir, &["--shard", &format!("{}/2", i + 1)]));
+    }
+    let corpus = tmp.path().join("corpus");
+    std::fs::create_dir(&corpus).unwrap();
+    std::fs::copy(fixture("good/articles/a-trade.txt"), corpus.join("a.txt")).unwrap();
+    let merged = corpus.join("merged");
+    assert!(merge(&[&shards[0], &shards[1]], &merged).status.success());
+    let complete = std::fs::read(merged.join("summary.json")).unwrap();
+    // As a merge killed after its rows: run.json says running, summary.json is not written yet.
+    let mut info = json(&merged.join("run.json"));
+    info["status"] = Value::String("running".into());
+    std::fs::write(merged.join("run.json"), info.to_string()).unwrap();
+    std::fs::remove_file(merged.join("summary.json")).unwrap();
+
+    let walked = tmp.path().join("walked");
+    run_ok(&score_args(&[corpus.display().to_string()], &walked, &[]));
+    assert_eq!(json(&walked.join("run.json"))["records"], 1);
+    let output = merge(&[&merged, &walked], &tmp.path().join("m"));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("did not finish"));
+
+    let again = merge(&[&shards[0], &shards[1]], &merged);
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert_eq!(std::fs::read(merged.join("summary.json")).unwrap(), complete);
+    assert_eq!(json(&merged.join("run.json"))["status"], "complete");
+}

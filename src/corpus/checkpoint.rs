@@ -17,7 +17,7 @@ use crate::analyzer::Analyzer;
 use crate::error::{Error, Result};
 
 use super::input::ReadOptions;
-use super::meta::{model_hash, new_run_id, InputHash};
+use super::meta::{check_row_files, model_hash, new_run_id, InputHash};
 use super::output::{write_atomic, OutputFormat, CHECKPOINT, DOCUMENTS, DOCUMENTS_JSONL, ERRORS, SENTENCES};
 use super::shard::Shard;
 use super::summary::Summary;
@@ -238,25 +238,17 @@ impl Checkpoint {
     /// appended to or replaced since, and what is made from them (Parquet files, a merge) would
     /// disagree with the summary.
     pub fn check_journals(&self, dir: &Path) -> Result<()> {
+        check_row_files(dir, self.journal_lengths())
+    }
+
+    /// The committed length of each journal the run writes.
+    pub(crate) fn journal_lengths(&self) -> Vec<(&'static str, u64)> {
         let o = self.offsets;
         let mut journals = vec![(SENTENCES, o.sentences), (DOCUMENTS, o.documents), (ERRORS, o.errors)];
         if self.config.format == OutputFormat::Parquet {
             journals.push((DOCUMENTS_JSONL, o.documents_jsonl));
         }
-        for (name, committed) in journals {
-            let path = dir.join(name);
-            let len = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?.len();
-            if len != committed {
-                return Err(Error::io(
-                    &path,
-                    std::io::Error::other(format!(
-                        "the file has {len} bytes but the finished run wrote {committed}: it was changed \
-                         after the run; score the inputs again in another directory"
-                    )),
-                ));
-            }
-        }
-        Ok(())
+        journals
     }
 
     /// Saves atomically to `dir/checkpoint.json`.

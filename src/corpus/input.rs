@@ -597,8 +597,14 @@ impl CorpusReader {
     pub fn new(inputs: &[PathBuf], options: ReadOptions) -> Result<CorpusReader> {
         check_distinct(inputs)?;
         let mut pending = Vec::with_capacity(inputs.len());
+        let mut skipped = Vec::new();
         for input in inputs {
-            pending.push(Self::plan(input, &options)?);
+            match Self::plan(input, &options)? {
+                // Named (a glob `corpus/*` names the runs inside), a run's directory holds results
+                // as it does when a walk meets it.
+                Pending::Dir { path, .. } if is_run_dir(&path) => skipped.push(path),
+                planned => pending.push(planned),
+            }
         }
         check_fields_can_apply(&pending, &options)?;
         pending.reverse();
@@ -611,7 +617,7 @@ impl CorpusReader {
             empty_files: EmptyFiles::default(),
             finished_bytes: 0,
             excluded: None,
-            skipped: Vec::new(),
+            skipped,
             skipped_files: SkippedFiles::default(),
             found: FieldsFound::default(),
             read_anyway: ReadAnyway::of(inputs),
@@ -671,6 +677,14 @@ impl CorpusReader {
     /// skipped; [`Error::Io`] when `out` cannot be resolved.
     pub fn excluding_output(mut self, out: &Path) -> Result<CorpusReader> {
         let out = resolve(out)?;
+        // A named run directory is skipped, but naming the run's own is the mistake refused below.
+        if let Some(own) = self
+            .skipped
+            .iter()
+            .find(|d| std::fs::canonicalize(d).is_ok_and(|d| d == out))
+        {
+            return Err(reads_its_output(own));
+        }
         for pending in &self.pending {
             let (path, inside) = match pending {
                 Pending::Dir { path, .. } => (path, std::fs::canonicalize(path).is_ok_and(|p| p == out)),
@@ -681,10 +695,7 @@ impl CorpusReader {
                 Pending::Stdin | Pending::Failed(_) => continue,
             };
             if inside {
-                return Err(Error::Config(format!(
-                    "input {} is the output directory or a file in it: a run must not read what it writes",
-                    path.display()
-                )));
+                return Err(reads_its_output(path));
             }
             let Pending::Dir { path, .. } = pending else { continue };
             let Ok(dir) = std::fs::canonicalize(path) else { continue };
@@ -1105,6 +1116,13 @@ fn entry_name(name: &std::ffi::OsStr) -> String {
     }
     #[cfg(not(unix))]
     name.to_string_lossy().into_owned()
+}
+
+fn reads_its_output(input: &Path) -> Error {
+    Error::Config(format!(
+        "input {} is the output directory or a file in it: a run must not read what it writes",
+        input.display()
+    ))
 }
 
 /// Whether `dir` is the output directory of a run or a merge (it has their

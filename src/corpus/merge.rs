@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter};
+use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 
@@ -13,7 +13,7 @@ use super::input::{EmptyFiles, SkippedFiles};
 use super::meta::{new_run_id, DirLock, InputHash, RunInfo, RunStatus};
 use super::output::{
     create_temporary, remove_stale_temporaries, write_parquet, OutputFormat, DOCUMENTS, DOCUMENTS_JSONL, ERRORS,
-    RESULTS, SENTENCES, SUMMARY_JSON,
+    RESULTS, RUN_JSON, SENTENCES, SUMMARY_CSV, SUMMARY_JSON,
 };
 use super::run::write_summaries;
 use super::shard::Shard;
@@ -74,23 +74,59 @@ pub fn merge_runs_recording(dirs: &[PathBuf], out: &Path, command: &[String]) ->
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let _lock = DirLock::acquire(out, "stance merge")?;
     remove_stale_temporaries(out)?;
+    clear_unfinished_merge(out)?;
     check_empty(out)?;
-    concatenate(dirs, out, SENTENCES, false)?;
-    concatenate(dirs, out, DOCUMENTS, true)?;
-    concatenate(dirs, out, ERRORS, false)?;
+    let mut info = merged_info(first.clone(), dirs, &runs, &summary);
+    info.command = command.to_vec();
+    // `run.json` comes first, saying the merge has not finished: a merge stopped midway (killed,
+    // interrupted) is a run's directory that no walk reads as a corpus, no merge takes as a run,
+    // and the same merge, run again, replaces.
+    info.status = RunStatus::Running;
+    info.save(out)?;
+    let mut row_files = vec![SENTENCES, DOCUMENTS, ERRORS];
     if first.format == OutputFormat::Parquet {
-        concatenate(dirs, out, DOCUMENTS_JSONL, false)?;
+        row_files.push(DOCUMENTS_JSONL);
+    }
+    for name in row_files {
+        info.row_files
+            .insert(name.to_owned(), concatenate(dirs, out, name, name == DOCUMENTS)?);
+    }
+    if first.format == OutputFormat::Parquet {
         write_parquet(out, false)?;
     }
     write_summaries(out, &summary)?;
-    let mut info = merged_info(first.clone(), dirs, &runs, &summary);
-    info.command = command.to_vec();
+    info.status = RunStatus::Complete;
     info.save(out)?;
     Ok(info)
 }
 
-/// Refuses an `out` that holds outputs already.
+/// Removes the outputs of a merge into `out` that did not finish (its `run.json` says so, and a
+/// merge has no checkpoint), so that the merge can run again there.
+fn clear_unfinished_merge(out: &Path) -> Result<()> {
+    if !holds_unfinished_merge(out) {
+        return Ok(());
+    }
+    // run.json last: until it goes, the directory stays marked as a merge's.
+    let mut names: Vec<&str> = RESULTS.into_iter().filter(|&name| name != RUN_JSON).collect();
+    names.extend([SUMMARY_CSV, RUN_JSON]);
+    for name in names {
+        match std::fs::remove_file(out.join(name)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io(out.join(name), e)),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn holds_unfinished_merge(out: &Path) -> bool {
+    out.join(RUN_JSON).exists() && RunInfo::load(out).is_ok_and(|info| info.is_unfinished_merge(out))
+}
+
+/// Refuses an `out` that holds outputs already, other than those of a merge that did not finish.
 fn check_empty(out: &Path) -> Result<()> {
+    if holds_unfinished_merge(out) {
+        return Ok(());
+    }
     match RESULTS.into_iter().find(|n| out.join(n).exists()) {
         Some(name) => Err(Error::Config(format!(
             "{} already holds {name}: merge into an empty directory",
@@ -102,17 +138,24 @@ fn check_empty(out: &Path) -> Result<()> {
 
 fn load_run(dir: &Path) -> Result<RunInfo> {
     let mut info = RunInfo::load(dir)?;
+    let checkpoint = Checkpoint::load(dir)?;
     if info.status != RunStatus::Complete {
-        return Err(Error::Config(format!(
-            "{}: the run has not finished; finish it with --resume first",
-            dir.display()
-        )));
+        let why = if info.is_unfinished_merge(dir) {
+            "the merge into it did not finish (it was stopped): run that merge again"
+        } else {
+            "the run has not finished; finish it with --resume first"
+        };
+        return Err(Error::Config(format!("{}: {why}", dir.display())));
     }
-    // A scoring run (a merge has no checkpoint) says how long its journals are.
-    if let Some(state) = Checkpoint::load(dir)? {
-        state.check_journals(dir)?;
-        // Its checkpoint holds the actor definitions where run.json predates them.
-        info.actor_definitions.get_or_insert(state.config.actors);
+    match checkpoint {
+        // A scoring run's checkpoint says how long its journals are.
+        Some(state) => {
+            state.check_journals(dir)?;
+            // Its checkpoint holds the actor definitions where run.json predates them.
+            info.actor_definitions.get_or_insert(state.config.actors);
+        }
+        // A merge, or a run whose checkpoint was deleted: run.json says.
+        None => info.check_row_files(dir)?,
     }
     Ok(info)
 }
@@ -338,11 +381,13 @@ fn check_disjoint_shards(dirs: &[PathBuf], runs: &[RunInfo]) -> Result<()> {
 }
 
 /// Concatenates `name` from every run into `out/name`, through a temporary file
-/// renamed at the end; with `header`, keeps only the first file's first line.
-fn concatenate(dirs: &[PathBuf], out: &Path, name: &str, header: bool) -> Result<()> {
+/// renamed at the end; with `header`, keeps only the first file's first line. Returns the
+/// length written.
+fn concatenate(dirs: &[PathBuf], out: &Path, name: &str, header: bool) -> Result<u64> {
     let target = out.join(name);
     let (tmp, file) = create_temporary(&target)?;
     let mut writer = BufWriter::with_capacity(1 << 20, file);
+    let mut written = 0;
     for (i, dir) in dirs.iter().enumerate() {
         let path = dir.join(name);
         let mut reader = BufReader::new(File::open(&path).map_err(|e| Error::io(&path, e))?);
@@ -350,13 +395,29 @@ fn concatenate(dirs: &[PathBuf], out: &Path, name: &str, header: bool) -> Result
             let mut first = Vec::new();
             reader.read_until(b'\n', &mut first).map_err(|e| Error::io(&path, e))?;
         }
-        std::io::copy(&mut reader, &mut writer).map_err(|e| Error::io(&path, e))?;
+        written += copy_rows(&mut reader, &path, &mut writer, &tmp)?;
     }
     let file = writer.into_inner().map_err(|e| Error::io(&tmp, e.into_error()))?;
     file.sync_all().map_err(|e| Error::io(&tmp, e))?;
     std::fs::rename(&tmp, &target).map_err(|e| Error::io(&target, e))?;
     // The rename is made durable by the atomic writes of the summaries that follow in the same directory.
-    Ok(())
+    Ok(written)
+}
+
+/// Copies `reader` (the file `from`) to `writer` (the file `to`), an error naming the file that
+/// failed: a full disk is the output's, not the input's.
+fn copy_rows(reader: &mut impl BufRead, from: &Path, writer: &mut impl Write, to: &Path) -> Result<u64> {
+    let mut copied = 0;
+    loop {
+        let chunk = reader.fill_buf().map_err(|e| Error::io(from, e))?;
+        if chunk.is_empty() {
+            return Ok(copied);
+        }
+        writer.write_all(chunk).map_err(|e| Error::io(to, e))?;
+        let len = chunk.len();
+        copied += len as u64;
+        reader.consume(len);
+    }
 }
 
 /// `run.json` of the merge: `first`'s settings, everyone's shards, counts and sessions.

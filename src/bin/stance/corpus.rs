@@ -189,7 +189,7 @@ pub fn run(args: &CorpusArgs) -> Result<ExitCode> {
         } else {
             "scored"
         };
-        eprintln!(
+        note!(
             "{what} {} documents ({} sentences, {} sentence-actor pairs), {} failed{}, into {} in {:.1}s",
             s.documents,
             s.sentences,
@@ -260,7 +260,7 @@ fn show_progress(progress: &Progress, stop: &AtomicBool) {
         std::thread::sleep(Duration::from_millis(200));
         if last.elapsed() >= Duration::from_secs(10) {
             last = Instant::now();
-            eprintln!(
+            note!(
                 "{}",
                 plain_line(progress, rate(progress.sentences()), start_bytes, start.elapsed())
             );

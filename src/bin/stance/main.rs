@@ -7,6 +7,15 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use stance::{ActorSet, Analyzer, AnalyzerBuilder, Device, ModelSource};
 
+/// `eprintln!` that never panics: a closed standard error (a pipe whose reader has left, `2>&-`)
+/// loses the message, not the exit status of a run that finished.
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod corpus;
 mod eval;
 mod mentions;
@@ -116,7 +125,7 @@ impl ModelArgs {
         }
         let analyzer = builder.build().context("cannot start the analyzer")?;
         if let Some(warning) = analyzer.info().int8_saturation_warning() {
-            eprintln!("warning: {warning}");
+            note!("warning: {warning}");
         }
         Ok(analyzer)
     }
@@ -171,7 +180,7 @@ fn main() -> ExitCode {
         // a record failed before (text::until_the_reader_stops).
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {}", message::message(&error));
+            note!("error: {}", message::message(&error));
             ExitCode::from(2)
         }
     }

@@ -22,12 +22,12 @@ pub fn run(args: &MergeArgs) -> Result<ExitCode> {
         .with_context(|| format!("merging into {}", args.out.display()))?;
     let missing = info.missing_shards();
     if !missing.is_empty() {
-        eprintln!(
+        note!(
             "warning: shards {} are missing: the merge covers part of the corpus",
             missing.join(", ")
         );
     }
-    eprintln!(
+    note!(
         "merged {} runs: {} documents, {} failed, {} sentence-actor pairs, into {}",
         args.runs.len(),
         info.documents,

@@ -48,7 +48,13 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
         args.dir.display()
     );
     let summary_path = args.dir.join(SUMMARY_JSON);
-    let unfinished = run_info(&args.dir)?.is_some_and(|info| info.status == RunStatus::Running);
+    let info = run_info(&args.dir)?;
+    anyhow::ensure!(
+        !info.as_ref().is_some_and(|info| info.is_unfinished_merge(&args.dir)),
+        "{} holds a merge that did not finish (it was stopped): run the same `stance merge` again, then report it",
+        args.dir.display()
+    );
+    let unfinished = info.is_some_and(|info| info.status == RunStatus::Running);
     anyhow::ensure!(
         summary_path.is_file() || !unfinished,
         "{} holds a run that has not finished (run.json says \"running\"; summary.json is written at its end): \
@@ -89,7 +95,7 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
     );
     let html = render(&args.dir, &summary, &info, &scan, args);
     write_atomic(&out, html.as_bytes()).with_context(|| format!("cannot write the report to {}", out.display()))?;
-    eprintln!("wrote {}", out.display());
+    note!("wrote {}", out.display());
     Ok(ExitCode::SUCCESS)
 }
 

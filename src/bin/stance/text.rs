@@ -55,7 +55,7 @@ pub fn warn_dates_without_month(summary: &Summary, listed: &str) {
     let Some(first) = &summary.date_without_month else {
         return;
     };
-    eprintln!(
+    note!(
         "warning: {} document(s) have a date that names no month (e.g. \"{}\") and are in no per-month statistics: \
          write dates as YYYY-MM-DD (day/month/year and month/day/year cannot be told apart){listed}",
         summary.dates_without_month,
@@ -127,7 +127,7 @@ pub fn warn_unread(reader: &CorpusReader) {
 
 /// Names, on stderr, a record that could not be read or scored: file, line, kind, document id.
 pub fn report_failed(location: &Location, error: &RecordError) {
-    eprintln!(
+    note!(
         "error: {} ({}, document {}): {}",
         printable(&location.to_string()),
         error.kind.as_str(),
@@ -184,23 +184,23 @@ pub fn warn_skipped(
 ) {
     for dir in run_dirs {
         let dir = printable(dir);
-        eprintln!("warning: skipped {dir}: it holds the outputs of another stance run{listed}");
+        note!("warning: skipped {dir}: it holds the outputs of another stance run{listed}");
     }
     if let Some(warning) = skipped_files_warning(files) {
-        eprintln!("{warning}{listed}");
+        note!("{warning}{listed}");
     }
     if let Some(warning) = links_to_read_files_warning(files) {
-        eprintln!("{warning}{listed}");
+        note!("{warning}{listed}");
     }
     if let Some(warning) = compressed_copies_warning(files) {
-        eprintln!("{warning}{listed}");
+        note!("{warning}{listed}");
     }
     if let Some(warning) = empty_files_warning(empty) {
-        eprintln!("{warning}{listed}");
+        note!("{warning}{listed}");
     }
     for field in unmatched_fields {
         let field = printable(field);
-        eprintln!(
+        note!(
             "warning: no JSON Lines object, CSV header or Parquet column of the inputs has the field {field} (plain text files \
              have no fields): is it misspelled? No document got one{listed}"
         );

@@ -5,6 +5,7 @@
 mod fingerprint;
 mod lock;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -15,7 +16,7 @@ use crate::error::{Error, Result};
 
 use super::checkpoint::{Checkpoint, Session};
 use super::input::{EmptyFiles, ReadOptions, SkippedFiles};
-use super::output::{write_atomic, OutputFormat, RUN_JSON};
+use super::output::{write_atomic, OutputFormat, CHECKPOINT, RUN_JSON};
 use super::shard::Shard;
 
 pub use fingerprint::{model_hash, InputHash};
@@ -108,6 +109,12 @@ pub struct RunInfo {
     pub actor_definitions: Option<serde_json::Value>,
     /// The first session, then one per resume.
     pub sessions: Vec<Session>,
+    /// The length in bytes of each row file (`sentences.jsonl`, `documents.csv`,
+    /// `errors.jsonl`, and `documents.jsonl` of a Parquet run) when the run or merge finished:
+    /// a merge checks them where there is no checkpoint (a merge's directory has none, and a
+    /// checkpoint may be deleted), so that rows cut or added since are refused, not merged.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub row_files: BTreeMap<String, u64>,
     /// For a merge: the run directories merged.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_from: Vec<String>,
@@ -176,6 +183,15 @@ impl RunInfo {
             model_hash: state.config.model_hash.clone(),
             actor_definitions: Some(state.config.actors.clone()),
             sessions: state.sessions.clone(),
+            row_files: if state.complete {
+                state
+                    .journal_lengths()
+                    .into_iter()
+                    .map(|(name, len)| (name.to_owned(), len))
+                    .collect()
+            } else {
+                BTreeMap::new()
+            },
             input_paths: Vec::new(),
             merged_from: Vec::new(),
             merged_run_ids: Vec::new(),
@@ -185,6 +201,28 @@ impl RunInfo {
             empty_files: EmptyFiles::default(),
             unmatched_fields: Vec::new(),
         }
+    }
+
+    /// Whether this is the `run.json` of a merge into `dir` that did not finish (a merge writes it
+    /// first, as running; a merge has no checkpoint, a scoring run always has one).
+    #[must_use]
+    pub fn is_unfinished_merge(&self, dir: &Path) -> bool {
+        self.status == RunStatus::Running && !self.merged_from.is_empty() && !dir.join(CHECKPOINT).exists()
+    }
+
+    /// Refuses row files that are not the lengths recorded when the run finished, and a finished
+    /// run without a checkpoint that records none (written by a version before they were
+    /// recorded): its rows cannot be checked.
+    pub(crate) fn check_row_files(&self, dir: &Path) -> Result<()> {
+        if self.row_files.is_empty() {
+            return Err(Error::Config(format!(
+                "{}: the lengths of its row files cannot be checked: it has no checkpoint.json, and its \
+                 run.json records none (it was written by an earlier version of stance): score its inputs \
+                 again, or merge its shards again, in a new directory",
+                dir.display()
+            )));
+        }
+        check_row_files(dir, self.row_files.iter().map(|(name, &len)| (name.as_str(), len)))
     }
 
     /// Writes `run.json` atomically.
@@ -256,6 +294,26 @@ impl RunInfo {
 /// Drawn from the standard library's randomly seeded hasher (no extra
 /// dependency), mixed with the time and the process id, so that two runs
 /// started at once on different machines still differ.
+/// Refuses a row file of a finished run or merge that is not the `expected` length: it was cut,
+/// appended to or replaced since, and what is made from it (Parquet files, a merge) would
+/// disagree with the summary.
+pub(crate) fn check_row_files<'a>(dir: &Path, expected: impl IntoIterator<Item = (&'a str, u64)>) -> Result<()> {
+    for (name, committed) in expected {
+        let path = dir.join(name);
+        let len = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?.len();
+        if len != committed {
+            return Err(Error::io(
+                &path,
+                std::io::Error::other(format!(
+                    "the file has {len} bytes but the finished run wrote {committed}: it was changed \
+                     after the run; score the inputs again in another directory"
+                )),
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn new_run_id() -> String {
     use std::hash::{BuildHasher, Hasher};
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
