@@ -1121,6 +1121,14 @@ fn runs_of_builds_with_other_scoring_rules_are_neither_resumed_nor_merged() {
         "{stderr}"
     );
     assert!(!tmp.path().join("merged").exists());
+    // Finished, the run has nothing left to score: resuming it is no change, and it keeps its rules.
+    let finished = stance(&score_args(&inputs, &shards[0], &["--shard", "1/2", "--resume"]));
+    assert!(
+        finished.status.success(),
+        "{}",
+        String::from_utf8_lossy(&finished.stderr)
+    );
+    assert_eq!(json(&shards[0].join("run.json"))["scoring_rules"], 0);
     reopen(&shards[0]);
     let resumed = stance(&score_args(&inputs, &shards[0], &["--shard", "1/2", "--resume"]));
     assert_eq!(resumed.status.code(), Some(2));

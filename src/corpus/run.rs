@@ -184,8 +184,14 @@ pub fn score_corpus(
 }
 
 /// The fresh or resumed state; refuses to overwrite a run it was not asked to resume.
-fn initial_state(out: &Path, config: RunConfig, resume: bool, analyzer: &Analyzer) -> Result<Checkpoint> {
+fn initial_state(out: &Path, mut config: RunConfig, resume: bool, analyzer: &Analyzer) -> Result<Checkpoint> {
     let existing = Checkpoint::load(out)?;
+    if let Some(state) = existing.as_ref().filter(|state| state.complete) {
+        // A finished run scores nothing more, so a build with other scoring rules may "resume" it
+        // (and the command that scored a corpus serves every later restart, upgrades too); what
+        // it writes still records the rules that scored it.
+        config.scoring_rules = state.config.scoring_rules;
+    }
     match existing {
         Some(state) if resume => match state.config.difference(&config) {
             Some(difference) => Err(Error::Config(format!(
