@@ -1682,3 +1682,46 @@ fn a_merge_stopped_midway_is_neither_read_nor_merged_and_can_run_again() {
     assert_eq!(std::fs::read(merged.join("summary.json")).unwrap(), complete);
     assert_eq!(json(&merged.join("run.json"))["status"], "complete");
 }
+
+#[test]
+fn merge_names_the_input_option_that_differs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inputs = vec![fixture("good/wire.jsonl")];
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    run_ok(&score_args(&inputs, &a, &["--shard", "1/2"]));
+    run_ok(&score_args(
+        &inputs,
+        &b,
+        &["--shard", "2/2", "--date-field", "published"],
+    ));
+    let output = merge(&[&a, &b], &tmp.path().join("m"));
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("input options (--date-field: the first used \"date\", the other \"published\")"),
+        "{stderr}"
+    );
+}
+
+/// Merging a run that another process is still scoring names that process, rather than asking
+/// for a resume that its lock would refuse.
+#[test]
+fn merge_of_a_run_still_scoring_names_its_process() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    run_ok(&score_args(&[fixture("good/wire.jsonl")], &run, &[]));
+    let mut info = json(&run.join("run.json"));
+    info["status"] = Value::String("running".into());
+    std::fs::write(run.join("run.json"), info.to_string()).unwrap();
+    let lock = stance::corpus::DirLock::acquire(&run, "stance score corpus --out run").unwrap();
+    let output = merge(&[&run], &tmp.path().join("m"));
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("still scoring") && stderr.contains("stance score corpus --out run"),
+        "{stderr}"
+    );
+    drop(lock);
+    let output = merge(&[&run], &tmp.path().join("m"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--resume"));
+}

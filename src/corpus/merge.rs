@@ -141,9 +141,11 @@ fn load_run(dir: &Path) -> Result<RunInfo> {
     let checkpoint = Checkpoint::load(dir)?;
     if info.status != RunStatus::Complete {
         let why = if info.is_unfinished_merge(dir) {
-            "the merge into it did not finish (it was stopped): run that merge again"
+            "the merge into it did not finish (it was stopped): run that merge again".to_owned()
+        } else if let Err(Error::InUse { holder, .. }) = DirLock::acquire(dir, "stance merge") {
+            format!("the run is still scoring ({holder}): merge it when it has finished")
         } else {
-            "the run has not finished; finish it with --resume first"
+            "the run has not finished; finish it with --resume first".to_owned()
         };
         return Err(Error::Config(format!("{}: {why}", dir.display())));
     }
@@ -220,8 +222,8 @@ fn check_distinct_runs(dirs: &[PathBuf], runs: &[RunInfo]) -> Result<()> {
         for id in info.constituent_ids() {
             if let Some((_, first)) = seen.iter().find(|(seen_id, _)| *seen_id == id) {
                 return Err(Error::Config(format!(
-                    "{} and {} hold the same run (run id {id}): a run given twice, or a copy of it, would be \
-                     counted twice; give each run once",
+                    "{} and {} both hold run {id} (a run given twice, a copy of one, or a run that two merges \
+                     were each made from): its documents would be counted twice; give each run once",
                     first.display(),
                     dir.display()
                 )));
@@ -310,6 +312,7 @@ fn check_compatible(a_dir: &Path, a: &RunInfo, b_dir: &Path, b: &RunInfo) -> Res
     let model = |i: &RunInfo| i.analyzer.as_ref().map(|x| (x.model.clone(), x.actors.clone()));
     let context = |i: &RunInfo| i.analyzer.as_ref().map(|x| x.document_context);
     let shard_count = |i: &RunInfo| partial_shards(i).first().map(|s| s.count());
+    let read_difference: String;
     let differs = if a.scoring_rules != b.scoring_rules {
         Some(
             "the version of their sentence splitting, mention matching, model input and reading of dates \
@@ -322,7 +325,13 @@ fn check_compatible(a_dir: &Path, a: &RunInfo, b_dir: &Path, b: &RunInfo) -> Res
     } else if context(a) != context(b) {
         Some("the weight of document context (--document-context)")
     } else if a.read != b.read {
-        Some("input options")
+        // The first option that differs, in the words of a resume ("the run used …, now …").
+        let which = a.read.difference(&b.read).unwrap_or_default();
+        let which = which
+            .replace("the run used", "the first used")
+            .replace(", now ", ", the other ");
+        read_difference = format!("input options ({which})");
+        Some(read_difference.as_str())
     } else if a.format != b.format {
         Some("output format (--format)")
     } else if shard_count(a) != shard_count(b) {

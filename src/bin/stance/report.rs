@@ -55,6 +55,14 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
         args.dir.display()
     );
     let unfinished = info.is_some_and(|info| info.status == RunStatus::Running);
+    if unfinished && !summary_path.is_file() {
+        if let Err(stance::Error::InUse { holder, .. }) = stance::corpus::DirLock::acquire(&args.dir, "stance report") {
+            anyhow::bail!(
+                "{} holds a run that is still scoring ({holder}): report it when it has finished",
+                args.dir.display()
+            );
+        }
+    }
     anyhow::ensure!(
         summary_path.is_file() || !unfinished,
         "{} holds a run that has not finished (run.json says \"running\"; summary.json is written at its end): \
