@@ -696,7 +696,7 @@ fn shards_merged_equal_one_run() {
     let dup = merge(&[&shard_dirs[0], &shard_dirs[0]], &tmp.path().join("twice"));
     assert_eq!(dup.status.code(), Some(2));
     assert!(
-        String::from_utf8_lossy(&dup.stderr).contains("the same run"),
+        String::from_utf8_lossy(&dup.stderr).contains("both hold run"),
         "{}",
         String::from_utf8_lossy(&dup.stderr)
     );
@@ -1153,7 +1153,7 @@ fn a_run_merged_with_itself_or_its_copy_is_refused() {
     for (b, out) in [(&run, "m1"), (&copy, "m2")] {
         let merged = merge(&[&run, b], &tmp.path().join(out));
         assert_eq!(merged.status.code(), Some(2));
-        assert!(String::from_utf8_lossy(&merged.stderr).contains("the same run"));
+        assert!(String::from_utf8_lossy(&merged.stderr).contains("both hold run"));
     }
     // A merge holds the ids of its runs: merging it again with one of them is refused too.
     let other = tmp.path().join("other");
@@ -1164,7 +1164,7 @@ fn a_run_merged_with_itself_or_its_copy_is_refused() {
     assert_eq!(again.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(
-        stderr.contains("the same run") && stderr.contains("counted twice"),
+        stderr.contains("both hold run") && stderr.contains("counted twice"),
         "{stderr}"
     );
     assert!(!tmp.path().join("m4").exists());
@@ -1724,4 +1724,32 @@ fn merge_of_a_run_still_scoring_names_its_process() {
     drop(lock);
     let output = merge(&[&run], &tmp.path().join("m"));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--resume"));
+}
+
+/// Hidden entries are not read, but those that could hold documents are counted and warned of.
+#[test]
+fn hidden_entries_that_could_hold_documents_are_listed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("corpus");
+    std::fs::create_dir_all(corpus.join(".git")).unwrap();
+    std::fs::copy(fixture("good/articles/a-trade.txt"), corpus.join("a.txt")).unwrap();
+    std::fs::copy(fixture("good/wire.jsonl"), corpus.join(".draft.jsonl")).unwrap();
+    std::fs::write(corpus.join(".DS_Store"), b"\0\0").unwrap();
+    let out = tmp.path().join("run");
+    let output = run_ok(&score_args(&[corpus.display().to_string()], &out, &[]));
+    let info = json(&out.join("run.json"));
+    assert_eq!(info["records"], 1);
+    let skipped = &info["skipped_files"];
+    assert_eq!(skipped["hidden"], 2, "{skipped}");
+    let listed: Vec<&str> = skipped["first_hidden"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        listed[0].ends_with(".draft.jsonl") && listed[1].ends_with(".git"),
+        "{listed:?}"
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("2 hidden file(s) or directories"));
 }

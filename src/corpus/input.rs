@@ -865,7 +865,8 @@ impl CorpusReader {
         let mut entries: Vec<(String, PathBuf, Entry)> = Vec::new();
         for ((name, entry_path, kind), copy) in classified.into_iter().zip(copies) {
             match kind {
-                Entry::Hidden | Entry::Output => {}
+                Entry::Hidden { listed: true } => self.skipped_files.add_hidden(&entry_path),
+                Entry::Hidden { .. } | Entry::Output => {}
                 Entry::RunDir => self.skipped.push(entry_path),
                 Entry::Other => self.skipped_files.add(&entry_path, false),
                 Entry::LinkToDir => self.skipped_files.add(&entry_path, true),
@@ -901,7 +902,7 @@ impl CorpusReader {
                         format,
                     });
                 }
-                Entry::Hidden | Entry::Output | Entry::RunDir | Entry::Other | Entry::LinkToDir => {}
+                Entry::Hidden { .. } | Entry::Output | Entry::RunDir | Entry::Other | Entry::LinkToDir => {}
             }
         }
         Ok(())
@@ -940,6 +941,13 @@ pub struct SkippedFiles {
     /// The first of them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub first_compressed_copies: Vec<String>,
+    /// Hidden entries (names starting with `.`) that could hold documents: directories, and files
+    /// of a format read. Not read, and not counted in `count`.
+    #[serde(default, skip_serializing_if = "crate::is_zero")]
+    pub hidden: u64,
+    /// The first of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub first_hidden: Vec<String>,
 }
 
 impl SkippedFiles {
@@ -971,6 +979,12 @@ impl SkippedFiles {
         );
     }
 
+    fn add_hidden(&mut self, path: &Path) {
+        note(&mut self.hidden, &mut self.first_hidden, || {
+            entry_name(path.as_os_str())
+        });
+    }
+
     fn add_compressed_copy(&mut self, path: &Path) {
         note(&mut self.compressed_copies, &mut self.first_compressed_copies, || {
             entry_name(path.as_os_str())
@@ -994,6 +1008,12 @@ impl SkippedFiles {
             other.compressed_copies,
             &other.first_compressed_copies,
         );
+        add_notes(
+            &mut self.hidden,
+            &mut self.first_hidden,
+            other.hidden,
+            &other.first_hidden,
+        );
     }
 
     /// Whether a listed path (one of [`SkippedFiles::first`]) is a link to a directory.
@@ -1005,7 +1025,7 @@ impl SkippedFiles {
     /// Nothing was skipped.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.count == 0 && self.links_to_read_files == 0 && self.compressed_copies == 0
+        self.count == 0 && self.links_to_read_files == 0 && self.compressed_copies == 0 && self.hidden == 0
     }
 }
 
@@ -1190,7 +1210,7 @@ fn input_file_in(dir: &Path, top: bool) -> Option<PathBuf> {
                 }
             }
             Entry::File { .. } | Entry::Unreadable(_) => return Some(path),
-            Entry::Hidden | Entry::Output | Entry::RunDir | Entry::Other | Entry::LinkToDir => {}
+            Entry::Hidden { .. } | Entry::Output | Entry::RunDir | Entry::Other | Entry::LinkToDir => {}
         }
     }
     None
@@ -1202,7 +1222,9 @@ fn input_file_in(dir: &Path, top: bool) -> Option<PathBuf> {
 #[derive(Debug, PartialEq)]
 enum Entry {
     /// A hidden entry (its name starts with `.`): passed over, and not listed.
-    Hidden,
+    /// A name starting with `.`: not read; `listed` when it is a directory or a file of a
+    /// format read, which could hold documents.
+    Hidden { listed: bool },
     /// A directory, walked in its turn.
     Dir,
     /// The run's own output directory: not walked.
@@ -1231,7 +1253,9 @@ impl Entry {
     /// directory (canonical), is never walked.
     fn of(entry: &std::fs::DirEntry, name: &str, path: &Path, excluded: Option<&Path>) -> Entry {
         if name.starts_with('.') {
-            return Entry::Hidden;
+            // Listed when it could hold documents: a directory, or a file of a format read.
+            let could_hold = Format::from_extension(path).is_some() || entry.file_type().is_ok_and(|t| t.is_dir());
+            return Entry::Hidden { listed: could_hold };
         }
         let format = Format::from_extension(path);
         // file_type() does not follow links: a linked directory is skipped (loops), a linked file is read.

@@ -195,6 +195,11 @@ pub fn warn_skipped(
     if let Some(warning) = compressed_copies_warning(files) {
         note!("{warning}{listed}");
     }
+    let hidden = "hidden file(s) or directories (names starting with `.`) that could hold documents were not read; \
+                  name them as inputs to read them";
+    if let Some(warning) = listed_warning(files.hidden, &files.first_hidden, hidden) {
+        note!("{warning}{listed}");
+    }
     if let Some(warning) = empty_files_warning(empty) {
         note!("{warning}{listed}");
     }
