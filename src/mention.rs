@@ -21,17 +21,13 @@
 //!   mention.
 //! * **Currency codes.** An alias right before `$` is not a mention: "US$3
 //!   billion".
-//! * **Datelines.** An alias that opens a line (or the text) as a news story's
-//!   place of writing is not a mention: followed by a dash or colon, after an
-//!   optional date and an agency in brackets (`WASHINGTON (Reuters) - …`,
-//!   `BEIJING, March 5 (Xinhua) -- …`, `New Delhi [India], May 5 (ANI): …`),
-//!   in capitals, with a date or an agency; a built-in capital also in other
-//!   case before a colon (`New Delhi: …`).
-//! * **Exclusions.** A match that lies inside an occurrence of one of its own
-//!   actor's exclusion phrases (word-bounded; its capitalized words capitalized
-//!   in the text, its lowercase words in either case) is dropped: "Washington"
-//!   in "Washington Post", not in "Washington posts". In exclusions a space also
-//!   matches a hyphen and the other way round ("African-American").
+//! * **Datelines.** A built-in capital that opens a news story as its place
+//!   of writing is not a mention: at the start of a line in a document's first
+//!   400 bytes (not after a list or quote marker), followed by a dash or colon,
+//!   after an optional date and agencies in brackets (`WASHINGTON (Reuters) -
+//!   …`, `BEIJING, March 5 (Xinhua) -- …`, `New Delhi [India], May 5 (ANI): …`),
+//!   written in capitals, with a date, with brackets, or before a colon
+//!   (`New Delhi: …`). Nor is what the dateline's brackets name.
 //! * **Overlaps.** Of overlapping matches that pass the rules, the leftmost
 //!   wins, then the longest ("United States" over "States"), then the actor
 //!   that comes first in the set.
@@ -195,7 +191,7 @@ impl MentionFinder {
     /// alias in `text`.
     #[must_use]
     pub fn find(&self, text: &str) -> Vec<Mention> {
-        self.find_after(text, &mut self.nothing_introduced())
+        self.find_after(text, &mut self.nothing_introduced(), true)
     }
 
     /// The mentions of each sentence of a document, in order, with spans
@@ -232,8 +228,9 @@ impl MentionFinder {
         sentences
             .iter()
             .map(|within| {
-                text.get(within.start..within.end)
-                    .map_or_else(Vec::new, |piece| self.find_after(piece, &mut introduced))
+                text.get(within.start..within.end).map_or_else(Vec::new, |piece| {
+                    self.find_after(piece, &mut introduced, may_open_dateline(text, within.start))
+                })
             })
             .collect()
     }
@@ -244,8 +241,9 @@ impl MentionFinder {
 
     /// The mentions of `text`, given the short names introduced before it;
     /// adds those that `text` introduces.
-    fn find_after(&self, text: &str, introduced: &mut Introduced) -> Vec<Mention> {
-        let (hits, exclusions) = self.candidates(text);
+    /// `may_open_dateline`: `text` is where a news story's dateline can stand (see [`dateline`]).
+    fn find_after(&self, text: &str, introduced: &mut Introduced, may_open_dateline: bool) -> Vec<Mention> {
+        let (hits, exclusions) = self.candidates(text, may_open_dateline);
         let hits = drop_excluded(hits, exclusions, self.actor_count);
         let (shorts, aliases): (Vec<Hit>, Vec<Hit>) = hits.into_iter().partition(|h| h.short.is_some());
         let mut mentions = leftmost_longest(aliases);
@@ -315,7 +313,7 @@ impl MentionFinder {
 
     /// Alias matches that pass the case and boundary rules, and the
     /// word-bounded exclusion occurrences.
-    fn candidates(&self, text: &str) -> (Vec<Hit>, Vec<Hit>) {
+    fn candidates(&self, text: &str, may_open_dateline: bool) -> (Vec<Hit>, Vec<Hit>) {
         let haystack = Haystack::new(text);
         let mut hits = Vec::new();
         let mut exclusions = Vec::new();
@@ -369,7 +367,10 @@ impl MentionFinder {
                         if !after_ok || word_char_before(text, start) {
                             continue;
                         }
-                        if let Some(dateline_end) = dateline(text, start, end) {
+                        let opens_text = text.get(..start).is_some_and(|before| before.chars().all(is_blank));
+                        if let Some(dateline_end) =
+                            dateline(text, start, end).filter(|_| may_open_dateline && opens_text)
+                        {
                             datelines.push(Span::new(start, dateline_end));
                         } else {
                             hits.push(Hit {
@@ -997,33 +998,41 @@ const DATELINE_CITIES: &[&str] = &[
     "Moscow",
 ];
 
-/// Where the dateline ends that the match `start..end` opens, if it opens one: a news story's
-/// place of writing, not an actor (nor is what its brackets name). At the start of a line, followed by an optional place or date after a comma, an
-/// optional agency or region in brackets, and a dash or colon. `WASHINGTON (Reuters) - …`,
-/// `BEIJING, March 5 (Xinhua) -- …`, `New Delhi [India], May 5 (ANI): …`, `New Delhi: …`. A
-/// match of four or more capitals, or with a date or an agency, is a dateline whatever the alias;
-/// one in other case without them only when a built-in capital precedes a colon, since
-/// "Washington — not Beijing — sets the rules" opens a sentence about the state.
-fn dateline(text: &str, start: usize, end: usize) -> Option<usize> {
-    let line_before = text.get(..start).unwrap_or("");
-    let line_before = line_before.rsplit(['\n', '\r', '\u{2028}']).next().unwrap_or("");
-    if !line_before.chars().all(is_blank) {
-        return None;
-    }
-    let matched = text.get(start..end).unwrap_or("");
-    let tail = DatelineTail::read(text.get(end..).unwrap_or(""))?;
-    // Four letters or more: "US: …" and "PRC: …" open headlines about the state.
-    let capitals =
-        matched.chars().filter(|c| c.is_alphabetic()).count() >= 4 && !matched.chars().any(char::is_lowercase);
-    let city = DATELINE_CITIES
-        .iter()
-        .any(|c| c.eq_ignore_ascii_case(&collapse_blanks(matched)));
-    (capitals || tail.dated || tail.bracketed || (city && tail.colon)).then_some(end + tail.len)
+/// How far into a document a dateline can open a line: past its headline and byline, not in its body.
+const DATELINE_REACH: usize = 400;
+
+/// Whether the sentence of `document` that starts at `start` can hold a dateline: it opens a line
+/// (no list or quote marker before it) near the start of the document.
+fn may_open_dateline(document: &str, start: usize) -> bool {
+    start <= DATELINE_REACH
+        && document.get(..start).is_some_and(|before| {
+            let before = before.trim_end_matches([' ', '\t']);
+            before.is_empty() || before.ends_with(['\n', '\r', '\u{2028}', '\u{2029}', '\u{0c}'])
+        })
 }
 
-/// What follows a place at the start of a dateline.
+/// Where the dateline ends that the match `start..end` opens, if it is one: a news story's place
+/// of writing, not an actor (nor is what its brackets name). A built-in capital, then an optional
+/// place or date after a comma, optional agencies or regions in brackets, and a dash or colon:
+/// `WASHINGTON (Reuters) - …`, `BEIJING, March 5 (Xinhua) -- …`, `New Delhi [India], May 5
+/// (ANI): …`, `New Delhi: …`. Without a date or brackets, the capital must be written in
+/// capitals or followed by a colon, since "Washington — not Beijing — sets the rules" opens a
+/// sentence about the state. The caller checks that the match opens a line near a document's
+/// start.
+fn dateline(text: &str, start: usize, end: usize) -> Option<usize> {
+    let matched = text.get(start..end)?;
+    let place = collapse_blanks(matched);
+    if !DATELINE_CITIES.iter().any(|city| city.eq_ignore_ascii_case(&place)) {
+        return None;
+    }
+    let tail = DatelineTail::read(text.get(end..)?)?;
+    let capitals = !matched.chars().any(char::is_lowercase);
+    (capitals || tail.dated || tail.bracketed || tail.colon).then_some(end + tail.len)
+}
+
+/// What follows the place of a dateline, up to its dash or colon.
 struct DatelineTail {
-    /// `, March 5` or `, 5 March 2025`: a comma part with a digit.
+    /// `, March 5` or `, 5 March 2025`.
     dated: bool,
     /// `(Reuters)`, `[India]`.
     bracketed: bool,
@@ -1034,48 +1043,107 @@ struct DatelineTail {
 }
 
 impl DatelineTail {
-    /// The tail at the start of `rest`, or `None` when `rest` does not go on as a dateline.
+    /// The tail at the start of `rest`: comma parts that are a date or a capitalized place
+    /// (`, D.C.`), bracketed capitalized names, then a dash or colon. `None` when `rest` goes on
+    /// otherwise ("Beijing, in March 2023, brokered…", "Beijing (and Moscow) –…").
     fn read(rest: &str) -> Option<DatelineTail> {
-        // A dateline is short: what comes before its dash fits in a few words.
-        let head: String = rest.chars().take(60).collect();
-        let (before, colon) = Self::cut(&head)?;
-        let mut dated = false;
-        let mut bracketed = false;
-        for part in before.split(',').skip(1) {
-            dated |= part.chars().any(|c| c.is_ascii_digit());
+        let mut tail = DatelineTail {
+            dated: false,
+            bracketed: false,
+            colon: false,
+            len: 0,
+        };
+        let mut at = rest;
+        for _ in 0..4 {
+            if let Some(part) = at.strip_prefix(',') {
+                let (words, after) = Self::words_until(part, [',', '(', '[', ':', '—', '–', '-']);
+                tail.dated |= Self::is_date(&words);
+                if !tail.dated && !words.iter().all(|w| w.starts_with(|c: char| c.is_uppercase())) {
+                    return None;
+                }
+                at = after;
+            } else if let Some(close) = at
+                .trim_start_matches(' ')
+                .strip_prefix(['(', '['])
+                .and_then(|b| b.find([')', ']']))
+            {
+                let open = at.len() - at.trim_start_matches(' ').len() + 1;
+                let inside = &at[open..open + close];
+                let names = !inside.is_empty()
+                    && inside.len() <= 40
+                    && inside.split(' ').all(|w| {
+                        w.starts_with(|c: char| c.is_uppercase()) && !w.contains(|c: char| c.is_ascii_digit())
+                    });
+                if !names {
+                    return None;
+                }
+                tail.bracketed = true;
+                at = &at[open + close + 1..];
+            } else {
+                break;
+            }
         }
-        let first = before.split(',').next().unwrap_or("");
-        for (open, close) in [('(', ')'), ('[', ']')] {
-            bracketed |= before.contains(open) && before.contains(close);
-        }
-        // Between the place and its comma or bracket there is nothing but blanks.
-        let lead = first.split(['(', '[']).next().unwrap_or("");
-        let clean = lead.chars().all(is_blank)
-            && !before.contains(['.', '!', '?', '"', '“', '”'])
-            && before.split(',').count() <= 3;
-        clean.then_some(DatelineTail {
-            dated,
-            bracketed,
-            colon,
-            len: before.len(),
-        })
+        let before_mark = at.trim_start_matches(' ');
+        let spaced_before = before_mark.len() < at.len();
+        let spaced_after = |after: &str| after.starts_with([' ', '\n']);
+        // `:` and `-` / `--` stand between spaces (a hyphen without them joins words: "Washington-based");
+        // a dash may touch the words around it ("WASHINGTON—The").
+        let colon = if let Some(after) = before_mark.strip_prefix(':') {
+            spaced_after(after).then_some(true)?
+        } else if before_mark.starts_with(['—', '–']) {
+            false
+        } else {
+            let after = before_mark
+                .strip_prefix("--")
+                .or_else(|| before_mark.strip_prefix('-'))?;
+            (spaced_before && spaced_after(after)).then_some(false)?
+        };
+        tail.colon = colon;
+        tail.len = rest.len() - before_mark.len();
+        Some(tail)
     }
 
-    /// The text before the dateline's dash or colon, and whether it was a colon.
-    fn cut(head: &str) -> Option<(&str, bool)> {
-        let mut chars = head.char_indices().peekable();
-        while let Some((i, c)) = chars.next() {
-            let next = chars.peek().map(|&(_, n)| n);
-            let dash =
-                matches!(c, '—' | '–') || (c == '-' && matches!(next, Some('-' | ' ')) && head[..i].ends_with(' '));
-            if dash || c == ':' {
-                return Some((&head[..i], c == ':'));
-            }
-            if c == '\n' {
-                return None;
-            }
-        }
-        None
+    /// The words of `part` up to the first of `stops`, and what follows them.
+    fn words_until<const N: usize>(part: &str, stops: [char; N]) -> (Vec<&str>, &str) {
+        let cut = part.find(stops).unwrap_or(part.len()).min(40);
+        let cut = (0..=cut).rev().find(|&i| part.is_char_boundary(i)).unwrap_or(0);
+        let (words, after) = part.split_at(cut);
+        (words.split_whitespace().collect(), after)
+    }
+
+    /// `March 5`, `5 March`, `March 5 2025`, `Mar. 5`: a month and a day.
+    fn is_date(words: &[&str]) -> bool {
+        const MONTHS: &[&str] = &[
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+            "Jan",
+            "Feb",
+            "Mar",
+            "Apr",
+            "Jun",
+            "Jul",
+            "Aug",
+            "Sep",
+            "Sept",
+            "Oct",
+            "Nov",
+            "Dec",
+        ];
+        let month = words.iter().any(|w| MONTHS.contains(&w.trim_end_matches('.')));
+        let day = words
+            .iter()
+            .any(|w| (1..=2).contains(&w.len()) && w.bytes().all(|b| b.is_ascii_digit()));
+        month && day && words.len() <= 3
     }
 }
 
@@ -1356,24 +1424,79 @@ mod tests {
     #[test]
     fn datelines_are_not_mentions() {
         let found_in = |text: &str| found(text).into_iter().map(|(id, _)| id).collect::<Vec<_>>();
+        let none = Vec::<String>::new();
         assert_eq!(
             found_in("WASHINGTON (Reuters) - India and Pakistan agreed."),
             ["india", "pakistan"]
         );
         assert_eq!(found_in("BEIJING, March 5 (Xinhua) -- India protested."), ["india"]);
         assert_eq!(found_in("MOSCOW — Talks with India ended."), ["india"]);
+        assert_eq!(found_in("WASHINGTON—The talks ended."), none);
         assert_eq!(found_in("New Delhi [India], May 5 (ANI): China objected."), ["china"]);
-        assert_eq!(found_in("New Delhi: The war in Gaza goes on."), Vec::<String>::new());
-        assert_eq!(found_in("Intro.\n  ISLAMABAD: Talks ended."), Vec::<String>::new());
-        // Mentions of the state at the start of a line.
+        assert_eq!(found_in("New Delhi: The war in Gaza goes on."), none);
+        assert_eq!(found_in("  ISLAMABAD: Talks ended."), none);
+        assert_eq!(found_in("WASHINGTON, D.C. — The vote failed."), none);
+        // Mentions of the state.
         assert_eq!(found_in("Washington — not Beijing — sets the rules."), ["us", "china"]);
-        assert_eq!(found_in("Washington: the view from abroad"), Vec::<String>::new());
         assert_eq!(found_in("US: tariffs to rise"), ["us"]);
-        assert_eq!(found_in("China: a rising power"), ["china"]);
+        assert_eq!(found_in("CHINA: THE NEXT SUPERPOWER"), ["china"]);
+        assert_eq!(found_in("TRUMP: We will put tariffs on China."), ["us", "china"]);
         assert_eq!(found_in("Washington-based analysts said: no."), ["us"]);
         assert_eq!(found_in("Washington and Beijing: two capitals"), ["us", "china"]);
         assert_eq!(found_in("He met officials in New Delhi: they agreed."), ["india"]);
-        assert_eq!(found_in("WASHINGTON, D.C. — The vote failed."), ["us"]);
+        assert_eq!(found_in("Intro.\n  ISLAMABAD: Talks ended."), ["pakistan"]);
+        for text in [
+            "Putin, 72, has ruled Russia for a quarter-century — longer than Brezhnev.",
+            "Beijing, in March 2023, brokered a deal — a coup for China.",
+            "Moscow (and Beijing) – both veto powers – blocked it.",
+            "Beijing, at 10:30 on Monday, announced tariffs.",
+            "Delhi, in 2014–19, doubled its imports.",
+        ] {
+            let first = found(text).into_iter().next().map(|(_, m)| m);
+            assert!(first.is_some_and(|m| text.starts_with(&m)), "{text}");
+        }
+    }
+
+    #[test]
+    fn datelines_open_a_line_near_a_document_start() {
+        let actors = ActorSet::builtin();
+        let finder = finder(&actors);
+        let ids = |text: &str| -> Vec<Vec<String>> {
+            finder
+                .find_in_document(text, &crate::split_sentences(text))
+                .iter()
+                .map(|s| s.iter().map(|m| actors.get(m.actor).unwrap().id.clone()).collect())
+                .collect()
+        };
+        // The headline, then the dateline: no mention in it.
+        assert_eq!(
+            ids("Ceasefire holds\n\nISLAMABAD (AP) — Talks ended."),
+            [Vec::<String>::new(), vec![]]
+        );
+        // List items, a quote line, a sentence within a paragraph: mentions.
+        let quad = "How the capitals see it:\n- Beijing: an Asian NATO.\n- Moscow: a US tool.";
+        assert_eq!(
+            ids(quad),
+            [
+                vec![],
+                vec!["china".to_owned()],
+                vec!["russia".to_owned(), "us".to_owned()]
+            ]
+        );
+        assert_eq!(
+            ids("> Beijing: We will never accept the ruling."),
+            [vec!["china".to_owned()]]
+        );
+        assert_eq!(
+            ids("Winners and losers. Islamabad: a loan. Moscow: nothing."),
+            [vec![], vec!["pakistan".to_owned()], vec!["russia".to_owned()]]
+        );
+        // Far into a document, a line that opens with a capital and a colon is prose.
+        let body = "The talks went on. ".repeat(30);
+        assert_eq!(
+            ids(&format!("{body}\nMoscow: nothing at all.")).last().unwrap(),
+            &["russia"]
+        );
     }
 
     #[test]

@@ -12,8 +12,8 @@
 //!    ends a sentence (or with a colon) or another item, since hard-wrapped text
 //!    puts numbers at line starts ("on May\n10. India said"); a quote line
 //!    continues a quote line that did not end its sentence. In text with a
-//!    line longer than 200 bytes (one paragraph per line, as scraped pages
-//!    hold it) every line break ends a sentence, so a headline or byline line
+//!    line of prose longer than 200 characters (one paragraph per line, as
+//!    scraped pages hold it) every line break ends a sentence, so a headline or byline line
 //!    stands alone. Otherwise other single newlines are hard wraps and count as
 //!    spaces. List, quote and heading markers are not part of the sentence span.
 //! 2. **Quotes and brackets.** Within a block, matched `“…”`, `"…"`, `«…»`,
@@ -197,7 +197,9 @@ fn blocks(text: &str) -> Vec<Span> {
     // Text with one paragraph per line (as scraped pages and many JSON exports hold it) has long
     // lines; hard-wrapped text has none. In the first, a headline, byline or subheading line
     // without final punctuation is no part of the paragraph below it.
-    let paragraph_per_line = lines.iter().any(|line| line.end - line.start > LONG_LINE);
+    let paragraph_per_line = lines
+        .iter()
+        .any(|line| is_paragraph_line(sub(text, line.start, line.end)));
     for line in lines {
         let content = sub(text, line.start, line.end).trim_start_matches(is_space);
         if content.trim_end_matches(is_space).is_empty() {
@@ -228,9 +230,16 @@ fn blocks(text: &str) -> Vec<Span> {
     out
 }
 
-/// Bytes of a line longer than hard-wrapped text makes its lines (72-80 characters, a few
-/// more for letters outside ASCII).
+/// Characters of a line longer than hard-wrapped text makes its lines (72-80).
 const LONG_LINE: usize = 200;
+
+/// Whether `line` is a paragraph of prose on one line: over [`LONG_LINE`] characters, of words
+/// (a long URL or a run of digits is no sign that the text is not hard-wrapped).
+fn is_paragraph_line(line: &str) -> bool {
+    line.len() > LONG_LINE
+        && line.chars().count() > LONG_LINE
+        && line.chars().filter(|&c| c == ' ').count() >= LONG_LINE / 10
+}
 
 /// The line before, as far as whether the next line starts a list item: at the start of a
 /// block (the default) anything that looks like one does.
@@ -494,8 +503,15 @@ fn split_block(text: &str, block: Span, out: &mut Vec<Span>) {
         let spaced = next > after || unspaced;
         if spaced && next < end && depth.at(after) == 0 {
             let kind = terminator_kind(sub(text, i, run_end));
-            let quoted = sub(text, run_end, closed).contains(['"', '”', '’', '»', '\'']);
-            if unspaced || is_boundary(text, block.start, i, next, end, kind, quoted) {
+            // Double quotes only: a single one after an abbreviation is a possessive (`the U.S.’ China policy`).
+            let quoted = sub(text, run_end, closed).contains(['"', '”', '»']);
+            let opens_with_quote = sub(text, sentence_start, end).starts_with(['"', '“', '«']);
+            let context = Around {
+                block_start: block.start,
+                quoted,
+                opens_with_quote,
+            };
+            if unspaced || is_boundary(text, context, i, next, end, kind) {
                 push_trimmed(text, sentence_start, after, out);
                 sentence_start = next;
             }
@@ -560,28 +576,39 @@ fn push_trimmed(text: &str, start: usize, end: usize, out: &mut Vec<Span>) {
     }
 }
 
+/// What a terminator's sentence holds around it.
+#[derive(Clone, Copy)]
+struct Around {
+    block_start: usize,
+    /// A closing double quote follows the terminator.
+    quoted: bool,
+    /// The sentence so far opens with a quotation mark.
+    opens_with_quote: bool,
+}
+
 /// Whether the terminator at `at` ends the sentence, given that whitespace
 /// follows it and the next sentence would start at `next`.
-/// `quoted`: a closing quote follows the terminator.
-fn is_boundary(
-    text: &str,
-    block_start: usize,
-    at: usize,
-    next: usize,
-    end: usize,
-    kind: Terminator,
-    quoted: bool,
-) -> bool {
+fn is_boundary(text: &str, around: Around, at: usize, next: usize, end: usize, kind: Terminator) -> bool {
     let following = sub(text, next, end);
+    let block_start = around.block_start;
     match kind {
         Terminator::Ellipsis => false,
-        // “Will India retaliate?” Sharif asked. (After `.”` the quotation was a sentence of its
-        // own: an attribution would have had a comma, “…,” Modi said.)
-        Terminator::Strong => !(continues_sentence(following) || quoted && names_a_speaker(following)),
+        // “Will India retaliate?” Sharif asked. Only a quotation that opens its sentence, and so
+        // has no speaker yet (He asked: “Is the US serious?” China said…). After `.”` the
+        // quotation was a sentence of its own: an attribution would have had a comma.
+        Terminator::Strong => {
+            let attributed = around.quoted && around.opens_with_quote && names_a_speaker(following);
+            !(continues_sentence(following) || attributed)
+        }
         Terminator::Stop => match previous_word(text, block_start, at) {
-            // A `.` after a space: the middle of ". . ." or a stray space before a full stop.
-            Some("") => !is_spaced_ellipsis(text, block_start, at, following) && starts_sentence(following),
-            word => stop_ends_sentence(word, following, quoted),
+            // A `.` after a space: the middle of ". . .", a stray space before a full stop, or
+            // text split into tokens ("Mr . Modi"), where the word before the space decides.
+            Some("") => {
+                let word_end = sub(text, block_start, at).trim_end_matches(is_space).len() + block_start;
+                !is_spaced_ellipsis(text, block_start, at, following)
+                    && stop_ends_sentence(previous_word(text, block_start, word_end), following, around.quoted)
+            }
+            word => stop_ends_sentence(word, following, around.quoted),
         },
     }
 }
@@ -699,16 +726,16 @@ const NEVER_FINAL: &[&str] = &[
     "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
 ];
 
-/// Abbreviations, written capitalized, of titles and of what precedes a name or number in South
-/// Asian and Philippine news (`Rs. 50 crore`, `Art. 370`, `Defense Sec. Teodoro`, `Wg. Cdr.`,
-/// `Smt.`, `Adv.`). Lowercase, some are words that end sentences (`art`).
+/// Abbreviations, written capitalized, of titles in South Asian and Philippine news (`Defense
+/// Sec. Teodoro`, `Wg. Cdr.`, `Smt.`, `Adv.`).
 const CAPITALIZED_NEVER_FINAL: &[&str] = &[
-    "Rs", "Art", "Sec", "Secy", "Amb", "Wg", "Cdr", "Sh", "Smt", "Adv", "Ft", "Rt", "Hon'ble",
+    "Sec", "Secy", "Amb", "Wg", "Cdr", "Sh", "Smt", "Adv", "Ft", "Rt", "Hon'ble",
 ];
 
 /// Abbreviations that end a sentence only when no number follows, as `No.` does (`No. 10`,
-/// `under sec. 124A`, `Para. 5`), as written.
-const BEFORE_NUMBERS: &[&str] = &["Para", "para", "sec", "art"];
+/// `Rs. 50 crore`, `Art. 370`, `under sec. 124A`, `Para. 5`), as written: "the Museum of Art.
+/// India…" and "paid 500 Rs. The rest…" end there.
+const BEFORE_NUMBERS: &[&str] = &["Rs", "Art", "art", "Para", "para", "sec"];
 
 /// Abbreviations that can also be the last word of a sentence.
 const MAYBE_FINAL: &[&str] = &[
@@ -846,13 +873,19 @@ fn stop_ends_sentence(word: Option<&str>, following: &str, quoted: bool) -> bool
     if NEVER_FINAL.contains(&lower)
         || CAPITALIZED_NEVER_FINAL.contains(&word)
         || is_lowercase_letter(word)
-        || ends_with_title(lower)
+        || ends_with_title(word)
     {
         false
     } else if lower == "no" || BEFORE_NUMBERS.contains(&word) {
         !following.starts_with(|c: char| c.is_ascii_digit()) && starts_sentence(following)
     } else if lower == "a.m" || lower == "p.m" {
-        starts_sentence(following) && !TIME_ZONES.contains(&next) && !is_date_word(next) && !is_time_phrase(following)
+        // "at 9 p.m. Sunday’s attack" starts one: a possessive is the subject of a new sentence.
+        let possessive = following
+            .trim_start_matches(is_opener)
+            .get(next.len()..)
+            .is_some_and(|rest| rest.starts_with(['\'', '’']));
+        let date = is_date_word(next) && !possessive;
+        starts_sentence(following) && !TIME_ZONES.contains(&next) && !date && !is_time_phrase(following)
     } else if MAYBE_FINAL.contains(&lower) || is_dotted_acronym(word) {
         if quoted {
             starts_sentence(following)
@@ -866,11 +899,14 @@ fn stop_ends_sentence(word: Option<&str>, following: &str, quoted: bool) -> bool
     }
 }
 
-/// A dotted word whose last part is a title (`lt.gen`): not an acronym such as `u.s`.
-fn ends_with_title(lower: &str) -> bool {
-    lower
-        .rsplit_once('.')
-        .is_some_and(|(_, last)| last.chars().count() >= 2 && NEVER_FINAL.contains(&last))
+/// A dotted word whose last part is a capitalized title (`Lt.Gen`): not an acronym such as
+/// `U.S`, nor a domain (`whitehouse.gov`, `cbc.ca`).
+fn ends_with_title(word: &str) -> bool {
+    word.rsplit_once('.').is_some_and(|(_, last)| {
+        last.chars().count() >= 2
+            && last.starts_with(|c: char| c.is_uppercase())
+            && NEVER_FINAL.contains(&last.to_lowercase().as_str())
+    })
 }
 
 /// A weekday or a month, which continues a sentence after `a.m.` / `p.m.` (`6 p.m. Tuesday`).
@@ -1280,6 +1316,51 @@ mod tests {
         );
         // Hard-wrapped, the same lines read on.
         assert_one("India and China clash again\nBy Rajesh Kumar\nofficials said.");
+    }
+
+    #[test]
+    fn one_long_line_that_is_no_paragraph_leaves_hard_wraps_alone() {
+        let url = format!("Source: https://example.org/{}", "a".repeat(220));
+        let text = format!("India and China agreed on Monday to resume border\npatrols, officials said.\n{url}");
+        assert_eq!(
+            sentences(&text)[0],
+            "India and China agreed on Monday to resume border\npatrols, officials said."
+        );
+        // Devanagari wrapped at 72 characters is over 200 bytes a line.
+        let line = "भारत और चीन ने सोमवार को सीमा पर गश्त फिर से शुरू करने पर सहमति जताई और";
+        assert_one(&format!("{line}\n{line}।"));
+    }
+
+    #[test]
+    fn review_cases_that_end_or_continue_sentences() {
+        assert_eq!(
+            sentences("He asked: “Is the US serious?” China said on Monday it would retaliate."),
+            [
+                "He asked: “Is the US serious?”",
+                "China said on Monday it would retaliate."
+            ]
+        );
+        assert_one("Critics dismissed the U.S.’ China policy as incoherent.");
+        assert_eq!(
+            sentences("It sits in the Museum of Art. India wants it back."),
+            ["It sits in the Museum of Art.", "India wants it back."]
+        );
+        assert_eq!(
+            sentences("Pakistan paid 500 Rs. The rest came from China."),
+            ["Pakistan paid 500 Rs.", "The rest came from China."]
+        );
+        assert_eq!(
+            sentences("The data are on whitehouse.gov. China disputes them."),
+            ["The data are on whitehouse.gov.", "China disputes them."]
+        );
+        assert_eq!(
+            sentences("It began at 9 p.m. Sunday’s attack killed 12."),
+            ["It began at 9 p.m.", "Sunday’s attack killed 12."]
+        );
+        assert_eq!(
+            sentences("Mr . Modi met Mr . Xi in Wuhan . China agreed ."),
+            ["Mr . Modi met Mr . Xi in Wuhan .", "China agreed ."]
+        );
     }
 
     #[test]

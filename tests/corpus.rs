@@ -1121,7 +1121,18 @@ fn runs_of_builds_with_other_scoring_rules_are_neither_resumed_nor_merged() {
         "{stderr}"
     );
     assert!(!tmp.path().join("merged").exists());
-    // Finished, the run has nothing left to score: resuming it is no change, and it keeps its rules.
+    // Finished, the run has nothing left to score: resuming it is no change, and it keeps its
+    // rules, the built-in actors' aliases and exclusions of its build included.
+    let checkpoint = shards[0].join("checkpoint.json");
+    let mut state = json(&checkpoint);
+    state["config"]["actors"]["actor"][0]["exclusions"] = serde_json::json!([]);
+    std::fs::write(&checkpoint, state.to_string()).unwrap();
+    let other_actors = stance(&score_args(
+        &inputs,
+        &shards[0],
+        &["--shard", "1/2", "--resume", "--actors", "us,china"],
+    ));
+    assert_eq!(other_actors.status.code(), Some(2));
     let finished = stance(&score_args(&inputs, &shards[0], &["--shard", "1/2", "--resume"]));
     assert!(
         finished.status.success(),
@@ -1450,7 +1461,7 @@ fn a_finished_run_is_checked_before_it_is_finished_again() {
         assert_eq!(output.status.code(), Some(2));
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(
-            stderr.contains("sentences.jsonl") && stderr.contains("finished run wrote"),
+            stderr.contains("sentences.jsonl") && stderr.contains("finished run or merge wrote"),
             "{stderr}"
         );
     }
@@ -1588,20 +1599,34 @@ fn a_run_directory_named_as_an_input_is_skipped_and_listed() {
         &first,
         &[],
     ));
-    let inputs = [
-        corpus.join("b.jsonl").display().to_string(),
-        first.display().to_string(),
-    ];
+    let inputs = [fixture("good/opinion.csv"), first.display().to_string()];
     let second = tmp.path().join("run2");
     let output = run_ok(&score_args(&inputs, &second, &[]));
-    assert_eq!(document_ids(&second), document_ids(&first));
+    let alone = tmp.path().join("alone");
+    run_ok(&score_args(&[fixture("good/opinion.csv")], &alone, &[]));
+    assert_eq!(document_ids(&second), document_ids(&alone));
     let info = json(&second.join("run.json"));
-    assert_eq!(info["records"], json(&first.join("run.json"))["records"]);
     assert_eq!(
         info["skipped_run_dirs"],
         serde_json::json!([first.display().to_string()])
     );
+    assert_eq!(info["input_paths"].as_array().unwrap().len(), 1, "{info}");
     assert!(String::from_utf8_lossy(&output.stderr).contains("run1"));
+    // What it skipped is no input of its own: it merges with the run it skipped.
+    let merged = merge(&[&first, &second], &tmp.path().join("merged"));
+    assert!(merged.status.success(), "{}", String::from_utf8_lossy(&merged.stderr));
+    // Every input skipped: nothing to score is an error, not an empty run.
+    let nothing = stance(&score_args(
+        &[first.display().to_string()],
+        &tmp.path().join("empty"),
+        &[],
+    ));
+    assert_eq!(
+        nothing.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&nothing.stderr)
+    );
 }
 
 /// Rows cut after a run finished are refused by a merge where no checkpoint says how long they
@@ -1627,10 +1652,7 @@ fn merge_checks_the_row_files_of_runs_and_merges_without_a_checkpoint() {
         let output = merge(dirs, &tmp.path().join(out));
         assert_eq!(output.status.code(), Some(2));
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            stderr.contains(file) && stderr.contains("changed after the run"),
-            "{stderr}"
-        );
+        assert!(stderr.contains(file) && stderr.contains("changed since"), "{stderr}");
     };
     // A merge's rows, cut, and then merged with another run.
     let merged_documents = merged.join("documents.csv");
@@ -1718,7 +1740,7 @@ fn merge_of_a_run_still_scoring_names_its_process() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("still scoring") && stderr.contains("stance score corpus --out run"),
+        stderr.contains("still writing it") && stderr.contains("stance score corpus --out run"),
         "{stderr}"
     );
     drop(lock);
@@ -1752,4 +1774,30 @@ fn hidden_entries_that_could_hold_documents_are_listed() {
         "{listed:?}"
     );
     assert!(String::from_utf8_lossy(&output.stderr).contains("2 hidden file(s) or directories"));
+}
+
+/// An output directory that holds documents is refused, by a run and by a merge: once it held a
+/// run, walks would skip its documents as results. A folder with another tool's run.json and a
+/// stance.lock left by a refused command is still a folder of documents.
+#[test]
+fn an_output_directory_holding_documents_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let news = tmp.path().join("news");
+    std::fs::create_dir(&news).unwrap();
+    std::fs::copy(fixture("good/wire.jsonl"), news.join("wire.jsonl")).unwrap();
+    std::fs::write(news.join("run.json"), "{\"scraper\": \"v1\"}").unwrap();
+    let scored = stance(&score_args(&[fixture("good/opinion.csv")], &news, &[]));
+    assert_eq!(scored.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&scored.stderr).contains("wire.jsonl"));
+    let run = tmp.path().join("run");
+    run_ok(&score_args(&[fixture("good/opinion.csv")], &run, &[]));
+    let merged = merge(&[&run], &news);
+    assert_eq!(merged.status.code(), Some(2));
+    // Even with a stance.lock beside that run.json, the folder is read as documents.
+    std::fs::write(news.join("stance.lock"), "").unwrap();
+    let (read, wire) = (tmp.path().join("read"), tmp.path().join("wire"));
+    run_ok(&score_args(&[news.display().to_string()], &read, &[]));
+    run_ok(&score_args(&[fixture("good/wire.jsonl")], &wire, &[]));
+    assert_eq!(document_ids(&read).len(), document_ids(&wire).len());
+    assert!(json(&read.join("run.json"))["skipped_run_dirs"].is_null());
 }

@@ -607,6 +607,15 @@ impl CorpusReader {
             }
         }
         check_fields_can_apply(&pending, &options)?;
+        if pending.is_empty() {
+            if let Some(first) = skipped.first() {
+                return Err(Error::Config(format!(
+                    "nothing to read: every input is the output directory of a stance run or merge (such as {}), \
+                     whose rows are results, not documents; name the corpus instead",
+                    first.display()
+                )));
+            }
+        }
         pending.reverse();
         Ok(CorpusReader {
             fields: Arc::new(options.fields.clone()),
@@ -702,7 +711,8 @@ impl CorpusReader {
             if !walk_reaches(&dir, &out) {
                 continue;
             }
-            if let Some(file) = input_file_in(&out, true) {
+            // Files named like a run's outputs in a directory that holds no run are someone's documents.
+            if let Some(file) = input_file_in(&out, is_run_dir(&out)) {
                 return Err(Error::Config(format!(
                     "the output directory {} lies inside the input {} and already holds {}, which the run \
                      would skip as part of its own outputs: choose an empty or new output directory",
@@ -1146,13 +1156,25 @@ fn reads_its_output(input: &Path) -> Error {
 }
 
 /// Whether `dir` is the output directory of a run or a merge (it has their
-/// lock file and a checkpoint or `run.json`): its rows are results, never
+/// lock file and their checkpoint or `run.json`): its rows are results, never
 /// input, whoever reads the tree. A lock file alone (left by a command that
 /// was refused) does not make one.
 #[must_use]
 pub fn is_run_dir(dir: &Path) -> bool {
     let has = |name: &str| std::fs::symlink_metadata(dir.join(name)).is_ok();
-    has(LOCK) && (has(CHECKPOINT) || has(RUN_JSON))
+    has(LOCK)
+        && (holds_keys(dir, CHECKPOINT, &["version", "config", "offsets"])
+            || holds_keys(dir, RUN_JSON, &["schema", "status", "sessions"]))
+}
+
+/// Whether `dir/name` is a JSON object with these keys: stance's own file of that name, of any
+/// version, not another tool's `run.json` in a folder of documents.
+fn holds_keys(dir: &Path, name: &str, keys: &[&str]) -> bool {
+    let Ok(bytes) = std::fs::read(dir.join(name)) else {
+        return false;
+    };
+    serde_json::from_slice::<serde_json::Map<String, Value>>(&bytes)
+        .is_ok_and(|object| keys.iter().all(|key| object.contains_key(*key)))
 }
 
 /// `path` made absolute with its links resolved, whether or not it exists:
@@ -1190,16 +1212,30 @@ fn walk_reaches(outer: &Path, inner: &Path) -> bool {
     })
 }
 
+/// Refuses an output directory that holds documents (files a walk would read, other than a run's
+/// own outputs): once it holds a run, every walk would skip them as results.
+pub(crate) fn check_out_holds_no_documents(out: &Path) -> Result<()> {
+    // Files named as a run's outputs are a run's or what is left of one, which the checks of
+    // resume refuse by name.
+    match input_file_in(out, true) {
+        Some(file) => Err(Error::Config(format!(
+            "the output directory {} holds {}, which a walk would read as documents, and would skip \
+             once the directory holds a run: choose an empty or new output directory",
+            out.display(),
+            file.display()
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// The first file under `dir` that a walk would read as input (or report as unreadable), leaving
-/// out the run's own outputs when `dir` is the `top` one and holds a run, and other runs' directories.
-fn input_file_in(dir: &Path, top: bool) -> Option<PathBuf> {
+/// out other runs' directories, and files of `dir` named as a run's outputs with `outputs`.
+fn input_file_in(dir: &Path, outputs: bool) -> Option<PathBuf> {
     let mut entries: Vec<_> = std::fs::read_dir(dir).ok()?.flatten().collect();
     entries.sort_by_key(std::fs::DirEntry::file_name);
-    // Files named like a run's outputs in a directory that holds no run are someone's documents.
-    let own_outputs = top && is_run_dir(dir);
     for entry in entries {
         let name = entry_name(&entry.file_name());
-        if own_outputs && [SENTENCES, DOCUMENTS, ERRORS, DOCUMENTS_JSONL, SUMMARY_CSV].contains(&name.as_str()) {
+        if outputs && [SENTENCES, DOCUMENTS, ERRORS, DOCUMENTS_JSONL, SUMMARY_CSV].contains(&name.as_str()) {
             continue;
         }
         let path = entry.path();
@@ -1253,8 +1289,13 @@ impl Entry {
     /// directory (canonical), is never walked.
     fn of(entry: &std::fs::DirEntry, name: &str, path: &Path, excluded: Option<&Path>) -> Entry {
         if name.starts_with('.') {
-            // Listed when it could hold documents: a directory, or a file of a format read.
-            let could_hold = Format::from_extension(path).is_some() || entry.file_type().is_ok_and(|t| t.is_dir());
+            // Listed when it could hold documents: a directory (not a run's, this one's output
+            // included), or a file of a format read.
+            let dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            let results = dir
+                && (is_run_dir(path)
+                    || excluded.is_some_and(|out| std::fs::canonicalize(path).is_ok_and(|p| p == out)));
+            let could_hold = Format::from_extension(path).is_some() || (dir && !results);
             return Entry::Hidden { listed: could_hold };
         }
         let format = Format::from_extension(path);
@@ -1419,6 +1460,10 @@ pub fn input_size(inputs: &[PathBuf]) -> Option<u64> {
         let Ok(meta) = std::fs::metadata(&path) else { continue };
         if meta.is_file() {
             total += meta.len();
+            continue;
+        }
+        // A run's directory named as an input is not read (CorpusReader::new).
+        if is_run_dir(&path) && inputs.contains(&path) {
             continue;
         }
         let Ok(entries) = std::fs::read_dir(&path) else {

@@ -70,6 +70,7 @@ pub fn merge_runs_recording(dirs: &[PathBuf], out: &Path, command: &[String]) ->
     let summary = merged_summary(dirs)?;
     // Before anything is created in `out` (a refused merge leaves nothing), and again under the lock.
     super::run::check_out_is_no_file(out)?;
+    super::input::check_out_holds_no_documents(out)?;
     check_empty(out)?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let _lock = DirLock::acquire(out, "stance merge")?;
@@ -78,6 +79,8 @@ pub fn merge_runs_recording(dirs: &[PathBuf], out: &Path, command: &[String]) ->
     check_empty(out)?;
     let mut info = merged_info(first.clone(), dirs, &runs, &summary);
     info.command = command.to_vec();
+    // The first run's lengths until the merge's own are known.
+    info.row_files.clear();
     // `run.json` comes first, saying the merge has not finished: a merge stopped midway (killed,
     // interrupted) is a run's directory that no walk reads as a corpus, no merge takes as a run,
     // and the same merge, run again, replaces.
@@ -140,10 +143,10 @@ fn load_run(dir: &Path) -> Result<RunInfo> {
     let mut info = RunInfo::load(dir)?;
     let checkpoint = Checkpoint::load(dir)?;
     if info.status != RunStatus::Complete {
-        let why = if info.is_unfinished_merge(dir) {
+        let why = if let Some(holder) = DirLock::holder(dir) {
+            format!("another process is still writing it ({holder}): merge it when that has finished")
+        } else if info.is_unfinished_merge(dir) {
             "the merge into it did not finish (it was stopped): run that merge again".to_owned()
-        } else if let Err(Error::InUse { holder, .. }) = DirLock::acquire(dir, "stance merge") {
-            format!("the run is still scoring ({holder}): merge it when it has finished")
         } else {
             "the run has not finished; finish it with --resume first".to_owned()
         };

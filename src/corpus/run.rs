@@ -8,7 +8,9 @@ use crate::analyzer::{Analyzer, AnalyzerInfo, Document, DocumentError, DocumentS
 use crate::error::{Error, Result};
 
 use super::checkpoint::{Checkpoint, RunConfig, Session};
-use super::input::{CorpusReader, EmptyFiles, ReadOptions, Record, RecordError, SkippedFiles};
+use super::input::{
+    check_out_holds_no_documents, CorpusReader, EmptyFiles, ReadOptions, Record, RecordError, SkippedFiles,
+};
 use super::meta::{timestamp, DirLock, InputHash, RunInfo};
 use super::output::{
     remove_parquet, remove_stale_temporaries, write_atomic, write_parquet, OutputFormat, RESULTS, SUMMARY_CSV,
@@ -125,6 +127,7 @@ pub fn score_corpus(
     options.format.check_available()?;
     let reader = CorpusReader::new(inputs, options.read.clone())?.excluding_output(out)?;
     check_out_is_no_file(out)?;
+    check_out_holds_no_documents(out)?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let holder = if options.command.is_empty() {
         "stance score".to_owned()
@@ -183,14 +186,28 @@ pub fn score_corpus(
     })
 }
 
+/// The ids of recorded actor definitions, in order.
+fn actor_ids(actors: &serde_json::Value) -> Vec<&str> {
+    // As an `ActorSet` serializes: `{"actor": [{"id": …}, …]}`.
+    let list = actors["actor"].as_array().map_or(&[][..], Vec::as_slice);
+    list.iter().map(|actor| actor["id"].as_str().unwrap_or("")).collect()
+}
+
 /// The fresh or resumed state; refuses to overwrite a run it was not asked to resume.
 fn initial_state(out: &Path, mut config: RunConfig, resume: bool, analyzer: &Analyzer) -> Result<Checkpoint> {
     let existing = Checkpoint::load(out)?;
-    if let Some(state) = existing.as_ref().filter(|state| state.complete) {
+    if let Some(state) = existing
+        .as_ref()
+        .filter(|state| state.complete && state.config.scoring_rules != config.scoring_rules)
+    {
         // A finished run scores nothing more, so a build with other scoring rules may "resume" it
         // (and the command that scored a corpus serves every later restart, upgrades too); what
-        // it writes still records the rules that scored it.
+        // it writes still records the rules that scored it. The built-in actors' aliases and
+        // exclusions are part of those rules: the same actors are the same ids.
         config.scoring_rules = state.config.scoring_rules;
+        if actor_ids(&state.config.actors) == actor_ids(&config.actors) {
+            config.actors.clone_from(&state.config.actors);
+        }
     }
     match existing {
         Some(state) if resume => match state.config.difference(&config) {
@@ -285,11 +302,19 @@ fn write_final(
         info.stance_version.clone_from(&scored_by.stance_version);
         info.onnxruntime_version.clone_from(&scored_by.onnxruntime_version);
     }
+    // A run directory named as an input was not read: merge must not take it for one of the inputs.
+    let read: Vec<String> = state
+        .config
+        .inputs
+        .iter()
+        .filter(|input| !skipped.run_dirs.contains(input))
+        .cloned()
+        .collect();
+    info.input_paths = resolved_inputs(&read);
     info.skipped_run_dirs = skipped.run_dirs;
     info.skipped_files = skipped.files;
     info.empty_files = skipped.empty_files;
     info.unmatched_fields = skipped.unmatched_fields;
-    info.input_paths = resolved_inputs(&state.config.inputs);
     info.save(out)?;
     Ok(info)
 }

@@ -49,22 +49,20 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
     );
     let summary_path = args.dir.join(SUMMARY_JSON);
     let info = run_info(&args.dir)?;
+    let running = info.as_ref().is_some_and(|info| info.status == RunStatus::Running);
+    if let Some(holder) = DirLock::holder(&args.dir).filter(|_| running) {
+        anyhow::bail!(
+            "{} is still being written by another process ({holder}): report it when that has finished",
+            args.dir.display()
+        );
+    }
     anyhow::ensure!(
         !info.as_ref().is_some_and(|info| info.is_unfinished_merge(&args.dir)),
         "{} holds a merge that did not finish (it was stopped): run the same `stance merge` again, then report it",
         args.dir.display()
     );
-    let unfinished = info.is_some_and(|info| info.status == RunStatus::Running);
-    if unfinished && !summary_path.is_file() {
-        if let Err(stance::Error::InUse { holder, .. }) = stance::corpus::DirLock::acquire(&args.dir, "stance report") {
-            anyhow::bail!(
-                "{} holds a run that is still scoring ({holder}): report it when it has finished",
-                args.dir.display()
-            );
-        }
-    }
     anyhow::ensure!(
-        summary_path.is_file() || !unfinished,
+        summary_path.is_file() || !running,
         "{} holds a run that has not finished (run.json says \"running\"; summary.json is written at its end): \
          if it is no longer scoring, continue it with the same `stance score` command and --resume, then report it",
         args.dir.display()

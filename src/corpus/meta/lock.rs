@@ -84,6 +84,22 @@ impl DirLock {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// The process that holds `dir`'s lock now, as its line names it; `None` when no process
+    /// does (or `dir` has no lock file). Looks without taking the lock or writing: a directory
+    /// only read (a run being merged or reported) is left as it was.
+    #[must_use]
+    pub fn holder(dir: &Path) -> Option<String> {
+        let path = dir.join(LOCK);
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return None;
+        }
+        let mut file = File::open(&path).ok()?;
+        match file.try_lock_shared() {
+            Err(std::fs::TryLockError::WouldBlock) => Some(read_holder(&mut file)),
+            _ => None,
+        }
+    }
 }
 
 /// The holder's line, or a placeholder while it is being written.

@@ -289,11 +289,6 @@ impl RunInfo {
     }
 }
 
-/// A new run id: 128 random bits as hex.
-///
-/// Drawn from the standard library's randomly seeded hasher (no extra
-/// dependency), mixed with the time and the process id, so that two runs
-/// started at once on different machines still differ.
 /// Refuses a row file of a finished run or merge that is not the `expected` length: it was cut,
 /// appended to or replaced since, and what is made from it (Parquet files, a merge) would
 /// disagree with the summary.
@@ -305,8 +300,8 @@ pub(crate) fn check_row_files<'a>(dir: &Path, expected: impl IntoIterator<Item =
             return Err(Error::io(
                 &path,
                 std::io::Error::other(format!(
-                    "the file has {len} bytes but the finished run wrote {committed}: it was changed \
-                     after the run; score the inputs again in another directory"
+                    "the file has {len} bytes but the finished run or merge wrote {committed}: it was \
+                     changed since; make it again in another directory (score the inputs, or merge the runs)"
                 )),
             ));
         }
@@ -314,6 +309,11 @@ pub(crate) fn check_row_files<'a>(dir: &Path, expected: impl IntoIterator<Item =
     Ok(())
 }
 
+/// A new run id: 128 random bits as hex.
+///
+/// Drawn from the standard library's randomly seeded hasher (no extra
+/// dependency), mixed with the time and the process id, so that two runs
+/// started at once on different machines still differ.
 pub(crate) fn new_run_id() -> String {
     use std::hash::{BuildHasher, Hasher};
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
