@@ -110,9 +110,12 @@ fn without_out_json_lines_and_csv_are_read_record_by_record() {
     // The outputs of a run inside the inputs are results, not documents: skipped, and said so.
     let run = dir.path().join("old-run");
     std::fs::create_dir(&run).unwrap();
-    for name in ["stance.lock", "run.json", "sentences.jsonl"] {
+    for name in ["stance.lock", "sentences.jsonl"] {
         std::fs::write(run.join(name), "{}\n").unwrap();
     }
+    // stance's own run.json (these keys), not another tool's.
+    let run_json = "{\"schema\": 1, \"status\": \"complete\", \"sessions\": []}\n";
+    std::fs::write(run.join("run.json"), run_json).unwrap();
     let model = tiny_model();
     let out = stance(&[
         "score",

@@ -43,7 +43,10 @@ use crate::analyzer::Document;
 use crate::error::{Error, Result};
 
 use super::compressed::{self, Compression};
-use super::output::{CHECKPOINT, DOCUMENTS, DOCUMENTS_JSONL, ERRORS, LOCK, RUN_JSON, SENTENCES, SUMMARY_CSV};
+use super::output::{
+    CHECKPOINT, DOCUMENTS, DOCUMENTS_JSONL, DOCUMENTS_PARQUET, ERRORS, LOCK, RUN_JSON, SENTENCES, SENTENCES_PARQUET,
+    SUMMARY_CSV,
+};
 
 /// How an input is laid out.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -1235,7 +1238,18 @@ fn input_file_in(dir: &Path, outputs: bool) -> Option<PathBuf> {
     entries.sort_by_key(std::fs::DirEntry::file_name);
     for entry in entries {
         let name = entry_name(&entry.file_name());
-        if outputs && [SENTENCES, DOCUMENTS, ERRORS, DOCUMENTS_JSONL, SUMMARY_CSV].contains(&name.as_str()) {
+        if outputs
+            && [
+                SENTENCES,
+                DOCUMENTS,
+                ERRORS,
+                DOCUMENTS_JSONL,
+                SUMMARY_CSV,
+                SENTENCES_PARQUET,
+                DOCUMENTS_PARQUET,
+            ]
+            .contains(&name.as_str())
+        {
             continue;
         }
         let path = entry.path();
@@ -3419,9 +3433,9 @@ mod tests {
         // Not a run's directory (no lock, no checkpoint): the file is someone's, and would be skipped.
         let reader = CorpusReader::new(&inputs, ReadOptions::default()).unwrap();
         assert!(reader.excluding_output(&out).is_err());
-        for name in [LOCK, CHECKPOINT] {
-            std::fs::write(out.join(name), "").unwrap();
-        }
+        // A run's lock and its checkpoint (stance's own: these keys, whatever their version).
+        std::fs::write(out.join(LOCK), "").unwrap();
+        std::fs::write(out.join(CHECKPOINT), r#"{"version": 0, "config": {}, "offsets": {}}"#).unwrap();
         let reader = CorpusReader::new(&inputs, ReadOptions::default()).unwrap();
         let records: Vec<_> = reader.excluding_output(&out).unwrap().collect();
         assert_eq!(summary(&records), [("a.txt".to_owned(), None, None)]);
