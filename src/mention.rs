@@ -55,7 +55,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::actor::ActorSet;
 use crate::error::{Error, Result};
-use crate::segment::Span;
+use crate::segment::{Span, MONTH_NAMES};
 
 /// One mention of an actor: which actor, and where in the text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -1113,33 +1113,7 @@ impl DatelineTail {
 
     /// `March 5`, `5 March`, `March 5 2025`, `Mar. 5`: a month and a day.
     fn is_date(words: &[&str]) -> bool {
-        const MONTHS: &[&str] = &[
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-            "Jan",
-            "Feb",
-            "Mar",
-            "Apr",
-            "Jun",
-            "Jul",
-            "Aug",
-            "Sep",
-            "Sept",
-            "Oct",
-            "Nov",
-            "Dec",
-        ];
-        let month = words.iter().any(|w| MONTHS.contains(&w.trim_end_matches('.')));
+        let month = words.iter().any(|w| MONTH_NAMES.contains(&w.trim_end_matches('.')));
         let day = words
             .iter()
             .any(|w| (1..=2).contains(&w.len()) && w.bytes().all(|b| b.is_ascii_digit()));

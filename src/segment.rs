@@ -909,9 +909,37 @@ fn ends_with_title(word: &str) -> bool {
     })
 }
 
+/// Month names and their abbreviations, as written.
+pub(crate) const MONTH_NAMES: &[&str] = &[
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Sept",
+    "Oct",
+    "Nov",
+    "Dec",
+];
+
 /// A weekday or a month, which continues a sentence after `a.m.` / `p.m.` (`6 p.m. Tuesday`).
 fn is_date_word(word: &str) -> bool {
-    const DATE_WORDS: &[&str] = &[
+    const WEEKDAYS: &[&str] = &[
         "Monday",
         "Tuesday",
         "Wednesday",
@@ -919,32 +947,8 @@ fn is_date_word(word: &str) -> bool {
         "Friday",
         "Saturday",
         "Sunday",
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-        "Jan",
-        "Feb",
-        "Mar",
-        "Apr",
-        "Jun",
-        "Jul",
-        "Aug",
-        "Sep",
-        "Sept",
-        "Oct",
-        "Nov",
-        "Dec",
     ];
-    DATE_WORDS.contains(&word)
+    WEEKDAYS.contains(&word) || MONTH_NAMES.contains(&word)
 }
 
 /// `5 p.m. Beijing time`: the word after the next one is "time".
