@@ -1801,3 +1801,88 @@ fn an_output_directory_holding_documents_is_refused() {
     assert_eq!(document_ids(&read).len(), document_ids(&wire).len());
     assert!(json(&read.join("run.json"))["skipped_run_dirs"].is_null());
 }
+
+/// Whole runs over the same documents read from other files (a copy under another name, a hard
+/// link, the files joined into one) would count every document twice: merge refuses them.
+#[test]
+fn merge_refuses_whole_runs_over_the_same_documents_in_other_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a.jsonl"), tmp.path().join("b.jsonl"));
+    std::fs::write(
+        &a,
+        "{\"text\": \"China praised India.\"}\n{\"text\": \"The US spoke.\"}\n",
+    )
+    .unwrap();
+    std::fs::write(&b, "{\"text\": \"Pakistan met Russia.\"}\n").unwrap();
+    let copy = tmp.path().join("copy.jsonl");
+    std::fs::copy(&a, &copy).unwrap();
+    let joined = tmp.path().join("joined.jsonl");
+    std::fs::write(&joined, format!("{}{}", read(&a), read(&b))).unwrap();
+    let score = |inputs: &[&Path], name: &str| {
+        let out = tmp.path().join(name);
+        let inputs: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
+        run_ok(&score_args(&inputs, &out, &[]));
+        out
+    };
+    let (run_a, run_copy) = (score(&[&a], "run-a"), score(&[&copy], "run-copy"));
+    let (run_ab, run_joined) = (score(&[&a, &b], "run-ab"), score(&[&joined], "run-joined"));
+    let run_b = score(&[&b], "run-b");
+    let mut pairs = vec![(&run_a, &run_copy, "m1"), (&run_ab, &run_joined, "m2")];
+    #[cfg(unix)]
+    let linked = {
+        let link = tmp.path().join("link.jsonl");
+        std::fs::hard_link(&a, &link).unwrap();
+        score(&[&link], "run-link")
+    };
+    #[cfg(unix)]
+    pairs.push((&run_a, &linked, "m3"));
+    for (first, second, out) in pairs {
+        let output = merge(&[first, second], &tmp.path().join(out));
+        assert_eq!(output.status.code(), Some(2), "{out}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("the same documents"), "{stderr}");
+    }
+    // Different documents merge, and the merge holds both runs' documents hashes.
+    let merged = tmp.path().join("m4");
+    assert!(merge(&[&run_a, &run_b], &merged).status.success());
+    assert_eq!(
+        json(&merged.join("run.json"))["merged_documents_hashes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let again = merge(&[&merged, &run_copy], &tmp.path().join("m5"));
+    assert_eq!(again.status.code(), Some(2));
+}
+
+/// Across scoring rules a finished run resumes with its built-in actors as its build defined
+/// them, but an actor of the user's file must still be the one it scored with.
+#[test]
+fn a_finished_run_of_other_rules_still_compares_the_users_actors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (first, second) = (tmp.path().join("a1.toml"), tmp.path().join("a2.toml"));
+    std::fs::write(
+        &first,
+        "[[actor]]\nid = \"tr\"\nname = \"Trade\"\naliases = [\"trade\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &second,
+        "[[actor]]\nid = \"tr\"\nname = \"Trade\"\naliases = [\"border\"]\n",
+    )
+    .unwrap();
+    let inputs = vec![fixture("good/wire.jsonl")];
+    let out = tmp.path().join("run");
+    let with = |file: &Path, extra: &[&str]| {
+        let file = file.display().to_string();
+        let mut args = vec!["--actor-file", file.as_str()];
+        args.extend_from_slice(extra);
+        stance(&score_args(&inputs, &out, &args))
+    };
+    assert!(with(&first, &[]).status.success());
+    as_if_made_before_scoring_rules_were_recorded(&out);
+    assert_eq!(with(&second, &["--resume"]).status.code(), Some(2));
+    let resumed = with(&first, &["--resume"]);
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+}

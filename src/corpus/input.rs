@@ -44,7 +44,7 @@ use crate::error::{Error, Result};
 
 use super::compressed::{self, Compression};
 use super::output::{
-    CHECKPOINT, DOCUMENTS, DOCUMENTS_JSONL, DOCUMENTS_PARQUET, ERRORS, LOCK, RUN_JSON, SENTENCES, SENTENCES_PARQUET,
+    CHECKPOINT, DOCUMENTS, DOCUMENTS_JSONL, DOCUMENTS_PARQUET, ERRORS, RUN_JSON, SENTENCES, SENTENCES_PARQUET,
     SUMMARY_CSV,
 };
 
@@ -1158,16 +1158,15 @@ fn reads_its_output(input: &Path) -> Error {
     ))
 }
 
-/// Whether `dir` is the output directory of a run or a merge (it has their
-/// lock file and their checkpoint or `run.json`): its rows are results, never
-/// input, whoever reads the tree. A lock file alone (left by a command that
-/// was refused) does not make one.
+/// Whether `dir` is the output directory of a run or a merge (it has stance's
+/// own checkpoint or `run.json`, with or without its lock file): its rows are
+/// results, never input, whoever reads the tree. A lock file alone (left by a
+/// command that was refused), or another tool's `run.json`, does not make one.
 #[must_use]
 pub fn is_run_dir(dir: &Path) -> bool {
-    let has = |name: &str| std::fs::symlink_metadata(dir.join(name)).is_ok();
-    has(LOCK)
-        && (holds_keys(dir, CHECKPOINT, &["version", "config", "offsets"])
-            || holds_keys(dir, RUN_JSON, &["schema", "status", "sessions"]))
+    // Not the lock: copies and syncs of a run may leave it behind (a `*.lock` ignore rule).
+    holds_keys(dir, CHECKPOINT, &["version", "config", "offsets"])
+        || holds_keys(dir, RUN_JSON, &["schema", "status", "sessions"])
 }
 
 /// Whether `dir/name` is a JSON object with these keys: stance's own file of that name, of any
@@ -1218,8 +1217,12 @@ fn walk_reaches(outer: &Path, inner: &Path) -> bool {
 /// Refuses an output directory that holds documents (files a walk would read, other than a run's
 /// own outputs): once it holds a run, every walk would skip them as results.
 pub(crate) fn check_out_holds_no_documents(out: &Path) -> Result<()> {
-    // Files named as a run's outputs are a run's or what is left of one, which the checks of
-    // resume refuse by name.
+    // A run's directory (resumed, or a stopped merge run again) is skipped by every walk already.
+    if is_run_dir(out) {
+        return Ok(());
+    }
+    // Files named as a run's outputs are what is left of one, which the checks of resume and
+    // merge refuse by name.
     match input_file_in(out, true) {
         Some(file) => Err(Error::Config(format!(
             "the output directory {} holds {}, which a walk would read as documents, and would skip \
@@ -3433,8 +3436,7 @@ mod tests {
         // Not a run's directory (no lock, no checkpoint): the file is someone's, and would be skipped.
         let reader = CorpusReader::new(&inputs, ReadOptions::default()).unwrap();
         assert!(reader.excluding_output(&out).is_err());
-        // A run's lock and its checkpoint (stance's own: these keys, whatever their version).
-        std::fs::write(out.join(LOCK), "").unwrap();
+        // A run's checkpoint (stance's own: these keys, whatever their version), its lock lost.
         std::fs::write(out.join(CHECKPOINT), r#"{"version": 0, "config": {}, "offsets": {}}"#).unwrap();
         let reader = CorpusReader::new(&inputs, ReadOptions::default()).unwrap();
         let records: Vec<_> = reader.excluding_output(&out).unwrap().collect();

@@ -13,7 +13,7 @@ use super::input::{EmptyFiles, SkippedFiles};
 use super::meta::{new_run_id, DirLock, InputHash, RunInfo, RunStatus};
 use super::output::{
     create_temporary, remove_stale_temporaries, write_parquet, OutputFormat, DOCUMENTS, DOCUMENTS_JSONL, ERRORS,
-    RESULTS, RUN_JSON, SENTENCES, SUMMARY_CSV, SUMMARY_JSON,
+    RESULTS, RUN_JSON, SENTENCES, SUMMARY_JSON,
 };
 use super::run::write_summaries;
 use super::shard::Shard;
@@ -111,7 +111,7 @@ fn clear_unfinished_merge(out: &Path) -> Result<()> {
     }
     // run.json last: until it goes, the directory stays marked as a merge's.
     let mut names: Vec<&str> = RESULTS.into_iter().filter(|&name| name != RUN_JSON).collect();
-    names.extend([SUMMARY_CSV, RUN_JSON]);
+    names.push(RUN_JSON);
     for name in names {
         match std::fs::remove_file(out.join(name)) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io(out.join(name), e)),
@@ -249,17 +249,18 @@ fn check_distinct_inputs(dirs: &[PathBuf], runs: &[RunInfo]) -> Result<()> {
         )))
     };
     let mut hashes: Vec<(&str, &Path)> = Vec::new();
+    let mut documents: Vec<(&str, &Path)> = Vec::new();
     // Every input path read so far, with the run that read it, sorted: a run given thousands of
     // files (a shell glob) is checked by lookups, where comparing every pair took minutes.
     let mut paths: BTreeMap<&Path, &Path> = BTreeMap::new();
     // A run that read no record holds no document to count twice.
-    let nothing_read = InputHash::default().hex();
+    let nothing_read = (InputHash::default().hex(), InputHash::default().documents_hex());
     let whole = |(_, info): &(&PathBuf, &RunInfo)| partial_shards(info).is_empty() && info.records > 0;
     for (dir, info) in dirs.iter().zip(runs).filter(whole) {
         for hash in info
             .constituent_input_hashes()
             .into_iter()
-            .filter(|h| *h != nothing_read)
+            .filter(|h| *h != nothing_read.0)
         {
             if let Some((_, first)) = hashes.iter().find(|(seen, _)| *seen == hash) {
                 return same(first, dir, format!("content hash {hash}"));
@@ -279,6 +280,17 @@ fn check_distinct_inputs(dirs: &[PathBuf], runs: &[RunInfo]) -> Result<()> {
                 };
                 return same(first, dir, what);
             }
+        }
+        // Then the same documents read from other files: a copy, a hard link, files joined into one.
+        for hash in info
+            .constituent_documents_hashes()
+            .into_iter()
+            .filter(|h| *h != nothing_read.1)
+        {
+            if let Some((_, first)) = documents.iter().find(|(seen, _)| *seen == hash) {
+                return same(first, dir, format!("the same documents in the same order, hash {hash}"));
+            }
+            documents.push((hash, dir));
         }
         paths.extend(info.input_paths.iter().map(|path| (Path::new(path), dir.as_path())));
     }
@@ -450,8 +462,14 @@ fn merged_info(mut info: RunInfo, dirs: &[PathBuf], runs: &[RunInfo], summary: &
             .flat_map(|i| i.constituent_input_hashes())
             .map(str::to_owned)
             .collect();
+        info.merged_documents_hashes = runs
+            .iter()
+            .flat_map(|i| i.constituent_documents_hashes())
+            .map(str::to_owned)
+            .collect();
         if runs.len() > 1 {
             info.input_hash = String::new();
+            info.documents_hash = String::new();
         }
     } else {
         // Every shard reads the whole input.

@@ -60,7 +60,7 @@ pub const LOCK: &str = "stance.lock";
 
 /// The files that hold a run's results: a directory with one of them holds a
 /// run (or what is left of one), and is never written over by another.
-pub(crate) const RESULTS: [&str; 8] = [
+pub(crate) const RESULTS: [&str; 9] = [
     SENTENCES,
     DOCUMENTS,
     ERRORS,
@@ -68,13 +68,14 @@ pub(crate) const RESULTS: [&str; 8] = [
     SENTENCES_PARQUET,
     DOCUMENTS_PARQUET,
     SUMMARY_JSON,
+    SUMMARY_CSV,
     RUN_JSON,
 ];
 
 /// The files a run replaces atomically, whose temporaries a killed run may
-/// leave behind: its [`RESULTS`], `checkpoint.json` and `summary.csv`.
+/// leave behind: its [`RESULTS`] and `checkpoint.json`.
 fn replaced() -> impl Iterator<Item = &'static str> {
-    RESULTS.into_iter().chain([CHECKPOINT, SUMMARY_CSV])
+    RESULTS.into_iter().chain([CHECKPOINT])
 }
 
 /// Whether `name` is a file that a run writes into its directory (its lock included),

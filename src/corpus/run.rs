@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::actor::ActorSet;
 use crate::analyzer::{Analyzer, AnalyzerInfo, Document, DocumentError, DocumentStances};
 use crate::error::{Error, Result};
 
@@ -203,10 +204,22 @@ fn initial_state(out: &Path, mut config: RunConfig, resume: bool, analyzer: &Ana
         // A finished run scores nothing more, so a build with other scoring rules may "resume" it
         // (and the command that scored a corpus serves every later restart, upgrades too); what
         // it writes still records the rules that scored it. The built-in actors' aliases and
-        // exclusions are part of those rules: the same actors are the same ids.
+        // exclusions are part of those rules, so a built-in actor is the same actor by its id;
+        // an actor of the user's file is still compared in full.
         config.scoring_rules = state.config.scoring_rules;
         if actor_ids(&state.config.actors) == actor_ids(&config.actors) {
-            config.actors.clone_from(&state.config.actors);
+            let builtin = ActorSet::builtin();
+            let (old, new) = (&state.config.actors["actor"], &mut config.actors["actor"]);
+            for (then, now) in old
+                .as_array()
+                .into_iter()
+                .flatten()
+                .zip(new.as_array_mut().into_iter().flatten())
+            {
+                if then["id"].as_str().is_some_and(|id| builtin.position(id).is_some()) {
+                    now.clone_from(then);
+                }
+            }
         }
     }
     match existing {
@@ -260,7 +273,7 @@ fn check_identity(out: &Path, state: &Checkpoint) -> Result<()> {
 /// Reads the inputs of a finished run again, to check that they are still the records it read
 /// (no more, no other); returns what the walk skipped, for `run.json`.
 fn check_finished_inputs(mut reader: CorpusReader, state: &Checkpoint) -> Result<Skipped> {
-    skip_done(&mut reader, (state.records, state.input_hash.clone()))?;
+    let hash = skip_done(&mut reader, (state.records, state.input_hash.clone()))?;
     if reader.next().is_some() {
         return Err(Error::Config(format!(
             "the run finished after {} input records, and the inputs now hold more: they changed since; \
@@ -268,7 +281,7 @@ fn check_finished_inputs(mut reader: CorpusReader, state: &Checkpoint) -> Result
             state.records
         )));
     }
-    Ok(skipped_by(&reader))
+    Ok(skipped_by(&reader, &hash))
 }
 
 /// How a run comes to its end.
@@ -311,6 +324,7 @@ fn write_final(
         .cloned()
         .collect();
     info.input_paths = resolved_inputs(&read);
+    info.documents_hash = skipped.documents_hash;
     info.skipped_run_dirs = skipped.run_dirs;
     info.skipped_files = skipped.files;
     info.empty_files = skipped.empty_files;
@@ -350,6 +364,8 @@ struct Skipped {
     files: SkippedFiles,
     empty_files: EmptyFiles,
     unmatched_fields: Vec<String>,
+    /// [`InputHash::documents_hex`] of every record read, when the input was read to its end.
+    documents_hash: String,
 }
 
 fn pipeline(
@@ -408,14 +424,15 @@ fn read_loop(
         StageClock::add(&clock.read, started);
         let last = chunk.last;
         if tx.send(chunk).is_err() || last {
-            return Ok(skipped_by(&reader));
+            return Ok(skipped_by(&reader, &hash));
         }
     }
 }
 
 /// What `reader`'s walk met and did not read, so far.
-fn skipped_by(reader: &CorpusReader) -> Skipped {
+fn skipped_by(reader: &CorpusReader, hash: &InputHash) -> Skipped {
     Skipped {
+        documents_hash: hash.documents_hex(),
         run_dirs: reader
             .skipped_run_dirs()
             .iter()

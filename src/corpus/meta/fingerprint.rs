@@ -74,18 +74,26 @@ impl Fnv64 {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy, Debug)]
-pub struct InputHash(Fnv64);
+pub struct InputHash {
+    records: Fnv64,
+    /// The documents alone, without where they came from (see [`InputHash::documents_hex`]).
+    documents: Fnv64,
+}
 
 impl Default for InputHash {
     fn default() -> Self {
-        InputHash(Fnv64::new())
+        InputHash {
+            records: Fnv64::new(),
+            documents: Fnv64::new(),
+        }
     }
 }
 
 impl InputHash {
     /// Adds one record.
     pub fn add(&mut self, record: &Record) {
-        let h = &mut self.0;
+        self.add_document(record);
+        let h = &mut self.records;
         h.field(record.location.file.as_bytes());
         h.bytes(&record.location.line.unwrap_or(u64::MAX).to_le_bytes());
         match &record.document {
@@ -106,10 +114,37 @@ impl InputHash {
         }
     }
 
+    /// What a document holds (text, date, source, title; a failed record's kind), not its file,
+    /// line or id, which name where it was read.
+    fn add_document(&mut self, record: &Record) {
+        let h = &mut self.documents;
+        match &record.document {
+            Ok(doc) => {
+                h.bytes(&[0]);
+                h.field(doc.text.as_bytes());
+                h.optional(doc.date.as_deref());
+                h.optional(doc.source.as_deref());
+                h.optional(doc.title.as_deref());
+            }
+            Err(error) => {
+                h.bytes(&[1]);
+                h.field(error.kind.as_str().as_bytes());
+            }
+        }
+    }
+
     /// The hash so far, as 16 hex digits.
     #[must_use]
     pub fn hex(&self) -> String {
-        self.0.hex()
+        self.records.hex()
+    }
+
+    /// The hash of the documents alone, in order, as 16 hex digits: the same for a corpus and its
+    /// copy under another name, a hard link to it, or its files joined into one, so that merge can
+    /// refuse two whole runs over the same documents however they were named.
+    #[must_use]
+    pub fn documents_hex(&self) -> String {
+        self.documents.hex()
     }
 }
 

@@ -125,6 +125,15 @@ pub struct RunInfo {
     /// `input_hash`, so that merging it again with a run over the same inputs is refused.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_input_hashes: Vec<String>,
+    /// [`InputHash::documents_hex`] of every record read: the documents alone, whatever their
+    /// files' names, so that merge refuses two whole runs over the same documents (a corpus and
+    /// its copy, a hard link, its files joined into one). Empty for a merge of whole runs and for
+    /// runs made before it was recorded.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub documents_hash: String,
+    /// For a merge of whole runs: each one's `documents_hash`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_documents_hashes: Vec<String>,
     /// Output directories of other runs inside the inputs, skipped by the walk
     /// (their rows are results, not documents). Listed by the session that
     /// finished the run.
@@ -180,6 +189,8 @@ impl RunInfo {
             documents_per_sec: rate(done_in_sessions),
             sentences_per_sec: rate(s.sentences),
             input_hash: state.input_hash.clone(),
+            documents_hash: String::new(),
+            merged_documents_hashes: Vec::new(),
             model_hash: state.config.model_hash.clone(),
             actor_definitions: Some(state.config.actors.clone()),
             sessions: state.sessions.clone(),
@@ -261,14 +272,25 @@ impl RunInfo {
     /// each shard has. None for a part of a corpus's shards.
     #[must_use]
     pub fn constituent_input_hashes(&self) -> Vec<&str> {
+        self.constituents(&self.input_hash, &self.merged_input_hashes)
+    }
+
+    /// The documents hashes of the whole corpora this run holds, as
+    /// [`RunInfo::constituent_input_hashes`] gives their input hashes.
+    #[must_use]
+    pub fn constituent_documents_hashes(&self) -> Vec<&str> {
+        self.constituents(&self.documents_hash, &self.merged_documents_hashes)
+    }
+
+    fn constituents<'a>(&self, own: &'a str, merged: &'a [String]) -> Vec<&'a str> {
         if !self.shards.is_empty() && !self.missing_shards().is_empty() {
             Vec::new()
-        } else if !self.merged_input_hashes.is_empty() {
-            self.merged_input_hashes.iter().map(String::as_str).collect()
-        } else if self.input_hash.is_empty() {
+        } else if !merged.is_empty() {
+            merged.iter().map(String::as_str).collect()
+        } else if own.is_empty() {
             Vec::new()
         } else {
-            vec![self.input_hash.as_str()]
+            vec![own]
         }
     }
 
