@@ -1027,7 +1027,13 @@ fn dateline(text: &str, start: usize, end: usize) -> Option<usize> {
     }
     let tail = DatelineTail::read(text.get(end..)?)?;
     let capitals = !matched.chars().any(char::is_lowercase);
-    (capitals || tail.dated || tail.bracketed || tail.colon).then_some(end + tail.len)
+    // "New Delhi: The war in Gaza…" is a dateline; "Washington: A Superpower Adrift", a headline
+    // without a full stop, names the state.
+    let colon = tail.colon
+        && text
+            .trim_end_matches(|c: char| is_blank(c) || matches!(c, '"' | '”' | '’' | ')'))
+            .ends_with(['.', '!', '?']);
+    (capitals || tail.dated || tail.bracketed || colon).then_some(end + tail.len)
 }
 
 /// What follows the place of a dateline, up to its dash or colon.
@@ -1057,8 +1063,16 @@ impl DatelineTail {
         for _ in 0..4 {
             if let Some(part) = at.strip_prefix(',') {
                 let (words, after) = Self::words_until(part, [',', '(', '[', ':', '—', '–', '-']);
-                tail.dated |= Self::is_date(&words);
-                if !tail.dated && !words.iter().all(|w| w.starts_with(|c: char| c.is_uppercase())) {
+                let date = Self::is_date(&words);
+                tail.dated |= date;
+                // A place of its own (", D.C."), not a list of capitals ("BEIJING, MOSCOW AND
+                // ISLAMABAD — THE NEW AXIS" is a headline that names three).
+                let place = words.iter().all(|w| w.starts_with(|c: char| c.is_uppercase()))
+                    && !words.iter().any(|w| w.eq_ignore_ascii_case("and") || *w == "&")
+                    && !DATELINE_CITIES
+                        .iter()
+                        .any(|city| city.eq_ignore_ascii_case(&words.join(" ")));
+                if !date && !place {
                     return None;
                 }
                 at = after;
@@ -1417,6 +1431,15 @@ mod tests {
         assert_eq!(found_in("TRUMP: We will put tariffs on China."), ["us", "china"]);
         assert_eq!(found_in("Washington-based analysts said: no."), ["us"]);
         assert_eq!(found_in("Washington and Beijing: two capitals"), ["us", "china"]);
+        assert_eq!(found_in("Washington: A Superpower Adrift"), ["us"]);
+        assert_eq!(
+            found_in("BEIJING, MOSCOW AND ISLAMABAD — THE NEW AXIS"),
+            ["china", "russia", "pakistan"]
+        );
+        assert_eq!(
+            found_in("WASHINGTON, MOSCOW — A tale of two capitals."),
+            ["us", "russia"]
+        );
         assert_eq!(found_in("He met officials in New Delhi: they agreed."), ["india"]);
         assert_eq!(found_in("Intro.\n  ISLAMABAD: Talks ended."), ["pakistan"]);
         for text in [

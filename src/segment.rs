@@ -197,9 +197,7 @@ fn blocks(text: &str) -> Vec<Span> {
     // Text with one paragraph per line (as scraped pages and many JSON exports hold it) has long
     // lines; hard-wrapped text has none. In the first, a headline, byline or subheading line
     // without final punctuation is no part of the paragraph below it.
-    let paragraph_per_line = lines
-        .iter()
-        .any(|line| is_paragraph_line(sub(text, line.start, line.end)));
+    let paragraph_per_line = holds_a_paragraph_per_line(text, &lines);
     for line in lines {
         let content = sub(text, line.start, line.end).trim_start_matches(is_space);
         if content.trim_end_matches(is_space).is_empty() {
@@ -239,6 +237,25 @@ fn is_paragraph_line(line: &str) -> bool {
     line.len() > LONG_LINE
         && line.chars().count() > LONG_LINE
         && line.chars().filter(|&c| c == ' ').count() >= LONG_LINE / 10
+}
+
+/// Whether the text holds a paragraph per line: more paragraphs on one line than lines that a
+/// hard wrap cut in the middle of a sentence (60 to 80 characters, as wrapping at 70-80 columns
+/// leaves them, and no final punctuation). A wrapped article with one long note line stays wrapped.
+fn holds_a_paragraph_per_line(text: &str, lines: &[Line]) -> bool {
+    let (mut paragraphs, mut wrapped) = (0usize, 0usize);
+    for line in lines {
+        let content = sub(text, line.start, line.end).trim_matches(is_space);
+        if is_paragraph_line(content) {
+            paragraphs += 1;
+        } else if (60..=320).contains(&content.len())
+            && (60..=80).contains(&content.chars().count())
+            && !ends_sentence(content)
+        {
+            wrapped += 1;
+        }
+    }
+    paragraphs > wrapped
 }
 
 /// The line before, as far as whether the next line starts a list item: at the start of a
@@ -884,7 +901,13 @@ fn stop_ends_sentence(word: Option<&str>, following: &str, quoted: bool) -> bool
             .trim_start_matches(is_opener)
             .get(next.len()..)
             .is_some_and(|rest| rest.starts_with(['\'', '’']));
-        let date = is_date_word(next) && !possessive;
+        // A month continues only before its day ("6 p.m. March 3"); "5 p.m. May was chosen" ends.
+        let day_follows = following
+            .split(is_space)
+            .filter(|w| !w.is_empty())
+            .nth(1)
+            .is_some_and(|w| w.starts_with(|c: char| c.is_ascii_digit()));
+        let date = is_date_word(next) && !possessive && (!MONTH_NAMES.contains(&next) || day_follows);
         starts_sentence(following) && !TIME_ZONES.contains(&next) && !date && !is_time_phrase(following)
     } else if MAYBE_FINAL.contains(&lower) || is_dotted_acronym(word) {
         if quoted {
@@ -1368,10 +1391,26 @@ mod tests {
     }
 
     #[test]
+    fn a_wrapped_text_with_one_long_line_stays_wrapped() {
+        let wrapped = "India and China agreed on Monday to resume border patrols in eastern\n\
+                       Ladakh, ending a four-year standoff, officials said.";
+        let note = format!(
+            "Editor's note: {}",
+            "this article was updated with comments from both sides. ".repeat(5)
+        );
+        let text = format!("{wrapped}\n{note}");
+        assert_eq!(sentences(&text)[0], wrapped);
+    }
+
+    #[test]
     fn times_before_dates() {
         assert_one("Chinese warships arrived about 6 p.m. Tuesday, the Pentagon said.");
         assert_one("The talks begin at 10 a.m. Monday in New Delhi, officials said.");
         assert_one("It ended at 9 p.m. May 3, after a day of talks.");
+        assert_eq!(
+            sentences("Officials met at 5 p.m. May was chosen as the date."),
+            ["Officials met at 5 p.m.", "May was chosen as the date."]
+        );
     }
 
     #[test]
