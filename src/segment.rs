@@ -11,10 +11,11 @@
 //!    own. A numbered line other than `1.` starts an item only after a line that
 //!    ends a sentence (or with a colon) or another item, since hard-wrapped text
 //!    puts numbers at line starts ("on May\n10. India said"); a quote line
-//!    continues a quote line that did not end its sentence. In text with a
-//!    line of prose longer than 200 characters (one paragraph per line, as
-//!    scraped pages hold it) every line break ends a sentence, so a headline or byline line
-//!    stands alone. Otherwise other single newlines are hard wraps and count as
+//!    continues a quote line that did not end its sentence. In text of one
+//!    paragraph per line, as scraped pages hold it (more lines of prose over
+//!    200 characters than lines of 60-80 that a hard wrap cut mid-sentence),
+//!    every line break ends a sentence, so a headline or byline line stands
+//!    alone. Otherwise other single newlines are hard wraps and count as
 //!    spaces. List, quote and heading markers are not part of the sentence span.
 //! 2. **Quotes and brackets.** Within a block, matched `“…”`, `"…"`, `«…»`,
 //!    `(…)`, `[…]` and `{…}` are protected: a `.` inside them followed by more
