@@ -257,15 +257,8 @@ fn check_distinct_inputs(dirs: &[PathBuf], runs: &[RunInfo]) -> Result<()> {
     let nothing_read = (InputHash::default().hex(), InputHash::default().documents_hex());
     let whole = |(_, info): &(&PathBuf, &RunInfo)| partial_shards(info).is_empty() && info.records > 0;
     for (dir, info) in dirs.iter().zip(runs).filter(whole) {
-        for hash in info
-            .constituent_input_hashes()
-            .into_iter()
-            .filter(|h| *h != nothing_read.0)
-        {
-            if let Some((_, first)) = hashes.iter().find(|(seen, _)| *seen == hash) {
-                return same(first, dir, format!("content hash {hash}"));
-            }
-            hashes.push((hash, dir));
+        if let Some((hash, first)) = seen_before(&mut hashes, info.constituent_input_hashes(), &nothing_read.0, dir) {
+            return same(first, dir, format!("content hash {hash}"));
         }
         for path in info.input_paths.iter().map(Path::new) {
             if let Some((seen, first)) = overlapping_path(&paths, path) {
@@ -282,19 +275,30 @@ fn check_distinct_inputs(dirs: &[PathBuf], runs: &[RunInfo]) -> Result<()> {
             }
         }
         // Then the same documents read from other files: a copy, a hard link, files joined into one.
-        for hash in info
-            .constituent_documents_hashes()
-            .into_iter()
-            .filter(|h| *h != nothing_read.1)
-        {
-            if let Some((_, first)) = documents.iter().find(|(seen, _)| *seen == hash) {
-                return same(first, dir, format!("the same documents in the same order, hash {hash}"));
-            }
-            documents.push((hash, dir));
+        let held = info.constituent_documents_hashes();
+        if let Some((hash, first)) = seen_before(&mut documents, held, &nothing_read.1, dir) {
+            return same(first, dir, format!("the same documents in the same order, hash {hash}"));
         }
         paths.extend(info.input_paths.iter().map(|path| (Path::new(path), dir.as_path())));
     }
     Ok(())
+}
+
+/// The first of `hashes` (other than `nothing`, the hash of no record) that an earlier run holds,
+/// with that run's directory; otherwise notes them as `dir`'s.
+fn seen_before<'a>(
+    seen: &mut Vec<(&'a str, &'a Path)>,
+    hashes: Vec<&'a str>,
+    nothing: &str,
+    dir: &'a Path,
+) -> Option<(&'a str, &'a Path)> {
+    for hash in hashes.into_iter().filter(|h| *h != nothing) {
+        if let Some(&(_, first)) = seen.iter().find(|(earlier, _)| *earlier == hash) {
+            return Some((hash, first));
+        }
+        seen.push((hash, dir));
+    }
+    None
 }
 
 /// A path of `paths` that is `path`, holds it or lies inside it (a file, or a directory that

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::analyzer::AnalyzerInfo;
+use crate::analyzer::{AnalyzerInfo, Document};
 use crate::error::{Error, Result};
 use crate::model::EmbeddedModel;
 
@@ -92,7 +92,6 @@ impl Default for InputHash {
 impl InputHash {
     /// Adds one record.
     pub fn add(&mut self, record: &Record) {
-        self.add_document(record);
         let h = &mut self.records;
         h.field(record.location.file.as_bytes());
         h.bytes(&record.location.line.unwrap_or(u64::MAX).to_le_bytes());
@@ -100,35 +99,19 @@ impl InputHash {
             Ok(doc) => {
                 h.bytes(&[0]);
                 h.field(doc.id.as_bytes());
-                h.field(doc.text.as_bytes());
-                h.optional(doc.date.as_deref());
-                h.optional(doc.source.as_deref());
-                h.optional(doc.title.as_deref());
+                add_fields(h, doc);
+                self.documents.bytes(&[0]);
+                add_fields(&mut self.documents, doc);
             }
             Err(error) => {
                 h.bytes(&[1]);
                 h.field(error.id.as_bytes());
                 h.field(error.kind.as_str().as_bytes());
                 h.field(error.reason.as_bytes());
-            }
-        }
-    }
-
-    /// What a document holds (text, date, source, title; a failed record's kind), not its file,
-    /// line or id, which name where it was read.
-    fn add_document(&mut self, record: &Record) {
-        let h = &mut self.documents;
-        match &record.document {
-            Ok(doc) => {
-                h.bytes(&[0]);
-                h.field(doc.text.as_bytes());
-                h.optional(doc.date.as_deref());
-                h.optional(doc.source.as_deref());
-                h.optional(doc.title.as_deref());
-            }
-            Err(error) => {
-                h.bytes(&[1]);
-                h.field(error.kind.as_str().as_bytes());
+                // The documents hash leaves out where the record was read: its id, and the reason
+                // (which names the file).
+                self.documents.bytes(&[1]);
+                self.documents.field(error.kind.as_str().as_bytes());
             }
         }
     }
@@ -146,6 +129,14 @@ impl InputHash {
     pub fn documents_hex(&self) -> String {
         self.documents.hex()
     }
+}
+
+/// What a document holds, not where it was read: its text, date, source and title.
+fn add_fields(h: &mut Fnv64, doc: &Document) {
+    h.field(doc.text.as_bytes());
+    h.optional(doc.date.as_deref());
+    h.optional(doc.source.as_deref());
+    h.optional(doc.title.as_deref());
 }
 
 /// Content hash of the model bundle an analyzer runs: its `config.json`,
