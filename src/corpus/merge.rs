@@ -37,9 +37,12 @@ use super::summary::Summary;
 /// (unsharded) runs over the same inputs, a whole run with shards of the same
 /// corpus, runs with
 /// different models (by name or by content), actors, input options, output
-/// formats or shard counts, shards of different inputs, a shard given twice,
-/// an `out` that already holds outputs or that another process is working in,
+/// formats or shard counts, shards of different inputs, whole runs over the same
+/// documents (however their files are named), a shard given twice, a run whose
+/// row files are not the lengths it committed, an `out` that already holds
+/// outputs or documents or that another process is working in,
 /// or Parquet runs when the library was built without its `parquet` feature.
+/// A merge into `out` that was stopped before it finished is replaced.
 pub fn merge_runs(dirs: &[PathBuf], out: &Path) -> Result<RunInfo> {
     merge_runs_recording(dirs, out, &[])
 }
