@@ -521,9 +521,13 @@ fn split_block(text: &str, block: Span, out: &mut Vec<Span>) {
         let spaced = next > after || unspaced;
         if spaced && next < end && depth.at(after) == 0 {
             let kind = terminator_kind(sub(text, i, run_end));
-            // Double quotes only: a single one after an abbreviation is a possessive (`the U.S.’ China policy`).
-            let quoted = sub(text, run_end, closed).contains(['"', '”', '»']);
-            let opens_with_quote = sub(text, sentence_start, end).starts_with(['"', '“', '«']);
+            // A single quote after `.` may be a possessive (`the U.S.’ China policy`), not after `?` or
+            // `!`: there it closes a British quotation (`‘Will India retaliate?’ Sharif asked`).
+            let single = kind == Terminator::Strong;
+            let closers = sub(text, run_end, closed);
+            let quoted = closers.contains(['"', '”', '»']) || (single && closers.contains(['’', '\'']));
+            let opening = sub(text, sentence_start, end);
+            let opens_with_quote = opening.starts_with(['"', '“', '«']) || (single && opening.starts_with(['‘', '\'']));
             let context = Around {
                 block_start: block.start,
                 quoted,
@@ -598,7 +602,7 @@ fn push_trimmed(text: &str, start: usize, end: usize, out: &mut Vec<Span>) {
 #[derive(Clone, Copy)]
 struct Around {
     block_start: usize,
-    /// A closing double quote follows the terminator.
+    /// A closing quote follows the terminator (a double one after `.`).
     quoted: bool,
     /// The sentence so far opens with a quotation mark.
     opens_with_quote: bool,
@@ -1464,6 +1468,7 @@ mod tests {
         assert_one("“Will India retaliate?” Sharif asked reporters in Islamabad.");
         assert_one("\"What is America doing?\" Xi asked Biden during the call.");
         assert_one("“Enough!” Modi told Pakistan.");
+        assert_one("‘Will India retaliate?’ Sharif asked.");
         assert_one("“Can India win?” Prime Minister Sharif asked.");
         assert_eq!(
             sentences("He said “Detroit is back.” He added that Americans agree."),
