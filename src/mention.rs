@@ -25,7 +25,8 @@
 //!   of writing is not a mention: at the start of a line in a document's first
 //!   400 bytes (not after a list or quote marker), followed by a dash or colon,
 //!   after an optional date and agencies in brackets (`WASHINGTON (Reuters) -
-//!   …`, `BEIJING, March 5 (Xinhua) -- …`, `New Delhi [India], May 5 (ANI): …`),
+//!   …`, `WASHINGTON/BEIJING (Reuters) - …`, `BEIJING, March 5 (Xinhua) -- …`,
+//!   `New Delhi [India], May 5 (ANI): …`),
 //!   written in capitals, with a date, with brackets, or before a colon
 //!   (`New Delhi: …`). Nor is what the dateline's brackets name.
 //! * **Overlaps.** Of overlapping matches that pass the rules, the leftmost
@@ -1076,6 +1077,14 @@ impl DatelineTail {
                     return None;
                 }
                 at = after;
+            } else if let Some(part) = at.strip_prefix('/') {
+                // A story filed from two capitals: `WASHINGTON/BEIJING (Reuters) -`.
+                let (words, after) = Self::words_until(part, ['/', ',', '(', '[', ':', '—', '–', '-']);
+                let joined = words.join(" ");
+                if !DATELINE_CITIES.iter().any(|city| city.eq_ignore_ascii_case(&joined)) {
+                    return None;
+                }
+                at = after;
             } else if let Some(close) = at
                 .trim_start_matches(' ')
                 .strip_prefix(['(', '['])
@@ -1424,6 +1433,8 @@ mod tests {
         assert_eq!(found_in("New Delhi: The war in Gaza goes on."), none);
         assert_eq!(found_in("  ISLAMABAD: Talks ended."), none);
         assert_eq!(found_in("WASHINGTON, D.C. — The vote failed."), none);
+        assert_eq!(found_in("WASHINGTON/BEIJING (Reuters) - India watched."), ["india"]);
+        assert_eq!(found_in("Washington/Beijing rivalry: a primer."), ["us", "china"]);
         // Mentions of the state.
         assert_eq!(found_in("Washington — not Beijing — sets the rules."), ["us", "china"]);
         assert_eq!(found_in("US: tariffs to rise"), ["us"]);
