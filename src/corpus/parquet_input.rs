@@ -378,9 +378,9 @@ mod tests {
     use super::*;
 
     use ::parquet::basic::{Compression, ZstdLevel};
-    use ::parquet::data_type::{ByteArray, ByteArrayType, DoubleType, FloatType, Int32Type, Int64Type};
+    use ::parquet::data_type::{ByteArray, ByteArrayType, DataType, DoubleType, FloatType, Int32Type, Int64Type};
     use ::parquet::file::properties::WriterProperties;
-    use ::parquet::file::writer::SerializedFileWriter;
+    use ::parquet::file::writer::{SerializedColumnWriter, SerializedFileWriter};
     use ::parquet::schema::parser::parse_message_type;
 
     use crate::corpus::{CorpusReader, ReadOptions};
@@ -397,9 +397,11 @@ mod tests {
         Floats(Vec<Option<f32>>),
     }
 
-    fn levels<T: Clone>(values: &[Option<T>]) -> (Vec<T>, Vec<i16>) {
-        let present = values.iter().flatten().cloned().collect();
-        (present, values.iter().map(|v| i16::from(v.is_some())).collect())
+    /// Writes one optional column: the values present, and a definition level for each row.
+    fn write_optional<T: DataType>(writer: &mut SerializedColumnWriter<'_>, values: &[Option<T::T>]) {
+        let present: Vec<T::T> = values.iter().flatten().cloned().collect();
+        let def: Vec<i16> = values.iter().map(|v| i16::from(v.is_some())).collect();
+        writer.typed::<T>().write_batch(&present, Some(&def), None).unwrap();
     }
 
     /// Writes a Parquet file of one row group with `schema` (every column optional) and `columns`.
@@ -422,51 +424,24 @@ mod tests {
         let mut group = writer.next_row_group().unwrap();
         for column in columns {
             let mut writer = group.next_column().unwrap().unwrap();
+            let bytes = |values: Vec<Option<&[u8]>>| -> Vec<Option<ByteArray>> {
+                values
+                    .into_iter()
+                    .map(|v| v.map(|b| ByteArray::from(b.to_vec())))
+                    .collect()
+            };
             match column {
                 Column::Strings(values) => {
-                    let (present, def) = levels(values);
-                    let present: Vec<ByteArray> = present.into_iter().map(ByteArray::from).collect();
-                    writer
-                        .typed::<ByteArrayType>()
-                        .write_batch(&present, Some(&def), None)
-                        .unwrap();
+                    write_optional::<ByteArrayType>(
+                        &mut writer,
+                        &bytes(values.iter().map(|v| v.map(str::as_bytes)).collect()),
+                    );
                 }
-                Column::Bytes(values) => {
-                    let (present, def) = levels(values);
-                    let present: Vec<ByteArray> = present.into_iter().map(|b| ByteArray::from(b.to_vec())).collect();
-                    writer
-                        .typed::<ByteArrayType>()
-                        .write_batch(&present, Some(&def), None)
-                        .unwrap();
-                }
-                Column::Longs(values) => {
-                    let (present, def) = levels(values);
-                    writer
-                        .typed::<Int64Type>()
-                        .write_batch(&present, Some(&def), None)
-                        .unwrap();
-                }
-                Column::Floats(values) => {
-                    let (present, def) = levels(values);
-                    writer
-                        .typed::<FloatType>()
-                        .write_batch(&present, Some(&def), None)
-                        .unwrap();
-                }
-                Column::Doubles(values) => {
-                    let (present, def) = levels(values);
-                    writer
-                        .typed::<DoubleType>()
-                        .write_batch(&present, Some(&def), None)
-                        .unwrap();
-                }
-                Column::Ints(values) => {
-                    let (present, def) = levels(values);
-                    writer
-                        .typed::<Int32Type>()
-                        .write_batch(&present, Some(&def), None)
-                        .unwrap();
-                }
+                Column::Bytes(values) => write_optional::<ByteArrayType>(&mut writer, &bytes(values.clone())),
+                Column::Longs(values) => write_optional::<Int64Type>(&mut writer, values),
+                Column::Floats(values) => write_optional::<FloatType>(&mut writer, values),
+                Column::Doubles(values) => write_optional::<DoubleType>(&mut writer, values),
+                Column::Ints(values) => write_optional::<Int32Type>(&mut writer, values),
             }
             writer.close().unwrap();
         }
