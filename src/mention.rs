@@ -368,10 +368,11 @@ impl MentionFinder {
                         if !after_ok || word_char_before(text, start) {
                             continue;
                         }
-                        let opens_text = text.get(..start).is_some_and(|before| before.chars().all(is_blank));
-                        if let Some(dateline_end) =
-                            dateline(text, start, end).filter(|_| may_open_dateline && opens_text)
-                        {
+                        // Only a match that opens the text can be a dateline: every other match
+                        // skips the parse (and its allocation).
+                        let opens_text =
+                            may_open_dateline && text.get(..start).is_some_and(|before| before.chars().all(is_blank));
+                        if let Some(dateline_end) = opens_text.then(|| dateline(text, start, end)).flatten() {
                             datelines.push(Span::new(start, dateline_end));
                         } else {
                             hits.push(Hit {
