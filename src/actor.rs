@@ -729,7 +729,8 @@ fn check_actor(actor: &Actor, inherited: &[String]) -> std::result::Result<(), S
 }
 
 /// Characters an alias may not hold: zero-width space, word joiner, byte-order mark and soft hyphen.
-const INVISIBLE: [char; 4] = ['\u{200b}', '\u{2060}', '\u{feff}', '\u{ad}'];
+/// Text taken from web pages holds them inside words (`Paki\u{ad}stan`); the matcher reads past them.
+pub(crate) const INVISIBLE: [char; 4] = ['\u{200b}', '\u{2060}', '\u{feff}', '\u{ad}'];
 
 /// A short name must be a whole word of a longer alias (its actor's own, or `inherited`), whose
 /// mention is what lets it count: "Khan" of "Imran Khan".

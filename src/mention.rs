@@ -44,7 +44,8 @@
 //! In aliases and exclusions a straight apostrophe also matches a curly one
 //! ("People's" / "People’s"), and in text any run of spaces, tabs, line
 //! breaks and Unicode spaces matches a space ("United\nStates", "United\r\nStates",
-//! "United  States", "United\u{a0}States"). An exclusion's capitalized words must be
+//! "United  States", "United\u{a0}States"), and the invisible characters web pages put inside
+//! words (soft hyphens, zero-width spaces) are read past ("Paki\u{ad}stan"). An exclusion's capitalized words must be
 //! capitalized in the text ("India Today" is not "India today"); its other words may be either.
 
 use std::borrow::Cow;
@@ -54,7 +55,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
-use crate::actor::ActorSet;
+use crate::actor::{ActorSet, INVISIBLE};
 use crate::error::{Error, Result};
 use crate::segment::{Span, MONTH_NAMES};
 
@@ -611,17 +612,21 @@ fn is_unspaced_script(c: char) -> bool {
         | '\u{20000}'..='\u{3134f}') // CJK extensions B-G
 }
 
+/// Whether the visible character before `at` continues the word that starts there (invisible
+/// characters are read past).
 fn word_char_before(text: &str, at: usize) -> bool {
-    let edge = text.get(at..).and_then(|s| s.chars().next());
+    let edge = text.get(at..).and_then(|s| s.chars().find(|&c| !is_invisible(c)));
     text.get(..at)
-        .and_then(|s| s.chars().next_back())
+        .and_then(|s| s.chars().rev().find(|&c| !is_invisible(c)))
         .is_some_and(|c| continues_word(c, edge))
 }
 
+/// Whether the visible character at `at` continues the word that ends there: "India\u{ad}napolis"
+/// is one word, so it holds no mention of India.
 fn word_char_at(text: &str, at: usize) -> bool {
-    let edge = text.get(..at).and_then(|s| s.chars().next_back());
+    let edge = text.get(..at).and_then(|s| s.chars().rev().find(|&c| !is_invisible(c)));
     text.get(at..)
-        .and_then(|s| s.chars().next())
+        .and_then(|s| s.chars().find(|&c| !is_invisible(c)))
         .is_some_and(|c| continues_word(c, edge))
 }
 
@@ -869,6 +874,13 @@ fn is_blank(c: char) -> bool {
     )
 }
 
+/// A character that web pages put inside words and that a reader does not see: a soft hyphen
+/// (`Paki\u{ad}stan`), a zero-width space, a word joiner, a byte-order mark. The matcher reads
+/// past it, as if it were not there.
+fn is_invisible(c: char) -> bool {
+    INVISIBLE.contains(&c)
+}
+
 /// `phrase` with each run of blanks as one space, as the matcher reads text.
 fn collapse_blanks(phrase: &str) -> String {
     phrase
@@ -880,7 +892,8 @@ fn collapse_blanks(phrase: &str) -> String {
 
 /// The text as the alias matcher reads it: each run of blanks ([`is_blank`]: spaces, tabs, line
 /// breaks, Unicode spaces) as one space, so that a multi-word alias matches across hard wraps
-/// (`\r\n` too), doubled spaces and the no-break spaces of text taken from HTML.
+/// (`\r\n` too), doubled spaces and the no-break spaces of text taken from HTML; and without
+/// the invisible characters ([`is_invisible`]) that web pages put inside words.
 struct Haystack<'a> {
     bytes: Cow<'a, [u8]>,
     /// Where in the text each byte of `bytes` is, when runs were collapsed.
@@ -889,11 +902,12 @@ struct Haystack<'a> {
 
 impl<'a> Haystack<'a> {
     fn new(text: &'a str) -> Self {
-        // One pass: a blank other than a space, or a space right after a blank.
+        // One pass: an invisible character, a blank other than a space, or a space right after a
+        // blank.
         let mut after_blank = false;
         let collapses = text.chars().any(|c| {
             let blank = is_blank(c);
-            let changes = blank && (c != ' ' || after_blank);
+            let changes = is_invisible(c) || (blank && (c != ' ' || after_blank));
             after_blank = blank;
             changes
         });
@@ -908,6 +922,9 @@ impl<'a> Haystack<'a> {
         let (mut bytes, mut origin) = (Vec::with_capacity(text.len()), Vec::with_capacity(text.len()));
         let mut after_space = false;
         for (position, c) in text.char_indices() {
+            if is_invisible(c) {
+                continue; // neither a character of the match nor a break in a run of blanks
+            }
             let space = is_blank(c);
             if space && !after_space {
                 bytes.push(b' ');
@@ -1632,6 +1649,27 @@ mod tests {
              Indian\u{2009}Ocean waves. New\u{a0}\u{a0}Delhi.",
             &[("us", "United\u{a0}States"), ("india", "New\u{a0}\u{a0}Delhi")],
         );
+    }
+
+    #[test]
+    fn invisible_characters_inside_words_are_read_past() {
+        // Soft hyphens and zero-width spaces of web pages, inside an alias and across its words.
+        assert_found(
+            "Paki\u{ad}stan and the United\u{200b} States met in Bei\u{2060}jing.",
+            &[
+                ("pakistan", "Paki\u{ad}stan"),
+                ("us", "United\u{200b} States"),
+                ("china", "Bei\u{2060}jing"),
+            ],
+        );
+        // Next to a match they join words as the letters they stand between do.
+        assert_found("Indianapolis, India\u{ad}napolis, \u{feff}China\u{ad}town.", &[]);
+        assert_found(
+            "\u{feff}India\u{200b}, said China\u{ad}.",
+            &[("india", "India"), ("china", "China")],
+        );
+        // An exclusion is read past them too.
+        assert_found("The Washington\u{ad} Post said.", &[]);
     }
 
     #[test]
