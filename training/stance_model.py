@@ -91,6 +91,10 @@ class StanceClassifier(nn.Module):
         self.classifier = nn.Linear(2 * hidden, n_labels)
 
     def forward(self, input_ids, attention_mask, token_type_ids=None):
+        return self.classifier(self.dropout(self.pooled(input_ids, attention_mask, token_type_ids)))
+
+    def pooled(self, input_ids, attention_mask, token_type_ids=None):
+        """What the head reads: the mean of the (target's) token states and the first [TGT]'s state."""
         # token_type_ids may be left out when the backbone has no segment embeddings (MPNet):
         # export.py then exports a graph without that input.
         extra = {"token_type_ids": token_type_ids} if self.uses_token_types else {}
@@ -103,8 +107,7 @@ class StanceClassifier(nn.Module):
         first = (input_ids == self.open_id).to(hidden.dtype).argmax(dim=1)
         idx = first.view(-1, 1, 1).expand(-1, 1, hidden.size(-1))
         at_marker = hidden.gather(1, idx)[:, 0]
-        pooled = torch.cat([mean, at_marker], dim=-1)
-        return self.classifier(self.dropout(pooled))
+        return torch.cat([mean, at_marker], dim=-1)
 
     def target_span_mask(self, input_ids):
         """1.0 on every token from a [TGT] to its [/TGT] (both included), else 0.0. Counted with

@@ -104,6 +104,10 @@ def parse_args(argv=None):
     p.add_argument("--kd-alpha", type=float, default=0.5,
                    help="weight of the distillation term; the gold cross-entropy gets 1 - alpha")
     p.add_argument("--kd-temperature", type=float, default=2.0)
+    p.add_argument("--feature-distill", metavar="FEATURES.npz",
+                   help="teacher_features.py output: pull a projection of the student's pooled vector toward "
+                        "the teacher's (cosine distance) on every pair it covers")
+    p.add_argument("--feature-weight", type=float, default=1.0, help="weight of the feature-distillation term")
     p.add_argument("--average-last", type=int, default=0, metavar="K",
                    help="also evaluate the uniform average of the weights at the end of the last K epochs, "
                         "and keep it when its mean dev macro-F1 beats every single epoch")
@@ -368,6 +372,31 @@ def check_not_held_out(paths, held_out, encoder):
                                  "(teacher_logits.py --natural-holdout-fold must equal --holdout-fold)")
 
 
+def feature_rows(ids, path, encoder, log):
+    """Each training pair's row in teacher_features.py's matrix (-1 where it has none), and the matrix."""
+    from teacher_features import check_plain_format, load_features
+
+    check_plain_format(encoder, "--feature-distill")
+    rows_of_key, features = load_features(path)
+    rows = np.array([rows_of_key.get(tuple(i), -1) for i in ids], dtype=np.int64)
+    log(f"{path}: teacher features ({features.shape[1]} wide) for {int((rows >= 0).sum())} of {len(ids)} training pairs")
+    return rows, features
+
+
+def make_feature_loss(rows, features, device="cpu"):
+    """loss(projected student features, batch indices): mean cosine distance to the teacher's
+    features over the batch's pairs that have them (0 if none has)."""
+    def loss(projected, batch):
+        picked = rows[batch]
+        have = torch.from_numpy(picked >= 0).to(device)
+        if not have.any():
+            return projected.sum() * 0.0
+        teacher = torch.from_numpy(features[picked[picked >= 0]]).to(device)
+        return (1 - torch.nn.functional.cosine_similarity(projected[have], teacher, dim=-1)).mean()
+
+    return loss
+
+
 def make_loss(labels, soft, alpha, temperature, device="cpu", weights=None):
     """loss(logits, batch indices): gold cross-entropy, or with soft labels
     alpha * T^2 * KL(teacher_T || student_T) + (1 - alpha) * CE on the labelled rows;
@@ -621,6 +650,13 @@ def main(argv=None):
         head = not name.startswith("bert.")
         decay = not any(nd in name for nd in no_decay)
         groups[2 * head + (not decay)]["params"].append(param)
+    projection, feature_loss = None, None
+    if args.feature_distill:
+        # Trained with the student, never saved with it: it only carries the teacher's signal in.
+        rows, features = feature_rows(ids, args.feature_distill, encoder, log)
+        projection = torch.nn.Linear(model.classifier.in_features, features.shape[1]).to(device)
+        feature_loss = make_feature_loss(rows, features, device)
+        groups.append({"params": list(projection.parameters()), "lr": args.head_lr, "weight_decay": 0.0})
     optimizer = torch.optim.AdamW([g for g in groups if g["params"]], betas=(0.9, 0.999), eps=1e-8,
                                   fused=device.type == "cuda")
 
@@ -647,6 +683,8 @@ def main(argv=None):
     if resumed:
         best, history, start_epoch, position, batches, step = restore(resumed, model, optimizer, scheduler, rng,
                                                                       averaged)
+        if projection is not None:
+            projection.load_state_dict(resumed["projection"])
         log(f"resumed from {resume_path} at epoch {start_epoch}, step {step}")
     for epoch in range(start_epoch, args.epochs + 1):
         model.train()
@@ -659,8 +697,11 @@ def main(argv=None):
             a, m, t = (torch.from_numpy(x).to(device) for x in
                        pad_batch([ids[k] for k in batch], [types[k] for k in batch], model.pad_id))
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
-                logits = model(a, m, t)
+                pooled = model.pooled(a, m, t)
+                logits = model.classifier(model.dropout(pooled))
             loss = loss_fn(logits.float(), batch)
+            if projection is not None:
+                loss = loss + args.feature_weight * feature_loss(projection(pooled.float()), batch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -677,7 +718,8 @@ def main(argv=None):
             if args.checkpoint_every and step % args.checkpoint_every == 0:
                 save_resume_state(resume_path, args, model, optimizer, scheduler, rng, averaged,
                                   {"epoch": epoch, "position": position + 1, "batches": batches, "step": step,
-                                   "best": best, "history": history})
+                                   "best": best, "history": history,
+                                   "projection": projection.state_dict() if projection is not None else None})
         batches, position = None, 0
         t_eval = time.time()
         logits = {} if args.save_logits else None

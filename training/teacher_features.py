@@ -1,0 +1,119 @@
+"""A teacher's pooled representation of every pair a student trains on, for feature distillation.
+
+    python teacher_features.py --run runs/mpnet2-f2 --soft-labels runs/prev-mini/soft_labels.jsonl \\
+        --natural-holdout-fold 2 --out runs/mpnet2-f2/features-f2.npz
+
+Logit distillation hands the student three numbers per pair; the teacher's pooled vector (what
+its head reads: the mean token state and the first [TGT]'s, 2 x hidden wide) carries far more of
+what it knows about the pair. train.py --feature-distill adds a loss that pulls a projection of
+the student's pooled vector toward it (cosine distance).
+
+Pairs: every row of the soft-label files the student distils from, and opeds/natural.jsonl minus
+article-grouped fold I (which must equal train.py's --holdout-fold). Each pair is keyed by the
+student's encoding of it (the ids train.py sees; the student's format must read neither the
+sentence before nor other actors' markers), so the teacher may use another tokenizer.
+
+Writes OUT (.npz): `features` (float16, pairs x teacher width), `key_ids` (the keys' ids one after
+another) and `key_offsets` (where each key starts; one more than there are pairs).
+"""
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from stance_format import Encoder, article_fold, clean_spans, load_tokenizer, read_examples
+from stance_model import DEFAULT_DATA_DIR, DEFAULT_TOKENIZER, length_sorted_batches, load_checkpoint, pad_batch
+from teacher_logits import NATURAL
+from train import read_soft_labels
+
+
+def student_pairs(soft_label_paths, data_dir, holdout, folds=5):
+    """(sentence, spans) of every pair the student trains on, each once, in a stable order."""
+    seen = set()
+    for path in soft_label_paths:
+        for row in read_soft_labels(path):
+            pair = (row["sentence"], tuple(clean_spans(map(tuple, row["spans"]))))
+            if pair not in seen:
+                seen.add(pair)
+                yield pair
+    for sentence, spans, _label, meta in read_examples(Path(data_dir) / NATURAL):
+        if article_fold(meta["article"], folds) == holdout:
+            continue  # held out: the teacher's view of it must never reach the student
+        pair = (sentence, tuple(clean_spans(map(tuple, spans))))
+        if pair not in seen:
+            seen.add(pair)
+            yield pair
+
+
+def check_plain_format(encoder, what):
+    """Keys are the student's ids of (sentence, spans) alone: a format reading more has other ids."""
+    if encoder.other_markers or encoder.context_tokens:
+        raise SystemExit(f"{what}: a format with other actors' markers or the sentence before is not supported")
+
+
+@torch.no_grad()
+def pooled_features(model, encoded, batch_size=64):
+    """The model's pooled vector of each encoded (ids, types) pair, float32."""
+    device = next(model.parameters()).device
+    out = None
+    for idx in length_sorted_batches([len(i) for i, _t in encoded], batch_size):
+        a, m, t = (torch.from_numpy(x).to(device) for x in
+                   pad_batch([encoded[k][0] for k in idx], [encoded[k][1] for k in idx], model.pad_id))
+        pooled = model.pooled(a, m, t).float().cpu().numpy()
+        if out is None:
+            out = np.zeros((len(encoded), pooled.shape[1]), dtype=np.float32)
+        out[idx] = pooled
+    return out
+
+
+def save_features(path, keys, features):
+    offsets = np.zeros(len(keys) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(k) for k in keys])
+    key_ids = np.concatenate([np.asarray(k, dtype=np.int32) for k in keys])
+    tmp = Path(path).with_suffix(".tmp.npz")
+    np.savez(tmp, features=features.astype(np.float16), key_ids=key_ids, key_offsets=offsets)
+    tmp.replace(path)
+
+
+def load_features(path):
+    """{key (tuple of student ids): row} and the feature matrix (float32)."""
+    data = np.load(path)
+    ids, offsets = data["key_ids"], data["key_offsets"]
+    rows = {tuple(ids[offsets[r]:offsets[r + 1]].tolist()): r for r in range(len(offsets) - 1)}
+    return rows, data["features"].astype(np.float32)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--run", required=True, help="teacher run dir: best/ checkpoint and tokenizer.json")
+    p.add_argument("--soft-labels", nargs="+", required=True, help="the soft-label files the student distils from")
+    p.add_argument("--natural-holdout-fold", type=int, required=True, metavar="I",
+                   help="article-grouped fold of opeds/natural.jsonl left out (-1: none); train.py's --holdout-fold")
+    p.add_argument("--student-tokenizer", default=str(DEFAULT_TOKENIZER))
+    p.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR))
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--out", required=True)
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    run = Path(args.run)
+    teacher_tok = load_tokenizer(run / "tokenizer.json")
+    teacher_encoder = Encoder(teacher_tok)
+    student_encoder = Encoder(load_tokenizer(args.student_tokenizer))
+    check_plain_format(teacher_encoder, run)
+    check_plain_format(student_encoder, args.student_tokenizer)
+    model = load_checkpoint(run / "best", teacher_tok)
+
+    pairs = list(student_pairs(args.soft_labels, args.data_dir, args.natural_holdout_fold))
+    keys = [student_encoder.encode(s, spans)[0] for s, spans in pairs]
+    start = time.time()
+    features = pooled_features(model, [teacher_encoder.encode(s, spans) for s, spans in pairs])
+    print(f"{len(pairs)} pairs, teacher features {features.shape[1]} wide, in {time.time() - start:.0f} s", flush=True)
+    save_features(args.out, keys, features)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
