@@ -170,6 +170,9 @@ def target_spans(target):
     return [(target["from"], target["to"])] + [(m["from"], m["to"]) for m in target.get("further_mentions") or []]
 
 
+# The natural-distribution op-ed data (every actor sentence of each article), under the data dir.
+NATURAL = "opeds/natural.jsonl"
+
 # Dev-split name of a held-out fold of opeds/natural.jsonl: natural_f0 ... natural_f4. Such a
 # split is reported next to the dev splits but never chooses anything.
 HELD_OUT_PREFIX = "natural_f"
@@ -191,3 +194,9 @@ def load_tokenizer(path):
     from tokenizers import Tokenizer
 
     return Tokenizer.from_file(str(Path(path)))
+
+
+def read_soft_labels(path):
+    """The rows of a teacher_logits.py output file."""
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f]

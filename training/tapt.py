@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from stance_format import article_fold, article_of, load_tokenizer
+from stance_format import NATURAL, article_fold, article_of, load_tokenizer
 from stance_model import (
     DEFAULT_DATA_DIR,
     DEFAULT_TOKENIZER,
@@ -48,7 +48,6 @@ from stance_model import (
 from train import bucketed_batches
 
 OPED_FILES = ("opeds/train.jsonl", "opeds/natural.jsonl")
-NATURAL = "opeds/natural.jsonl"
 MAX_TOKENS = 128
 
 

@@ -13,23 +13,41 @@ article-grouped fold I (which must equal train.py's --holdout-fold). Each pair i
 student's encoding of it (the ids train.py sees; the student's format must read neither the
 sentence before nor other actors' markers), so the teacher may use another tokenizer.
 
+The teacher must not have seen fold I: its run, and the runs it was initialised from, are refused
+if they trained on natural.jsonl with another fold held out.
+
 Writes OUT (.npz): `features` (float16, pairs x teacher width), `key_ids` (the keys' ids one after
-another) and `key_offsets` (where each key starts; one more than there are pairs).
+another), `key_offsets` (where each key starts; one more than there are pairs) and `provenance`
+(JSON: teacher run, held-out fold, folds, the student tokenizer's SHA-256), which train.py checks.
 """
 import argparse
+import hashlib
+import json
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from stance_format import Encoder, article_fold, clean_spans, load_tokenizer, read_examples
-from stance_model import DEFAULT_DATA_DIR, DEFAULT_TOKENIZER, length_sorted_batches, load_checkpoint, pad_batch
-from teacher_logits import NATURAL
-from train import read_soft_labels
+from stance_format import (
+    NATURAL,
+    Encoder,
+    article_fold,
+    clean_spans,
+    load_tokenizer,
+    read_examples,
+    read_soft_labels,
+)
+from stance_model import (
+    DEFAULT_DATA_DIR,
+    DEFAULT_TOKENIZER,
+    length_sorted_batches,
+    load_checkpoint,
+    pad_batch,
+)
 
 
-def student_pairs(soft_label_paths, data_dir, holdout, folds=5):
+def student_pairs(soft_label_paths, data_dir, holdout, folds):
     """(sentence, spans) of every pair the student trains on, each once, in a stable order."""
     seen = set()
     for path in soft_label_paths:
@@ -45,6 +63,21 @@ def student_pairs(soft_label_paths, data_dir, holdout, folds=5):
         if pair not in seen:
             seen.add(pair)
             yield pair
+
+
+def check_teacher_holdout(run, holdout, folds):
+    """Refuse a teacher that trained on natural.jsonl pairs of fold `holdout`: it, or a run it was
+    initialised from, took natural pairs with another fold (or none) held out."""
+    run = Path(run)
+    while run is not None:
+        config = json.loads((run / "config.json").read_text(encoding="utf-8"))
+        saw_natural = config.get("natural_copies", 0) > 0
+        if saw_natural and holdout >= 0 and (config.get("holdout_fold", -1), config.get("folds", 5)) != (holdout, folds):
+            raise SystemExit(f"{run}: trained on natural.jsonl with fold {config.get('holdout_fold', -1)} of "
+                             f"{config.get('folds', 5)} held out, not fold {holdout} of {folds}: it has seen the "
+                             "student's held-out pairs")
+        init = config.get("init_from")
+        run = Path(init).parent if init else None
 
 
 def check_plain_format(encoder, what):
@@ -68,21 +101,28 @@ def pooled_features(model, encoded, batch_size=64):
     return out
 
 
-def save_features(path, keys, features):
+def sha256_of(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def save_features(path, keys, features, provenance):
     offsets = np.zeros(len(keys) + 1, dtype=np.int64)
     offsets[1:] = np.cumsum([len(k) for k in keys])
     key_ids = np.concatenate([np.asarray(k, dtype=np.int32) for k in keys])
     tmp = Path(path).with_suffix(".tmp.npz")
-    np.savez(tmp, features=features.astype(np.float16), key_ids=key_ids, key_offsets=offsets)
+    np.savez(tmp, features=features.astype(np.float16), key_ids=key_ids, key_offsets=offsets,
+             provenance=np.array(json.dumps(provenance)))
     tmp.replace(path)
 
 
 def load_features(path):
-    """{key (tuple of student ids): row} and the feature matrix (float32)."""
+    """{key (tuple of student ids): row}, the feature matrix (float16) and the provenance dict."""
     data = np.load(path)
     ids, offsets = data["key_ids"], data["key_offsets"]
     rows = {tuple(ids[offsets[r]:offsets[r + 1]].tolist()): r for r in range(len(offsets) - 1)}
-    return rows, data["features"].astype(np.float32)
+    if len(rows) != len(offsets) - 1:
+        raise SystemExit(f"{path}: two pairs share one student encoding")
+    return rows, data["features"], json.loads(str(data["provenance"]))
 
 
 def main(argv=None):
@@ -91,6 +131,7 @@ def main(argv=None):
     p.add_argument("--soft-labels", nargs="+", required=True, help="the soft-label files the student distils from")
     p.add_argument("--natural-holdout-fold", type=int, required=True, metavar="I",
                    help="article-grouped fold of opeds/natural.jsonl left out (-1: none); train.py's --holdout-fold")
+    p.add_argument("--folds", type=int, default=5, help="article-grouped folds of opeds/natural.jsonl")
     p.add_argument("--student-tokenizer", default=str(DEFAULT_TOKENIZER))
     p.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR))
     p.add_argument("--threads", type=int, default=2)
@@ -104,14 +145,21 @@ def main(argv=None):
     student_encoder = Encoder(load_tokenizer(args.student_tokenizer))
     check_plain_format(teacher_encoder, run)
     check_plain_format(student_encoder, args.student_tokenizer)
+    check_teacher_holdout(run, args.natural_holdout_fold, args.folds)
+    if json.loads((run / "config.json").read_text(encoding="utf-8")).get("context_tokens", 0):
+        raise SystemExit(f"{run}: a teacher that reads the sentence before is not supported")
     model = load_checkpoint(run / "best", teacher_tok)
 
-    pairs = list(student_pairs(args.soft_labels, args.data_dir, args.natural_holdout_fold))
+    pairs = list(student_pairs(args.soft_labels, args.data_dir, args.natural_holdout_fold, args.folds))
+    if not pairs:
+        raise SystemExit("no pairs: the soft-label files and natural.jsonl are empty")
     keys = [student_encoder.encode(s, spans)[0] for s, spans in pairs]
     start = time.time()
     features = pooled_features(model, [teacher_encoder.encode(s, spans) for s, spans in pairs])
     print(f"{len(pairs)} pairs, teacher features {features.shape[1]} wide, in {time.time() - start:.0f} s", flush=True)
-    save_features(args.out, keys, features)
+    provenance = {"teacher": str(run), "holdout_fold": args.natural_holdout_fold, "folds": args.folds,
+                  "student_tokenizer_sha256": sha256_of(args.student_tokenizer)}
+    save_features(args.out, keys, features, provenance)
     print(f"wrote {args.out}")
 
 

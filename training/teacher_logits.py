@@ -29,11 +29,10 @@ import numpy as np
 import torch
 
 from metrics import classification_report
-from stance_format import Encoder, article_fold, clean_spans, load_tokenizer, read_examples, target_spans
+from stance_format import NATURAL, Encoder, article_fold, clean_spans, load_tokenizer, read_examples, target_spans
 from stance_model import DEFAULT_DATA_DIR, DEFAULT_TOKENIZER, DEV_SPLITS, load_checkpoint, torch_logits, write_json
 
 LABELLED = (("newsmtsc/train.jsonl", "newsmtsc"), ("opeds/train.jsonl", "opeds"))
-NATURAL = "opeds/natural.jsonl"
 
 
 def labelled_pairs(data_dir, natural_holdout=None, folds=5):

@@ -5,25 +5,56 @@
 The saved features must come back under the student's ids of each pair, and the loss must
 reach only the pairs that have teacher features, at zero where the student matches them.
 """
+import json
+
 import numpy as np
 import pytest
 import torch
-from teacher_features import load_features, save_features
+
+from teacher_features import check_teacher_holdout, load_features, save_features
 from train import make_feature_loss
+
+PROVENANCE = {"teacher": "runs/t", "holdout_fold": 2, "folds": 5, "student_tokenizer_sha256": "ab"}
 
 
 def test_features_come_back_under_their_keys(tmp_path):
     keys = [[101, 7, 8, 102], [101, 9, 102], [101, 7, 8, 102, 5]]
     features = np.arange(12, dtype=np.float32).reshape(3, 4)
-    save_features(tmp_path / "f.npz", keys, features)
-    rows, loaded = load_features(tmp_path / "f.npz")
+    save_features(tmp_path / "f.npz", keys, features, PROVENANCE)
+    rows, loaded, provenance = load_features(tmp_path / "f.npz")
     assert rows == {(101, 7, 8, 102): 0, (101, 9, 102): 1, (101, 7, 8, 102, 5): 2}
     np.testing.assert_array_equal(loaded, features)
+    assert provenance == PROVENANCE
     assert not list(tmp_path.glob("*.tmp*"))
 
 
+def test_two_pairs_with_one_key_are_refused(tmp_path):
+    save_features(tmp_path / "f.npz", [[1, 2], [1, 2]], np.zeros((2, 3), dtype=np.float32), PROVENANCE)
+    with pytest.raises(SystemExit, match="share one student encoding"):
+        load_features(tmp_path / "f.npz")
+
+
+def write_config(run, **config):
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps(config), encoding="utf-8")
+
+
+def test_a_teacher_that_saw_the_held_out_fold_is_refused(tmp_path):
+    write_config(tmp_path / "first", natural_copies=1, holdout_fold=-1, folds=5)
+    write_config(tmp_path / "second", natural_copies=1, holdout_fold=2, folds=5,
+                 init_from=str(tmp_path / "first" / "best"))
+    check_teacher_holdout(tmp_path / "first", -1, 5)  # no fold held out: any teacher
+    with pytest.raises(SystemExit, match="first: trained on natural.jsonl with fold -1"):
+        check_teacher_holdout(tmp_path / "second", 2, 5)  # through the run it started from
+    write_config(tmp_path / "gold", natural_copies=0, holdout_fold=-1, folds=5)  # never saw natural.jsonl
+    check_teacher_holdout(tmp_path / "gold", 2, 5)
+    write_config(tmp_path / "other", natural_copies=1, holdout_fold=2, folds=10)
+    with pytest.raises(SystemExit):
+        check_teacher_holdout(tmp_path / "other", 2, 5)
+
+
 def test_the_loss_is_the_cosine_distance_over_pairs_with_features():
-    features = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    features = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float16)
     rows = np.array([0, -1, 1])  # the second training pair has no teacher features
     loss = make_feature_loss(rows, features)
     same = torch.tensor([[2.0, 0.0], [5.0, 5.0], [0.0, 3.0]])

@@ -22,6 +22,10 @@ measure what less in-domain data costs on the held-out fold (a learning curve). 
 distribution over-reads polarity there); a teacher that was gives its soft labels on them
 through `teacher_logits.py --natural-holdout-fold I` (then --natural-copies 0, the same
 --holdout-fold: checked).
+
+Feature distillation (--feature-distill FEATURES.npz, from teacher_features.py): a linear
+projection of the student's pooled vector is pulled toward the teacher's (cosine distance, times
+--feature-weight) on every pair that has one, beside the loss above.
 """
 import argparse
 import json
@@ -38,7 +42,7 @@ import numpy as np
 import torch
 
 from metrics import classification_report
-from stance_format import HELD_OUT_PREFIX, article_fold, read_examples
+from stance_format import HELD_OUT_PREFIX, NATURAL, article_fold, read_examples, read_soft_labels
 from stance_model import (
     DEFAULT_DATA_DIR,
     DEFAULT_TOKENIZER,
@@ -60,9 +64,6 @@ from stance_model import (
     torch_logits,
     write_json,
 )
-
-
-NATURAL = "opeds/natural.jsonl"
 
 
 def parse_args(argv=None):
@@ -332,11 +333,6 @@ def load_soft_labels(paths, encoder, opeds_copies, excluded_sentences, log):
     return ids, types, np.array(labels, dtype=np.int64), np.array(soft, dtype=np.float32)
 
 
-def read_soft_labels(path):
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f]
-
-
 def spans_by_sentence(rows):
     """{sentence: every span of every soft-label pair of it}: a pair's other actors are the
     other pairs of its sentence (a soft-label file has one row per pair)."""
@@ -372,14 +368,25 @@ def check_not_held_out(paths, held_out, encoder):
                                  "(teacher_logits.py --natural-holdout-fold must equal --holdout-fold)")
 
 
-def feature_rows(ids, path, encoder, log):
-    """Each training pair's row in teacher_features.py's matrix (-1 where it has none), and the matrix."""
-    from teacher_features import check_plain_format, load_features
+def feature_rows(ids, args, encoder, log):
+    """Each training pair's row in teacher_features.py's matrix (-1 where it has none), and the matrix.
+    Refuses features made for another held-out fold or student tokenizer, and features that reach
+    no training pair."""
+    from teacher_features import check_plain_format, load_features, sha256_of
 
+    path = args.feature_distill
     check_plain_format(encoder, "--feature-distill")
-    rows_of_key, features = load_features(path)
+    rows_of_key, features, made_for = load_features(path)
+    wanted = {"holdout_fold": args.holdout_fold, "folds": args.folds, "student_tokenizer_sha256": sha256_of(args.tokenizer)}
+    differ = sorted(k for k, v in wanted.items() if made_for.get(k) != v)
+    if differ:
+        raise SystemExit(f"{path}: made for another {', '.join(differ)} ({made_for}); "
+                         "run teacher_features.py with this run's --holdout-fold, --folds and tokenizer")
     rows = np.array([rows_of_key.get(tuple(i), -1) for i in ids], dtype=np.int64)
-    log(f"{path}: teacher features ({features.shape[1]} wide) for {int((rows >= 0).sum())} of {len(ids)} training pairs")
+    if not (rows >= 0).any():
+        raise SystemExit(f"{path}: no training pair has teacher features")
+    log(f"{path}: features of teacher {made_for['teacher']} ({features.shape[1]} wide) for "
+        f"{int((rows >= 0).sum())} of {len(ids)} training pairs")
     return rows, features
 
 
@@ -391,7 +398,7 @@ def make_feature_loss(rows, features, device="cpu"):
         have = torch.from_numpy(picked >= 0).to(device)
         if not have.any():
             return projected.sum() * 0.0
-        teacher = torch.from_numpy(features[picked[picked >= 0]]).to(device)
+        teacher = torch.from_numpy(features[picked[picked >= 0]]).to(device=device, dtype=projected.dtype)
         return (1 - torch.nn.functional.cosine_similarity(projected[have], teacher, dim=-1)).mean()
 
     return loss
@@ -652,9 +659,12 @@ def main(argv=None):
         groups[2 * head + (not decay)]["params"].append(param)
     projection, feature_loss = None, None
     if args.feature_distill:
-        # Trained with the student, never saved with it: it only carries the teacher's signal in.
-        rows, features = feature_rows(ids, args.feature_distill, encoder, log)
-        projection = torch.nn.Linear(model.classifier.in_features, features.shape[1]).to(device)
+        # Trained with the student (and kept in resume.pt), but not part of its checkpoint or
+        # bundle: it only carries the teacher's signal in. Initialised from a forked generator, so
+        # dropout draws what it would without it.
+        rows, features = feature_rows(ids, args, encoder, log)
+        with torch.random.fork_rng():
+            projection = torch.nn.Linear(model.classifier.in_features, features.shape[1]).to(device)
         feature_loss = make_feature_loss(rows, features, device)
         groups.append({"params": list(projection.parameters()), "lr": args.head_lr, "weight_decay": 0.0})
     optimizer = torch.optim.AdamW([g for g in groups if g["params"]], betas=(0.9, 0.999), eps=1e-8,
@@ -688,7 +698,7 @@ def main(argv=None):
         log(f"resumed from {resume_path} at epoch {start_epoch}, step {step}")
     for epoch in range(start_epoch, args.epochs + 1):
         model.train()
-        run_loss, run_n, t_log = 0.0, 0, time.time()
+        run_loss, run_feature, run_n, t_log = 0.0, 0.0, 0, time.time()
         if batches is None:
             batches = bucketed_batches(lengths, args.batch_size, rng)
         for position, batch in enumerate(batches[position:], position):
@@ -701,10 +711,13 @@ def main(argv=None):
                 logits = model.classifier(model.dropout(pooled))
             loss = loss_fn(logits.float(), batch)
             if projection is not None:
-                loss = loss + args.feature_weight * feature_loss(projection(pooled.float()), batch)
+                feature_term = feature_loss(projection(pooled.float()), batch)
+                loss = loss + args.feature_weight * feature_term
+                run_feature += feature_term.item()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            trained = list(model.parameters()) + (list(projection.parameters()) if projection is not None else [])
+            torch.nn.utils.clip_grad_norm_(trained, 1.0)
             optimizer.step()
             scheduler.step()
             step += 1
@@ -712,9 +725,10 @@ def main(argv=None):
             run_n += 1
             if step % args.log_every == 0:
                 dt = (time.time() - t_log) / run_n
-                log(f"epoch {epoch} step {step}/{total} loss {run_loss / run_n:.4f} {dt:.2f} s/step "
+                features_part = f" (feature term {run_feature / run_n:.4f})" if projection is not None else ""
+                log(f"epoch {epoch} step {step}/{total} loss {run_loss / run_n:.4f}{features_part} {dt:.2f} s/step "
                     f"lr {scheduler.get_last_lr()[0]:.2e} elapsed {(time.time() - t_start) / 60:.1f} min")
-                run_loss, run_n, t_log = 0.0, 0, time.time()
+                run_loss, run_feature, run_n, t_log = 0.0, 0.0, 0, time.time()
             if args.checkpoint_every and step % args.checkpoint_every == 0:
                 save_resume_state(resume_path, args, model, optimizer, scheduler, rng, averaged,
                                   {"epoch": epoch, "position": position + 1, "batches": batches, "step": step,
