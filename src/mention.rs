@@ -37,7 +37,7 @@
 //!   alias contains them as a word, earlier in the same text or, with
 //!   [`MentionFinder::find_in_document`], in an earlier sentence: "Khan" after
 //!   "Imran Khan". A short name next to another capitalized word is part of
-//!   another name and does not count ("Sadiq Khan", "Khan Academy"), unless that
+//!   another name and does not count ("Sadiq Khan", "A.Q. Khan", "Khan Academy"), unless that
 //!   word is a title ("Mr Khan", "Prime Minister Khan") or a common word that
 //!   opens the sentence ("But Khan").
 //!
@@ -193,7 +193,7 @@ impl MentionFinder {
     /// alias in `text`.
     #[must_use]
     pub fn find(&self, text: &str) -> Vec<Mention> {
-        self.find_after(text, &mut self.nothing_introduced(), true)
+        self.find_after(text, &mut self.nothing_introduced(), DatelineScope::document())
     }
 
     /// The mentions of each sentence of a document, in order, with spans
@@ -231,7 +231,7 @@ impl MentionFinder {
             .iter()
             .map(|within| {
                 text.get(within.start..within.end).map_or_else(Vec::new, |piece| {
-                    self.find_after(piece, &mut introduced, may_open_dateline(text, within.start))
+                    self.find_after(piece, &mut introduced, DatelineScope::within(text, within.start))
                 })
             })
             .collect()
@@ -243,9 +243,9 @@ impl MentionFinder {
 
     /// The mentions of `text`, given the short names introduced before it;
     /// adds those that `text` introduces.
-    /// `may_open_dateline`: `text` is where a news story's dateline can stand (see [`dateline`]).
-    fn find_after(&self, text: &str, introduced: &mut Introduced, may_open_dateline: bool) -> Vec<Mention> {
-        let (hits, exclusions) = self.candidates(text, may_open_dateline);
+    /// `scope`: where in `text` a news story's dateline can stand (see [`dateline`]).
+    fn find_after(&self, text: &str, introduced: &mut Introduced, scope: DatelineScope) -> Vec<Mention> {
+        let (hits, exclusions) = self.candidates(text, scope);
         let hits = drop_excluded(hits, exclusions, self.actor_count);
         let (shorts, aliases): (Vec<Hit>, Vec<Hit>) = hits.into_iter().partition(|h| h.short.is_some());
         let mut mentions = leftmost_longest(aliases);
@@ -315,7 +315,7 @@ impl MentionFinder {
 
     /// Alias matches that pass the case and boundary rules, and the
     /// word-bounded exclusion occurrences.
-    fn candidates(&self, text: &str, may_open_dateline: bool) -> (Vec<Hit>, Vec<Hit>) {
+    fn candidates(&self, text: &str, scope: DatelineScope) -> (Vec<Hit>, Vec<Hit>) {
         let haystack = Haystack::new(text);
         let mut hits = Vec::new();
         let mut exclusions = Vec::new();
@@ -369,11 +369,10 @@ impl MentionFinder {
                         if !after_ok || word_char_before(text, start) {
                             continue;
                         }
-                        // Only a match that opens the text can be a dateline: every other match
-                        // skips the parse (and its allocation).
-                        let opens_text =
-                            may_open_dateline && text.get(..start).is_some_and(|before| before.chars().all(is_blank));
-                        if let Some(dateline_end) = opens_text.then(|| dateline(text, start, end)).flatten() {
+                        // Only a match that opens a line near the document's start can be a
+                        // dateline: every other match skips the parse (and its allocation).
+                        let opens_line = scope.opens_line(text, start);
+                        if let Some(dateline_end) = opens_line.then(|| dateline(text, start, end)).flatten() {
                             datelines.push(Span::new(start, dateline_end));
                         } else {
                             hits.push(Hit {
@@ -841,10 +840,13 @@ const SENTENCE_OPENERS: &[&str] = &[
 /// Whether the word at `start..end` is part of a longer name: the word just
 /// before it (across blanks and line breaks only) is capitalized and not a title,
 /// nor a common word that opens the sentence ("But Khan said", not "Sadiq Khan
-/// said"); or the word just after it is capitalized.
+/// said"), or is an initial ("A.Q. Khan"); or the word just after it is capitalized.
 fn inside_another_name(text: &str, start: usize, end: usize) -> bool {
     let capitalized = |w: &str| w.chars().next().is_some_and(char::is_uppercase);
-    let before = text[..start].trim_end_matches(is_blank);
+    let before = text[..start].trim_end_matches(|c: char| is_blank(c) || is_invisible(c));
+    if ends_with_initial(before) {
+        return true;
+    }
     let previous = (before.len() < start)
         .then(|| before.rsplit(|c: char| !is_word_char(c)).next())
         .flatten()
@@ -856,12 +858,22 @@ fn inside_another_name(text: &str, start: usize, end: usize) -> bool {
         let opener = || SENTENCE_OPENERS.contains(&w.to_lowercase().as_str());
         capitalized(w) && !TITLES.contains(&w) && !(sentence_start && opener())
     });
-    let after = text[end..].trim_start_matches(is_blank);
+    let after = text[end..].trim_start_matches(|c: char| is_blank(c) || is_invisible(c));
     let next = (after.len() < text.len() - end)
         .then(|| after.split(|c: char| !is_word_char(c)).next())
         .flatten()
         .filter(|w| !w.is_empty());
     names_before || next.is_some_and(capitalized)
+}
+
+/// `… A.Q.`, `… J.`: text that ends with an initial, a capital letter that is a word of its own
+/// (or follows another initial's stop) and a full stop; not "EU." nor "Pakistan.".
+fn ends_with_initial(text: &str) -> bool {
+    let mut back = text.chars().rev();
+    let (Some('.'), Some(letter)) = (back.next(), back.next()) else {
+        return false;
+    };
+    letter.is_uppercase() && back.next().is_none_or(|c| c == '.' || is_blank(c))
 }
 
 /// A space, tab or line break, or a Unicode space (the no-break space of text taken from HTML,
@@ -1003,7 +1015,8 @@ fn last_char_len(pattern: &str) -> usize {
 
 /// `US$3 billion`, `HK$`: an alias right before a dollar sign is a currency's code.
 fn is_currency_code(text: &str, end: usize) -> bool {
-    text.get(end..).is_some_and(|rest| rest.starts_with('$'))
+    text.get(end..)
+        .is_some_and(|rest| rest.trim_start_matches(is_invisible).starts_with('$'))
 }
 
 /// Capitals of the built-in actors, which open news stories as their place of writing.
@@ -1020,14 +1033,65 @@ const DATELINE_CITIES: &[&str] = &[
 /// How far into a document a dateline can open a line: past its headline and byline, not in its body.
 const DATELINE_REACH: usize = 400;
 
-/// Whether the sentence of `document` that starts at `start` can hold a dateline: it opens a line
-/// (no list or quote marker before it) near the start of the document.
-fn may_open_dateline(document: &str, start: usize) -> bool {
-    start <= DATELINE_REACH
-        && document.get(..start).is_some_and(|before| {
-            let before = before.trim_end_matches([' ', '\t']);
-            before.is_empty() || before.ends_with(['\n', '\r', '\u{2028}', '\u{2029}', '\u{0c}'])
-        })
+/// Where in a text a dateline can stand: at the start of a line (no list or quote marker before
+/// it) near the start of the document.
+#[derive(Clone, Copy)]
+struct DatelineScope {
+    /// The text opens a line of its document.
+    opens_line: bool,
+    /// How far into the text a dateline can start; `None` past [`DATELINE_REACH`].
+    reach: Option<usize>,
+}
+
+impl DatelineScope {
+    /// A whole document.
+    fn document() -> Self {
+        DatelineScope {
+            opens_line: true,
+            reach: Some(DATELINE_REACH),
+        }
+    }
+
+    /// The part of `document` that starts at `start` (a sentence). A dateline can also open a line
+    /// inside it: a headline without a full stop runs on into the dateline below it.
+    fn within(document: &str, start: usize) -> Self {
+        DatelineScope {
+            opens_line: document.get(..start).is_some_and(ends_a_line),
+            reach: DATELINE_REACH.checked_sub(start),
+        }
+    }
+
+    /// Whether a match at `start` of `text` opens a line within reach.
+    fn opens_line(self, text: &str, start: usize) -> bool {
+        self.reach.is_some_and(|reach| start <= reach)
+            && text.get(..start).is_some_and(|before| {
+                let before = before.trim_end_matches(is_indent);
+                if before.is_empty() {
+                    self.opens_line
+                } else {
+                    before.ends_with(is_line_break)
+                }
+            })
+    }
+}
+
+/// Whether `before` ends where a line starts: it is empty, or its last line holds only indent.
+fn ends_a_line(before: &str) -> bool {
+    let before = before.trim_end_matches(is_indent);
+    before.is_empty() || before.ends_with(is_line_break)
+}
+
+fn is_line_break(c: char) -> bool {
+    matches!(
+        c,
+        '\n' | '\r' | '\u{0b}' | '\u{0c}' | '\u{85}' | '\u{2028}' | '\u{2029}'
+    )
+}
+
+/// What may indent a line, or stand between the parts of a dateline on one line: blanks other
+/// than line breaks (a no-break space of HTML, a tab), and invisible characters.
+fn is_indent(c: char) -> bool {
+    (is_blank(c) && !is_line_break(c)) || is_invisible(c)
 }
 
 /// Where the dateline ends that the match `start..end` opens, if it is one: a news story's place
@@ -1036,11 +1100,12 @@ fn may_open_dateline(document: &str, start: usize) -> bool {
 /// `WASHINGTON (Reuters) - …`, `BEIJING, March 5 (Xinhua) -- …`, `New Delhi [India], May 5
 /// (ANI): …`, `New Delhi: …`. Without a date or brackets, the capital must be written in
 /// capitals or followed by a colon, since "Washington — not Beijing — sets the rules" opens a
-/// sentence about the state. The caller checks that the match opens a line near a document's
-/// start.
+/// sentence about the state. Without a dash or colon, a wire agency's initials in brackets end it
+/// (`New Delhi, Dec 5 (PTI) The…`), or the end of its line (`NEW DELHI` on a line of its own).
+/// The caller checks that the match opens a line near a document's start.
 fn dateline(text: &str, start: usize, end: usize) -> Option<usize> {
     let matched = text.get(start..end)?;
-    let place = collapse_blanks(matched);
+    let place = collapse_blanks(&matched.replace(is_invisible, ""));
     if !DATELINE_CITIES.iter().any(|city| city.eq_ignore_ascii_case(&place)) {
         return None;
     }
@@ -1052,7 +1117,10 @@ fn dateline(text: &str, start: usize, end: usize) -> Option<usize> {
         && text
             .trim_end_matches(|c: char| is_blank(c) || matches!(c, '"' | '”' | '’' | ')'))
             .ends_with(['.', '!', '?']);
-    (capitals || tail.dated || tail.bracketed || colon).then_some(end + tail.len)
+    // A place alone on its line; or alone in the text (a sentence of its own), not at the end of
+    // a text that runs on from the line before ("talks with\nNew Delhi").
+    let alone = tail.ends_line || (tail.ends_text && text[..start].chars().all(|c| is_blank(c) || is_invisible(c)));
+    (capitals || tail.dated || tail.bracketed || colon || alone).then_some(end + tail.len)
 }
 
 /// What follows the place of a dateline, up to its dash or colon.
@@ -1063,6 +1131,10 @@ struct DatelineTail {
     bracketed: bool,
     /// It ends in a colon rather than a dash.
     colon: bool,
+    /// A line break follows it, with no dash or colon.
+    ends_line: bool,
+    /// The text ends after it, with no dash or colon.
+    ends_text: bool,
     /// Its length in bytes, up to the dash or colon.
     len: usize,
 }
@@ -1076,8 +1148,11 @@ impl DatelineTail {
             dated: false,
             bracketed: false,
             colon: false,
+            ends_line: false,
+            ends_text: false,
             len: 0,
         };
+        let mut agency = false;
         let mut at = rest;
         for _ in 0..4 {
             if let Some(part) = at.strip_prefix(',') {
@@ -1104,29 +1179,38 @@ impl DatelineTail {
                 }
                 at = after;
             } else if let Some(close) = at
-                .trim_start_matches(' ')
+                .trim_start_matches(is_indent)
                 .strip_prefix(['(', '['])
                 .and_then(|b| b.find([')', ']']))
             {
-                let open = at.len() - at.trim_start_matches(' ').len() + 1;
+                let open = at.len() - at.trim_start_matches(is_indent).len() + 1;
                 let inside = &at[open..open + close];
                 let names = !inside.is_empty()
                     && inside.len() <= 40
-                    && inside.split(' ').all(|w| {
+                    && inside.split(is_indent).filter(|w| !w.is_empty()).all(|w| {
                         w.starts_with(|c: char| c.is_uppercase()) && !w.contains(|c: char| c.is_ascii_digit())
                     });
                 if !names {
                     return None;
                 }
                 tail.bracketed = true;
+                // `(PTI)`, `(IANS)`: a wire agency's initials, after which Indian wire copy starts
+                // its sentence with no dash.
+                agency = inside.chars().count() >= 2 && inside.chars().all(|c| c.is_ascii_uppercase());
                 at = &at[open + close + 1..];
             } else {
                 break;
             }
         }
-        let before_mark = at.trim_start_matches(' ');
+        let before_mark = at.trim_start_matches(is_indent);
         let spaced_before = before_mark.len() < at.len();
-        let spaced_after = |after: &str| after.starts_with([' ', '\n']);
+        let spaced_after = |after: &str| after.starts_with(|c: char| is_blank(c) || is_invisible(c));
+        tail.ends_line = before_mark.starts_with(is_blank);
+        tail.ends_text = before_mark.is_empty();
+        if tail.ends_line || tail.ends_text || (agency && before_mark.starts_with(char::is_uppercase)) {
+            tail.len = rest.len() - before_mark.len();
+            return Some(tail);
+        }
         // `:` and `-` / `--` stand between spaces (a hyphen without them joins words: "Washington-based");
         // a dash may touch the words around it ("WASHINGTON—The").
         let colon = if let Some(after) = before_mark.strip_prefix(':') {
@@ -1433,6 +1517,10 @@ mod tests {
     #[test]
     fn currency_codes_are_not_mentions() {
         assert_found("Pakistan received a US$3 billion loan.", &[("pakistan", "Pakistan")]);
+        assert_found(
+            "Pakistan received a US\u{200b}$3 billion loan.",
+            &[("pakistan", "Pakistan")],
+        );
         assert_found("worth US$ 1.2 trillion to the US economy", &[("us", "US")]);
     }
 
@@ -1470,7 +1558,39 @@ mod tests {
             ["us", "russia"]
         );
         assert_eq!(found_in("He met officials in New Delhi: they agreed."), ["india"]);
-        assert_eq!(found_in("Intro.\n  ISLAMABAD: Talks ended."), ["pakistan"]);
+        // A dateline opens a line, not necessarily the text: a headline without a full stop runs
+        // on into it.
+        assert_eq!(found_in("Intro.\n  ISLAMABAD: Talks ended."), none);
+        assert_eq!(
+            found_in("India slams China over border\nNEW DELHI (Reuters) - India accused China."),
+            ["india", "china", "india", "china"]
+        );
+        // Spaced as web pages and Windows text space it: no-break spaces, tabs, CRLF, invisible
+        // characters.
+        for text in [
+            "WASHINGTON (Reuters) -\u{a0}The talks ended.",
+            "WASHINGTON (Reuters) -\r\nThe talks ended.",
+            "WASHINGTON (Reuters)\t- The talks ended.",
+            "\u{a0}BEIJING (Reuters) - The talks ended.",
+            "WASHINGTON\u{a0}(Reuters)\u{a0}- The talks ended.",
+            "WASHINGTON\u{a0}— The talks ended.",
+            "\u{feff}WASH\u{ad}INGTON (Reuters) - The talks ended.",
+        ] {
+            assert_eq!(found_in(text), none, "{text:?}");
+        }
+        // Indian wire copy: the agency's initials, then the story with no dash; a capital alone
+        // on its line.
+        assert_eq!(
+            found_in("New Delhi, Dec 5 (PTI) The government said China erred."),
+            ["china"]
+        );
+        assert_eq!(found_in("NEW DELHI (IANS) The talks ended."), none);
+        assert_eq!(found_in("NEW DELHI\n\nThe government said talks would go on."), none);
+        assert_eq!(found_in("New Delhi\r\nThe talks ended."), none);
+        // Brackets that name no agency, or a line that goes on, keep the mention.
+        assert_eq!(found_in("New Delhi (Reuters) The talks ended."), ["india"]);
+        assert_eq!(found_in("Beijing (and Moscow) The talks ended."), ["china", "russia"]);
+        assert_eq!(found_in("Beijing warned India."), ["china", "india"]);
         for text in [
             "Putin, 72, has ruled Russia for a quarter-century — longer than Brezhnev.",
             "Beijing, in March 2023, brokered a deal — a coup for China.",
@@ -1769,6 +1889,12 @@ mod tests {
             "{mentions:?}"
         );
         assert!(mentions[1..].iter().all(|m| m.span.slice(text) == "Khan"));
+        // After initials, or an invisible character, another Khan; a sentence's end is no initial.
+        assert_found(
+            "Imran Khan spoke. A.Q. Khan built it. Dr. A. Q. Khan too. Then Sadiq\u{200b} Khan left. \
+             They met in the US. Khan left. Khan\u{ad} Academy opened.",
+            &[("pakistan", "Imran Khan"), ("us", "US"), ("pakistan", "Khan")],
+        );
     }
 
     #[test]

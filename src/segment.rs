@@ -43,7 +43,8 @@
 //!    * single-letter initials (`Narendra D. Modi`, `J. K. Rowling`), which end
 //!      one only before a sentence starter of two or more letters;
 //!    * `a.m.` / `p.m.` before a time zone (`5 p.m. EST`), `… time`, a weekday
-//!      or a month (`6 p.m. Tuesday`).
+//!      or a month (`6 p.m. Tuesday`); in capitals, `P.M.` is read as an acronym
+//!      (`India's P.M. Modi`).
 //!
 //!    Footnote markers right after a terminator (`rising.[12]`, `rising.¹`) stay
 //!    with its sentence.
@@ -749,9 +750,9 @@ const NEVER_FINAL: &[&str] = &[
 ];
 
 /// Abbreviations, written capitalized, of titles in South Asian and Philippine news (`Defense
-/// Sec. Teodoro`, `Wg. Cdr.`, `Smt.`, `Adv.`).
+/// Sec. Teodoro`, `Wg. Cdr.`, `Smt.`, `Adv.`), and `Pvt.` of `Tata Sons Pvt. Ltd.` and `Pvt. Smith`.
 const CAPITALIZED_NEVER_FINAL: &[&str] = &[
-    "Sec", "Secy", "Amb", "Wg", "Cdr", "Sh", "Smt", "Adv", "Ft", "Rt", "Hon'ble",
+    "Sec", "Secy", "Amb", "Wg", "Cdr", "Sh", "Smt", "Adv", "Ft", "Rt", "Hon'ble", "Pvt",
 ];
 
 /// Abbreviations that end a sentence only when no number follows, as `No.` does (`No. 10`,
@@ -900,7 +901,9 @@ fn stop_ends_sentence(word: Option<&str>, following: &str, quoted: bool) -> bool
         false
     } else if lower == "no" || BEFORE_NUMBERS.contains(&word) {
         !following.starts_with(|c: char| c.is_ascii_digit()) && starts_sentence(following)
-    } else if lower == "a.m" || lower == "p.m" {
+    } else if word == "a.m" || word == "p.m" {
+        // Written in capitals, `P.M.` is far more often a prime minister (`India's P.M. Modi`)
+        // than a time: it is read as the acronym below.
         // "at 9 p.m. Sunday’s attack" starts one: a possessive is the subject of a new sentence.
         let possessive = following
             .trim_start_matches(is_opener)
@@ -1412,6 +1415,13 @@ mod tests {
         assert_one("Chinese warships arrived about 6 p.m. Tuesday, the Pentagon said.");
         assert_one("The talks begin at 10 a.m. Monday in New Delhi, officials said.");
         assert_one("It ended at 9 p.m. May 3, after a day of talks.");
+        // In capitals, a prime minister; a time only where a sentence starter follows.
+        assert_one("India's P.M. Modi met Pakistan's P.M. Imran Khan.");
+        assert_eq!(
+            sentences("They met at 6 P.M. The talks failed."),
+            ["They met at 6 P.M.", "The talks failed."]
+        );
+        assert_one("Tata Sons Pvt. Ltd. sued China, and Pvt. Singh testified.");
         assert_eq!(
             sentences("Officials met at 5 p.m. May was chosen as the date."),
             ["Officials met at 5 p.m.", "May was chosen as the date."]
