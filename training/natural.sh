@@ -15,8 +15,14 @@
 # 4. with HOLDOUT=I and a release build of the CLI (cargo build --release): the held-out fold
 #    through the library at each document-context weight (runs/$NAME/context.json).
 #
+# With FEATURE_TEACHER (a bundle dir, or a run dir with a best/ checkpoint, that held out the same
+# fold), the student is also pulled toward that teacher's pooled vectors (teacher_features.py,
+# train.py --feature-distill, weight FEATURE_WEIGHT, default 1); the features are computed once
+# into FEATURES (default runs/$NAME/teacher_features.npz).
+#
 # Env: PYTHON, NAME (default natural), TEACHER (default prev-mini), TEACHER_COMMIT,
-# HOLDOUT (default -1: train on every fold), BUNDLE, QUANT, DATA_DIR, THREADS.
+# HOLDOUT (default -1: train on every fold), BUNDLE, QUANT, DATA_DIR, THREADS, FEATURE_TEACHER,
+# FEATURE_WEIGHT, FEATURES.
 # Extra arguments go to train.py (after the defaults below, so they override them).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -42,8 +48,22 @@ if [ ! -f "$teacher/soft_labels.jsonl" ]; then
     --data-dir "$DATA_DIR" --threads "$THREADS"
 fi
 
+features=()
+if [ -n "${FEATURE_TEACHER:-}" ]; then
+  FEATURES=${FEATURES:-runs/$NAME/teacher_features.npz}
+  if [ ! -f "$FEATURES" ]; then
+    mkdir -p "$(dirname "$FEATURES")"
+    kind=--run
+    [ -f "$FEATURE_TEACHER/model.onnx" ] && kind=--bundle
+    "$PYTHON" teacher_features.py "$kind" "$FEATURE_TEACHER" --soft-labels "$teacher/soft_labels.jsonl" \
+      --natural-holdout-fold "$HOLDOUT" --data-dir "$DATA_DIR" --threads "$THREADS" --out "$FEATURES"
+  fi
+  features=(--feature-distill "$FEATURES" --feature-weight "${FEATURE_WEIGHT:-1}")
+fi
+
 NAME=$NAME PYTHON=$PYTHON DATA_DIR=$DATA_DIR THREADS=$THREADS bash run.sh \
-  --distill "$teacher/soft_labels.jsonl" --kd-alpha 0.8 --natural-copies 1 --holdout-fold "$HOLDOUT" "$@"
+  --distill "$teacher/soft_labels.jsonl" --kd-alpha 0.8 --natural-copies 1 --holdout-fold "$HOLDOUT" \
+  "${features[@]}" "$@"
 
 # The held-out fold as the library reads it, alone and in context at each weight
 # (choose_context.py over the fold's two halves), when a release build of the CLI is there.

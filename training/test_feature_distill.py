@@ -11,7 +11,14 @@ import numpy as np
 import pytest
 import torch
 
-from teacher_features import check_teacher_holdout, load_features, save_features
+from teacher_features import (
+    check_bundle_holdout,
+    check_teacher_holdout,
+    head_input,
+    load_features,
+    save_features,
+    train_options,
+)
 from train import make_feature_loss
 
 PROVENANCE = {"teacher": "runs/t", "holdout_fold": 2, "folds": 5, "student_tokenizer_sha256": "ab"}
@@ -70,3 +77,34 @@ def test_the_loss_moves_the_projection_toward_the_teacher():
     projected = torch.tensor([[0.0, 1.0]], requires_grad=True)
     loss(projected, np.array([0])).backward()
     assert projected.grad[0, 0] < 0  # a step against the gradient raises the first coordinate
+
+
+def test_a_bundle_teacher_is_checked_by_its_training_commands(tmp_path):
+    def bundle(name, command, continued=None):
+        training = {"train_command": command}
+        if continued:
+            training["continued_from"] = {"train_command": continued}
+        write_config(tmp_path / name, training=training)
+        return tmp_path / name
+
+    held = "python train.py --natural-copies 1 --holdout-fold 0"
+    check_bundle_holdout(bundle("held", held, continued=held), 0, 5)
+    with pytest.raises(SystemExit, match="fold -1 of 5 held out, not fold 0"):
+        check_bundle_holdout(bundle("all", held, continued="python train.py --natural-copies 1"), 0, 5)
+    check_bundle_holdout(bundle("gold", "python train.py --holdout-fold 3"), 0, 5)  # read no natural pairs
+    write_config(tmp_path / "unknown", training={})
+    with pytest.raises(SystemExit, match="no training command"):
+        check_bundle_holdout(tmp_path / "unknown", 0, 5)
+    assert train_options("train.py --folds 10 --holdout-fold=-1") == {"natural_copies": 0, "holdout_fold": -1, "folds": 10}
+
+
+def test_the_pooled_vector_is_what_the_head_reads():
+    from onnx import helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Concat", ["mean", "marker"], ["pooled"], axis=-1),
+         helper.make_node("Gemm", ["pooled", "w", "b"], ["logits"], transB=1)],
+        "g", [], [])
+    assert head_input(graph, "logits") == "pooled"
+    with pytest.raises(SystemExit, match="not a linear layer"):
+        head_input(graph, "pooled")
