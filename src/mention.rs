@@ -44,8 +44,8 @@
 //! In aliases and exclusions a straight apostrophe also matches a curly one
 //! ("People's" / "People’s"), and in text any run of spaces, tabs, line
 //! breaks and Unicode spaces matches a space ("United\nStates", "United\r\nStates",
-//! "United  States", "United\u{a0}States"), and the invisible characters web pages put inside
-//! words (soft hyphens, zero-width spaces) are read past ("Paki\u{ad}stan"). An exclusion's capitalized words must be
+//! "United  States", "United\u{a0}States", "United\u{200b}States"), and the invisible characters
+//! web pages put inside words (soft hyphens, word joiners) are read past ("Paki\u{ad}stan"). An exclusion's capitalized words must be
 //! capitalized in the text ("India Today" is not "India today"); its other words may be either.
 
 use std::borrow::Cow;
@@ -55,7 +55,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
-use crate::actor::{ActorSet, INVISIBLE};
+use crate::actor::ActorSet;
 use crate::error::{Error, Result};
 use crate::segment::{Span, MONTH_NAMES};
 
@@ -840,11 +840,11 @@ const SENTENCE_OPENERS: &[&str] = &[
 /// Whether the word at `start..end` is part of a longer name: the word just
 /// before it (across blanks and line breaks only) is capitalized and not a title,
 /// nor a common word that opens the sentence ("But Khan said", not "Sadiq Khan
-/// said"), or is an initial ("A.Q. Khan"); or the word just after it is capitalized.
+/// said"), or is a person's initials ("A.Q. Khan"); or the word just after it is capitalized.
 fn inside_another_name(text: &str, start: usize, end: usize) -> bool {
     let capitalized = |w: &str| w.chars().next().is_some_and(char::is_uppercase);
     let before = text[..start].trim_end_matches(|c: char| is_blank(c) || is_invisible(c));
-    if ends_with_initial(before) {
+    if ends_with_initials(before) {
         return true;
     }
     let previous = (before.len() < start)
@@ -866,31 +866,49 @@ fn inside_another_name(text: &str, start: usize, end: usize) -> bool {
     names_before || next.is_some_and(capitalized)
 }
 
-/// `… A.Q.`, `… J.`: text that ends with an initial, a capital letter that is a word of its own
-/// (or follows another initial's stop) and a full stop; not "EU." nor "Pakistan.".
-fn ends_with_initial(text: &str) -> bool {
-    let mut back = text.chars().rev();
-    let (Some('.'), Some(letter)) = (back.next(), back.next()) else {
+/// `… A.Q.`, `… A. Q.`: text that ends with a person's initials: a word of two or more capital
+/// letters each with its stop (not an acronym such as "U.S." or "P.M."), or two single initials.
+/// "Plan B." and "Vitamin C." end in one capital only.
+fn ends_with_initials(text: &str) -> bool {
+    const ACRONYMS: &[&str] = &[
+        "U.S.", "U.S.A.", "U.K.", "U.N.", "E.U.", "U.A.E.", "D.C.", "P.M.", "F.M.", "N.Y.", "L.A.",
+    ];
+    let mut words = text
+        .rsplit(is_blank)
+        .map(|w| w.trim_start_matches(['(', '[', '"', '“', '‘']));
+    let initials = |word: &str| {
+        word.strip_suffix('.').is_some_and(|body| {
+            body.split('.').all(|part| {
+                let mut chars = part.chars();
+                matches!((chars.next(), chars.next()), (Some(c), None) if c.is_uppercase())
+            })
+        })
+    };
+    let Some(last) = words.next().filter(|w| initials(w)) else {
         return false;
     };
-    letter.is_uppercase() && back.next().is_none_or(|c| c == '.' || is_blank(c))
+    if last.matches('.').count() >= 2 {
+        return !ACRONYMS.contains(&last);
+    }
+    words.next().is_some_and(|w| initials(w) && w.matches('.').count() == 1)
 }
 
 /// A space, tab or line break, or a Unicode space (the no-break space of text taken from HTML,
-/// thin and narrow spaces...): what separates the words of an alias in text.
+/// thin and narrow spaces, the zero-width space...): what separates the words of an alias in text.
 fn is_blank(c: char) -> bool {
     matches!(
         c,
         ' ' | '\t' | '\n' | '\r' | '\u{0b}' | '\u{0c}' | '\u{85}' | '\u{a0}' | '\u{1680}' | '\u{2000}'
-            ..='\u{200a}' | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}'
+            ..='\u{200b}' | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}'
     )
 }
 
 /// A character that web pages put inside words and that a reader does not see: a soft hyphen
-/// (`Paki\u{ad}stan`), a zero-width space, a word joiner, a byte-order mark. The matcher reads
-/// past it, as if it were not there.
+/// (`Paki\u{ad}stan`), a word joiner, a byte-order mark. The matcher reads past it, as if it were
+/// not there. A zero-width space is not one of them: it separates words (Thai and Khmer text, long
+/// hashtags), so it is a blank.
 fn is_invisible(c: char) -> bool {
-    INVISIBLE.contains(&c)
+    matches!(c, '\u{ad}' | '\u{2060}' | '\u{feff}')
 }
 
 /// `phrase` with each run of blanks as one space, as the matcher reads text.
@@ -1030,6 +1048,9 @@ const DATELINE_CITIES: &[&str] = &[
     "Moscow",
 ];
 
+/// Wire agencies whose datelines need no dash: `New Delhi, Dec 5 (PTI) The…`.
+const WIRE_AGENCIES: &[&str] = &["PTI", "IANS", "ANI", "UNI", "APP", "NNI", "PPI"];
+
 /// How far into a document a dateline can open a line: past its headline and byline, not in its body.
 const DATELINE_REACH: usize = 400;
 
@@ -1117,9 +1138,15 @@ fn dateline(text: &str, start: usize, end: usize) -> Option<usize> {
         && text
             .trim_end_matches(|c: char| is_blank(c) || matches!(c, '"' | '”' | '’' | ')'))
             .ends_with(['.', '!', '?']);
-    // A place alone on its line; or alone in the text (a sentence of its own), not at the end of
-    // a text that runs on from the line before ("talks with\nNew Delhi").
-    let alone = tail.ends_line || (tail.ends_text && text[..start].chars().all(|c| is_blank(c) || is_invisible(c)));
+    let opens_text = text[..start].chars().all(|c| is_blank(c) || is_invisible(c));
+    if !opens_text {
+        // A line inside the text (a headline without a full stop ran on into it): only a
+        // dateline no prose reads like, in capitals or dated, with its dash, colon or agency.
+        let marked = !tail.ends_line && !tail.ends_text;
+        return ((capitals || tail.dated) && marked).then_some(end + tail.len);
+    }
+    // A place alone on its line, or alone in its text (a sentence of its own).
+    let alone = tail.ends_line || tail.ends_text;
     (capitals || tail.dated || tail.bracketed || colon || alone).then_some(end + tail.len)
 }
 
@@ -1194,9 +1221,9 @@ impl DatelineTail {
                     return None;
                 }
                 tail.bracketed = true;
-                // `(PTI)`, `(IANS)`: a wire agency's initials, after which Indian wire copy starts
-                // its sentence with no dash.
-                agency = inside.chars().count() >= 2 && inside.chars().all(|c| c.is_ascii_uppercase());
+                // `(PTI)`, `(IANS)`: a South Asian wire agency, whose copy starts its sentence with
+                // no dash.
+                agency = WIRE_AGENCIES.contains(&inside);
                 at = &at[open + close + 1..];
             } else {
                 break;
@@ -1518,7 +1545,7 @@ mod tests {
     fn currency_codes_are_not_mentions() {
         assert_found("Pakistan received a US$3 billion loan.", &[("pakistan", "Pakistan")]);
         assert_found(
-            "Pakistan received a US\u{200b}$3 billion loan.",
+            "Pakistan received a US\u{2060}$3 billion loan.",
             &[("pakistan", "Pakistan")],
         );
         assert_found("worth US$ 1.2 trillion to the US economy", &[("us", "US")]);
@@ -1587,8 +1614,32 @@ mod tests {
         assert_eq!(found_in("NEW DELHI (IANS) The talks ended."), none);
         assert_eq!(found_in("NEW DELHI\n\nThe government said talks would go on."), none);
         assert_eq!(found_in("New Delhi\r\nThe talks ended."), none);
+        // Inside a text, a line that opens with a capital is a dateline only in capitals or dated,
+        // with its dash, colon or agency: prose that a hard wrap put there keeps its mention.
+        for (text, expected) in [
+            (
+                "The message sent by an anxious\nWashington: back off from Taiwan.",
+                vec!["us"],
+            ),
+            (
+                "The view from\nBeijing: the West is in decline, and India must choose.",
+                vec!["china", "india"],
+            ),
+            ("Why the world needs\nWashington\nand why it will not last.", vec!["us"]),
+            (
+                "India's ties with\nMoscow [Russia] - and that is the point.",
+                vec!["india", "russia", "russia"],
+            ),
+            (
+                "INDIA WARNS\nBEIJING\n\nIndia on Monday warned China.",
+                vec!["india", "china", "india", "china"],
+            ),
+        ] {
+            assert_eq!(found_in(text), expected, "{text:?}");
+        }
         // Brackets that name no agency, or a line that goes on, keep the mention.
         assert_eq!(found_in("New Delhi (Reuters) The talks ended."), ["india"]);
+        assert_eq!(found_in("MOSCOW (RUS) The talks ended."), ["russia"]);
         assert_eq!(found_in("Beijing (and Moscow) The talks ended."), ["china", "russia"]);
         assert_eq!(found_in("Beijing warned India."), ["china", "india"]);
         for text in [
@@ -1773,7 +1824,7 @@ mod tests {
 
     #[test]
     fn invisible_characters_inside_words_are_read_past() {
-        // Soft hyphens and zero-width spaces of web pages, inside an alias and across its words.
+        // Soft hyphens and word joiners of web pages inside an alias; a zero-width space is a blank.
         assert_found(
             "Paki\u{ad}stan and the United\u{200b} States met in Bei\u{2060}jing.",
             &[
@@ -1784,6 +1835,10 @@ mod tests {
         );
         // Next to a match they join words as the letters they stand between do.
         assert_found("Indianapolis, India\u{ad}napolis, \u{feff}China\u{ad}town.", &[]);
+        assert_found(
+            "India\u{200b}China ties; Paki\u{200b}stan.",
+            &[("india", "India"), ("china", "China")],
+        );
         assert_found(
             "\u{feff}India\u{200b}, said China\u{ad}.",
             &[("india", "India"), ("china", "China")],
@@ -1891,10 +1946,19 @@ mod tests {
         assert!(mentions[1..].iter().all(|m| m.span.slice(text) == "Khan"));
         // After initials, or an invisible character, another Khan; a sentence's end is no initial.
         assert_found(
-            "Imran Khan spoke. A.Q. Khan built it. Dr. A. Q. Khan too. Then Sadiq\u{200b} Khan left. \
+            "Imran Khan spoke. A.Q. Khan built it. Dr. A. Q. Khan too. (A.Q. Khan) Then Sadiq\u{200b} Khan left. \
              They met in the US. Khan left. Khan\u{ad} Academy opened.",
             &[("pakistan", "Imran Khan"), ("us", "US"), ("pakistan", "Khan")],
         );
+        // Acronyms and a single capital before a stop are not initials.
+        for text in [
+            "Imran Khan spoke. The P.M. Khan said no.",
+            "Imran Khan spoke. It was Plan B. Khan said so.",
+            "Imran Khan spoke. They met in Washington D.C. Khan said so.",
+        ] {
+            let found = found(text);
+            assert_eq!(found.last().map(|(_, m)| m.as_str()), Some("Khan"), "{text}: {found:?}");
+        }
     }
 
     #[test]

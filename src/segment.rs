@@ -628,12 +628,31 @@ fn is_boundary(text: &str, around: Around, at: usize, next: usize, end: usize, k
             // text split into tokens ("Mr . Modi"), where the word before the space decides.
             Some("") => {
                 let word_end = sub(text, block_start, at).trim_end_matches(is_space).len() + block_start;
+                let word = previous_word(text, block_start, word_end);
                 !is_spaced_ellipsis(text, block_start, at, following)
-                    && stop_ends_sentence(previous_word(text, block_start, word_end), following, around.quoted)
+                    && stop_ends_sentence(
+                        word,
+                        following,
+                        around.quoted,
+                        number_before(text, block_start, word_end, word),
+                    )
             }
-            word => stop_ends_sentence(word, following, around.quoted),
+            word => stop_ends_sentence(
+                word,
+                following,
+                around.quoted,
+                number_before(text, block_start, at, word),
+            ),
         },
     }
+}
+
+/// Whether a number comes just before `word`, which ends at `end` (`6 P.M.`).
+fn number_before(text: &str, block_start: usize, end: usize, word: Option<&str>) -> bool {
+    let start = end.saturating_sub(word.map_or(0, str::len)).max(block_start);
+    sub(text, block_start, start)
+        .trim_end_matches(is_space)
+        .ends_with(|c: char| c.is_ascii_digit())
 }
 
 /// Whether the `.` at `at`, after a space, is one dot of ". . .".
@@ -885,7 +904,8 @@ const TIME_ZONES: &[&str] = &[
 
 /// `quoted`: a closing quote follows the `.`, which makes an abbreviation that may close a
 /// sentence close it (`“We cannot trust the U.S.” China walked out.`).
-fn stop_ends_sentence(word: Option<&str>, following: &str, quoted: bool) -> bool {
+/// `number_before`: a number precedes the word (`6 P.M.`).
+fn stop_ends_sentence(word: Option<&str>, following: &str, quoted: bool, number_before: bool) -> bool {
     let Some(word) = word else {
         return starts_sentence(following);
     };
@@ -901,9 +921,9 @@ fn stop_ends_sentence(word: Option<&str>, following: &str, quoted: bool) -> bool
         false
     } else if lower == "no" || BEFORE_NUMBERS.contains(&word) {
         !following.starts_with(|c: char| c.is_ascii_digit()) && starts_sentence(following)
-    } else if word == "a.m" || word == "p.m" {
-        // Written in capitals, `P.M.` is far more often a prime minister (`India's P.M. Modi`)
-        // than a time: it is read as the acronym below.
+    } else if matches!(word, "a.m" | "p.m" | "A.M") || (word == "P.M" && number_before) {
+        // Written in capitals, `P.M.` without a number before it is a prime minister (`India's
+        // P.M. Modi`), read as the acronym below.
         // "at 9 p.m. Sunday’s attack" starts one: a possessive is the subject of a new sentence.
         let possessive = following
             .trim_start_matches(is_opener)
@@ -1422,6 +1442,15 @@ mod tests {
             ["They met at 6 P.M.", "The talks failed."]
         );
         assert_one("Tata Sons Pvt. Ltd. sued China, and Pvt. Singh testified.");
+        // A.M. in capitals, and P.M. after a number, are times.
+        assert_eq!(
+            sentences("The strike came at 4 A.M. Pakistan denied it, and at 4 P.M. India replied."),
+            [
+                "The strike came at 4 A.M.",
+                "Pakistan denied it, and at 4 P.M.",
+                "India replied."
+            ]
+        );
         assert_eq!(
             sentences("Officials met at 5 p.m. May was chosen as the date."),
             ["Officials met at 5 p.m.", "May was chosen as the date."]
