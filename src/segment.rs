@@ -43,8 +43,8 @@
 //!    * single-letter initials (`Narendra D. Modi`, `J. K. Rowling`), which end
 //!      one only before a sentence starter of two or more letters;
 //!    * `a.m.` / `p.m.` before a time zone (`5 p.m. EST`), `… time`, a weekday
-//!      or a month (`6 p.m. Tuesday`); in capitals, `P.M.` is read as an acronym
-//!      (`India's P.M. Modi`).
+//!      or a month (`6 p.m. Tuesday`), and `A.M.` / `P.M.` too, but `P.M.` with no
+//!      number before it is read as an acronym (`India's P.M. Modi`).
 //!
 //!    Footnote markers right after a terminator (`rising.[12]`, `rising.¹`) stay
 //!    with its sentence.
@@ -1435,7 +1435,7 @@ mod tests {
         assert_one("Chinese warships arrived about 6 p.m. Tuesday, the Pentagon said.");
         assert_one("The talks begin at 10 a.m. Monday in New Delhi, officials said.");
         assert_one("It ended at 9 p.m. May 3, after a day of talks.");
-        // In capitals, a prime minister; a time only where a sentence starter follows.
+        // In capitals and with no number before it, a prime minister; after one, a time.
         assert_one("India's P.M. Modi met Pakistan's P.M. Imran Khan.");
         assert_eq!(
             sentences("They met at 6 P.M. The talks failed."),
