@@ -843,7 +843,7 @@ const SENTENCE_OPENERS: &[&str] = &[
 /// said"), or is a person's initials ("A.Q. Khan"); or the word just after it is capitalized.
 fn inside_another_name(text: &str, start: usize, end: usize) -> bool {
     let capitalized = |w: &str| w.chars().next().is_some_and(char::is_uppercase);
-    let before = text[..start].trim_end_matches(|c: char| is_blank(c) || is_invisible(c));
+    let before = text[..start].trim_end_matches(is_blank_or_invisible);
     if ends_with_initials(before) {
         return true;
     }
@@ -858,7 +858,7 @@ fn inside_another_name(text: &str, start: usize, end: usize) -> bool {
         let opener = || SENTENCE_OPENERS.contains(&w.to_lowercase().as_str());
         capitalized(w) && !TITLES.contains(&w) && !(sentence_start && opener())
     });
-    let after = text[end..].trim_start_matches(|c: char| is_blank(c) || is_invisible(c));
+    let after = text[end..].trim_start_matches(is_blank_or_invisible);
     let next = (after.len() < text.len() - end)
         .then(|| after.split(|c: char| !is_word_char(c)).next())
         .flatten()
@@ -909,6 +909,11 @@ fn is_blank(c: char) -> bool {
 /// hashtags), so it is a blank.
 fn is_invisible(c: char) -> bool {
     matches!(c, '\u{ad}' | '\u{2060}' | '\u{feff}')
+}
+
+/// What lies between words without being one: a blank or an invisible character.
+fn is_blank_or_invisible(c: char) -> bool {
+    is_blank(c) || is_invisible(c)
 }
 
 /// `phrase` with each run of blanks as one space, as the matcher reads text.
@@ -1138,7 +1143,7 @@ fn dateline(text: &str, start: usize, end: usize) -> Option<usize> {
         && text
             .trim_end_matches(|c: char| is_blank(c) || matches!(c, '"' | '”' | '’' | ')'))
             .ends_with(['.', '!', '?']);
-    let opens_text = text[..start].chars().all(|c| is_blank(c) || is_invisible(c));
+    let opens_text = text[..start].chars().all(is_blank_or_invisible);
     if !opens_text {
         // A line inside the text (a headline without a full stop ran on into it): only a
         // dateline no prose reads like, in capitals or dated, with its dash, colon or agency.
@@ -1231,7 +1236,7 @@ impl DatelineTail {
         }
         let before_mark = at.trim_start_matches(is_indent);
         let spaced_before = before_mark.len() < at.len();
-        let spaced_after = |after: &str| after.starts_with(|c: char| is_blank(c) || is_invisible(c));
+        let spaced_after = |after: &str| after.starts_with(is_blank_or_invisible);
         tail.ends_line = before_mark.starts_with(is_blank);
         tail.ends_text = before_mark.is_empty();
         if tail.ends_line || tail.ends_text || (agency && before_mark.starts_with(char::is_uppercase)) {

@@ -116,19 +116,27 @@ def check_plain_format(encoder, what):
         raise SystemExit(f"{what}: a format with other actors' markers or the sentence before is not supported")
 
 
-@torch.no_grad()
-def pooled_features(model, encoded, batch_size=64):
-    """The model's pooled vector of each encoded (ids, types) pair, float32."""
-    device = next(model.parameters()).device
+def batched_features(encoded, pad_id, pooled_of, batch_size=64):
+    """pooled_of(input_ids, attention_mask, token_type_ids) -> array, for each encoded (ids, types)
+    pair, in length-sorted padded batches; float32, in the pairs' order."""
     out = None
     for idx in length_sorted_batches([len(i) for i, _t in encoded], batch_size):
-        a, m, t = (torch.from_numpy(x).to(device) for x in
-                   pad_batch([encoded[k][0] for k in idx], [encoded[k][1] for k in idx], model.pad_id))
-        pooled = model.pooled(a, m, t).float().cpu().numpy()
+        pooled = pooled_of(*pad_batch([encoded[k][0] for k in idx], [encoded[k][1] for k in idx], pad_id))
         if out is None:
             out = np.zeros((len(encoded), pooled.shape[1]), dtype=np.float32)
         out[idx] = pooled
     return out
+
+
+@torch.no_grad()
+def pooled_features(model, encoded):
+    """A PyTorch checkpoint's pooled vector of each encoded pair."""
+    device = next(model.parameters()).device
+
+    def pooled_of(*arrays):
+        return model.pooled(*(torch.from_numpy(x).to(device) for x in arrays)).float().cpu().numpy()
+
+    return batched_features(encoded, model.pad_id, pooled_of)
 
 
 class BundleTeacher:
@@ -150,15 +158,11 @@ class BundleTeacher:
         self.session = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
         self.feed = session_feed
 
-    def features(self, encoded, batch_size=64):
-        out = None
-        for idx in length_sorted_batches([len(i) for i, _t in encoded], batch_size):
-            a, m, t = pad_batch([encoded[k][0] for k in idx], [encoded[k][1] for k in idx], self.config["tokens"]["pad"])
-            pooled = self.session.run([self.pooled_name], self.feed(self.session, a, m, t))[0]
-            if out is None:
-                out = np.zeros((len(encoded), pooled.shape[1]), dtype=np.float32)
-            out[idx] = pooled
-        return out
+    def features(self, encoded):
+        def pooled_of(a, m, t):
+            return self.session.run([self.pooled_name], self.feed(self.session, a, m, t))[0]
+
+        return batched_features(encoded, self.config["tokens"]["pad"], pooled_of)
 
 
 def head_input(graph, output):

@@ -667,6 +667,8 @@ def main(argv=None):
             projection = torch.nn.Linear(model.classifier.in_features, features.shape[1]).to(device)
         feature_loss = make_feature_loss(rows, features, device)
         groups.append({"params": list(projection.parameters()), "lr": args.head_lr, "weight_decay": 0.0})
+    # What the gradient norm is clipped over: the model, and the projection when there is one.
+    clipped = list(model.parameters()) + (list(projection.parameters()) if projection is not None else [])
     optimizer = torch.optim.AdamW([g for g in groups if g["params"]], betas=(0.9, 0.999), eps=1e-8,
                                   fused=device.type == "cuda")
 
@@ -716,8 +718,7 @@ def main(argv=None):
                 run_feature += feature_term.item()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            trained = list(model.parameters()) + (list(projection.parameters()) if projection is not None else [])
-            torch.nn.utils.clip_grad_norm_(trained, 1.0)
+            torch.nn.utils.clip_grad_norm_(clipped, 1.0)
             optimizer.step()
             scheduler.step()
             step += 1
