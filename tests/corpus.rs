@@ -570,6 +570,38 @@ fn resume_after_kill_gives_the_outputs_of_an_uninterrupted_run() {
     }
 }
 
+/// Ctrl-C (SIGINT) or SIGTERM ends a run at once with the shell's status for the signal and a
+/// message that names the directory and `--resume`; resumed, the run writes what an
+/// uninterrupted run writes.
+#[cfg(unix)]
+#[test]
+fn a_stopped_run_says_how_to_continue_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = generated_corpus(40);
+    let knobs = ["--chunk-docs", "4", "--commit-secs", "0", "--stdin-format", "jsonl"];
+    let reference = tmp.path().join("reference");
+    score_stdin(&corpus, &reference, &knobs);
+    for (signal, status) in [("INT", 130), ("TERM", 143)] {
+        let out = tmp.path().join(signal);
+        let stopped = signal_after_commits(&corpus, &out, &knobs, 8, signal);
+        let stderr = String::from_utf8_lossy(&stopped.stderr);
+        assert_eq!(stopped.status.code(), Some(status), "SIG{signal}: {stderr}");
+        let names_the_run = format!("{} keeps every document scored", out.display());
+        assert!(
+            stderr.contains(&names_the_run) && stderr.contains("--resume to continue"),
+            "SIG{signal}: {stderr}"
+        );
+        let resumed = score_stdin(&corpus, &out, &[&knobs[..], &["--resume"]].concat());
+        assert_eq!(resumed.status.code(), Some(1)); // the malformed lines
+        for name in COMPARED {
+            assert!(
+                read(&out.join(name)) == read(&reference.join(name)),
+                "SIG{signal}: {name} differs from the uninterrupted run"
+            );
+        }
+    }
+}
+
 /// A run killed after its last commit, before it wrote its summaries and
 /// `run.json`, is finished: `--resume` writes them, identical to an
 /// uninterrupted run's, and starts no new session.

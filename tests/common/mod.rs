@@ -6,7 +6,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -134,12 +134,41 @@ pub fn score_stdin(corpus: &[String], out: &Path, extra: &[&str]) -> Output {
 /// The last line is never fed: the input stays open, so the run is still
 /// running when it is killed.
 pub fn kill_after_commits(corpus: &[String], out: &Path, extra: &[&str], min_records: u64) {
-    let inputs = ["-".to_owned()];
-    let mut child = stance_command(&score_args(&inputs, out, extra))
+    let mut child = stance_command(&score_args(&["-".to_owned()], out, extra))
         .stdin(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let stdin = feed_until_committed(&mut child, corpus, out, min_records);
+    child.kill().unwrap(); // SIGKILL: no chance to flush or clean up
+    child.wait().unwrap(); // the process is gone, and with it its lock on the directory
+    drop(stdin);
+}
+
+/// As [`kill_after_commits`], but stops the run with `signal` (a name `kill -s` takes: INT, TERM,
+/// HUP) and returns how it ended.
+#[cfg(unix)]
+pub fn signal_after_commits(corpus: &[String], out: &Path, extra: &[&str], min_records: u64, signal: &str) -> Output {
+    let mut child = stance_command(&score_args(&["-".to_owned()], out, extra))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = feed_until_committed(&mut child, corpus, out, min_records);
+    let sent = Command::new("kill")
+        .args(["-s", signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -s {signal} failed");
+    let output = child.wait_with_output().unwrap();
+    drop(stdin);
+    output
+}
+
+/// Feeds `corpus` a line at a time to `child` until `out` has at least `min_records` records
+/// committed, never feeding the last line; returns the still open input.
+fn feed_until_committed(child: &mut Child, corpus: &[String], out: &Path, min_records: u64) -> ChildStdin {
     let mut stdin = child.stdin.take().unwrap();
     // Writes block while the pipe is full, which keeps the feeding in step with the scoring.
     let deadline = Instant::now() + Duration::from_secs(300);
@@ -154,15 +183,13 @@ pub fn kill_after_commits(corpus: &[String], out: &Path, extra: &[&str], min_rec
         if fed + 1 < corpus.len() {
             stdin
                 .write_all(corpus[fed].as_bytes())
-                .expect("the run reads its input until it is killed");
+                .expect("the run reads its input until it is stopped");
             fed += 1;
         } else {
             std::thread::sleep(Duration::from_millis(10));
         }
     }
-    child.kill().unwrap(); // SIGKILL: no chance to flush or clean up
-    child.wait().unwrap(); // the process is gone, and with it its lock on the directory
-    drop(stdin);
+    stdin
 }
 
 /// The names of the temporary files in `dir` (`.NAME.PID-N.tmp`).

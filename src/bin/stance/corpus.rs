@@ -154,6 +154,7 @@ pub fn run(args: &CorpusArgs) -> Result<ExitCode> {
         return text::run(&args.base, args.read_options());
     };
     let options = args.run_options()?;
+    say_how_to_continue_when_stopped(out);
     let analyzer = args.base.model.analyzer()?;
     let progress = Progress::default();
     let stop = AtomicBool::new(false);
@@ -206,6 +207,34 @@ pub fn run(args: &CorpusArgs) -> Result<ExitCode> {
         ExitCode::SUCCESS
     })
 }
+
+/// On Ctrl-C, SIGTERM or SIGHUP the run ends at once, as if killed, and says how to continue it.
+///
+/// The run's directory is consistent at any instant (a resume cuts what its last commit did not
+/// cover), so there is nothing to wait for: waiting for the next commit would only keep a user
+/// who pressed Ctrl-C waiting. The message is what a kill would not give: where the work is and
+/// the command that continues it. The exit status is the shell's for the signal (130 for Ctrl-C).
+#[cfg(unix)]
+fn say_how_to_continue_when_stopped(out: &std::path::Path) {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+        return; // the default action (a silent end) still loses nothing
+    };
+    let out = out.to_path_buf();
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            note!(
+                "\nstance: stopped; {} keeps every document scored up to its last commit \
+                 (at most --commit-secs ago): run the same command with --resume to continue",
+                out.display()
+            );
+            std::process::exit(128 + signal);
+        }
+    });
+}
+
+#[cfg(not(unix))]
+fn say_how_to_continue_when_stopped(_out: &std::path::Path) {}
 
 /// A size in bytes: a number, optionally followed by K, M or G (powers of 1024).
 fn parse_size(text: &str) -> std::result::Result<u64, String> {
