@@ -93,7 +93,7 @@ pub use segment::{split_sentences, Span};
 /// every change that can give a document other sentences, mentions, stances or
 /// month with the same model and actors. A run records it: resuming a run, or merging runs, across versions
 /// is refused, since the result would hold rows of two rule sets.
-pub const SCORING_RULES_VERSION: u32 = 4;
+pub const SCORING_RULES_VERSION: u32 = 5;
 
 /// Whether a count is 0, for serde's `skip_serializing_if` (which passes a reference): fields
 /// added to an output leave the files of runs that have none as they were.

@@ -694,20 +694,52 @@ const SPEECH_VERBS: &[&str] = &[
     "wondered",
 ];
 
-/// Whether `following` is a quotation's attribution: up to four capitalized words (a name, a
-/// title) and then a speech verb. Not when it opens with a word that starts sentences ("He
-/// said that…", "The ministry said…").
+/// Whether `following` is a quotation's attribution: a speaker and then a speech verb, within
+/// [`MAX_SPEAKER_WORDS`]. The speaker is capitalized words (a name, a title), which may go on in
+/// lowercase after a possessive (`Pakistan’s prime minister asked`) or between the commas of an
+/// appositive (`Jaishankar, the foreign minister, asked`). Not when it opens with a word that
+/// starts sentences ("He said that…", "The ministry said…").
 fn names_a_speaker(following: &str) -> bool {
-    for (n, word) in following.split(is_space).filter(|w| !w.is_empty()).take(5).enumerate() {
-        let word = word.trim_end_matches([',', ';', ':', '.']);
-        if n > 0 && SPEECH_VERBS.contains(&word) {
+    let mut lowercase_allowed = false;
+    let mut in_appositive = false;
+    let words = following.split(is_space).filter(|w| !w.is_empty());
+    for (n, raw) in words.take(MAX_SPEAKER_WORDS).enumerate() {
+        let word = raw.trim_end_matches([',', ';', ':', '.']);
+        // A verb inside the appositive is the appositive's ("Sharif, who said little, asked").
+        if n > 0 && !in_appositive && SPEECH_VERBS.contains(&word) {
             return true;
         }
-        if !word.starts_with(|c: char| c.is_uppercase()) || (n == 0 && STARTERS.contains(&word)) {
+        let capitalized = word.starts_with(|c: char| c.is_uppercase());
+        if (n == 0 && STARTERS.contains(&word))
+            || !(capitalized || lowercase_allowed)
+            || (!in_appositive && NEVER_IN_A_SPEAKER.contains(&word))
+        {
             return false;
+        }
+        if raw.ends_with(',') {
+            in_appositive = !in_appositive;
+            lowercase_allowed = in_appositive;
+        } else if is_possessive(word) {
+            lowercase_allowed = true;
         }
     }
     false
+}
+
+/// Most words looked at for a quotation's speaker and verb: "India's former foreign secretary
+/// asked" is six.
+const MAX_SPEAKER_WORDS: usize = 8;
+
+/// Lowercase words that end a speaker's name before a speech verb could come: after them the
+/// verb belongs to a sentence of its own (`“Fair?” Pakistan’s leaders have said no.`).
+const NEVER_IN_A_SPEAKER: &[&str] = &[
+    "has", "have", "had", "is", "are", "was", "were", "will", "would", "could", "should", "may", "might", "must",
+    "can", "did", "does", "do", "also", "then", "later", "never", "not", "just", "again",
+];
+
+/// `Pakistan’s`, `Pakistan's`, `Democrats’`.
+fn is_possessive(word: &str) -> bool {
+    ["'s", "’s", "s'", "s’"].iter().any(|end| word.ends_with(end))
 }
 
 /// After `?` or `!`: a lowercase word or a dash or comma means the sentence
@@ -1509,6 +1541,25 @@ mod tests {
         assert_one("“Enough!” Modi told Pakistan.");
         assert_one("‘Will India retaliate?’ Sharif asked.");
         assert_one("“Can India win?” Prime Minister Sharif asked.");
+        assert_one("“Will India retaliate?” Pakistan’s prime minister asked.");
+        assert_one("“Why now?” India's former foreign secretary asked reporters.");
+        assert_one("“Is China listening?” Jaishankar, the foreign minister, asked.");
+        assert_one("“Is China listening?” Jaishankar, who had said little, asked.");
+        assert_eq!(
+            sentences("“Is this fair?” Pakistan’s economy is failing, and the US said nothing."),
+            [
+                "“Is this fair?”",
+                "Pakistan’s economy is failing, and the US said nothing."
+            ]
+        );
+        assert_eq!(
+            sentences("“Is this fair?” Pakistan’s leaders have said no."),
+            ["“Is this fair?”", "Pakistan’s leaders have said no."]
+        );
+        assert_eq!(
+            sentences("“Why?” Washington, it seems, has no answer. China said so."),
+            ["“Why?”", "Washington, it seems, has no answer.", "China said so."]
+        );
         assert_eq!(
             sentences("He said “Detroit is back.” He added that Americans agree."),
             ["He said “Detroit is back.”", "He added that Americans agree."]
