@@ -570,36 +570,67 @@ fn resume_after_kill_gives_the_outputs_of_an_uninterrupted_run() {
     }
 }
 
-/// Ctrl-C (SIGINT) or SIGTERM ends a run at once with the shell's status for the signal and a
-/// message that names the directory and `--resume`; resumed, the run writes what an
-/// uninterrupted run writes.
+/// Ctrl-C (SIGINT), SIGTERM or SIGHUP ends a run at once, by the signal as before, with a message
+/// that names the directory and `--resume`; resumed, the run writes what an uninterrupted run
+/// writes.
 #[cfg(unix)]
 #[test]
 fn a_stopped_run_says_how_to_continue_it() {
+    use std::os::unix::process::ExitStatusExt;
     let tmp = tempfile::tempdir().unwrap();
     let corpus = generated_corpus(40);
     let knobs = ["--chunk-docs", "4", "--commit-secs", "0", "--stdin-format", "jsonl"];
     let reference = tmp.path().join("reference");
     score_stdin(&corpus, &reference, &knobs);
-    for (signal, status) in [("INT", 130), ("TERM", 143)] {
-        let out = tmp.path().join(signal);
+    for signal in [SIGINT, SIGTERM, SIGHUP] {
+        let out = tmp.path().join(signal.to_string());
         let stopped = signal_after_commits(&corpus, &out, &knobs, 8, signal);
         let stderr = String::from_utf8_lossy(&stopped.stderr);
-        assert_eq!(stopped.status.code(), Some(status), "SIG{signal}: {stderr}");
+        assert_eq!(stopped.status.signal(), Some(signal), "{stderr}");
         let names_the_run = format!("{} keeps every document scored", out.display());
         assert!(
             stderr.contains(&names_the_run) && stderr.contains("--resume to continue"),
-            "SIG{signal}: {stderr}"
+            "signal {signal}: {stderr}"
         );
         let resumed = score_stdin(&corpus, &out, &[&knobs[..], &["--resume"]].concat());
         assert_eq!(resumed.status.code(), Some(1)); // the malformed lines
         for name in COMPARED {
             assert!(
                 read(&out.join(name)) == read(&reference.join(name)),
-                "SIG{signal}: {name} differs from the uninterrupted run"
+                "signal {signal}: {name} differs from the uninterrupted run"
             );
         }
     }
+}
+
+/// A signal ignored when the run started (as `nohup` ignores SIGHUP) stays ignored: the run goes on.
+#[cfg(unix)]
+#[test]
+fn an_ignored_hangup_does_not_stop_a_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = generated_corpus(8);
+    let out = tmp.path().join("nohup");
+    let knobs = ["--chunk-docs", "1", "--commit-secs", "0", "--stdin-format", "jsonl"];
+    let stance = stance_command(&score_args(&["-".to_owned()], &out, &knobs));
+    let mut child = Command::new("nohup")
+        .arg(stance.get_program())
+        .args(stance.get_args())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // After a commit the run is scoring, past the point where it watches for signals.
+    let (mut stdin, fed) = feed_until_committed(&mut child, &corpus, &out, 2);
+    send_signal(child.id(), SIGHUP);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    stdin.write_all(corpus[fed..].concat().as_bytes()).unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}"); // the malformed line
+    assert!(!stderr.contains("stopped"), "{stderr}");
+    assert_eq!(json(&out.join("run.json"))["status"], "complete");
 }
 
 /// A run killed after its last commit, before it wrote its summaries and

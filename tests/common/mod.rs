@@ -139,36 +139,65 @@ pub fn kill_after_commits(corpus: &[String], out: &Path, extra: &[&str], min_rec
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let stdin = feed_until_committed(&mut child, corpus, out, min_records);
+    let (stdin, _) = feed_until_committed(&mut child, corpus, out, min_records);
     child.kill().unwrap(); // SIGKILL: no chance to flush or clean up
     child.wait().unwrap(); // the process is gone, and with it its lock on the directory
     drop(stdin);
 }
 
-/// As [`kill_after_commits`], but stops the run with `signal` (a name `kill -s` takes: INT, TERM,
-/// HUP) and returns how it ended.
+/// As [`kill_after_commits`], but stops the run with `signal` and returns how it ended. Fails
+/// when the run is still running a minute after the signal.
 #[cfg(unix)]
-pub fn signal_after_commits(corpus: &[String], out: &Path, extra: &[&str], min_records: u64, signal: &str) -> Output {
+pub fn signal_after_commits(corpus: &[String], out: &Path, extra: &[&str], min_records: u64, signal: i32) -> Output {
     let mut child = stance_command(&score_args(&["-".to_owned()], out, extra))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stdin = feed_until_committed(&mut child, corpus, out, min_records);
-    let sent = Command::new("kill")
-        .args(["-s", signal, &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success(), "kill -s {signal} failed");
-    let output = child.wait_with_output().unwrap();
+    let (stdin, _) = feed_until_committed(&mut child, corpus, out, min_records);
+    send_signal(child.id(), signal);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("{}: still running a minute after signal {signal}", out.display());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
     drop(stdin);
-    output
+    child.wait_with_output().unwrap()
 }
 
+/// Sends `signal` (a number) to the process `pid`, with the shell's `kill`.
+#[cfg(unix)]
+pub fn send_signal(pid: u32, signal: i32) {
+    let sent = Command::new("sh")
+        .args(["-c", "kill -s \"$0\" \"$1\""])
+        .args([signal_name(signal), &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -s {} {pid} failed", signal_name(signal));
+}
+
+/// The name `kill -s` takes for the signals the tests send.
+pub fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        SIGHUP => "HUP",
+        SIGINT => "INT",
+        SIGTERM => "TERM",
+        _ => panic!("signal {signal} is not one the tests send"),
+    }
+}
+
+/// The numbers of the signals the tests send, the same on Linux and macOS.
+pub const SIGHUP: i32 = 1;
+pub const SIGINT: i32 = 2;
+pub const SIGTERM: i32 = 15;
+
 /// Feeds `corpus` a line at a time to `child` until `out` has at least `min_records` records
-/// committed, never feeding the last line; returns the still open input.
-fn feed_until_committed(child: &mut Child, corpus: &[String], out: &Path, min_records: u64) -> ChildStdin {
+/// committed, never feeding the last line; returns the still open input and the lines fed.
+pub fn feed_until_committed(child: &mut Child, corpus: &[String], out: &Path, min_records: u64) -> (ChildStdin, usize) {
     let mut stdin = child.stdin.take().unwrap();
     // Writes block while the pipe is full, which keeps the feeding in step with the scoring.
     let deadline = Instant::now() + Duration::from_secs(300);
@@ -189,7 +218,7 @@ fn feed_until_committed(child: &mut Child, corpus: &[String], out: &Path, min_re
             std::thread::sleep(Duration::from_millis(10));
         }
     }
-    stdin
+    (stdin, fed)
 }
 
 /// The names of the temporary files in `dir` (`.NAME.PID-N.tmp`).

@@ -154,8 +154,8 @@ pub fn run(args: &CorpusArgs) -> Result<ExitCode> {
         return text::run(&args.base, args.read_options());
     };
     let options = args.run_options()?;
-    say_how_to_continue_when_stopped(out);
     let analyzer = args.base.model.analyzer()?;
+    say_how_to_continue_when_stopped(out);
     let progress = Progress::default();
     let stop = AtomicBool::new(false);
     let started = Instant::now();
@@ -213,28 +213,69 @@ pub fn run(args: &CorpusArgs) -> Result<ExitCode> {
 /// The run's directory is consistent at any instant (a resume cuts what its last commit did not
 /// cover), so there is nothing to wait for: waiting for the next commit would only keep a user
 /// who pressed Ctrl-C waiting. The message is what a kill would not give: where the work is and
-/// the command that continues it. The exit status is the shell's for the signal (130 for Ctrl-C).
+/// the command that continues it. Then the signal's default action ends the process, as it would
+/// have without the message: no exit handlers run beside the model's threads, and a shell loop
+/// stops at Ctrl-C. A signal ignored when the run started (`nohup`, a script's background job)
+/// stays ignored.
 #[cfg(unix)]
 fn say_how_to_continue_when_stopped(out: &std::path::Path) {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+    let watched: Vec<i32> = [SIGINT, SIGTERM, SIGHUP]
+        .into_iter()
+        .filter(|&signal| !is_ignored(signal))
+        .collect();
+    let Ok(mut signals) = signal_hook::iterator::Signals::new(&watched) else {
         return; // the default action (a silent end) still loses nothing
     };
     let out = out.to_path_buf();
     std::thread::spawn(move || {
         if let Some(signal) = signals.forever().next() {
-            note!(
-                "\nstance: stopped; {} keeps every document scored up to its last commit \
-                 (at most --commit-secs ago): run the same command with --resume to continue",
-                out.display()
-            );
-            std::process::exit(128 + signal);
+            note!("\nstance: stopped; {}", where_the_run_stands(&out));
+            let _ = signal_hook::low_level::emulate_default_handler(signal);
+            signal_hook::low_level::exit(128 + signal);
         }
     });
 }
 
 #[cfg(not(unix))]
 fn say_how_to_continue_when_stopped(_out: &std::path::Path) {}
+
+/// Whether `signal` was set to be ignored when the process started, as the kernel reports it in
+/// `/proc/self/status` (a hexadecimal mask, bit `signal - 1`). Where there is no such file, no
+/// signal counts as ignored.
+#[cfg(unix)]
+fn is_ignored(signal: i32) -> bool {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("SigIgn:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask >> (signal - 1) & 1 == 1)
+}
+
+/// What a stopped run leaves in `out`, read from its checkpoint, and what to do next.
+#[cfg(unix)]
+fn where_the_run_stands(out: &std::path::Path) -> String {
+    let checkpoint = std::fs::read_to_string(out.join("checkpoint.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok());
+    match checkpoint {
+        None => format!(
+            "nothing was committed to {} yet: run the same command again (with or without --resume) to start",
+            out.display()
+        ),
+        Some(checkpoint) if checkpoint["complete"] == true => format!(
+            "the run in {} had scored every document; the same command with --resume writes anything left",
+            out.display()
+        ),
+        Some(_) => format!(
+            "{} keeps every document scored up to its last commit: run the same command with --resume to continue",
+            out.display()
+        ),
+    }
+}
 
 /// A size in bytes: a number, optionally followed by K, M or G (powers of 1024).
 fn parse_size(text: &str) -> std::result::Result<u64, String> {
