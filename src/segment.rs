@@ -695,13 +695,15 @@ const SPEECH_VERBS: &[&str] = &[
 ];
 
 /// Whether `following` is a quotation's attribution: a speaker and then a speech verb, within
-/// [`MAX_SPEAKER_WORDS`]. The speaker is capitalized words (a name, a title), which may go on in
-/// lowercase after a possessive (`Pakistan’s prime minister asked`) or between the commas of an
-/// appositive (`Jaishankar, the foreign minister, asked`). Not when it opens with a word that
-/// starts sentences ("He said that…", "The ministry said…").
+/// [`MAX_SPEAKER_WORDS`]. The speaker is capitalized words (a name, a title, `Secretary of
+/// State`), which may go on with a short lowercase title after a possessive (`Pakistan’s prime
+/// minister asked`) or with an appositive between commas (`Jaishankar, the foreign minister,
+/// asked`). Not when it opens with a word that starts sentences ("He said that…", "It’s what…",
+/// "The ministry said…") or a word ends a sentence before the verb.
 fn names_a_speaker(following: &str) -> bool {
-    let mut lowercase_allowed = false;
+    let mut title_words_left = 0;
     let mut in_appositive = false;
+    let mut previous_capitalized = false;
     let words = following.split(is_space).filter(|w| !w.is_empty());
     for (n, raw) in words.take(MAX_SPEAKER_WORDS).enumerate() {
         let word = raw.trim_end_matches([',', ';', ':', '.']);
@@ -710,36 +712,59 @@ fn names_a_speaker(following: &str) -> bool {
             return true;
         }
         let capitalized = word.starts_with(|c: char| c.is_uppercase());
-        if (n == 0 && STARTERS.contains(&word))
-            || !(capitalized || lowercase_allowed)
-            || (!in_appositive && NEVER_IN_A_SPEAKER.contains(&word))
-        {
+        let fits = if n == 0 {
+            capitalized && !STARTERS.contains(&without_possessive(word))
+        } else if in_appositive || capitalized || (word == "of" && previous_capitalized) {
+            true // a name or title (Secretary of State, Sharif of Pakistan), or inside the commas
+        } else if title_words_left > 0 && !NEVER_IN_A_TITLE.contains(&word) && !word.ends_with("ly") {
+            title_words_left -= 1;
+            true
+        } else {
+            false
+        };
+        if !fits || ends_a_sentence(raw, word) {
             return false;
         }
         if raw.ends_with(',') {
             in_appositive = !in_appositive;
-            lowercase_allowed = in_appositive;
-        } else if is_possessive(word) {
-            lowercase_allowed = true;
+        } else if !in_appositive && is_possessive(word) {
+            title_words_left = 3;
         }
+        previous_capitalized = capitalized;
     }
     false
 }
 
-/// Most words looked at for a quotation's speaker and verb: "India's former foreign secretary
-/// asked" is six.
+/// Most words looked at for a quotation's speaker and verb: "U.S. Secretary of State Marco
+/// Rubio asked" is seven.
 const MAX_SPEAKER_WORDS: usize = 8;
 
-/// Lowercase words that end a speaker's name before a speech verb could come: after them the
-/// verb belongs to a sentence of its own (`“Fair?” Pakistan’s leaders have said no.`).
-const NEVER_IN_A_SPEAKER: &[&str] = &[
-    "has", "have", "had", "is", "are", "was", "were", "will", "would", "could", "should", "may", "might", "must",
-    "can", "did", "does", "do", "also", "then", "later", "never", "not", "just", "again",
+/// Lowercase words no title holds: after them a speech verb belongs to a sentence of its own
+/// (`“Fair?” Pakistan’s leaders have said no.`, `…ministry rejected the charge and said…`).
+const NEVER_IN_A_TITLE: &[&str] = &[
+    "a", "an", "the", "and", "or", "but", "to", "that", "what", "who", "which", "has", "have", "had", "is", "are",
+    "was", "were", "will", "would", "could", "should", "may", "might", "must", "can", "did", "does", "do", "also",
+    "then", "never", "not", "just", "again", "often", "always", "once", "soon", "long", "still", "already", "later",
+    "now", "too",
 ];
 
 /// `Pakistan’s`, `Pakistan's`, `Democrats’`.
 fn is_possessive(word: &str) -> bool {
     ["'s", "’s", "s'", "s’"].iter().any(|end| word.ends_with(end))
+}
+
+/// `word` without a final `'s` (`It’s` is `It`, `Pakistan’s` is `Pakistan`).
+fn without_possessive(word: &str) -> &str {
+    word.strip_suffix("'s")
+        .or_else(|| word.strip_suffix("’s"))
+        .unwrap_or(word)
+}
+
+/// Whether the speaker's word `raw` ends a sentence: a `;` or `:`, or a `.` after a word that is
+/// no abbreviation (abbreviations are short or dotted: `Gen.`, `U.S.`, `A.`).
+fn ends_a_sentence(raw: &str, word: &str) -> bool {
+    let stop = raw.ends_with('.') && word.chars().count() > 3 && !word.contains('.');
+    stop || raw.ends_with([';', ':'])
 }
 
 /// After `?` or `!`: a lowercase word or a dash or comma means the sentence
@@ -865,6 +890,7 @@ const STARTERS: &[&str] = &[
     "Its",
     "Last",
     "Later",
+    "Let",
     "Likewise",
     "Many",
     "Meanwhile",
@@ -1555,6 +1581,24 @@ mod tests {
         assert_eq!(
             sentences("“Is this fair?” Pakistan’s leaders have said no."),
             ["“Is this fair?”", "Pakistan’s leaders have said no."]
+        );
+        assert_one("“Why?” U.S. Secretary of State Marco Rubio asked.");
+        assert_one("“Why?” Prime Minister Shehbaz Sharif of Pakistan asked.");
+        for (quotation, rest) in [
+            (
+                "“Will India retaliate?”",
+                "Pakistan’s military spokesman dismissed the threat and said so.",
+            ),
+            ("“Is this fair?”", "Pakistan’s leaders long said no."),
+            ("“Why?”", "That’s the question Pakistan’s prime minister asked."),
+            ("“Will India retaliate?”", "It’s what everyone in Islamabad asked."),
+            ("“Why not?”", "Let’s see what Washington says."),
+        ] {
+            assert_eq!(sentences(&format!("{quotation} {rest}")), [quotation, rest]);
+        }
+        assert_eq!(
+            sentences("“Who pays?” Pakistan’s voters. The finance minister said so."),
+            ["“Who pays?”", "Pakistan’s voters.", "The finance minister said so."]
         );
         assert_eq!(
             sentences("“Why?” Washington, it seems, has no answer. China said so."),
