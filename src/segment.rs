@@ -704,6 +704,7 @@ fn names_a_speaker(following: &str) -> bool {
     let mut title_words_left = 0;
     let mut in_appositive = false;
     let mut previous_capitalized = false;
+    let mut previous = "";
     let words = following.split(is_space).filter(|w| !w.is_empty());
     for (n, raw) in words.take(MAX_SPEAKER_WORDS).enumerate() {
         let word = raw.trim_end_matches([',', ';', ':', '.']);
@@ -713,10 +714,10 @@ fn names_a_speaker(following: &str) -> bool {
         }
         let capitalized = word.starts_with(|c: char| c.is_uppercase());
         let fits = if n == 0 {
-            capitalized && !STARTERS.contains(&without_possessive(word))
+            capitalized && !STARTERS.contains(&word) && !is_contraction(word)
         } else if in_appositive || capitalized || (word == "of" && previous_capitalized) {
             true // a name or title (Secretary of State, Sharif of Pakistan), or inside the commas
-        } else if title_words_left > 0 && !NEVER_IN_A_TITLE.contains(&word) && !word.ends_with("ly") {
+        } else if title_words_left > 0 && is_title_word(word, previous) {
             title_words_left -= 1;
             true
         } else {
@@ -728,12 +729,41 @@ fn names_a_speaker(following: &str) -> bool {
         if raw.ends_with(',') {
             in_appositive = !in_appositive;
         } else if !in_appositive && is_possessive(word) {
-            title_words_left = 3;
+            title_words_left = MAX_TITLE_WORDS;
         }
         previous_capitalized = capitalized;
+        previous = word;
     }
     false
 }
+
+/// Most lowercase words of a title after a possessive: "India’s external affairs ministry
+/// spokesperson Randhir Jaiswal asked".
+const MAX_TITLE_WORDS: usize = 4;
+
+/// Whether the lowercase `word`, after `previous`, can be part of a title (`prime minister`,
+/// `ambassador to the UN`): not a word no title holds, and not an adverb (`angrily asked`).
+fn is_title_word(word: &str, previous: &str) -> bool {
+    if word == "the" {
+        return matches!(previous, "to" | "of");
+    }
+    let adverb = word.ends_with("ly") && !NOUNS_IN_LY.contains(&word);
+    !(adverb || NEVER_IN_A_TITLE.contains(&word))
+}
+
+/// Nouns of titles and speakers that end like adverbs.
+const NOUNS_IN_LY: &[&str] = &[
+    "family",
+    "ally",
+    "assembly",
+    "daily",
+    "weekly",
+    "monthly",
+    "rally",
+    "supply",
+    "fortnightly",
+    "quarterly",
+];
 
 /// Most words looked at for a quotation's speaker and verb: "U.S. Secretary of State Marco
 /// Rubio asked" is seven.
@@ -742,10 +772,9 @@ const MAX_SPEAKER_WORDS: usize = 8;
 /// Lowercase words no title holds: after them a speech verb belongs to a sentence of its own
 /// (`“Fair?” Pakistan’s leaders have said no.`, `…ministry rejected the charge and said…`).
 const NEVER_IN_A_TITLE: &[&str] = &[
-    "a", "an", "the", "and", "or", "but", "to", "that", "what", "who", "which", "has", "have", "had", "is", "are",
-    "was", "were", "will", "would", "could", "should", "may", "might", "must", "can", "did", "does", "do", "also",
-    "then", "never", "not", "just", "again", "often", "always", "once", "soon", "long", "still", "already", "later",
-    "now", "too",
+    "a", "an", "and", "or", "but", "that", "what", "who", "which", "has", "have", "had", "is", "are", "was", "were",
+    "will", "would", "could", "should", "may", "might", "must", "can", "did", "does", "do", "also", "then", "never",
+    "not", "just", "again", "often", "always", "once", "soon", "long", "still", "already", "later", "now", "too",
 ];
 
 /// `Pakistan’s`, `Pakistan's`, `Democrats’`.
@@ -753,18 +782,26 @@ fn is_possessive(word: &str) -> bool {
     ["'s", "’s", "s'", "s’"].iter().any(|end| word.ends_with(end))
 }
 
-/// `word` without a final `'s` (`It’s` is `It`, `Pakistan’s` is `Pakistan`).
-fn without_possessive(word: &str) -> &str {
-    word.strip_suffix("'s")
-        .or_else(|| word.strip_suffix("’s"))
-        .unwrap_or(word)
+/// `It’s`, `That's`, `Let’s`: a pronoun or adverb that starts sentences, with `is` or `us`.
+/// (`Today’s` and `Pakistan’s` are possessives, which speakers' titles open with.)
+fn is_contraction(word: &str) -> bool {
+    let stem = word.strip_suffix("'s").or_else(|| word.strip_suffix("’s"));
+    stem.is_some_and(|stem| {
+        [
+            "It", "That", "Here", "There", "What", "Let", "He", "She", "Who", "Where", "How", "When", "This",
+        ]
+        .contains(&stem)
+    })
 }
 
 /// Whether the speaker's word `raw` ends a sentence: a `;` or `:`, or a `.` after a word that is
-/// no abbreviation (abbreviations are short or dotted: `Gen.`, `U.S.`, `A.`).
+/// no abbreviation (`Gen.`, `Prof.`, `Secy.`, `U.S.`) or initial (`A.`).
 fn ends_a_sentence(raw: &str, word: &str) -> bool {
-    let stop = raw.ends_with('.') && word.chars().count() > 3 && !word.contains('.');
-    stop || raw.ends_with([';', ':'])
+    let abbreviation = NEVER_FINAL.contains(&word.to_lowercase().as_str())
+        || CAPITALIZED_NEVER_FINAL.contains(&word)
+        || is_dotted_acronym(word)
+        || word.chars().count() == 1;
+    (raw.ends_with('.') && !abbreviation) || raw.ends_with([';', ':'])
 }
 
 /// After `?` or `!`: a lowercase word or a dash or comma means the sentence
@@ -867,6 +904,7 @@ const STARTERS: &[&str] = &[
     "During",
     "Each",
     "Earlier",
+    "Either",
     "Even",
     "Every",
     "Few",
@@ -896,10 +934,13 @@ const STARTERS: &[&str] = &[
     "Meanwhile",
     "Moreover",
     "Most",
+    "Much",
     "My",
+    "Neither",
     "Nevertheless",
     "Next",
     "No",
+    "None",
     "Nonetheless",
     "Nor",
     "Not",
@@ -912,6 +953,7 @@ const STARTERS: &[&str] = &[
     "Our",
     "Perhaps",
     "Second",
+    "Several",
     "She",
     "Similarly",
     "Since",
@@ -1596,6 +1638,24 @@ mod tests {
         ] {
             assert_eq!(sentences(&format!("{quotation} {rest}")), [quotation, rest]);
         }
+        for joined in [
+            "“Why?” Prof. Ayesha Siddiqa asked.",
+            "“Why?” Capt. Abhinandan Varthaman asked.",
+            "“Why?” India’s external affairs ministry spokesperson Randhir Jaiswal asked.",
+            "“Why?” Pakistan’s ambassador to the UN, Munir Akram, asked.",
+            "“Why?” Pakistan’s closest ally asked.",
+            "“What next?” Today’s Dawn editorial asked.",
+        ] {
+            assert_one(joined);
+        }
+        assert_eq!(
+            sentences("“Is this fair?” None of Pakistan’s leaders said so."),
+            ["“Is this fair?”", "None of Pakistan’s leaders said so."]
+        );
+        assert_eq!(
+            sentences("“Who pays?” India’s tax. The finance minister said so."),
+            ["“Who pays?”", "India’s tax.", "The finance minister said so."]
+        );
         assert_eq!(
             sentences("“Who pays?” Pakistan’s voters. The finance minister said so."),
             ["“Who pays?”", "Pakistan’s voters.", "The finance minister said so."]

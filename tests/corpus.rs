@@ -583,6 +583,11 @@ fn a_stopped_run_says_how_to_continue_it() {
     let reference = tmp.path().join("reference");
     score_stdin(&corpus, &reference, &knobs);
     for signal in [SIGINT, SIGTERM, SIGHUP] {
+        if is_ignored_here(signal) {
+            // The run inherits the ignored signal and rightly keeps ignoring it (as under nohup).
+            eprintln!("signal {signal} is ignored by this test process (nohup?): not sent");
+            continue;
+        }
         let out = tmp.path().join(signal.to_string());
         let stopped = signal_after_commits(&corpus, &out, &knobs, 8, signal);
         let stderr = String::from_utf8_lossy(&stopped.stderr);
@@ -603,8 +608,9 @@ fn a_stopped_run_says_how_to_continue_it() {
     }
 }
 
-/// A signal ignored when the run started (as `nohup` ignores SIGHUP) stays ignored: the run goes on.
-#[cfg(unix)]
+/// A signal ignored when the run started (as `nohup` ignores SIGHUP) stays ignored: the run goes
+/// on. Linux only: elsewhere the run cannot tell (its crate forbids `unsafe`, and so `sigaction`).
+#[cfg(target_os = "linux")]
 #[test]
 fn an_ignored_hangup_does_not_stop_a_run() {
     let tmp = tempfile::tempdir().unwrap();

@@ -190,6 +190,18 @@ pub fn signal_name(signal: i32) -> &'static str {
     }
 }
 
+/// Whether this process ignores `signal` (and so passes that on to the processes it starts), from
+/// the mask Linux gives in `/proc/self/status`; false elsewhere.
+pub fn is_ignored_here(signal: i32) -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let mask = status.lines().find_map(|line| line.strip_prefix("SigIgn:"))?;
+            u64::from_str_radix(mask.trim(), 16).ok()
+        })
+        .is_some_and(|mask| mask >> (signal - 1) & 1 == 1)
+}
+
 /// The numbers of the signals the tests send, the same on Linux and macOS.
 pub const SIGHUP: i32 = 1;
 pub const SIGINT: i32 = 2;

@@ -215,8 +215,8 @@ pub fn run(args: &CorpusArgs) -> Result<ExitCode> {
 /// who pressed Ctrl-C waiting. The message is what a kill would not give: where the work is and
 /// the command that continues it. Then the signal's default action ends the process, as it would
 /// have without the message: no exit handlers run beside the model's threads, and a shell loop
-/// stops at Ctrl-C. A signal ignored when the run started (`nohup`, a script's background job)
-/// stays ignored.
+/// stops at Ctrl-C. On Linux a signal ignored when the run started (`nohup`, a script's
+/// background job) stays ignored; elsewhere it cannot be told without `sigaction` (`unsafe`).
 #[cfg(unix)]
 fn say_how_to_continue_when_stopped(out: &std::path::Path) {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
