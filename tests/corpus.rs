@@ -639,6 +639,33 @@ fn an_ignored_hangup_does_not_stop_a_run() {
     assert_eq!(json(&out.join("run.json"))["status"], "complete");
 }
 
+/// A byte-order mark opening a JSON Lines field is kept, so offsets index the field (as Python's
+/// do for the same string); one opening a text file is the file's encoding and is dropped.
+#[test]
+fn a_byte_order_mark_is_kept_in_a_field_and_dropped_from_a_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let field = tmp.path().join("docs.jsonl");
+    std::fs::write(&field, "{\"id\": \"field\", \"text\": \"\u{feff}China rose.\"}\n").unwrap();
+    let file = tmp.path().join("file.txt");
+    std::fs::write(&file, "\u{feff}China rose.").unwrap();
+    let out = tmp.path().join("out");
+    let inputs = [field, file].map(|p| p.to_str().unwrap().to_owned());
+    run_ok(&score_args(&inputs, &out, &[]));
+    let rows = json_lines(&out.join("sentences.jsonl"));
+    let starts: Vec<(u64, u64)> = rows
+        .iter()
+        .map(|row| {
+            (
+                row["start"].as_u64().unwrap(),
+                row["mentions"][0]["start"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(starts, [(1, 1), (0, 0)], "{rows:?}");
+    assert_eq!(rows[0]["text"], rows[1]["text"]);
+    assert_eq!(rows[0]["score"], rows[1]["score"]);
+}
+
 /// A run killed after its last commit, before it wrote its summaries and
 /// `run.json`, is finished: `--resume` writes them, identical to an
 /// uninterrupted run's, and starts no new session.

@@ -1726,15 +1726,24 @@ pub(super) fn error_record(
     }
 }
 
-/// Checks a document's text: a byte-order mark is dropped, and blank text is an error.
-pub(super) fn checked_text(mut text: String) -> std::result::Result<String, (ErrorKind, String)> {
-    if text.starts_with('\u{feff}') {
-        text.drain(..'\u{feff}'.len_utf8());
-    }
+/// Checks a document's text: blank text (byte-order marks count as blanks) is an error.
+///
+/// A record field keeps a leading byte-order mark, so that offsets index the field as the user
+/// has it (and as Python, given that string, reports them); a whole file's mark is its encoding's
+/// and is dropped before (`without_byte_order_mark`). Either way the mark is read as a blank.
+pub(super) fn checked_text(text: String) -> std::result::Result<String, (ErrorKind, String)> {
     if text.chars().all(crate::segment::is_space) {
         return Err((ErrorKind::EmptyText, EMPTY_TEXT.into()));
     }
     Ok(text)
+}
+
+/// A whole file's text without the byte-order mark its encoding may open with.
+fn without_byte_order_mark(mut text: String) -> String {
+    if text.starts_with('\u{feff}') {
+        text.drain(..'\u{feff}'.len_utf8());
+    }
+    text
 }
 
 /// A whole file (or standard input) as one document.
@@ -1812,7 +1821,7 @@ impl Source for TextSource {
             file: self.label.clone(),
             line: None,
         };
-        let document = match checked_text(text) {
+        let document = match checked_text(without_byte_order_mark(text)) {
             Ok(text) => Ok(Document::new(self.id.clone(), text)),
             Err((kind, reason)) => Err(RecordError {
                 id: self.id.clone(),
