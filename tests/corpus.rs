@@ -1725,6 +1725,38 @@ fn a_run_directory_named_as_an_input_is_skipped_and_listed() {
     );
 }
 
+/// A walked folder that holds no file to read (only other runs, hidden files, files of other
+/// extensions, or nothing) is refused before the run starts, naming it: an empty run would read
+/// as a corpus that mentions no actor. Beside an input that holds documents it is only walked.
+#[test]
+fn a_folder_with_nothing_to_read_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    run_ok(&score_args(&[fixture("good/wire.jsonl")], &runs.join("run1"), &[]));
+    let other = tmp.path().join("other");
+    std::fs::create_dir_all(other.join("sub")).unwrap();
+    std::fs::write(other.join("sub/article.docx"), "China and India signed a deal.").unwrap();
+    std::fs::write(other.join(".hidden.txt"), "China and India signed a deal.").unwrap();
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    for folder in [&runs, &other, &empty] {
+        let out = tmp.path().join("out");
+        let refused = stance(&score_args(&[folder.display().to_string()], &out, &[]));
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("nothing to read"), "{stderr}");
+        assert!(stderr.contains(&folder.display().to_string()), "{stderr}");
+        assert!(!out.exists(), "{}", out.display());
+    }
+    let both = [empty.display().to_string(), fixture("good/wire.jsonl")];
+    let out = tmp.path().join("both");
+    run_ok(&score_args(&both, &out, &[]));
+    let alone = tmp.path().join("alone");
+    run_ok(&score_args(&[fixture("good/wire.jsonl")], &alone, &[]));
+    assert_eq!(document_ids(&out), document_ids(&alone));
+    assert!(!document_ids(&out).is_empty());
+}
+
 /// Rows cut after a run finished are refused by a merge where no checkpoint says how long they
 /// were: a run whose checkpoint was deleted, and a merge (which has none).
 #[test]

@@ -595,8 +595,9 @@ impl CorpusReader {
     /// # Errors
     /// [`Error::Io`] when an input does not exist; [`Error::Config`] for a `.json` file
     /// (JSON arrays are not streamed: convert to JSON Lines, e.g. `jq -c '.[]'`),
-    /// and for an input named twice, or inside a directory also named (its
-    /// documents would be read twice).
+    /// for an input named twice, or inside a directory also named (its
+    /// documents would be read twice), and for inputs that hold nothing to read (every one an
+    /// output directory of a run, or a directory a walk reads no file of).
     pub fn new(inputs: &[PathBuf], options: ReadOptions) -> Result<CorpusReader> {
         check_distinct(inputs)?;
         let mut pending = Vec::with_capacity(inputs.len());
@@ -610,15 +611,7 @@ impl CorpusReader {
             }
         }
         check_fields_can_apply(&pending, &options)?;
-        if pending.is_empty() {
-            if let Some(first) = skipped.first() {
-                return Err(Error::Config(format!(
-                    "nothing to read: every input is the output directory of a stance run or merge (such as {}), \
-                     whose rows are results, not documents; name the corpus instead",
-                    first.display()
-                )));
-            }
-        }
+        check_something_to_read(&pending, &skipped)?;
         pending.reverse();
         Ok(CorpusReader {
             fields: Arc::new(options.fields.clone()),
@@ -1267,6 +1260,37 @@ fn input_file_in(dir: &Path, outputs: bool) -> Option<PathBuf> {
         }
     }
     None
+}
+
+/// Refuses inputs that hold nothing to read, before the run starts: every input an output
+/// directory of another run, or a directory whose walk would open no file (it holds only other
+/// runs, hidden entries or files of other extensions). An empty result would read as "these
+/// documents mention no actor" when the path or the extension was wrong. A directory is looked
+/// through only up to its first file the walk reads.
+fn check_something_to_read(pending: &[Pending], skipped: &[PathBuf]) -> Result<()> {
+    if pending.is_empty() {
+        if let Some(first) = skipped.first() {
+            return Err(Error::Config(format!(
+                "nothing to read: every input is the output directory of a stance run or merge (such as {}), \
+                 whose rows are results, not documents; name the corpus instead",
+                first.display()
+            )));
+        }
+        return Ok(());
+    }
+    let walks_nothing = |p: &Pending| match p {
+        Pending::Dir { path, .. } => input_file_in(path, false).is_none(),
+        _ => false,
+    };
+    if let (true, Some(Pending::Dir { path, .. })) = (pending.iter().all(walks_nothing), pending.first()) {
+        return Err(Error::Config(format!(
+            "nothing to read: {} holds no file the walk reads (.txt, .text, .md, .markdown, .jsonl, .ndjson, .csv \
+             or .parquet, the first ones also compressed as .gz or .zst, outside hidden entries and other runs' \
+             output directories); name files of other extensions with --input-format",
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 /// What an entry of a walked directory is to the walk. [`Entry::of`] decides it for the walk
