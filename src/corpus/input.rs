@@ -1227,10 +1227,17 @@ pub(crate) fn check_out_holds_no_documents(out: &Path) -> Result<()> {
     }
 }
 
-/// The first file under `dir` that a walk would read as input (or report as unreadable), leaving
-/// out other runs' directories, and files of `dir` named as a run's outputs with `outputs`.
+/// The first file under `dir` that a walk would read as input (or report as unreadable, as it
+/// does a directory it cannot list), leaving out other runs' directories, and files of `dir`
+/// named as a run's outputs with `outputs`; `None` for a `dir` that does not exist.
 fn input_file_in(dir: &Path, outputs: bool) -> Option<PathBuf> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).ok()?.flatten().collect();
+    let listing = match std::fs::read_dir(dir) {
+        Ok(listing) => listing,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        // The walk reports a directory it cannot list as a failed record.
+        Err(_) => return Some(dir.to_path_buf()),
+    };
+    let mut entries: Vec<_> = listing.flatten().collect();
     entries.sort_by_key(std::fs::DirEntry::file_name);
     for entry in entries {
         let name = entry_name(&entry.file_name());
