@@ -66,6 +66,9 @@ pub enum Format {
 }
 
 impl Format {
+    /// The extensions [`Format::from_extension`] knows, as messages about unread files name them.
+    pub const EXTENSIONS_READ: &'static str = ".txt, .text, .md, .markdown, .jsonl, .ndjson, .csv and .parquet";
+
     /// The format a file's extension stands for, if it is one this module reads.
     ///
     /// ```
@@ -1291,10 +1294,11 @@ fn check_something_to_read(pending: &[Pending], skipped: &[PathBuf]) -> Result<(
     };
     if let (true, Some(Pending::Dir { path, .. })) = (pending.iter().all(walks_nothing), pending.first()) {
         return Err(Error::Config(format!(
-            "nothing to read: {} holds no file the walk reads (.txt, .text, .md, .markdown, .jsonl, .ndjson, .csv \
-             or .parquet, the first ones also compressed as .gz or .zst, outside hidden entries and other runs' \
-             output directories); name files of other extensions with --input-format",
-            path.display()
+            "nothing to read: {} holds no file the walk reads ({} files, the first ones also compressed as .gz or \
+             .zst, outside hidden entries and other runs' output directories); name files of other extensions \
+             with --input-format",
+            path.display(),
+            Format::EXTENSIONS_READ
         )));
     }
     Ok(())
@@ -2918,6 +2922,18 @@ impl<R: Read> Read for QuoteWatch<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_extensions_messages_name_are_those_read() {
+        let named: Vec<&str> = Format::EXTENSIONS_READ
+            .split([',', ' '])
+            .filter(|word| word.starts_with('.'))
+            .collect();
+        assert_eq!(named.len(), 8, "{named:?}");
+        for ext in named {
+            assert!(Format::from_extension(format!("a{ext}").as_ref()).is_some(), "{ext}");
+        }
+    }
 
     fn read(name: &str, content: &[u8], options: ReadOptions) -> Vec<Record> {
         let dir = tempfile::tempdir().unwrap();

@@ -9,8 +9,8 @@ use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
 use stance::corpus::{
-    score_records, CorpusReader, EmptyFiles, Location, ReadOptions, Record, RecordError, ScoredItem, SkippedFiles,
-    Summary,
+    score_records, CorpusReader, EmptyFiles, Format, Location, ReadOptions, Record, RecordError, ScoredItem,
+    SkippedFiles, Summary,
 };
 use stance::{Analyzer, DocumentStances};
 
@@ -254,10 +254,10 @@ fn skipped_files_warning(skipped: &SkippedFiles) -> Option<String> {
         kinds.push(format!("e.g. {}", examples.join(", ")));
     }
     Some(format!(
-        "warning: {} {what} in the input directories were not read: only .txt, .text, .md, .markdown, \
-         .jsonl, .ndjson, .csv and .parquet files are (and the first ones compressed, .gz or .zst), and links \
-         to directories are not followed ({})",
+        "warning: {} {what} in the input directories were not read: only {} files are (and the first ones \
+         compressed, .gz or .zst), and links to directories are not followed ({})",
         skipped.count,
+        Format::EXTENSIONS_READ,
         kinds.join("; "),
     ))
 }
