@@ -112,6 +112,9 @@ def parse_args(argv=None):
     p.add_argument("--average-last", type=int, default=0, metavar="K",
                    help="also evaluate the uniform average of the weights at the end of the last K epochs, "
                         "and keep it when its mean dev macro-F1 beats every single epoch")
+    p.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+                   help="keep an exponential moving average of the weights (DECAY per step, e.g. 0.998) and "
+                        "evaluate and keep it at each epoch's end in place of the weights of the last step")
     p.add_argument("--keep", choices=["best", "last"], default="best",
                    help="best: the epoch with the best mean dev macro-F1; last: the final epoch, whatever dev "
                         "says (when the epoch count was chosen by cross-validation, not on dev)")
@@ -467,6 +470,44 @@ class WeightAverage:
                                     for k, v in current.items()})
 
 
+class WeightEMA:
+    """Exponential moving average of the model's floating-point weights, updated after each step.
+
+    The last step's weights carry the noise of the last batches and dropout draws; an average over
+    the last few hundred steps sits nearer the middle of the region those steps wander in.
+    `swap` exchanges the average and the model's weights, so that swapping twice restores both.
+    """
+
+    def __init__(self, model, decay):
+        self.model, self.decay, self.updates = model, decay, 0
+        self.shadow = {k: v.detach().clone() for k, v in model.state_dict().items() if v.is_floating_point()}
+
+    def update(self):
+        self.updates += 1
+        # Early on, a fixed decay would keep the pretrained weights in the average for thousands of
+        # steps: the decay rises from 0.18 toward `decay` as (1 + n) / (10 + n).
+        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        state = self.model.state_dict()
+        with torch.no_grad():
+            for k, average in self.shadow.items():
+                # lerp leaves a weight that did not move (a frozen row) exactly as it was.
+                average.lerp_(state[k].detach(), 1.0 - decay)
+
+    def swap(self):
+        state = self.model.state_dict()
+        with torch.no_grad():
+            for k, average in self.shadow.items():
+                current = state[k].detach().clone()
+                state[k].copy_(average)
+                average.copy_(current)
+
+    def state(self):
+        return {"shadow": self.shadow, "updates": self.updates}
+
+    def load(self, state):
+        self.shadow, self.updates = state["shadow"], state["updates"]
+
+
 def evaluate_average(model, averaged, dev, run_dir, log):
     averaged.load_into_model()
     res = evaluate_dev(model, dev)
@@ -575,6 +616,10 @@ def save_epoch(model, run_dir, epoch, logits, save_weights):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.ema and not 0.0 < args.ema < 1.0:
+        raise SystemExit(f"--ema {args.ema}: the decay lies strictly between 0 and 1")
+    if args.ema and args.average_last:
+        raise SystemExit("--ema and --average-last: choose one way of averaging weights")
     torch.set_num_threads(args.threads)
     seed_everything(args.seed)
     device = torch.device(args.device)
@@ -691,12 +736,15 @@ def main(argv=None):
     best, step, t_start = None, 0, time.time()
     history = []
     averaged = WeightAverage(model, first_epoch=args.epochs - args.average_last + 1) if args.average_last else None
+    ema = WeightEMA(model, args.ema) if args.ema else None
     start_epoch, position, batches = 1, 0, None
     if resumed:
         best, history, start_epoch, position, batches, step = restore(resumed, model, optimizer, scheduler, rng,
                                                                       averaged)
         if projection is not None:
             projection.load_state_dict(resumed["projection"])
+        if ema is not None:
+            ema.load(resumed["ema"])
         log(f"resumed from {resume_path} at epoch {start_epoch}, step {step}")
     for epoch in range(start_epoch, args.epochs + 1):
         model.train()
@@ -721,6 +769,8 @@ def main(argv=None):
             torch.nn.utils.clip_grad_norm_(clipped, 1.0)
             optimizer.step()
             scheduler.step()
+            if ema is not None:
+                ema.update()
             step += 1
             run_loss += loss.item()
             run_n += 1
@@ -734,8 +784,16 @@ def main(argv=None):
                 save_resume_state(resume_path, args, model, optimizer, scheduler, rng, averaged,
                                   {"epoch": epoch, "position": position + 1, "batches": batches, "step": step,
                                    "best": best, "history": history,
-                                   "projection": projection.state_dict() if projection is not None else None})
+                                   "projection": projection.state_dict() if projection is not None else None,
+                                   "ema": ema.state() if ema is not None else None})
         batches, position = None, 0
+        if ema is not None:
+            # The last step's weights are scored too (logged only), so that one run shows what
+            # the average changes on the same trajectory; then the average is evaluated and kept.
+            raw = evaluate_dev(model, dev)
+            raw_summary = {n: round(raw[n]["macro_f1"], 4) for n in dev}
+            log(f"epoch {epoch} last step's weights: dev macro-F1 {raw_summary} mean {raw['mean_macro_f1']:.4f}")
+            ema.swap()  # swapped back below
         t_eval = time.time()
         logits = {} if args.save_logits else None
         res = evaluate_dev(model, dev, logits)
@@ -752,6 +810,8 @@ def main(argv=None):
                 args.keep == "best" and (best is None or res["mean_macro_f1"] > best["dev"]["mean_macro_f1"])):
             best = record
             save_best(model, run_dir, config, record, log)
+        if ema is not None:
+            ema.swap()
         if averaged:
             averaged.add(epoch)
         if step >= total:
