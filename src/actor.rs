@@ -22,11 +22,12 @@
 //!   on both sides), "American Samoa", "American Express", "American
 //!   Airlines", "Bank of America", "Pan American"; "Washington Post / Times /
 //!   State", "George / Denzel Washington", "University of Washington" and
-//!   Washington sports teams; "US Open"; relatives and businesses that share a
+//!   Washington sports teams; "US Open" and "U.S. Open"; relatives and businesses that share a
 //!   leader's surname ("Melania Trump", "Trump Tower", "Hunter Biden", "Nirav
 //!   Modi", "Omar Sharif").
 //! * **Seas and oceans are not states**: "South China Sea", "East China Sea",
-//!   "China Sea", "Indian Ocean", "Indian subcontinent".
+//!   "China Sea", "Indian Ocean", "Indian subcontinent" (also "South China
+//!   sea", "the East and South China Seas", "Indian ocean").
 //! * **"Republic of China" is Taiwan** and is excluded for `china`, as is
 //!   "Chinese Taipei"; "People's Republic of China" is an alias and, being
 //!   longer, still wins.
@@ -894,6 +895,7 @@ const US: Builtin = Builtin {
         "American Indian",
         "American Indians",
         "US Open",
+        "U.S. Open",
         "Melania Trump",
         "Ivanka Trump",
         "Eric Trump",
@@ -919,6 +921,9 @@ const CHINA: Builtin = Builtin {
         "PRC",
         "P.R.C.",
         "People's Republic of China",
+        // As op-eds misspell it; without these, the exclusion "Republic of China" takes the mention.
+        "Peoples' Republic of China",
+        "Peoples Republic of China",
         "CPC",
         "CCP",
         "Communist Party of China",
@@ -932,9 +937,13 @@ const CHINA: Builtin = Builtin {
     ],
     short_names: &[],
     exclusions: &[
-        "South China Sea",
-        "East China Sea",
+        // "sea" lowercase matches "Sea" too: prose and some outlets write "the South China sea(s)".
+        "South China sea",
+        "East China sea",
+        "South China seas",
+        "East China seas",
         "China Sea",
+        "China Seas",
         "South China Morning Post",
         "Republic of China",
         "Chinese Taipei",
@@ -964,7 +973,7 @@ const INDIA: Builtin = Builtin {
     ],
     short_names: &[],
     exclusions: &[
-        "Indian Ocean",
+        "Indian ocean",
         "Indian subcontinent",
         "West Indies",
         "West Indian",

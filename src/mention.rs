@@ -1715,6 +1715,16 @@ mod tests {
     fn exclusions() {
         assert_found("The Washington Post says Washington erred.", &[("us", "Washington")]);
         assert_found("Ships in the Indian Ocean and the South China Sea.", &[]);
+        assert_found("Patrols in the East and South China Seas and the Indian ocean.", &[]);
+        assert_found("Claims in the South China sea and the East China seas.", &[]);
+        assert_found("The U.S. Open and the US Open were rained out.", &[]);
+        assert_found(
+            "The Peoples' Republic of China and the Peoples Republic of China.",
+            &[
+                ("china", "Peoples' Republic of China"),
+                ("china", "Peoples Republic of China"),
+            ],
+        );
         assert_found("He paid with American Express.", &[]);
         assert_found("Latin America and African-American voters.", &[]);
         assert_found("African Americans in America.", &[("us", "America")]);

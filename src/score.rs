@@ -67,10 +67,15 @@ impl Stance {
     /// Builds a stance from probabilities in canonical label order.
     #[must_use]
     pub fn from_probabilities(p: [f32; 3]) -> Self {
-        let label = Label::ALL
-            .into_iter()
-            .max_by(|a, b| p[a.index()].total_cmp(&p[b.index()]))
-            .unwrap_or(Label::Neutral);
+        // Of equal maxima the first in canonical order, as numpy's argmax takes it from the
+        // shipped bundles' logits in the training side's metrics.
+        let label = Label::ALL.into_iter().fold(Label::ALL[0], |best, label| {
+            if p[label.index()].total_cmp(&p[best.index()]).is_gt() {
+                label
+            } else {
+                best
+            }
+        });
         Stance {
             p_unfavorable: p[0],
             p_neutral: p[1],
@@ -135,6 +140,15 @@ mod tests {
         assert!((sum - 1.0).abs() < 1e-6);
         assert!((s.score - (s.p_favorable - s.p_unfavorable)).abs() < 1e-7);
         assert_eq!(s.label, Label::Neutral);
+    }
+
+    #[test]
+    fn of_equal_probabilities_the_first_label_is_taken() {
+        let label = |p| Stance::from_probabilities(p).label;
+        assert_eq!(label([0.4, 0.4, 0.2]), Label::Unfavorable);
+        assert_eq!(label([0.45, 0.1, 0.45]), Label::Unfavorable);
+        assert_eq!(label([0.1, 0.45, 0.45]), Label::Neutral);
+        assert_eq!(label([0.1, 0.2, 0.7]), Label::Favorable);
     }
 
     #[test]

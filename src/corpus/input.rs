@@ -1085,10 +1085,33 @@ fn add_notes(count: &mut u64, first: &mut Vec<String>, other_count: u64, other_f
 /// [`is_compressed_copy`]): the walk and [`input_size`] pass over the same ones.
 fn compressed_copies(entries: &[(String, PathBuf, Entry)]) -> Vec<bool> {
     let plain = plain_files(entries);
+    // Of two compressed forms of one file with no plain one beside them (`d.jsonl.gz` and
+    // `d.jsonl.zst`), the first by name is read and the others are its copies. Chosen by name,
+    // not by listing order, so that every pass over the directory skips the same ones.
+    let mut first_compressed: HashMap<&str, &str> = HashMap::new();
+    for (name, _, kind) in entries {
+        if let Some(stem) = compressed_stem(name, kind) {
+            let first = first_compressed.entry(stem).or_insert(name);
+            *first = (*first).min(name.as_str());
+        }
+    }
     entries
         .iter()
-        .map(|(name, _, kind)| is_compressed_copy(name, kind, &plain))
+        .map(|(name, _, kind)| {
+            is_compressed_copy(name, kind, &plain)
+                || compressed_stem(name, kind).is_some_and(|stem| first_compressed[stem] != name)
+        })
         .collect()
+}
+
+/// The name a compressed regular file (`d.jsonl.gz`) has uncompressed (`d.jsonl`), when that
+/// name is of a format the walk reads.
+fn compressed_stem<'a>(name: &'a str, kind: &Entry) -> Option<&'a str> {
+    let Entry::File { .. } = kind else {
+        return None;
+    };
+    let stem = compressed::uncompressed_name(Path::new(name)).and_then(Path::to_str)?;
+    Format::from_extension(Path::new(stem)).is_some().then_some(stem)
 }
 
 /// The regular files of a directory's classified entries (not links, which may lead anywhere), by
@@ -1109,15 +1132,9 @@ fn plain_files(entries: &[(String, PathBuf, Entry)]) -> HashMap<&str, Option<Fil
 /// the walk reads (`d.jsonl`), as `gzip -k` leaves the two: such a copy is not read, so that its
 /// documents are not scored twice. Not when the two are hard links to one file (read once as such).
 fn is_compressed_copy(name: &str, kind: &Entry, plain: &HashMap<&str, Option<FileIdentity>>) -> bool {
-    let Entry::File { identity, .. } = kind else {
+    let (Entry::File { identity, .. }, Some(stem)) = (kind, compressed_stem(name, kind)) else {
         return false;
     };
-    let Some(stem) = compressed::uncompressed_name(Path::new(name)).and_then(Path::to_str) else {
-        return false;
-    };
-    if Format::from_extension(Path::new(stem)).is_none() {
-        return false;
-    }
     plain
         .get(stem)
         .is_some_and(|sibling| identity.is_none() || sibling != identity)
@@ -1420,16 +1437,29 @@ fn check_distinct(inputs: &[PathBuf]) -> Result<()> {
         given.insert(resolved.clone(), input);
         resolved_inputs.push((input, resolved));
     }
+    let mut compressed_forms: HashMap<PathBuf, &PathBuf> = HashMap::new();
     for (input, resolved) in &resolved_inputs {
-        let uncompressed = compressed::uncompressed_name(resolved)
+        let Some(uncompressed) = compressed::uncompressed_name(resolved)
             .map(|stem| resolved.with_file_name(stem))
-            .filter(|stem| Format::from_extension(stem).is_some());
-        if let Some(original) = uncompressed.and_then(|stem| given.get(&stem)) {
+            .filter(|stem| Format::from_extension(stem).is_some())
+        else {
+            continue;
+        };
+        if let Some(original) = given.get(&uncompressed) {
             return Err(Error::Config(format!(
                 "{} is a compressed copy of {}, also given (as `gzip -k` leaves them): its documents would be \
                  read twice; name one of them (or rename one, if they hold different documents)",
                 input.display(),
                 original.display()
+            )));
+        }
+        if let Some(other) = compressed_forms.insert(uncompressed.clone(), input) {
+            return Err(Error::Config(format!(
+                "{} and {} are two compressed forms of {}: its documents would be read twice; name one of \
+                 them (or rename one, if they hold different documents)",
+                other.display(),
+                input.display(),
+                uncompressed.display()
             )));
         }
     }
@@ -1971,7 +2001,10 @@ impl<R: BufRead + Send> Source for JsonlSource<R> {
                             reason,
                         ));
                     }
-                    if self.buf.iter().all(u8::is_ascii_whitespace) {
+                    // A line of only a byte-order mark (an empty file saved by an editor that
+                    // writes one) is blank too: parse_line strips the mark from any line.
+                    let content = self.buf.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&self.buf);
+                    if content.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
                     return Some(self.parse_line());
@@ -2267,6 +2300,8 @@ impl<R: Read + Send> CsvSource<R> {
         let mut missing_kind = ErrorKind::MissingText;
         let columns = Self::columns(&mut reader, fields, &mut missing_text, &mut missing_kind);
         let end = reader.position().byte();
+        // Blank lines may come before the header: errors name the line it is on.
+        let header_line = reader.get_mut().take_row_line(0, end).unwrap_or(1);
         let columns = if reader.get_mut().take_truncated(0, end).is_some() {
             // Only the header's first bytes were read: nothing after it can be trusted.
             Err((
@@ -2274,17 +2309,26 @@ impl<R: Read + Send> CsvSource<R> {
                 format!("the header row is larger than {limit} bytes (--max-record-size); the file is skipped"),
             ))
         } else {
-            columns.and_then(|columns| {
-                // A quote that never closes swallows the whole file into the header.
-                match reader.get_mut().take_anomaly(0, end) {
-                    Some(anomaly) => Err((ErrorKind::MalformedCsv, anomaly.to_string())),
-                    None => Ok(columns),
-                }
+            columns.and_then(|columns| match reader.get_mut().take_anomaly(0, end) {
+                // A stray quote inside the header's own line garbles only that line's names,
+                // which the columns found (or each row's missing-column error) show: the rows,
+                // read one by one as ever, are not lost with it.
+                Some(anomaly) if anomaly.shows == Some(anomaly.opened) => Ok(columns),
+                // A quote that never closes swallows the whole file into the header, and one
+                // closed on a later line merged rows into it: no column can be trusted.
+                Some(anomaly) => Err((
+                    ErrorKind::MalformedCsv,
+                    format!("{anomaly}; that row is the header, so no row of the file is read"),
+                )),
+                None => Ok(columns),
             })
         };
         let (columns, header_error) = match columns {
             Ok(columns) => (columns, None),
-            Err((kind, reason)) => (None, Some(error_record(&label, Some(1), id_base.clone(), kind, reason))),
+            Err((kind, reason)) => (
+                None,
+                Some(error_record(&label, Some(header_line), id_base.clone(), kind, reason)),
+            ),
         };
         CsvSource {
             reader,
@@ -3244,6 +3288,47 @@ mod tests {
     }
 
     #[test]
+    fn a_stray_quote_in_the_header_line_loses_no_row() {
+        let records = read(
+            "a.csv",
+            b"\"id\"x,text\nx1,China spoke.\nx2,India spoke.\n",
+            ReadOptions::default(),
+        );
+        assert_eq!(kinds(&records), [(Some(2), None), (Some(3), None)]);
+        // A header quote closed on a later line merged rows into the header: the file is skipped,
+        // saying so, at the header's line after the blank lines before it.
+        let records = read(
+            "a.csv",
+            b"\n\n\"id,text\nx1,China spoke.\nx2,\"India spoke.\"\nx3,The US.\n",
+            ReadOptions::default(),
+        );
+        assert_eq!(kinds(&records), [(Some(3), Some(ErrorKind::MalformedCsv))]);
+        let reason = &records[0].document.as_ref().unwrap_err().reason;
+        assert!(
+            reason.contains("opened at line 3") && reason.contains("no row of the file is read"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn a_jsonl_line_of_only_a_byte_order_mark_is_blank() {
+        let records = read(
+            "a.jsonl",
+            b"\xef\xbb\xbf\r\n{\"text\": \"one\"}\n",
+            ReadOptions::default(),
+        );
+        assert_eq!(summary(&records), [("a.jsonl:2".to_owned(), Some(2), None)]);
+        for bytes in [&b"\xef\xbb\xbf"[..], b"\xef\xbb\xbf\n\n"] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("a.jsonl");
+            std::fs::write(&path, bytes).unwrap();
+            let mut reader = CorpusReader::new(&[path], ReadOptions::default()).unwrap();
+            assert_eq!(reader.by_ref().count(), 0);
+            assert_eq!(reader.empty_files().count, 1);
+        }
+    }
+
+    #[test]
     fn an_empty_csv_file_holds_no_record_and_is_listed_as_such() {
         for bytes in [&b""[..], b"\n\n", b"\xef\xbb\xbf"] {
             let dir = tempfile::tempdir().unwrap();
@@ -3747,6 +3832,14 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(refused.contains("a.jsonl.gz is a compressed copy of"), "{refused}");
+        // Two compressed forms of one file given together, with none uncompressed, are refused too.
+        let zstd_form = dir.path().join("a.jsonl.zst");
+        std::fs::write(&zstd_form, zstd::encode_all(&b"{\"text\": \"one\"}\n"[..], 3).unwrap()).unwrap();
+        let refused = CorpusReader::new(&[packed.clone(), zstd_form], ReadOptions::default())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(refused.contains("two compressed forms of"), "{refused}");
         // A JSON file compressed is refused as one uncompressed is: it is not streamed.
         let json = dir.path().join("b.json.gz");
         std::fs::write(&json, gzip(b"[{\"text\": \"one\"}]")).unwrap();
@@ -3878,18 +3971,29 @@ mod tests {
         std::os::unix::fs::symlink(dir.path().join("f.txt.gz"), dir.path().join("f.txt")).unwrap();
         std::fs::write(dir.path().join("g.txt.gz"), gzip(b"five")).unwrap();
         std::fs::create_dir(dir.path().join("g.txt")).unwrap();
+        // Two compressed forms of one file, with none uncompressed: the first by name is read.
+        std::fs::write(dir.path().join("h.txt.zst"), zstd::encode_all(&b"six"[..], 3).unwrap()).unwrap();
+        std::fs::write(dir.path().join("h.txt.gz"), gzip(b"six")).unwrap();
         let inputs = [dir.path().to_path_buf()];
         let mut reader = CorpusReader::new(&inputs, ReadOptions::default()).unwrap();
         let records: Vec<Record> = reader.by_ref().collect();
         // f.txt, a link to f.txt.gz read under its own name, is not read (it is gzip).
-        assert_eq!(texts(&records), ["one", "two", "three", "four", "five"]);
+        assert_eq!(texts(&records), ["one", "two", "three", "four", "five", "six"]);
         assert_eq!(reader.skipped_files().links_to_read_files, 1);
         assert_eq!(reader.skipped_files().count, 2);
         let copies = &reader.skipped_files().first_compressed_copies;
-        assert_eq!((reader.skipped_files().compressed_copies, copies.len()), (1, 1));
-        assert!(copies[0].ends_with("e.txt.gz"), "{copies:?}");
+        assert_eq!((reader.skipped_files().compressed_copies, copies.len()), (2, 2));
+        assert!(
+            copies[0].ends_with("e.txt.gz") && copies[1].ends_with("h.txt.zst"),
+            "{copies:?}"
+        );
         let size = |name: &str| std::fs::metadata(dir.path().join(name)).unwrap().len();
-        let on_disk = jsonl.len() as u64 + size("b.txt.zst") + size("e.txt") + size("f.txt.gz") + size("g.txt.gz");
+        let on_disk = jsonl.len() as u64
+            + size("b.txt.zst")
+            + size("e.txt")
+            + size("f.txt.gz")
+            + size("g.txt.gz")
+            + size("h.txt.gz");
         assert_eq!((input_size(&inputs), reader.bytes_read()), (Some(on_disk), on_disk));
     }
 
