@@ -2060,7 +2060,17 @@ pub(crate) fn read_line_limited(
         }
         let newline = available.iter().position(|&b| b == b'\n');
         let piece = &available[..newline.map_or(available.len(), |i| i + 1)];
-        let content = buf.len() + piece.len() - usize::from(newline.is_some());
+        // The line's end is no part of the record, `\r\n` as little as `\n` (CSV rows are
+        // measured so too). Its `\r` may have come in the previous buffer, and a `\r` that ends
+        // this one is not counted until the next one shows whether a `\n` follows it.
+        let line_end = match newline {
+            Some(i) => {
+                let before = if i > 0 { available.get(i - 1) } else { buf.last() };
+                1 + usize::from(before == Some(&b'\r'))
+            }
+            None => usize::from(piece.last() == Some(&b'\r')),
+        };
+        let content = buf.len() + piece.len() - line_end;
         if !too_large && content > limit {
             too_large = true;
             buf.clear();
@@ -3285,6 +3295,30 @@ mod tests {
             reason.contains("opened at line 3") && reason.contains("line 5") && reason.contains("merged"),
             "{reason}"
         );
+    }
+
+    #[test]
+    fn a_line_end_is_no_part_of_the_limit() {
+        for (input, capacity) in [
+            (&b"abcd\r\nabcde\r\n"[..], 64),
+            (b"abcd\r\nabcde\r\n", 5),
+            (b"abcd\nabcde\n", 2),
+        ] {
+            let mut reader = std::io::BufReader::with_capacity(capacity, input);
+            let mut buf = Vec::new();
+            let lines: Vec<(u64, bool)> = (0..2)
+                .map(|_| {
+                    buf.clear();
+                    read_line_limited(&mut reader, &mut buf, 4).unwrap()
+                })
+                .collect();
+            let ending = if input.contains(&b'\r') { 2 } else { 1 };
+            assert_eq!(
+                lines,
+                [(4 + ending, false), (5 + ending, true)],
+                "{input:?} in buffers of {capacity}"
+            );
+        }
     }
 
     #[test]
