@@ -9,6 +9,9 @@
 //!    budget before the first marker, so the target stays in view;
 //! 4. `[CLS] A [SEP] B [SEP]`, token type 0 up to the first `[SEP]`, 1 after.
 //!
+//! The text itself never yields a control token: a special token's string in
+//! it (`[TGT]`, `[SEP]`, `<s>`) gets a space after its opening bracket first.
+//!
 //! A model that reads the sentence before (its format names `context_tokens`
 //! N) gets a third part, `[CLS] A [SEP] B [SEP] C [SEP]` with token type 1 for
 //! C: the last tokens of that sentence, at most N and at most what A and B
@@ -18,6 +21,8 @@
 //! `other_open`/`other_close`) also gets their mentions wrapped in step 1:
 //! `... [TGT]Beijing[/TGT] and [OTH]Delhi[/OTH] ...`; those overlapping a
 //! target mention are left unmarked.
+
+use std::borrow::Cow;
 
 use tokenizers::{NormalizedString, Normalizer, NormalizerWrapper, Tokenizer};
 
@@ -100,6 +105,60 @@ pub(crate) struct Encoder {
     context_tokens: usize,
     /// Where the tokenizer always ends a word, so a long text may be cut there.
     breaks: Breaks,
+    /// The tokenizer's control tokens as user text may spell them.
+    specials: Specials,
+}
+
+/// The strings of the tokenizer's added tokens (`[TGT]`, `[SEP]`, `<s>`, ...), found in user text
+/// to be broken up: the tokenizer reads them as control tokens wherever text holds them, so a
+/// sentence quoting `[TGT]` would mark a target of its own and move the window the model reads
+/// (it opens at the first target marker), and one quoting `[SEP]` would end its part early.
+/// Only strings that open with ASCII punctuation are found: a space after that character changes
+/// no token of the text read as words (the pre-tokenizer splits punctuation off anyway), so the
+/// text is read as a tokenizer without the added token would read it.
+struct Specials(Option<aho_corasick::AhoCorasick>);
+
+impl Specials {
+    fn new(tokenizer: &Tokenizer) -> Self {
+        let mut strings: Vec<String> = tokenizer
+            .get_added_tokens_decoder()
+            .into_values()
+            .map(|token| token.content)
+            .filter(|s| s.len() > 1 && s.starts_with(|c: char| c.is_ascii_punctuation()))
+            .collect();
+        strings.sort_unstable();
+        // Case-blind: a token the tokenizer matches after lowercasing (MPNet's `<unk>`) is
+        // found as `<UNK>` too, and breaking up a string it would not match changes nothing.
+        let finder = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(&strings)
+            .ok();
+        Specials(finder.filter(|_| !strings.is_empty()))
+    }
+
+    /// `text` with a space after the first character of each special string in it
+    /// (`[TGT]` -> `[ TGT]`).
+    fn defuse<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        let Some(finder) = &self.0 else {
+            return Cow::Borrowed(text);
+        };
+        let mut found = finder.find_iter(text).peekable();
+        if found.peek().is_none() {
+            return Cow::Borrowed(text);
+        }
+        let mut out = String::with_capacity(text.len() + 8);
+        let mut pos = 0;
+        for m in found {
+            // The first character is ASCII punctuation: one byte.
+            let split = m.start() + 1;
+            out.push_str(&text[pos..split]);
+            out.push(' ');
+            pos = split;
+        }
+        out.push_str(&text[pos..]);
+        Cow::Owned(out)
+    }
 }
 
 /// Refuses special token ids outside the vocabulary: the model's embedding table has no row for
@@ -134,6 +193,7 @@ impl Encoder {
         let other_markers = other_markers(&tokenizer, fmt, origin)?;
         check_special_tokens(&tokenizer, config, origin)?;
         let breaks = Breaks::new(&tokenizer);
+        let specials = Specials::new(&tokenizer);
         Ok(Encoder {
             tokenizer,
             marker_open: fmt.marker_open.clone(),
@@ -146,6 +206,7 @@ impl Encoder {
             max_target_tokens: fmt.max_target_tokens,
             context_tokens: fmt.context_tokens,
             breaks,
+            specials,
         })
     }
 
@@ -183,7 +244,7 @@ impl Encoder {
             Some(_) => clean_others(sentence, others, &spans)?,
             None => Vec::new(),
         };
-        let mut b = self.token_ids(spans[0].slice(sentence))?;
+        let mut b = self.token_ids(&self.specials.defuse(spans[0].slice(sentence)))?;
         b.truncate(self.max_target_tokens);
         let budget = self.max_length - 3 - b.len();
         // How far the window's start, its end, reaches from the target, in
@@ -254,7 +315,7 @@ impl Encoder {
                 Some(at) => self.breaks.cut_before(context, at),
                 None => Cut::NONE,
             };
-            let ids = self.token_ids(&context[cut.at..])?;
+            let ids = self.token_ids(&self.specials.defuse(&context[cut.at..]))?;
             if cut.at == 0 || cut.forced || ids.len() >= room {
                 break ids;
             }
@@ -277,13 +338,13 @@ impl Encoder {
         let mut out = String::with_capacity(sentence.len() + extra);
         let mut pos = 0;
         for (span, (open, close)) in tagged {
-            out.push_str(&sentence[pos..span.start]);
+            out.push_str(&self.specials.defuse(&sentence[pos..span.start]));
             out.push_str(open);
-            out.push_str(span.slice(sentence));
+            out.push_str(&self.specials.defuse(span.slice(sentence)));
             out.push_str(close);
             pos = span.end;
         }
-        out.push_str(&sentence[pos..]);
+        out.push_str(&self.specials.defuse(&sentence[pos..]));
         out
     }
 
@@ -787,15 +848,30 @@ mod tests {
     }
 
     #[test]
+    fn control_tokens_spelled_in_the_text_are_read_as_words() {
+        let encoder = tiny_encoder(0);
+        let specials = &encoder.specials;
+        assert_eq!(specials.defuse("no brackets here"), "no brackets here");
+        assert_eq!(specials.defuse("a [TGT]b[/TGT] [sep]"), "a [ TGT]b[ /TGT] [ sep]");
+        // Read as words, as the tokenizer reads a spelling it has no control token for
+        // (its added tokens match their exact case).
+        let ids = |text: &str| encoder.token_ids(text).unwrap();
+        assert_eq!(ids(&specials.defuse("[CLS] China [TGT]")), ids("[cls] China [tgt]"));
+        assert!(!ids(&specials.defuse("[TGT] [SEP] [CLS]")).contains(&encoder.open_id));
+        assert!(ids("[TGT]").contains(&encoder.open_id));
+    }
+
+    #[test]
     fn a_long_sentence_of_long_words_encodes_as_the_whole_sentence() {
-        // A word of more than 100 letters is one unknown token, however long, as
-        // "[UNK]" is: a sentence of such words far past the byte window gives the
-        // model what the same sentence of "[UNK]"s, within the window, gives it.
+        // A word of more than 100 letters is one unknown token, however long, as a
+        // snowman (U+2603, not in the vocabulary) is: a sentence of such words far past
+        // the byte window gives the model what the same sentence of snowmen, within the
+        // window, gives it.
         let encoder = tiny_encoder(0);
         let long_word = "x".repeat(150);
         for (before, after) in [(0, 81), (0, 200), (100, 0), (200, 3), (70, 70), (5, 300), (300, 300)] {
             let (long, long_span) = china_among(before, after, &long_word);
-            let (short, short_span) = china_among(before, after, "[UNK]");
+            let (short, short_span) = china_among(before, after, "\u{2603}");
             assert!(long.len() > LONG_SENTENCE_BYTES && short.len() <= LONG_SENTENCE_BYTES);
             let from_long = encoder.encode(&long, &[long_span], &[], "").unwrap();
             let from_short = encoder.encode(&short, &[short_span], &[], "").unwrap();

@@ -88,6 +88,12 @@ CASES = [
      LONG_PREFIX + "was the stubborn optimism of the Ministry of Foreign Affairs and International Cooperation "
      "of the Democratic Socialist Republic of Sri Lanka.",
      ["Ministry of Foreign Affairs and International Cooperation of the Democratic Socialist Republic of Sri Lanka"]),
+    # Control tokens spelled in the text are read as words: no marker, separator or CLS of the text's own.
+    ("special_token_strings_in_text",
+     "Typing [TGT] or [sep] or <s> or [[MASK]] next to China [/TGT] changes nothing, <UNK> aside.", ["China"]),
+    # A marker spelled first must not anchor the window the model reads: the target stays in view.
+    ("long_sentence_quoting_a_marker_first", "[TGT] " + LONG_PREFIX + "was that Cambodia kept building.",
+     ["Cambodia"]),
 ]
 
 # (name, sentence, target mentions, other actors' mentions), mentions as in CASES.
@@ -113,6 +119,7 @@ OTHER_CASES = [
 # (name, sentence, target mentions, the sentence before), mentions as in CASES.
 CONTEXT_CASES = [
     ("short_context", "China backed the plan.", ["China"], "The summit had stalled for two days."),
+    ("context_spelling_control_tokens", "China backed the plan.", ["China"], "He wrote [SEP] and [CLS] in [TGT]."),
     ("no_context", "China backed the plan.", ["China"], ""),
     ("whitespace_context", "China backed the plan.", ["China"], "  \n "),
     ("context_longer_than_n", "Washington said nothing.", ["Washington"], LONG_PREFIX + "and then it ended."),

@@ -12,6 +12,9 @@ Format "marked_pair":
   4. If A is too long for `max_length`, keep a window of A that starts a quarter
      of the budget before the first opening marker (so the target stays in view).
   5. input_ids = [CLS] A [SEP] B [SEP]; token_type_ids 0 for [CLS] A [SEP], 1 after.
+The text itself never yields a control token: each string of an added token ("[TGT]", "[SEP]",
+"<s>", ...) that opens with ASCII punctuation gets a space after that character first ("[ TGT]"),
+found case-blind, longest first; that changes no token of the text read as words.
 
 With a tokenizer that also holds the "other" markers (make_tokenizer.py --other-markers), step 1
 also wraps the mentions of the sentence's *other* annotated actors: "... [OTH]Islamabad[/OTH] ...",
@@ -27,6 +30,8 @@ window of A never shrinks for the context's sake.
 """
 import hashlib
 import json
+import re
+import string
 from pathlib import Path
 
 MARKER_OPEN = "[TGT]"
@@ -61,17 +66,38 @@ def input_format_of(tokenizer, context_tokens=0):
     return input_format(other_markers=tokenizer.token_to_id(OTHER_OPEN) is not None, context_tokens=context_tokens)
 
 
-def mark(sentence, spans, others=(), other_markers=(OTHER_OPEN, OTHER_CLOSE)):
+def mark(sentence, spans, others=(), other_markers=(OTHER_OPEN, OTHER_CLOSE), specials=None):
     """Insert the target markers around each (start, end) char span of `spans` and the other
-    markers around those of `others`; all sorted and non-overlapping together."""
+    markers around those of `others`; all sorted and non-overlapping together. With `specials`
+    (specials_pattern), the sentence's own text is defused around the markers."""
     tagged = [(s, e, MARKER_OPEN, MARKER_CLOSE) for s, e in spans]
     tagged += [(s, e, *other_markers) for s, e in others]
     out, pos = [], 0
     for start, end, open_marker, close_marker in sorted(tagged):
-        out += [sentence[pos:start], open_marker, sentence[start:end], close_marker]
+        out += [defuse(sentence[pos:start], specials), open_marker, defuse(sentence[start:end], specials),
+                close_marker]
         pos = end
-    out.append(sentence[pos:])
+    out.append(defuse(sentence[pos:], specials))
     return "".join(out)
+
+
+def specials_pattern(tokenizer):
+    """A regex finding the added tokens' strings that `defuse` breaks up (None if there are none)."""
+    strings = sorted({t.content for t in tokenizer.get_added_tokens_decoder().values()
+                      if len(t.content) > 1 and t.content[0] in string.punctuation})
+    if not strings:
+        return None
+    # Longest first, so that of two strings found at one place the longer is taken (as the
+    # Rust side's leftmost-longest search does); ASCII-only case folding, as there.
+    alternatives = sorted(strings, key=len, reverse=True)
+    return re.compile("|".join(re.escape(s) for s in alternatives), re.IGNORECASE | re.ASCII)
+
+
+def defuse(text, pattern):
+    """`text` with a space after the first character of each special string in it."""
+    if pattern is None:
+        return text
+    return pattern.sub(lambda m: m.group(0)[0] + " " + m.group(0)[1:], text)
 
 
 def clean_spans(spans):
@@ -108,6 +134,7 @@ class Encoder:
         # checks, the bundle's tokens.pad). MPNet's vocabulary also has BERT's [PAD] (4), but
         # its position ids count the tokens that are not <pad> (1), so <pad> comes first.
         self.pad_id = _first_id(tokenizer, "<pad>", "[PAD]")
+        self.specials = specials_pattern(tokenizer)
         assert None not in (self.open_id, self.cls_id, self.sep_id, self.pad_id), "tokenizer lacks markers"
 
     def encode(self, sentence, spans, others=(), context=""):
@@ -117,11 +144,11 @@ class Encoder:
         spans = clean_spans(spans)
         start, end = spans[0]
         if self.other_markers:
-            marked = mark(sentence, spans, clean_others(others, spans), self.other_markers)
+            marked = mark(sentence, spans, clean_others(others, spans), self.other_markers, self.specials)
         else:
-            marked = mark(sentence, spans)
+            marked = mark(sentence, spans, specials=self.specials)
         a = self.tok.encode(marked, add_special_tokens=False).ids
-        b = self.tok.encode(sentence[start:end], add_special_tokens=False).ids
+        b = self.tok.encode(defuse(sentence[start:end], self.specials), add_special_tokens=False).ids
         b = b[: self.max_target_tokens]
         budget = self.max_length - 3 - len(b)
         if len(a) > budget:
@@ -131,7 +158,8 @@ class Encoder:
         ids = [self.cls_id] + a + [self.sep_id] + b + [self.sep_id]
         types = [0] * (len(a) + 2) + [1] * (len(b) + 1)
         room = min(self.context_tokens, self.max_length - len(ids) - 1)
-        c = self.tok.encode(context, add_special_tokens=False).ids[-room:] if context and room > 0 else []
+        c = (self.tok.encode(defuse(context, self.specials), add_special_tokens=False).ids[-room:]
+             if context and room > 0 else [])
         if c:
             ids += c + [self.sep_id]
             types += [1] * (len(c) + 1)
