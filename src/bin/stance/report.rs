@@ -985,7 +985,8 @@ fn sources(html: &mut String, actors: &[&String], by_source: &BTreeMap<String, S
     ranked.truncate(max);
     let _ = write!(
         html,
-        "<p class=\"note\">Mean score with its 95% confidence interval, per source and actor ({} of {} sources, by sentences).</p>",
+        "<p class=\"note\">Mean score with its 95% confidence interval, per source and actor ({} of {} sources, those \
+         with the most (sentence, actor) pairs; a sentence that names two actors counts for each).</p>",
         ranked.len(),
         by_source.len()
     );
@@ -1022,7 +1023,7 @@ fn source_chart(actors: &[&String], ranked: &[(&String, &Slice)]) -> String {
         let n: u64 = slice.actors.values().map(ActorStats::sentences).sum();
         let _ = write!(
             svg,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{} (n = {n})</text>",
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{} ({n} pairs)</text>",
             left - 8.0,
             y0 + band / 2.0 + 4.0,
             esc(&shorten(name, 26))
