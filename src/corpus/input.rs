@@ -3353,24 +3353,24 @@ mod tests {
         );
         assert_eq!(summary(&records), [("a.jsonl:2".to_owned(), Some(2), None)]);
         for bytes in [&b"\xef\xbb\xbf"[..], b"\xef\xbb\xbf\n\n"] {
-            let dir = tempfile::tempdir().unwrap();
-            let path = dir.path().join("a.jsonl");
-            std::fs::write(&path, bytes).unwrap();
-            let mut reader = CorpusReader::new(&[path], ReadOptions::default()).unwrap();
-            assert_eq!(reader.by_ref().count(), 0);
-            assert_eq!(reader.empty_files().count, 1);
+            assert_listed_as_empty("a.jsonl", bytes);
         }
+    }
+
+    /// A file of `bytes` named `name` holds no record, and the reader lists it as empty.
+    fn assert_listed_as_empty(name: &str, bytes: &[u8]) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let mut reader = CorpusReader::new(&[path], ReadOptions::default()).unwrap();
+        assert_eq!(reader.by_ref().count(), 0, "{bytes:?}");
+        assert_eq!(reader.empty_files().count, 1, "{bytes:?}");
     }
 
     #[test]
     fn an_empty_csv_file_holds_no_record_and_is_listed_as_such() {
         for bytes in [&b""[..], b"\n\n", b"\xef\xbb\xbf"] {
-            let dir = tempfile::tempdir().unwrap();
-            let path = dir.path().join("a.csv");
-            std::fs::write(&path, bytes).unwrap();
-            let mut reader = CorpusReader::new(&[path], ReadOptions::default()).unwrap();
-            assert_eq!(reader.by_ref().count(), 0);
-            assert_eq!(reader.empty_files().count, 1);
+            assert_listed_as_empty("a.csv", bytes);
         }
     }
 
