@@ -380,6 +380,35 @@ impl ActorSet {
         self
     }
 
+    /// [`ActorSet::extend`], checked as a whole: an alias of `other` that an actor of this set also
+    /// names, or excludes, is an error that names `origin`, where `other` came from (an actor file's
+    /// path), where [`crate::MentionFinder::new`] could only name the combined set.
+    ///
+    /// ```
+    /// use stance::{Actor, ActorSet};
+    /// let eu = ActorSet::new(vec![Actor::new("eu", "EU", ["Brussels", "Beijing"])])?;
+    /// let error = ActorSet::default().extend_checked(eu, "actors.toml").unwrap_err();
+    /// assert!(error.to_string().starts_with("actor definitions actors.toml: the alias \"Beijing\""));
+    /// # Ok::<(), stance::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Actors`] naming `origin`, when this set was unambiguous and the two together
+    /// are not.
+    pub fn extend_checked(self, other: ActorSet, origin: &str) -> Result<ActorSet> {
+        let was_unambiguous = crate::mention::ambiguity(&self).is_none();
+        let set = self.extend(other);
+        match crate::mention::ambiguity(&set) {
+            Some((_, _, reason)) if was_unambiguous => Err(Error::Actors {
+                origin: origin.to_owned(),
+                line: None,
+                reason,
+            }),
+            _ => Ok(set),
+        }
+    }
+
     /// `other` on its own, each actor with a built-in id extending the built-in actor, as
     /// [`ActorSet::extend`] adds it to a set without that actor.
     ///

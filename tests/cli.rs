@@ -214,6 +214,31 @@ fn bad_actor_file_names_the_line() {
 }
 
 #[test]
+fn an_actor_file_alias_that_a_selected_actor_has_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let actors = dir.path().join("actors.toml");
+    std::fs::write(
+        &actors,
+        "[[actor]]\nid = \"eu\"\naliases = [\"Brussels\", \"Beijing\"]\n",
+    )
+    .unwrap();
+    let out = stance(&[
+        "mentions",
+        "--actors",
+        "us,china",
+        "--actor-file",
+        actors.to_str().unwrap(),
+        "-",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr.contains("actors.toml") && stderr.contains("\"Beijing\"") && stderr.contains("china"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn eval_prints_the_metrics_object() {
     let data = root().join("tests/data/eval_fixture.jsonl");
     let out = stance(&[

@@ -94,11 +94,14 @@ fn actor_set(
             Some(ActorSet::select(&ids)?)
         }
     };
-    let mut add = |extra: ActorSet| {
+    // Each addition is checked against what is already there, so that an alias it shares with
+    // an actor of the set is reported as its own (`origin`), not the combined set's.
+    let mut add = |extra: ActorSet, origin: &str| -> stance::Result<()> {
         set = Some(match set.take() {
-            Some(base) => base.extend(extra),
+            Some(base) => base.extend_checked(extra, origin)?,
             None => ActorSet::with_builtins(extra),
         });
+        Ok(())
     };
     if !custom.is_empty() {
         let actors = custom
@@ -110,10 +113,10 @@ fn actor_set(
             })
             .collect();
         // A built-in id extends the built-in actor, checked as such, as in an actor file.
-        add(ActorSet::extending_builtins(actors)?);
+        add(ActorSet::extending_builtins(actors)?, "<in-memory>")?;
     }
     if let Some(path) = actor_file {
-        add(ActorSet::from_path(path)?);
+        add(ActorSet::from_path(&path)?, &path.display().to_string())?;
     }
     set.ok_or_else(|| stance::Error::Config("no actors given".into()))
 }

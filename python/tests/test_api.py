@@ -6,6 +6,7 @@ import copy
 import math
 import os
 import pickle
+import re
 import subprocess
 import sys
 import warnings
@@ -406,12 +407,17 @@ def test_configuration_errors_have_the_library_messages():
         stance.Analyzer(actors=[3])
 
 
-def test_bad_actor_definitions_name_the_file_and_line():
+def test_bad_actor_definitions_name_the_file_and_line(tmp_path):
     with pytest.raises(stance.ActorError) as raised:
         stance.Analyzer(actor_file=DATA / "bad-actors.toml")
     assert str(raised.value) == (
         f"actor definitions {DATA / 'bad-actors.toml'}, line 8: invalid type: integer `7`, expected a string"
     )
+    # An alias the file gives an actor of its own that a selected built-in actor has: the file is named.
+    clash = tmp_path / "clash.toml"
+    clash.write_text('[[actor]]\nid = "eu"\naliases = ["Brussels", "Beijing"]\n', encoding="utf-8")
+    with pytest.raises(stance.ActorError, match=f'^actor definitions {re.escape(str(clash))}: the alias "Beijing"'):
+        stance.Analyzer(actor_file=clash, model=TINY_MODEL)
     with pytest.raises(stance.ActorError, match="actor 'eu' has no aliases"):
         stance.Analyzer(actors=[stance.Actor("eu", "EU", [])])
     with pytest.raises(FileNotFoundError, match="missing.toml"):

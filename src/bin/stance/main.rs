@@ -98,7 +98,9 @@ impl ActorArgs {
             .collect();
         match &self.actor_file {
             Some(path) if ids.is_empty() => Ok(ActorSet::with_builtins(ActorSet::from_path(path)?)),
-            Some(path) => Ok(ActorSet::select(&ids)?.extend(ActorSet::from_path(path)?)),
+            Some(path) => {
+                Ok(ActorSet::select(&ids)?.extend_checked(ActorSet::from_path(path)?, &path.display().to_string())?)
+            }
             None => Ok(ActorSet::select(&ids)?),
         }
     }
