@@ -474,8 +474,10 @@ class WeightEMA:
     """Exponential moving average of the model's floating-point weights, updated after each step.
 
     The last step's weights carry the noise of the last batches and dropout draws; an average over
-    the last few hundred steps sits nearer the middle of the region those steps wander in.
-    `swap` exchanges the average and the model's weights, so that swapping twice restores both.
+    the last few hundred steps sits nearer the middle of the region those steps wander in. Under a
+    learning rate that decays to zero, as the recipe's does, it reads as the last step does
+    (EXPERIMENTS.md, "A moving average of the weights"). `swap` exchanges the average and the
+    model's weights, so that swapping twice restores both.
     """
 
     def __init__(self, model, decay):
