@@ -120,13 +120,15 @@ struct Specials(Option<aho_corasick::AhoCorasick>);
 
 impl Specials {
     fn new(tokenizer: &Tokenizer) -> Self {
-        let mut strings: Vec<String> = tokenizer
+        let strings: Vec<String> = tokenizer
             .get_added_tokens_decoder()
             .into_values()
             .map(|token| token.content)
             .filter(|s| s.len() > 1 && s.starts_with(|c: char| c.is_ascii_punctuation()))
             .collect();
-        strings.sort_unstable();
+        if strings.is_empty() {
+            return Specials(None);
+        }
         // Case-blind: a token the tokenizer matches after lowercasing (MPNet's `<unk>`) is
         // found as `<UNK>` too, and breaking up a string it would not match changes nothing.
         let finder = aho_corasick::AhoCorasick::builder()
@@ -134,7 +136,7 @@ impl Specials {
             .match_kind(aho_corasick::MatchKind::LeftmostLongest)
             .build(&strings)
             .ok();
-        Specials(finder.filter(|_| !strings.is_empty()))
+        Specials(finder)
     }
 
     /// `text` with a space after the first character of each special string in it
